@@ -1,0 +1,14 @@
+//! Schema migrations, shared by SQLite and PostgreSQL; run at `tipoff serve` start and by `tipoff migrate`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261128_000001_create_reports;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261128_000001_create_reports::Migration)]
+    }
+}

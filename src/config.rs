@@ -1,0 +1,205 @@
+//! Settings: config/default.toml, then config/{profile}.toml, then TIPOFF__* environment variables.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Which file in `config/` is layered over the defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    Development,
+    Test,
+    Production,
+}
+
+impl Profile {
+    pub fn from_env() -> Result<Profile, ConfigError> {
+        match std::env::var("TIPOFF_PROFILE") {
+            Err(_) => Ok(Profile::Development),
+            Ok(value) => Profile::parse(&value),
+        }
+    }
+
+    pub fn parse(value: &str) -> Result<Profile, ConfigError> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "development" | "dev" | "" => Ok(Profile::Development),
+            "test" => Ok(Profile::Test),
+            "production" | "prod" => Ok(Profile::Production),
+            other => Err(ConfigError::Invalid(format!(
+                "TIPOFF_PROFILE={other}: expected development, test or production"
+            ))),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Development => "development",
+            Profile::Test => "test",
+            Profile::Production => "production",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    #[serde(skip, default = "default_profile")]
+    pub profile: Profile,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub keys: KeySettings,
+    pub limits: LimitSettings,
+    pub log: LogSettings,
+    pub campaign: CampaignSettings,
+    pub villages: Vec<Village>,
+}
+
+fn default_profile() -> Profile {
+    Profile::Development
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    pub base_url: String,
+    pub trusted_proxies: Vec<IpAddr>,
+    pub body_limit: usize,
+    pub hsts: bool,
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeySettings {
+    pub file: Option<PathBuf>,
+    pub create_if_missing: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    pub submit_per_minute: u32,
+    pub submit_burst: u32,
+    pub track_per_minute: u32,
+    pub track_burst: u32,
+    pub form_token_max_age: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignSettings {
+    pub office_zh: String,
+    pub office_en: String,
+    pub title_zh: String,
+    pub title_en: String,
+    pub notice_zh: String,
+    pub notice_en: String,
+    pub hotline: String,
+}
+
+/// A village or community whose residents the campaign serves.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Village {
+    pub id: String,
+    pub zh: String,
+    pub en: String,
+}
+
+impl Settings {
+    /// Reads the settings for the profile named by `TIPOFF_PROFILE` from `./config`.
+    pub fn load() -> Result<Settings, ConfigError> {
+        Settings::load_from(Path::new("config"), Profile::from_env()?)
+    }
+
+    pub fn load_from(dir: &Path, profile: Profile) -> Result<Settings, ConfigError> {
+        let raw = config::Config::builder()
+            .add_source(config::File::from(dir.join("default.toml")))
+            .add_source(
+                config::File::from(dir.join(format!("{}.toml", profile.as_str()))).required(false),
+            )
+            .add_source(
+                config::Environment::with_prefix("TIPOFF")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .list_separator(",")
+                    .with_list_parse_key("server.trusted_proxies")
+                    .try_parsing(true),
+            )
+            .build()?;
+        let mut settings: Settings = raw.try_deserialize()?;
+        settings.profile = profile;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.profile == Profile::Production {
+            if self.keys.file.is_none() {
+                return Err(ConfigError::Invalid(
+                    "keys.file is not set: production needs a keyring (set TIPOFF__KEYS__FILE; \
+                     create one with `tipoff key generate --out FILE`)"
+                        .into(),
+                ));
+            }
+            if self.keys.create_if_missing {
+                return Err(ConfigError::Invalid(
+                    "keys.create_if_missing must be false in production".into(),
+                ));
+            }
+        }
+        if self.keys.file.is_none() {
+            return Err(ConfigError::Invalid(
+                "keys.file is not set (TIPOFF__KEYS__FILE)".into(),
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for village in &self.villages {
+            if !seen.insert(village.id.as_str()) {
+                return Err(ConfigError::Invalid(format!(
+                    "villages: id '{}' appears twice",
+                    village.id
+                )));
+            }
+        }
+        for (name, value) in [
+            ("limits.submit_per_minute", self.limits.submit_per_minute),
+            ("limits.submit_burst", self.limits.submit_burst),
+            ("limits.track_per_minute", self.limits.track_per_minute),
+            ("limits.track_burst", self.limits.track_burst),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid(format!("{name} must be at least 1")));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database.url.starts_with("sqlite:")
+    }
+}

@@ -1,0 +1,463 @@
+//! A resident's report as typed, and the checked draft that the intake service accepts.
+
+use crate::config::Village;
+
+/// The report as it arrived from a form, the JSON API or an operator, before any check.
+#[derive(Debug, Clone, Default)]
+pub struct RawReport {
+    pub category: Option<String>,
+    pub village: Option<String>,
+    pub subject: Option<String>,
+    pub subject_role: Option<String>,
+    pub description: Option<String>,
+    pub occurred: Option<String>,
+    pub anonymous: Option<bool>,
+    pub reporter_name: Option<String>,
+    pub reporter_phone: Option<String>,
+    pub site: Option<String>,
+}
+
+/// What kind of favoritism is reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Category {
+    Favor,
+    Connection,
+    Policy,
+    WrongfulInclusion,
+    WrongfulExclusion,
+    TaperPeriod,
+    ExtremePoverty,
+    Bribery,
+    Nepotism,
+    Other,
+}
+
+impl Category {
+    pub const ALL: [Category; 10] = [
+        Category::Favor,
+        Category::Connection,
+        Category::Policy,
+        Category::WrongfulInclusion,
+        Category::WrongfulExclusion,
+        Category::TaperPeriod,
+        Category::ExtremePoverty,
+        Category::Bribery,
+        Category::Nepotism,
+        Category::Other,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Category::Favor => "favor",
+            Category::Connection => "connection",
+            Category::Policy => "policy",
+            Category::WrongfulInclusion => "wrongful_inclusion",
+            Category::WrongfulExclusion => "wrongful_exclusion",
+            Category::TaperPeriod => "taper_period",
+            Category::ExtremePoverty => "extreme_poverty",
+            Category::Bribery => "bribery",
+            Category::Nepotism => "nepotism",
+            Category::Other => "other",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Category> {
+        Category::ALL.into_iter().find(|c| c.code() == code)
+    }
+}
+
+/// The role of the person reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubjectRole {
+    VillageCadre,
+    Caseworker,
+    CivilAffairsStaff,
+    GridWorker,
+    Other,
+}
+
+impl SubjectRole {
+    pub const ALL: [SubjectRole; 5] = [
+        SubjectRole::VillageCadre,
+        SubjectRole::Caseworker,
+        SubjectRole::CivilAffairsStaff,
+        SubjectRole::GridWorker,
+        SubjectRole::Other,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            SubjectRole::VillageCadre => "village_cadre",
+            SubjectRole::Caseworker => "caseworker",
+            SubjectRole::CivilAffairsStaff => "civil_affairs_staff",
+            SubjectRole::GridWorker => "grid_worker",
+            SubjectRole::Other => "other",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<SubjectRole> {
+        SubjectRole::ALL.into_iter().find(|r| r.code() == code)
+    }
+}
+
+/// The configured villages and communities a report may name.
+#[derive(Debug, Clone)]
+pub struct Villages(Vec<Village>);
+
+impl Villages {
+    pub fn new(list: Vec<Village>) -> Villages {
+        Villages(list)
+    }
+
+    pub fn all(&self) -> &[Village] {
+        &self.0
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Village> {
+        self.0.iter().find(|v| v.id == id)
+    }
+}
+
+/// A mainland phone number, normalised to digits (landlines keep their area code).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Phone(String);
+
+impl Phone {
+    /// Accepts a mobile number `1[3-9]` + 9 digits or a landline `0` + area code + number,
+    /// with spaces, hyphens and a leading +86 / 0086 tolerated.
+    pub fn parse(input: &str) -> Option<Phone> {
+        let mut digits: String = input
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '\u{3000}' | '(' | ')'))
+            .map(|c| match c {
+                '\u{FF10}'..='\u{FF19}' => char::from(b'0' + (c as u32 - 0xFF10) as u8),
+                other => other,
+            })
+            .collect();
+        if let Some(rest) = digits.strip_prefix("+86") {
+            digits = rest.to_string();
+        } else if let Some(rest) = digits.strip_prefix("0086") {
+            digits = rest.to_string();
+        }
+        if !digits.chars().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        let bytes = digits.as_bytes();
+        let mobile = bytes.len() == 11 && bytes[0] == b'1' && (b'3'..=b'9').contains(&bytes[1]);
+        // Area codes are 3 or 4 digits with the leading 0, subscriber numbers 7 or 8.
+        let landline = bytes.first() == Some(&b'0')
+            && bytes.get(1) != Some(&b'0')
+            && (10..=12).contains(&bytes.len());
+        (mobile || landline).then_some(Phone(digits))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Phone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Phone(****)")
+    }
+}
+
+/// Who a real-name reporter is.
+#[derive(Clone)]
+pub struct Reporter {
+    pub name: String,
+    pub phone: Phone,
+}
+
+impl std::fmt::Debug for Reporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Reporter(****)")
+    }
+}
+
+/// A field that failed its check, and why (`reason` is a message-catalog key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub reason: &'static str,
+}
+
+/// A report that passed every check: the only thing `services::reports::submit` takes.
+#[derive(Clone)]
+pub struct ReportDraft {
+    pub category: Category,
+    pub village: Option<String>,
+    pub subject: Option<String>,
+    pub subject_role: Option<SubjectRole>,
+    pub description: String,
+    pub occurred: Option<String>,
+    /// `None` for an anonymous report.
+    pub reporter: Option<Reporter>,
+    pub site: Option<String>,
+}
+
+impl std::fmt::Debug for ReportDraft {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Report content never goes to a log, even by accident.
+        f.debug_struct("ReportDraft")
+            .field("category", &self.category)
+            .field("anonymous", &self.reporter.is_none())
+            .finish_non_exhaustive()
+    }
+}
+
+pub const DESCRIPTION_MIN: usize = 5;
+pub const DESCRIPTION_MAX: usize = 5000;
+pub const SUBJECT_MAX: usize = 500;
+pub const OCCURRED_MAX: usize = 100;
+pub const NAME_MAX: usize = 50;
+pub const SITE_MAX: usize = 128;
+
+/// Trims, turns an empty string into `None`, and drops control characters other than
+/// line breaks and tabs (they only ever come from tampering or broken input methods).
+fn clean(value: Option<String>) -> Option<String> {
+    let value = value?;
+    let cleaned: String = value
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
+        .collect::<String>()
+        .replace("\r\n", "\n");
+    (!cleaned.is_empty()).then_some(cleaned)
+}
+
+fn check_len(
+    errors: &mut Vec<FieldError>,
+    field: &'static str,
+    value: &Option<String>,
+    max: usize,
+) {
+    if value.as_ref().is_some_and(|v| v.chars().count() > max) {
+        errors.push(FieldError {
+            field,
+            reason: "too_long",
+        });
+    }
+}
+
+impl ReportDraft {
+    /// Checks every field and reports all problems at once, so a form is re-shown only once.
+    pub fn parse(raw: RawReport, villages: &Villages) -> Result<ReportDraft, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut fail = |field, reason| errors.push(FieldError { field, reason });
+
+        let category = match clean(raw.category) {
+            None => {
+                fail("category", "required");
+                None
+            }
+            Some(code) => {
+                let parsed = Category::parse(&code);
+                if parsed.is_none() {
+                    fail("category", "unknown_choice");
+                }
+                parsed
+            }
+        };
+        let village = clean(raw.village);
+        if village
+            .as_deref()
+            .is_some_and(|v| villages.get(v).is_none())
+        {
+            fail("village", "unknown_choice");
+        }
+        let subject_role = match clean(raw.subject_role) {
+            None => None,
+            Some(code) => {
+                let parsed = SubjectRole::parse(&code);
+                if parsed.is_none() {
+                    fail("subject_role", "unknown_choice");
+                }
+                parsed
+            }
+        };
+        let description = clean(raw.description);
+        match description.as_ref().map(|d| d.chars().count()) {
+            None => fail("description", "required"),
+            Some(n) if n < DESCRIPTION_MIN => fail("description", "too_short"),
+            Some(n) if n > DESCRIPTION_MAX => fail("description", "too_long"),
+            Some(_) => {}
+        }
+        let reporter = match raw.anonymous {
+            None => {
+                fail("anonymous", "required");
+                None
+            }
+            Some(true) => None,
+            Some(false) => {
+                let name = clean(raw.reporter_name);
+                match name.as_ref().map(|n| n.chars().count()) {
+                    None => fail("reporter_name", "required"),
+                    Some(n) if n > NAME_MAX => fail("reporter_name", "too_long"),
+                    Some(_) => {}
+                }
+                let phone = match clean(raw.reporter_phone) {
+                    None => {
+                        fail("reporter_phone", "required");
+                        None
+                    }
+                    Some(p) => {
+                        let parsed = Phone::parse(&p);
+                        if parsed.is_none() {
+                            fail("reporter_phone", "invalid_phone");
+                        }
+                        parsed
+                    }
+                };
+                name.zip(phone)
+                    .map(|(name, phone)| Reporter { name, phone })
+            }
+        };
+
+        let subject = clean(raw.subject);
+        let occurred = clean(raw.occurred);
+        let site = clean(raw.site);
+        check_len(&mut errors, "subject", &subject, SUBJECT_MAX);
+        check_len(&mut errors, "occurred", &occurred, OCCURRED_MAX);
+        check_len(&mut errors, "site", &site, SITE_MAX);
+
+        match (category, description) {
+            (Some(category), Some(description)) if errors.is_empty() => Ok(ReportDraft {
+                category,
+                village,
+                subject,
+                subject_role,
+                description,
+                occurred,
+                reporter,
+                site,
+            }),
+            _ => Err(errors),
+        }
+    }
+
+    pub fn is_anonymous(&self) -> bool {
+        self.reporter.is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn villages() -> Villages {
+        Villages::new(vec![Village {
+            id: "dalu-community".into(),
+            zh: "大路社区".into(),
+            en: "Dalu Community".into(),
+        }])
+    }
+
+    fn valid() -> RawReport {
+        RawReport {
+            category: Some("connection".into()),
+            village: Some("dalu-community".into()),
+            description: Some("村主任的亲戚开着小车还在吃低保".into()),
+            anonymous: Some(true),
+            ..RawReport::default()
+        }
+    }
+
+    fn reasons(raw: RawReport) -> Vec<(&'static str, &'static str)> {
+        match ReportDraft::parse(raw, &villages()) {
+            Ok(_) => vec![],
+            Err(errors) => errors.into_iter().map(|e| (e.field, e.reason)).collect(),
+        }
+    }
+
+    #[test]
+    fn a_complete_anonymous_report_parses() {
+        let draft = ReportDraft::parse(valid(), &villages()).unwrap();
+        assert_eq!(draft.category, Category::Connection);
+        assert!(draft.is_anonymous());
+    }
+
+    #[test]
+    fn description_is_trimmed_and_bounded_in_characters_not_bytes() {
+        let mut raw = valid();
+        raw.description = Some("  低保 \n ".into());
+        assert_eq!(reasons(raw), vec![("description", "too_short")]);
+        let mut raw = valid();
+        raw.description = Some("保".repeat(DESCRIPTION_MAX));
+        assert!(reasons(raw).is_empty());
+        let mut raw = valid();
+        raw.description = Some("保".repeat(DESCRIPTION_MAX + 1));
+        assert_eq!(reasons(raw), vec![("description", "too_long")]);
+    }
+
+    #[test]
+    fn real_name_needs_name_and_a_mainland_phone() {
+        let mut raw = valid();
+        raw.anonymous = Some(false);
+        assert_eq!(
+            reasons(raw.clone()),
+            vec![
+                ("reporter_name", "required"),
+                ("reporter_phone", "required")
+            ]
+        );
+        raw.reporter_name = Some("张三".into());
+        raw.reporter_phone = Some("12345".into());
+        assert_eq!(
+            reasons(raw.clone()),
+            vec![("reporter_phone", "invalid_phone")]
+        );
+        raw.reporter_phone = Some("+86 138-0000-1234".into());
+        let draft = ReportDraft::parse(raw, &villages()).unwrap();
+        assert_eq!(draft.reporter.unwrap().phone.as_str(), "13800001234");
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let raw = RawReport {
+            category: Some("bogus".into()),
+            village: Some("atlantis".into()),
+            subject_role: Some("king".into()),
+            ..RawReport::default()
+        };
+        assert_eq!(
+            reasons(raw),
+            vec![
+                ("category", "unknown_choice"),
+                ("village", "unknown_choice"),
+                ("subject_role", "unknown_choice"),
+                ("description", "required"),
+                ("anonymous", "required"),
+            ]
+        );
+    }
+
+    #[test]
+    fn phone_numbers() {
+        for ok in [
+            "13800001234",
+            "023-41400000",
+            "0086 19912345678",
+            "(023) 4140 0000",
+        ] {
+            assert!(Phone::parse(ok).is_some(), "{ok}");
+        }
+        for bad in [
+            "12800001234",
+            "1380000123",
+            "abc",
+            "00-1234567",
+            "+1 555 0100",
+        ] {
+            assert!(Phone::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn control_characters_are_dropped_but_line_breaks_kept() {
+        let mut raw = valid();
+        raw.description = Some("第一行\r\n第二行\u{0}\u{7}内容".into());
+        let draft = ReportDraft::parse(raw, &villages()).unwrap();
+        assert_eq!(draft.description, "第一行\n第二行内容");
+    }
+}

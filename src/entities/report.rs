@@ -1,0 +1,35 @@
+//! A report: routing metadata in clear, everything a person wrote sealed with the report's DEK.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "reports")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub case_number: String,
+    pub channel: String,
+    pub category: String,
+    pub village: Option<String>,
+    pub subject_role: Option<String>,
+    pub anonymous: bool,
+    pub status: String,
+    pub received_on: Date,
+    pub received_at: Option<DateTimeUtc>,
+    pub status_changed_at: Option<DateTimeUtc>,
+    pub dek_id: Uuid,
+    pub dek_kek_id: String,
+    pub dek_wrapped: Vec<u8>,
+    pub tracking_key_id: String,
+    pub tracking_hash: Vec<u8>,
+    pub description: Vec<u8>,
+    pub subject: Option<Vec<u8>>,
+    pub occurred: Option<Vec<u8>>,
+    pub reporter_name: Option<Vec<u8>>,
+    pub reporter_phone: Option<Vec<u8>>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

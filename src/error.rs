@@ -1,0 +1,201 @@
+//! One web error type and one mapping to HTTP status, as an HTML page or a JSON error body.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
+use serde::Serialize;
+
+use crate::domain::FieldError;
+use crate::i18n::{Catalog, Lang};
+
+/// Whether the error is answered as a page (public HTML) or as JSON (the API).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    Page(Lang),
+    Api(Lang),
+}
+
+#[derive(Debug)]
+pub enum ErrorKind {
+    NotFound,
+    /// The body could not be read at all (not JSON, wrong encoding…).
+    Malformed,
+    /// The body was read but a field is wrong; `detail` is the deserializer's own words.
+    Invalid {
+        fields: Vec<FieldError>,
+        detail: Option<String>,
+    },
+    /// A tracking code whose check digit is wrong.
+    CheckCode,
+    TooLarge,
+    RateLimited(Duration),
+    /// Anything else: the cause goes to the log only.
+    Internal(String),
+}
+
+#[derive(Debug)]
+pub struct AppError {
+    pub kind: ErrorKind,
+    pub surface: Surface,
+}
+
+impl AppError {
+    pub fn new(kind: ErrorKind, surface: Surface) -> AppError {
+        AppError { kind, surface }
+    }
+
+    pub fn internal(cause: impl std::fmt::Display, surface: Surface) -> AppError {
+        AppError::new(ErrorKind::Internal(cause.to_string()), surface)
+    }
+
+    fn code(&self) -> &'static str {
+        match self.kind {
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Malformed => "malformed_body",
+            ErrorKind::Invalid { .. } => "validation_failed",
+            ErrorKind::CheckCode => "check_code",
+            ErrorKind::TooLarge => "too_large",
+            ErrorKind::RateLimited(_) => "rate_limited",
+            ErrorKind::Internal(_) => "internal",
+        }
+    }
+}
+
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code: not_found, malformed_body, validation_failed,
+    /// check_code, too_large, rate_limited, internal.
+    pub code: String,
+    /// Human-readable, in the request's language.
+    pub message: String,
+    /// Per-field reasons, for validation_failed and check_code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Template)]
+#[template(path = "public/error.html")]
+struct ErrorPage<'a> {
+    t: &'static Catalog,
+    lang: Lang,
+    title: &'a str,
+    message: String,
+}
+
+fn minutes(wait: Duration) -> u64 {
+    wait.as_secs().div_ceil(60).max(1)
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self.kind {
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::Malformed => StatusCode::BAD_REQUEST,
+            ErrorKind::Invalid { .. } | ErrorKind::CheckCode => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorKind::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            ErrorKind::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let ErrorKind::Internal(cause) = &self.kind {
+            tracing::error!(cause = %cause, "request failed");
+        }
+        let mut builder = HttpResponse::build(self.status_code());
+        builder.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+        if let ErrorKind::RateLimited(wait) = self.kind {
+            builder.insert_header((header::RETRY_AFTER, wait.as_secs().max(1).to_string()));
+        }
+        match self.surface {
+            Surface::Api(lang) => builder.json(self.body(lang.catalog())),
+            Surface::Page(lang) => {
+                let t = lang.catalog();
+                let (title, message) = match &self.kind {
+                    ErrorKind::NotFound => (
+                        t.t("page.not_found_title"),
+                        t.t("page.not_found").to_string(),
+                    ),
+                    ErrorKind::TooLarge => (
+                        t.t("page.bad_request_title"),
+                        t.t("page.too_large").to_string(),
+                    ),
+                    ErrorKind::Malformed | ErrorKind::Invalid { .. } | ErrorKind::CheckCode => (
+                        t.t("page.bad_request_title"),
+                        t.t("page.bad_request").to_string(),
+                    ),
+                    ErrorKind::RateLimited(wait) => (
+                        t.t("page.rate_limited_title"),
+                        t.t("page.rate_limited")
+                            .replace("{minutes}", &minutes(*wait).to_string()),
+                    ),
+                    ErrorKind::Internal(_) => {
+                        (t.t("page.internal_title"), t.t("page.internal").to_string())
+                    }
+                };
+                let page = ErrorPage {
+                    t,
+                    lang,
+                    title,
+                    message,
+                };
+                match page.render() {
+                    Ok(html) => builder.content_type("text/html; charset=utf-8").body(html),
+                    Err(_) => builder
+                        .content_type("text/plain; charset=utf-8")
+                        .body(self.code()),
+                }
+            }
+        }
+    }
+}
+
+impl AppError {
+    fn body(&self, t: &Catalog) -> ErrorBody {
+        let message_key = format!("api.{}", self.code());
+        let fields = match &self.kind {
+            ErrorKind::Invalid { fields, detail } => {
+                let mut map: BTreeMap<String, String> = fields
+                    .iter()
+                    .map(|f| {
+                        (
+                            f.field.to_string(),
+                            t.t(&format!("error.{}", f.reason)).to_string(),
+                        )
+                    })
+                    .collect();
+                if let Some(detail) = detail {
+                    map.insert("body".into(), detail.clone());
+                }
+                Some(map)
+            }
+            ErrorKind::CheckCode => Some(BTreeMap::from([(
+                "tracking_code".to_string(),
+                t.t("track.check_code").to_string(),
+            )])),
+            _ => None,
+        };
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code().to_string(),
+                message: t.t(&message_key).to_string(),
+                fields,
+            },
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! The `tipoff` command: serve (default), migrate, key generate.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tipoff::config::Settings;
+use tipoff::crypto::Keyring;
+use tipoff::startup::Application;
+
+#[derive(Parser)]
+#[command(
+    name = "tipoff",
+    version,
+    about = "Tip-off intake for favoritism in social assistance"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply migrations and serve HTTP (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage the keyring.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Write a new keyring (mode 0600) to FILE; refuses to overwrite.
+    Generate {
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("tipoff: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tipoff: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Key {
+            command: KeyCommand::Generate { out },
+        } => {
+            Keyring::generate().write_new(&out)?;
+            println!(
+                "wrote a new keyring to {} (mode 0600): back it up offline",
+                out.display()
+            );
+            Ok(())
+        }
+        Command::Migrate => {
+            let settings = Settings::load()?;
+            tipoff::telemetry::init(&settings.log.level);
+            let db = tipoff::db::connect(&settings.database).await?;
+            tipoff::db::migrate(&db).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Serve => {
+            let settings = Settings::load()?;
+            tipoff::telemetry::init(&settings.log.level);
+            let profile = settings.profile.as_str();
+            let app = Application::build(settings).await?;
+            tracing::info!(port = app.port(), profile, "tipoff listening");
+            app.run_until_stopped().await?;
+            Ok(())
+        }
+    }
+}

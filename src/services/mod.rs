@@ -1,0 +1,13 @@
+//! Business operations over a database connection and the keyring; no HTTP types here.
+
+pub mod reports;
+
+use crate::crypto::CryptoError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("database: {0}")]
+    Db(#[from] sea_orm::DbErr),
+    #[error("crypto: {0}")]
+    Crypto(#[from] CryptoError),
+}

@@ -1,0 +1,183 @@
+//! Building the application from settings: keys, database, migrations, and the one route table.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, middleware::Compress, web};
+
+use crate::config::Settings;
+use crate::crypto::Keyring;
+use crate::domain::Villages;
+use crate::web::middleware::rate_limit::Limiters;
+use crate::web::middleware::{log_request, security_headers};
+use crate::web::{AppState, Clock, api, public};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Keys(#[from] crate::crypto::CryptoError),
+    #[error("keys.file is not set (TIPOFF__KEYS__FILE)")]
+    NoKeyFile,
+    #[error(
+        "key file {0} does not exist; create one with `tipoff key generate --out {0}` \
+         (only the development profile creates keys by itself)"
+    )]
+    MissingKeyFile(String),
+    #[error("database: {0}")]
+    Db(#[from] sea_orm::DbErr),
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        address: String,
+        source: std::io::Error,
+    },
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+/// Loads the keyring, creating development keys on first run when the profile allows it.
+pub fn load_keyring(settings: &Settings) -> Result<Keyring, StartupError> {
+    let path = settings.keys.file.as_ref().ok_or(StartupError::NoKeyFile)?;
+    if !path.exists() {
+        if !settings.keys.create_if_missing {
+            return Err(StartupError::MissingKeyFile(path.display().to_string()));
+        }
+        Keyring::generate().write_new(path)?;
+        let banner = format!(
+            "\n!!! DEVELOPMENT KEYS CREATED at {}\n!!! Reports sealed with them are only as safe as this file.\n\
+             !!! Never use development keys for real reports: run with TIPOFF_PROFILE=production and a keyring \
+             made by `tipoff key generate`.\n",
+            path.display()
+        );
+        tracing::warn!(path = %path.display(), "development keys created");
+        eprintln!("{banner}");
+    }
+    Ok(Keyring::load(path)?)
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Application, StartupError> {
+        let clock: Clock = Arc::new(chrono::Utc::now);
+        Application::build_with_clock(settings, clock).await
+    }
+
+    /// As `build`, with "now" supplied by the caller (tests pin the date).
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: Clock,
+    ) -> Result<Application, StartupError> {
+        let keyring = load_keyring(&settings)?;
+        let db = crate::db::connect(&settings.database).await?;
+        crate::db::migrate(&db).await?;
+
+        let address = format!("{}:{}", settings.server.host, settings.server.port);
+        let listener = TcpListener::bind(&address).map_err(|source| StartupError::Bind {
+            address: address.clone(),
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind { address, source })?
+            .port();
+
+        let state = web::Data::new(AppState {
+            db,
+            keyring,
+            villages: Villages::new(settings.villages.clone()),
+            limiters: Limiters::new(&settings.limits),
+            settings,
+            clock,
+        });
+        let server = run(listener, state.clone())?;
+        Ok(Application {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let state = self.state.clone();
+        // Rate-limit memory holds client addresses: forget them as soon as they refill.
+        let sweeper = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                state.limiters.forget_idle();
+            }
+        });
+        let result = self.server.await;
+        sweeper.abort();
+        result
+    }
+}
+
+fn run(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, StartupError> {
+    let settings = &state.settings;
+    let body_limit = settings.server.body_limit;
+    let hsts = settings.server.hsts;
+    let workers = settings.server.workers;
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(
+                web::FormConfig::default()
+                    .limit(body_limit)
+                    .error_handler(public::form_error),
+            )
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(body_limit)
+                    .error_handler(api::json_error),
+            )
+            .app_data(web::PayloadConfig::new(body_limit))
+            .wrap(Compress::default())
+            .wrap(security_headers(hsts))
+            .wrap_fn(log_request)
+            .configure(routes)
+    });
+    if workers > 0 {
+        server = server.workers(workers);
+    }
+    let server = server
+        .listen(listener)
+        .map_err(|source| StartupError::Bind {
+            address: "listener".into(),
+            source,
+        })?
+        .run();
+    Ok(server)
+}
+
+/// The one route table.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(public::home))
+        .route("/report", web::get().to(public::report_form))
+        .route("/report", web::post().to(public::submit_report))
+        .route("/r/{token}", web::get().to(public::report_form_for_site))
+        .route("/track", web::get().to(public::track_form))
+        .route("/track", web::post().to(public::track_report))
+        .route("/static/{file}", web::get().to(public::static_file))
+        .route("/healthz", web::get().to(crate::web::health))
+        .service(
+            web::scope("/api/v1")
+                .route("/reports", web::post().to(api::submit_report))
+                .route("/track", web::post().to(api::track_report))
+                .route("/version", web::get().to(api::version))
+                .route("/openapi.json", web::get().to(api::openapi)),
+        )
+        .default_service(web::to(public::not_found));
+}

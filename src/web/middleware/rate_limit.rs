@@ -1,0 +1,69 @@
+//! Keyed governor limiters per route class, keyed by client address in memory only.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::config::LimitSettings;
+
+/// Which budget a request spends. Staff entry (later) has none of these.
+#[derive(Debug, Clone, Copy)]
+pub enum RouteClass {
+    Submit,
+    Track,
+}
+
+pub struct Limiters {
+    submit: DefaultKeyedRateLimiter<IpAddr>,
+    track: DefaultKeyedRateLimiter<IpAddr>,
+}
+
+fn quota(per_minute: u32, burst: u32) -> Quota {
+    let per_minute = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+    Quota::per_minute(per_minute).allow_burst(burst)
+}
+
+/// IPv6 clients are limited per /64: one subscriber usually holds a whole /64.
+fn key_of(addr: IpAddr) -> IpAddr {
+    match addr {
+        IpAddr::V4(_) => addr,
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(bits.into())
+        }
+    }
+}
+
+impl Limiters {
+    pub fn new(limits: &LimitSettings) -> Limiters {
+        Limiters {
+            submit: RateLimiter::keyed(quota(limits.submit_per_minute, limits.submit_burst)),
+            track: RateLimiter::keyed(quota(limits.track_per_minute, limits.track_burst)),
+        }
+    }
+
+    /// `Err(wait)` when the client has spent its budget for this class.
+    pub fn check(&self, class: RouteClass, client: Option<IpAddr>) -> Result<(), Duration> {
+        // No address (a Unix socket, say) shares one budget rather than none.
+        let key = key_of(client.unwrap_or(IpAddr::from([0, 0, 0, 0])));
+        let limiter = match class {
+            RouteClass::Submit => &self.submit,
+            RouteClass::Track => &self.track,
+        };
+        limiter
+            .check_key(&key)
+            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+
+    /// Forgets clients whose budget has refilled, so memory does not grow with visitors.
+    pub fn forget_idle(&self) {
+        self.submit.retain_recent();
+        self.track.retain_recent();
+        self.submit.shrink_to_fit();
+        self.track.shrink_to_fit();
+    }
+}

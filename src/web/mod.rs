@@ -1,0 +1,91 @@
+//! HTTP handlers (extract → parse → one service call → render) and the middleware around them.
+
+pub mod api;
+pub mod middleware;
+pub mod public;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use actix_web::HttpRequest;
+use chrono::{DateTime, Utc};
+use sea_orm::DatabaseConnection;
+
+use crate::config::Settings;
+use crate::crypto::Keyring;
+use crate::domain::Villages;
+use crate::error::Surface;
+use crate::i18n::Lang;
+use middleware::rate_limit::Limiters;
+
+/// Where "now" comes from: the real clock in service, a fixed instant in tests.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// What every handler can reach. Built once in `startup` and shared by all workers.
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub keyring: Keyring,
+    pub settings: Settings,
+    pub villages: Villages,
+    pub limiters: Limiters,
+    pub clock: Clock,
+}
+
+impl AppState {
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+}
+
+/// The language of this request: `?lang=` first, then Accept-Language, then Chinese.
+pub fn lang_of(req: &HttpRequest) -> Lang {
+    let query = req
+        .query_string()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("lang="));
+    let accept = req
+        .headers()
+        .get(actix_web::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    Lang::negotiate(query, accept)
+}
+
+pub fn page(req: &HttpRequest) -> Surface {
+    Surface::Page(lang_of(req))
+}
+
+pub fn api(req: &HttpRequest) -> Surface {
+    Surface::Api(lang_of(req))
+}
+
+/// The client's address, used only as an in-memory rate-limit key and never stored or
+/// logged. X-Forwarded-For is believed only from a configured trusted proxy, and then the
+/// rightmost address that is not itself a trusted proxy is the client.
+pub fn client_addr(req: &HttpRequest, trusted: &[IpAddr]) -> Option<IpAddr> {
+    let peer = req.peer_addr()?.ip();
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect::<Vec<_>>();
+    forwarded
+        .iter()
+        .rev()
+        .filter_map(|s| s.parse::<IpAddr>().ok())
+        .find(|ip| !trusted.contains(ip))
+        .or(Some(peer))
+}
+
+/// 200 when the database answers, 503 otherwise.
+pub async fn health(state: actix_web::web::Data<AppState>) -> actix_web::HttpResponse {
+    match state.db.ping().await {
+        Ok(()) => actix_web::HttpResponse::Ok().json(serde_json::json!({"status": "ok"})),
+        Err(_) => actix_web::HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({"status": "database unavailable"})),
+    }
+}

@@ -1,0 +1,146 @@
+//! Checking a report's progress with its tracking code.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{no_store, render};
+use crate::domain::{TrackingCode, TrackingCodeError};
+use crate::error::{AppError, ErrorKind, Surface};
+use crate::i18n::{Catalog, Lang};
+use crate::services;
+use crate::services::reports::Progress;
+use crate::web::middleware::rate_limit::RouteClass;
+use crate::web::{AppState, client_addr, lang_of};
+
+#[derive(Debug, Deserialize)]
+pub struct TrackForm {
+    tracking_code: Option<String>,
+}
+
+pub struct ShownProgress {
+    pub code: &'static str,
+    pub status_text: &'static str,
+    pub updated_on: String,
+    pub messages: Vec<ShownMessage>,
+}
+
+pub struct ShownMessage {
+    pub from: &'static str,
+    pub text: String,
+    pub at: String,
+}
+
+#[derive(Template)]
+#[template(path = "public/track.html")]
+struct TrackPage {
+    t: &'static Catalog,
+    lang: Lang,
+    progress: Option<ShownProgress>,
+    problem: Option<&'static str>,
+    typed: String,
+}
+
+impl ShownProgress {
+    fn new(progress: Progress, t: &'static Catalog) -> ShownProgress {
+        ShownProgress {
+            code: progress.status.code(),
+            status_text: t.label("status", progress.status.code()),
+            updated_on: progress.updated_on.to_string(),
+            messages: progress
+                .messages
+                .into_iter()
+                .map(|m| ShownMessage {
+                    from: if m.from_inspector {
+                        "inspector"
+                    } else {
+                        "reporter"
+                    },
+                    text: m.text,
+                    at: m.at.to_string(),
+                })
+                .collect(),
+        }
+    }
+}
+
+pub async fn track_form(req: HttpRequest) -> Result<HttpResponse, AppError> {
+    let lang = lang_of(&req);
+    let page = TrackPage {
+        t: lang.catalog(),
+        lang,
+        progress: None,
+        problem: None,
+        typed: String::new(),
+    };
+    render(&page, StatusCode::OK, Surface::Page(lang)).map(no_store)
+}
+
+/// What a lookup came to, shared by the page and the JSON API.
+pub(crate) enum Lookup {
+    Found(Progress),
+    /// Unknown, or not 16 digits: the same answer either way.
+    NotFound,
+    CheckDigit,
+}
+
+pub(crate) async fn look_up(
+    req: &HttpRequest,
+    state: &AppState,
+    typed: &str,
+    surface: Surface,
+) -> Result<Lookup, AppError> {
+    if let Err(wait) = state.limiters.check(
+        RouteClass::Track,
+        client_addr(req, &state.settings.server.trusted_proxies),
+    ) {
+        return Err(AppError::new(ErrorKind::RateLimited(wait), surface));
+    }
+    let internal = |e| AppError::internal(e, surface);
+    match TrackingCode::parse(typed) {
+        Ok(code) => Ok(services::reports::track(&state.db, &state.keyring, &code)
+            .await
+            .map_err(internal)?
+            .map_or(Lookup::NotFound, Lookup::Found)),
+        Err(TrackingCodeError::CheckDigit) => Ok(Lookup::CheckDigit),
+        Err(TrackingCodeError::Malformed) => {
+            services::reports::track_nothing(&state.db, &state.keyring)
+                .await
+                .map_err(internal)?;
+            Ok(Lookup::NotFound)
+        }
+    }
+}
+
+pub async fn track_report(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<TrackForm>,
+) -> Result<HttpResponse, AppError> {
+    let lang = lang_of(&req);
+    let t = lang.catalog();
+    let surface = Surface::Page(lang);
+    let typed = form.into_inner().tracking_code.unwrap_or_default();
+    let (status, progress, problem) = match look_up(&req, &state, &typed, surface).await? {
+        Lookup::Found(p) => (StatusCode::OK, Some(ShownProgress::new(p, t)), None),
+        Lookup::NotFound => (StatusCode::NOT_FOUND, None, Some(t.t("track.not_found"))),
+        Lookup::CheckDigit => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            Some(t.t("track.check_code")),
+        ),
+    };
+    let page = TrackPage {
+        t,
+        lang,
+        progress,
+        problem,
+        typed: if status == StatusCode::OK {
+            String::new()
+        } else {
+            typed.chars().take(40).collect()
+        },
+    };
+    render(&page, status, surface).map(no_store)
+}

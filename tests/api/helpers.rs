@@ -1,0 +1,299 @@
+//! spawn_app: the real application on port 0 with a fresh database (SQLite in a temp dir, or a
+//! PostgreSQL database created for the test and dropped after), and the captured logs.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use tipoff::config::{Profile, Settings};
+use tipoff::startup::Application;
+use tipoff::web::AppState;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Every log line any test's server wrote, at the most verbose level, for leak checks.
+#[derive(Clone, Default)]
+pub struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl LogBuffer {
+    pub fn contents(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub fn logs() -> &'static LogBuffer {
+    static LOGS: OnceLock<LogBuffer> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buffer = LogBuffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("trace"))
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("one global subscriber");
+        buffer
+    })
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub client: reqwest::Client,
+    pub data_dir: tempfile::TempDir,
+    pub backend: Backend,
+    pub state: actix_web::web::Data<AppState>,
+    pub key_file: PathBuf,
+    pg_database: Option<PgDatabase>,
+}
+
+/// The project's config directory, whatever the test's working directory.
+pub fn config_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("config")
+}
+
+pub fn test_settings() -> Settings {
+    Settings::load_from(&config_dir(), Profile::Test).expect("test settings load")
+}
+
+/// The PostgreSQL server to test against, if any. Under CI a missing one is a failure.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("TIPOFF_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var("CI").is_err(),
+                "CI must set TIPOFF_TEST_POSTGRES_URL: PostgreSQL tests may not be skipped"
+            );
+            eprintln!("skipped: PostgreSQL test (set TIPOFF_TEST_POSTGRES_URL to run it)");
+            None
+        }
+    }
+}
+
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime; a runtime of our own on another thread can block.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                if let Ok(admin) = Database::connect(&admin_url).await {
+                    let _ = admin
+                        .execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        ))
+                        .await;
+                    let _ = admin.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Replaces the database name (the last path segment) of a postgres:// URL.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let prefix = base.rsplit_once('/').map_or(base, |(p, _)| p);
+    match query {
+        Some(q) => format!("{prefix}/{name}?{q}"),
+        None => format!("{prefix}/{name}"),
+    }
+}
+
+/// The application on port 0 with a fresh database; `None` when the backend is not
+/// available here (PostgreSQL without TIPOFF_TEST_POSTGRES_URL).
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |_| {}).await
+}
+
+pub async fn spawn_app_with(
+    backend: Backend,
+    customise: impl FnOnce(&mut Settings),
+) -> Option<TestApp> {
+    logs();
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let mut settings = test_settings();
+    let key_file = data_dir.path().join("keys.toml");
+    settings.keys.file = Some(key_file.clone());
+    let mut pg_database = None;
+    match backend {
+        Backend::Sqlite => {
+            settings.database.url = format!(
+                "sqlite://{}?mode=rwc",
+                data_dir.path().join("tipoff.db").display()
+            );
+        }
+        Backend::Postgres => {
+            let admin_url = postgres_url()?;
+            let name = format!("tipoff_test_{}", uuid::Uuid::new_v4().simple());
+            let admin = Database::connect(&admin_url).await.expect("connect to PostgreSQL");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("create test database");
+            admin.close().await.expect("close admin connection");
+            settings.database.url = with_database(&admin_url, &name);
+            pg_database = Some(PgDatabase { admin_url, name });
+        }
+    }
+    customise(&mut settings);
+    let app = Application::build(settings).await.expect("application builds");
+    let port = app.port();
+    let state = app.state();
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    Some(TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        client,
+        data_dir,
+        backend,
+        state,
+        key_file,
+        pg_database,
+    })
+}
+
+impl TestApp {
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.state.db
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    /// The report form as a resident would load it, returning its signed token.
+    pub async fn form_token(&self) -> String {
+        let html = self.get("/report").await.text().await.unwrap();
+        let start = html.find("name=\"form_token\" value=\"").expect("token field") + 25;
+        let end = html[start..].find('"').unwrap() + start;
+        html[start..end].to_string()
+    }
+
+    /// Posts the public report form, from `client_ip` (sent through the trusted proxy header).
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)], client_ip: &str) -> reqwest::Response {
+        let body = serde_urlencoded_pairs(fields);
+        self.client
+            .post(self.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-forwarded-for", client_ip)
+            .body(body)
+            .send()
+            .await
+            .expect("POST form")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value, client_ip: &str) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .header("x-forwarded-for", client_ip)
+            .json(body)
+            .send()
+            .await
+            .expect("POST json")
+    }
+
+    /// Submits a valid report through the form and returns the receipt page.
+    pub async fn submit_form(&self, extra: &[(&str, &str)], client_ip: &str) -> reqwest::Response {
+        let token = self.form_token().await;
+        let mut fields: Vec<(&str, &str)> = vec![
+            ("form_token", token.as_str()),
+            ("category", "connection"),
+            ("village", "dalu-community"),
+            ("description", "村主任的亲戚开着小车还在吃低保"),
+            ("anonymous", "true"),
+        ];
+        for (key, value) in extra {
+            fields.retain(|(k, _)| k != key);
+            fields.push((key, value));
+        }
+        self.post_form("/report", &fields, client_ip).await
+    }
+
+    pub fn has_postgres(&self) -> bool {
+        self.pg_database.is_some()
+    }
+}
+
+/// Form encoding without another dependency: reqwest's `form` feature is off.
+pub fn serde_urlencoded_pairs(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b' ' => "+".to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The tracking code shown on a receipt page, as printed (grouped).
+pub fn code_in(html: &str) -> String {
+    let start = html.find("id=\"tracking-code\">").expect("receipt shows a code") + 19;
+    let end = html[start..].find('<').unwrap() + start;
+    html[start..end].trim().to_string()
+}
+
+/// Runs a test body against SQLite always and against PostgreSQL when it is configured.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite)
+                    .await
+                    .expect("SQLite is always available");
+                super::$name(app).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await {
+                    super::$name(app).await;
+                }
+            }
+        }
+    )*};
+}
