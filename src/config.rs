@@ -172,11 +172,6 @@ impl Settings {
                 ));
             }
         }
-        if self.keys.file.is_none() {
-            return Err(ConfigError::Invalid(
-                "keys.file is not set (TIPOFF__KEYS__FILE)".into(),
-            ));
-        }
         let mut seen = std::collections::HashSet::new();
         for village in &self.villages {
             if !seen.insert(village.id.as_str()) {
@@ -201,5 +196,53 @@ impl Settings {
 
     pub fn is_sqlite(&self) -> bool {
         self.database.url.starts_with("sqlite:")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("config")
+    }
+
+    #[test]
+    fn environment_variables_override_the_files_and_production_needs_keys() {
+        // The only test in this binary that touches TIPOFF_* variables.
+        let vars = [
+            ("TIPOFF__SERVER__PORT", "9099"),
+            ("TIPOFF__DATABASE__URL", "postgres://db.invalid/tipoff"),
+            ("TIPOFF__SERVER__TRUSTED_PROXIES", "10.0.0.1,10.0.0.2"),
+        ];
+        for (k, v) in vars {
+            // SAFETY: no other test in this binary reads the environment.
+            unsafe { std::env::set_var(k, v) };
+        }
+        let refused = Settings::load_from(&config_dir(), Profile::Production);
+        // SAFETY: as above.
+        unsafe { std::env::set_var("TIPOFF__KEYS__FILE", "/etc/tipoff/keys.toml") };
+        let loaded = Settings::load_from(&config_dir(), Profile::Production);
+        for (k, _) in vars.iter().chain([("TIPOFF__KEYS__FILE", "")].iter()) {
+            // SAFETY: as above.
+            unsafe { std::env::remove_var(k) };
+        }
+        let message = refused.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(message.contains("keys.file") && message.contains("TIPOFF__KEYS__FILE"));
+        let settings = loaded.unwrap();
+        assert_eq!(settings.server.port, 9099);
+        assert_eq!(settings.database.url, "postgres://db.invalid/tipoff");
+        assert_eq!(settings.server.trusted_proxies.len(), 2);
+        assert!(settings.server.hsts, "production sends HSTS");
+        assert_eq!(
+            settings.keys.file.as_deref(),
+            Some(Path::new("/etc/tipoff/keys.toml"))
+        );
+    }
+
+    #[test]
+    fn profiles_parse() {
+        assert_eq!(Profile::parse("production").unwrap(), Profile::Production);
+        assert!(Profile::parse("staging").is_err());
     }
 }

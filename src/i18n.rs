@@ -26,10 +26,10 @@ impl Lang {
                 .find_map(|p| p.trim().strip_prefix("q="))
                 .and_then(|q| q.parse::<f32>().ok())
                 .unwrap_or(1.0);
-            if let Some(lang) = Lang::from_tag(tag) {
-                if best.is_none_or(|(w, _)| weight > w) {
-                    best = Some((weight, lang));
-                }
+            if let Some(lang) = Lang::from_tag(tag)
+                && best.is_none_or(|(w, _)| weight > w)
+            {
+                best = Some((weight, lang));
             }
         }
         best.map_or(Lang::Zh, |(_, lang)| lang)

@@ -53,12 +53,10 @@ pub fn logs() -> &'static LogBuffer {
 
 pub struct TestApp {
     pub address: String,
-    pub port: u16,
     pub client: reqwest::Client,
     pub data_dir: tempfile::TempDir,
     pub backend: Backend,
     pub state: actix_web::web::Data<AppState>,
-    pub key_file: PathBuf,
     pg_database: Option<PgDatabase>,
 }
 
@@ -139,8 +137,7 @@ pub async fn spawn_app_with(
     logs();
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut settings = test_settings();
-    let key_file = data_dir.path().join("keys.toml");
-    settings.keys.file = Some(key_file.clone());
+    settings.keys.file = Some(data_dir.path().join("keys.toml"));
     let mut pg_database = None;
     match backend {
         Backend::Sqlite => {
@@ -173,12 +170,10 @@ pub async fn spawn_app_with(
         .expect("client");
     Some(TestApp {
         address: format!("http://127.0.0.1:{port}"),
-        port,
         client,
         data_dir,
         backend,
         state,
-        key_file,
         pg_database,
     })
 }

@@ -1,1 +1,11 @@
+//! Integration tests: the real application on port 0, a fresh database per test, on SQLite
+//! always and on PostgreSQL when TIPOFF_TEST_POSTGRES_URL is set.
 
+mod helpers;
+
+mod api_contract;
+mod at_rest;
+mod privacy;
+mod public_pages;
+mod rate_limits;
+mod startup;

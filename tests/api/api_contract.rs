@@ -1,0 +1,194 @@
+//! The JSON API exactly as DESIGN.md gives it: bodies, status codes and error bodies.
+
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+use crate::on_both_backends;
+
+on_both_backends!(
+    an_integration_submits_and_tracks_a_report,
+    bad_bodies_get_error_bodies_never_a_server_error,
+    track_answers_follow_the_contract,
+);
+
+fn valid_report() -> Value {
+    json!({
+        "category": "connection",
+        "village": "dalu-community",
+        "subject": "王某，村委会主任",
+        "subject_role": "village_cadre",
+        "description": "村主任的亲戚开着小车还在吃低保",
+        "occurred": "2024年3月前后",
+        "anonymous": true
+    })
+}
+
+async fn an_integration_submits_and_tracks_a_report(app: TestApp) {
+    let response = app.post_json("/api/v1/reports", &valid_report(), "198.51.100.10").await;
+    assert_eq!(response.status(), 201);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "received");
+    let code = body["tracking_code"].as_str().unwrap().to_string();
+    assert!(regex::Regex::new(r"^\d{4} \d{4} \d{4} \d{4}$").unwrap().is_match(&code));
+    assert_eq!(body.as_object().unwrap().len(), 2, "exactly the documented fields");
+
+    // Hyphens are accepted on input as well as spaces.
+    let hyphenated = code.replace(' ', "-");
+    for (lang, text) in [("zh", "已收到"), ("en", "Received")] {
+        let tracked = app
+            .post_json(
+                &format!("/api/v1/track?lang={lang}"),
+                &json!({"tracking_code": hyphenated}),
+                "198.51.100.10",
+            )
+            .await;
+        assert_eq!(tracked.status(), 200);
+        let body: Value = tracked.json().await.unwrap();
+        assert_eq!(body["status"], "received");
+        assert_eq!(body["status_text"], text);
+        assert_eq!(body["messages"], json!([]));
+        assert_eq!(body["can_reply"], false);
+        assert!(body["updated_at"].as_str().unwrap().len() == 10, "a date");
+    }
+
+    let real_name = json!({
+        "category": "bribery",
+        "description": "办低保要先送两条烟",
+        "anonymous": false,
+        "reporter": {"name": "赵六", "phone": "023-41400001"}
+    });
+    let response = app.post_json("/api/v1/reports", &real_name, "198.51.100.10").await;
+    assert_eq!(response.status(), 201);
+}
+
+async fn bad_bodies_get_error_bodies_never_a_server_error(app: TestApp) {
+    let url = app.url("/api/v1/reports");
+    let raw = |body: &'static str| {
+        app.client
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("x-forwarded-for", "198.51.100.11")
+            .body(body)
+            .send()
+    };
+    let not_json = raw("{\"category\": ").await.unwrap();
+    assert_eq!(not_json.status(), 400);
+    let body: Value = not_json.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "malformed_body");
+    assert!(body["error"]["message"].as_str().unwrap().len() > 3);
+
+    let mut unknown_field = valid_report();
+    unknown_field["ip_address"] = json!("1.2.3.4");
+    let response = app.post_json("/api/v1/reports", &unknown_field, "198.51.100.11").await;
+    assert_eq!(response.status(), 422);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "validation_failed");
+
+    let wrong_type = raw("{\"category\":\"favor\",\"description\":\"xxxxxxx\",\"anonymous\":\"yes\"}")
+        .await
+        .unwrap();
+    assert_eq!(wrong_type.status(), 422);
+
+    let response = app
+        .post_json(
+            "/api/v1/reports?lang=en",
+            &json!({"category": "lottery", "description": "abc", "anonymous": false,
+                    "reporter": {"name": "", "phone": "110"}}),
+            "198.51.100.11",
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    let body: Value = response.json().await.unwrap();
+    let fields = body["error"]["fields"].as_object().unwrap();
+    for field in ["category", "description", "reporter_name", "reporter_phone"] {
+        assert!(fields.contains_key(field), "{field} reason given: {body}");
+    }
+    assert_eq!(fields["description"], "Too short: please write at least 5 characters");
+
+    let huge = json!({"category": "favor", "description": "x".repeat(200_000), "anonymous": true});
+    let response = app.post_json("/api/v1/reports", &huge, "198.51.100.11").await;
+    assert_eq!(response.status(), 413);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "too_large");
+
+    let wrong_media = app
+        .client
+        .post(&url)
+        .header("content-type", "text/plain")
+        .header("x-forwarded-for", "198.51.100.11")
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    assert!(wrong_media.status().is_client_error(), "{}", wrong_media.status());
+    assert_eq!(crate::at_rest::report_count(&app).await, 0);
+}
+
+async fn track_answers_follow_the_contract(app: TestApp) {
+    let body: Value = app
+        .post_json("/api/v1/reports", &valid_report(), "198.51.100.12")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let code: String = body["tracking_code"].as_str().unwrap().replace(' ', "");
+    let mut mistyped: Vec<u8> = code.clone().into_bytes();
+    mistyped[15] = if mistyped[15] == b'9' { b'0' } else { mistyped[15] + 1 };
+    let mistyped = String::from_utf8(mistyped).unwrap();
+
+    let response = app
+        .post_json("/api/v1/track?lang=en", &json!({"tracking_code": mistyped}), "198.51.100.12")
+        .await;
+    assert_eq!(response.status(), 422);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "check_code");
+    assert!(body["error"]["fields"]["tracking_code"].as_str().unwrap().contains("check the code"));
+
+    let never_issued = tipoff::crypto::new_tracking_code();
+    let unknown = app
+        .post_json("/api/v1/track", &json!({"tracking_code": never_issued.digits()}), "198.51.100.12")
+        .await;
+    assert_eq!(unknown.status(), 404);
+    let unknown: Value = unknown.json().await.unwrap();
+    for (i, not_a_code) in ["12345", "abcd efgh ijkl mnop", "12345678901234567", ""].iter().enumerate() {
+        let client = format!("198.51.100.{}", 200 + i);
+        let response = app
+            .post_json("/api/v1/track", &json!({"tracking_code": not_a_code}), &client)
+            .await;
+        assert_eq!(response.status(), 404, "{not_a_code}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body, unknown, "malformed and unknown answer alike");
+    }
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_api_route_and_its_errors() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await.unwrap();
+    let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, method, codes) in [
+        ("/api/v1/reports", "post", vec!["201", "400", "413", "422", "429"]),
+        ("/api/v1/track", "post", vec!["200", "400", "404", "422", "429"]),
+        ("/api/v1/version", "get", vec!["200"]),
+    ] {
+        let responses = paths[path][method]["responses"].as_object().unwrap();
+        for code in codes {
+            assert!(responses.contains_key(code), "{path} documents {code}");
+        }
+    }
+    let schema = &doc["components"]["schemas"]["ReportBody"];
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    for field in ["category", "description", "anonymous"] {
+        assert!(required.contains(&field), "{field} is documented as required");
+    }
+    assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+
+    let health = app.get("/healthz").await;
+    assert_eq!(health.status(), 200);
+}

@@ -1,0 +1,115 @@
+//! What is stored: sealed values that fail closed when altered, moved or opened with the wrong key.
+
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, PaginatorTrait, QueryOrder};
+use serde_json::json;
+use tipoff::crypto::{CryptoError, Keyring};
+use tipoff::entities::report;
+use tipoff::services::ServiceError;
+use tipoff::services::reports::open_report;
+
+use crate::helpers::TestApp;
+use crate::on_both_backends;
+
+on_both_backends!(
+    a_sealed_value_that_was_altered_fails_to_open,
+    a_sealed_value_copied_into_another_report_fails_to_open,
+    the_wrong_keyring_fails_closed,
+    an_anonymous_report_keeps_its_date_but_not_its_time,
+);
+
+pub async fn report_count(app: &TestApp) -> u64 {
+    report::Entity::find().count(app.db()).await.unwrap()
+}
+
+async fn submit(app: &TestApp, description: &str, anonymous: bool) -> report::Model {
+    let mut body = json!({"category": "favor", "description": description, "anonymous": anonymous});
+    if !anonymous {
+        body["reporter"] = json!({"name": "钱七", "phone": "13912345678"});
+    }
+    let response = app.post_json("/api/v1/reports", &body, "198.51.100.20").await;
+    assert_eq!(response.status(), 201);
+    report::Entity::find()
+        .order_by_desc(report::Column::CaseNumber)
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+async fn a_sealed_value_that_was_altered_fails_to_open(app: TestApp) {
+    let row = submit(&app, "第一份举报的内容", true).await;
+    let opened = open_report(app.db(), &app.state.keyring, row.id).await.unwrap().unwrap();
+    assert_eq!(opened.description.as_str(), "第一份举报的内容");
+
+    let mut altered = row.description.clone();
+    let last = altered.len() - 1;
+    altered[last] ^= 0x01;
+    let mut active: report::ActiveModel = row.clone().into();
+    active.description = Set(altered);
+    active.update(app.db()).await.unwrap();
+
+    let result = open_report(app.db(), &app.state.keyring, row.id).await;
+    assert!(
+        matches!(result, Err(ServiceError::Crypto(CryptoError::Open))),
+        "altered value must not open"
+    );
+}
+
+async fn a_sealed_value_copied_into_another_report_fails_to_open(app: TestApp) {
+    let first = submit(&app, "第一份举报的内容", true).await;
+    let second = submit(&app, "第二份举报的内容", true).await;
+    assert_ne!(first.id, second.id);
+
+    // The other report's description, moved into this row: same table, same field.
+    let mut active: report::ActiveModel = second.clone().into();
+    active.description = Set(first.description.clone());
+    active.update(app.db()).await.unwrap();
+    let result = open_report(app.db(), &app.state.keyring, second.id).await;
+    assert!(matches!(result, Err(ServiceError::Crypto(CryptoError::Open))));
+
+    // And the other report's whole envelope (its wrapped DEK too) is bound to that report.
+    let mut active: report::ActiveModel = second.clone().into();
+    active.description = Set(first.description.clone());
+    active.dek_id = Set(first.dek_id);
+    active.dek_kek_id = Set(first.dek_kek_id.clone());
+    active.dek_wrapped = Set(first.dek_wrapped.clone());
+    active.update(app.db()).await.unwrap();
+    let result = open_report(app.db(), &app.state.keyring, second.id).await;
+    assert!(matches!(result, Err(ServiceError::Crypto(CryptoError::Open))));
+
+    // A field moved to another column of the same row fails as well.
+    let third = submit(&app, "第三份举报的内容", false).await;
+    let mut active: report::ActiveModel = third.clone().into();
+    active.description = third.reporter_name.clone().map(Set).unwrap();
+    active.update(app.db()).await.unwrap();
+    assert!(open_report(app.db(), &app.state.keyring, third.id).await.is_err());
+}
+
+async fn the_wrong_keyring_fails_closed(app: TestApp) {
+    let row = submit(&app, "用正确的钥匙才能打开", true).await;
+    let stranger = Keyring::generate();
+    let result = open_report(app.db(), &stranger, row.id).await;
+    match result {
+        Err(ServiceError::Crypto(CryptoError::UnknownKey(id))) => {
+            assert_eq!(id, row.dek_kek_id, "the error names the missing key")
+        }
+        Err(other) => panic!("expected an unknown-key error, got {other}"),
+        Ok(_) => panic!("a stranger's keyring opened the report"),
+    }
+    let message = format!("{}", ServiceError::Crypto(CryptoError::Open));
+    assert!(message.contains("failed to open"), "{message}");
+}
+
+async fn an_anonymous_report_keeps_its_date_but_not_its_time(app: TestApp) {
+    let anonymous = submit(&app, "匿名举报只留日期", true).await;
+    assert!(anonymous.received_at.is_none());
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive();
+    assert!((anonymous.received_on - today).num_days().abs() <= 1);
+    assert_eq!(anonymous.id.get_version_num(), 4, "random report ids");
+
+    let real_name = submit(&app, "实名举报可以留时间", false).await;
+    assert!(real_name.received_at.is_some());
+    assert_ne!(anonymous.case_number, real_name.case_number);
+}
