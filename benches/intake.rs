@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sea_orm::sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
 use serde_json::json;
 use tipoff::config::{Profile, Settings};
 use tipoff::startup::Application;
@@ -84,7 +86,10 @@ async fn main() {
     let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
     let mut settings = Settings::load_from(&config, Profile::Test).expect("settings");
     settings.keys.file = Some(dir.path().join("keys.toml"));
-    settings.database.url = format!("sqlite://{}?mode=rwc", dir.path().join("tipoff.db").display());
+    settings.database.url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("tipoff.db").display()
+    );
     settings.server.workers = 0;
     // The limits guard residents from floods; the bench measures the intake path itself.
     settings.limits.submit_per_minute = u32::MAX / 2;
@@ -120,16 +125,20 @@ async fn main() {
         .expect("create");
     let pool = bare.clone();
     outcomes.push(
-        phase("baseline: bare SQLite insert (WAL, FULL)", seconds, move |n| {
-            let pool = pool.clone();
-            async move {
-                sea_orm::sqlx::query("INSERT INTO t (v) VALUES (?)")
-                    .bind(vec![n as u8; 600])
-                    .execute(&pool)
-                    .await
-                    .is_ok()
-            }
-        })
+        phase(
+            "baseline: bare SQLite insert (WAL, FULL)",
+            seconds,
+            move |n| {
+                let pool = pool.clone();
+                async move {
+                    sea_orm::sqlx::query("INSERT INTO t (v) VALUES (?)")
+                        .bind(vec![n as u8; 600])
+                        .execute(&pool)
+                        .await
+                        .is_ok()
+                }
+            },
+        )
         .await,
     );
 
@@ -193,7 +202,10 @@ async fn main() {
         "\nintake bench: concurrency {CONCURRENCY}, {seconds} s per phase, {} cores\n",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    println!("{:<44} {:>8} {:>10} {:>9} {:>9}", "phase", "ops", "ops/s", "p50 ms", "p99 ms");
+    println!(
+        "{:<44} {:>8} {:>10} {:>9} {:>9}",
+        "phase", "ops", "ops/s", "p50 ms", "p99 ms"
+    );
     for o in &outcomes {
         println!(
             "{:<44} {:>8} {:>10.1} {:>9.2} {:>9.2}",

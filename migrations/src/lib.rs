@@ -3,12 +3,16 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261128_000001_create_reports;
+mod m20261128_000002_create_staff;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261128_000001_create_reports::Migration)]
+        vec![
+            Box::new(m20261128_000001_create_reports::Migration),
+            Box::new(m20261128_000002_create_staff::Migration),
+        ]
     }
 }

@@ -1,8 +1,10 @@
 //! Domain types that parse outside input: nothing reaches a service unparsed.
 
+mod person_name;
 mod report_draft;
 mod tracking_code;
 
+pub use person_name::{names_in_subject, normalize_name};
 pub use report_draft::{
     Category, FieldError, Phone, RawReport, ReportDraft, Reporter, SITE_MAX, SubjectRole, Villages,
 };
@@ -55,6 +57,12 @@ pub enum Channel {
     Web,
     /// The public JSON API.
     Api,
+    /// Phoned in to the supervision hotline and typed by an operator.
+    Hotline,
+    /// A letter from the report box, typed by an operator.
+    Letter,
+    /// Someone who came to the office in person.
+    WalkIn,
 }
 
 impl Channel {
@@ -62,6 +70,37 @@ impl Channel {
         match self {
             Channel::Web => "web",
             Channel::Api => "api",
+            Channel::Hotline => "hotline",
+            Channel::Letter => "letter",
+            Channel::WalkIn => "walk_in",
         }
+    }
+}
+
+/// What a staff account may do. An account may hold several.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Enters hotline and letter reports; sees only the ones they entered.
+    Operator,
+    /// Triages and works cases.
+    Inspector,
+    /// Manages users, close-relative filings and settings; reads no report content unless
+    /// also an inspector.
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Operator, Role::Inspector, Role::Admin];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Operator => "operator",
+            Role::Inspector => "inspector",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.code() == code)
     }
 }

@@ -1,4 +1,17 @@
 //! sea-orm entities, one file per table.
 
+pub mod audit_entry;
+pub mod audit_head;
 pub mod case_counter;
+pub mod message;
+pub mod note;
+pub mod recusal;
+pub mod relative_filing;
 pub mod report;
+pub mod report_event;
+pub mod report_name;
+pub mod session;
+pub mod staff_name;
+pub mod user;
+pub mod user_alias;
+pub mod user_role;

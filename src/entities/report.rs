@@ -27,6 +27,10 @@ pub struct Model {
     pub occurred: Option<Vec<u8>>,
     pub reporter_name: Option<Vec<u8>>,
     pub reporter_phone: Option<Vec<u8>>,
+    pub operator_id: Option<Uuid>,
+    pub assignee_id: Option<Uuid>,
+    pub merged_into: Option<Uuid>,
+    pub outcome: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

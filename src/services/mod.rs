@@ -1,6 +1,10 @@
 //! Business operations over a database connection and the keyring; no HTTP types here.
 
+pub mod audit;
+pub mod cases;
+pub mod recusal;
 pub mod reports;
+pub mod staff;
 
 use crate::crypto::CryptoError;
 

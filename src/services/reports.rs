@@ -40,6 +40,22 @@ pub struct ProgressMessage {
     pub at: NaiveDate,
 }
 
+/// How a report came in: the channel, and the operator who typed it for a caller or letter.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin {
+    pub channel: Channel,
+    pub operator: Option<Uuid>,
+}
+
+impl Origin {
+    pub fn public(channel: Channel) -> Origin {
+        Origin {
+            channel,
+            operator: None,
+        }
+    }
+}
+
 /// Stores a report and returns its receipt only after the transaction has committed, so an
 /// acknowledged report is durable. Everything a report brings with it (recusals, outbox
 /// rows, attachments, the used form token) is written inside the same transaction.
@@ -47,11 +63,12 @@ pub async fn submit(
     db: &DatabaseConnection,
     keyring: &Keyring,
     draft: ReportDraft,
-    channel: Channel,
+    origin: Origin,
     now: DateTime<Utc>,
 ) -> Result<Receipt, ServiceError> {
     let txn = db.begin().await?;
-    let receipt = store_report(&txn, keyring, &draft, channel, now).await?;
+    let (receipt, report_id) = store_report(&txn, keyring, &draft, origin, now).await?;
+    super::recusal::recuse_at_intake(&txn, keyring, report_id, &draft, now).await?;
     txn.commit().await?;
     Ok(receipt)
 }
@@ -60,9 +77,9 @@ async fn store_report(
     txn: &DatabaseTransaction,
     keyring: &Keyring,
     draft: &ReportDraft,
-    channel: Channel,
+    origin: Origin,
     now: DateTime<Utc>,
-) -> Result<Receipt, ServiceError> {
+) -> Result<(Receipt, Uuid), ServiceError> {
     let received_on = now.with_timezone(&Shanghai).date_naive();
     // The counter is written first so the transaction takes the write lock at once (SQLite
     // would otherwise fail a read-then-write upgrade under contention).
@@ -90,7 +107,7 @@ async fn store_report(
     report::ActiveModel {
         id: Set(id),
         case_number: Set(case_number),
-        channel: Set(channel.code().to_string()),
+        channel: Set(origin.channel.code().to_string()),
         category: Set(draft.category.code().to_string()),
         village: Set(draft.village.clone()),
         subject_role: Set(draft.subject_role.map(|r| r.code().to_string())),
@@ -115,15 +132,22 @@ async fn store_report(
             "reporter_phone",
             draft.reporter.as_ref().map(|r| r.phone.as_str()),
         )?),
+        operator_id: Set(origin.operator),
+        assignee_id: Set(None),
+        merged_into: Set(None),
+        outcome: Set(None),
     }
     .insert(txn)
     .await?;
 
-    Ok(Receipt {
-        tracking_code,
-        received_on,
-        anonymous: draft.is_anonymous(),
-    })
+    Ok((
+        Receipt {
+            tracking_code,
+            received_on,
+            anonymous: draft.is_anonymous(),
+        },
+        id,
+    ))
 }
 
 /// Case numbers run per year (2026-0001, …), staff-facing only.

@@ -24,14 +24,24 @@ fn valid_report() -> Value {
 }
 
 async fn an_integration_submits_and_tracks_a_report(app: TestApp) {
-    let response = app.post_json("/api/v1/reports", &valid_report(), "198.51.100.10").await;
+    let response = app
+        .post_json("/api/v1/reports", &valid_report(), "198.51.100.10")
+        .await;
     assert_eq!(response.status(), 201);
     assert_eq!(response.headers()["cache-control"], "no-store");
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["status"], "received");
     let code = body["tracking_code"].as_str().unwrap().to_string();
-    assert!(regex::Regex::new(r"^\d{4} \d{4} \d{4} \d{4}$").unwrap().is_match(&code));
-    assert_eq!(body.as_object().unwrap().len(), 2, "exactly the documented fields");
+    assert!(
+        regex::Regex::new(r"^\d{4} \d{4} \d{4} \d{4}$")
+            .unwrap()
+            .is_match(&code)
+    );
+    assert_eq!(
+        body.as_object().unwrap().len(),
+        2,
+        "exactly the documented fields"
+    );
 
     // Hyphens are accepted on input as well as spaces.
     let hyphenated = code.replace(' ', "-");
@@ -58,7 +68,9 @@ async fn an_integration_submits_and_tracks_a_report(app: TestApp) {
         "anonymous": false,
         "reporter": {"name": "赵六", "phone": "023-41400001"}
     });
-    let response = app.post_json("/api/v1/reports", &real_name, "198.51.100.10").await;
+    let response = app
+        .post_json("/api/v1/reports", &real_name, "198.51.100.10")
+        .await;
     assert_eq!(response.status(), 201);
 }
 
@@ -80,14 +92,17 @@ async fn bad_bodies_get_error_bodies_never_a_server_error(app: TestApp) {
 
     let mut unknown_field = valid_report();
     unknown_field["ip_address"] = json!("1.2.3.4");
-    let response = app.post_json("/api/v1/reports", &unknown_field, "198.51.100.11").await;
+    let response = app
+        .post_json("/api/v1/reports", &unknown_field, "198.51.100.11")
+        .await;
     assert_eq!(response.status(), 422);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "validation_failed");
 
-    let wrong_type = raw("{\"category\":\"favor\",\"description\":\"xxxxxxx\",\"anonymous\":\"yes\"}")
-        .await
-        .unwrap();
+    let wrong_type =
+        raw("{\"category\":\"favor\",\"description\":\"xxxxxxx\",\"anonymous\":\"yes\"}")
+            .await
+            .unwrap();
     assert_eq!(wrong_type.status(), 422);
 
     let response = app
@@ -104,10 +119,15 @@ async fn bad_bodies_get_error_bodies_never_a_server_error(app: TestApp) {
     for field in ["category", "description", "reporter_name", "reporter_phone"] {
         assert!(fields.contains_key(field), "{field} reason given: {body}");
     }
-    assert_eq!(fields["description"], "Too short: please write at least 5 characters");
+    assert_eq!(
+        fields["description"],
+        "Too short: please write at least 5 characters"
+    );
 
     let huge = json!({"category": "favor", "description": "x".repeat(200_000), "anonymous": true});
-    let response = app.post_json("/api/v1/reports", &huge, "198.51.100.11").await;
+    let response = app
+        .post_json("/api/v1/reports", &huge, "198.51.100.11")
+        .await;
     assert_eq!(response.status(), 413);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "too_large");
@@ -121,7 +141,11 @@ async fn bad_bodies_get_error_bodies_never_a_server_error(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert!(wrong_media.status().is_client_error(), "{}", wrong_media.status());
+    assert!(
+        wrong_media.status().is_client_error(),
+        "{}",
+        wrong_media.status()
+    );
     assert_eq!(crate::at_rest::report_count(&app).await, 0);
 }
 
@@ -134,27 +158,51 @@ async fn track_answers_follow_the_contract(app: TestApp) {
         .unwrap();
     let code: String = body["tracking_code"].as_str().unwrap().replace(' ', "");
     let mut mistyped: Vec<u8> = code.clone().into_bytes();
-    mistyped[15] = if mistyped[15] == b'9' { b'0' } else { mistyped[15] + 1 };
+    mistyped[15] = if mistyped[15] == b'9' {
+        b'0'
+    } else {
+        mistyped[15] + 1
+    };
     let mistyped = String::from_utf8(mistyped).unwrap();
 
     let response = app
-        .post_json("/api/v1/track?lang=en", &json!({"tracking_code": mistyped}), "198.51.100.12")
+        .post_json(
+            "/api/v1/track?lang=en",
+            &json!({"tracking_code": mistyped}),
+            "198.51.100.12",
+        )
         .await;
     assert_eq!(response.status(), 422);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "check_code");
-    assert!(body["error"]["fields"]["tracking_code"].as_str().unwrap().contains("check the code"));
+    assert!(
+        body["error"]["fields"]["tracking_code"]
+            .as_str()
+            .unwrap()
+            .contains("check the code")
+    );
 
     let never_issued = tipoff::crypto::new_tracking_code();
     let unknown = app
-        .post_json("/api/v1/track", &json!({"tracking_code": never_issued.digits()}), "198.51.100.12")
+        .post_json(
+            "/api/v1/track",
+            &json!({"tracking_code": never_issued.digits()}),
+            "198.51.100.12",
+        )
         .await;
     assert_eq!(unknown.status(), 404);
     let unknown: Value = unknown.json().await.unwrap();
-    for (i, not_a_code) in ["12345", "abcd efgh ijkl mnop", "12345678901234567", ""].iter().enumerate() {
+    for (i, not_a_code) in ["12345", "abcd efgh ijkl mnop", "12345678901234567", ""]
+        .iter()
+        .enumerate()
+    {
         let client = format!("198.51.100.{}", 200 + i);
         let response = app
-            .post_json("/api/v1/track", &json!({"tracking_code": not_a_code}), &client)
+            .post_json(
+                "/api/v1/track",
+                &json!({"tracking_code": not_a_code}),
+                &client,
+            )
             .await;
         assert_eq!(response.status(), 404, "{not_a_code}");
         let body: Value = response.json().await.unwrap();
@@ -164,12 +212,22 @@ async fn track_answers_follow_the_contract(app: TestApp) {
 
 #[tokio::test]
 async fn the_openapi_document_describes_every_api_route_and_its_errors() {
-    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await.unwrap();
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
+        .await
+        .unwrap();
     let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
     let paths = doc["paths"].as_object().unwrap();
     for (path, method, codes) in [
-        ("/api/v1/reports", "post", vec!["201", "400", "413", "422", "429"]),
-        ("/api/v1/track", "post", vec!["200", "400", "404", "422", "429"]),
+        (
+            "/api/v1/reports",
+            "post",
+            vec!["201", "400", "413", "422", "429"],
+        ),
+        (
+            "/api/v1/track",
+            "post",
+            vec!["200", "400", "404", "422", "429"],
+        ),
         ("/api/v1/version", "get", vec!["200"]),
     ] {
         let responses = paths[path][method]["responses"].as_object().unwrap();
@@ -185,7 +243,10 @@ async fn the_openapi_document_describes_every_api_route_and_its_errors() {
         .map(|v| v.as_str().unwrap())
         .collect();
     for field in ["category", "description", "anonymous"] {
-        assert!(required.contains(&field), "{field} is documented as required");
+        assert!(
+            required.contains(&field),
+            "{field} is documented as required"
+        );
     }
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
 

@@ -26,7 +26,9 @@ async fn submit(app: &TestApp, description: &str, anonymous: bool) -> report::Mo
     if !anonymous {
         body["reporter"] = json!({"name": "钱七", "phone": "13912345678"});
     }
-    let response = app.post_json("/api/v1/reports", &body, "198.51.100.20").await;
+    let response = app
+        .post_json("/api/v1/reports", &body, "198.51.100.20")
+        .await;
     assert_eq!(response.status(), 201);
     report::Entity::find()
         .order_by_desc(report::Column::CaseNumber)
@@ -38,7 +40,10 @@ async fn submit(app: &TestApp, description: &str, anonymous: bool) -> report::Mo
 
 async fn a_sealed_value_that_was_altered_fails_to_open(app: TestApp) {
     let row = submit(&app, "第一份举报的内容", true).await;
-    let opened = open_report(app.db(), &app.state.keyring, row.id).await.unwrap().unwrap();
+    let opened = open_report(app.db(), &app.state.keyring, row.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(opened.description.as_str(), "第一份举报的内容");
 
     let mut altered = row.description.clone();
@@ -65,7 +70,10 @@ async fn a_sealed_value_copied_into_another_report_fails_to_open(app: TestApp) {
     active.description = Set(first.description.clone());
     active.update(app.db()).await.unwrap();
     let result = open_report(app.db(), &app.state.keyring, second.id).await;
-    assert!(matches!(result, Err(ServiceError::Crypto(CryptoError::Open))));
+    assert!(matches!(
+        result,
+        Err(ServiceError::Crypto(CryptoError::Open))
+    ));
 
     // And the other report's whole envelope (its wrapped DEK too) is bound to that report.
     let mut active: report::ActiveModel = second.clone().into();
@@ -75,14 +83,21 @@ async fn a_sealed_value_copied_into_another_report_fails_to_open(app: TestApp) {
     active.dek_wrapped = Set(first.dek_wrapped.clone());
     active.update(app.db()).await.unwrap();
     let result = open_report(app.db(), &app.state.keyring, second.id).await;
-    assert!(matches!(result, Err(ServiceError::Crypto(CryptoError::Open))));
+    assert!(matches!(
+        result,
+        Err(ServiceError::Crypto(CryptoError::Open))
+    ));
 
     // A field moved to another column of the same row fails as well.
     let third = submit(&app, "第三份举报的内容", false).await;
     let mut active: report::ActiveModel = third.clone().into();
     active.description = third.reporter_name.clone().map(Set).unwrap();
     active.update(app.db()).await.unwrap();
-    assert!(open_report(app.db(), &app.state.keyring, third.id).await.is_err());
+    assert!(
+        open_report(app.db(), &app.state.keyring, third.id)
+            .await
+            .is_err()
+    );
 }
 
 async fn the_wrong_keyring_fails_closed(app: TestApp) {

@@ -116,7 +116,9 @@ impl Drop for PgDatabase {
 
 /// Replaces the database name (the last path segment) of a postgres:// URL.
 fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let prefix = base.rsplit_once('/').map_or(base, |(p, _)| p);
     match query {
         Some(q) => format!("{prefix}/{name}?{q}"),
@@ -149,7 +151,9 @@ pub async fn spawn_app_with(
         Backend::Postgres => {
             let admin_url = postgres_url()?;
             let name = format!("tipoff_test_{}", uuid::Uuid::new_v4().simple());
-            let admin = Database::connect(&admin_url).await.expect("connect to PostgreSQL");
+            let admin = Database::connect(&admin_url)
+                .await
+                .expect("connect to PostgreSQL");
             admin
                 .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
                 .await
@@ -160,7 +164,9 @@ pub async fn spawn_app_with(
         }
     }
     customise(&mut settings);
-    let app = Application::build(settings).await.expect("application builds");
+    let app = Application::build(settings)
+        .await
+        .expect("application builds");
     let port = app.port();
     let state = app.state();
     tokio::spawn(app.run_until_stopped());
@@ -194,13 +200,21 @@ impl TestApp {
     /// The report form as a resident would load it, returning its signed token.
     pub async fn form_token(&self) -> String {
         let html = self.get("/report").await.text().await.unwrap();
-        let start = html.find("name=\"form_token\" value=\"").expect("token field") + 25;
+        let start = html
+            .find("name=\"form_token\" value=\"")
+            .expect("token field")
+            + 25;
         let end = html[start..].find('"').unwrap() + start;
         html[start..end].to_string()
     }
 
     /// Posts the public report form, from `client_ip` (sent through the trusted proxy header).
-    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)], client_ip: &str) -> reqwest::Response {
+    pub async fn post_form(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        client_ip: &str,
+    ) -> reqwest::Response {
         let body = serde_urlencoded_pairs(fields);
         self.client
             .post(self.url(path))
@@ -212,7 +226,12 @@ impl TestApp {
             .expect("POST form")
     }
 
-    pub async fn post_json(&self, path: &str, body: &serde_json::Value, client_ip: &str) -> reqwest::Response {
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        client_ip: &str,
+    ) -> reqwest::Response {
         self.client
             .post(self.url(path))
             .header("x-forwarded-for", client_ip)
@@ -256,7 +275,9 @@ pub fn serde_urlencoded_pairs(fields: &[(&str, &str)]) -> String {
 fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             b' ' => "+".to_string(),
             _ => format!("%{b:02X}"),
         })
@@ -265,7 +286,10 @@ fn encode(s: &str) -> String {
 
 /// The tracking code shown on a receipt page, as printed (grouped).
 pub fn code_in(html: &str) -> String {
-    let start = html.find("id=\"tracking-code\">").expect("receipt shows a code") + 19;
+    let start = html
+        .find("id=\"tracking-code\">")
+        .expect("receipt shows a code")
+        + 19;
     let end = html[start..].find('<').unwrap() + start;
     html[start..end].trim().to_string()
 }

@@ -5,7 +5,11 @@ mod helpers;
 
 mod api_contract;
 mod at_rest;
+mod audit;
+mod browser;
+mod cases;
 mod privacy;
 mod public_pages;
 mod rate_limits;
+mod recusal;
 mod startup;

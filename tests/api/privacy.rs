@@ -77,7 +77,15 @@ async fn canary_strings_never_reach_disk_rows_or_logs(app: TestApp) {
     let description = format!("金丝雀描述{tag}");
     let subject = format!("金丝雀对象{}", &tag[..8]);
     let name = format!("金丝雀{}", &tag[..6]);
-    let phone = format!("139{}", &tag.bytes().filter(u8::is_ascii_digit).chain(*b"12345678").take(8).map(char::from).collect::<String>());
+    let phone = format!(
+        "139{}",
+        &tag.bytes()
+            .filter(u8::is_ascii_digit)
+            .chain(*b"12345678")
+            .take(8)
+            .map(char::from)
+            .collect::<String>()
+    );
     let occurred = format!("金丝雀时间{}", &tag[..10]);
     let client_ip = "203.0.113.77";
     let user_agent = format!("CanaryBrowser/{tag}");
@@ -156,8 +164,15 @@ async fn canary_strings_never_reach_disk_rows_or_logs(app: TestApp) {
         ("user agent", user_agent.clone()),
     ];
     for (what, secret) in &secrets {
-        assert!(!contains(&stored, secret), "{what} found in storage ({:?})", app.backend);
-        assert!(!logged.contains(secret.as_str()), "{what} found in the logs");
+        assert!(
+            !contains(&stored, secret),
+            "{what} found in storage ({:?})",
+            app.backend
+        );
+        assert!(
+            !logged.contains(secret.as_str()),
+            "{what} found in the logs"
+        );
     }
     // The report really is there, sealed: the canary is only absent because it is encrypted.
     assert_eq!(crate::at_rest::report_count(&app).await, 2);
@@ -180,33 +195,52 @@ async fn public_responses_set_no_cookie_and_reference_no_other_origin(app: TestA
     ] {
         responses.push((path.to_string(), app.get(path).await));
     }
-    responses.push(("receipt".into(), app.submit_form(&[], "198.51.100.30").await));
+    responses.push((
+        "receipt".into(),
+        app.submit_form(&[], "198.51.100.30").await,
+    ));
     responses.push((
         "invalid form".into(),
-        app.submit_form(&[("description", "")], "198.51.100.30").await,
+        app.submit_form(&[("description", "")], "198.51.100.30")
+            .await,
     ));
     responses.push((
         "track".into(),
-        app.post_form("/track", &[("tracking_code", "1234")], "198.51.100.30").await,
+        app.post_form("/track", &[("tracking_code", "1234")], "198.51.100.30")
+            .await,
     ));
 
     let foreign = regex::Regex::new(r#"(?i)(src|href|action)\s*=\s*["']?\s*(https?:|//)"#).unwrap();
     let css_foreign = regex::Regex::new(r#"(?i)(url\(|@import)\s*["']?\s*(https?:|//)"#).unwrap();
     for (path, response) in responses {
         assert!(
-            response.headers().get_all("set-cookie").iter().next().is_none(),
+            response
+                .headers()
+                .get_all("set-cookie")
+                .iter()
+                .next()
+                .is_none(),
             "{path} sets a cookie"
         );
         let headers = response.headers().clone();
         let csp = headers["content-security-policy"].to_str().unwrap();
-        assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"), "{path}");
+        assert!(
+            csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+            "{path}"
+        );
         assert!(!csp.contains("http"), "{path}: CSP names no other origin");
         assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
         assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
-        assert!(headers.get("strict-transport-security").is_none(), "no HSTS outside production");
+        assert!(
+            headers.get("strict-transport-security").is_none(),
+            "no HSTS outside production"
+        );
         let body = response.text().await.unwrap();
         assert!(!foreign.is_match(&body), "{path} references another origin");
-        assert!(!css_foreign.is_match(&body), "{path} loads a stylesheet resource from elsewhere");
+        assert!(
+            !css_foreign.is_match(&body),
+            "{path} loads a stylesheet resource from elsewhere"
+        );
         assert!(!body.contains("<script>"), "{path} has inline script");
     }
 
@@ -216,5 +250,10 @@ async fn public_responses_set_no_cookie_and_reference_no_other_origin(app: TestA
     .await
     .unwrap();
     let response = production_like.get("/").await;
-    assert!(response.headers()["strict-transport-security"].to_str().unwrap().contains("max-age="));
+    assert!(
+        response.headers()["strict-transport-security"]
+            .to_str()
+            .unwrap()
+            .contains("max-age=")
+    );
 }

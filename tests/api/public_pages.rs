@@ -16,7 +16,10 @@ async fn an_anonymous_resident_reports_and_later_sees_it_received(app: TestApp) 
     let home = app.get("/").await;
     assert_eq!(home.status(), 200);
     let home = home.text().await.unwrap();
-    assert!(home.contains("人情保"), "the notice lists the categories in Chinese");
+    assert!(
+        home.contains("人情保"),
+        "the notice lists the categories in Chinese"
+    );
     assert!(home.contains("href=\"/report?lang=zh\""));
 
     let receipt = app.submit_form(&[], "198.51.100.1").await;
@@ -24,10 +27,15 @@ async fn an_anonymous_resident_reports_and_later_sees_it_received(app: TestApp) 
     assert_eq!(receipt.headers()["cache-control"], "no-store, private");
     let html = receipt.text().await.unwrap();
     assert!(html.contains("举报已收到"));
-    assert!(html.contains("只显示这一次"), "the reporter is warned to write the code down");
+    assert!(
+        html.contains("只显示这一次"),
+        "the reporter is warned to write the code down"
+    );
     let code = code_in(&html);
     assert!(
-        regex::Regex::new(r"^\d{4} \d{4} \d{4} \d{4}$").unwrap().is_match(&code),
+        regex::Regex::new(r"^\d{4} \d{4} \d{4} \d{4}$")
+            .unwrap()
+            .is_match(&code),
         "code shown grouped: {code}"
     );
 
@@ -40,7 +48,10 @@ async fn an_anonymous_resident_reports_and_later_sees_it_received(app: TestApp) 
     assert_eq!(tracked.headers()["cache-control"], "no-store, private");
     let html = tracked.text().await.unwrap();
     assert!(html.contains("已收到"), "status shown in words");
-    assert!(!html.contains(&digits), "the code is not echoed back on the status page");
+    assert!(
+        !html.contains(&digits),
+        "the code is not echoed back on the status page"
+    );
 }
 
 async fn a_resident_reading_english_gets_english_pages(app: TestApp) {
@@ -60,7 +71,11 @@ async fn a_resident_reading_english_gets_english_pages(app: TestApp) {
     let receipt = app.submit_form(&[], "198.51.100.2").await;
     let code = code_in(&receipt.text().await.unwrap());
     let tracked = app
-        .post_form("/track?lang=en", &[("tracking_code", &code)], "198.51.100.2")
+        .post_form(
+            "/track?lang=en",
+            &[("tracking_code", &code)],
+            "198.51.100.2",
+        )
         .await;
     assert_eq!(tracked.status(), 200);
     let html = tracked.text().await.unwrap();
@@ -79,15 +94,27 @@ async fn each_bad_field_is_shown_again_with_what_was_typed_and_why(app: TestApp)
         (vec![("description", "太短")], "description", "内容太短"),
         (vec![("anonymous", "")], "anonymous", "此项必填"),
         (
-            vec![("anonymous", "false"), ("reporter_name", "李四"), ("reporter_phone", "12345")],
+            vec![
+                ("anonymous", "false"),
+                ("reporter_name", "李四"),
+                ("reporter_phone", "12345"),
+            ],
             "reporter_phone",
             "请填写正确的手机号",
         ),
-        (vec![("anonymous", "false"), ("reporter_phone", "13800001234")], "reporter_name", "此项必填"),
+        (
+            vec![("anonymous", "false"), ("reporter_phone", "13800001234")],
+            "reporter_name",
+            "此项必填",
+        ),
     ];
     let long_description = "长".repeat(5001);
     let mut cases = cases;
-    cases.push((vec![("description", long_description.as_str())], "description", "内容太长"));
+    cases.push((
+        vec![("description", long_description.as_str())],
+        "description",
+        "内容太长",
+    ));
 
     for (i, (changes, field, reason)) in cases.into_iter().enumerate() {
         // Each case from its own address, so the submission budget is not what is tested.
@@ -109,14 +136,26 @@ async fn each_bad_field_is_shown_again_with_what_was_typed_and_why(app: TestApp)
         assert_eq!(response.status(), 422, "{field}");
         let html = response.text().await.unwrap();
         assert!(html.contains(reason), "{field}: reason '{reason}' shown");
-        assert!(html.contains(&format!("href=\"#{field}\"")), "{field}: error links to the field");
-        assert!(html.contains("王某某，村委会主任"), "{field}: typed subject kept");
+        assert!(
+            html.contains(&format!("href=\"#{field}\"")),
+            "{field}: error links to the field"
+        );
+        assert!(
+            html.contains("王某某，村委会主任"),
+            "{field}: typed subject kept"
+        );
         assert!(html.contains("2024年3月前后"), "{field}: typed date kept");
         if field != "description" {
-            assert!(html.contains("他把低保给了自己的亲戚"), "{field}: typed text kept");
+            assert!(
+                html.contains("他把低保给了自己的亲戚"),
+                "{field}: typed text kept"
+            );
         }
         if let Some((_, phone)) = changes.iter().find(|(k, _)| *k == "reporter_phone") {
-            assert!(html.contains(&format!("value=\"{phone}\"")), "typed phone kept");
+            assert!(
+                html.contains(&format!("value=\"{phone}\"")),
+                "typed phone kept"
+            );
         }
     }
     assert_eq!(
@@ -127,12 +166,22 @@ async fn each_bad_field_is_shown_again_with_what_was_typed_and_why(app: TestApp)
 }
 
 async fn a_mistyped_code_is_told_apart_from_an_unknown_one(app: TestApp) {
-    let code = code_in(&app.submit_form(&[], "198.51.100.4").await.text().await.unwrap());
+    let code = code_in(
+        &app.submit_form(&[], "198.51.100.4")
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
     let digits: Vec<u8> = code.bytes().filter(u8::is_ascii_digit).collect();
     let mut swapped = digits.clone();
     swapped.swap(3, 4);
     if swapped == digits {
-        swapped[0] = if swapped[0] == b'9' { b'1' } else { swapped[0] + 1 };
+        swapped[0] = if swapped[0] == b'9' {
+            b'1'
+        } else {
+            swapped[0] + 1
+        };
     }
     let swapped = String::from_utf8(swapped).unwrap();
 
@@ -145,7 +194,11 @@ async fn a_mistyped_code_is_told_apart_from_an_unknown_one(app: TestApp) {
     // A valid code that was never issued, and something that is not a code at all.
     let never_issued = tipoff::crypto::new_tracking_code();
     let unknown = app
-        .post_form("/track", &[("tracking_code", never_issued.digits())], "198.51.100.4")
+        .post_form(
+            "/track",
+            &[("tracking_code", never_issued.digits())],
+            "198.51.100.4",
+        )
         .await;
     assert_eq!(unknown.status(), 404);
     let unknown = unknown.text().await.unwrap();
@@ -196,5 +249,8 @@ async fn a_real_name_report_is_received(app: TestApp) {
     assert_eq!(receipt.status(), 200);
     let html = receipt.text().await.unwrap();
     assert!(html.contains("实名举报"));
-    assert!(!html.contains("张三"), "the receipt does not repeat the reporter's name");
+    assert!(
+        !html.contains("张三"),
+        "the receipt does not repeat the reporter's name"
+    );
 }

@@ -15,7 +15,9 @@ async fn a_flooding_client_gets_429_while_another_is_served(app: TestApp) {
     let burst = app.state.settings.limits.submit_burst as usize;
     let mut refused = None;
     for _ in 0..burst + 2 {
-        let response = app.post_json("/api/v1/reports?lang=en", &body, "203.0.113.50").await;
+        let response = app
+            .post_json("/api/v1/reports?lang=en", &body, "203.0.113.50")
+            .await;
         if response.status() == 429 {
             refused = Some(response);
             break;
@@ -23,19 +25,34 @@ async fn a_flooding_client_gets_429_while_another_is_served(app: TestApp) {
         assert_eq!(response.status(), 201);
     }
     let refused = refused.expect("the flood was refused");
-    let retry_after: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry_after: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(retry_after >= 1);
     let error: serde_json::Value = refused.json().await.unwrap();
     assert_eq!(error["error"]["code"], "rate_limited");
-    assert!(error["error"]["message"].as_str().unwrap().contains("Too many"));
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Too many")
+    );
 
     // Another resident, behind the same trusted proxy, is still served.
-    let other = app.post_json("/api/v1/reports", &body, "203.0.113.51").await;
+    let other = app
+        .post_json("/api/v1/reports", &body, "203.0.113.51")
+        .await;
     assert_eq!(other.status(), 201);
 
     // Lookups have a budget of their own, so the flooder can still check a code.
     let tracked = app
-        .post_json("/api/v1/track", &json!({"tracking_code": "0000 0000 0000 0000"}), "203.0.113.50")
+        .post_json(
+            "/api/v1/track",
+            &json!({"tracking_code": "0000 0000 0000 0000"}),
+            "203.0.113.50",
+        )
         .await;
     assert_ne!(tracked.status(), 429);
 
@@ -70,6 +87,12 @@ async fn a_refused_form_keeps_what_was_typed(app: TestApp) {
     let (response, description) = last.expect("the form flood was refused");
     assert!(response.headers().contains_key("retry-after"));
     let html = response.text().await.unwrap();
-    assert!(html.contains("操作太频繁"), "refusal in the resident's language");
-    assert!(html.contains(&description), "what was typed is still on the page");
+    assert!(
+        html.contains("操作太频繁"),
+        "refusal in the resident's language"
+    );
+    assert!(
+        html.contains(&description),
+        "what was typed is still on the page"
+    );
 }

@@ -26,7 +26,10 @@ async fn production_with_a_key_file_that_is_not_there_refuses_to_start() {
     };
     assert!(matches!(error, StartupError::MissingKeyFile(_)));
     assert!(error.to_string().contains("missing-keys.toml"));
-    assert!(!dir.path().join("missing-keys.toml").exists(), "no keys made up");
+    assert!(
+        !dir.path().join("missing-keys.toml").exists(),
+        "no keys made up"
+    );
 }
 
 #[tokio::test]
@@ -36,7 +39,10 @@ async fn development_creates_its_keys_once_and_keeps_them() {
     let key_file = dir.path().join("data").join("dev-keys.toml");
     settings.keys.file = Some(key_file.clone());
     settings.server.port = 0;
-    settings.database.url = format!("sqlite://{}?mode=rwc", dir.path().join("data/t.db").display());
+    settings.database.url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("data/t.db").display()
+    );
     let app = Application::build(settings.clone()).await.unwrap();
     drop(app);
     use std::os::unix::fs::PermissionsExt;
@@ -44,5 +50,9 @@ async fn development_creates_its_keys_once_and_keeps_them() {
     assert_eq!(mode & 0o777, 0o600);
     let first = std::fs::read(&key_file).unwrap();
     Application::build(settings).await.unwrap();
-    assert_eq!(std::fs::read(&key_file).unwrap(), first, "existing keys are never replaced");
+    assert_eq!(
+        std::fs::read(&key_file).unwrap(),
+        first,
+        "existing keys are never replaced"
+    );
 }

@@ -177,10 +177,15 @@ pub async fn submit_report(
                 surface,
             )
         })?;
-    let receipt =
-        services::reports::submit(&state.db, &state.keyring, draft, Channel::Api, state.now())
-            .await
-            .map_err(|e| AppError::internal(e, surface))?;
+    let receipt = services::reports::submit(
+        &state.db,
+        &state.keyring,
+        draft,
+        services::reports::Origin::public(Channel::Api),
+        state.now(),
+    )
+    .await
+    .map_err(|e| AppError::internal(e, surface))?;
     Ok(no_store(HttpResponse::Created().json(SubmitAnswer {
         tracking_code: receipt.tracking_code.grouped(),
         status: "received",

@@ -248,9 +248,15 @@ pub async fn submit_report(
             );
         }
     };
-    let receipt = services::reports::submit(&state.db, &state.keyring, draft, Channel::Web, now)
-        .await
-        .map_err(|e| AppError::internal(e, surface))?;
+    let receipt = services::reports::submit(
+        &state.db,
+        &state.keyring,
+        draft,
+        services::reports::Origin::public(Channel::Web),
+        now,
+    )
+    .await
+    .map_err(|e| AppError::internal(e, surface))?;
     let page = ReceiptPage {
         t,
         lang,
