@@ -59,6 +59,7 @@ pub struct Settings {
     pub keys: KeySettings,
     pub limits: LimitSettings,
     pub log: LogSettings,
+    pub staff: StaffSettings,
     pub campaign: CampaignSettings,
     pub villages: Vec<Village>,
 }
@@ -101,6 +102,24 @@ pub struct LimitSettings {
     pub track_per_minute: u32,
     pub track_burst: u32,
     pub form_token_max_age: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaffSettings {
+    /// A session unused this long ends.
+    pub session_idle_minutes: i64,
+    /// A session ends this long after sign-in, used or not.
+    pub session_absolute_hours: i64,
+    /// Inspectors and admins must enrol TOTP before they can do anything else.
+    pub require_totp: bool,
+    /// Mark the session cookie Secure (HTTPS only). Off only for local HTTP development.
+    pub secure_cookie: bool,
+    /// Sign-in attempts per client address (all accounts together).
+    pub login_per_minute: u32,
+    pub login_burst: u32,
+    /// The name authenticator apps show for the account.
+    pub totp_issuer: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -166,6 +185,11 @@ impl Settings {
                         .into(),
                 ));
             }
+            if !self.staff.secure_cookie {
+                return Err(ConfigError::Invalid(
+                    "staff.secure_cookie must be true in production".into(),
+                ));
+            }
             if self.keys.create_if_missing {
                 return Err(ConfigError::Invalid(
                     "keys.create_if_missing must be false in production".into(),
@@ -186,6 +210,8 @@ impl Settings {
             ("limits.submit_burst", self.limits.submit_burst),
             ("limits.track_per_minute", self.limits.track_per_minute),
             ("limits.track_burst", self.limits.track_burst),
+            ("staff.login_per_minute", self.staff.login_per_minute),
+            ("staff.login_burst", self.staff.login_burst),
         ] {
             if value == 0 {
                 return Err(ConfigError::Invalid(format!("{name} must be at least 1")));

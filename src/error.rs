@@ -33,6 +33,12 @@ pub enum ErrorKind {
     CheckCode,
     TooLarge,
     RateLimited(Duration),
+    /// A staff page without a live session: go and sign in.
+    SignIn,
+    /// Signed in, but the account's roles do not allow this.
+    Forbidden,
+    /// A state-changing staff request without the session's CSRF token.
+    CsrfRejected,
     /// Anything else: the cause goes to the log only.
     Internal(String),
 }
@@ -60,6 +66,9 @@ impl AppError {
             ErrorKind::CheckCode => "check_code",
             ErrorKind::TooLarge => "too_large",
             ErrorKind::RateLimited(_) => "rate_limited",
+            ErrorKind::SignIn => "sign_in",
+            ErrorKind::Forbidden => "forbidden",
+            ErrorKind::CsrfRejected => "csrf",
             ErrorKind::Internal(_) => "internal",
         }
     }
@@ -109,6 +118,8 @@ impl ResponseError for AppError {
             ErrorKind::Invalid { .. } | ErrorKind::CheckCode => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorKind::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            ErrorKind::SignIn => StatusCode::SEE_OTHER,
+            ErrorKind::Forbidden | ErrorKind::CsrfRejected => StatusCode::FORBIDDEN,
             ErrorKind::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -119,6 +130,17 @@ impl ResponseError for AppError {
         }
         let mut builder = HttpResponse::build(self.status_code());
         builder.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+        if let ErrorKind::SignIn = self.kind {
+            let lang = match self.surface {
+                Surface::Page(lang) | Surface::Api(lang) => lang,
+            };
+            return builder
+                .insert_header((
+                    header::LOCATION,
+                    format!("/staff/login?lang={}", lang.code()),
+                ))
+                .finish();
+        }
         if let ErrorKind::RateLimited(wait) = self.kind {
             builder.insert_header((header::RETRY_AFTER, wait.as_secs().max(1).to_string()));
         }
@@ -146,6 +168,13 @@ impl ResponseError for AppError {
                     ),
                     ErrorKind::Internal(_) => {
                         (t.t("page.internal_title"), t.t("page.internal").to_string())
+                    }
+                    ErrorKind::SignIn | ErrorKind::Forbidden => (
+                        t.t("page.forbidden_title"),
+                        t.t("page.forbidden").to_string(),
+                    ),
+                    ErrorKind::CsrfRejected => {
+                        (t.t("page.forbidden_title"), t.t("page.csrf").to_string())
                     }
                 };
                 let page = ErrorPage {

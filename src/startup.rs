@@ -89,7 +89,8 @@ impl Application {
             db,
             keyring,
             villages: Villages::new(settings.villages.clone()),
-            limiters: Limiters::new(&settings.limits),
+            limiters: Limiters::new(&settings.limits, &settings.staff),
+            login_throttle: crate::web::staff::LoginThrottle::default(),
             settings,
             clock,
         });
@@ -172,6 +173,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/track", web::post().to(public::track_report))
         .route("/static/{file}", web::get().to(public::static_file))
         .route("/healthz", web::get().to(crate::web::health))
+        .configure(crate::web::staff::register)
         .service(
             web::scope("/api/v1")
                 .route("/reports", web::post().to(api::submit_report))

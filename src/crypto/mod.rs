@@ -6,10 +6,12 @@
 
 mod envelope;
 mod keyring;
+mod staff;
 mod tokens;
 
 pub use envelope::{Dek, SealContext, WrappedDek};
 pub use keyring::{KeyPurpose, Keyring};
+pub use staff::{new_totp_secret, session_id_hash, totp_code, totp_step, totp_url};
 pub use tokens::{FormToken, FormTokenError, new_tracking_code, random_bytes, random_token};
 
 use rand::RngCore;

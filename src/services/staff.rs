@@ -5,7 +5,7 @@ use argon2::{Argon2, password_hash::rand_core::OsRng};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    TransactionTrait,
+    QueryOrder, TransactionTrait,
 };
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -14,7 +14,7 @@ use super::ServiceError;
 use super::audit::{self, AuditAction, AuditRecord};
 use crate::crypto::Keyring;
 use crate::domain::Role;
-use crate::entities::{user, user_alias, user_role};
+use crate::entities::{session, user, user_alias, user_role};
 
 /// A new account as an admin (or the CLI) describes it.
 pub struct NewUser {
@@ -166,5 +166,451 @@ pub async fn roles_of(db: &DatabaseConnection, user_id: Uuid) -> Result<Vec<Role
         .await?
         .iter()
         .filter_map(|r| Role::parse(&r.role))
+        .collect())
+}
+
+/// An argon2id hash of a password nobody has, verified when the account does not exist so
+/// that a missing account takes as long to refuse as a wrong password.
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_password("no account has this password").unwrap_or_default())
+}
+
+/// The signed-in staff member behind a session cookie.
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    pub user_id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+    /// The raw session id, kept only in memory for deriving the CSRF token.
+    pub session_id: String,
+    pub totp_enrolled: bool,
+}
+
+impl SessionUser {
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+pub enum LoginOutcome {
+    /// Signed in: the new session's id goes into the cookie.
+    SignedIn { session_id: String, user_id: Uuid },
+    /// Wrong name, password or code, or a disabled account: one answer for all.
+    Refused,
+}
+
+/// How long sessions live.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionLimits {
+    pub idle: chrono::Duration,
+    pub absolute: chrono::Duration,
+}
+
+fn user_dek_context<'a>(row: &'a str) -> crate::crypto::SealContext<'a> {
+    crate::crypto::SealContext {
+        table: "users",
+        row,
+        field: "totp_secret",
+    }
+}
+
+fn open_totp_secret(
+    keyring: &Keyring,
+    account: &user::Model,
+) -> Result<Option<Zeroizing<Vec<u8>>>, ServiceError> {
+    let (Some(sealed), Some(dek_id), Some(kek_id), Some(wrapped)) = (
+        account.totp_secret.as_ref(),
+        account.totp_dek_id,
+        account.totp_kek_id.clone(),
+        account.totp_dek_wrapped.clone(),
+    ) else {
+        return Ok(None);
+    };
+    let row = account.id.to_string();
+    let dek = keyring.unwrap(
+        &crate::crypto::WrappedDek {
+            dek_id,
+            kek_id,
+            bytes: wrapped,
+        },
+        &row,
+    )?;
+    Ok(Some(dek.open(&user_dek_context(&row), sealed)?))
+}
+
+/// Checks name, password and (once enrolled) a TOTP code that has not been used before,
+/// then opens a session. Every outcome is audited; nothing says which part was wrong.
+pub async fn login(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    username: &str,
+    password: &str,
+    totp: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<LoginOutcome, ServiceError> {
+    let account = user::Entity::find()
+        .filter(user::Column::Username.eq(username))
+        .one(db)
+        .await?;
+    let password_ok = verify_password(
+        password,
+        account
+            .as_ref()
+            .map_or(dummy_hash(), |a| a.password_hash.as_str()),
+    );
+    let Some(account) = account else {
+        return refuse_login(db, keyring, "failed sign-in for an unknown account", now).await;
+    };
+    if !password_ok || account.disabled {
+        let detail = format!("failed sign-in for {}", account.username);
+        return refuse_login(db, keyring, &detail, now).await;
+    }
+    let mut new_step = None;
+    if let Some(last_step) = account.totp_last_step {
+        let secret = open_totp_secret(keyring, &account)?;
+        let step = match (secret, totp) {
+            (Some(secret), Some(code)) => {
+                crate::crypto::totp_step(&secret, code, now.timestamp().max(0) as u64)
+            }
+            _ => None,
+        };
+        match step {
+            Some(step) if (step as i64) > last_step => new_step = Some(step as i64),
+            _ => {
+                let detail = format!("failed sign-in (code) for {}", account.username);
+                return refuse_login(db, keyring, &detail, now).await;
+            }
+        }
+    }
+    let txn = db.begin().await?;
+    let detail = format!("signed in: {}", account.username);
+    audit::append(
+        &txn,
+        keyring,
+        AuditRecord {
+            actor: Some(account.id),
+            action: AuditAction::Login,
+            report: None,
+            detail: &detail,
+        },
+        now,
+    )
+    .await?;
+    if let Some(step) = new_step {
+        let mut active: user::ActiveModel = account.clone().into();
+        active.totp_last_step = Set(Some(step));
+        active.update(&txn).await?;
+    }
+    let session_id = crate::crypto::random_token();
+    session::ActiveModel {
+        id_hash: Set(crate::crypto::session_id_hash(&session_id)),
+        user_id: Set(account.id),
+        created_at: Set(now),
+        last_seen_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(LoginOutcome::SignedIn {
+        session_id,
+        user_id: account.id,
+    })
+}
+
+async fn refuse_login(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    detail: &str,
+    now: DateTime<Utc>,
+) -> Result<LoginOutcome, ServiceError> {
+    let txn = db.begin().await?;
+    audit::append(
+        &txn,
+        keyring,
+        AuditRecord {
+            actor: None,
+            action: AuditAction::LoginFailed,
+            report: None,
+            detail,
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(LoginOutcome::Refused)
+}
+
+/// The staff member behind a session id, if the session is live; expired sessions are
+/// deleted on sight.
+pub async fn session_user(
+    db: &DatabaseConnection,
+    session_id: &str,
+    limits: SessionLimits,
+    now: DateTime<Utc>,
+) -> Result<Option<SessionUser>, ServiceError> {
+    let hash = crate::crypto::session_id_hash(session_id);
+    let Some(found) = session::Entity::find_by_id(hash.clone()).one(db).await? else {
+        return Ok(None);
+    };
+    let expired =
+        now - found.last_seen_at > limits.idle || now - found.created_at > limits.absolute;
+    let account = user::Entity::find_by_id(found.user_id).one(db).await?;
+    let Some(account) = account.filter(|a| !a.disabled && !expired) else {
+        session::Entity::delete_by_id(hash).exec(db).await?;
+        return Ok(None);
+    };
+    // Touch at most once a minute: a write per request would serialize SQLite for nothing.
+    if now - found.last_seen_at > chrono::Duration::seconds(60) {
+        let mut active: session::ActiveModel = found.into();
+        active.last_seen_at = Set(now);
+        active.update(db).await?;
+    }
+    Ok(Some(SessionUser {
+        user_id: account.id,
+        roles: roles_of(db, account.id).await?,
+        username: account.username,
+        display_name: account.display_name,
+        session_id: session_id.to_string(),
+        totp_enrolled: account.totp_last_step.is_some(),
+    }))
+}
+
+pub async fn logout(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    user: &SessionUser,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    let txn = db.begin().await?;
+    let detail = format!("signed out: {}", user.username);
+    audit::append(
+        &txn,
+        keyring,
+        AuditRecord {
+            actor: Some(user.user_id),
+            action: AuditAction::Logout,
+            report: None,
+            detail: &detail,
+        },
+        now,
+    )
+    .await?;
+    session::Entity::delete_by_id(crate::crypto::session_id_hash(&user.session_id))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Enrolment step one: a secret that is stored (sealed) but not yet required. Reloading
+/// the page shows the same secret until it is confirmed. Returns the otpauth:// URL.
+pub async fn begin_totp(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    user_id: Uuid,
+    issuer: &str,
+) -> Result<Option<Zeroizing<String>>, ServiceError> {
+    let Some(account) = user::Entity::find_by_id(user_id).one(db).await? else {
+        return Ok(None);
+    };
+    if account.totp_last_step.is_some() {
+        return Ok(None);
+    }
+    let secret = match open_totp_secret(keyring, &account)? {
+        Some(secret) => secret,
+        None => {
+            let secret = crate::crypto::new_totp_secret();
+            let row = account.id.to_string();
+            let dek = crate::crypto::Dek::generate();
+            let wrapped = keyring.wrap(&dek, &row)?;
+            let sealed = dek.seal(&user_dek_context(&row), &secret)?;
+            let mut active: user::ActiveModel = account.clone().into();
+            active.totp_secret = Set(Some(sealed));
+            active.totp_dek_id = Set(Some(wrapped.dek_id));
+            active.totp_kek_id = Set(Some(wrapped.kek_id));
+            active.totp_dek_wrapped = Set(Some(wrapped.bytes));
+            active.update(db).await?;
+            secret
+        }
+    };
+    Ok(Some(Zeroizing::new(crate::crypto::totp_url(
+        &secret,
+        issuer,
+        &account.username,
+    )?)))
+}
+
+/// Enrolment step two: a valid code turns TOTP on; that code's step is then used up.
+pub async fn confirm_totp(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    user_id: Uuid,
+    code: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, ServiceError> {
+    let Some(account) = user::Entity::find_by_id(user_id).one(db).await? else {
+        return Ok(false);
+    };
+    let Some(secret) = open_totp_secret(keyring, &account)? else {
+        return Ok(false);
+    };
+    let Some(step) = crate::crypto::totp_step(&secret, code, now.timestamp().max(0) as u64) else {
+        return Ok(false);
+    };
+    let txn = db.begin().await?;
+    let detail = format!("two-factor enrolled: {}", account.username);
+    audit::append(
+        &txn,
+        keyring,
+        AuditRecord {
+            actor: Some(account.id),
+            action: AuditAction::UserChange,
+            report: None,
+            detail: &detail,
+        },
+        now,
+    )
+    .await?;
+    let mut active: user::ActiveModel = account.into();
+    active.totp_last_step = Set(Some(step as i64));
+    active.update(&txn).await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// An account as the admin page lists it.
+#[derive(Debug, Clone)]
+pub struct UserSummary {
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+    pub aliases: Vec<String>,
+    pub disabled: bool,
+    pub totp_enrolled: bool,
+}
+
+pub async fn list_users(db: &DatabaseConnection) -> Result<Vec<UserSummary>, ServiceError> {
+    let accounts = user::Entity::find()
+        .order_by_asc(user::Column::Username)
+        .all(db)
+        .await?;
+    let roles = user_role::Entity::find().all(db).await?;
+    let aliases = user_alias::Entity::find().all(db).await?;
+    Ok(accounts
+        .into_iter()
+        .map(|a| UserSummary {
+            roles: roles
+                .iter()
+                .filter(|r| r.user_id == a.id)
+                .filter_map(|r| Role::parse(&r.role))
+                .collect(),
+            aliases: aliases
+                .iter()
+                .filter(|x| x.user_id == a.id)
+                .map(|x| x.alias.clone())
+                .collect(),
+            id: a.id,
+            username: a.username,
+            display_name: a.display_name,
+            disabled: a.disabled,
+            totp_enrolled: a.totp_last_step.is_some(),
+        })
+        .collect())
+}
+
+async fn find_by_username(
+    db: &impl sea_orm::ConnectionTrait,
+    username: &str,
+) -> Result<user::Model, StaffError> {
+    user::Entity::find()
+        .filter(user::Column::Username.eq(username))
+        .one(db)
+        .await?
+        .ok_or_else(|| StaffError::NoSuchUser(username.to_string()))
+}
+
+/// Disables an account and ends its sessions; the account and its history stay.
+pub async fn disable_user(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    username: &str,
+    actor: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<(), StaffError> {
+    let txn = db.begin().await?;
+    let detail = format!("disabled account {username}");
+    audit::append(
+        &txn,
+        keyring,
+        AuditRecord {
+            actor,
+            action: AuditAction::UserChange,
+            report: None,
+            detail: &detail,
+        },
+        now,
+    )
+    .await?;
+    let account = find_by_username(&txn, username).await?;
+    session::Entity::delete_many()
+        .filter(session::Column::UserId.eq(account.id))
+        .exec(&txn)
+        .await?;
+    let mut active: user::ActiveModel = account.into();
+    active.disabled = Set(true);
+    active.update(&txn).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Sets a new password and ends the account's sessions.
+pub async fn reset_password(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    username: &str,
+    password: &str,
+    actor: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<(), StaffError> {
+    if password.chars().count() < MIN_PASSWORD {
+        return Err(StaffError::WeakPassword);
+    }
+    let hash = hash_password(password)?;
+    let txn = db.begin().await?;
+    let detail = format!("reset the password of {username}");
+    audit::append(
+        &txn,
+        keyring,
+        AuditRecord {
+            actor,
+            action: AuditAction::UserChange,
+            report: None,
+            detail: &detail,
+        },
+        now,
+    )
+    .await?;
+    let account = find_by_username(&txn, username).await?;
+    session::Entity::delete_many()
+        .filter(session::Column::UserId.eq(account.id))
+        .exec(&txn)
+        .await?;
+    let mut active: user::ActiveModel = account.into();
+    active.password_hash = Set(hash);
+    active.update(&txn).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Enabled inspectors, for assigning cases.
+pub async fn inspectors(db: &DatabaseConnection) -> Result<Vec<(Uuid, String)>, ServiceError> {
+    Ok(list_users(db)
+        .await?
+        .into_iter()
+        .filter(|u| !u.disabled && u.roles.contains(&Role::Inspector))
+        .map(|u| (u.id, u.display_name))
         .collect())
 }

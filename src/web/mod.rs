@@ -3,6 +3,7 @@
 pub mod api;
 pub mod middleware;
 pub mod public;
+pub mod staff;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -28,6 +29,7 @@ pub struct AppState {
     pub settings: Settings,
     pub villages: Villages,
     pub limiters: Limiters,
+    pub login_throttle: staff::LoginThrottle,
     pub clock: Clock,
 }
 

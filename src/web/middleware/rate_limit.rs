@@ -7,18 +7,21 @@ use std::time::Duration;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use crate::config::LimitSettings;
+use crate::config::{LimitSettings, StaffSettings};
 
 /// Which budget a request spends. Staff entry (later) has none of these.
 #[derive(Debug, Clone, Copy)]
 pub enum RouteClass {
     Submit,
     Track,
+    /// Staff sign-in attempts, all accounts together.
+    Login,
 }
 
 pub struct Limiters {
     submit: DefaultKeyedRateLimiter<IpAddr>,
     track: DefaultKeyedRateLimiter<IpAddr>,
+    login: DefaultKeyedRateLimiter<IpAddr>,
 }
 
 fn quota(per_minute: u32, burst: u32) -> Quota {
@@ -39,10 +42,11 @@ fn key_of(addr: IpAddr) -> IpAddr {
 }
 
 impl Limiters {
-    pub fn new(limits: &LimitSettings) -> Limiters {
+    pub fn new(limits: &LimitSettings, staff: &StaffSettings) -> Limiters {
         Limiters {
             submit: RateLimiter::keyed(quota(limits.submit_per_minute, limits.submit_burst)),
             track: RateLimiter::keyed(quota(limits.track_per_minute, limits.track_burst)),
+            login: RateLimiter::keyed(quota(staff.login_per_minute, staff.login_burst)),
         }
     }
 
@@ -53,6 +57,7 @@ impl Limiters {
         let limiter = match class {
             RouteClass::Submit => &self.submit,
             RouteClass::Track => &self.track,
+            RouteClass::Login => &self.login,
         };
         limiter
             .check_key(&key)
@@ -63,7 +68,9 @@ impl Limiters {
     pub fn forget_idle(&self) {
         self.submit.retain_recent();
         self.track.retain_recent();
+        self.login.retain_recent();
         self.submit.shrink_to_fit();
         self.track.shrink_to_fit();
+        self.login.shrink_to_fit();
     }
 }

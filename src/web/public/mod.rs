@@ -12,7 +12,10 @@ use crate::domain::Category;
 use crate::error::{AppError, Surface};
 use crate::i18n::{Catalog, Lang};
 
-pub use report::{form_error, report_form, report_form_for_site, submit_report};
+pub use report::{
+    Choice, ShownError, choices, form_error, report_form, report_form_for_site, shown_errors,
+    submit_report,
+};
 pub(crate) use track::{Lookup, look_up};
 pub use track::{track_form, track_report};
 

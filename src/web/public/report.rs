@@ -101,6 +101,48 @@ fn choice(code: &str, label: &str, current: &Option<String>) -> Choice {
     }
 }
 
+/// The category, village and role lists of a report form, with what was chosen selected.
+pub fn choices(
+    state: &AppState,
+    lang: Lang,
+    values: &RawReport,
+) -> (Vec<Choice>, Vec<Choice>, Vec<Choice>) {
+    let t = lang.catalog();
+    let categories = Category::ALL
+        .iter()
+        .map(|c| choice(c.code(), t.label("category", c.code()), &values.category))
+        .collect();
+    let villages = state
+        .villages
+        .all()
+        .iter()
+        .map(|v| {
+            let label = match lang {
+                Lang::Zh => v.zh.as_str(),
+                Lang::En => v.en.as_str(),
+            };
+            choice(&v.id, label, &values.village)
+        })
+        .collect();
+    let roles = SubjectRole::ALL
+        .iter()
+        .map(|r| choice(r.code(), t.label("role", r.code()), &values.subject_role))
+        .collect();
+    (categories, villages, roles)
+}
+
+/// Field errors in the reader's language, each linked to its field.
+pub fn shown_errors(t: &'static Catalog, errors: &[FieldError]) -> Vec<ShownError> {
+    errors
+        .iter()
+        .map(|e| ShownError {
+            field: e.field,
+            label: t.label("error.field", e.field),
+            message: t.label("error", e.reason),
+        })
+        .collect()
+}
+
 /// Renders the form with what was typed, the reasons it was refused, and a fresh token.
 fn form_page(
     state: &AppState,
@@ -111,39 +153,16 @@ fn form_page(
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let t = lang.catalog();
+    let (categories, villages, roles) = choices(state, lang, &values);
     let page = ReportFormPage {
         t,
         lang,
         action: format!("/report?lang={}", lang.code()),
         form_token: state.keyring.issue_form_token(state.now().timestamp()),
-        categories: Category::ALL
-            .iter()
-            .map(|c| choice(c.code(), t.label("category", c.code()), &values.category))
-            .collect(),
-        villages: state
-            .villages
-            .all()
-            .iter()
-            .map(|v| {
-                let label = match lang {
-                    Lang::Zh => v.zh.as_str(),
-                    Lang::En => v.en.as_str(),
-                };
-                choice(&v.id, label, &values.village)
-            })
-            .collect(),
-        roles: SubjectRole::ALL
-            .iter()
-            .map(|r| choice(r.code(), t.label("role", r.code()), &values.subject_role))
-            .collect(),
-        errors: errors
-            .iter()
-            .map(|e| ShownError {
-                field: e.field,
-                label: t.label("error.field", e.field),
-                message: t.label("error", e.reason),
-            })
-            .collect(),
+        categories,
+        villages,
+        roles,
+        errors: shown_errors(t, errors),
         values,
         notice,
     };

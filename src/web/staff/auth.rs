@@ -1,0 +1,341 @@
+//! Signing in and out, the staff home, and TOTP enrolment.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use super::{SESSION_COOKIE, StaffPage};
+use crate::domain::Role;
+use crate::error::{AppError, ErrorKind, Surface};
+use crate::i18n::{Catalog, Lang};
+use crate::services::staff::{self, LoginOutcome, SessionUser};
+use crate::web::middleware::rate_limit::RouteClass;
+use crate::web::public::render;
+use crate::web::{AppState, client_addr, lang_of};
+
+/// Slows sign-in per (client, account) after repeated failures — a growing wait, never a
+/// lock, so nobody can lock an inspector out by failing on purpose. In memory only.
+#[derive(Default)]
+pub struct LoginThrottle {
+    failures: Mutex<HashMap<ThrottleKey, (u32, DateTime<Utc>)>>,
+}
+
+/// The client address and the lower-cased account name.
+type ThrottleKey = (IpAddr, String);
+
+/// Failures allowed before any wait, and the longest wait.
+const FREE_FAILURES: u32 = 3;
+const MAX_WAIT_SECS: i64 = 300;
+
+impl LoginThrottle {
+    fn key(client: Option<IpAddr>, username: &str) -> ThrottleKey {
+        (
+            client.unwrap_or(IpAddr::from([0, 0, 0, 0])),
+            username.trim().to_lowercase(),
+        )
+    }
+
+    /// Seconds to wait before this client may try this account again (0: go ahead).
+    pub fn wait(&self, client: Option<IpAddr>, username: &str, now: DateTime<Utc>) -> i64 {
+        let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&Self::key(client, username))
+            .map_or(0, |(count, last)| {
+                if *count < FREE_FAILURES {
+                    return 0;
+                }
+                let delay = (1i64 << (count - FREE_FAILURES).min(16)).min(MAX_WAIT_SECS);
+                (*last + chrono::Duration::seconds(delay) - now)
+                    .num_seconds()
+                    .max(0)
+            })
+    }
+
+    pub fn failed(&self, client: Option<IpAddr>, username: &str, now: DateTime<Utc>) {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        // Entries older than a day are forgotten, so the map does not grow without bound.
+        if map.len() > 10_000 {
+            map.retain(|_, (_, last)| now - *last < chrono::Duration::days(1));
+        }
+        let entry = map.entry(Self::key(client, username)).or_insert((0, now));
+        entry.0 = entry.0.saturating_add(1);
+        entry.1 = now;
+    }
+
+    pub fn succeeded(&self, client: Option<IpAddr>, username: &str) {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        map.remove(&Self::key(client, username));
+    }
+}
+
+#[derive(Template)]
+#[template(path = "staff/login.html")]
+struct LoginPage {
+    t: &'static Catalog,
+    lang: Lang,
+    form_token: String,
+    username: String,
+    problem: Option<String>,
+}
+
+fn login_page(
+    state: &AppState,
+    lang: Lang,
+    username: String,
+    problem: Option<String>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let page = LoginPage {
+        t: lang.catalog(),
+        lang,
+        form_token: state.keyring.issue_form_token(state.now().timestamp()),
+        username,
+        problem,
+    };
+    let mut response = render(&page, status, Surface::Page(lang))?;
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
+}
+
+pub async fn login_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    login_page(&state, lang_of(&req), String::new(), None, StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    username: Option<String>,
+    password: Option<String>,
+    totp: Option<String>,
+    form_token: Option<String>,
+}
+
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, AppError> {
+    let lang = lang_of(&req);
+    let t = lang.catalog();
+    let surface = Surface::Page(lang);
+    let form = form.into_inner();
+    let username = form.username.unwrap_or_default().trim().to_string();
+    let now = state.now();
+    let client = client_addr(&req, &state.settings.server.trusted_proxies);
+
+    let token_ok = form.form_token.as_deref().is_some_and(|token| {
+        state
+            .keyring
+            .verify_form_token(
+                token,
+                now.timestamp(),
+                state.settings.limits.form_token_max_age,
+            )
+            .is_ok()
+    });
+    if !token_ok {
+        let problem = Some(t.t("page.csrf").to_string());
+        return login_page(&state, lang, username, problem, StatusCode::FORBIDDEN);
+    }
+    if let Err(wait) = state.limiters.check(RouteClass::Login, client) {
+        return Err(AppError::new(ErrorKind::RateLimited(wait), surface));
+    }
+    let wait = state.login_throttle.wait(client, &username, now);
+    if wait > 0 {
+        let problem = t
+            .t("staff.login_wait")
+            .replace("{seconds}", &wait.to_string());
+        let mut response = login_page(
+            &state,
+            lang,
+            username,
+            Some(problem),
+            StatusCode::TOO_MANY_REQUESTS,
+        )?;
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(wait));
+        return Ok(response);
+    }
+
+    let outcome = staff::login(
+        &state.db,
+        &state.keyring,
+        &username,
+        form.password.as_deref().unwrap_or(""),
+        form.totp.as_deref().filter(|c| !c.trim().is_empty()),
+        now,
+    )
+    .await
+    .map_err(|e| AppError::internal(e, surface))?;
+    match outcome {
+        LoginOutcome::Refused => {
+            state.login_throttle.failed(client, &username, now);
+            let problem = Some(t.t("staff.login_refused").to_string());
+            login_page(&state, lang, username, problem, StatusCode::UNAUTHORIZED)
+        }
+        LoginOutcome::SignedIn { session_id, .. } => {
+            state.login_throttle.succeeded(client, &username);
+            let cookie = Cookie::build(SESSION_COOKIE, session_id)
+                .path("/staff")
+                .http_only(true)
+                .same_site(SameSite::Strict)
+                .secure(state.settings.staff.secure_cookie)
+                .finish();
+            Ok(HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, format!("/staff?lang={}", lang.code())))
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .cookie(cookie)
+                .finish())
+        }
+    }
+}
+
+pub async fn logout(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: web::ReqData<SessionUser>,
+) -> Result<HttpResponse, AppError> {
+    let lang = lang_of(&req);
+    staff::logout(&state.db, &state.keyring, &user, state.now())
+        .await
+        .map_err(|e| AppError::internal(e, Surface::Page(lang)))?;
+    let mut gone = Cookie::build(SESSION_COOKIE, "").path("/staff").finish();
+    gone.make_removal();
+    Ok(HttpResponse::SeeOther()
+        .insert_header((
+            header::LOCATION,
+            format!("/staff/login?lang={}", lang.code()),
+        ))
+        .cookie(gone)
+        .finish())
+}
+
+/// Where a signed-in account starts: the case list for inspectors, entry for operators.
+pub async fn home(req: HttpRequest, user: web::ReqData<SessionUser>) -> HttpResponse {
+    let lang = lang_of(&req).code();
+    let target = if user.has(Role::Inspector) {
+        format!("/staff/cases?lang={lang}")
+    } else if user.has(Role::Operator) {
+        format!("/staff/intake?lang={lang}")
+    } else if user.has(Role::Admin) {
+        format!("/staff/admin/users?lang={lang}")
+    } else {
+        format!("/staff/totp?lang={lang}")
+    };
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, target))
+        .finish()
+}
+
+#[derive(Template)]
+#[template(path = "staff/totp.html")]
+struct TotpPage {
+    t: &'static Catalog,
+    lang: Lang,
+    nav: super::Nav,
+    enrolled: bool,
+    qr_svg: String,
+    url: String,
+    problem: Option<&'static str>,
+}
+
+async fn totp_page(
+    req: &HttpRequest,
+    state: &AppState,
+    user: &SessionUser,
+    problem: Option<&'static str>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let StaffPage { t, lang, nav } = StaffPage::new(req, user, state);
+    let surface = Surface::Page(lang);
+    let url = staff::begin_totp(
+        &state.db,
+        &state.keyring,
+        user.user_id,
+        &state.settings.staff.totp_issuer,
+    )
+    .await
+    .map_err(|e| AppError::internal(e, surface))?;
+    let (qr_svg, url) = match url {
+        Some(url) => {
+            let code =
+                qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
+                    .map_err(|e| AppError::internal(e, surface))?;
+            let svg = code
+                .render::<qrcode::render::svg::Color>()
+                .min_dimensions(220, 220)
+                .quiet_zone(true)
+                .build();
+            (svg, url.to_string())
+        }
+        None => (String::new(), String::new()),
+    };
+    let enrolled = url.is_empty();
+    render(
+        &TotpPage {
+            t,
+            lang,
+            nav,
+            enrolled,
+            qr_svg,
+            url,
+            problem,
+        },
+        status,
+        surface,
+    )
+}
+
+pub async fn totp_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: web::ReqData<SessionUser>,
+) -> Result<HttpResponse, AppError> {
+    totp_page(&req, &state, &user, None, StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+pub struct TotpForm {
+    code: Option<String>,
+}
+
+pub async fn totp_confirm(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: web::ReqData<SessionUser>,
+    form: web::Form<TotpForm>,
+) -> Result<HttpResponse, AppError> {
+    let surface = Surface::Page(lang_of(&req));
+    let code = form.into_inner().code.unwrap_or_default();
+    let confirmed =
+        staff::confirm_totp(&state.db, &state.keyring, user.user_id, &code, state.now())
+            .await
+            .map_err(|e| AppError::internal(e, surface))?;
+    if confirmed {
+        Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, "/staff"))
+            .finish())
+    } else {
+        totp_page(
+            &req,
+            &state,
+            &user,
+            Some("staff.totp_wrong"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await
+    }
+}

@@ -1,0 +1,206 @@
+//! The staff side: one table of routes with the roles each allows, and the guard that
+//! enforces sign-in, roles and CSRF for every one of them.
+
+mod admin;
+mod auth;
+mod cases;
+mod intake;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{HttpMessage, web};
+use futures_util::StreamExt;
+
+use super::{AppState, lang_of};
+use crate::domain::Role;
+use crate::error::{AppError, ErrorKind, Surface};
+use crate::i18n::{Catalog, Lang};
+use crate::services::staff::{SessionLimits, SessionUser};
+
+pub use auth::LoginThrottle;
+
+pub const SESSION_COOKIE: &str = "tipoff_staff";
+
+/// A staff route and the roles allowed on it (empty: any signed-in account).
+#[derive(Debug, Clone, Copy)]
+pub struct StaffRoute {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub roles: &'static [Role],
+}
+
+/// Declares every guarded staff route once: the same list registers the handlers and is
+/// what the route/role tests walk, so a new route cannot escape them.
+macro_rules! staff_routes {
+    ($( $method:ident $path:literal [$($role:ident),*] => $handler:path ;)*) => {
+        pub const STAFF_ROUTES: &[StaffRoute] = &[
+            $( StaffRoute {
+                method: stringify!($method),
+                path: $path,
+                roles: &[$(Role::$role),*],
+            }, )*
+        ];
+
+        pub fn register(cfg: &mut web::ServiceConfig) {
+            cfg.route("/staff/login", web::get().to(auth::login_form))
+                .route("/staff/login", web::post().to(auth::login));
+            $(
+                cfg.route(
+                    $path,
+                    web::$method().to($handler).wrap(from_fn(
+                        |req: ServiceRequest, next: Next<actix_web::body::BoxBody>| {
+                            guard(&[$(Role::$role),*], req, next)
+                        },
+                    )),
+                );
+            )*
+        }
+    };
+}
+
+staff_routes! {
+    get "/staff" [] => auth::home;
+    post "/staff/logout" [] => auth::logout;
+    get "/staff/totp" [] => auth::totp_form;
+    post "/staff/totp" [] => auth::totp_confirm;
+    get "/staff/intake" [Operator] => intake::intake_form;
+    post "/staff/intake" [Operator] => intake::submit_intake;
+    get "/staff/cases" [Inspector, Operator] => cases::list_cases;
+    get "/staff/cases/{id}" [Inspector] => cases::show_case;
+    post "/staff/cases/{id}/status" [Inspector] => cases::change_status;
+    post "/staff/cases/{id}/assign" [Inspector] => cases::assign_case;
+    post "/staff/cases/{id}/notes" [Inspector] => cases::add_note;
+    post "/staff/cases/{id}/messages" [Inspector] => cases::ask_reporter;
+    post "/staff/cases/{id}/events" [Inspector] => cases::record_event;
+    post "/staff/cases/{id}/recusals" [Inspector] => cases::recuse;
+    get "/staff/admin/users" [Admin] => admin::list_users;
+    post "/staff/admin/users" [Admin] => admin::create_user;
+    post "/staff/admin/users/{username}/disable" [Admin] => admin::disable_user;
+    get "/staff/admin/relatives" [Admin] => admin::list_relatives;
+    post "/staff/admin/relatives" [Admin] => admin::file_relative;
+    post "/staff/admin/relatives/{id}/remove" [Admin] => admin::remove_relative;
+}
+
+/// What every staff page's header needs.
+pub struct Nav {
+    pub display_name: String,
+    pub csrf: String,
+    pub inspector: bool,
+    pub operator: bool,
+    pub admin: bool,
+}
+
+impl Nav {
+    pub fn new(user: &SessionUser, state: &AppState) -> Nav {
+        Nav {
+            display_name: user.display_name.clone(),
+            csrf: state.keyring.csrf_token(&user.session_id),
+            inspector: user.has(Role::Inspector),
+            operator: user.has(Role::Operator),
+            admin: user.has(Role::Admin),
+        }
+    }
+}
+
+/// Language, catalog and header for a staff page.
+pub struct StaffPage {
+    pub t: &'static Catalog,
+    pub lang: Lang,
+    pub nav: Nav,
+}
+
+impl StaffPage {
+    pub fn new(req: &actix_web::HttpRequest, user: &SessionUser, state: &AppState) -> StaffPage {
+        let lang = lang_of(req);
+        StaffPage {
+            t: lang.catalog(),
+            lang,
+            nav: Nav::new(user, state),
+        }
+    }
+}
+
+fn session_limits(state: &AppState) -> SessionLimits {
+    SessionLimits {
+        idle: chrono::Duration::minutes(state.settings.staff.session_idle_minutes),
+        absolute: chrono::Duration::hours(state.settings.staff.session_absolute_hours),
+    }
+}
+
+/// Sign-in, then enrolment where required, then roles, then CSRF on anything that changes
+/// state. Staff responses are never cached.
+async fn guard(
+    roles: &'static [Role],
+    mut req: ServiceRequest,
+    next: Next<actix_web::body::BoxBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let surface = Surface::Page(lang_of(req.request()));
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| AppError::internal("application state missing", surface))?;
+    let Some(cookie) = req.cookie(SESSION_COOKIE) else {
+        return Err(AppError::new(ErrorKind::SignIn, surface).into());
+    };
+    let user = crate::services::staff::session_user(
+        &state.db,
+        cookie.value(),
+        session_limits(&state),
+        state.now(),
+    )
+    .await
+    .map_err(|e| AppError::internal(e, surface))?
+    .ok_or_else(|| AppError::new(ErrorKind::SignIn, surface))?;
+
+    let path = req.match_pattern().unwrap_or_default();
+    let must_enrol = state.settings.staff.require_totp
+        && !user.totp_enrolled
+        && (user.has(Role::Inspector) || user.has(Role::Admin))
+        && path != "/staff/totp"
+        && path != "/staff/logout";
+    if must_enrol {
+        let response = actix_web::HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, "/staff/totp"))
+            .finish();
+        return Ok(req.into_response(response).map_into_boxed_body());
+    }
+    if !roles.is_empty() && !roles.iter().any(|role| user.has(*role)) {
+        return Err(AppError::new(ErrorKind::Forbidden, surface).into());
+    }
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        let limit = state.settings.server.body_limit;
+        let mut payload = req.take_payload();
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk?;
+            if body.len() + chunk.len() > limit {
+                return Err(AppError::new(ErrorKind::TooLarge, surface).into());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let body = body.freeze();
+        let presented = req
+            .headers()
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+            .or_else(|| {
+                serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
+                    .ok()
+                    .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "csrf").map(|(_, v)| v))
+            });
+        if !presented.is_some_and(|token| state.keyring.csrf_matches(&user.session_id, &token)) {
+            return Err(AppError::new(ErrorKind::CsrfRejected, surface).into());
+        }
+        req.set_payload(actix_web::dev::Payload::from(body));
+    }
+    req.extensions_mut().insert(user);
+    let mut response = next.call(req).await?;
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response.map_into_boxed_body())
+}
