@@ -1,4 +1,4 @@
-//! The `tipoff` command: serve (default), migrate, key generate.
+//! The `tipoff` command: serve (default), migrate, key generate, audit verify.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,6 +30,18 @@ enum Command {
         #[command(subcommand)]
         command: KeyCommand,
     },
+    /// Check the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute the audit chain and name the first altered, missing or inserted entry;
+    /// exits non-zero if it finds one.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -73,6 +85,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 out.display()
             );
             Ok(())
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            let mut settings = Settings::load()?;
+            // A keyring made up on the spot could only fail every entry and hide the real
+            // mistake (the wrong key file).
+            settings.keys.create_if_missing = false;
+            let keyring = tipoff::startup::load_keyring(&settings)?;
+            // No migration: verifying must not change the database it inspects.
+            let db = tipoff::db::connect(&settings.database).await?;
+            let outcome = tipoff::services::audit::verify(&db, &keyring).await?;
+            match outcome.problem {
+                None => {
+                    println!(
+                        "audit log intact: {} entries, last seq {}",
+                        outcome.entries, outcome.last_seq
+                    );
+                    Ok(())
+                }
+                Some(problem) => anyhow::bail!(
+                    "audit log broken: {problem} ({} entries before it chain correctly)",
+                    outcome.entries
+                ),
+            }
         }
         Command::Migrate => {
             let settings = Settings::load()?;

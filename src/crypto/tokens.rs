@@ -10,7 +10,7 @@ use sha2::Sha256;
 use zeroize::{Zeroize, Zeroizing};
 
 use super::keyring::{KeyPurpose, MAX_ID_LEN};
-use super::{FORMAT_V1, Keyring, SecretKey, length_prefixed};
+use super::{CryptoError, FORMAT_V1, Keyring, SecretKey, length_prefixed};
 use crate::domain::TrackingCode;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -200,6 +200,29 @@ impl Keyring {
         let key = self.active(KeyPurpose::Audit);
         mac_parts(&key.secret, &[AUDIT_LABEL, &[FORMAT_V1], prev, entry])
     }
+
+    /// The id of the key `audit_mac` uses; each entry stores it so that verification still
+    /// finds the right key after the audit key is rotated.
+    pub fn audit_key_id(&self) -> &str {
+        self.active_id(KeyPurpose::Audit)
+    }
+
+    /// Checks an entry's MAC under the (possibly retired) audit key that wrote it, in
+    /// constant time.
+    pub fn audit_mac_matches(
+        &self,
+        key_id: &str,
+        prev: &[u8],
+        entry: &[u8],
+        mac: &[u8],
+    ) -> Result<bool, CryptoError> {
+        let key = self
+            .find(KeyPurpose::Audit, key_id)
+            .ok_or_else(|| CryptoError::UnknownKey(key_id.to_owned()))?;
+        let mut expected = new_mac(&key.secret);
+        expected.update(&length_prefixed(&[AUDIT_LABEL, &[FORMAT_V1], prev, entry]));
+        Ok(expected.verify_slice(mac).is_ok())
+    }
 }
 
 #[cfg(test)]
@@ -310,6 +333,42 @@ mod tests {
         assert_eq!(ring.audit_mac(b"prev", b"entry"), a);
         assert_ne!(ring.audit_mac(b"pre", b"ventry"), a);
         assert_ne!(ring.audit_mac(b"other", b"entry"), a);
+    }
+
+    #[test]
+    fn audit_mac_verifies_under_a_retired_key() {
+        let mut ring = Keyring::generate();
+        let old_id = ring.audit_key_id().to_owned();
+        let mac = ring.audit_mac(b"prev", b"entry");
+        assert!(
+            ring.audit_mac_matches(&old_id, b"prev", b"entry", &mac)
+                .unwrap()
+        );
+        let new_id = ring.rotate(KeyPurpose::Audit).to_owned();
+        assert_eq!(ring.audit_key_id(), new_id);
+        assert!(
+            ring.audit_mac_matches(&old_id, b"prev", b"entry", &mac)
+                .unwrap()
+        );
+        assert!(
+            !ring
+                .audit_mac_matches(&new_id, b"prev", b"entry", &mac)
+                .unwrap()
+        );
+        assert!(
+            !ring
+                .audit_mac_matches(&old_id, b"prev", b"entrY", &mac)
+                .unwrap()
+        );
+        assert!(
+            !ring
+                .audit_mac_matches(&old_id, b"prev", b"entry", &mac[..31])
+                .unwrap()
+        );
+        assert!(matches!(
+            ring.audit_mac_matches("audit-nope", b"prev", b"entry", &mac),
+            Err(CryptoError::UnknownKey(_))
+        ));
     }
 
     #[test]
