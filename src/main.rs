@@ -6,7 +6,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tipoff::config::Settings;
 use tipoff::crypto::Keyring;
+use tipoff::domain::Role;
+use tipoff::services::staff::{self, NewUser};
 use tipoff::startup::Application;
+use zeroize::Zeroizing;
 
 #[derive(Parser)]
 #[command(
@@ -35,6 +38,32 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Manage staff accounts. Passwords are read from a prompt (or stdin), never from argv.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account.
+    Add {
+        #[arg(long)]
+        username: String,
+        /// operator, inspector or admin; repeat for several.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        #[arg(long)]
+        display_name: String,
+        /// Another name the person is known by (e.g. 王书记); repeat for several.
+        #[arg(long = "alias")]
+        aliases: Vec<String>,
+    },
+    /// Disable an account and end its sessions.
+    Disable { username: String },
+    /// Set a new password (prompted) and end the account's sessions.
+    ResetPassword { username: String },
 }
 
 #[derive(Subcommand)]
@@ -51,6 +80,19 @@ enum KeyCommand {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+/// A password from the terminal without echo, or the first line of stdin when piped.
+fn read_password(prompt: &str) -> anyhow::Result<Zeroizing<String>> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        return Ok(Zeroizing::new(rpassword::prompt_password(prompt)?));
+    }
+    let mut line = Zeroizing::new(String::new());
+    std::io::stdin().read_line(&mut line)?;
+    Ok(Zeroizing::new(
+        line.trim_end_matches(['\r', '\n']).to_string(),
+    ))
 }
 
 fn main() -> ExitCode {
@@ -110,6 +152,50 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     outcome.entries
                 ),
             }
+        }
+        Command::User { command } => {
+            let settings = Settings::load()?;
+            let keyring = tipoff::startup::load_keyring(&settings)?;
+            let db = tipoff::db::connect(&settings.database).await?;
+            tipoff::db::migrate(&db).await?;
+            let now = chrono::Utc::now();
+            match command {
+                UserCommand::Add {
+                    username,
+                    roles,
+                    display_name,
+                    aliases,
+                } => {
+                    let roles = roles
+                        .iter()
+                        .map(|r| {
+                            Role::parse(r).ok_or_else(|| {
+                                anyhow::anyhow!("unknown role '{r}': operator, inspector or admin")
+                            })
+                        })
+                        .collect::<anyhow::Result<Vec<_>>>()?;
+                    let password = read_password(&format!("password for {username}: "))?;
+                    let new = NewUser {
+                        username: username.clone(),
+                        display_name,
+                        roles,
+                        aliases,
+                        password,
+                    };
+                    staff::create_user(&db, &keyring, new, None, now).await?;
+                    println!("created account {username}");
+                }
+                UserCommand::Disable { username } => {
+                    staff::disable_user(&db, &keyring, &username, None, now).await?;
+                    println!("disabled account {username}");
+                }
+                UserCommand::ResetPassword { username } => {
+                    let password = read_password(&format!("new password for {username}: "))?;
+                    staff::reset_password(&db, &keyring, &username, &password, None, now).await?;
+                    println!("password of {username} reset; its sessions are ended");
+                }
+            }
+            Ok(())
         }
         Command::Migrate => {
             let settings = Settings::load()?;

@@ -3,10 +3,13 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use tipoff::config::{Profile, Settings};
+use tipoff::domain::Role;
+use tipoff::services::staff;
 use tipoff::startup::Application;
 use tipoff::web::AppState;
 
@@ -57,6 +60,8 @@ pub struct TestApp {
     pub data_dir: tempfile::TempDir,
     pub backend: Backend,
     pub state: actix_web::web::Data<AppState>,
+    /// Seconds added to the real clock: tests move time forward instead of sleeping.
+    pub clock_offset: Arc<AtomicI64>,
     pg_database: Option<PgDatabase>,
 }
 
@@ -164,7 +169,12 @@ pub async fn spawn_app_with(
         }
     }
     customise(&mut settings);
-    let app = Application::build(settings)
+    let clock_offset = Arc::new(AtomicI64::new(0));
+    let offset = clock_offset.clone();
+    let clock: tipoff::web::Clock = Arc::new(move || {
+        chrono::Utc::now() + chrono::Duration::seconds(offset.load(Ordering::SeqCst))
+    });
+    let app = Application::build_with_clock(settings, clock)
         .await
         .expect("application builds");
     let port = app.port();
@@ -180,6 +190,7 @@ pub async fn spawn_app_with(
         data_dir,
         backend,
         state,
+        clock_offset,
         pg_database,
     })
 }
@@ -258,9 +269,147 @@ impl TestApp {
         self.post_form("/report", &fields, client_ip).await
     }
 
+    /// Moves the application's clock forward.
+    pub fn advance(&self, seconds: i64) {
+        self.clock_offset.fetch_add(seconds, Ordering::SeqCst);
+    }
+
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.state.now()
+    }
+
+    /// Creates a staff account; its password is `password-of-{username}`.
+    pub async fn create_staff(
+        &self,
+        username: &str,
+        display_name: &str,
+        roles: &[Role],
+        aliases: &[&str],
+    ) -> uuid::Uuid {
+        staff::create_user(
+            self.db(),
+            &self.state.keyring,
+            staff::NewUser {
+                username: username.to_string(),
+                display_name: display_name.to_string(),
+                roles: roles.to_vec(),
+                aliases: aliases.iter().map(|a| a.to_string()).collect(),
+                password: zeroize::Zeroizing::new(format!("password-of-{username}")),
+            },
+            None,
+            self.now(),
+        )
+        .await
+        .expect("staff account created")
+    }
+
+    /// Posts the sign-in form as a browser would (with the login page's token).
+    pub async fn try_sign_in(
+        &self,
+        username: &str,
+        password: &str,
+        totp: &str,
+        client_ip: &str,
+    ) -> reqwest::Response {
+        let page = self.get("/staff/login").await.text().await.unwrap();
+        let token = hidden_value(&page, "form_token");
+        self.post_form(
+            "/staff/login",
+            &[
+                ("form_token", &token),
+                ("username", username),
+                ("password", password),
+                ("totp", totp),
+            ],
+            client_ip,
+        )
+        .await
+    }
+
+    /// Signs in with the account's password and returns a client holding its session.
+    pub async fn sign_in(&self, username: &str) -> Staff<'_> {
+        let response = self
+            .try_sign_in(
+                username,
+                &format!("password-of-{username}"),
+                "",
+                "192.0.2.1",
+            )
+            .await;
+        assert_eq!(response.status(), 303, "{username} signs in");
+        Staff::from_response(self, &response).await
+    }
+
     pub fn has_postgres(&self) -> bool {
         self.pg_database.is_some()
     }
+}
+
+/// A signed-in staff member: the session cookie and the page's CSRF token.
+pub struct Staff<'a> {
+    pub app: &'a TestApp,
+    pub cookie: String,
+    pub csrf: String,
+}
+
+impl<'a> Staff<'a> {
+    pub async fn from_response(app: &'a TestApp, response: &reqwest::Response) -> Staff<'a> {
+        let set_cookie = response.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let cookie = set_cookie.split(';').next().unwrap().to_string();
+        let mut staff = Staff {
+            app,
+            cookie,
+            csrf: String::new(),
+        };
+        let page = staff.get("/staff/totp").await.text().await.unwrap();
+        staff.csrf = hidden_value(&page, "csrf");
+        staff
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.app
+            .client
+            .get(self.app.url(path))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .expect("staff GET")
+    }
+
+    /// Posts a staff form with the session's CSRF token added.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let mut all: Vec<(&str, &str)> = vec![("csrf", self.csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(path, &all).await
+    }
+
+    /// Posts exactly the given fields (no CSRF token added).
+    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        self.app
+            .client
+            .post(self.app.url(path))
+            .header("cookie", &self.cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-forwarded-for", "192.0.2.1")
+            .body(serde_urlencoded_pairs(fields))
+            .send()
+            .await
+            .expect("staff POST")
+    }
+}
+
+/// The value of a hidden input on a page.
+pub fn hidden_value(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} field"))
+        + marker.len();
+    let end = html[start..].find('"').unwrap() + start;
+    html[start..end].to_string()
 }
 
 /// Form encoding without another dependency: reqwest's `form` feature is off.

@@ -12,4 +12,5 @@ mod privacy;
 mod public_pages;
 mod rate_limits;
 mod recusal;
+mod staff;
 mod startup;

@@ -51,10 +51,10 @@ impl LoginThrottle {
                 if *count < FREE_FAILURES {
                     return 0;
                 }
-                let delay = (1i64 << (count - FREE_FAILURES).min(16)).min(MAX_WAIT_SECS);
-                (*last + chrono::Duration::seconds(delay) - now)
-                    .num_seconds()
-                    .max(0)
+                // 4 s after the third failure, doubling with each one after it.
+                let delay = (4i64 << (count - FREE_FAILURES).min(16)).min(MAX_WAIT_SECS);
+                let left = *last + chrono::Duration::seconds(delay) - now;
+                (left.num_milliseconds().max(0) + 999) / 1000
             })
     }
 
@@ -337,5 +337,39 @@ pub async fn totp_confirm(
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_wait_grows_with_failures_and_ends() {
+        let throttle = LoginThrottle::default();
+        let client = Some(IpAddr::from([192, 0, 2, 1]));
+        let t0 = chrono::Utc::now();
+        for _ in 0..FREE_FAILURES {
+            assert_eq!(throttle.wait(client, "insp", t0), 0);
+            throttle.failed(client, "insp", t0);
+        }
+        assert_eq!(throttle.wait(client, "insp", t0), 4);
+        assert_eq!(
+            throttle.wait(client, "INSP ", t0),
+            4,
+            "same account however typed"
+        );
+        assert_eq!(
+            throttle.wait(Some(IpAddr::from([192, 0, 2, 2])), "insp", t0),
+            0
+        );
+        throttle.failed(client, "insp", t0);
+        assert_eq!(throttle.wait(client, "insp", t0), 8);
+        assert_eq!(
+            throttle.wait(client, "insp", t0 + chrono::Duration::seconds(8)),
+            0
+        );
+        throttle.succeeded(client, "insp");
+        assert_eq!(throttle.wait(client, "insp", t0), 0);
     }
 }

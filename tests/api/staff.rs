@@ -1,0 +1,419 @@
+//! The staff side's gatekeeping: every staff route refuses the wrong people, CSRF, sign-in
+//! slow-down without lock-out, TOTP, sessions, and operator entry.
+
+use serde_json::json;
+use tipoff::domain::Role;
+use tipoff::entities::report;
+use tipoff::web::staff::STAFF_ROUTES;
+
+use crate::helpers::{Staff, TestApp, code_in, hidden_value};
+use crate::on_both_backends;
+
+on_both_backends!(
+    every_staff_route_refuses_anonymous_and_wrong_role_requests,
+    state_changing_requests_need_the_sessions_csrf_token,
+    an_operator_enters_a_phoned_report_and_reads_out_the_code,
+);
+
+async fn request(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    cookie: Option<&str>,
+    csrf: Option<&str>,
+) -> reqwest::Response {
+    let url = app.url(path);
+    let builder = match method {
+        "get" => app.client.get(url),
+        "post" => app
+            .client
+            .post(url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(csrf.map(|c| format!("csrf={c}")).unwrap_or_default()),
+        other => panic!("route table has an unexpected method {other}"),
+    };
+    let builder = match cookie {
+        Some(cookie) => builder.header("cookie", cookie),
+        None => builder,
+    };
+    builder.send().await.unwrap()
+}
+
+async fn every_staff_route_refuses_anonymous_and_wrong_role_requests(app: TestApp) {
+    let mut by_role: Vec<(Role, Staff<'_>)> = Vec::new();
+    for role in Role::ALL {
+        let name = format!("only-{}", role.code());
+        app.create_staff(&name, &name, &[role], &[]).await;
+        by_role.push((role, app.sign_in(&name).await));
+    }
+    assert!(STAFF_ROUTES.len() >= 15, "the table lists the staff routes");
+    // Signing out ends the session the later checks use, so that route goes last.
+    let mut routes: Vec<_> = STAFF_ROUTES.iter().collect();
+    routes.sort_by_key(|r| r.path == "/staff/logout");
+    for route in routes {
+        let path = route
+            .path
+            .replace("{id}", &uuid::Uuid::new_v4().to_string())
+            .replace("{username}", "nobody-here");
+
+        let anonymous = request(&app, route.method, &path, None, None).await;
+        assert_eq!(
+            anonymous.status(),
+            303,
+            "{} {} without a session",
+            route.method,
+            route.path
+        );
+        assert!(
+            anonymous.headers()["location"]
+                .to_str()
+                .unwrap()
+                .starts_with("/staff/login")
+        );
+
+        let forged = request(
+            &app,
+            route.method,
+            &path,
+            Some("tipoff_staff=forged-session"),
+            None,
+        )
+        .await;
+        assert_eq!(
+            forged.status(),
+            303,
+            "{} {} with a forged session",
+            route.method,
+            route.path
+        );
+
+        for (role, staff) in &by_role {
+            let response = request(
+                &app,
+                route.method,
+                &path,
+                Some(&staff.cookie),
+                Some(&staff.csrf),
+            )
+            .await;
+            let allowed = route.roles.is_empty() || route.roles.contains(role);
+            if allowed {
+                assert_ne!(
+                    response.status(),
+                    403,
+                    "{} {} should admit {:?}",
+                    route.method,
+                    route.path,
+                    role
+                );
+                assert!(
+                    !response.status().is_server_error(),
+                    "{} {}: {}",
+                    route.method,
+                    route.path,
+                    response.status()
+                );
+            } else {
+                assert_eq!(
+                    response.status(),
+                    403,
+                    "{} {} must refuse {:?}",
+                    route.method,
+                    route.path,
+                    role
+                );
+            }
+        }
+    }
+}
+
+async fn state_changing_requests_need_the_sessions_csrf_token(app: TestApp) {
+    app.create_staff("admin1", "管理员甲", &[Role::Admin], &[])
+        .await;
+    app.create_staff("admin2", "管理员乙", &[Role::Admin], &[])
+        .await;
+    let admin = app.sign_in("admin1").await;
+    let other = app.sign_in("admin2").await;
+    let fields = [
+        ("username", "newop"),
+        ("display_name", "新话务员"),
+        ("password", "a-long-enough-password"),
+        ("operator", "1"),
+    ];
+    let missing = admin.post_raw("/staff/admin/users", &fields).await;
+    assert_eq!(missing.status(), 403);
+    assert!(missing.text().await.unwrap().contains("页面已过期"));
+    let mut with_other: Vec<(&str, &str)> = vec![("csrf", other.csrf.as_str())];
+    with_other.extend_from_slice(&fields);
+    assert_eq!(
+        admin
+            .post_raw("/staff/admin/users", &with_other)
+            .await
+            .status(),
+        403,
+        "another session's token"
+    );
+    let users = tipoff::services::staff::list_users(app.db()).await.unwrap();
+    assert!(
+        !users.iter().any(|u| u.username == "newop"),
+        "nothing was created"
+    );
+
+    let created = admin.post("/staff/admin/users", &fields).await;
+    assert_eq!(created.status(), 200);
+    assert!(created.text().await.unwrap().contains("newop"));
+    let users = tipoff::services::staff::list_users(app.db()).await.unwrap();
+    assert!(
+        users
+            .iter()
+            .any(|u| u.username == "newop" && u.roles == vec![Role::Operator])
+    );
+}
+
+async fn an_operator_enters_a_phoned_report_and_reads_out_the_code(app: TestApp) {
+    let operator_id = app
+        .create_staff("op1", "话务员", &[Role::Operator], &[])
+        .await;
+    let operator = app.sign_in("op1").await;
+
+    // The public budget of this address is spent…
+    let body = json!({"category": "favor", "description": "刷屏的举报内容内容", "anonymous": true});
+    let burst = app.state.settings.limits.submit_burst as usize;
+    for _ in 0..burst + 1 {
+        app.post_json("/api/v1/reports", &body, "192.0.2.1").await;
+    }
+    assert_eq!(
+        app.post_json("/api/v1/reports", &body, "192.0.2.1")
+            .await
+            .status(),
+        429
+    );
+
+    // …and the hotline keeps working from the same address.
+    let form = operator.get("/staff/intake").await;
+    assert_eq!(form.status(), 200);
+    assert!(form.text().await.unwrap().contains("监督电话"));
+    let response = operator
+        .post(
+            "/staff/intake",
+            &[
+                ("channel", "hotline"),
+                ("category", "bribery"),
+                ("village", "qingshan-village"),
+                ("description", "来电反映：办低保要先送两条烟"),
+                ("anonymous", "false"),
+                ("reporter_name", "孙八"),
+                ("reporter_phone", "13700001111"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let code = code_in(&response.text().await.unwrap());
+    let tracked = app
+        .post_json(
+            "/api/v1/track",
+            &json!({"tracking_code": code}),
+            "198.51.100.90",
+        )
+        .await;
+    assert_eq!(
+        tracked.status(),
+        200,
+        "the caller can track the report with the code read out"
+    );
+
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let stored = report::Entity::find()
+        .filter(report::Column::Channel.eq("hotline"))
+        .one(app.db())
+        .await
+        .unwrap()
+        .expect("hotline report stored");
+    assert_eq!(
+        stored.operator_id,
+        Some(operator_id),
+        "the operator is recorded"
+    );
+
+    let invalid = operator
+        .post(
+            "/staff/intake",
+            &[
+                ("channel", "carrier-pigeon"),
+                ("description", "这是一段描述文字"),
+            ],
+        )
+        .await;
+    assert_eq!(invalid.status(), 422);
+    let html = invalid.text().await.unwrap();
+    assert!(html.contains("这是一段描述文字"), "typed text kept");
+    assert!(html.contains("href=\"#channel\""));
+}
+
+#[tokio::test]
+async fn sign_in_slows_down_per_client_and_account_but_never_locks_out() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
+        .await
+        .unwrap();
+    app.create_staff("insp", "检查员", &[Role::Inspector], &[])
+        .await;
+    let right = "password-of-insp";
+    for _ in 0..3 {
+        let refused = app
+            .try_sign_in("insp", "wrong-password!", "", "192.0.2.50")
+            .await;
+        assert_eq!(refused.status(), 401);
+        assert!(
+            refused
+                .text()
+                .await
+                .unwrap()
+                .contains("用户名、密码或验证码不正确")
+        );
+    }
+    // Now this client must wait, even with the right password…
+    let waiting = app.try_sign_in("insp", right, "", "192.0.2.50").await;
+    assert_eq!(waiting.status(), 429);
+    assert!(waiting.headers().contains_key("retry-after"));
+    assert!(waiting.text().await.unwrap().contains("秒后再试"));
+    // …while the inspector at another desk signs in at once.
+    assert_eq!(
+        app.try_sign_in("insp", right, "", "192.0.2.51")
+            .await
+            .status(),
+        303
+    );
+    // After the wait the first client gets in: slowed, never locked.
+    app.advance(10);
+    let response = app.try_sign_in("insp", right, "", "192.0.2.50").await;
+    assert_eq!(response.status(), 303);
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/staff"] {
+        assert!(cookie.contains(attribute), "{cookie} has {attribute}");
+    }
+    let failed = tipoff::services::audit::verify(app.db(), &app.state.keyring)
+        .await
+        .unwrap();
+    assert!(failed.problem.is_none());
+    assert!(
+        failed.entries >= 6,
+        "failed and successful sign-ins are audited"
+    );
+}
+
+#[tokio::test]
+async fn sessions_end_when_idle_and_on_sign_out_and_cookies_are_secure_outside_development() {
+    let app = crate::helpers::spawn_app_with(crate::helpers::Backend::Sqlite, |s| {
+        s.staff.secure_cookie = true;
+    })
+    .await
+    .unwrap();
+    app.create_staff("insp", "检查员", &[Role::Inspector], &[])
+        .await;
+    let response = app
+        .try_sign_in("insp", "password-of-insp", "", "192.0.2.60")
+        .await;
+    assert!(
+        response.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Secure")
+    );
+    let staff = Staff::from_response(&app, &response).await;
+    assert_eq!(staff.get("/staff/totp").await.status(), 200);
+    app.advance(31 * 60);
+    assert_eq!(
+        staff.get("/staff/totp").await.status(),
+        303,
+        "idle session ended"
+    );
+
+    let staff = app.sign_in("insp").await;
+    assert_eq!(staff.post("/staff/logout", &[]).await.status(), 303);
+    assert_eq!(
+        staff.get("/staff/totp").await.status(),
+        303,
+        "signed-out session is dead"
+    );
+}
+
+#[tokio::test]
+async fn an_inspector_enrols_totp_and_each_code_works_once() {
+    let app = crate::helpers::spawn_app_with(crate::helpers::Backend::Sqlite, |s| {
+        s.staff.require_totp = true;
+    })
+    .await
+    .unwrap();
+    app.create_staff("insp", "检查员", &[Role::Inspector], &[])
+        .await;
+    let staff = app.sign_in("insp").await;
+    let redirected = staff.get("/staff/cases").await;
+    assert_eq!(
+        redirected.status(),
+        303,
+        "enrolment comes first where required"
+    );
+    assert_eq!(redirected.headers()["location"], "/staff/totp");
+
+    let page = staff.get("/staff/totp").await.text().await.unwrap();
+    assert!(page.contains("<svg"), "the QR code is shown");
+    let url_start = page.find("otpauth://totp/").expect("otpauth URL shown");
+    let url = &page[url_start..page[url_start..].find('<').unwrap() + url_start];
+    let secret = url
+        .split("secret=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    let secret = totp_rs::Secret::try_from_base32(secret)
+        .unwrap()
+        .as_bytes()
+        .to_vec();
+    let code_now = || tipoff::crypto::totp_code(&secret, app.now().timestamp() as u64).unwrap();
+
+    let wrong = staff.post("/staff/totp", &[("code", "000000")]).await;
+    assert_eq!(wrong.status(), 422);
+    let enrolled = staff.post("/staff/totp", &[("code", &code_now())]).await;
+    assert_eq!(enrolled.status(), 303);
+    assert_eq!(
+        staff.get("/staff/cases").await.status(),
+        404,
+        "past the enrolment gate (list not built yet)"
+    );
+
+    // The code used to enrol is spent; a password alone no longer signs in.
+    let used = code_now();
+    assert_eq!(
+        app.try_sign_in("insp", "password-of-insp", "", "192.0.2.70")
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        app.try_sign_in("insp", "password-of-insp", &used, "192.0.2.71")
+            .await
+            .status(),
+        401
+    );
+    app.advance(60);
+    let fresh = code_now();
+    assert_eq!(
+        app.try_sign_in("insp", "password-of-insp", &fresh, "192.0.2.72")
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(
+        app.try_sign_in("insp", "password-of-insp", &fresh, "192.0.2.73")
+            .await
+            .status(),
+        401,
+        "a code is never accepted twice"
+    );
+    let _ = hidden_value;
+}
