@@ -14,4 +14,8 @@ pub enum ServiceError {
     Db(#[from] sea_orm::DbErr),
     #[error("crypto: {0}")]
     Crypto(#[from] CryptoError),
+    /// Input a service refuses (an empty reason, a name too short to match); the text says
+    /// which rule, for the log and for the handler to pick a message.
+    #[error("refused: {0}")]
+    Invalid(&'static str),
 }

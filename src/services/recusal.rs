@@ -1,15 +1,53 @@
 //! Recusal (回避): staff named in a report, or whose filed close relatives are, never see it.
+//!
+//! Matching goes through blind indexes (`HMAC(index key, normalised name)`), so a filing or
+//! an alias added after a report still finds it without decrypting anything. A recusal, once
+//! made, stays: see `rematch_user`.
 
-use chrono::{DateTime, Utc};
-use sea_orm::ConnectionTrait;
+use std::collections::HashSet;
+
+use chrono::{DateTime, NaiveTime, TimeZone, Utc};
+use chrono_tz::Asia::Shanghai;
+use sea_orm::sea_query::Query;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionSession,
+    TransactionTrait, sea_query::OnConflict,
+};
 use uuid::Uuid;
+use zeroize::Zeroizing;
 
 use super::ServiceError;
-use crate::crypto::Keyring;
-use crate::domain::ReportDraft;
+use super::audit::{self, AuditAction, AuditRecord};
+use crate::crypto::{Dek, Keyring, SealContext, WrappedDek};
+use crate::domain::{MIN_NAME_CHARS, ReportDraft, is_title_only, names_in_subject, normalize_name};
+use crate::entities::{
+    recusal, relative_filing, report, report_name, staff_name, user, user_alias,
+};
+
+/// Why a recusal exists, as stored in `recusals.source`.
+const BY_NAME: &str = "name";
+const BY_RELATIVE: &str = "relative";
+const BY_HAND: &str = "manual";
+
+/// Where a staff name comes from, as stored in `staff_names.source`.
+const STAFF_DISPLAY: &str = "display";
+const STAFF_ALIAS: &str = "alias";
+const STAFF_RELATIVE: &str = "relative";
+
+const FILINGS: &str = "relative_filings";
+const RECUSALS: &str = "recusals";
+
+/// Longest relative name or relation an admin may file, in characters.
+const FILING_FIELD_MAX: usize = 50;
+/// Longest reason for a recusal by hand, in characters.
+const REASON_MAX: usize = 1000;
 
 /// Indexes the people a new report names and recuses matching staff, inside the intake
 /// transaction and before anything is sealed. Returns the recused accounts.
+///
+/// Disabled accounts are recused too: it costs nothing while they are disabled, and an
+/// account that is enabled again must not find itself on a case that names it.
 pub async fn recuse_at_intake<C: ConnectionTrait>(
     txn: &C,
     keyring: &Keyring,
@@ -17,21 +55,627 @@ pub async fn recuse_at_intake<C: ConnectionTrait>(
     draft: &ReportDraft,
     now: DateTime<Utc>,
 ) -> Result<Vec<Uuid>, ServiceError> {
-    // Stub until recusal lands.
-    let _ = (txn, keyring, report_id, draft, now);
-    Ok(Vec::new())
+    let names = draft
+        .subject
+        .as_deref()
+        .map(names_in_subject)
+        .unwrap_or_default();
+    let village = draft.village.as_deref().unwrap_or("");
+    let mut name_indexes = Vec::with_capacity(names.len());
+    for name in &names {
+        let (key_id, name_index) = keyring.blind_index(&[name]);
+        let (_, place_index) = keyring.blind_index(&[name, village]);
+        report_name::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            report_id: Set(report_id),
+            index_key_id: Set(key_id),
+            name_index: Set(name_index.clone()),
+            place_index: Set(place_index),
+        }
+        .insert(txn)
+        .await?;
+        name_indexes.push(name_index);
+    }
+
+    let mut matches = Matches::default();
+    if !name_indexes.is_empty() {
+        let named = staff_name::Entity::find()
+            .filter(staff_name::Column::NameIndex.is_in(name_indexes))
+            .all(txn)
+            .await?;
+        for row in named {
+            matches.add(row.user_id, recusal_source(&row.source));
+        }
+    }
+
+    // The description (and the subject as a whole) is free text that no splitting can take
+    // apart reliably, so staff names are looked for inside it. Staff names are few and
+    // already in clear; relatives' names are sealed and opened here only in memory.
+    let text = FreeText::new(draft);
+    for account in user::Entity::find().all(txn).await? {
+        if text.mentions(&account.display_name) {
+            matches.add(account.id, BY_NAME);
+        }
+    }
+    for alias in user_alias::Entity::find().all(txn).await? {
+        if text.mentions(&alias.alias) {
+            matches.add(alias.user_id, BY_NAME);
+        }
+    }
+    for filing in relative_filing::Entity::find().all(txn).await? {
+        let (name, _) = open_filing(keyring, &filing)?;
+        if text.mentions(&name) {
+            matches.add(filing.user_id, BY_RELATIVE);
+        }
+    }
+
+    // An anonymous report keeps no time of day, and a recusal written with it would give
+    // that time away; the day is all anyone needs here.
+    let at = start_of_day(now);
+    for (user_id, source) in &matches.0 {
+        insert_recusal(txn, report_id, *user_id, source, None, None, at).await?;
+    }
+    Ok(matches.0.into_iter().map(|(user_id, _)| user_id).collect())
 }
 
 /// Rebuilds the blind indexes of a staff member's display name and aliases, then recuses
 /// them from every existing report that names them. Call after any change to the account's
 /// names (and after a close-relative filing changes).
+///
+/// Existing recusals are never removed here: a report named this person (or their
+/// relative) when it came in, and dropping an alias must not be a way back onto that case.
+/// Lifting a recusal is a decision for a person, not a side effect of renaming.
 pub async fn rematch_user<C: ConnectionTrait>(
     txn: &C,
     keyring: &Keyring,
     user_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Vec<Uuid>, ServiceError> {
-    // Stub until recusal lands.
-    let _ = (txn, keyring, user_id, now);
-    Ok(Vec::new())
+    let account = user::Entity::find_by_id(user_id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| sea_orm::DbErr::RecordNotFound("user".into()))?;
+    staff_name::Entity::delete_many()
+        .filter(staff_name::Column::UserId.eq(user_id))
+        .filter(staff_name::Column::Source.is_in([STAFF_DISPLAY, STAFF_ALIAS]))
+        .exec(txn)
+        .await?;
+
+    let aliases = user_alias::Entity::find()
+        .filter(user_alias::Column::UserId.eq(user_id))
+        .all(txn)
+        .await?;
+    let mut indexed: HashSet<String> = HashSet::new();
+    let own_names = std::iter::once((account.display_name.as_str(), STAFF_DISPLAY))
+        .chain(aliases.iter().map(|a| (a.alias.as_str(), STAFF_ALIAS)));
+    for (name, source) in own_names {
+        let normalized = normalize_name(name);
+        if normalized.is_empty() || !indexed.insert(normalized.clone()) {
+            continue;
+        }
+        let (key_id, name_index) = keyring.blind_index(&[&normalized]);
+        staff_name::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            user_id: Set(user_id),
+            source: Set(source.to_string()),
+            filing_id: Set(None),
+            index_key_id: Set(key_id),
+            name_index: Set(name_index),
+        }
+        .insert(txn)
+        .await?;
+    }
+
+    // Relatives' rows are kept as they are: they belong to the filings.
+    let known_as = staff_name::Entity::find()
+        .filter(staff_name::Column::UserId.eq(user_id))
+        .all(txn)
+        .await?;
+    if known_as.is_empty() {
+        return Ok(Vec::new());
+    }
+    let hits = report_name::Entity::find()
+        .filter(
+            report_name::Column::NameIndex.is_in(
+                known_as
+                    .iter()
+                    .map(|s| s.name_index.clone())
+                    .collect::<Vec<_>>(),
+            ),
+        )
+        .order_by_asc(report_name::Column::ReportId)
+        .all(txn)
+        .await?;
+    let mut matches = Matches::default();
+    for hit in &hits {
+        for name in known_as.iter().filter(|s| s.name_index == hit.name_index) {
+            matches.add(hit.report_id, recusal_source(&name.source));
+        }
+    }
+    let mut newly = Vec::new();
+    for (report_id, source) in matches.0 {
+        if insert_recusal(txn, report_id, user_id, source, None, None, now).await? {
+            newly.push(report_id);
+        }
+    }
+    Ok(newly)
+}
+
+/// Files a close relative of a staff member (近亲属备案) and recuses the staff member from
+/// every report that already names that relative. The name is sealed under a key of the
+/// filing's own; only its blind index can be searched. Returns the filing's id.
+pub async fn file_relative(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    staff_user_id: Uuid,
+    name: &str,
+    relation: Option<&str>,
+    actor: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Uuid, ServiceError> {
+    let name = Zeroizing::new(name.trim().to_string());
+    let normalized = Zeroizing::new(normalize_name(&name));
+    if normalized.chars().count() < MIN_NAME_CHARS {
+        return Err(ServiceError::Invalid(
+            "a relative's name needs at least two characters",
+        ));
+    }
+    if name.chars().count() > FILING_FIELD_MAX {
+        return Err(ServiceError::Invalid("a relative's name is too long"));
+    }
+    let relation = relation.map(str::trim).filter(|r| !r.is_empty());
+    if relation.is_some_and(|r| r.chars().count() > FILING_FIELD_MAX) {
+        return Err(ServiceError::Invalid("the relation is too long"));
+    }
+    let account = user::Entity::find_by_id(staff_user_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| sea_orm::DbErr::RecordNotFound("user".into()))?;
+
+    let txn = db.begin().await?;
+    let detail = format!("filed a close relative for user {}", account.username);
+    audit::append(
+        &txn,
+        keyring,
+        AuditRecord {
+            actor: Some(actor),
+            action: AuditAction::FilingChange,
+            report: None,
+            detail: &detail,
+        },
+        now,
+    )
+    .await?;
+
+    let filing_id = Uuid::new_v4();
+    let row = filing_id.to_string();
+    let dek = Dek::generate();
+    let wrapped = keyring.wrap(&dek, &row)?;
+    let seal = |field: &str, value: &str| {
+        dek.seal_str(
+            &SealContext {
+                table: FILINGS,
+                row: &row,
+                field,
+            },
+            value,
+        )
+    };
+    relative_filing::ActiveModel {
+        id: Set(filing_id),
+        user_id: Set(staff_user_id),
+        name: Set(seal("name", &name)?),
+        relation: Set(relation.map(|r| seal("relation", r)).transpose()?),
+        dek_id: Set(wrapped.dek_id),
+        dek_kek_id: Set(wrapped.kek_id),
+        dek_wrapped: Set(wrapped.bytes),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+
+    let (key_id, name_index) = keyring.blind_index(&[&normalized]);
+    staff_name::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        user_id: Set(staff_user_id),
+        source: Set(STAFF_RELATIVE.to_string()),
+        filing_id: Set(Some(filing_id)),
+        index_key_id: Set(key_id),
+        name_index: Set(name_index),
+    }
+    .insert(&txn)
+    .await?;
+
+    rematch_user(&txn, keyring, staff_user_id, now).await?;
+    txn.commit().await?;
+    Ok(filing_id)
+}
+
+/// Withdraws a close-relative filing. Recusals it already caused stay (see `rematch_user`).
+/// Returns false when there was no such filing.
+pub async fn remove_relative(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    filing_id: Uuid,
+    actor: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool, ServiceError> {
+    let Some(filing) = relative_filing::Entity::find_by_id(filing_id)
+        .one(db)
+        .await?
+    else {
+        return Ok(false);
+    };
+    let username = user::Entity::find_by_id(filing.user_id)
+        .one(db)
+        .await?
+        .map_or_else(|| filing.user_id.to_string(), |u| u.username);
+
+    let txn = db.begin().await?;
+    let detail = format!("removed a close-relative filing for user {username}");
+    audit::append(
+        &txn,
+        keyring,
+        AuditRecord {
+            actor: Some(actor),
+            action: AuditAction::FilingChange,
+            report: None,
+            detail: &detail,
+        },
+        now,
+    )
+    .await?;
+    staff_name::Entity::delete_many()
+        .filter(staff_name::Column::FilingId.eq(filing_id))
+        .exec(&txn)
+        .await?;
+    let deleted = relative_filing::Entity::delete_by_id(filing_id)
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(deleted.rows_affected > 0)
+}
+
+/// A staff member's filed relatives, opened for the admin page: (filing id, name, relation),
+/// oldest filing first.
+pub async fn list_relatives(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    staff_user_id: Uuid,
+) -> Result<Vec<(Uuid, Zeroizing<String>, Option<Zeroizing<String>>)>, ServiceError> {
+    let filings = relative_filing::Entity::find()
+        .filter(relative_filing::Column::UserId.eq(staff_user_id))
+        .order_by_asc(relative_filing::Column::CreatedAt)
+        .order_by_asc(relative_filing::Column::Id)
+        .all(db)
+        .await?;
+    filings
+        .iter()
+        .map(|filing| {
+            let (name, relation) = open_filing(keyring, filing)?;
+            Ok((filing.id, name, relation))
+        })
+        .collect()
+}
+
+/// Recuses a staff member from a case by hand, with a reason sealed under the report's own
+/// key (it may well name people). Returns false when they were already recused, in which
+/// case nothing is written.
+///
+/// Runs in a transaction of its own, or in a savepoint when `db` is already a transaction
+/// (then the caller's first statement should have been a write, for SQLite's sake).
+pub async fn recuse_manually<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    keyring: &Keyring,
+    report_id: Uuid,
+    user_id: Uuid,
+    by: Uuid,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, ServiceError> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(ServiceError::Invalid("a recusal needs a reason"));
+    }
+    if reason.chars().count() > REASON_MAX {
+        return Err(ServiceError::Invalid("the reason is too long"));
+    }
+    let found = report::Entity::find_by_id(report_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| sea_orm::DbErr::RecordNotFound("report".into()))?;
+    let account = user::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| sea_orm::DbErr::RecordNotFound("user".into()))?;
+    if is_recused(db, report_id, user_id).await? {
+        return Ok(false);
+    }
+    let dek = report_dek(keyring, &found)?;
+    let row = format!("{report_id}/{user_id}");
+    let sealed = dek.seal_str(
+        &SealContext {
+            table: RECUSALS,
+            row: &row,
+            field: "reason",
+        },
+        reason,
+    )?;
+
+    let txn = db.begin().await?;
+    let detail = format!("recused {} by hand", account.username);
+    audit::append(
+        &txn,
+        keyring,
+        AuditRecord {
+            actor: Some(by),
+            action: AuditAction::Recuse,
+            report: Some(report_id),
+            detail: &detail,
+        },
+        now,
+    )
+    .await?;
+    let inserted = insert_recusal(
+        &txn,
+        report_id,
+        user_id,
+        BY_HAND,
+        Some(sealed),
+        Some(by),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(inserted)
+}
+
+/// The reason given for a recusal by hand, opened; `None` for automatic recusals and for
+/// staff who are not recused.
+pub async fn recusal_reason<C: ConnectionTrait>(
+    db: &C,
+    keyring: &Keyring,
+    report_id: Uuid,
+    user_id: Uuid,
+) -> Result<Option<Zeroizing<String>>, ServiceError> {
+    let Some(row) = recusal::Entity::find_by_id((report_id, user_id))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let Some(sealed) = row.reason else {
+        return Ok(None);
+    };
+    let found = report::Entity::find_by_id(report_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| sea_orm::DbErr::RecordNotFound("report".into()))?;
+    let dek = report_dek(keyring, &found)?;
+    let place = format!("{report_id}/{user_id}");
+    Ok(Some(dek.open_string(
+        &SealContext {
+            table: RECUSALS,
+            row: &place,
+            field: "reason",
+        },
+        &sealed,
+    )?))
+}
+
+/// Whether a staff member is kept away from a case.
+pub async fn is_recused<C: ConnectionTrait>(
+    db: &C,
+    report_id: Uuid,
+    user_id: Uuid,
+) -> Result<bool, ServiceError> {
+    Ok(recusal::Entity::find_by_id((report_id, user_id))
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// Everyone kept away from a case (left out of its mail, its list rows and its page).
+pub async fn recused_users<C: ConnectionTrait>(
+    db: &C,
+    report_id: Uuid,
+) -> Result<Vec<Uuid>, ServiceError> {
+    Ok(recusal::Entity::find()
+        .select_only()
+        .column(recusal::Column::UserId)
+        .filter(recusal::Column::ReportId.eq(report_id))
+        .order_by_asc(recusal::Column::UserId)
+        .into_tuple::<Uuid>()
+        .all(db)
+        .await?)
+}
+
+/// Every case a staff member is kept away from.
+pub async fn recused_report_ids<C: ConnectionTrait>(
+    db: &C,
+    user_id: Uuid,
+) -> Result<Vec<Uuid>, ServiceError> {
+    Ok(recusal::Entity::find()
+        .select_only()
+        .column(recusal::Column::ReportId)
+        .filter(recusal::Column::UserId.eq(user_id))
+        .order_by_asc(recusal::Column::ReportId)
+        .into_tuple::<Uuid>()
+        .all(db)
+        .await?)
+}
+
+/// A filter for `report::Entity` queries that leaves out every case the user is recused
+/// from, evaluated in the database so lists and counts cannot forget it.
+pub fn not_recused_condition(user_id: Uuid) -> Condition {
+    Condition::all().add(
+        report::Column::Id.not_in_subquery(
+            Query::select()
+                .column(recusal::Column::ReportId)
+                .from(recusal::Entity)
+                .and_where(recusal::Column::UserId.eq(user_id))
+                .to_owned(),
+        ),
+    )
+}
+
+/// Matches in the order found, one per key; a match by the person's own name wins over one
+/// through a relative, since that is the stronger reason to stay away.
+#[derive(Default)]
+struct Matches(Vec<(Uuid, &'static str)>);
+
+impl Matches {
+    fn add(&mut self, id: Uuid, source: &'static str) {
+        match self.0.iter_mut().find(|(known, _)| *known == id) {
+            Some(found) if source == BY_NAME => found.1 = BY_NAME,
+            Some(_) => {}
+            None => self.0.push((id, source)),
+        }
+    }
+}
+
+fn recusal_source(staff_source: &str) -> &'static str {
+    if staff_source == STAFF_RELATIVE {
+        BY_RELATIVE
+    } else {
+        BY_NAME
+    }
+}
+
+/// The report's free text, normalised once, for looking names up inside it.
+struct FreeText {
+    description: Zeroizing<String>,
+    subject: Zeroizing<String>,
+}
+
+impl FreeText {
+    fn new(draft: &ReportDraft) -> FreeText {
+        FreeText {
+            description: Zeroizing::new(normalize_name(&draft.description)),
+            subject: Zeroizing::new(
+                draft
+                    .subject
+                    .as_deref()
+                    .map(normalize_name)
+                    .unwrap_or_default(),
+            ),
+        }
+    }
+
+    /// A single character or a bare title ("书记") would match nearly every report.
+    fn mentions(&self, name: &str) -> bool {
+        let name = Zeroizing::new(normalize_name(name));
+        name.chars().count() >= MIN_NAME_CHARS
+            && !is_title_only(&name)
+            && (self.description.contains(name.as_str()) || self.subject.contains(name.as_str()))
+    }
+}
+
+async fn insert_recusal<C: ConnectionTrait>(
+    db: &C,
+    report_id: Uuid,
+    user_id: Uuid,
+    source: &str,
+    reason: Option<Vec<u8>>,
+    by_user: Option<Uuid>,
+    at: DateTime<Utc>,
+) -> Result<bool, ServiceError> {
+    let inserted = recusal::Entity::insert(recusal::ActiveModel {
+        report_id: Set(report_id),
+        user_id: Set(user_id),
+        source: Set(source.to_string()),
+        reason: Set(reason),
+        by_user: Set(by_user),
+        at: Set(at),
+    })
+    .on_conflict(
+        OnConflict::columns([recusal::Column::ReportId, recusal::Column::UserId])
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(inserted > 0)
+}
+
+fn open_filing(
+    keyring: &Keyring,
+    filing: &relative_filing::Model,
+) -> Result<(Zeroizing<String>, Option<Zeroizing<String>>), ServiceError> {
+    let row = filing.id.to_string();
+    let dek = keyring.unwrap(
+        &WrappedDek {
+            dek_id: filing.dek_id,
+            kek_id: filing.dek_kek_id.clone(),
+            bytes: filing.dek_wrapped.clone(),
+        },
+        &row,
+    )?;
+    let open = |field: &str, value: &[u8]| {
+        dek.open_string(
+            &SealContext {
+                table: FILINGS,
+                row: &row,
+                field,
+            },
+            value,
+        )
+    };
+    let name = open("name", &filing.name)?;
+    let relation = filing
+        .relation
+        .as_deref()
+        .map(|r| open("relation", r))
+        .transpose()?;
+    Ok((name, relation))
+}
+
+fn report_dek(keyring: &Keyring, found: &report::Model) -> Result<Dek, ServiceError> {
+    Ok(keyring.unwrap(
+        &WrappedDek {
+            dek_id: found.dek_id,
+            kek_id: found.dek_kek_id.clone(),
+            bytes: found.dek_wrapped.clone(),
+        },
+        &found.id.to_string(),
+    )?)
+}
+
+/// Midnight (Asia/Shanghai) of the day `now` falls on, as an instant.
+fn start_of_day(now: DateTime<Utc>) -> DateTime<Utc> {
+    let midnight = now
+        .with_timezone(&Shanghai)
+        .date_naive()
+        .and_time(NaiveTime::MIN);
+    Shanghai
+        .from_local_datetime(&midnight)
+        .earliest()
+        .map_or_else(|| midnight.and_utc(), |t| t.with_timezone(&Utc))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_intake_recusal_keeps_the_day_but_not_the_time() {
+        let now = "2026-03-14T17:45:12Z".parse::<DateTime<Utc>>().unwrap();
+        // 17:45 UTC is 01:45 on the 15th in Shanghai.
+        assert_eq!(
+            start_of_day(now),
+            "2026-03-14T16:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
+    }
+
+    #[test]
+    fn a_match_by_name_outranks_one_through_a_relative() {
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let mut matches = Matches::default();
+        matches.add(a, BY_RELATIVE);
+        matches.add(b, BY_NAME);
+        matches.add(a, BY_NAME);
+        matches.add(b, BY_RELATIVE);
+        assert_eq!(matches.0, vec![(a, BY_NAME), (b, BY_NAME)]);
+    }
 }

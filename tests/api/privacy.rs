@@ -14,7 +14,7 @@ on_both_backends!(
 
 /// Every byte the test's storage holds: the SQLite files under the data dir, or every
 /// PostgreSQL row rendered as text.
-async fn stored_bytes(app: &TestApp) -> Vec<u8> {
+pub async fn stored_bytes(app: &TestApp) -> Vec<u8> {
     if app.has_postgres() {
         let db = app.db();
         let tables = db
