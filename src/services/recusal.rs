@@ -679,3 +679,56 @@ mod tests {
         assert_eq!(matches.0, vec![(a, BY_NAME), (b, BY_NAME)]);
     }
 }
+
+/// Reports `user_id` is not recused from, as a condition on `reports`: every list, count and
+/// lookup a staff member makes goes through it, so a recused case is simply absent.
+pub fn not_recused_condition(user_id: Uuid) -> sea_orm::Condition {
+    use sea_orm::sea_query::Query;
+    use sea_orm::{ColumnTrait, Condition};
+
+    use crate::entities::{recusal, report};
+
+    Condition::all().add(
+        report::Column::Id.not_in_subquery(
+            Query::select()
+                .column(recusal::Column::ReportId)
+                .from(recusal::Entity)
+                .and_where(recusal::Column::UserId.eq(user_id))
+                .to_owned(),
+        ),
+    )
+}
+
+/// Whether `user_id` is recused from the report.
+pub async fn is_recused<C: ConnectionTrait>(
+    db: &C,
+    report_id: Uuid,
+    user_id: Uuid,
+) -> Result<bool, ServiceError> {
+    use sea_orm::EntityTrait;
+
+    use crate::entities::recusal;
+
+    Ok(recusal::Entity::find_by_id((report_id, user_id))
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// Every account recused from the report.
+pub async fn recused_users<C: ConnectionTrait>(
+    db: &C,
+    report_id: Uuid,
+) -> Result<Vec<Uuid>, ServiceError> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    use crate::entities::recusal;
+
+    Ok(recusal::Entity::find()
+        .filter(recusal::Column::ReportId.eq(report_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| r.user_id)
+        .collect())
+}

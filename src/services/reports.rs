@@ -29,8 +29,12 @@ pub struct Receipt {
 pub struct Progress {
     pub status: Status,
     pub updated_on: NaiveDate,
+    /// The inspectors' questions and the reporter's answers, oldest first.
     pub messages: Vec<ProgressMessage>,
+    /// Whether the reporter may answer now: once asked, until the case is closed or merged.
     pub can_reply: bool,
+    /// What the inspectors told the reporter when they closed the case.
+    pub feedback: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -209,8 +213,50 @@ pub async fn track(
     keyring: &Keyring,
     code: &TrackingCode,
 ) -> Result<Option<Progress>, ServiceError> {
+    let Some(found) = find_by_code(db, keyring, code).await? else {
+        return Ok(None);
+    };
+    let status = Status::parse(&found.status).unwrap_or(Status::Received);
+    let updated_on = found
+        .status_changed_at
+        .map(|at| at.with_timezone(&Shanghai).date_naive())
+        .unwrap_or(found.received_on);
+    let dek = report_dek(keyring, &found)?;
+    let conversation = super::cases::conversation(db, &dek, &found).await?;
+    let can_reply = super::cases::reply_allowed(status, &conversation);
+    let messages = conversation
+        .into_iter()
+        .map(|m| ProgressMessage {
+            from_inspector: m.from_inspector,
+            text: m.text.to_string(),
+            at: m.at.with_timezone(&Shanghai).date_naive(),
+        })
+        .collect();
+    let feedback = if status == Status::Closed {
+        super::cases::closing_feedback(db, &dek, found.id)
+            .await?
+            .map(|text| text.to_string())
+    } else {
+        None
+    };
+    Ok(Some(Progress {
+        status,
+        updated_on,
+        messages,
+        can_reply,
+        feedback,
+    }))
+}
+
+/// The report a tracking code belongs to, re-indexed under the current lookup key when it
+/// was found under a retired one.
+pub(crate) async fn find_by_code<C: ConnectionTrait>(
+    db: &C,
+    keyring: &Keyring,
+    code: &TrackingCode,
+) -> Result<Option<report::Model>, ServiceError> {
     let candidates = keyring.lookup_hashes(code);
-    let hashes: Vec<Vec<u8>> = candidates.iter().map(|(_, h)| h.clone()).collect();
+    let hashes: Vec<Vec<u8>> = candidates.into_iter().map(|(_, h)| h).collect();
     let Some(found) = report::Entity::find()
         .filter(report::Column::TrackingHash.is_in(hashes))
         .one(db)
@@ -223,19 +269,9 @@ pub async fn track(
         let mut active: report::ActiveModel = found.clone().into();
         active.tracking_key_id = Set(current_id);
         active.tracking_hash = Set(current_hash);
-        active.update(db).await?;
+        return Ok(Some(active.update(db).await?));
     }
-    let status = Status::parse(&found.status).unwrap_or(Status::Received);
-    let updated_on = found
-        .status_changed_at
-        .map(|at| at.with_timezone(&Shanghai).date_naive())
-        .unwrap_or(found.received_on);
-    Ok(Some(Progress {
-        status,
-        updated_on,
-        messages: Vec::new(),
-        can_reply: false,
-    }))
+    Ok(Some(found))
 }
 
 /// Does the same database work as a lookup of an unknown code, so a malformed code cannot
@@ -268,15 +304,26 @@ pub async fn open_report(
     let Some(found) = report::Entity::find_by_id(id).one(db).await? else {
         return Ok(None);
     };
-    let row = found.id.to_string();
-    let dek = keyring.unwrap(
+    let dek = report_dek(keyring, &found)?;
+    Ok(Some(open_fields(&dek, &found)?))
+}
+
+/// The report's DEK, unwrapped with the KEK it names. Everything sealed for this report
+/// (its fields, events, notes and messages) opens with it.
+pub(crate) fn report_dek(keyring: &Keyring, found: &report::Model) -> Result<Dek, ServiceError> {
+    Ok(keyring.unwrap(
         &crate::crypto::WrappedDek {
             dek_id: found.dek_id,
             kek_id: found.dek_kek_id.clone(),
             bytes: found.dek_wrapped.clone(),
         },
-        &row,
-    )?;
+        &found.id.to_string(),
+    )?)
+}
+
+/// Opens the report's own sealed fields.
+pub(crate) fn open_fields(dek: &Dek, found: &report::Model) -> Result<OpenedReport, ServiceError> {
+    let row = found.id.to_string();
     let open = |field: &str, value: &[u8]| {
         dek.open_string(
             &SealContext {
@@ -289,12 +336,12 @@ pub async fn open_report(
     };
     let open_opt =
         |field: &str, value: &Option<Vec<u8>>| value.as_deref().map(|v| open(field, v)).transpose();
-    Ok(Some(OpenedReport {
+    Ok(OpenedReport {
         case_number: found.case_number.clone(),
         description: open("description", &found.description)?,
         subject: open_opt("subject", &found.subject)?,
         occurred: open_opt("occurred", &found.occurred)?,
         reporter_name: open_opt("reporter_name", &found.reporter_name)?,
         reporter_phone: open_opt("reporter_phone", &found.reporter_phone)?,
-    }))
+    })
 }

@@ -1,1 +1,985 @@
-//! (filled in by the cases work)
+//! The inspectors' desk: the workflow, the conversation with the reporter, and who sees what.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono_tz::Asia::Shanghai;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+use tipoff::domain::{Category, Role, Status, TrackingCode};
+use tipoff::entities::{message, note, recusal, report, report_event, report_name};
+use tipoff::services::cases::{
+    self, CaseError, CaseEvent, CaseFilter, Order, Outcome, ReplyOutcome, Transition, Viewer,
+};
+use tipoff::services::staff::{NewUser, create_user};
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use crate::helpers::TestApp;
+use crate::on_both_backends;
+
+on_both_backends!(
+    a_case_goes_from_received_to_closed_and_the_reporter_reads_the_feedback,
+    illegal_moves_are_refused_with_the_reason,
+    an_inspector_asks_and_the_anonymous_reporter_answers,
+    an_operator_sees_only_the_reports_they_entered,
+    a_recused_inspector_never_sees_the_case,
+    the_triage_list_filters_orders_and_pages,
+    notes_events_and_assignments_are_recorded_and_sealed,
+);
+
+fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+/// A client address of its own for every submission, so the public limits never interfere.
+fn next_ip() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("203.0.{}.{}", 113 + (n / 250) % 10, 1 + n % 250)
+}
+
+async fn staff(app: &TestApp, username: &str, display_name: &str, roles: Vec<Role>) -> Viewer {
+    let user_id = create_user(
+        app.db(),
+        &app.state.keyring,
+        NewUser {
+            username: username.to_string(),
+            display_name: display_name.to_string(),
+            roles: roles.clone(),
+            aliases: Vec::new(),
+            password: Zeroizing::new("correct horse battery".to_string()),
+        },
+        None,
+        now(),
+    )
+    .await
+    .unwrap();
+    Viewer { user_id, roles }
+}
+
+struct Submitted {
+    id: Uuid,
+    code: String,
+    case_number: String,
+}
+
+async fn submit(app: &TestApp, body: Value) -> Submitted {
+    let response = app.post_json("/api/v1/reports", &body, &next_ip()).await;
+    assert_eq!(response.status(), 201);
+    let answer: Value = response.json().await.unwrap();
+    let code = answer["tracking_code"].as_str().unwrap().to_string();
+    let parsed = TrackingCode::parse(&code).unwrap();
+    let (_, hash) = app.state.keyring.current_lookup_hash(&parsed);
+    let row = report::Entity::find()
+        .filter(report::Column::TrackingHash.eq(hash))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    Submitted {
+        id: row.id,
+        code,
+        case_number: row.case_number,
+    }
+}
+
+async fn submit_anonymous(app: &TestApp, category: &str, village: &str) -> Submitted {
+    submit(
+        app,
+        json!({
+            "category": category,
+            "village": village,
+            "subject": "王某，村委会主任",
+            "description": "村主任的亲戚开着小车还在吃低保",
+            "anonymous": true
+        }),
+    )
+    .await
+}
+
+async fn submit_real_name(app: &TestApp) -> Submitted {
+    submit(
+        app,
+        json!({
+            "category": "bribery",
+            "village": "qingshan-village",
+            "description": "办低保要先送两条烟",
+            "anonymous": false,
+            "reporter": {"name": "赵六", "phone": "13912345678"}
+        }),
+    )
+    .await
+}
+
+async fn track(app: &TestApp, code: &str) -> Value {
+    let response = app
+        .post_json(
+            "/api/v1/track?lang=en",
+            &json!({"tracking_code": code}),
+            &next_ip(),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+async fn move_to(app: &TestApp, viewer: &Viewer, id: Uuid, transition: Transition) {
+    cases::change_status(app.db(), &app.state.keyring, viewer, id, transition, now())
+        .await
+        .unwrap();
+}
+
+async fn open(app: &TestApp, viewer: &Viewer, id: Uuid) -> Option<cases::CaseView> {
+    cases::open_case(app.db(), &app.state.keyring, viewer, id, now())
+        .await
+        .unwrap()
+}
+
+async fn list(app: &TestApp, viewer: &Viewer, filter: &CaseFilter) -> cases::CaseList {
+    cases::list_cases(app.db(), viewer, filter, 1, 50)
+        .await
+        .unwrap()
+}
+
+fn numbers(list: &cases::CaseList) -> Vec<String> {
+    list.rows.iter().map(|r| r.case_number.clone()).collect()
+}
+
+fn count_of(list: &cases::CaseList, status: Status) -> u64 {
+    list.counts
+        .iter()
+        .find(|(s, _)| *s == status)
+        .map(|(_, n)| *n)
+        .unwrap()
+}
+
+async fn a_case_goes_from_received_to_closed_and_the_reporter_reads_the_feedback(app: TestApp) {
+    let inspector = staff(&app, "li.jc", "李监察", vec![Role::Inspector]).await;
+    let case = submit_anonymous(&app, "connection", "dalu-community").await;
+    assert!(case.case_number.ends_with("-0001"));
+
+    move_to(&app, &inspector, case.id, Transition::Accept).await;
+    assert_eq!(track(&app, &case.code).await["status"], "accepted");
+    move_to(&app, &inspector, case.id, Transition::StartVerifying).await;
+    let finding = "经入户核查，该户家庭收入部分超标";
+    move_to(
+        &app,
+        &inspector,
+        case.id,
+        Transition::Conclude {
+            outcome: Outcome::PartlySubstantiated,
+            finding: finding.to_string(),
+        },
+    )
+    .await;
+    let concluded = track(&app, &case.code).await;
+    assert_eq!(concluded["status"], "concluded");
+    assert_eq!(
+        concluded["feedback"],
+        Value::Null,
+        "no feedback before closing"
+    );
+
+    let feedback = "经核查，反映问题部分属实，已取消该户低保待遇。感谢您的监督。";
+    move_to(
+        &app,
+        &inspector,
+        case.id,
+        Transition::Close {
+            feedback: format!("  {feedback}\n"),
+        },
+    )
+    .await;
+
+    let answer = track(&app, &case.code).await;
+    assert_eq!(answer["status"], "closed");
+    assert_eq!(answer["status_text"], "Closed with feedback");
+    assert_eq!(answer["feedback"], feedback);
+    assert_eq!(answer["can_reply"], false);
+
+    let page = app
+        .post_form(
+            "/track?lang=zh",
+            &[("tracking_code", case.code.as_str())],
+            &next_ip(),
+        )
+        .await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("办理结果反馈"),
+        "the feedback heading is shown"
+    );
+    assert!(html.contains(feedback), "the feedback is shown");
+
+    let view = open(&app, &inspector, case.id).await.unwrap();
+    assert_eq!(view.status, Status::Closed);
+    assert_eq!(view.outcome, Some(Outcome::PartlySubstantiated));
+    let moves: Vec<(Option<Status>, Option<Status>)> =
+        view.events.iter().map(|e| (e.from, e.to)).collect();
+    assert_eq!(
+        moves,
+        vec![
+            (Some(Status::Received), Some(Status::Accepted)),
+            (Some(Status::Accepted), Some(Status::Verifying)),
+            (Some(Status::Verifying), Some(Status::Concluded)),
+            (Some(Status::Concluded), Some(Status::Closed)),
+        ]
+    );
+    assert!(view.events.iter().all(|e| e.kind == "status"));
+    assert_eq!(
+        view.events[2].detail.as_deref().map(String::as_str),
+        Some(finding)
+    );
+    assert_eq!(view.events[3].actor.as_deref(), Some("李监察"));
+
+    let stored = report_event::Entity::find()
+        .filter(report_event::Column::ReportId.eq(case.id))
+        .all(app.db())
+        .await
+        .unwrap();
+    let raw: Vec<u8> = stored
+        .iter()
+        .filter_map(|e| e.detail.clone())
+        .flatten()
+        .collect();
+    assert!(!contains(&raw, finding.as_bytes()), "the finding is sealed");
+    assert!(
+        !contains(&raw, feedback.as_bytes()),
+        "the feedback is sealed"
+    );
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+async fn illegal_moves_are_refused_with_the_reason(app: TestApp) {
+    let inspector = staff(&app, "li.jc", "李监察", vec![Role::Inspector]).await;
+    let operator = staff(&app, "zhou.hl", "周接线", vec![Role::Operator]).await;
+    let first = submit_anonymous(&app, "favor", "dalu-community").await;
+    let second = submit_anonymous(&app, "favor", "dalu-community").await;
+    let change = |viewer: &Viewer, id: Uuid, transition: Transition| {
+        let viewer = viewer.clone();
+        let app = &app;
+        async move {
+            cases::change_status(app.db(), &app.state.keyring, &viewer, id, transition, now()).await
+        }
+    };
+
+    let skipped = change(
+        &inspector,
+        first.id,
+        Transition::Conclude {
+            outcome: Outcome::Substantiated,
+            finding: "属实".into(),
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(
+        skipped,
+        CaseError::IllegalTransition {
+            from: Status::Received,
+            to: Status::Concluded
+        }
+    ));
+    assert_eq!(
+        skipped.to_string(),
+        "a case that is received cannot become concluded"
+    );
+
+    let no_reason = change(
+        &inspector,
+        first.id,
+        Transition::NotAccept {
+            reason: "  \n ".into(),
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(no_reason, CaseError::Invalid("error.required")));
+    let too_long = change(
+        &inspector,
+        first.id,
+        Transition::NotAccept {
+            reason: "长".repeat(5001),
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(too_long, CaseError::Invalid("error.too_long")));
+
+    let by_operator = change(&operator, first.id, Transition::Accept)
+        .await
+        .unwrap_err();
+    assert!(matches!(by_operator, CaseError::Forbidden));
+    let unknown = change(&inspector, Uuid::new_v4(), Transition::Accept)
+        .await
+        .unwrap_err();
+    assert!(matches!(unknown, CaseError::NotFound));
+
+    let into_itself = change(
+        &inspector,
+        second.id,
+        Transition::Merge {
+            into_case_number: second.case_number.clone(),
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(
+        into_itself,
+        CaseError::Invalid("error.merge_into_itself")
+    ));
+    let into_nothing = change(
+        &inspector,
+        second.id,
+        Transition::Merge {
+            into_case_number: "1999-0001".into(),
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(
+        into_nothing,
+        CaseError::Invalid("error.merge_target")
+    ));
+    assert_eq!(track(&app, &second.code).await["status"], "received");
+
+    change(
+        &inspector,
+        first.id,
+        Transition::NotAccept {
+            reason: "不属于受理范围".into(),
+        },
+    )
+    .await
+    .unwrap();
+    change(
+        &inspector,
+        first.id,
+        Transition::Close {
+            feedback: "您反映的问题不属于本单位受理范围，已告知相关部门。".into(),
+        },
+    )
+    .await
+    .unwrap();
+    for transition in [
+        Transition::Accept,
+        Transition::StartVerifying,
+        Transition::Close {
+            feedback: "再次办结".into(),
+        },
+        Transition::Merge {
+            into_case_number: second.case_number.clone(),
+        },
+    ] {
+        let to = transition.target();
+        let refused = change(&inspector, first.id, transition).await.unwrap_err();
+        assert!(
+            matches!(refused, CaseError::IllegalTransition { from: Status::Closed, to: t } if t == to),
+            "closed → {}",
+            to.code()
+        );
+    }
+
+    change(
+        &inspector,
+        second.id,
+        Transition::Merge {
+            into_case_number: first.case_number.clone(),
+        },
+    )
+    .await
+    .unwrap();
+    let merged = open(&app, &inspector, second.id).await.unwrap();
+    assert_eq!(merged.status, Status::Merged);
+    assert_eq!(
+        merged.merged_into.as_deref(),
+        Some(first.case_number.as_str())
+    );
+    assert_eq!(track(&app, &second.code).await["status"], "merged");
+}
+
+async fn an_inspector_asks_and_the_anonymous_reporter_answers(app: TestApp) {
+    let inspector = staff(&app, "li.jc", "李监察", vec![Role::Inspector]).await;
+    let case = submit_anonymous(&app, "connection", "dalu-community").await;
+    let code = TrackingCode::parse(&case.code).unwrap();
+    let keyring = &app.state.keyring;
+
+    let before = track(&app, &case.code).await;
+    assert_eq!(before["messages"], json!([]));
+    assert_eq!(before["can_reply"], false);
+    assert_eq!(
+        cases::reporter_reply(app.db(), keyring, &code, "我想补充", now())
+            .await
+            .unwrap(),
+        ReplyOutcome::NotAllowed,
+        "nobody has asked anything yet"
+    );
+
+    let question = "请问您说的小车是什么颜色、什么品牌？";
+    cases::ask_reporter(app.db(), keyring, &inspector, case.id, question, now())
+        .await
+        .unwrap();
+    let asked = track(&app, &case.code).await;
+    assert_eq!(asked["messages"][0]["from"], "inspector");
+    assert_eq!(asked["messages"][0]["text"], question);
+    assert_eq!(asked["messages"][0]["at"].as_str().unwrap().len(), 10);
+    assert_eq!(asked["can_reply"], true);
+
+    let answer = "白色的大众轿车，经常停在村委会门口";
+    assert_eq!(
+        cases::reporter_reply(app.db(), keyring, &code, answer, now())
+            .await
+            .unwrap(),
+        ReplyOutcome::Stored
+    );
+    assert!(matches!(
+        cases::reporter_reply(app.db(), keyring, &code, "   ", now())
+            .await
+            .unwrap(),
+        ReplyOutcome::Invalid("error.required")
+    ));
+    let unknown = tipoff::crypto::new_tracking_code();
+    assert_eq!(
+        cases::reporter_reply(app.db(), keyring, &unknown, answer, now())
+            .await
+            .unwrap(),
+        ReplyOutcome::NotFound
+    );
+
+    let answered = track(&app, &case.code).await;
+    let messages = answered["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[1]["from"], "reporter");
+    assert_eq!(messages[1]["text"], answer);
+
+    let stored = message::Entity::find()
+        .filter(message::Column::ReportId.eq(case.id))
+        .filter(message::Column::FromInspector.eq(false))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.at.with_timezone(&Shanghai).time(),
+        NaiveTime::MIN,
+        "an anonymous answer keeps no time of day"
+    );
+    assert_eq!(
+        stored.at.with_timezone(&Shanghai).date_naive(),
+        now().with_timezone(&Shanghai).date_naive()
+    );
+    assert!(
+        !contains(&stored.body, answer.as_bytes()),
+        "the answer is sealed"
+    );
+
+    let listed = list(&app, &inspector, &CaseFilter::default()).await;
+    assert_eq!(listed.rows[0].unread_replies, 1);
+
+    let first_look = open(&app, &inspector, case.id).await.unwrap();
+    assert_eq!(first_look.messages.len(), 2);
+    assert!(first_look.messages[0].from_inspector);
+    assert_eq!(first_look.messages[0].author.as_deref(), Some("李监察"));
+    assert_eq!(first_look.messages[1].text.as_str(), answer);
+    assert!(first_look.messages[1].unread, "new the first time");
+    assert!(first_look.messages[1].day_only);
+    let second_look = open(&app, &inspector, case.id).await.unwrap();
+    assert!(!second_look.messages[1].unread, "read the next time");
+    let listed = list(&app, &inspector, &CaseFilter::default()).await;
+    assert_eq!(listed.rows[0].unread_replies, 0);
+
+    // A real-name reporter's answer keeps its time.
+    let named = submit_real_name(&app).await;
+    let named_code = TrackingCode::parse(&named.code).unwrap();
+    cases::ask_reporter(
+        app.db(),
+        keyring,
+        &inspector,
+        named.id,
+        "请问是哪天送的？",
+        now(),
+    )
+    .await
+    .unwrap();
+    let replied_at = now();
+    assert_eq!(
+        cases::reporter_reply(app.db(), keyring, &named_code, "三月五日", replied_at)
+            .await
+            .unwrap(),
+        ReplyOutcome::Stored
+    );
+    let stored = message::Entity::find()
+        .filter(message::Column::ReportId.eq(named.id))
+        .filter(message::Column::FromInspector.eq(false))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!((stored.at - replied_at).num_milliseconds().abs() < 1000);
+
+    // Once closed, the conversation is over.
+    for transition in [
+        Transition::Accept,
+        Transition::StartVerifying,
+        Transition::Conclude {
+            outcome: Outcome::Unsubstantiated,
+            finding: "经核查不属实".into(),
+        },
+        Transition::Close {
+            feedback: "经核查，该户收入符合低保条件。".into(),
+        },
+    ] {
+        move_to(&app, &inspector, case.id, transition).await;
+    }
+    assert_eq!(track(&app, &case.code).await["can_reply"], false);
+    assert_eq!(
+        cases::reporter_reply(app.db(), keyring, &code, "还有一件事", now())
+            .await
+            .unwrap(),
+        ReplyOutcome::NotAllowed
+    );
+    assert!(matches!(
+        cases::ask_reporter(app.db(), keyring, &inspector, case.id, "还在吗？", now()).await,
+        Err(CaseError::Invalid("error.case_closed"))
+    ));
+}
+
+async fn an_operator_sees_only_the_reports_they_entered(app: TestApp) {
+    let operator = staff(&app, "zhou.hl", "周接线", vec![Role::Operator]).await;
+    let other_operator = staff(&app, "wu.hl", "吴接线", vec![Role::Operator]).await;
+    let admin = staff(&app, "admin", "管理员", vec![Role::Admin]).await;
+    let inspector = staff(&app, "li.jc", "李监察", vec![Role::Inspector]).await;
+    let mut entered = Vec::new();
+    for _ in 0..2 {
+        let case = submit_anonymous(&app, "policy", "xinmin-village").await;
+        report::ActiveModel {
+            id: Set(case.id),
+            operator_id: Set(Some(operator.user_id)),
+            ..Default::default()
+        }
+        .update(app.db())
+        .await
+        .unwrap();
+        entered.push(case);
+    }
+    let public = submit_anonymous(&app, "policy", "xinmin-village").await;
+
+    let theirs = list(&app, &operator, &CaseFilter::default()).await;
+    let mut expected: Vec<String> = entered.iter().map(|c| c.case_number.clone()).collect();
+    expected.reverse();
+    assert_eq!(numbers(&theirs), expected);
+    assert_eq!(theirs.total, 2);
+    assert_eq!(count_of(&theirs, Status::Received), 2);
+    assert!(open(&app, &operator, entered[0].id).await.is_none());
+    assert!(open(&app, &operator, public.id).await.is_none());
+    assert!(matches!(
+        cases::add_note(
+            app.db(),
+            &app.state.keyring,
+            &operator,
+            entered[0].id,
+            "接线员备注",
+            now()
+        )
+        .await,
+        Err(CaseError::Forbidden)
+    ));
+
+    assert!(
+        list(&app, &other_operator, &CaseFilter::default())
+            .await
+            .rows
+            .is_empty()
+    );
+    let nothing = list(&app, &admin, &CaseFilter::default()).await;
+    assert!(nothing.rows.is_empty());
+    assert_eq!(nothing.counts.iter().map(|(_, n)| n).sum::<u64>(), 0);
+    assert!(open(&app, &admin, public.id).await.is_none());
+
+    let all = list(&app, &inspector, &CaseFilter::default()).await;
+    assert_eq!(all.total, 3);
+    assert!(open(&app, &inspector, entered[0].id).await.is_some());
+}
+
+async fn a_recused_inspector_never_sees_the_case(app: TestApp) {
+    let inspector = staff(&app, "li.jc", "李监察", vec![Role::Inspector]).await;
+    let recused = staff(&app, "wang.jc", "王监察", vec![Role::Inspector]).await;
+    let first = submit_anonymous(&app, "nepotism", "qingshan-village").await;
+    let second = submit_anonymous(&app, "nepotism", "qingshan-village").await;
+    let unrelated = submit_anonymous(&app, "favor", "dalu-community").await;
+
+    // The same named person in the same village, as intake would have indexed it.
+    let place = vec![7u8; 32];
+    for (case, place_index) in [
+        (&first, place.clone()),
+        (&second, place.clone()),
+        (&unrelated, vec![9u8; 32]),
+    ] {
+        report_name::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            report_id: Set(case.id),
+            index_key_id: Set("test".into()),
+            name_index: Set(vec![1u8; 32]),
+            place_index: Set(place_index),
+        }
+        .insert(app.db())
+        .await
+        .unwrap();
+    }
+    recusal::ActiveModel {
+        report_id: Set(second.id),
+        user_id: Set(recused.user_id),
+        source: Set("named".into()),
+        reason: Set(None),
+        by_user: Set(None),
+        at: Set(now()),
+    }
+    .insert(app.db())
+    .await
+    .unwrap();
+
+    let seen = open(&app, &inspector, first.id).await.unwrap();
+    let related: Vec<&str> = seen
+        .related
+        .iter()
+        .map(|r| r.case_number.as_str())
+        .collect();
+    assert_eq!(related, vec![second.case_number.as_str()]);
+    let other = open(&app, &inspector, second.id).await.unwrap();
+    assert_eq!(other.recused, vec!["王监察".to_string()]);
+
+    assert!(open(&app, &recused, second.id).await.is_none());
+    let their_view = open(&app, &recused, first.id).await.unwrap();
+    assert!(their_view.related.is_empty(), "not even as a related case");
+    assert!(their_view.recused.is_empty());
+    let their_list = list(&app, &recused, &CaseFilter::default()).await;
+    assert!(!numbers(&their_list).contains(&second.case_number));
+    assert_eq!(their_list.total, 2);
+    assert_eq!(count_of(&their_list, Status::Received), 2);
+    assert_eq!(
+        count_of(
+            &list(&app, &inspector, &CaseFilter::default()).await,
+            Status::Received
+        ),
+        3
+    );
+
+    let keyring = &app.state.keyring;
+    assert!(matches!(
+        cases::change_status(
+            app.db(),
+            keyring,
+            &recused,
+            second.id,
+            Transition::Accept,
+            now()
+        )
+        .await,
+        Err(CaseError::NotFound)
+    ));
+    assert!(matches!(
+        cases::add_note(app.db(), keyring, &recused, second.id, "看看", now()).await,
+        Err(CaseError::NotFound)
+    ));
+    assert!(matches!(
+        cases::assign(
+            app.db(),
+            keyring,
+            &inspector,
+            second.id,
+            Some(recused.user_id),
+            now()
+        )
+        .await,
+        Err(CaseError::Invalid("error.assignee"))
+    ));
+    // Nor can the case be merged into one they cannot see.
+    assert!(matches!(
+        cases::change_status(
+            app.db(),
+            keyring,
+            &recused,
+            first.id,
+            Transition::Merge {
+                into_case_number: second.case_number.clone()
+            },
+            now()
+        )
+        .await,
+        Err(CaseError::Invalid("error.merge_target"))
+    ));
+}
+
+async fn the_triage_list_filters_orders_and_pages(app: TestApp) {
+    let inspector = staff(&app, "li.jc", "李监察", vec![Role::Inspector]).await;
+    let colleague = staff(&app, "chen.jc", "陈监察", vec![Role::Inspector]).await;
+    let a = submit_anonymous(&app, "connection", "dalu-community").await;
+    let b = submit_anonymous(&app, "bribery", "qingshan-village").await;
+    let c = submit_real_name(&app).await; // bribery, qingshan-village
+    let form = app
+        .submit_form(
+            &[("category", "favor"), ("village", "xinmin-village")],
+            &next_ip(),
+        )
+        .await;
+    assert_eq!(form.status(), 200);
+    let d_number = report::Entity::find()
+        .filter(report::Column::Channel.eq("web"))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap()
+        .case_number;
+    // An older report, received before the others.
+    let older = report::Entity::find()
+        .filter(report::Column::CaseNumber.eq(d_number.clone()))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    report::ActiveModel {
+        id: Set(older.id),
+        received_on: Set(NaiveDate::from_ymd_opt(2025, 12, 1).unwrap()),
+        ..Default::default()
+    }
+    .update(app.db())
+    .await
+    .unwrap();
+
+    move_to(&app, &inspector, b.id, Transition::Accept).await;
+    let keyring = &app.state.keyring;
+    cases::assign(
+        app.db(),
+        keyring,
+        &inspector,
+        c.id,
+        Some(inspector.user_id),
+        now(),
+    )
+    .await
+    .unwrap();
+    cases::assign(
+        app.db(),
+        keyring,
+        &inspector,
+        a.id,
+        Some(colleague.user_id),
+        now(),
+    )
+    .await
+    .unwrap();
+
+    let everything = list(&app, &inspector, &CaseFilter::default()).await;
+    assert_eq!(
+        numbers(&everything),
+        vec![
+            c.case_number.clone(),
+            b.case_number.clone(),
+            a.case_number.clone(),
+            d_number.clone()
+        ],
+        "newest first, the older date last"
+    );
+    assert_eq!(everything.total, 4);
+    assert_eq!(count_of(&everything, Status::Received), 3);
+    assert_eq!(count_of(&everything, Status::Accepted), 1);
+    let row_a = &everything.rows[2];
+    assert_eq!(row_a.assignee.as_deref(), Some("陈监察"));
+    assert_eq!(row_a.category, Category::Connection);
+    assert_eq!(row_a.village.as_deref(), Some("dalu-community"));
+    assert_eq!(row_a.channel, "api");
+    assert!(row_a.anonymous);
+    assert!(!everything.rows[0].anonymous);
+
+    let oldest_first = list(
+        &app,
+        &inspector,
+        &CaseFilter {
+            order: Order::OldestFirst,
+            ..Default::default()
+        },
+    )
+    .await;
+    let mut reversed = numbers(&everything);
+    reversed.reverse();
+    assert_eq!(numbers(&oldest_first), reversed);
+
+    let accepted = list(
+        &app,
+        &inspector,
+        &CaseFilter {
+            status: Some(Status::Accepted),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(numbers(&accepted), vec![b.case_number.clone()]);
+    assert_eq!(accepted.total, 1);
+    assert_eq!(
+        count_of(&accepted, Status::Received),
+        3,
+        "the counts ignore the status filter"
+    );
+
+    let bribery = list(
+        &app,
+        &inspector,
+        &CaseFilter {
+            category: Some(Category::Bribery),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        numbers(&bribery),
+        vec![c.case_number.clone(), b.case_number.clone()]
+    );
+    assert_eq!(count_of(&bribery, Status::Received), 1);
+
+    let dalu = list(
+        &app,
+        &inspector,
+        &CaseFilter {
+            village: Some("dalu-community".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(numbers(&dalu), vec![a.case_number.clone()]);
+
+    let web = list(
+        &app,
+        &inspector,
+        &CaseFilter {
+            channel: Some("web".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(numbers(&web), vec![d_number.clone()]);
+
+    let mine = list(
+        &app,
+        &inspector,
+        &CaseFilter {
+            assigned_to_me: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(numbers(&mine), vec![c.case_number.clone()]);
+    assert_eq!(mine.rows[0].assignee.as_deref(), Some("李监察"));
+
+    let second_page = cases::list_cases(app.db(), &inspector, &CaseFilter::default(), 2, 3)
+        .await
+        .unwrap();
+    assert_eq!(numbers(&second_page), vec![d_number]);
+    assert_eq!(second_page.total, 4);
+}
+
+async fn notes_events_and_assignments_are_recorded_and_sealed(app: TestApp) {
+    let inspector = staff(&app, "li.jc", "李监察", vec![Role::Inspector]).await;
+    let operator = staff(&app, "zhou.hl", "周接线", vec![Role::Operator]).await;
+    let case = submit_anonymous(&app, "connection", "dalu-community").await;
+    let keyring = &app.state.keyring;
+
+    let text = "已联系村民小组长，约定周三入户";
+    let note_id = cases::add_note(app.db(), keyring, &inspector, case.id, text, now())
+        .await
+        .unwrap();
+    let stored = note::Entity::find_by_id(note_id)
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!stored.body.is_empty());
+    assert!(
+        !contains(&stored.body, text.as_bytes()),
+        "the note is sealed"
+    );
+    assert!(matches!(
+        cases::add_note(app.db(), keyring, &inspector, case.id, " ", now()).await,
+        Err(CaseError::Invalid("error.required"))
+    ));
+
+    let transfer_note = "移交街道纪检监察工作站";
+    cases::record_event(
+        app.db(),
+        keyring,
+        &inspector,
+        case.id,
+        CaseEvent::TransferredToDisciplinePost,
+        Some(transfer_note.into()),
+        now(),
+    )
+    .await
+    .unwrap();
+    cases::record_event(
+        app.db(),
+        keyring,
+        &inspector,
+        case.id,
+        CaseEvent::ReportedToDistrictBureau,
+        None,
+        now(),
+    )
+    .await
+    .unwrap();
+
+    assert!(matches!(
+        cases::assign(
+            app.db(),
+            keyring,
+            &inspector,
+            case.id,
+            Some(operator.user_id),
+            now()
+        )
+        .await,
+        Err(CaseError::Invalid("error.assignee"))
+    ));
+    cases::assign(
+        app.db(),
+        keyring,
+        &inspector,
+        case.id,
+        Some(inspector.user_id),
+        now(),
+    )
+    .await
+    .unwrap();
+
+    let view = open(&app, &inspector, case.id).await.unwrap();
+    assert_eq!(view.notes.len(), 1);
+    assert_eq!(view.notes[0].text.as_str(), text);
+    assert_eq!(view.notes[0].author.as_deref(), Some("李监察"));
+    let kinds: Vec<&str> = view.events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        vec!["transferred_discipline", "reported_bureau", "assigned"]
+    );
+    assert_eq!(
+        view.events[0].detail.as_deref().map(String::as_str),
+        Some(transfer_note)
+    );
+    assert!(view.events[1].detail.is_none());
+    assert_eq!(view.assignee_id, Some(inspector.user_id));
+    assert_eq!(view.assignee_name.as_deref(), Some("李监察"));
+    assert_eq!(view.description.as_str(), "村主任的亲戚开着小车还在吃低保");
+    assert_eq!(
+        view.subject.as_deref().map(String::as_str),
+        Some("王某，村委会主任")
+    );
+    assert!(view.reporter_name.is_none());
+
+    cases::assign(app.db(), keyring, &inspector, case.id, None, now())
+        .await
+        .unwrap();
+    let view = open(&app, &inspector, case.id).await.unwrap();
+    assert!(view.assignee_id.is_none());
+}

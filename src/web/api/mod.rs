@@ -117,6 +117,9 @@ pub struct TrackAnswer {
     updated_at: String,
     messages: Vec<TrackMessage>,
     can_reply: bool,
+    /// Once the case is closed: what the inspectors tell the reporter about its outcome.
+    /// Null until then.
+    feedback: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -232,6 +235,7 @@ pub async fn track_report(
                     })
                     .collect(),
                 can_reply: progress.can_reply,
+                feedback: progress.feedback,
             }),
         )),
         Lookup::NotFound => Err(AppError::new(ErrorKind::NotFound, surface)),

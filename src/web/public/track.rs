@@ -24,6 +24,7 @@ pub struct ShownProgress {
     pub status_text: &'static str,
     pub updated_on: String,
     pub messages: Vec<ShownMessage>,
+    pub feedback: Option<String>,
 }
 
 pub struct ShownMessage {
@@ -61,6 +62,7 @@ impl ShownProgress {
                     at: m.at.to_string(),
                 })
                 .collect(),
+            feedback: progress.feedback,
         }
     }
 }
