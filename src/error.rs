@@ -31,6 +31,8 @@ pub enum ErrorKind {
     },
     /// A tracking code whose check digit is wrong.
     CheckCode,
+    /// The request is understood but not possible now (e.g. a reply before any question).
+    NotAllowed,
     TooLarge,
     RateLimited(Duration),
     /// A staff page without a live session: go and sign in.
@@ -64,6 +66,7 @@ impl AppError {
             ErrorKind::Malformed => "malformed_body",
             ErrorKind::Invalid { .. } => "validation_failed",
             ErrorKind::CheckCode => "check_code",
+            ErrorKind::NotAllowed => "not_allowed",
             ErrorKind::TooLarge => "too_large",
             ErrorKind::RateLimited(_) => "rate_limited",
             ErrorKind::SignIn => "sign_in",
@@ -117,6 +120,7 @@ impl ResponseError for AppError {
             ErrorKind::Malformed => StatusCode::BAD_REQUEST,
             ErrorKind::Invalid { .. } | ErrorKind::CheckCode => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorKind::NotAllowed => StatusCode::CONFLICT,
             ErrorKind::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ErrorKind::SignIn => StatusCode::SEE_OTHER,
             ErrorKind::Forbidden | ErrorKind::CsrfRejected => StatusCode::FORBIDDEN,
@@ -157,7 +161,10 @@ impl ResponseError for AppError {
                         t.t("page.bad_request_title"),
                         t.t("page.too_large").to_string(),
                     ),
-                    ErrorKind::Malformed | ErrorKind::Invalid { .. } | ErrorKind::CheckCode => (
+                    ErrorKind::Malformed
+                    | ErrorKind::Invalid { .. }
+                    | ErrorKind::CheckCode
+                    | ErrorKind::NotAllowed => (
                         t.t("page.bad_request_title"),
                         t.t("page.bad_request").to_string(),
                     ),

@@ -171,6 +171,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/r/{token}", web::get().to(public::report_form_for_site))
         .route("/track", web::get().to(public::track_form))
         .route("/track", web::post().to(public::track_report))
+        .route("/track/reply", web::post().to(public::reply_report))
         .route("/static/{file}", web::get().to(public::static_file))
         .route("/healthz", web::get().to(crate::web::health))
         .configure(crate::web::staff::register)
@@ -178,6 +179,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::scope("/api/v1")
                 .route("/reports", web::post().to(api::submit_report))
                 .route("/track", web::post().to(api::track_report))
+                .route("/track/reply", web::post().to(api::reply_report))
                 .route("/version", web::get().to(api::version))
                 .route("/openapi.json", web::get().to(api::openapi)),
         )

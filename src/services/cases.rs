@@ -1363,6 +1363,17 @@ async fn may_reply<C: ConnectionTrait>(
         .is_some())
 }
 
+/// Whether a report with this id exists at all (visibility is the caller's to check).
+pub async fn case_exists<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<bool, ServiceError> {
+    Ok(report::Entity::find_by_id(id)
+        .select_only()
+        .column(report::Column::Id)
+        .into_tuple::<Uuid>()
+        .one(db)
+        .await?
+        .is_some())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

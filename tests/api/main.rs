@@ -14,3 +14,4 @@ mod rate_limits;
 mod recusal;
 mod staff;
 mod startup;
+mod triage;

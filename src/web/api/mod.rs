@@ -7,9 +7,11 @@ use utoipa::{OpenApi, ToSchema};
 
 use crate::domain::{Channel, RawReport, ReportDraft};
 use crate::error::{AppError, ErrorBody, ErrorKind, Surface};
+use crate::i18n::Catalog;
 use crate::services;
+use crate::services::reports::Progress;
 use crate::web::middleware::rate_limit::RouteClass;
-use crate::web::public::{Lookup, look_up};
+use crate::web::public::{Lookup, Replied, look_up, reply};
 use crate::web::{AppState, api, client_addr, lang_of};
 
 #[derive(OpenApi)]
@@ -20,7 +22,7 @@ use crate::web::{AppState, api, client_addr, lang_of};
                        {\"error\": {\"code\", \"message\", \"fields\"?}}; messages follow \
                        ?lang=zh|en or Accept-Language."
     ),
-    paths(submit_report, track_report, version),
+    paths(submit_report, track_report, reply_report, version),
     components(schemas(
         ReportBody,
         ReporterBody,
@@ -216,30 +218,83 @@ pub async fn track_report(
     let surface = api(&req);
     let t = lang_of(&req).catalog();
     match look_up(&req, &state, &body.tracking_code, surface).await? {
-        Lookup::Found(progress) => Ok(no_store(
-            HttpResponse::Ok().json(TrackAnswer {
-                status: progress.status.code(),
-                status_text: t.label("status", progress.status.code()),
-                updated_at: progress.updated_on.to_string(),
-                messages: progress
-                    .messages
-                    .into_iter()
-                    .map(|m| TrackMessage {
-                        from: if m.from_inspector {
-                            "inspector"
-                        } else {
-                            "reporter"
-                        },
-                        text: m.text,
-                        at: m.at.to_string(),
-                    })
-                    .collect(),
-                can_reply: progress.can_reply,
-                feedback: progress.feedback,
-            }),
-        )),
+        Lookup::Found(progress) => Ok(no_store(HttpResponse::Ok().json(track_answer(progress, t)))),
         Lookup::NotFound => Err(AppError::new(ErrorKind::NotFound, surface)),
         Lookup::CheckDigit => Err(AppError::new(ErrorKind::CheckCode, surface)),
+    }
+}
+
+fn track_answer(progress: Progress, t: &'static Catalog) -> TrackAnswer {
+    TrackAnswer {
+        status: progress.status.code(),
+        status_text: t.label("status", progress.status.code()),
+        updated_at: progress.updated_on.to_string(),
+        messages: progress
+            .messages
+            .into_iter()
+            .map(|m| TrackMessage {
+                from: if m.from_inspector {
+                    "inspector"
+                } else {
+                    "reporter"
+                },
+                text: m.text,
+                at: m.at.to_string(),
+            })
+            .collect(),
+        can_reply: progress.can_reply,
+        feedback: progress.feedback,
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyBody {
+    #[schema(example = "1234 5678 9012 3452")]
+    tracking_code: String,
+    /// The answer: 1 to 5,000 characters.
+    text: String,
+}
+
+/// Answer the inspectors' question (possible once they have asked, until the case closes).
+#[utoipa::path(
+    post,
+    path = "/api/v1/track/reply",
+    request_body = ReplyBody,
+    responses(
+        (status = 200, description = "Stored; the report's progress including the answer", body = TrackAnswer),
+        (status = 400, description = "Body is not JSON", body = ErrorBody),
+        (status = 404, description = "Unknown code, or not 16 digits (the same answer)", body = ErrorBody),
+        (status = 409, description = "No question was asked yet, or the case is closed", body = ErrorBody),
+        (status = 422, description = "Check digit wrong, or the text empty or too long", body = ErrorBody),
+        (status = 429, description = "Too many attempts from this client; see Retry-After", body = ErrorBody),
+    )
+)]
+pub async fn reply_report(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<ReplyBody>,
+) -> Result<HttpResponse, AppError> {
+    let surface = api(&req);
+    let t = lang_of(&req).catalog();
+    let body = body.into_inner();
+    match reply(&req, &state, &body.tracking_code, &body.text, surface).await? {
+        Replied::Stored(progress) => {
+            Ok(no_store(HttpResponse::Ok().json(track_answer(progress, t))))
+        }
+        Replied::NotFound => Err(AppError::new(ErrorKind::NotFound, surface)),
+        Replied::CheckDigit => Err(AppError::new(ErrorKind::CheckCode, surface)),
+        Replied::NotAllowed(_) => Err(AppError::new(ErrorKind::NotAllowed, surface)),
+        Replied::Invalid(key, _) => Err(AppError::new(
+            ErrorKind::Invalid {
+                fields: vec![crate::domain::FieldError {
+                    field: "text",
+                    reason: key.strip_prefix("error.").unwrap_or(key),
+                }],
+                detail: None,
+            },
+            surface,
+        )),
     }
 }
 

@@ -16,8 +16,8 @@ pub use report::{
     Choice, ShownError, choices, form_error, report_form, report_form_for_site, shown_errors,
     submit_report,
 };
-pub(crate) use track::{Lookup, look_up};
-pub use track::{track_form, track_report};
+pub(crate) use track::{Lookup, Replied, look_up, reply};
+pub use track::{reply_report, track_form, track_report};
 
 /// Renders a page, or a generic 500 page if the template fails.
 pub(crate) fn render(

@@ -25,6 +25,7 @@ pub struct ShownProgress {
     pub updated_on: String,
     pub messages: Vec<ShownMessage>,
     pub feedback: Option<String>,
+    pub can_reply: bool,
 }
 
 pub struct ShownMessage {
@@ -40,7 +41,11 @@ struct TrackPage {
     lang: Lang,
     progress: Option<ShownProgress>,
     problem: Option<&'static str>,
+    notice: Option<&'static str>,
     typed: String,
+    /// The code again, as a hidden field of the reply form (only where a reply is possible).
+    reply_code: String,
+    reply_text: String,
 }
 
 impl ShownProgress {
@@ -63,6 +68,7 @@ impl ShownProgress {
                 })
                 .collect(),
             feedback: progress.feedback,
+            can_reply: progress.can_reply,
         }
     }
 }
@@ -74,7 +80,10 @@ pub async fn track_form(req: HttpRequest) -> Result<HttpResponse, AppError> {
         lang,
         progress: None,
         problem: None,
+        notice: None,
         typed: String::new(),
+        reply_code: String::new(),
+        reply_text: String::new(),
     };
     render(&page, StatusCode::OK, Surface::Page(lang)).map(no_store)
 }
@@ -133,16 +142,140 @@ pub async fn track_report(
             Some(t.t("track.check_code")),
         ),
     };
+    let reply_code = match &progress {
+        Some(p) if p.can_reply => typed.chars().filter(char::is_ascii_digit).collect(),
+        _ => String::new(),
+    };
     let page = TrackPage {
         t,
         lang,
         progress,
         problem,
+        notice: None,
         typed: if status == StatusCode::OK {
             String::new()
         } else {
             typed.chars().take(40).collect()
         },
+        reply_code,
+        reply_text: String::new(),
+    };
+    render(&page, status, surface).map(no_store)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReplyForm {
+    tracking_code: Option<String>,
+    text: Option<String>,
+}
+
+/// What became of a reporter's answer, shared by the page and the JSON API.
+pub(crate) enum Replied {
+    Stored(Progress),
+    NotFound,
+    CheckDigit,
+    NotAllowed(Progress),
+    Invalid(&'static str, Progress),
+}
+
+pub(crate) async fn reply(
+    req: &HttpRequest,
+    state: &AppState,
+    typed: &str,
+    text: &str,
+    surface: Surface,
+) -> Result<Replied, AppError> {
+    if let Err(wait) = state.limiters.check(
+        RouteClass::Track,
+        client_addr(req, &state.settings.server.trusted_proxies),
+    ) {
+        return Err(AppError::new(ErrorKind::RateLimited(wait), surface));
+    }
+    let internal = |e| AppError::internal(e, surface);
+    let code = match TrackingCode::parse(typed) {
+        Ok(code) => code,
+        Err(TrackingCodeError::CheckDigit) => return Ok(Replied::CheckDigit),
+        Err(TrackingCodeError::Malformed) => {
+            services::reports::track_nothing(&state.db, &state.keyring)
+                .await
+                .map_err(internal)?;
+            return Ok(Replied::NotFound);
+        }
+    };
+    let outcome =
+        services::cases::reporter_reply(&state.db, &state.keyring, &code, text, state.now())
+            .await
+            .map_err(internal)?;
+    let progress = services::reports::track(&state.db, &state.keyring, &code)
+        .await
+        .map_err(internal)?;
+    use services::cases::ReplyOutcome;
+    Ok(match (outcome, progress) {
+        (_, None) | (ReplyOutcome::NotFound, _) => Replied::NotFound,
+        (ReplyOutcome::Stored, Some(p)) => Replied::Stored(p),
+        (ReplyOutcome::NotAllowed, Some(p)) => Replied::NotAllowed(p),
+        (ReplyOutcome::Invalid(key), Some(p)) => Replied::Invalid(key, p),
+    })
+}
+
+/// A reporter answers the inspectors' question from the status page.
+pub async fn reply_report(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<ReplyForm>,
+) -> Result<HttpResponse, AppError> {
+    let lang = lang_of(&req);
+    let t = lang.catalog();
+    let surface = Surface::Page(lang);
+    let form = form.into_inner();
+    let typed = form.tracking_code.unwrap_or_default();
+    let text = form.text.unwrap_or_default();
+    let (status, progress, problem, notice, kept) =
+        match reply(&req, &state, &typed, &text, surface).await? {
+            Replied::Stored(p) => (StatusCode::OK, Some(p), None, Some("track.reply_sent"), ""),
+            Replied::NotFound => (
+                StatusCode::NOT_FOUND,
+                None,
+                Some("track.not_found"),
+                None,
+                "",
+            ),
+            Replied::CheckDigit => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                Some("track.check_code"),
+                None,
+                "",
+            ),
+            Replied::NotAllowed(p) => (
+                StatusCode::CONFLICT,
+                Some(p),
+                Some("track.reply_not_allowed"),
+                None,
+                text.as_str(),
+            ),
+            Replied::Invalid(key, p) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(p),
+                Some(key),
+                None,
+                text.as_str(),
+            ),
+        };
+    let progress = progress.map(|p| ShownProgress::new(p, t));
+    let reply_code = match &progress {
+        Some(p) if p.can_reply => typed.chars().filter(char::is_ascii_digit).collect(),
+        _ => String::new(),
+    };
+    let page = TrackPage {
+        t,
+        lang,
+        progress,
+        problem: problem.map(|key| t.t(key)),
+        notice: notice.map(|key| t.t(key)),
+        typed: String::new(),
+        reply_code,
+        reply_text: kept.to_string(),
     };
     render(&page, status, surface).map(no_store)
 }

@@ -11,8 +11,10 @@ use crate::domain::Role;
 use crate::error::{AppError, ErrorKind, Surface};
 use crate::i18n::{Catalog, Lang};
 use crate::services::staff::{self, NewUser, SessionUser, StaffError, UserSummary};
+use crate::services::{ServiceError, recusal};
 use crate::web::AppState;
 use crate::web::public::render;
+use uuid::Uuid;
 
 #[derive(Template)]
 #[template(path = "staff/users.html")]
@@ -173,12 +175,139 @@ pub async fn disable_user(
     }
 }
 
-pub async fn list_relatives(req: HttpRequest) -> Result<HttpResponse, AppError> {
-    Err(AppError::new(ErrorKind::NotFound, crate::web::page(&req)))
+pub struct ShownFiling {
+    pub id: Uuid,
+    pub staff: String,
+    pub name: String,
+    pub relation: String,
 }
-pub async fn file_relative(req: HttpRequest) -> Result<HttpResponse, AppError> {
-    Err(AppError::new(ErrorKind::NotFound, crate::web::page(&req)))
+
+#[derive(Template)]
+#[template(path = "staff/relatives.html")]
+struct RelativesPage {
+    t: &'static Catalog,
+    lang: Lang,
+    nav: Nav,
+    filings: Vec<ShownFiling>,
+    staff: Vec<(Uuid, String)>,
+    problem: Option<&'static str>,
 }
-pub async fn remove_relative(req: HttpRequest) -> Result<HttpResponse, AppError> {
-    Err(AppError::new(ErrorKind::NotFound, crate::web::page(&req)))
+
+async fn relatives_page(
+    req: &HttpRequest,
+    state: &AppState,
+    user: &SessionUser,
+    problem: Option<&'static str>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let StaffPage { t, lang, nav } = StaffPage::new(req, user, state);
+    let surface = Surface::Page(lang);
+    let internal = |e| AppError::internal(e, surface);
+    let accounts = staff::list_users(&state.db).await.map_err(internal)?;
+    let mut filings = Vec::new();
+    for account in &accounts {
+        for (id, name, relation) in recusal::list_relatives(&state.db, &state.keyring, account.id)
+            .await
+            .map_err(internal)?
+        {
+            filings.push(ShownFiling {
+                id,
+                staff: account.display_name.clone(),
+                name: name.to_string(),
+                relation: relation.map(|r| r.to_string()).unwrap_or_default(),
+            });
+        }
+    }
+    let page = RelativesPage {
+        t,
+        lang,
+        nav,
+        filings,
+        staff: accounts
+            .into_iter()
+            .filter(|a| !a.disabled)
+            .map(|a| (a.id, a.display_name))
+            .collect(),
+        problem: problem.map(|key| t.t(key)),
+    };
+    render(&page, status, surface)
+}
+
+/// Close-relative filings (近亲属备案): who among the staff has relatives receiving support.
+pub async fn list_relatives(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: web::ReqData<SessionUser>,
+) -> Result<HttpResponse, AppError> {
+    relatives_page(&req, &state, &user, None, StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+pub struct FilingForm {
+    staff: Option<String>,
+    name: Option<String>,
+    relation: Option<String>,
+}
+
+pub async fn file_relative(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: web::ReqData<SessionUser>,
+    form: web::Form<FilingForm>,
+) -> Result<HttpResponse, AppError> {
+    let surface = Surface::Page(crate::web::lang_of(&req));
+    let form = form.into_inner();
+    let Some(staff_id) = form.staff.as_deref().and_then(|s| Uuid::parse_str(s).ok()) else {
+        return relatives_page(
+            &req,
+            &state,
+            &user,
+            Some("error.required"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let relation = form.relation.filter(|r| !r.trim().is_empty());
+    match recusal::file_relative(
+        &state.db,
+        &state.keyring,
+        staff_id,
+        form.name.as_deref().unwrap_or(""),
+        relation.as_deref(),
+        user.user_id,
+        state.now(),
+    )
+    .await
+    {
+        Ok(_) => relatives_page(&req, &state, &user, None, StatusCode::OK).await,
+        Err(ServiceError::Invalid(key)) => {
+            relatives_page(
+                &req,
+                &state,
+                &user,
+                Some(key),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(AppError::internal(e, surface)),
+    }
+}
+
+pub async fn remove_relative(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: web::ReqData<SessionUser>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let surface = Surface::Page(crate::web::lang_of(&req));
+    let id = Uuid::parse_str(&id).map_err(|_| AppError::new(ErrorKind::NotFound, surface))?;
+    let removed =
+        recusal::remove_relative(&state.db, &state.keyring, id, user.user_id, state.now())
+            .await
+            .map_err(|e| AppError::internal(e, surface))?;
+    if !removed {
+        return Err(AppError::new(ErrorKind::NotFound, surface));
+    }
+    relatives_page(&req, &state, &user, None, StatusCode::OK).await
 }

@@ -1,0 +1,295 @@
+//! The triage desk through its pages: recusal by every route, the message round trip, the
+//! workflow's refusals, and who read a case.
+
+use serde_json::json;
+use tipoff::domain::Role;
+
+use crate::helpers::{TestApp, hidden_value};
+use crate::on_both_backends;
+
+on_both_backends!(
+    a_cadre_named_in_a_report_cannot_reach_it_by_any_route,
+    an_inspector_asks_and_the_reporter_answers_on_the_status_page,
+    the_workflow_refuses_illegal_moves_with_the_reason,
+);
+
+async fn submit(app: &TestApp, subject: &str, village: &str, client: &str) -> String {
+    let response = app
+        .post_json(
+            "/api/v1/reports",
+            &json!({"category": "nepotism", "village": village, "subject": subject,
+                    "description": "把低保名额给了自己的亲戚", "anonymous": true}),
+            client,
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    response.json::<serde_json::Value>().await.unwrap()["tracking_code"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The case ids an inspector's list links to.
+fn linked_cases(html: &str) -> Vec<String> {
+    regex::Regex::new(r#"href="/staff/cases/([0-9a-f-]{36})"#)
+        .unwrap()
+        .captures_iter(html)
+        .map(|c| c[1].to_string())
+        .collect()
+}
+
+async fn a_cadre_named_in_a_report_cannot_reach_it_by_any_route(app: TestApp) {
+    app.create_staff("wang", "王建国", &[Role::Inspector], &["王书记"])
+        .await;
+    app.create_staff("li", "李检查", &[Role::Inspector], &[])
+        .await;
+    submit(&app, "王书记，村支书", "qingshan-village", "198.51.100.40").await;
+    submit(&app, "王书记", "qingshan-village", "198.51.100.41").await;
+    let clean = submit(&app, "张会计", "qingshan-village", "198.51.100.42").await;
+    let _ = clean;
+
+    let li = app.sign_in("li").await;
+    let list = li.get("/staff/cases").await.text().await.unwrap();
+    let all = linked_cases(&list);
+    assert_eq!(all.len(), 3, "an unrecused inspector sees all three");
+    // The two reports about 王书记 in the same village are related.
+    let first = li.get(&format!("/staff/cases/{}", all[1])).await;
+    let first_page = first.text().await.unwrap();
+    let named: Vec<String> = all
+        .iter()
+        .filter(|id| first_page.contains(&format!("/staff/cases/{id}")) && **id != all[1])
+        .cloned()
+        .collect();
+    assert!(
+        first_page.contains("王建国"),
+        "colleagues see who is recused"
+    );
+
+    let wang = app.sign_in("wang").await;
+    let list = wang.get("/staff/cases").await.text().await.unwrap();
+    let visible = linked_cases(&list);
+    assert_eq!(
+        visible.len(),
+        1,
+        "王书记 sees only the report that does not name him"
+    );
+    assert!(
+        list.contains("共计：<strong>1</strong>"),
+        "counts leave the recused cases out"
+    );
+    for id in all.iter().filter(|id| !visible.contains(id)) {
+        let page = wang.get(&format!("/staff/cases/{id}")).await;
+        assert_eq!(page.status(), 404, "the case page");
+        let missing = wang
+            .get(&format!("/staff/cases/{}", uuid::Uuid::new_v4()))
+            .await;
+        assert_eq!(missing.status(), 404);
+        for action in [
+            "status", "assign", "notes", "messages", "events", "recusals",
+        ] {
+            let response = wang
+                .post(
+                    &format!("/staff/cases/{id}/{action}"),
+                    &[
+                        ("transition", "accept"),
+                        ("text", "试图越权"),
+                        ("event", "reported_bureau"),
+                        ("user", "x"),
+                        ("reason", "x"),
+                    ],
+                )
+                .await;
+            assert_eq!(response.status(), 404, "{action} on a recused case");
+        }
+    }
+    // The unrecused case he can open does not link to the recused ones.
+    let open = wang
+        .get(&format!("/staff/cases/{}", visible[0]))
+        .await
+        .text()
+        .await
+        .unwrap();
+    for id in all.iter().filter(|id| !visible.contains(id)) {
+        assert!(
+            !open.contains(id.as_str()),
+            "no related-case link to a recused case"
+        );
+    }
+    let _ = named;
+}
+
+async fn an_inspector_asks_and_the_reporter_answers_on_the_status_page(app: TestApp) {
+    app.create_staff("insp", "周检查", &[Role::Inspector], &[])
+        .await;
+    let code = submit(&app, "赵主任", "dalu-community", "198.51.100.43").await;
+    let inspector = app.sign_in("insp").await;
+    let list = inspector.get("/staff/cases").await.text().await.unwrap();
+    let id = linked_cases(&list).remove(0);
+
+    let asked = inspector
+        .post(
+            &format!("/staff/cases/{id}/messages"),
+            &[("text", "请问您说的亲戚叫什么名字？")],
+        )
+        .await;
+    assert_eq!(asked.status(), 303);
+
+    // The reporter checks progress on the public page and sees the question.
+    let page = app
+        .post_form("/track", &[("tracking_code", &code)], "198.51.100.43")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("请问您说的亲戚叫什么名字？"));
+    let reply_code = hidden_value(&page, "tracking_code");
+    let answered = app
+        .post_form(
+            "/track/reply",
+            &[
+                ("tracking_code", &reply_code),
+                ("text", "叫赵小宝，住在三组"),
+            ],
+            "198.51.100.43",
+        )
+        .await;
+    assert_eq!(answered.status(), 200);
+    let answered = answered.text().await.unwrap();
+    assert!(answered.contains("您的回复已送达"));
+    assert!(answered.contains("叫赵小宝，住在三组"));
+
+    let empty = app
+        .post_form(
+            "/track/reply",
+            &[("tracking_code", &reply_code), ("text", "  ")],
+            "198.51.100.44",
+        )
+        .await;
+    assert_eq!(empty.status(), 422);
+
+    let list = inspector.get("/staff/cases").await.text().await.unwrap();
+    assert!(
+        list.contains("未读回复"),
+        "the list flags the unread answer"
+    );
+    let case = inspector
+        .get(&format!("/staff/cases/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(case.contains("叫赵小宝，住在三组"));
+    assert!(
+        case.contains("class=\"from-reporter unread\""),
+        "marked unread the first time"
+    );
+    let again = inspector
+        .get(&format!("/staff/cases/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!again.contains("from-reporter unread"), "read once seen");
+    assert!(again.contains("周检查"), "the case page shows who read it");
+
+    // The JSON API gives the same conversation.
+    let tracked: serde_json::Value = app
+        .post_json(
+            "/api/v1/track",
+            &json!({"tracking_code": code}),
+            "198.51.100.45",
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tracked["messages"][0]["from"], "inspector");
+    assert_eq!(tracked["messages"][1]["from"], "reporter");
+    assert_eq!(tracked["can_reply"], true);
+    let api_reply = app
+        .post_json(
+            "/api/v1/track/reply",
+            &json!({"tracking_code": code, "text": "还有一件事"}),
+            "198.51.100.45",
+        )
+        .await;
+    assert_eq!(api_reply.status(), 200);
+}
+
+async fn the_workflow_refuses_illegal_moves_with_the_reason(app: TestApp) {
+    app.create_staff("insp", "吴检查", &[Role::Inspector], &[])
+        .await;
+    let code = submit(&app, "孙会计", "xinmin-village", "198.51.100.46").await;
+    // Before any question the reporter cannot answer.
+    let early = app
+        .post_json(
+            "/api/v1/track/reply",
+            &json!({"tracking_code": code, "text": "你好"}),
+            "198.51.100.46",
+        )
+        .await;
+    assert_eq!(early.status(), 409);
+
+    let inspector = app.sign_in("insp").await;
+    let id = linked_cases(&inspector.get("/staff/cases").await.text().await.unwrap()).remove(0);
+    let path = format!("/staff/cases/{id}/status");
+    let refused = inspector
+        .post(&path, &[("transition", "close"), ("text", "已处理")])
+        .await;
+    assert_eq!(refused.status(), 422);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("“已收到”状态的线索不能转为“已反馈结案”")
+    );
+    let no_reason = inspector
+        .post(&path, &[("transition", "not_accept"), ("text", "")])
+        .await;
+    assert_eq!(no_reason.status(), 422);
+    assert!(no_reason.text().await.unwrap().contains("此项必填"));
+
+    for (transition, extra) in [
+        ("accept", vec![]),
+        ("start_verifying", vec![]),
+        (
+            "conclude",
+            vec![
+                ("outcome", "partly_substantiated"),
+                ("text", "入户核实，部分属实"),
+            ],
+        ),
+        (
+            "close",
+            vec![("text", "已责令整改，取消不符合条件人员的低保")],
+        ),
+    ] {
+        let mut fields = vec![("transition", transition)];
+        fields.extend(extra);
+        assert_eq!(
+            inspector.post(&path, &fields).await.status(),
+            303,
+            "{transition}"
+        );
+    }
+    let tracked: serde_json::Value = app
+        .post_json(
+            "/api/v1/track",
+            &json!({"tracking_code": code}),
+            "198.51.100.47",
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tracked["status"], "closed");
+    assert_eq!(tracked["feedback"], "已责令整改，取消不符合条件人员的低保");
+    let page = inspector
+        .get(&format!("/staff/cases/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("部分属实"));
+}
