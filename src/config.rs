@@ -102,6 +102,16 @@ pub struct LimitSettings {
     pub track_per_minute: u32,
     pub track_burst: u32,
     pub form_token_max_age: i64,
+    /// A form sent sooner than this after it was served gets a confirmation step.
+    pub min_fill_seconds: i64,
+    /// Public submissions per minute (all clients) beyond which reports go to quarantine.
+    pub flood_per_minute: u32,
+    /// Quarantined reports beyond which public submissions are refused ("busy").
+    pub quarantine_ceiling: u64,
+    /// Failed tracking-code lookups per client before waits begin.
+    pub lookup_free_failures: u32,
+    /// Failed lookups per minute (all clients) that raise an alarm in the log.
+    pub lookup_alarm_per_minute: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

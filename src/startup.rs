@@ -10,6 +10,7 @@ use actix_web::{App, HttpServer, middleware::Compress, web};
 use crate::config::Settings;
 use crate::crypto::Keyring;
 use crate::domain::Villages;
+use crate::web::middleware::abuse::{FloodGauge, LookupGuard};
 use crate::web::middleware::rate_limit::Limiters;
 use crate::web::middleware::{log_request, security_headers};
 use crate::web::{AppState, Clock, api, public};
@@ -91,6 +92,8 @@ impl Application {
             villages: Villages::new(settings.villages.clone()),
             limiters: Limiters::new(&settings.limits, &settings.staff),
             login_throttle: crate::web::staff::LoginThrottle::default(),
+            flood: FloodGauge::new(&settings.limits),
+            lookups: LookupGuard::new(&settings.limits),
             settings,
             clock,
         });
@@ -118,6 +121,12 @@ impl Application {
             loop {
                 tick.tick().await;
                 state.limiters.forget_idle();
+                state.lookups.forget_idle(state.now());
+                if let Err(e) =
+                    crate::services::reports::forget_spent_tokens(&state.db, state.now()).await
+                {
+                    tracing::warn!(error = %e, "could not forget spent form tokens");
+                }
             }
         });
         let result = self.server.await;

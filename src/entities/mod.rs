@@ -12,6 +12,7 @@ pub mod report_event;
 pub mod report_name;
 pub mod session;
 pub mod staff_name;
+pub mod used_form_token;
 pub mod user;
 pub mod user_alias;
 pub mod user_role;

@@ -31,6 +31,8 @@ pub struct Model {
     pub assignee_id: Option<Uuid>,
     pub merged_into: Option<Uuid>,
     pub outcome: Option<String>,
+    /// Arrived during a flood: kept, but waiting for an inspector's review.
+    pub quarantined: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::ServiceError;
 use crate::crypto::{Dek, Keyring, SealContext, new_tracking_code};
 use crate::domain::{Channel, ReportDraft, Status, TrackingCode};
-use crate::entities::{case_counter, report};
+use crate::entities::{case_counter, report, used_form_token};
 
 const TABLE: &str = "reports";
 
@@ -44,11 +44,21 @@ pub struct ProgressMessage {
     pub at: NaiveDate,
 }
 
-/// How a report came in: the channel, and the operator who typed it for a caller or letter.
+/// How a report came in: the channel, the operator who typed it for a caller or letter, the
+/// public form's token (spent in the same transaction), and whether a flood put it aside.
 #[derive(Debug, Clone, Copy)]
 pub struct Origin {
     pub channel: Channel,
     pub operator: Option<Uuid>,
+    pub form_token: Option<SpentToken>,
+    pub quarantined: bool,
+}
+
+/// A public form token to mark used: its random nonce, and when it would expire anyway.
+#[derive(Debug, Clone, Copy)]
+pub struct SpentToken {
+    pub nonce: [u8; 16],
+    pub expires_at: DateTime<Utc>,
 }
 
 impl Origin {
@@ -56,9 +66,14 @@ impl Origin {
         Origin {
             channel,
             operator: None,
+            form_token: None,
+            quarantined: false,
         }
     }
 }
+
+/// The token of this form was already used: a replay, or the same form sent twice.
+pub const TOKEN_USED: &str = "form.token_used";
 
 /// Stores a report and returns its receipt only after the transaction has committed, so an
 /// acknowledged report is durable. Everything a report brings with it (recusals, outbox
@@ -88,6 +103,18 @@ async fn store_report(
     // The counter is written first so the transaction takes the write lock at once (SQLite
     // would otherwise fail a read-then-write upgrade under contention).
     let case_number = next_case_number(txn, received_on).await?;
+    if let Some(token) = origin.form_token {
+        let inserted = used_form_token::Entity::insert(used_form_token::ActiveModel {
+            nonce: Set(token.nonce.to_vec()),
+            expires_at: Set(token.expires_at),
+        })
+        .on_conflict_do_nothing_on([used_form_token::Column::Nonce])
+        .exec_without_returning(txn)
+        .await?;
+        if !matches!(inserted, sea_orm::TryInsertResult::Inserted(1)) {
+            return Err(ServiceError::Invalid(TOKEN_USED));
+        }
+    }
 
     let id = Uuid::new_v4();
     let row = id.to_string();
@@ -140,6 +167,7 @@ async fn store_report(
         assignee_id: Set(None),
         merged_into: Set(None),
         outcome: Set(None),
+        quarantined: Set(origin.quarantined),
     }
     .insert(txn)
     .await?;
@@ -344,4 +372,25 @@ pub(crate) fn open_fields(dek: &Dek, found: &report::Model) -> Result<OpenedRepo
         reporter_name: open_opt("reporter_name", &found.reporter_name)?,
         reporter_phone: open_opt("reporter_phone", &found.reporter_phone)?,
     })
+}
+
+/// Forgets spent form tokens that would have expired anyway.
+pub async fn forget_spent_tokens(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+) -> Result<u64, ServiceError> {
+    Ok(used_form_token::Entity::delete_many()
+        .filter(used_form_token::Column::ExpiresAt.lt(now))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// How many reports wait in quarantine (the ceiling on a flood).
+pub async fn quarantined_count(db: &DatabaseConnection) -> Result<u64, ServiceError> {
+    use sea_orm::PaginatorTrait;
+    Ok(report::Entity::find()
+        .filter(report::Column::Quarantined.eq(true))
+        .count(db)
+        .await?)
 }

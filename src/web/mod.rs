@@ -30,6 +30,8 @@ pub struct AppState {
     pub villages: Villages,
     pub limiters: Limiters,
     pub login_throttle: staff::LoginThrottle,
+    pub flood: middleware::abuse::FloodGauge,
+    pub lookups: middleware::abuse::LookupGuard,
     pub clock: Clock,
 }
 

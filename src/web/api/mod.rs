@@ -11,7 +11,7 @@ use crate::i18n::Catalog;
 use crate::services;
 use crate::services::reports::Progress;
 use crate::web::middleware::rate_limit::RouteClass;
-use crate::web::public::{Lookup, Replied, look_up, reply};
+use crate::web::public::{Admission, Lookup, Replied, admit, look_up, reply};
 use crate::web::{AppState, api, client_addr, lang_of};
 
 #[derive(OpenApi)]
@@ -182,15 +182,20 @@ pub async fn submit_report(
                 surface,
             )
         })?;
-    let receipt = services::reports::submit(
-        &state.db,
-        &state.keyring,
-        draft,
-        services::reports::Origin::public(Channel::Api),
-        state.now(),
-    )
-    .await
-    .map_err(|e| AppError::internal(e, surface))?;
+    let quarantined = match admit(&state, surface).await? {
+        Admission::Open => false,
+        Admission::Quarantine => true,
+        Admission::Busy(wait) => {
+            return Err(AppError::new(ErrorKind::RateLimited(wait), surface));
+        }
+    };
+    let origin = services::reports::Origin {
+        quarantined,
+        ..services::reports::Origin::public(Channel::Api)
+    };
+    let receipt = services::reports::submit(&state.db, &state.keyring, draft, origin, state.now())
+        .await
+        .map_err(|e| AppError::internal(e, surface))?;
     Ok(no_store(HttpResponse::Created().json(SubmitAnswer {
         tracking_code: receipt.tracking_code.grouped(),
         status: "received",

@@ -1,5 +1,7 @@
 //! Middleware: security headers, the request log, and per-client rate limits.
 
+pub mod abuse;
+pub mod backoff;
 pub mod rate_limit;
 
 use std::time::Instant;

@@ -12,6 +12,7 @@ use crate::domain::Category;
 use crate::error::{AppError, Surface};
 use crate::i18n::{Catalog, Lang};
 
+pub(crate) use report::{Admission, admit};
 pub use report::{
     Choice, ShownError, choices, form_error, report_form, report_form_for_site, shown_errors,
     submit_report,

@@ -10,8 +10,11 @@ use crate::domain::{Category, Channel, FieldError, RawReport, ReportDraft, Subje
 use crate::error::{AppError, ErrorKind, Surface};
 use crate::i18n::{Catalog, Lang};
 use crate::services;
+use crate::services::ServiceError;
+use crate::services::reports::{Origin, SpentToken, TOKEN_USED};
 use crate::web::middleware::rate_limit::RouteClass;
 use crate::web::{AppState, client_addr, lang_of};
+use chrono::DateTime;
 
 /// The form as posted. Every field is optional here so that a missing one becomes a
 /// reason on the re-shown form, not a bare 400.
@@ -28,6 +31,10 @@ pub struct ReportForm {
     reporter_phone: Option<String>,
     site: Option<String>,
     form_token: Option<String>,
+    /// The hidden field people never see: bots fill it.
+    website: Option<String>,
+    /// Present on the confirmation step: proves the person saw that page.
+    confirm: Option<String>,
 }
 
 impl ReportForm {
@@ -75,6 +82,8 @@ struct ReportFormPage {
     values: RawReport,
     errors: Vec<ShownError>,
     notice: Option<String>,
+    /// On the confirmation step: the value that proves this page was seen.
+    confirm: Option<String>,
     categories: Vec<Choice>,
     villages: Vec<Choice>,
     roles: Vec<Choice>,
@@ -150,15 +159,18 @@ fn form_page(
     values: RawReport,
     errors: &[FieldError],
     notice: Option<String>,
+    confirm: bool,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let t = lang.catalog();
     let (categories, villages, roles) = choices(state, lang, &values);
+    let form_token = state.keyring.issue_form_token(state.now().timestamp());
     let page = ReportFormPage {
         t,
         lang,
         action: format!("/report?lang={}", lang.code()),
-        form_token: state.keyring.issue_form_token(state.now().timestamp()),
+        confirm: confirm.then(|| state.keyring.csrf_token(&form_token)),
+        form_token,
         categories,
         villages,
         roles,
@@ -179,6 +191,7 @@ pub async fn report_form(
         RawReport::default(),
         &[],
         None,
+        false,
         StatusCode::OK,
     )
 }
@@ -194,7 +207,15 @@ pub async fn report_form_for_site(
         site: Some(token.into_inner()).filter(|t| t.len() <= crate::domain::SITE_MAX),
         ..RawReport::default()
     };
-    form_page(&state, lang_of(&req), values, &[], None, StatusCode::OK)
+    form_page(
+        &state,
+        lang_of(&req),
+        values,
+        &[],
+        None,
+        false,
+        StatusCode::OK,
+    )
 }
 
 pub async fn submit_report(
@@ -205,77 +226,90 @@ pub async fn submit_report(
     let lang = lang_of(&req);
     let surface = Surface::Page(lang);
     let t = lang.catalog();
-    let (raw, token) = form.into_inner().into_parts();
+    let form = form.into_inner();
+    let honeypot_filled = form
+        .website
+        .as_deref()
+        .is_some_and(|w| !w.trim().is_empty());
+    let confirm = form.confirm.clone();
+    let (raw, token) = form.into_parts();
+    // Every refusal below re-shows the form with everything typed, so nothing is lost.
+    let again = |raw, errors: &[FieldError], notice: Option<String>, confirm, status| {
+        form_page(&state, lang, raw, errors, notice, confirm, status)
+    };
 
-    // A refused submission re-shows the form with everything typed, so nothing is lost.
     if let Err(wait) = state.limiters.check(
         RouteClass::Submit,
         client_addr(&req, &state.settings.server.trusted_proxies),
     ) {
-        let minutes = wait.as_secs().div_ceil(60).max(1);
-        let notice = t
-            .t("page.rate_limited")
-            .replace("{minutes}", &minutes.to_string());
-        let mut response = form_page(
-            &state,
-            lang,
+        return again(
             raw,
             &[],
-            Some(notice),
+            Some(busy_notice(t, wait)),
+            false,
             StatusCode::TOO_MANY_REQUESTS,
-        )?;
-        response.headers_mut().insert(
-            actix_web::http::header::RETRY_AFTER,
-            actix_web::http::header::HeaderValue::from(wait.as_secs().max(1)),
-        );
-        return Ok(response);
+        )
+        .map(|r| with_retry_after(r, wait));
     }
 
     let now = state.now();
-    let token_ok = token.as_deref().is_some_and(|token| {
-        state
+    let limits = &state.settings.limits;
+    let Some((token, issued)) = token.as_deref().and_then(|token| {
+        let issued = state
             .keyring
-            .verify_form_token(
-                token,
-                now.timestamp(),
-                state.settings.limits.form_token_max_age,
-            )
-            .is_ok()
-    });
-    if !token_ok {
+            .verify_form_token(token, now.timestamp(), limits.form_token_max_age)
+            .ok()?;
+        Some((token.to_string(), issued))
+    }) else {
         let notice = Some(t.t("form.token_expired").to_string());
-        return form_page(
-            &state,
-            lang,
-            raw,
-            &[],
-            notice,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        );
+        return again(raw, &[], notice, false, StatusCode::UNPROCESSABLE_ENTITY);
+    };
+
+    // Too fast for a person, or the hidden field a person never sees filled: ask once more
+    // rather than discard — a genuine report must never be lost to a guess about bots.
+    let confirmed = confirm.is_some_and(|c| state.keyring.csrf_matches(&token, &c));
+    let too_fast = now.timestamp() - issued.issued_at < limits.min_fill_seconds;
+    if !confirmed && (too_fast || honeypot_filled) {
+        let notice = Some(t.t("form.confirm").to_string());
+        return again(raw, &[], notice, true, StatusCode::OK);
     }
 
     let draft = match ReportDraft::parse(raw.clone(), &state.villages) {
         Ok(draft) => draft,
-        Err(errors) => {
-            return form_page(
-                &state,
-                lang,
+        Err(errors) => return again(raw, &errors, None, false, StatusCode::UNPROCESSABLE_ENTITY),
+    };
+    let quarantined = match admit(&state, surface).await? {
+        Admission::Open => false,
+        Admission::Quarantine => true,
+        Admission::Busy(wait) => {
+            return again(
                 raw,
-                &errors,
-                None,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            );
+                &[],
+                Some(busy_notice(t, wait)),
+                false,
+                StatusCode::TOO_MANY_REQUESTS,
+            )
+            .map(|r| with_retry_after(r, wait));
         }
     };
-    let receipt = services::reports::submit(
-        &state.db,
-        &state.keyring,
-        draft,
-        services::reports::Origin::public(Channel::Web),
-        now,
-    )
-    .await
-    .map_err(|e| AppError::internal(e, surface))?;
+    let origin = Origin {
+        form_token: Some(SpentToken {
+            nonce: issued.nonce,
+            expires_at: DateTime::from_timestamp(issued.issued_at + limits.form_token_max_age, 0)
+                .unwrap_or(now),
+        }),
+        quarantined,
+        ..Origin::public(Channel::Web)
+    };
+    let receipt =
+        match services::reports::submit(&state.db, &state.keyring, draft, origin, now).await {
+            Ok(receipt) => receipt,
+            Err(ServiceError::Invalid(TOKEN_USED)) => {
+                let notice = Some(t.t(TOKEN_USED).to_string());
+                return again(raw, &[], notice, false, StatusCode::CONFLICT);
+            }
+            Err(e) => return Err(AppError::internal(e, surface)),
+        };
     let page = ReceiptPage {
         t,
         lang,
@@ -284,6 +318,43 @@ pub async fn submit_report(
         anonymous: receipt.anonymous,
     };
     render(&page, StatusCode::OK, surface).map(no_store)
+}
+
+fn busy_notice(t: &Catalog, wait: std::time::Duration) -> String {
+    let minutes = wait.as_secs().div_ceil(60).max(1);
+    t.t("page.rate_limited")
+        .replace("{minutes}", &minutes.to_string())
+}
+
+fn with_retry_after(mut response: HttpResponse, wait: std::time::Duration) -> HttpResponse {
+    response.headers_mut().insert(
+        actix_web::http::header::RETRY_AFTER,
+        actix_web::http::header::HeaderValue::from(wait.as_secs().max(1)),
+    );
+    response
+}
+
+/// Whether a public report goes straight in, into quarantine (a flood), or is refused
+/// because quarantine itself is full.
+pub(crate) enum Admission {
+    Open,
+    Quarantine,
+    Busy(std::time::Duration),
+}
+
+pub(crate) async fn admit(state: &AppState, surface: Surface) -> Result<Admission, AppError> {
+    if !state.flood.record(state.now()) {
+        return Ok(Admission::Open);
+    }
+    let waiting = services::reports::quarantined_count(&state.db)
+        .await
+        .map_err(|e| AppError::internal(e, surface))?;
+    Ok(if waiting >= state.settings.limits.quarantine_ceiling {
+        // Inspectors clear quarantine in bulk; a few minutes is a fair guess.
+        Admission::Busy(std::time::Duration::from_secs(600))
+    } else {
+        Admission::Quarantine
+    })
 }
 
 #[derive(Template)]

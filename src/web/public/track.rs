@@ -102,26 +102,46 @@ pub(crate) async fn look_up(
     typed: &str,
     surface: Surface,
 ) -> Result<Lookup, AppError> {
-    if let Err(wait) = state.limiters.check(
-        RouteClass::Track,
-        client_addr(req, &state.settings.server.trusted_proxies),
-    ) {
-        return Err(AppError::new(ErrorKind::RateLimited(wait), surface));
-    }
+    let client = guard_lookup(req, state, surface)?;
     let internal = |e| AppError::internal(e, surface);
-    match TrackingCode::parse(typed) {
-        Ok(code) => Ok(services::reports::track(&state.db, &state.keyring, &code)
+    let lookup = match TrackingCode::parse(typed) {
+        Ok(code) => services::reports::track(&state.db, &state.keyring, &code)
             .await
             .map_err(internal)?
-            .map_or(Lookup::NotFound, Lookup::Found)),
-        Err(TrackingCodeError::CheckDigit) => Ok(Lookup::CheckDigit),
+            .map_or(Lookup::NotFound, Lookup::Found),
+        Err(TrackingCodeError::CheckDigit) => Lookup::CheckDigit,
         Err(TrackingCodeError::Malformed) => {
             services::reports::track_nothing(&state.db, &state.keyring)
                 .await
                 .map_err(internal)?;
-            Ok(Lookup::NotFound)
+            Lookup::NotFound
         }
+    };
+    match lookup {
+        Lookup::Found(_) => state.lookups.succeeded(client),
+        Lookup::NotFound => state.lookups.failed(client, state.now()),
+        // A typo caught by the check digit reveals nothing about other codes.
+        Lookup::CheckDigit => {}
     }
+    Ok(lookup)
+}
+
+/// The per-client budget and the growing wait after failed lookups, for lookups and replies.
+fn guard_lookup(
+    req: &HttpRequest,
+    state: &AppState,
+    surface: Surface,
+) -> Result<Option<std::net::IpAddr>, AppError> {
+    let client = client_addr(req, &state.settings.server.trusted_proxies);
+    if let Err(wait) = state.limiters.check(RouteClass::Track, client) {
+        return Err(AppError::new(ErrorKind::RateLimited(wait), surface));
+    }
+    let wait = state.lookups.wait(client, state.now());
+    if wait > 0 {
+        let wait = std::time::Duration::from_secs(wait.unsigned_abs());
+        return Err(AppError::new(ErrorKind::RateLimited(wait), surface));
+    }
+    Ok(client)
 }
 
 pub async fn track_report(
@@ -185,12 +205,7 @@ pub(crate) async fn reply(
     text: &str,
     surface: Surface,
 ) -> Result<Replied, AppError> {
-    if let Err(wait) = state.limiters.check(
-        RouteClass::Track,
-        client_addr(req, &state.settings.server.trusted_proxies),
-    ) {
-        return Err(AppError::new(ErrorKind::RateLimited(wait), surface));
-    }
+    let client = guard_lookup(req, state, surface)?;
     let internal = |e| AppError::internal(e, surface);
     let code = match TrackingCode::parse(typed) {
         Ok(code) => code,
@@ -199,6 +214,7 @@ pub(crate) async fn reply(
             services::reports::track_nothing(&state.db, &state.keyring)
                 .await
                 .map_err(internal)?;
+            state.lookups.failed(client, state.now());
             return Ok(Replied::NotFound);
         }
     };
@@ -210,6 +226,9 @@ pub(crate) async fn reply(
         .await
         .map_err(internal)?;
     use services::cases::ReplyOutcome;
+    if progress.is_none() {
+        state.lookups.failed(client, state.now());
+    }
     Ok(match (outcome, progress) {
         (_, None) | (ReplyOutcome::NotFound, _) => Replied::NotFound,
         (ReplyOutcome::Stored, Some(p)) => Replied::Stored(p),

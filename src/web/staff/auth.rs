@@ -1,8 +1,6 @@
 //! Signing in and out, the staff home, and TOTP enrolment.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
@@ -17,61 +15,36 @@ use crate::domain::Role;
 use crate::error::{AppError, ErrorKind, Surface};
 use crate::i18n::{Catalog, Lang};
 use crate::services::staff::{self, LoginOutcome, SessionUser};
+use crate::web::middleware::backoff::{Backoff, client_key};
 use crate::web::middleware::rate_limit::RouteClass;
 use crate::web::public::render;
 use crate::web::{AppState, client_addr, lang_of};
 
-/// Slows sign-in per (client, account) after repeated failures — a growing wait, never a
-/// lock, so nobody can lock an inspector out by failing on purpose. In memory only.
-#[derive(Default)]
-pub struct LoginThrottle {
-    failures: Mutex<HashMap<ThrottleKey, (u32, DateTime<Utc>)>>,
+/// Slows sign-in per (client, account) after repeated failures; never locks an account.
+pub struct LoginThrottle(Backoff<(IpAddr, String)>);
+
+impl Default for LoginThrottle {
+    fn default() -> LoginThrottle {
+        // Three free tries, then 4 s, doubling up to five minutes.
+        LoginThrottle(Backoff::new(3, 4, 300))
+    }
 }
 
-/// The client address and the lower-cased account name.
-type ThrottleKey = (IpAddr, String);
-
-/// Failures allowed before any wait, and the longest wait.
-const FREE_FAILURES: u32 = 3;
-const MAX_WAIT_SECS: i64 = 300;
-
 impl LoginThrottle {
-    fn key(client: Option<IpAddr>, username: &str) -> ThrottleKey {
-        (
-            client.unwrap_or(IpAddr::from([0, 0, 0, 0])),
-            username.trim().to_lowercase(),
-        )
+    fn key(client: Option<IpAddr>, username: &str) -> (IpAddr, String) {
+        (client_key(client), username.trim().to_lowercase())
     }
 
-    /// Seconds to wait before this client may try this account again (0: go ahead).
     pub fn wait(&self, client: Option<IpAddr>, username: &str, now: DateTime<Utc>) -> i64 {
-        let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(&Self::key(client, username))
-            .map_or(0, |(count, last)| {
-                if *count < FREE_FAILURES {
-                    return 0;
-                }
-                // 4 s after the third failure, doubling with each one after it.
-                let delay = (4i64 << (count - FREE_FAILURES).min(16)).min(MAX_WAIT_SECS);
-                let left = *last + chrono::Duration::seconds(delay) - now;
-                (left.num_milliseconds().max(0) + 999) / 1000
-            })
+        self.0.wait(&Self::key(client, username), now)
     }
 
     pub fn failed(&self, client: Option<IpAddr>, username: &str, now: DateTime<Utc>) {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        // Entries older than a day are forgotten, so the map does not grow without bound.
-        if map.len() > 10_000 {
-            map.retain(|_, (_, last)| now - *last < chrono::Duration::days(1));
-        }
-        let entry = map.entry(Self::key(client, username)).or_insert((0, now));
-        entry.0 = entry.0.saturating_add(1);
-        entry.1 = now;
+        self.0.failed(Self::key(client, username), now);
     }
 
     pub fn succeeded(&self, client: Option<IpAddr>, username: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        map.remove(&Self::key(client, username));
+        self.0.succeeded(&Self::key(client, username));
     }
 }
 
@@ -345,31 +318,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_wait_grows_with_failures_and_ends() {
+    fn the_sign_in_wait_is_per_client_and_account_however_typed() {
         let throttle = LoginThrottle::default();
         let client = Some(IpAddr::from([192, 0, 2, 1]));
         let t0 = chrono::Utc::now();
-        for _ in 0..FREE_FAILURES {
-            assert_eq!(throttle.wait(client, "insp", t0), 0);
+        for _ in 0..3 {
             throttle.failed(client, "insp", t0);
         }
-        assert_eq!(throttle.wait(client, "insp", t0), 4);
-        assert_eq!(
-            throttle.wait(client, "INSP ", t0),
-            4,
-            "same account however typed"
-        );
+        assert_eq!(throttle.wait(client, "INSP ", t0), 4);
         assert_eq!(
             throttle.wait(Some(IpAddr::from([192, 0, 2, 2])), "insp", t0),
             0
         );
-        throttle.failed(client, "insp", t0);
-        assert_eq!(throttle.wait(client, "insp", t0), 8);
-        assert_eq!(
-            throttle.wait(client, "insp", t0 + chrono::Duration::seconds(8)),
-            0
-        );
-        throttle.succeeded(client, "insp");
-        assert_eq!(throttle.wait(client, "insp", t0), 0);
+        assert_eq!(throttle.wait(client, "other", t0), 0);
     }
 }

@@ -182,8 +182,8 @@ pub async fn submit_intake(
         &state.keyring,
         draft,
         Origin {
-            channel,
             operator: Some(user.user_id),
+            ..Origin::public(channel)
         },
         state.now(),
     )

@@ -1,0 +1,150 @@
+//! Abuse control across clients: the flood gauge that sends a burst of public reports to
+//! quarantine (never away), and the guard on tracking-code guessing.
+
+use std::collections::VecDeque;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::backoff::{Backoff, client_key};
+use crate::config::LimitSettings;
+
+/// Counts public submissions over the last minute, across all clients.
+pub struct FloodGauge {
+    recent: Mutex<VecDeque<DateTime<Utc>>>,
+    per_minute: usize,
+}
+
+impl FloodGauge {
+    pub fn new(limits: &LimitSettings) -> FloodGauge {
+        FloodGauge {
+            recent: Mutex::new(VecDeque::new()),
+            per_minute: limits.flood_per_minute as usize,
+        }
+    }
+
+    /// Records one submission; true when it is beyond the flood threshold and should be
+    /// quarantined rather than go straight to the inspectors.
+    pub fn record(&self, now: DateTime<Utc>) -> bool {
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        while recent
+            .front()
+            .is_some_and(|t| now - *t >= Duration::minutes(1))
+        {
+            recent.pop_front();
+        }
+        let flooding = recent.len() >= self.per_minute;
+        // Past the threshold only the count matters; the window need not grow further.
+        if !flooding {
+            recent.push_back(now);
+        } else if let Some(oldest) = recent.pop_front() {
+            recent.push_back(oldest.max(now - Duration::seconds(59)));
+        }
+        flooding
+    }
+}
+
+/// Growing waits for clients that keep looking up codes that do not exist, a counter for
+/// the metrics, and an alarm in the log when failures suddenly rise (no codes, no addresses).
+pub struct LookupGuard {
+    backoff: Backoff<IpAddr>,
+    failed_total: AtomicU64,
+    window: Mutex<(DateTime<Utc>, u64, bool)>,
+    alarm_per_minute: u64,
+}
+
+impl LookupGuard {
+    pub fn new(limits: &LimitSettings) -> LookupGuard {
+        LookupGuard {
+            // A resident mistyping twice is normal; guessing thousands is not.
+            backoff: Backoff::new(limits.lookup_free_failures, 2, 600),
+            failed_total: AtomicU64::new(0),
+            window: Mutex::new((DateTime::<Utc>::MIN_UTC, 0, false)),
+            alarm_per_minute: u64::from(limits.lookup_alarm_per_minute),
+        }
+    }
+
+    pub fn wait(&self, client: Option<IpAddr>, now: DateTime<Utc>) -> i64 {
+        self.backoff.wait(&client_key(client), now)
+    }
+
+    pub fn failed(&self, client: Option<IpAddr>, now: DateTime<Utc>) {
+        self.backoff.failed(client_key(client), now);
+        self.failed_total.fetch_add(1, Ordering::Relaxed);
+        let mut window = self.window.lock().unwrap_or_else(|e| e.into_inner());
+        if now - window.0 >= Duration::minutes(1) {
+            *window = (now, 0, false);
+        }
+        window.1 += 1;
+        if window.1 >= self.alarm_per_minute && !window.2 {
+            window.2 = true;
+            tracing::warn!(
+                failures_this_minute = window.1,
+                "alarm: failed tracking-code lookups are rising (possible code guessing)"
+            );
+        }
+    }
+
+    pub fn succeeded(&self, client: Option<IpAddr>) {
+        self.backoff.succeeded(&client_key(client));
+    }
+
+    /// Failed lookups since start, for the metrics endpoint.
+    pub fn failed_total(&self) -> u64 {
+        self.failed_total.load(Ordering::Relaxed)
+    }
+
+    pub fn forget_idle(&self, now: DateTime<Utc>) {
+        self.backoff.forget_idle(now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> LimitSettings {
+        LimitSettings {
+            submit_per_minute: 1,
+            submit_burst: 1,
+            track_per_minute: 1,
+            track_burst: 1,
+            form_token_max_age: 1,
+            min_fill_seconds: 3,
+            flood_per_minute: 3,
+            quarantine_ceiling: 10,
+            lookup_free_failures: 2,
+            lookup_alarm_per_minute: 3,
+        }
+    }
+
+    #[test]
+    fn a_burst_beyond_the_threshold_is_flagged_and_the_flag_passes() {
+        let gauge = FloodGauge::new(&limits());
+        let t0 = Utc::now();
+        assert!(!gauge.record(t0));
+        assert!(!gauge.record(t0));
+        assert!(!gauge.record(t0));
+        assert!(gauge.record(t0 + Duration::seconds(10)));
+        assert!(
+            !gauge.record(t0 + Duration::seconds(75)),
+            "a quiet minute later all is normal"
+        );
+    }
+
+    #[test]
+    fn guessing_codes_slows_down_and_counts() {
+        let guard = LookupGuard::new(&limits());
+        let client = Some(IpAddr::from([203, 0, 113, 9]));
+        let t0 = Utc::now();
+        guard.failed(client, t0);
+        guard.failed(client, t0);
+        assert_eq!(guard.wait(client, t0), 2);
+        guard.failed(client, t0);
+        assert_eq!(guard.wait(client, t0), 4);
+        assert_eq!(guard.wait(Some(IpAddr::from([203, 0, 113, 10])), t0), 0);
+        assert_eq!(guard.failed_total(), 3);
+    }
+}
