@@ -61,6 +61,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub staff: StaffSettings,
     pub campaign: CampaignSettings,
+    pub deadlines: DeadlineSettings,
     pub villages: Vec<Village>,
 }
 
@@ -150,6 +151,23 @@ pub struct CampaignSettings {
     pub hotline: String,
 }
 
+/// Deadlines per stage of a case, in working days of the holiday calendar (Asia/Shanghai).
+/// config/default.toml says from which date each one counts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeadlineSettings {
+    /// The directory of per-year holiday schedules (`2024.toml`, …).
+    pub calendar_dir: PathBuf,
+    pub accept_days: u32,
+    pub verify_days: u32,
+    pub conclude_days: u32,
+    /// The daily digest lists cases due within this many working days, and overdue ones.
+    pub remind_days: u32,
+}
+
+/// The longest deadline accepted: about two years of working days.
+const MAX_DEADLINE_DAYS: u32 = 500;
+
 /// A village or community whose residents the campaign serves.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -226,6 +244,30 @@ impl Settings {
             if value == 0 {
                 return Err(ConfigError::Invalid(format!("{name} must be at least 1")));
             }
+        }
+        let deadlines = &self.deadlines;
+        for (name, value) in [
+            ("deadlines.accept_days", deadlines.accept_days),
+            ("deadlines.verify_days", deadlines.verify_days),
+            ("deadlines.conclude_days", deadlines.conclude_days),
+        ] {
+            if value == 0 || value > MAX_DEADLINE_DAYS {
+                return Err(ConfigError::Invalid(format!(
+                    "{name} must be between 1 and {MAX_DEADLINE_DAYS} working days"
+                )));
+            }
+        }
+        if deadlines.verify_days > deadlines.conclude_days {
+            return Err(ConfigError::Invalid(
+                "deadlines.verify_days must not exceed deadlines.conclude_days: both count from \
+                 acceptance, and a case is closed after its verification"
+                    .into(),
+            ));
+        }
+        if deadlines.remind_days > MAX_DEADLINE_DAYS {
+            return Err(ConfigError::Invalid(format!(
+                "deadlines.remind_days must be at most {MAX_DEADLINE_DAYS}"
+            )));
         }
         Ok(())
     }

@@ -10,6 +10,7 @@ use actix_web::{App, HttpServer, middleware::Compress, web};
 use crate::config::Settings;
 use crate::crypto::Keyring;
 use crate::domain::Villages;
+use crate::services::deadlines::{self, Deadlines};
 use crate::web::middleware::abuse::{FloodGauge, LookupGuard};
 use crate::web::middleware::rate_limit::Limiters;
 use crate::web::middleware::{log_request, security_headers};
@@ -26,6 +27,9 @@ pub enum StartupError {
          (only the development profile creates keys by itself)"
     )]
     MissingKeyFile(String),
+    /// A holiday schedule that cannot be trusted: the message names the file and date.
+    #[error(transparent)]
+    Calendar(#[from] crate::domain::CalendarError),
     #[error("database: {0}")]
     Db(#[from] sea_orm::DbErr),
     #[error("cannot listen on {address}: {source}")]
@@ -73,6 +77,18 @@ impl Application {
         clock: Clock,
     ) -> Result<Application, StartupError> {
         let keyring = load_keyring(&settings)?;
+        let deadlines = Deadlines::load(&settings.deadlines)?;
+        let missing = deadlines::missing_years(&deadlines.calendar, deadlines::today(clock()));
+        if !missing.is_empty() {
+            let years: Vec<String> = missing.iter().map(i32::to_string).collect();
+            tracing::warn!(
+                "no holiday calendar for {} in {}: deadlines count Monday to Friday as working \
+                 days and ignore public holidays; add the State Council's schedule as {}.toml",
+                years.join(" and "),
+                settings.deadlines.calendar_dir.display(),
+                missing[0],
+            );
+        }
         let db = crate::db::connect(&settings.database).await?;
         crate::db::migrate(&db).await?;
 
@@ -94,6 +110,7 @@ impl Application {
             login_throttle: crate::web::staff::LoginThrottle::default(),
             flood: FloodGauge::new(&settings.limits),
             lookups: LookupGuard::new(&settings.limits),
+            deadlines,
             settings,
             clock,
         });

@@ -1,9 +1,11 @@
 //! Domain types that parse outside input: nothing reaches a service unparsed.
 
+mod calendar;
 mod person_name;
 mod report_draft;
 mod tracking_code;
 
+pub use calendar::{CalendarError, WorkCalendar};
 pub use person_name::{MIN_NAME_CHARS, is_title_only, names_in_subject, normalize_name};
 pub use report_draft::{
     Category, FieldError, Phone, RawReport, ReportDraft, Reporter, SITE_MAX, SubjectRole, Villages,

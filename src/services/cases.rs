@@ -16,6 +16,7 @@ use zeroize::Zeroizing;
 
 use super::ServiceError;
 use super::audit::{self, AuditAction, AuditRecord};
+use super::deadlines::{self, CaseDates, Deadlines, Stage};
 use super::recusal;
 use super::reports::{find_by_code, open_fields, report_dek};
 use crate::crypto::{Dek, Keyring, SealContext};
@@ -79,6 +80,8 @@ pub struct CaseFilter {
     pub village: Option<String>,
     pub channel: Option<String>,
     pub assigned_to_me: bool,
+    /// Only cases whose current stage is past its due date.
+    pub overdue: bool,
     pub order: Order,
 }
 
@@ -97,6 +100,10 @@ pub struct CaseRow {
     pub assignee: Option<String>,
     /// Reporter answers no inspector has opened the case to read yet.
     pub unread_replies: u64,
+    /// The current stage and its last day, while anything is due.
+    pub due: Option<(Stage, NaiveDate)>,
+    /// Past the due date on the day the list was asked for.
+    pub overdue: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -280,6 +287,10 @@ pub struct CaseView {
     pub assignee_id: Option<Uuid>,
     pub assignee_name: Option<String>,
     pub outcome: Option<Outcome>,
+    /// The current stage and its last day, while anything is due.
+    pub due: Option<(Stage, NaiveDate)>,
+    /// Past the due date on the day the case was opened.
+    pub overdue: bool,
     /// The case number this one was merged into.
     pub merged_into: Option<String>,
     pub description: Zeroizing<String>,
@@ -364,14 +375,17 @@ fn status_of(code: &str) -> Status {
     Status::parse(code).unwrap_or(Status::Received)
 }
 
-/// The triage list: one page of the cases the viewer may see, with counts per status.
-/// Reads metadata only and decrypts nothing; names and unread counts come in one query each.
+/// The triage list: one page of the cases the viewer may see, with counts per status and each
+/// case's due date as of `today` (in Asia/Shanghai). Reads metadata only and decrypts nothing;
+/// names, unread counts and acceptance dates come in one query each.
 pub async fn list_cases(
     db: &DatabaseConnection,
     viewer: &Viewer,
     filter: &CaseFilter,
     page: u64,
     per_page: u64,
+    deadlines: &Deadlines,
+    today: NaiveDate,
 ) -> Result<CaseList, ServiceError> {
     let page = page.max(1);
     let per_page = per_page.clamp(1, 500);
@@ -396,6 +410,9 @@ pub async fn list_cases(
     }
     if filter.assigned_to_me {
         narrowed = narrowed.add(report::Column::AssigneeId.eq(viewer.user_id));
+    }
+    if filter.overdue {
+        narrowed = narrowed.add(deadlines.due_before(today));
     }
 
     let per_status: HashMap<String, i64> = report::Entity::find()
@@ -445,19 +462,30 @@ pub async fn list_cases(
 
     let names = display_names(db, found.iter().filter_map(|r| r.assignee_id)).await?;
     let unread = unread_replies(db, found.iter().map(|r| r.id).collect()).await?;
+    let accepted = deadlines::acceptance_days(db, found.iter().map(|r| r.id).collect()).await?;
     let rows = found
         .into_iter()
-        .map(|r| CaseRow {
-            assignee: r.assignee_id.and_then(|a| names.get(&a).cloned()),
-            unread_replies: unread.get(&r.id).copied().unwrap_or(0),
-            id: r.id,
-            case_number: r.case_number,
-            category: Category::parse(&r.category).unwrap_or(Category::Other),
-            village: r.village,
-            channel: r.channel,
-            status: status_of(&r.status),
-            received_on: r.received_on,
-            anonymous: r.anonymous,
+        .map(|r| {
+            let dates = CaseDates {
+                status: status_of(&r.status),
+                received_on: r.received_on,
+                accepted_on: accepted.get(&r.id).copied(),
+            };
+            let due = deadlines.due(&dates);
+            CaseRow {
+                assignee: r.assignee_id.and_then(|a| names.get(&a).cloned()),
+                unread_replies: unread.get(&r.id).copied().unwrap_or(0),
+                id: r.id,
+                case_number: r.case_number,
+                category: Category::parse(&r.category).unwrap_or(Category::Other),
+                village: r.village,
+                channel: r.channel,
+                status: dates.status,
+                received_on: r.received_on,
+                anonymous: r.anonymous,
+                overdue: due.is_some_and(|(_, day)| day < today),
+                due,
+            }
         })
         .collect();
     Ok(CaseList {
@@ -531,14 +559,16 @@ async fn visible_report<C: ConnectionTrait>(
         .await?)
 }
 
-/// The case page for an inspector. Opening is audited, and the reporter's answers shown
-/// here count as read from now on. Operators and admins who are not inspectors, and
-/// recused inspectors, get `None`, as for a case that does not exist.
+/// The case page for an inspector, with its due date as of the day of `now` in Asia/Shanghai.
+/// Opening is audited, and the reporter's answers shown here count as read from now on.
+/// Operators and admins who are not inspectors, and recused inspectors, get `None`, as for a
+/// case that does not exist.
 pub async fn open_case(
     db: &DatabaseConnection,
     keyring: &Keyring,
     viewer: &Viewer,
     id: Uuid,
+    deadlines: &Deadlines,
     now: DateTime<Utc>,
 ) -> Result<Option<CaseView>, ServiceError> {
     if !viewer.is_inspector() {
@@ -567,7 +597,15 @@ pub async fn open_case(
     let Some(found) = visible_report(&txn, viewer, id).await? else {
         return Ok(None);
     };
-    let view = read_case(&txn, keyring, viewer, found).await?;
+    let view = read_case(
+        &txn,
+        keyring,
+        viewer,
+        found,
+        deadlines,
+        deadlines::today(now),
+    )
+    .await?;
     message::Entity::update_many()
         .col_expr(message::Column::ReadAt, Expr::value(now))
         .filter(message::Column::ReportId.eq(id))
@@ -584,6 +622,8 @@ async fn read_case(
     keyring: &Keyring,
     viewer: &Viewer,
     found: report::Model,
+    deadlines: &Deadlines,
+    today: NaiveDate,
 ) -> Result<CaseView, ServiceError> {
     let id = found.id;
     let dek = report_dek(keyring, &found)?;
@@ -613,6 +653,12 @@ async fn read_case(
     )
     .await?;
     let name_of = |id: Option<Uuid>| id.and_then(|id| names.get(&id).cloned());
+    let status = status_of(&found.status);
+    let due = deadlines.due(&CaseDates {
+        status,
+        received_on: found.received_on,
+        accepted_on: deadlines::acceptance_day(&events),
+    });
 
     let events = events
         .into_iter()
@@ -676,13 +722,15 @@ async fn read_case(
         category: Category::parse(&found.category).unwrap_or(Category::Other),
         village: found.village,
         channel: found.channel,
-        status: status_of(&found.status),
+        status,
         received_on: found.received_on,
         received_at: found.received_at,
         anonymous: found.anonymous,
         assignee_name: name_of(found.assignee_id),
         assignee_id: found.assignee_id,
         outcome: found.outcome.as_deref().and_then(Outcome::parse),
+        overdue: due.is_some_and(|(_, day)| day < today),
+        due,
         merged_into,
         description: opened.description,
         subject: opened.subject,

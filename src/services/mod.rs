@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod cases;
+pub mod deadlines;
 pub mod recusal;
 pub mod reports;
 pub mod staff;

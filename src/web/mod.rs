@@ -17,6 +17,7 @@ use crate::crypto::Keyring;
 use crate::domain::Villages;
 use crate::error::Surface;
 use crate::i18n::Lang;
+use crate::services::deadlines::Deadlines;
 use middleware::rate_limit::Limiters;
 
 /// Where "now" comes from: the real clock in service, a fixed instant in tests.
@@ -32,12 +33,19 @@ pub struct AppState {
     pub login_throttle: staff::LoginThrottle,
     pub flood: middleware::abuse::FloodGauge,
     pub lookups: middleware::abuse::LookupGuard,
+    /// The holiday calendar and the deadline settings, loaded and checked at start.
+    pub deadlines: Deadlines,
     pub clock: Clock,
 }
 
 impl AppState {
     pub fn now(&self) -> DateTime<Utc> {
         (self.clock)()
+    }
+
+    /// Today in Asia/Shanghai, the day deadlines are measured against.
+    pub fn today(&self) -> chrono::NaiveDate {
+        crate::services::deadlines::today(self.now())
     }
 }
 

@@ -11,6 +11,7 @@ use tipoff::entities::{message, note, recusal, report, report_event, report_name
 use tipoff::services::cases::{
     self, CaseError, CaseEvent, CaseFilter, Order, Outcome, ReplyOutcome, Transition, Viewer,
 };
+use tipoff::services::deadlines;
 use tipoff::services::staff::{NewUser, create_user};
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -131,15 +132,30 @@ async fn move_to(app: &TestApp, viewer: &Viewer, id: Uuid, transition: Transitio
 }
 
 async fn open(app: &TestApp, viewer: &Viewer, id: Uuid) -> Option<cases::CaseView> {
-    cases::open_case(app.db(), &app.state.keyring, viewer, id, now())
-        .await
-        .unwrap()
+    cases::open_case(
+        app.db(),
+        &app.state.keyring,
+        viewer,
+        id,
+        &app.state.deadlines,
+        now(),
+    )
+    .await
+    .unwrap()
 }
 
 async fn list(app: &TestApp, viewer: &Viewer, filter: &CaseFilter) -> cases::CaseList {
-    cases::list_cases(app.db(), viewer, filter, 1, 50)
-        .await
-        .unwrap()
+    cases::list_cases(
+        app.db(),
+        viewer,
+        filter,
+        1,
+        50,
+        &app.state.deadlines,
+        deadlines::today(now()),
+    )
+    .await
+    .unwrap()
 }
 
 fn numbers(list: &cases::CaseList) -> Vec<String> {
@@ -875,9 +891,17 @@ async fn the_triage_list_filters_orders_and_pages(app: TestApp) {
     assert_eq!(numbers(&mine), vec![c.case_number.clone()]);
     assert_eq!(mine.rows[0].assignee.as_deref(), Some("李监察"));
 
-    let second_page = cases::list_cases(app.db(), &inspector, &CaseFilter::default(), 2, 3)
-        .await
-        .unwrap();
+    let second_page = cases::list_cases(
+        app.db(),
+        &inspector,
+        &CaseFilter::default(),
+        2,
+        3,
+        &app.state.deadlines,
+        deadlines::today(now()),
+    )
+    .await
+    .unwrap();
     assert_eq!(numbers(&second_page), vec![d_number]);
     assert_eq!(second_page.total, 4);
 }

@@ -55,6 +55,7 @@ pub struct ListQuery {
     village: Option<String>,
     channel: Option<String>,
     mine: Option<String>,
+    overdue: Option<String>,
     order: Option<String>,
     page: Option<u64>,
 }
@@ -68,6 +69,7 @@ impl ListQuery {
             village: some(&self.village),
             channel: some(&self.channel),
             assigned_to_me: self.mine.is_some(),
+            overdue: self.overdue.is_some(),
             order: if self.order.as_deref() == Some("oldest") {
                 Order::OldestFirst
             } else {
@@ -88,6 +90,9 @@ pub struct ShownRow {
     pub anonymous: bool,
     pub assignee: String,
     pub unread_replies: u64,
+    /// "Accept by 2024-10-10", empty when nothing is due.
+    pub due: String,
+    pub overdue: bool,
 }
 
 #[derive(Template)]
@@ -105,6 +110,7 @@ struct CasesPage {
     villages: Vec<Choice>,
     channels: Vec<Choice>,
     mine: bool,
+    overdue: bool,
     oldest: bool,
 }
 
@@ -138,6 +144,8 @@ pub async fn list_cases(
         &filter,
         query.page.unwrap_or(1),
         PER_PAGE,
+        &state.deadlines,
+        state.today(),
     )
     .await
     .map_err(|e| AppError::internal(e, surface))?;
@@ -154,6 +162,8 @@ pub async fn list_cases(
             anonymous: r.anonymous,
             assignee: r.assignee.unwrap_or_default(),
             unread_replies: r.unread_replies,
+            due: due_text(t, r.due),
+            overdue: r.overdue,
         })
         .collect();
     let page = CasesPage {
@@ -206,9 +216,22 @@ pub async fn list_cases(
             query.channel.as_deref(),
         ),
         mine: filter.assigned_to_me,
+        overdue: filter.overdue,
         oldest: filter.order == Order::OldestFirst,
     };
     render(&page, StatusCode::OK, surface)
+}
+
+fn due_text(
+    t: &Catalog,
+    due: Option<(crate::services::deadlines::Stage, chrono::NaiveDate)>,
+) -> String {
+    due.map(|(stage, date)| {
+        t.t("staff.due")
+            .replace("{stage}", t.label("staff.stage", stage.code()))
+            .replace("{date}", &date.to_string())
+    })
+    .unwrap_or_default()
 }
 
 pub struct ShownEvent {
@@ -240,6 +263,7 @@ struct CasePage {
     status: String,
     subject_role: String,
     outcome: String,
+    due: String,
     events: Vec<ShownEvent>,
     notes: Vec<(String, String, String)>,
     messages: Vec<ShownMessage>,
@@ -277,9 +301,16 @@ async fn case_page(
     let StaffPage { t, lang, nav } = StaffPage::new(req, user, state);
     let surface = Surface::Page(lang);
     let internal = |e| AppError::internal(e, surface);
-    let Some(case) = cases::open_case(&state.db, &state.keyring, &viewer(user), id, state.now())
-        .await
-        .map_err(internal)?
+    let Some(case) = cases::open_case(
+        &state.db,
+        &state.keyring,
+        &viewer(user),
+        id,
+        &state.deadlines,
+        state.now(),
+    )
+    .await
+    .map_err(internal)?
     else {
         return Err(AppError::new(ErrorKind::NotFound, surface));
     };
@@ -376,6 +407,7 @@ async fn case_page(
             .map(|o| t.label("staff.outcome", o.code()).to_string())
             .unwrap_or_default(),
         moves: moves(t, case.status),
+        due: due_text(t, case.due),
         outcomes: Outcome::ALL
             .iter()
             .map(|o| Choice {

@@ -1,0 +1,361 @@
+//! Deadlines in working days: due dates on the list and the case page, "overdue" as the
+//! calendar moves on, the daily digest's selection, and a holiday calendar checked at start.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Asia::Shanghai;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::json;
+use tipoff::domain::{Role, Status, TrackingCode};
+use tipoff::entities::{recusal, report};
+use tipoff::services::cases::{self, CaseFilter, CaseList, Transition, Viewer};
+use tipoff::services::deadlines::{self, Stage};
+use tipoff::startup::{Application, StartupError};
+use uuid::Uuid;
+
+use crate::helpers::{TestApp, logs, test_settings};
+use crate::on_both_backends;
+
+on_both_backends!(a_case_received_in_the_national_day_week_falls_due_and_becomes_overdue);
+
+fn d(text: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+}
+
+/// A client address of its own for every submission, so the public limits never interfere.
+fn next_ip() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("198.51.100.{}", 1 + n % 250)
+}
+
+/// Moves the application's clock to a wall-clock time in Shanghai ("2024-10-03 10:00").
+fn set_clock(app: &TestApp, shanghai: &str) {
+    let local = NaiveDateTime::parse_from_str(shanghai, "%Y-%m-%d %H:%M").unwrap();
+    let target = Shanghai
+        .from_local_datetime(&local)
+        .single()
+        .unwrap()
+        .with_timezone(&Utc);
+    app.advance((target - app.now()).num_seconds());
+    assert_eq!(deadlines::today(app.now()), local.date());
+}
+
+fn today(app: &TestApp) -> NaiveDate {
+    deadlines::today(app.now())
+}
+
+async fn submit(app: &TestApp) -> (Uuid, String) {
+    let response = app
+        .post_json(
+            "/api/v1/reports",
+            &json!({
+                "category": "connection",
+                "village": "qingshan-village",
+                "description": "村主任的亲戚开着小车还在吃低保",
+                "anonymous": true
+            }),
+            &next_ip(),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let answer: serde_json::Value = response.json().await.unwrap();
+    let code = TrackingCode::parse(answer["tracking_code"].as_str().unwrap()).unwrap();
+    let (_, hash) = app.state.keyring.current_lookup_hash(&code);
+    let row = report::Entity::find()
+        .filter(report::Column::TrackingHash.eq(hash))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    (row.id, row.case_number)
+}
+
+async fn list(app: &TestApp, viewer: &Viewer, overdue: bool) -> CaseList {
+    cases::list_cases(
+        app.db(),
+        viewer,
+        &CaseFilter {
+            overdue,
+            ..Default::default()
+        },
+        1,
+        50,
+        &app.state.deadlines,
+        today(app),
+    )
+    .await
+    .unwrap()
+}
+
+/// A row's case number, due date and whether it is overdue.
+type DueRow = (String, Option<(Stage, NaiveDate)>, bool);
+
+/// Every row's `DueRow`, in list order.
+fn dues(list: &CaseList) -> Vec<DueRow> {
+    list.rows
+        .iter()
+        .map(|r| (r.case_number.clone(), r.due, r.overdue))
+        .collect()
+}
+
+async fn a_case_received_in_the_national_day_week_falls_due_and_becomes_overdue(app: TestApp) {
+    set_clock(&app, "2024-10-03 10:00");
+    let inspector_id = app
+        .create_staff("li.jc", "李监察", &[Role::Inspector], &[])
+        .await;
+    let inspector = Viewer {
+        user_id: inspector_id,
+        roles: vec![Role::Inspector],
+    };
+    let (a, a_number) = submit(&app).await;
+
+    // Received on a holiday: 3 working days are Tue 8, Wed 9 and Thu 10 October.
+    set_clock(&app, "2024-10-10 17:30");
+    let on_the_day = list(&app, &inspector, false).await;
+    assert_eq!(
+        dues(&on_the_day),
+        vec![(
+            a_number.clone(),
+            Some((Stage::Accept, d("2024-10-10"))),
+            false
+        )]
+    );
+    assert!(list(&app, &inspector, true).await.rows.is_empty());
+
+    set_clock(&app, "2024-10-11 09:00");
+    let (b, b_number) = submit(&app).await;
+    let next_day = list(&app, &inspector, false).await;
+    // B, received Fri 11 Oct: Sat 12 Oct is a make-up working day, then Mon 14 and Tue 15.
+    assert_eq!(
+        dues(&next_day),
+        vec![
+            (
+                b_number.clone(),
+                Some((Stage::Accept, d("2024-10-15"))),
+                false
+            ),
+            (
+                a_number.clone(),
+                Some((Stage::Accept, d("2024-10-10"))),
+                true
+            ),
+        ]
+    );
+    let overdue = list(&app, &inspector, true).await;
+    assert_eq!(dues(&overdue), vec![dues(&next_day)[1].clone()]);
+    assert_eq!(overdue.total, 1);
+    let received = overdue.counts.iter().find(|(s, _)| *s == Status::Received);
+    assert_eq!(
+        received,
+        Some(&(Status::Received, 1)),
+        "counts follow the filter"
+    );
+
+    let page = cases::open_case(
+        app.db(),
+        &app.state.keyring,
+        &inspector,
+        a,
+        &app.state.deadlines,
+        app.now(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(page.due, Some((Stage::Accept, d("2024-10-10"))));
+    assert!(page.overdue);
+
+    // Accepted late, on Fri 11 Oct: 15 working days from then, Sat 12 Oct included.
+    cases::change_status(
+        app.db(),
+        &app.state.keyring,
+        &inspector,
+        a,
+        Transition::Accept,
+        app.now(),
+    )
+    .await
+    .unwrap();
+    cases::assign(
+        app.db(),
+        &app.state.keyring,
+        &inspector,
+        a,
+        Some(inspector_id),
+        app.now(),
+    )
+    .await
+    .unwrap();
+    let accepted = list(&app, &inspector, false).await;
+    assert_eq!(
+        dues(&accepted)[1],
+        (
+            a_number.clone(),
+            Some((Stage::Verify, d("2024-10-31"))),
+            false
+        )
+    );
+    assert!(list(&app, &inspector, true).await.rows.is_empty());
+
+    // B is in time on its due date and late the day after.
+    set_clock(&app, "2024-10-15 18:00");
+    assert!(list(&app, &inspector, true).await.rows.is_empty());
+    set_clock(&app, "2024-10-16 08:00");
+    let b_late = list(&app, &inspector, true).await;
+    assert_eq!(
+        dues(&b_late),
+        vec![(
+            b_number.clone(),
+            Some((Stage::Accept, d("2024-10-15"))),
+            true
+        )]
+    );
+
+    // The digest on Tue 29 Oct looks 2 working days ahead, to Thu 31 Oct.
+    set_clock(&app, "2024-10-29 08:00");
+    let post = deadlines::due_or_overdue(app.db(), &app.state.deadlines, today(&app), None)
+        .await
+        .unwrap();
+    let summary: Vec<(String, Stage, NaiveDate, bool, Option<String>)> = post
+        .iter()
+        .map(|c| {
+            (
+                c.case_number.clone(),
+                c.stage,
+                c.due,
+                c.overdue,
+                c.assignee.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (b_number.clone(), Stage::Accept, d("2024-10-15"), true, None),
+            (
+                a_number.clone(),
+                Stage::Verify,
+                d("2024-10-31"),
+                false,
+                Some("李监察".to_string())
+            ),
+        ]
+    );
+    assert_eq!(post[1].village.as_deref(), Some("qingshan-village"));
+    let mine = deadlines::due_or_overdue(
+        app.db(),
+        &app.state.deadlines,
+        today(&app),
+        Some(inspector_id),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        mine.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![a],
+        "an assignee's digest has their own cases"
+    );
+    // A day earlier, Thu 31 Oct is still 3 working days away.
+    let earlier = deadlines::due_or_overdue(app.db(), &app.state.deadlines, d("2024-10-28"), None)
+        .await
+        .unwrap();
+    assert_eq!(earlier.iter().map(|c| c.id).collect::<Vec<_>>(), vec![b]);
+
+    // The assignee recused afterwards no longer gets the case in their digest.
+    recusal::ActiveModel {
+        report_id: Set(a),
+        user_id: Set(inspector_id),
+        source: Set("manual".into()),
+        reason: Set(None),
+        by_user: Set(None),
+        at: Set(app.now()),
+    }
+    .insert(app.db())
+    .await
+    .unwrap();
+    let recused = deadlines::due_or_overdue(
+        app.db(),
+        &app.state.deadlines,
+        today(&app),
+        Some(inspector_id),
+    )
+    .await
+    .unwrap();
+    assert!(recused.is_empty());
+    recusal::Entity::delete_by_id((a, inspector_id))
+        .exec(app.db())
+        .await
+        .unwrap();
+
+    // Thu 31 Oct is A's last day; Fri 1 Nov it is late.
+    set_clock(&app, "2024-10-31 23:00");
+    let ids = |list: &CaseList| list.rows.iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(ids(&list(&app, &inspector, true).await), vec![b]);
+    set_clock(&app, "2024-11-01 09:00");
+    let late = list(&app, &inspector, true).await;
+    assert_eq!(
+        dues(&late),
+        vec![
+            (b_number, Some((Stage::Accept, d("2024-10-15"))), true),
+            (a_number, Some((Stage::Verify, d("2024-10-31"))), true),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_holiday_file_with_a_date_of_another_year_stops_the_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let holidays = dir.path().join("holidays");
+    std::fs::create_dir(&holidays).unwrap();
+    std::fs::write(
+        holidays.join("2024.toml"),
+        "year = 2024\nholidays = [\"2024-10-01\", \"2025-10-01\"]\nworkdays = []\n",
+    )
+    .unwrap();
+    let mut settings = test_settings();
+    settings.keys.file = Some(dir.path().join("keys.toml"));
+    settings.database.url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+    settings.deadlines.calendar_dir = holidays.clone();
+    let Err(error) = Application::build(settings).await else {
+        panic!("started with a broken holiday calendar");
+    };
+    assert!(matches!(error, StartupError::Calendar(_)));
+    let message = error.to_string();
+    assert!(
+        message.contains(&holidays.join("2024.toml").display().to_string()),
+        "{message}"
+    );
+    assert!(message.contains("2025-10-01 is not in 2024"), "{message}");
+}
+
+#[tokio::test]
+async fn a_year_without_a_holiday_file_is_named_in_a_warning_at_start() {
+    let holidays = tempfile::tempdir().unwrap();
+    std::fs::write(
+        holidays.path().join("2024.toml"),
+        "year = 2024\nholidays = [\"2024-10-01\"]\n",
+    )
+    .unwrap();
+    let dir = holidays.path().to_path_buf();
+    let app = crate::helpers::spawn_app_with(crate::helpers::Backend::Sqlite, move |settings| {
+        settings.deadlines.calendar_dir = dir;
+    })
+    .await
+    .unwrap();
+    let year = today(&app).format("%Y").to_string();
+    let warning = logs()
+        .contents()
+        .lines()
+        .find(|line| line.contains(&holidays.path().display().to_string()))
+        .map(str::to_string)
+        .unwrap_or_default();
+    assert!(warning.contains("WARN"), "{warning}");
+    assert!(
+        warning.contains(&format!("no holiday calendar for {year}")),
+        "{warning}"
+    );
+    // The service runs, counting Monday to Friday for that year.
+    assert_eq!(app.get("/healthz").await.status(), 200);
+}
