@@ -398,7 +398,10 @@ pub async fn list_cases(
             per_page,
         });
     };
-    let mut narrowed = Condition::all().add(visible);
+    // Flood reports wait in quarantine until an inspector keeps them.
+    let mut narrowed = Condition::all()
+        .add(visible)
+        .add(report::Column::Quarantined.eq(false));
     if let Some(category) = filter.category {
         narrowed = narrowed.add(report::Column::Category.eq(category.code()));
     }

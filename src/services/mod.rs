@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod cases;
 pub mod deadlines;
+pub mod quarantine;
 pub mod recusal;
 pub mod reports;
 pub mod staff;

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod abuse;
 mod api_contract;
 mod at_rest;
 mod audit;

@@ -5,6 +5,7 @@ mod admin;
 mod auth;
 mod cases;
 mod intake;
+mod quarantine;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -76,6 +77,8 @@ staff_routes! {
     post "/staff/cases/{id}/messages" [Inspector] => cases::ask_reporter;
     post "/staff/cases/{id}/events" [Inspector] => cases::record_event;
     post "/staff/cases/{id}/recusals" [Inspector] => cases::recuse;
+    get "/staff/quarantine" [Inspector] => quarantine::review;
+    post "/staff/quarantine" [Inspector] => quarantine::decide;
     get "/staff/admin/users" [Admin] => admin::list_users;
     post "/staff/admin/users" [Admin] => admin::create_user;
     post "/staff/admin/users/{username}/disable" [Admin] => admin::disable_user;

@@ -1,0 +1,141 @@
+//! The quarantine: public reports that arrived during a flood wait here until inspectors
+//! keep them (they join the case list) or discard them (shredded), in bulk and audited.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
+};
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use super::ServiceError;
+use super::audit::{self, AuditAction, AuditRecord};
+use super::cases::Viewer;
+use super::recusal;
+use super::reports::{open_fields, report_dek};
+use crate::crypto::Keyring;
+use crate::domain::Category;
+use crate::entities::report;
+
+/// How many characters of a quarantined report's text the review list shows.
+const EXCERPT_CHARS: usize = 120;
+
+pub struct Quarantined {
+    pub id: Uuid,
+    pub case_number: String,
+    pub category: Option<Category>,
+    pub village: Option<String>,
+    pub received_on: NaiveDate,
+    pub excerpt: Zeroizing<String>,
+}
+
+/// The quarantined reports an inspector may review (recused ones stay hidden), oldest first,
+/// each with the start of its text. Reading them is one audit entry for the whole list.
+pub async fn review_list(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    viewer: &Viewer,
+    now: DateTime<Utc>,
+) -> Result<Vec<Quarantined>, ServiceError> {
+    if !viewer.is_inspector() {
+        return Ok(Vec::new());
+    }
+    let rows = report::Entity::find()
+        .filter(report::Column::Quarantined.eq(true))
+        .filter(recusal::not_recused_condition(viewer.user_id))
+        .order_by_asc(report::Column::CaseNumber)
+        .limit(500)
+        .all(db)
+        .await?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let txn = db.begin().await?;
+    let detail = format!("reviewed {} quarantined reports", rows.len());
+    audit::append(
+        &txn,
+        keyring,
+        AuditRecord {
+            actor: Some(viewer.user_id),
+            action: AuditAction::OpenCase,
+            report: None,
+            detail: &detail,
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    let mut list = Vec::with_capacity(rows.len());
+    for row in rows {
+        let dek = report_dek(keyring, &row)?;
+        let opened = open_fields(&dek, &row)?;
+        let excerpt: String = opened.description.chars().take(EXCERPT_CHARS).collect();
+        list.push(Quarantined {
+            id: row.id,
+            case_number: row.case_number,
+            category: Category::parse(&row.category),
+            village: row.village,
+            received_on: row.received_on,
+            excerpt: Zeroizing::new(excerpt),
+        });
+    }
+    Ok(list)
+}
+
+/// Keeps (releases to the case list) or discards (deletes, shredding the report with its
+/// key) the given quarantined reports. Reports not in quarantine, or that the inspector is
+/// recused from, are left alone. Returns how many were handled.
+pub async fn decide(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    viewer: &Viewer,
+    keep: &[Uuid],
+    discard: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<u64, ServiceError> {
+    if !viewer.is_inspector() || (keep.is_empty() && discard.is_empty()) {
+        return Ok(0);
+    }
+    let txn = db.begin().await?;
+    let detail = format!(
+        "quarantine: keep {} report(s), discard {} report(s)",
+        keep.len(),
+        discard.len()
+    );
+    audit::append(
+        &txn,
+        keyring,
+        AuditRecord {
+            actor: Some(viewer.user_id),
+            action: AuditAction::CaseEvent,
+            report: None,
+            detail: &detail,
+        },
+        now,
+    )
+    .await?;
+    let mine = || {
+        sea_orm::Condition::all()
+            .add(report::Column::Quarantined.eq(true))
+            .add(recusal::not_recused_condition(viewer.user_id))
+    };
+    let kept = report::Entity::update_many()
+        .set(report::ActiveModel {
+            quarantined: Set(false),
+            ..Default::default()
+        })
+        .filter(mine())
+        .filter(report::Column::Id.is_in(keep.iter().copied()))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    let discarded = report::Entity::delete_many()
+        .filter(mine())
+        .filter(report::Column::Id.is_in(discard.iter().copied()))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    txn.commit().await?;
+    Ok(kept + discarded)
+}
