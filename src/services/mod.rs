@@ -2,8 +2,10 @@
 
 pub mod audit;
 pub mod cases;
+pub mod outbox;
 pub mod recusal;
 pub mod reports;
+pub mod routing;
 pub mod staff;
 
 use crate::crypto::CryptoError;
@@ -18,4 +20,7 @@ pub enum ServiceError {
     /// which rule, for the log and for the handler to pick a message.
     #[error("refused: {0}")]
     Invalid(&'static str),
+    /// A notification could not be rendered.
+    #[error("mail: {0}")]
+    Mail(String),
 }

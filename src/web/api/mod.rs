@@ -183,6 +183,7 @@ pub async fn submit_report(
     let receipt = services::reports::submit(
         &state.db,
         &state.keyring,
+        &state.routing,
         draft,
         services::reports::Origin::public(Channel::Api),
         state.now(),
