@@ -8,6 +8,7 @@ mod at_rest;
 mod audit;
 mod browser;
 mod cases;
+mod mail;
 mod privacy;
 mod public_pages;
 mod rate_limits;
