@@ -1,9 +1,13 @@
 //! Settings: config/default.toml, then config/{profile}.toml, then TIPOFF__* environment variables.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+use secrecy::SecretString;
 use serde::Deserialize;
+
+use crate::domain::{Category, SubjectRole};
 
 /// Which file in `config/` is layered over the defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +67,8 @@ pub struct Settings {
     pub campaign: CampaignSettings,
     pub deadlines: DeadlineSettings,
     pub villages: Vec<Village>,
+    pub mail: MailSettings,
+    pub routing: RoutingSettings,
 }
 
 fn default_profile() -> Profile {
@@ -177,6 +183,101 @@ pub struct Village {
     pub en: String,
 }
 
+/// The recipient groups every deployment has: the code, not only the config, relies on them.
+pub const DISCIPLINE_POST: &str = "discipline_post";
+pub const DISTRICT_BUREAU: &str = "district_bureau";
+pub const CIVIL_AFFAIRS_POST: &str = "civil_affairs_post";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransport {
+    /// Send through the configured SMTP relay.
+    Smtp,
+    /// Write each message as an .eml file under `mail.file_dir` (development).
+    File,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    pub transport: MailTransport,
+    /// The From header, e.g. `大路街道举报受理平台 <noreply@example.invalid>`.
+    pub from: String,
+    /// Where the file transport writes messages.
+    pub file_dir: PathBuf,
+    /// Seconds between outbox batches; 0 starts no background worker (tests drive it).
+    pub interval_seconds: u64,
+    /// Rows one batch claims at most.
+    pub batch_size: u64,
+    /// Attempts before a row is marked failed (and shown as such, never dropped).
+    pub max_attempts: i32,
+    /// The wait after the first failed attempt, doubled after each further one up to the cap.
+    pub backoff_base_seconds: i64,
+    pub backoff_cap_seconds: i64,
+    /// A claim older than this is taken to belong to a crashed instance and is claimed again.
+    pub claim_timeout_seconds: i64,
+    pub smtp: SmtpSettings,
+    /// Recipient groups by id: `[mail.groups.discipline_post]`.
+    pub groups: BTreeMap<String, MailGroup>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS, which is required (port 587).
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: allowed only to a relay on this machine's loopback address.
+    Plain,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    pub timeout_seconds: u64,
+    pub username: Option<String>,
+    /// From TIPOFF__MAIL__SMTP__PASSWORD; `password_file` is the alternative.
+    pub password: Option<SecretString>,
+    pub password_file: Option<PathBuf>,
+}
+
+/// An office that receives case mail: a name for the mail and the routing record, and its
+/// mailboxes (office mailboxes, not personal ones).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailGroup {
+    pub name: String,
+    pub addresses: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingSettings {
+    pub rules: Vec<RoutingRule>,
+}
+
+/// Adds `groups` to the recipients of every report that matches all the conditions given.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingRule {
+    pub category: Option<String>,
+    pub village: Option<String>,
+    pub subject_role: Option<String>,
+    pub groups: Vec<String>,
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => bare.eq_ignore_ascii_case("localhost"),
+    }
+}
+
 impl Settings {
     /// Reads the settings for the profile named by `TIPOFF_PROFILE` from `./config`.
     pub fn load() -> Result<Settings, ConfigError> {
@@ -204,7 +305,9 @@ impl Settings {
         Ok(settings)
     }
 
-    fn validate(&self) -> Result<(), ConfigError> {
+    /// Checks what the types cannot: production rules, names that must exist, limits.
+    /// `Application::build` runs it again, so settings changed after loading are checked too.
+    pub fn validate(&self) -> Result<(), ConfigError> {
         if self.profile == Profile::Production {
             if self.keys.file.is_none() {
                 return Err(ConfigError::Invalid(
@@ -268,6 +371,135 @@ impl Settings {
             return Err(ConfigError::Invalid(format!(
                 "deadlines.remind_days must be at most {MAX_DEADLINE_DAYS}"
             )));
+        }
+        self.validate_mail()?;
+        self.validate_routing()?;
+        Ok(())
+    }
+
+    fn validate_mail(&self) -> Result<(), ConfigError> {
+        let mail = &self.mail;
+        let invalid = |message: String| Err(ConfigError::Invalid(message));
+        if mail.from.parse::<lettre::message::Mailbox>().is_err() {
+            return invalid(format!("mail.from '{}' is not a mail address", mail.from));
+        }
+        for (name, value) in [
+            ("mail.batch_size", mail.batch_size as i64),
+            ("mail.max_attempts", i64::from(mail.max_attempts)),
+            ("mail.backoff_base_seconds", mail.backoff_base_seconds),
+            ("mail.backoff_cap_seconds", mail.backoff_cap_seconds),
+            (
+                "mail.smtp.timeout_seconds",
+                mail.smtp.timeout_seconds as i64,
+            ),
+        ] {
+            if value < 1 {
+                return invalid(format!("{name} must be at least 1"));
+            }
+        }
+        // A live worker's claim must never expire while it is still sending its batch, or a
+        // second instance would send the same rows again.
+        let longest_batch = mail
+            .batch_size
+            .saturating_mul(mail.smtp.timeout_seconds)
+            .min(i64::MAX as u64) as i64;
+        if mail.claim_timeout_seconds <= longest_batch {
+            return invalid(format!(
+                "mail.claim_timeout_seconds ({}) must exceed mail.batch_size × \
+                 mail.smtp.timeout_seconds ({longest_batch})",
+                mail.claim_timeout_seconds
+            ));
+        }
+        if mail.transport == MailTransport::Smtp
+            && mail.smtp.security == SmtpSecurity::Plain
+            && !is_loopback_host(&mail.smtp.host)
+        {
+            return invalid(format!(
+                "mail.smtp.security = \"plain\" sends mail unencrypted: it is allowed only to a \
+                 relay on a loopback address, not to '{}' (use \"starttls\" or \"tls\")",
+                mail.smtp.host
+            ));
+        }
+        if mail.smtp.password.is_some() && mail.smtp.password_file.is_some() {
+            return invalid(
+                "mail.smtp.password and mail.smtp.password_file are both set: choose one".into(),
+            );
+        }
+        if self.profile == Profile::Production {
+            if mail.transport == MailTransport::File {
+                return invalid(
+                    "mail.transport = \"file\" is for development: production must send mail"
+                        .into(),
+                );
+            }
+            if mail.interval_seconds == 0 {
+                return invalid(
+                    "mail.interval_seconds must be at least 1 in production: 0 sends nothing"
+                        .into(),
+                );
+            }
+        }
+        for required in [DISCIPLINE_POST, DISTRICT_BUREAU] {
+            if !mail.groups.contains_key(required) {
+                return invalid(format!(
+                    "mail.groups.{required} is missing: every deployment needs it"
+                ));
+            }
+        }
+        for (id, group) in &mail.groups {
+            if group.addresses.is_empty() {
+                return invalid(format!("mail.groups.{id} has no addresses"));
+            }
+            for address in &group.addresses {
+                if address.parse::<lettre::Address>().is_err() {
+                    return invalid(format!(
+                        "mail.groups.{id}: '{address}' is not a mail address"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_routing(&self) -> Result<(), ConfigError> {
+        let invalid = |message: String| Err(ConfigError::Invalid(message));
+        for (n, rule) in self.routing.rules.iter().enumerate() {
+            let n = n + 1;
+            if let Some(category) = &rule.category
+                && Category::parse(category).is_none()
+            {
+                return invalid(format!("routing.rules #{n}: unknown category '{category}'"));
+            }
+            if let Some(village) = &rule.village
+                && !self.villages.iter().any(|v| &v.id == village)
+            {
+                return invalid(format!(
+                    "routing.rules #{n}: unknown village '{village}' (not in [[villages]])"
+                ));
+            }
+            if let Some(role) = &rule.subject_role
+                && SubjectRole::parse(role).is_none()
+            {
+                return invalid(format!("routing.rules #{n}: unknown subject_role '{role}'"));
+            }
+            if rule.groups.is_empty() {
+                return invalid(format!("routing.rules #{n} names no groups"));
+            }
+            if rule.subject_role.as_deref() == Some(SubjectRole::CivilAffairsStaff.code())
+                && rule.groups.iter().any(|g| g == CIVIL_AFFAIRS_POST)
+            {
+                return invalid(format!(
+                    "routing.rules #{n}: a report about civil-affairs staff never goes to \
+                     {CIVIL_AFFAIRS_POST}"
+                ));
+            }
+            for group in &rule.groups {
+                if !self.mail.groups.contains_key(group) {
+                    return invalid(format!(
+                        "routing.rules #{n}: unknown recipient group '{group}' (not in [mail.groups])"
+                    ));
+                }
+            }
         }
         Ok(())
     }

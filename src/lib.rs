@@ -9,6 +9,7 @@ pub mod domain;
 pub mod entities;
 pub mod error;
 pub mod i18n;
+pub mod mail;
 pub mod services;
 pub mod startup;
 pub mod telemetry;

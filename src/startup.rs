@@ -11,6 +11,8 @@ use crate::config::Settings;
 use crate::crypto::Keyring;
 use crate::domain::Villages;
 use crate::services::deadlines::{self, Deadlines};
+use crate::services::outbox;
+use crate::services::routing::Routing;
 use crate::web::middleware::abuse::{FloodGauge, LookupGuard};
 use crate::web::middleware::rate_limit::Limiters;
 use crate::web::middleware::{log_request, security_headers};
@@ -32,6 +34,10 @@ pub enum StartupError {
     Calendar(#[from] crate::domain::CalendarError),
     #[error("database: {0}")]
     Db(#[from] sea_orm::DbErr),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("mail: {0}")]
+    Mail(#[from] crate::mail::MailError),
     #[error("cannot listen on {address}: {source}")]
     Bind {
         address: String,
@@ -76,6 +82,10 @@ impl Application {
         settings: Settings,
         clock: Clock,
     ) -> Result<Application, StartupError> {
+        // Settings may have been changed since they were loaded (tests, embedders).
+        settings.validate()?;
+        let routing = Routing::new(&settings);
+        let outbox = outbox::Worker::from_settings(&settings.mail)?;
         let keyring = load_keyring(&settings)?;
         let deadlines = Deadlines::load(&settings.deadlines)?;
         let missing = deadlines::missing_years(&deadlines.calendar, deadlines::today(clock()));
@@ -113,6 +123,8 @@ impl Application {
             deadlines,
             settings,
             clock,
+            routing,
+            outbox,
         });
         let server = run(listener, state.clone())?;
         Ok(Application {
@@ -146,9 +158,53 @@ impl Application {
                 }
             }
         });
+        let mailer = self.start_outbox_worker();
         let result = self.server.await;
         sweeper.abort();
+        if let Some((stop, task)) = mailer {
+            // Let the batch in flight finish, so its rows are marked sent rather than left
+            // claimed (which would send them again after the claim timeout).
+            let _ = stop.send(true);
+            let _ = tokio::time::timeout(Duration::from_secs(60), task).await;
+        }
         result
+    }
+
+    /// Starts the outbox worker: a batch every `mail.interval_seconds`, none when it is 0.
+    fn start_outbox_worker(
+        &self,
+    ) -> Option<(
+        tokio::sync::watch::Sender<bool>,
+        tokio::task::JoinHandle<()>,
+    )> {
+        let seconds = self.state.settings.mail.interval_seconds;
+        if seconds == 0 {
+            return None;
+        }
+        let state = self.state.clone();
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(seconds));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        match state.outbox.run_once(&state.db, state.now()).await {
+                            Ok(batch) if batch.claimed() > 0 => tracing::info!(
+                                sent = batch.sent,
+                                retrying = batch.retrying,
+                                failed = batch.failed,
+                                "outbox batch"
+                            ),
+                            Ok(_) => {}
+                            Err(e) => tracing::error!(error = %e, "outbox batch"),
+                        }
+                    }
+                    _ = stopped.changed() => break,
+                }
+            }
+        });
+        Some((stop, task))
     }
 }
 
@@ -200,6 +256,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/track/reply", web::post().to(public::reply_report))
         .route("/static/{file}", web::get().to(public::static_file))
         .route("/healthz", web::get().to(crate::web::health))
+        .route("/metrics", web::get().to(crate::web::metrics))
         .configure(crate::web::staff::register)
         .service(
             web::scope("/api/v1")

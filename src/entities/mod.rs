@@ -3,8 +3,10 @@
 pub mod audit_entry;
 pub mod audit_head;
 pub mod case_counter;
+pub mod case_route;
 pub mod message;
 pub mod note;
+pub mod outbox;
 pub mod recusal;
 pub mod relative_filing;
 pub mod report;

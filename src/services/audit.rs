@@ -39,6 +39,8 @@ pub enum AuditAction {
     Export,
     CaseEvent,
     OpenAttachment,
+    /// A failed notification sent again.
+    MailRetry,
 }
 
 impl AuditAction {
@@ -58,6 +60,7 @@ impl AuditAction {
             AuditAction::Export => "export",
             AuditAction::CaseEvent => "case_event",
             AuditAction::OpenAttachment => "open_attachment",
+            AuditAction::MailRetry => "mail_retry",
         }
     }
 }

@@ -256,6 +256,9 @@ fn invalid_reason(key: &str) -> &'static str {
         "error.merge_into_itself" => "a case cannot be merged into itself",
         "error.assignee" => "the assignee must be an enabled inspector not recused from the case",
         "error.case_closed" => "the case is closed",
+        "error.unknown_group" => "there is no such recipient group",
+        "error.already_routed" => "the case already went to that group",
+        "error.excluded_group" => "a case about civil-affairs staff never goes to their own post",
         _ => "invalid input",
     }
 }
@@ -310,7 +313,7 @@ pub struct CaseView {
 pub struct EventView {
     pub at: DateTime<Utc>,
     pub actor: Option<String>,
-    /// `status`, `assigned`, `transferred_discipline`, `reported_bureau`.
+    /// `status`, `assigned`, `transferred_discipline`, `reported_bureau`, `escalated`.
     pub kind: String,
     pub from: Option<Status>,
     pub to: Option<Status>,
@@ -892,7 +895,7 @@ fn optional_text(text: Option<&str>) -> Result<Option<&str>, &'static str> {
 
 /// Starts a write on a case the viewer may work: the audit entry is the transaction's first
 /// statement (it takes the write lock), then the case is read again inside the transaction.
-async fn begin_work(
+pub(crate) async fn begin_work(
     db: &DatabaseConnection,
     keyring: &Keyring,
     viewer: &Viewer,
@@ -921,7 +924,7 @@ async fn begin_work(
 }
 
 /// The case as an inspector about to work on it sees it.
-async fn workable(
+pub(crate) async fn workable(
     db: &DatabaseConnection,
     viewer: &Viewer,
     id: Uuid,
@@ -935,7 +938,7 @@ async fn workable(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn insert_event(
+pub(crate) async fn insert_event(
     txn: &DatabaseTransaction,
     dek: &Dek,
     report_id: Uuid,

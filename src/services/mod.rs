@@ -3,9 +3,11 @@
 pub mod audit;
 pub mod cases;
 pub mod deadlines;
+pub mod outbox;
 pub mod quarantine;
 pub mod recusal;
 pub mod reports;
+pub mod routing;
 pub mod staff;
 
 use crate::crypto::CryptoError;
@@ -20,4 +22,7 @@ pub enum ServiceError {
     /// which rule, for the log and for the handler to pick a message.
     #[error("refused: {0}")]
     Invalid(&'static str),
+    /// A notification could not be rendered.
+    #[error("mail: {0}")]
+    Mail(String),
 }

@@ -642,7 +642,7 @@ fn report_dek(keyring: &Keyring, found: &report::Model) -> Result<Dek, ServiceEr
 }
 
 /// Midnight (Asia/Shanghai) of the day `now` falls on, as an instant.
-fn start_of_day(now: DateTime<Utc>) -> DateTime<Utc> {
+pub(crate) fn start_of_day(now: DateTime<Utc>) -> DateTime<Utc> {
     let midnight = now
         .with_timezone(&Shanghai)
         .date_naive()

@@ -10,6 +10,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::ServiceError;
+use super::routing::{CaseMeta, Routing, route_report};
 use crate::crypto::{Dek, Keyring, SealContext, new_tracking_code};
 use crate::domain::{Channel, ReportDraft, Status, TrackingCode};
 use crate::entities::{case_counter, report, used_form_token};
@@ -76,18 +77,32 @@ impl Origin {
 pub const TOKEN_USED: &str = "form.token_used";
 
 /// Stores a report and returns its receipt only after the transaction has committed, so an
-/// acknowledged report is durable. Everything a report brings with it (recusals, outbox
-/// rows, attachments, the used form token) is written inside the same transaction.
+/// acknowledged report is durable. Everything a report brings with it (recusals, routing
+/// and outbox rows, attachments, the used form token) is written inside the same
+/// transaction.
 pub async fn submit(
     db: &DatabaseConnection,
     keyring: &Keyring,
+    routing: &Routing,
     draft: ReportDraft,
     origin: Origin,
     now: DateTime<Utc>,
 ) -> Result<Receipt, ServiceError> {
     let txn = db.begin().await?;
-    let (receipt, report_id) = store_report(&txn, keyring, &draft, origin, now).await?;
-    super::recusal::recuse_at_intake(&txn, keyring, report_id, &draft, now).await?;
+    let (receipt, report_id, case_number) =
+        store_report(&txn, keyring, &draft, origin, now).await?;
+    let recused = super::recusal::recuse_at_intake(&txn, keyring, report_id, &draft, now).await?;
+    let case = CaseMeta {
+        report_id,
+        case_number: &case_number,
+        category: draft.category,
+        village: draft.village.as_deref(),
+        subject_role: draft.subject_role,
+        channel: origin.channel,
+        anonymous: draft.is_anonymous(),
+        due: None,
+    };
+    route_report(&txn, routing, &case, &recused, now).await?;
     txn.commit().await?;
     Ok(receipt)
 }
@@ -98,7 +113,7 @@ async fn store_report(
     draft: &ReportDraft,
     origin: Origin,
     now: DateTime<Utc>,
-) -> Result<(Receipt, Uuid), ServiceError> {
+) -> Result<(Receipt, Uuid, String), ServiceError> {
     let received_on = now.with_timezone(&Shanghai).date_naive();
     // The counter is written first so the transaction takes the write lock at once (SQLite
     // would otherwise fail a read-then-write upgrade under contention).
@@ -137,7 +152,7 @@ async fn store_report(
 
     report::ActiveModel {
         id: Set(id),
-        case_number: Set(case_number),
+        case_number: Set(case_number.clone()),
         channel: Set(origin.channel.code().to_string()),
         category: Set(draft.category.code().to_string()),
         village: Set(draft.village.clone()),
@@ -179,6 +194,7 @@ async fn store_report(
             anonymous: draft.is_anonymous(),
         },
         id,
+        case_number,
     ))
 }
 

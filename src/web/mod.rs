@@ -36,6 +36,10 @@ pub struct AppState {
     /// The holiday calendar and the deadline settings, loaded and checked at start.
     pub deadlines: Deadlines,
     pub clock: Clock,
+    /// Recipient groups and rules, checked at startup.
+    pub routing: crate::services::routing::Routing,
+    /// This instance's outbox sender.
+    pub outbox: crate::services::outbox::Worker,
 }
 
 impl AppState {
@@ -99,5 +103,43 @@ pub async fn health(state: actix_web::web::Data<AppState>) -> actix_web::HttpRes
         Ok(()) => actix_web::HttpResponse::Ok().json(serde_json::json!({"status": "ok"})),
         Err(_) => actix_web::HttpResponse::ServiceUnavailable()
             .json(serde_json::json!({"status": "database unavailable"})),
+    }
+}
+
+/// Prometheus text for the outbox: failed and unsent row counts, no labels. Answered only
+/// to a scraper on this machine that came through no proxy: the pending count moves when a
+/// report arrives, and the public must not be able to watch it.
+pub async fn metrics(
+    req: HttpRequest,
+    state: actix_web::web::Data<AppState>,
+) -> actix_web::HttpResponse {
+    let local = req.peer_addr().is_some_and(|peer| peer.ip().is_loopback());
+    let proxied = ["x-forwarded-for", "forwarded", "x-real-ip"]
+        .iter()
+        .any(|h| req.headers().contains_key(*h));
+    if !local || proxied {
+        return actix_web::HttpResponse::NotFound().finish();
+    }
+    let counts = async {
+        Ok::<_, crate::services::ServiceError>((
+            crate::services::outbox::failed_count(&state.db).await?,
+            crate::services::outbox::pending_count(&state.db).await?,
+        ))
+    };
+    match counts.await {
+        Ok((failed, pending)) => actix_web::HttpResponse::Ok()
+            .content_type("text/plain; version=0.0.4; charset=utf-8")
+            .body(format!(
+                "# HELP tipoff_outbox_failed Notifications that gave up after their last attempt.\n\
+                 # TYPE tipoff_outbox_failed gauge\n\
+                 tipoff_outbox_failed {failed}\n\
+                 # HELP tipoff_outbox_pending Notifications waiting to be sent.\n\
+                 # TYPE tipoff_outbox_pending gauge\n\
+                 tipoff_outbox_pending {pending}\n"
+            )),
+        Err(e) => {
+            tracing::error!(error = %e, "metrics: database");
+            actix_web::HttpResponse::ServiceUnavailable().finish()
+        }
     }
 }

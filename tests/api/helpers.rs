@@ -74,6 +74,26 @@ pub fn test_settings() -> Settings {
     Settings::load_from(&config_dir(), Profile::Test).expect("test settings load")
 }
 
+/// Whether Debian's aiosmtpd (`python3-aiosmtpd`, run by `/usr/bin/python3`) is here to
+/// play the SMTP server. Under CI, or with TIPOFF_TEST_SMTP=1, a missing one is a failure.
+pub fn smtp_server_available() -> bool {
+    let present = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", "import aiosmtpd"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if present {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").is_err() && std::env::var("TIPOFF_TEST_SMTP").is_err(),
+        "the SMTP tests may not be skipped: install python3-aiosmtpd (/usr/bin/python3 -m aiosmtpd)"
+    );
+    eprintln!("skipped: SMTP test (install python3-aiosmtpd to run it)");
+    false
+}
+
 /// The PostgreSQL server to test against, if any. Under CI a missing one is a failure.
 pub fn postgres_url() -> Option<String> {
     match std::env::var("TIPOFF_TEST_POSTGRES_URL") {
@@ -145,6 +165,7 @@ pub async fn spawn_app_with(
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut settings = test_settings();
     settings.keys.file = Some(data_dir.path().join("keys.toml"));
+    settings.mail.file_dir = data_dir.path().join("mail");
     let mut pg_database = None;
     match backend {
         Backend::Sqlite => {

@@ -10,6 +10,7 @@ mod audit;
 mod browser;
 mod cases;
 mod deadlines;
+mod mail;
 mod privacy;
 mod public_pages;
 mod rate_limits;

@@ -193,9 +193,16 @@ pub async fn submit_report(
         quarantined,
         ..services::reports::Origin::public(Channel::Api)
     };
-    let receipt = services::reports::submit(&state.db, &state.keyring, draft, origin, state.now())
-        .await
-        .map_err(|e| AppError::internal(e, surface))?;
+    let receipt = services::reports::submit(
+        &state.db,
+        &state.keyring,
+        &state.routing,
+        draft,
+        origin,
+        state.now(),
+    )
+    .await
+    .map_err(|e| AppError::internal(e, surface))?;
     Ok(no_store(HttpResponse::Created().json(SubmitAnswer {
         tracking_code: receipt.tracking_code.grouped(),
         status: "received",

@@ -301,15 +301,23 @@ pub async fn submit_report(
         quarantined,
         ..Origin::public(Channel::Web)
     };
-    let receipt =
-        match services::reports::submit(&state.db, &state.keyring, draft, origin, now).await {
-            Ok(receipt) => receipt,
-            Err(ServiceError::Invalid(TOKEN_USED)) => {
-                let notice = Some(t.t(TOKEN_USED).to_string());
-                return again(raw, &[], notice, false, StatusCode::CONFLICT);
-            }
-            Err(e) => return Err(AppError::internal(e, surface)),
-        };
+    let receipt = match services::reports::submit(
+        &state.db,
+        &state.keyring,
+        &state.routing,
+        draft,
+        origin,
+        now,
+    )
+    .await
+    {
+        Ok(receipt) => receipt,
+        Err(ServiceError::Invalid(TOKEN_USED)) => {
+            let notice = Some(t.t(TOKEN_USED).to_string());
+            return again(raw, &[], notice, false, StatusCode::CONFLICT);
+        }
+        Err(e) => return Err(AppError::internal(e, surface)),
+    };
     let page = ReceiptPage {
         t,
         lang,

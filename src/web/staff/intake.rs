@@ -180,6 +180,7 @@ pub async fn submit_intake(
     let receipt = services::reports::submit(
         &state.db,
         &state.keyring,
+        &state.routing,
         draft,
         Origin {
             operator: Some(user.user_id),

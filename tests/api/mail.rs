@@ -1,0 +1,1125 @@
+//! Mail: routing rules, escalation, the outbox and its worker. Delivery is checked against a
+//! real SMTP server (Debian's aiosmtpd, started here on a free port); the rest uses the file
+//! transport.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration as StdDuration, Instant};
+
+use actix_web::web::Data;
+use chrono::{DateTime, Duration, NaiveTime, SubsecRound, Utc};
+use chrono_tz::Asia::Shanghai;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use serde_json::{Value, json};
+use tipoff::config::{MailGroup, MailTransport, RoutingRule, Settings, SmtpSecurity};
+use tipoff::domain::{Role, TrackingCode};
+use tipoff::entities::{audit_entry, case_route, outbox, report, report_event};
+use tipoff::mail::Rendered;
+use tipoff::services::cases::{CaseError, Viewer};
+use tipoff::services::outbox::{self as mail_outbox, FAILED, NewMail, PENDING, SENT};
+use tipoff::services::routing::{self, Recipient};
+use tipoff::startup::{Application, StartupError};
+use tipoff::web::AppState;
+
+use crate::helpers::{Backend, TestApp, smtp_server_available, spawn_app, spawn_app_with};
+use crate::on_both_backends;
+
+on_both_backends!(
+    an_inspector_escalates_a_case_and_everything_is_recorded_at_once,
+    a_send_interrupted_by_a_crash_is_sent_again_with_the_same_message_id,
+);
+
+/// Saves every message as `.eml` and a `.json` record (envelope, headers, every part
+/// decoded by Python's own MIME parser), the record written last and atomically.
+const SINK: &str = r#"
+import email, json, os
+from email import policy
+
+class Sink:
+    def __init__(self, directory):
+        self.directory = directory
+        self.count = 0
+
+    @classmethod
+    def from_cli(cls, parser, *args):
+        if len(args) != 1:
+            parser.error("Sink takes the directory to save messages in")
+        return cls(args[0])
+
+    async def handle_DATA(self, server, session, envelope):
+        self.count += 1
+        base = os.path.join(self.directory, "%d-%05d" % (os.getpid(), self.count))
+        raw = envelope.original_content or envelope.content
+        with open(base + ".eml", "wb") as f:
+            f.write(raw)
+        message = email.message_from_bytes(raw, policy=policy.default)
+        parts = [p.get_content() for p in message.walk() if not p.is_multipart()]
+        record = {
+            "rcpt_tos": envelope.rcpt_tos,
+            "to": str(message["To"]),
+            "message_id": str(message["Message-ID"]),
+            "subject": str(message["Subject"]),
+            "parts": parts,
+            "eml": base + ".eml",
+        }
+        with open(base + ".tmp", "w", encoding="utf-8") as f:
+            json.dump(record, f, ensure_ascii=False)
+        os.rename(base + ".tmp", base + ".json")
+        return "250 OK"
+"#;
+
+/// A real SMTP server process on 127.0.0.1:`port`, stopped when dropped.
+struct SmtpSink {
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+#[derive(Debug, Clone)]
+struct Received {
+    rcpt_tos: Vec<String>,
+    to: String,
+    message_id: String,
+    subject: String,
+    parts: Vec<String>,
+    raw: Vec<u8>,
+}
+
+impl SmtpSink {
+    fn start(port: u16) -> SmtpSink {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("tipoff_smtp_sink.py"), SINK).unwrap();
+        std::fs::create_dir(dir.path().join("messages")).unwrap();
+        let mut child = Command::new("/usr/bin/python3")
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-c", "tipoff_smtp_sink.Sink"])
+            .arg(dir.path().join("messages"))
+            .env("PYTHONPATH", dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start aiosmtpd");
+        let deadline = Instant::now() + StdDuration::from_secs(20);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                let mut stderr = String::new();
+                use std::io::Read;
+                child
+                    .stderr
+                    .take()
+                    .unwrap()
+                    .read_to_string(&mut stderr)
+                    .ok();
+                panic!("aiosmtpd exited ({status}): {stderr}");
+            }
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "aiosmtpd did not start");
+            std::thread::sleep(StdDuration::from_millis(50));
+        }
+        SmtpSink { child, dir }
+    }
+
+    fn messages(&self) -> Vec<Received> {
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(self.dir.path().join("messages"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        paths.sort();
+        paths
+            .into_iter()
+            .map(|path| {
+                let record: Value =
+                    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+                let strings = |v: &Value| -> Vec<String> {
+                    v.as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|s| s.as_str().unwrap().to_string())
+                        .collect()
+                };
+                Received {
+                    rcpt_tos: strings(&record["rcpt_tos"]),
+                    to: record["to"].as_str().unwrap().to_string(),
+                    message_id: record["message_id"].as_str().unwrap().to_string(),
+                    subject: record["subject"].as_str().unwrap().to_string(),
+                    parts: strings(&record["parts"]),
+                    raw: std::fs::read(record["eml"].as_str().unwrap()).unwrap(),
+                }
+            })
+            .collect()
+    }
+
+    /// Waits (polling) until at least `n` messages have arrived.
+    async fn wait_for(&self, n: usize, seconds: u64) -> Vec<Received> {
+        let deadline = Instant::now() + StdDuration::from_secs(seconds);
+        loop {
+            let messages = self.messages();
+            if messages.len() >= n || Instant::now() > deadline {
+                return messages;
+            }
+            tokio::time::sleep(StdDuration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port nobody listens on (yet): bound on port 0, then released.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Plain SMTP to the loopback relay the tests start.
+fn via_smtp(settings: &mut Settings, port: u16) {
+    settings.mail.transport = MailTransport::Smtp;
+    settings.mail.smtp.host = "127.0.0.1".into();
+    settings.mail.smtp.port = port;
+    settings.mail.smtp.security = SmtpSecurity::Plain;
+    settings.mail.smtp.timeout_seconds = 5;
+}
+
+fn next_ip() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("198.51.{}.{}", 100 + (n / 250) % 10, 1 + n % 250)
+}
+
+/// Submits through the JSON API of the instance at `base`; returns the tracking code.
+async fn submit_to(app: &TestApp, base: &str, body: Value) -> String {
+    let response = app
+        .client
+        .post(format!("{base}/api/v1/reports"))
+        .header("x-forwarded-for", next_ip())
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let answer: Value = response.json().await.unwrap();
+    answer["tracking_code"].as_str().unwrap().to_string()
+}
+
+async fn submit(app: &TestApp, body: Value) -> String {
+    submit_to(app, &app.address, body).await
+}
+
+async fn report_of(app: &TestApp, code: &str) -> report::Model {
+    let (_, hash) = app
+        .state
+        .keyring
+        .current_lookup_hash(&TrackingCode::parse(code).unwrap());
+    report::Entity::find()
+        .filter(report::Column::TrackingHash.eq(hash))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+async fn outbox_rows(db: &DatabaseConnection) -> Vec<outbox::Model> {
+    outbox::Entity::find()
+        .order_by_asc(outbox::Column::Id)
+        .all(db)
+        .await
+        .unwrap()
+}
+
+fn report_body(category: &str, village: &str, role: Option<&str>) -> Value {
+    let mut body = json!({
+        "category": category,
+        "village": village,
+        "subject": "王某，干部",
+        "description": "有人的亲戚开着小车还在吃低保",
+        "anonymous": true
+    });
+    if let Some(role) = role {
+        body["subject_role"] = json!(role);
+    }
+    body
+}
+
+const POST: &str = "jijian@example.invalid";
+const BUREAU: &str = "jiuzhu@example.invalid";
+const CIVIL_AFFAIRS: &str = "minzheng@example.invalid";
+const QINGSHAN: &str = "qingshan@example.org";
+
+/// Adds a village group, and rules that would send every Qingshan case to the
+/// civil-affairs post; none names the district bureau. Who gets a case about civil-affairs
+/// staff is then the code's decision.
+fn qingshan_rules(settings: &mut Settings) {
+    settings.mail.groups.insert(
+        "qingshan_office".into(),
+        MailGroup {
+            name: "青山村监督组".into(),
+            addresses: vec![QINGSHAN.into()],
+        },
+    );
+    settings.routing.rules = vec![RoutingRule {
+        category: None,
+        village: Some("qingshan-village".into()),
+        subject_role: None,
+        groups: vec!["qingshan_office".into(), "civil_affairs_post".into()],
+    }];
+}
+
+// 1. Recipients per rule, delivered by the background worker the application starts.
+
+async fn new_reports_reach_the_groups_their_rules_name(backend: Backend) {
+    if !smtp_server_available() {
+        return;
+    }
+    let port = free_port();
+    let sink = SmtpSink::start(port);
+    let Some(app) = spawn_app_with(backend, |s| {
+        via_smtp(s, port);
+        s.mail.interval_seconds = 1;
+        qingshan_rules(s);
+    })
+    .await
+    else {
+        return;
+    };
+
+    let plain = submit(&app, report_body("connection", "dalu-community", None)).await;
+    let cadre = submit(
+        &app,
+        report_body("favor", "qingshan-village", Some("village_cadre")),
+    )
+    .await;
+    let staff = submit(
+        &app,
+        report_body("policy", "qingshan-village", Some("civil_affairs_staff")),
+    )
+    .await;
+
+    let expected: Vec<(String, BTreeSet<&str>)> = vec![
+        (plain, BTreeSet::from([POST])),
+        (cadre, BTreeSet::from([POST, QINGSHAN, CIVIL_AFFAIRS])),
+        (staff.clone(), BTreeSet::from([POST, QINGSHAN, BUREAU])),
+    ];
+    let messages = sink.wait_for(7, 30).await;
+    assert_eq!(messages.len(), 7, "{messages:#?}");
+    for (code, recipients) in &expected {
+        let case = report_of(&app, code).await;
+        let got: BTreeSet<&str> = messages
+            .iter()
+            .filter(|m| m.subject.contains(&case.case_number))
+            .flat_map(|m| {
+                assert_eq!(m.rcpt_tos.len(), 1, "one recipient per message");
+                assert_eq!(m.to, m.rcpt_tos[0]);
+                m.rcpt_tos.iter().map(String::as_str)
+            })
+            .collect();
+        assert_eq!(&got, recipients, "case {}", case.case_number);
+    }
+
+    // The routing decision is on the case.
+    let about_staff = report_of(&app, &staff).await;
+    let routes: BTreeSet<(String, String)> = case_route::Entity::find()
+        .filter(case_route::Column::ReportId.eq(about_staff.id))
+        .all(app.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.group_id, r.reason))
+        .collect();
+    let rule = |g: &str| (g.to_string(), "rule".to_string());
+    assert_eq!(
+        routes,
+        BTreeSet::from([
+            rule("discipline_post"),
+            rule("qingshan_office"),
+            rule("district_bureau")
+        ])
+    );
+
+    // Every row is marked sent, and what arrived is exactly what the outbox held.
+    let deadline = Instant::now() + StdDuration::from_secs(10);
+    let rows = loop {
+        let rows = outbox_rows(app.db()).await;
+        if rows.iter().all(|r| r.state == SENT) || Instant::now() > deadline {
+            break rows;
+        }
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+    };
+    assert!(rows.iter().all(|r| r.state == SENT && r.attempts == 1));
+    let stored: BTreeSet<&str> = rows.iter().map(|r| r.message_id.as_str()).collect();
+    let arrived: BTreeSet<&str> = messages.iter().map(|m| m.message_id.as_str()).collect();
+    assert_eq!(stored, arrived);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_reports_reach_the_groups_their_rules_name_sqlite() {
+    new_reports_reach_the_groups_their_rules_name(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_reports_reach_the_groups_their_rules_name_postgres() {
+    new_reports_reach_the_groups_their_rules_name(Backend::Postgres).await;
+}
+
+// 2. No report content in any mail.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_mail_carries_report_text_names_phone_or_tracking_code() {
+    if !smtp_server_available() {
+        return;
+    }
+    let port = free_port();
+    let sink = SmtpSink::start(port);
+    let app = spawn_app_with(Backend::Sqlite, |s| via_smtp(s, port))
+        .await
+        .unwrap();
+    let real_name = submit(
+        &app,
+        json!({
+            "category": "bribery",
+            "village": "xinmin-village",
+            "subject": "钱多多，民政办主任",
+            "subject_role": "civil_affairs_staff",
+            "description": "金丝雀正文：钱多多收了低保户两条中华烟",
+            "occurred": "元宵节前后",
+            "anonymous": false,
+            "reporter": {"name": "赵金丝", "phone": "13812345678"}
+        }),
+    )
+    .await;
+    let anonymous = submit(
+        &app,
+        json!({
+            "category": "nepotism",
+            "village": "qingshan-village",
+            "subject": "孙银雀，村委会主任",
+            "description": "银雀正文：孙银雀把低保给了小舅子",
+            "anonymous": true
+        }),
+    )
+    .await;
+    let batch = app
+        .state
+        .outbox
+        .run_once(app.db(), app.now())
+        .await
+        .unwrap();
+    let rows = outbox_rows(app.db()).await;
+    assert_eq!(batch.sent, rows.len());
+    let messages = sink.wait_for(rows.len(), 10).await;
+    assert_eq!(messages.len(), rows.len());
+
+    let mut canaries: Vec<String> = [
+        "金丝雀",
+        "钱多多",
+        "中华烟",
+        "元宵节",
+        "赵金丝",
+        "13812345678",
+        "孙银雀",
+        "银雀正文",
+        "小舅子",
+        "王某",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for code in [&real_name, &anonymous] {
+        canaries.push(code.clone());
+        canaries.push(code.replace(' ', ""));
+    }
+    for message in &messages {
+        // The decoding worked: the mail does say which case it is about.
+        let decoded = message.parts.join("\n");
+        assert!(decoded.contains("案件编号"), "{decoded}");
+        assert!(decoded.contains("/staff/cases/"));
+        let raw = String::from_utf8_lossy(&message.raw);
+        for canary in &canaries {
+            for (what, text) in [
+                ("raw message", raw.as_ref()),
+                ("decoded parts", decoded.as_str()),
+                ("subject", message.subject.as_str()),
+            ] {
+                assert!(!text.contains(canary.as_str()), "{canary} in the {what}");
+            }
+        }
+    }
+    for row in &rows {
+        for canary in &canaries {
+            for text in [&row.subject, &row.body_text, &row.body_html] {
+                assert!(!text.contains(canary.as_str()), "{canary} in the outbox");
+            }
+        }
+    }
+}
+
+// 3. SMTP down, a restart, SMTP up: everything arrives, once.
+
+async fn mail_written_while_smtp_is_down_arrives_once_after_a_restart(backend: Backend) {
+    if !smtp_server_available() {
+        return;
+    }
+    let port = free_port();
+    let Some(app) = spawn_app_with(backend, |s| via_smtp(s, port)).await else {
+        return;
+    };
+    submit(&app, report_body("connection", "dalu-community", None)).await;
+    submit(
+        &app,
+        report_body("wrongful_exclusion", "qingshan-village", None),
+    )
+    .await;
+    submit(
+        &app,
+        report_body("policy", "xinmin-village", Some("civil_affairs_staff")),
+    )
+    .await;
+    let before_restart = outbox_rows(app.db()).await.len();
+    assert_eq!(before_restart, 1 + 2 + 2);
+    let batch = app
+        .state
+        .outbox
+        .run_once(app.db(), app.now())
+        .await
+        .unwrap();
+    assert_eq!(batch.sent, 0);
+    assert_eq!(
+        batch.retrying, before_restart,
+        "nobody listens: every send fails"
+    );
+    assert!(
+        outbox_rows(app.db())
+            .await
+            .iter()
+            .all(|r| r.state == PENDING && r.last_error.is_some())
+    );
+
+    // A clean restart: a new instance on the same database and keys.
+    let offset = app.clock_offset.clone();
+    let clock: tipoff::web::Clock =
+        Arc::new(move || Utc::now() + Duration::seconds(offset.load(Ordering::SeqCst)));
+    let restarted = Application::build_with_clock(app.state.settings.clone(), clock)
+        .await
+        .unwrap();
+    let base = format!("http://127.0.0.1:{}", restarted.port());
+    let state = restarted.state();
+    tokio::spawn(restarted.run_until_stopped());
+    submit_to(&app, &base, report_body("favor", "dalu-community", None)).await;
+    submit_to(&app, &base, report_body("other", "dalu-community", None)).await;
+
+    let sink = SmtpSink::start(port);
+    // The new rows go at once; the old ones wait out their backoff, then go too.
+    let batch = state.outbox.run_once(&state.db, state.now()).await.unwrap();
+    assert_eq!(batch.sent, 2);
+    app.advance(3 * 3600);
+    for _ in 0..5 {
+        state.outbox.run_once(&state.db, state.now()).await.unwrap();
+    }
+    let rows = outbox_rows(&state.db).await;
+    assert_eq!(rows.len(), before_restart + 2);
+    assert!(rows.iter().all(|r| r.state == SENT), "{rows:#?}");
+    let messages = sink.wait_for(rows.len(), 10).await;
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for message in &messages {
+        *seen.entry(message.message_id.as_str()).or_default() += 1;
+    }
+    for row in &rows {
+        assert_eq!(
+            seen.get(row.message_id.as_str()),
+            Some(&1),
+            "{} arrived once",
+            row.message_id
+        );
+    }
+    assert_eq!(messages.len(), rows.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_written_while_smtp_is_down_arrives_once_after_a_restart_sqlite() {
+    mail_written_while_smtp_is_down_arrives_once_after_a_restart(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_written_while_smtp_is_down_arrives_once_after_a_restart_postgres() {
+    mail_written_while_smtp_is_down_arrives_once_after_a_restart(Backend::Postgres).await;
+}
+
+// 4. Several instances on one PostgreSQL.
+
+/// Writes `n` notifications straight into the outbox, due now.
+async fn enqueue_many(db: &DatabaseConnection, n: usize, now: DateTime<Utc>) {
+    let mail = Rendered {
+        subject: "【举报线索】测试".into(),
+        text: "案件编号：测试".into(),
+        html: "<p>案件编号：测试</p>".into(),
+    };
+    for i in 0..n {
+        let recipient = Recipient {
+            group: "discipline_post".into(),
+            address: format!("box{i}@example.org"),
+            user: None,
+        };
+        mail_outbox::enqueue(
+            db,
+            NewMail {
+                report_id: None,
+                kind: "test",
+                recipient: &recipient,
+                mail: &mail,
+                message_domain: "example.org",
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    }
+}
+
+/// Sends batches until nothing is left to send by anyone; returns how many this one sent.
+async fn drain(state: Data<AppState>) -> usize {
+    let mut sent = 0;
+    loop {
+        let batch = state.outbox.run_once(&state.db, Utc::now()).await.unwrap();
+        sent += batch.sent;
+        assert_eq!(batch.retrying + batch.failed, 0);
+        if batch.claimed() == 0 {
+            if mail_outbox::pending_count(&state.db).await.unwrap() == 0 {
+                return sent;
+            }
+            tokio::time::sleep(StdDuration::from_millis(5)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_on_one_postgresql_send_each_row_once() {
+    if !smtp_server_available() {
+        return;
+    }
+    let port = free_port();
+    let sink = SmtpSink::start(port);
+    let Some(app) = spawn_app_with(Backend::Postgres, |s| {
+        via_smtp(s, port);
+        s.mail.batch_size = 3;
+    })
+    .await
+    else {
+        return;
+    };
+    for _ in 0..4 {
+        submit(&app, report_body("connection", "dalu-community", None)).await;
+    }
+    enqueue_many(app.db(), 56, app.now()).await;
+    let second = Application::build(app.state.settings.clone())
+        .await
+        .unwrap();
+    let other = second.state();
+    tokio::spawn(second.run_until_stopped());
+    assert_ne!(app.state.outbox.instance_id(), other.outbox.instance_id());
+
+    let (a, b) = tokio::join!(
+        tokio::spawn(drain(app.state.clone())),
+        tokio::spawn(drain(other.clone()))
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    eprintln!("instance A sent {a}, instance B sent {b}");
+    assert_eq!(a + b, 60);
+    let rows = outbox_rows(app.db()).await;
+    assert!(rows.iter().all(|r| r.state == SENT && r.attempts == 1));
+    let messages = sink.wait_for(60, 20).await;
+    assert_eq!(messages.len(), 60);
+    let arrived: BTreeSet<&str> = messages.iter().map(|m| m.message_id.as_str()).collect();
+    let stored: BTreeSet<&str> = rows.iter().map(|r| r.message_id.as_str()).collect();
+    assert_eq!(arrived, stored, "each row arrived exactly once");
+}
+
+/// Many claimers on two connection pools at once: no row is ever claimed twice.
+async fn concurrent_claims_never_overlap(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let now = app.now();
+    enqueue_many(app.db(), 120, now).await;
+    let second_pool = tipoff::db::connect(&app.state.settings.database)
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for n in 0..8 {
+        let db = if n % 2 == 0 {
+            app.db().clone()
+        } else {
+            second_pool.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            loop {
+                let claimed = mail_outbox::claim_batch(
+                    &db,
+                    &format!("claimer-{n}"),
+                    now,
+                    4,
+                    Duration::minutes(15),
+                )
+                .await
+                .unwrap();
+                if claimed.is_empty() {
+                    return ids;
+                }
+                ids.extend(claimed.into_iter().map(|r| r.id));
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    let unique: BTreeSet<_> = all.iter().collect();
+    assert_eq!(all.len(), 120, "every row claimed");
+    assert_eq!(unique.len(), 120, "no row claimed twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_claims_never_overlap_sqlite() {
+    concurrent_claims_never_overlap(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_claims_never_overlap_postgres() {
+    concurrent_claims_never_overlap(Backend::Postgres).await;
+}
+
+// 5. A row that keeps failing becomes visibly failed; an admin sends it again.
+
+async fn a_row_that_keeps_failing_becomes_failed_and_an_admin_can_retry_it(backend: Backend) {
+    let port = free_port();
+    let Some(app) = spawn_app_with(backend, |s| via_smtp(s, port)).await else {
+        return;
+    };
+    submit(&app, report_body("connection", "dalu-community", None)).await;
+    let worker = &app.state.outbox;
+    let policy = *worker.policy();
+    assert_eq!(policy.max_attempts, 4, "the test profile's limit");
+    // Whole seconds: PostgreSQL keeps microseconds, and the test compares instants.
+    let mut now = app.now().trunc_subsecs(0);
+    for attempt in 1..=policy.max_attempts {
+        let batch = worker.run_once(app.db(), now).await.unwrap();
+        let row = outbox_rows(app.db()).await.remove(0);
+        assert_eq!(row.attempts, attempt);
+        assert!(!row.last_error.as_deref().unwrap_or_default().is_empty());
+        if attempt < policy.max_attempts {
+            assert_eq!(batch.retrying, 1);
+            assert_eq!(row.state, PENDING);
+            let wait = policy.backoff(attempt);
+            assert_eq!(row.next_attempt_at, now + wait);
+            // Not before the backoff is over.
+            let early = worker
+                .run_once(app.db(), now + wait - Duration::seconds(1))
+                .await
+                .unwrap();
+            assert_eq!(early.claimed(), 0);
+            now += wait;
+        } else {
+            assert_eq!(batch.failed, 1);
+            assert_eq!(row.state, FAILED);
+        }
+    }
+    // Failed rows stay failed: nothing picks them up again by itself.
+    let later = worker
+        .run_once(app.db(), now + Duration::days(30))
+        .await
+        .unwrap();
+    assert_eq!(later.claimed(), 0);
+    assert_eq!(mail_outbox::failed_count(app.db()).await.unwrap(), 1);
+    let failed = mail_outbox::failed_rows(app.db()).await.unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].attempts, 4);
+    assert_eq!(failed[0].recipient, POST);
+
+    // The metric shows it, to a local scraper only.
+    let metrics = app.get("/metrics").await;
+    assert_eq!(metrics.status(), 200);
+    let text = metrics.text().await.unwrap();
+    assert!(text.contains("\ntipoff_outbox_failed 1\n"), "{text}");
+    assert!(text.contains("\ntipoff_outbox_pending 0\n"), "{text}");
+    let proxied = app
+        .client
+        .get(app.url("/metrics"))
+        .header("x-forwarded-for", "192.0.2.7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(proxied.status(), 404);
+
+    // Only an admin may send it again, and that is audited.
+    let inspector = Viewer {
+        user_id: app
+            .create_staff("inspector1", "检查员甲", &[Role::Inspector], &[])
+            .await,
+        roles: vec![Role::Inspector],
+    };
+    let admin = Viewer {
+        user_id: app
+            .create_staff("admin1", "管理员甲", &[Role::Admin], &[])
+            .await,
+        roles: vec![Role::Admin],
+    };
+    let id = failed[0].id;
+    let keyring = &app.state.keyring;
+    assert!(matches!(
+        mail_outbox::retry(app.db(), keyring, &inspector, id, now).await,
+        Err(CaseError::Forbidden)
+    ));
+    mail_outbox::retry(app.db(), keyring, &admin, id, now)
+        .await
+        .unwrap();
+    assert!(matches!(
+        mail_outbox::retry(app.db(), keyring, &admin, id, now).await,
+        Err(CaseError::NotFound)
+    ));
+    let audited = audit_entry::Entity::find()
+        .filter(audit_entry::Column::Action.eq("mail_retry"))
+        .all(app.db())
+        .await
+        .unwrap();
+    assert_eq!(audited.len(), 1, "the refused retries left no entry");
+    assert_eq!(audited[0].actor_id, Some(admin.user_id));
+    assert_eq!(mail_outbox::failed_count(app.db()).await.unwrap(), 0);
+    assert_eq!(mail_outbox::pending_count(app.db()).await.unwrap(), 1);
+
+    if smtp_server_available() {
+        let sink = SmtpSink::start(port);
+        let batch = worker.run_once(app.db(), now).await.unwrap();
+        assert_eq!(batch.sent, 1);
+        let messages = sink.wait_for(1, 10).await;
+        assert_eq!(messages.len(), 1);
+        assert_eq!(
+            messages[0].message_id,
+            outbox_rows(app.db()).await[0].message_id
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_that_keeps_failing_becomes_failed_and_an_admin_can_retry_it_sqlite() {
+    a_row_that_keeps_failing_becomes_failed_and_an_admin_can_retry_it(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_that_keeps_failing_becomes_failed_and_an_admin_can_retry_it_postgres() {
+    a_row_that_keeps_failing_becomes_failed_and_an_admin_can_retry_it(Backend::Postgres).await;
+}
+
+// 6. Startup checks.
+
+fn startup_settings(dir: &Path) -> Settings {
+    let mut settings = crate::helpers::test_settings();
+    settings.keys.file = Some(dir.join("keys.toml"));
+    settings.database.url = format!("sqlite://{}?mode=rwc", dir.join("t.db").display());
+    settings
+}
+
+async fn startup_error(settings: Settings) -> String {
+    match Application::build(settings).await {
+        Ok(_) => panic!("the service started"),
+        Err(error) => {
+            assert!(matches!(error, StartupError::Config(_)), "{error}");
+            error.to_string()
+        }
+    }
+}
+
+#[tokio::test]
+async fn plain_smtp_to_a_host_that_is_not_loopback_is_refused_at_startup() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = startup_settings(dir.path());
+    via_smtp(&mut settings, 25);
+    settings.mail.smtp.host = "mail.example.org".into();
+    let message = startup_error(settings.clone()).await;
+    assert!(message.contains("plain"), "{message}");
+    assert!(message.contains("mail.example.org"), "{message}");
+    assert!(
+        !dir.path().join("t.db").exists(),
+        "refused before touching the database"
+    );
+
+    // The same relay with STARTTLS, or plain to loopback, is fine.
+    settings.mail.smtp.security = SmtpSecurity::Starttls;
+    Application::build(settings.clone()).await.unwrap();
+    for loopback in ["127.0.0.1", "localhost", "::1"] {
+        settings.mail.smtp.security = SmtpSecurity::Plain;
+        settings.mail.smtp.host = loopback.into();
+        Application::build(settings.clone()).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_rule_naming_an_unknown_group_village_or_category_stops_the_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = |category: Option<&str>, village: Option<&str>, group: &str| RoutingRule {
+        category: category.map(String::from),
+        village: village.map(String::from),
+        subject_role: None,
+        groups: vec![group.to_string()],
+    };
+    for (bad, named) in [
+        (rule(None, None, "zhen_office"), "zhen_office"),
+        (
+            rule(None, Some("taohua-village"), "discipline_post"),
+            "taohua-village",
+        ),
+        (rule(Some("graft"), None, "discipline_post"), "graft"),
+    ] {
+        let mut settings = startup_settings(dir.path());
+        settings.routing.rules.push(bad);
+        let message = startup_error(settings).await;
+        assert!(message.contains(named), "{message}");
+    }
+    let mut settings = startup_settings(dir.path());
+    settings.mail.groups.remove("discipline_post");
+    let message = startup_error(settings).await;
+    assert!(message.contains("discipline_post"), "{message}");
+}
+
+// Escalation, and what intake records (file transport).
+
+fn shanghai_time(at: DateTime<Utc>) -> NaiveTime {
+    at.with_timezone(&Shanghai).time()
+}
+
+async fn an_inspector_escalates_a_case_and_everything_is_recorded_at_once(app: TestApp) {
+    let inspector = Viewer {
+        user_id: app
+            .create_staff("inspector1", "检查员甲", &[Role::Inspector], &[])
+            .await,
+        roles: vec![Role::Inspector],
+    };
+    let named = Viewer {
+        user_id: app
+            .create_staff("inspector2", "钱多多", &[Role::Inspector], &[])
+            .await,
+        roles: vec![Role::Inspector],
+    };
+    let operator = Viewer {
+        user_id: app
+            .create_staff("operator1", "话务员甲", &[Role::Operator], &[])
+            .await,
+        roles: vec![Role::Operator],
+    };
+    let code = submit(
+        &app,
+        json!({
+            "category": "connection",
+            "village": "dalu-community",
+            "subject": "钱多多，民政办主任",
+            "subject_role": "civil_affairs_staff",
+            "description": "钱多多的亲戚开着小车还在吃低保",
+            "anonymous": true
+        }),
+    )
+    .await;
+    let case = report_of(&app, &code).await;
+    let db = app.db();
+    let keyring = &app.state.keyring;
+    let routing = &app.state.routing;
+
+    // An anonymous report's routing and outbox rows keep its day only.
+    let intake_routes = case_route::Entity::find()
+        .filter(case_route::Column::ReportId.eq(case.id))
+        .all(db)
+        .await
+        .unwrap();
+    assert_eq!(
+        intake_routes.len(),
+        2,
+        "discipline post and district bureau"
+    );
+    let rows = outbox_rows(db).await;
+    assert_eq!(rows.len(), 2);
+    for at in intake_routes
+        .iter()
+        .map(|r| r.at)
+        .chain(rows.iter().flat_map(|r| [r.created_at, r.next_attempt_at]))
+    {
+        assert_eq!(shanghai_time(at), NaiveTime::MIN, "{at}");
+    }
+
+    let now = app.now();
+    let entries_before = audit_entry::Entity::find().all(db).await.unwrap().len();
+    assert!(matches!(
+        routing::escalate(db, keyring, routing, &operator, case.id, "qingshan", now).await,
+        Err(CaseError::Forbidden)
+    ));
+    assert!(matches!(
+        routing::escalate(
+            db,
+            keyring,
+            routing,
+            &named,
+            case.id,
+            "civil_affairs_post",
+            now
+        )
+        .await,
+        Err(CaseError::NotFound)
+    ));
+    assert!(matches!(
+        routing::escalate(db, keyring, routing, &inspector, case.id, "nowhere", now).await,
+        Err(CaseError::Invalid("error.unknown_group"))
+    ));
+    assert!(matches!(
+        routing::escalate(
+            db,
+            keyring,
+            routing,
+            &inspector,
+            case.id,
+            "civil_affairs_post",
+            now
+        )
+        .await,
+        Err(CaseError::Invalid("error.excluded_group"))
+    ));
+    assert!(matches!(
+        routing::escalate(
+            db,
+            keyring,
+            routing,
+            &inspector,
+            case.id,
+            "district_bureau",
+            now
+        )
+        .await,
+        Err(CaseError::Invalid("error.already_routed"))
+    ));
+    // Nothing of the refused attempts was kept.
+    assert_eq!(
+        audit_entry::Entity::find().all(db).await.unwrap().len(),
+        entries_before
+    );
+    assert_eq!(
+        case_route::Entity::find()
+            .filter(case_route::Column::ReportId.eq(case.id))
+            .all(db)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // A case not about civil-affairs staff can go to the civil-affairs post.
+    let other = report_of(
+        &app,
+        &submit(&app, report_body("favor", "xinmin-village", None)).await,
+    )
+    .await;
+    let rows_before = outbox_rows(db).await.len();
+    routing::escalate(
+        db,
+        keyring,
+        routing,
+        &inspector,
+        other.id,
+        "civil_affairs_post",
+        now,
+    )
+    .await
+    .unwrap();
+
+    let routes = routing::routes_of_case(db, routing, other.id)
+        .await
+        .unwrap();
+    let last = routes.last().unwrap();
+    assert_eq!(last.group, "civil_affairs_post");
+    assert_eq!(last.group_name, "街道民政岗");
+    assert_eq!(last.reason, "escalation");
+    assert_eq!(last.actor, Some(inspector.user_id));
+    let events = report_event::Entity::find()
+        .filter(report_event::Column::ReportId.eq(other.id))
+        .filter(report_event::Column::Kind.eq("escalated"))
+        .all(db)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].actor_id, Some(inspector.user_id));
+    let audited = audit_entry::Entity::find()
+        .filter(audit_entry::Column::Action.eq("case_event"))
+        .filter(audit_entry::Column::ReportId.eq(other.id))
+        .all(db)
+        .await
+        .unwrap();
+    assert_eq!(audited.len(), 1);
+    assert!(
+        audited[0]
+            .detail
+            .contains("escalated to civil_affairs_post")
+    );
+    assert_eq!(
+        audit_entry::Entity::find().all(db).await.unwrap().len(),
+        entries_before + 1
+    );
+    let new_rows: Vec<outbox::Model> = outbox_rows(db)
+        .await
+        .into_iter()
+        .filter(|r| r.kind == routing::KIND_ESCALATION)
+        .collect();
+    assert_eq!(outbox_rows(db).await.len(), rows_before + 1);
+    assert_eq!(new_rows.len(), 1);
+    assert_eq!(new_rows[0].recipient, CIVIL_AFFAIRS);
+    assert_eq!(new_rows[0].report_id, Some(other.id));
+    assert!(new_rows[0].subject.contains(&other.case_number));
+}
+
+// A crash between sending and marking sent: the claim expires and the same mail goes again.
+
+async fn a_send_interrupted_by_a_crash_is_sent_again_with_the_same_message_id(app: TestApp) {
+    submit(&app, report_body("connection", "dalu-community", None)).await;
+    let policy = *app.state.outbox.policy();
+    let t0 = app.now();
+    // An instance claims the row and dies before it can mark it sent.
+    let claimed = mail_outbox::claim_batch(app.db(), "crashed", t0, 10, policy.claim_timeout)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    let worker = &app.state.outbox;
+    let soon = worker
+        .run_once(app.db(), t0 + Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(soon.claimed(), 0, "a live claim is left alone");
+    let later = worker
+        .run_once(app.db(), t0 + policy.claim_timeout + Duration::seconds(1))
+        .await
+        .unwrap();
+    assert_eq!(later.sent, 1);
+    let row = outbox_rows(app.db()).await.remove(0);
+    assert_eq!(row.state, SENT);
+    assert_eq!(row.attempts, 2);
+    assert_eq!(row.claimed_by.as_deref(), Some(worker.instance_id()));
+
+    // The file transport wrote it, with the row's Message-ID.
+    let dir = &app.state.settings.mail.file_dir;
+    let files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1);
+    let eml = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(
+        eml.contains(&format!("Message-ID: {}", row.message_id)),
+        "{eml}"
+    );
+    assert!(row.message_id.starts_with('<') && row.message_id.ends_with("@example.invalid>"));
+}
