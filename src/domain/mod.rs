@@ -77,6 +77,18 @@ impl Channel {
             Channel::WalkIn => "walk_in",
         }
     }
+
+    pub fn parse(code: &str) -> Option<Channel> {
+        [
+            Channel::Web,
+            Channel::Api,
+            Channel::Hotline,
+            Channel::Letter,
+            Channel::WalkIn,
+        ]
+        .into_iter()
+        .find(|c| c.code() == code)
+    }
 }
 
 /// What a staff account may do. An account may hold several.

@@ -14,8 +14,9 @@ use super::audit::{self, AuditAction, AuditRecord};
 use super::cases::Viewer;
 use super::recusal;
 use super::reports::{open_fields, report_dek};
+use super::routing::{CaseMeta, Routing, route_report};
 use crate::crypto::Keyring;
-use crate::domain::Category;
+use crate::domain::{Category, Channel, SubjectRole};
 use crate::entities::report;
 
 /// How many characters of a quarantined report's text the review list shows.
@@ -90,6 +91,7 @@ pub async fn decide(
     db: &DatabaseConnection,
     keyring: &Keyring,
     viewer: &Viewer,
+    routing: &Routing,
     keep: &[Uuid],
     discard: &[Uuid],
     now: DateTime<Utc>,
@@ -120,6 +122,31 @@ pub async fn decide(
             .add(report::Column::Quarantined.eq(true))
             .add(recusal::not_recused_condition(viewer.user_id))
     };
+    // Kept reports are routed now, as they would have been at intake.
+    let released = report::Entity::find()
+        .filter(mine())
+        .filter(report::Column::Id.is_in(keep.iter().copied()))
+        .all(&txn)
+        .await?;
+    for row in &released {
+        let (Some(category), Some(channel)) =
+            (Category::parse(&row.category), Channel::parse(&row.channel))
+        else {
+            continue;
+        };
+        let case = CaseMeta {
+            report_id: row.id,
+            case_number: &row.case_number,
+            category,
+            village: row.village.as_deref(),
+            subject_role: row.subject_role.as_deref().and_then(SubjectRole::parse),
+            channel,
+            anonymous: row.anonymous,
+            due: None,
+        };
+        let recused = recusal::recused_users(&txn, row.id).await?;
+        route_report(&txn, routing, &case, &recused, now).await?;
+    }
     let kept = report::Entity::update_many()
         .set(report::ActiveModel {
             quarantined: Set(false),

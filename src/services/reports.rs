@@ -102,7 +102,11 @@ pub async fn submit(
         anonymous: draft.is_anonymous(),
         due: None,
     };
-    route_report(&txn, routing, &case, &recused, now).await?;
+    // A flood report is routed only once an inspector keeps it: the flood must not reach
+    // the inspectors' mailboxes either.
+    if !origin.quarantined {
+        route_report(&txn, routing, &case, &recused, now).await?;
+    }
     txn.commit().await?;
     Ok(receipt)
 }

@@ -117,6 +117,22 @@ async fn a_flood_goes_to_quarantine_where_inspectors_keep_or_discard_in_bulk() {
         .await
         .unwrap();
     assert_eq!(quarantined.len(), 2);
+    let db = app.db().clone();
+    let mails_for = |id: uuid::Uuid| {
+        let db = db.clone();
+        async move {
+            tipoff::entities::outbox::Entity::find()
+                .filter(tipoff::entities::outbox::Column::ReportId.eq(id))
+                .count(&db)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        mails_for(quarantined[0].id).await,
+        0,
+        "the flood reaches no mailbox"
+    );
 
     app.create_staff("insp", "郑检查", &[Role::Inspector], &[])
         .await;

@@ -95,6 +95,7 @@ pub async fn decide(
         &state.db,
         &state.keyring,
         &viewer(&user),
+        &state.routing,
         &keep,
         &discard,
         state.now(),
