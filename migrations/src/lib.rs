@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261128_000001_create_reports;
 mod m20261128_000002_create_staff;
+mod m20261128_000005_sites;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261128_000001_create_reports::Migration),
             Box::new(m20261128_000002_create_staff::Migration),
+            Box::new(m20261128_000005_sites::Migration),
         ]
     }
 }

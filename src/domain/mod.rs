@@ -2,12 +2,14 @@
 
 mod person_name;
 mod report_draft;
+mod site_kind;
 mod tracking_code;
 
 pub use person_name::{MIN_NAME_CHARS, is_title_only, names_in_subject, normalize_name};
 pub use report_draft::{
     Category, FieldError, Phone, RawReport, ReportDraft, Reporter, SITE_MAX, SubjectRole, Villages,
 };
+pub use site_kind::SiteKind;
 pub use tracking_code::{TrackingCode, TrackingCodeError};
 
 /// Where a case stands, as the API names it.

@@ -11,6 +11,7 @@ pub mod report;
 pub mod report_event;
 pub mod report_name;
 pub mod session;
+pub mod site;
 pub mod staff_name;
 pub mod user;
 pub mod user_alias;

@@ -31,6 +31,8 @@ pub struct Model {
     pub assignee_id: Option<Uuid>,
     pub merged_into: Option<Uuid>,
     pub outcome: Option<String>,
+    /// The posting site whose QR code the report came through, if any.
+    pub site_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -39,6 +39,7 @@ pub enum AuditAction {
     Export,
     CaseEvent,
     OpenAttachment,
+    SiteChange,
 }
 
 impl AuditAction {
@@ -58,6 +59,7 @@ impl AuditAction {
             AuditAction::Export => "export",
             AuditAction::CaseEvent => "case_event",
             AuditAction::OpenAttachment => "open_attachment",
+            AuditAction::SiteChange => "site_change",
         }
     }
 }

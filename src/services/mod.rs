@@ -4,6 +4,7 @@ pub mod audit;
 pub mod cases;
 pub mod recusal;
 pub mod reports;
+pub mod sites;
 pub mod staff;
 
 use crate::crypto::CryptoError;

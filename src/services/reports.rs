@@ -88,6 +88,10 @@ async fn store_report(
     // The counter is written first so the transaction takes the write lock at once (SQLite
     // would otherwise fail a read-then-write upgrade under contention).
     let case_number = next_case_number(txn, received_on).await?;
+    let site_id = match draft.site.as_deref() {
+        Some(token) => super::sites::site_for_intake(txn, token).await?,
+        None => None,
+    };
 
     let id = Uuid::new_v4();
     let row = id.to_string();
@@ -140,6 +144,7 @@ async fn store_report(
         assignee_id: Set(None),
         merged_into: Set(None),
         outcome: Set(None),
+        site_id: Set(site_id),
     }
     .insert(txn)
     .await?;
