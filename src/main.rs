@@ -308,7 +308,11 @@ async fn site_command(
         SiteCommand::Qr { out } => {
             std::fs::create_dir_all(&out)?;
             let mut written = std::collections::HashSet::new();
-            for site in sites::list_sites(db).await?.into_iter().filter(|s| s.enabled) {
+            for site in sites::list_sites(db)
+                .await?
+                .into_iter()
+                .filter(|s| s.enabled)
+            {
                 let mut stem = site.file_stem();
                 // Two sites whose names make the same slug must not overwrite each other.
                 if !written.insert(stem.clone()) {

@@ -12,5 +12,6 @@ mod privacy;
 mod public_pages;
 mod rate_limits;
 mod recusal;
+mod sites;
 mod staff;
 mod startup;

@@ -15,9 +15,7 @@ use super::{Nav, StaffPage};
 use crate::domain::{Category, SiteKind};
 use crate::error::{AppError, ErrorKind, Surface};
 use crate::i18n::{Catalog, Lang};
-use crate::services::sites::{
-    self, CountRules, NewSite, QrError, Shown, Site, SiteError,
-};
+use crate::services::sites::{self, CountRules, NewSite, QrError, Shown, Site, SiteError};
 use crate::services::staff::SessionUser;
 use crate::web::public::{Choice, render};
 use crate::web::{AppState, lang_of, page};
@@ -306,7 +304,11 @@ pub async fn site_qr_png(
     let site = site_or_404(&req, &state, &id).await?;
     let png = sites::qr_png(&site.url(&state.settings.server.base_url))
         .map_err(|e| qr_failed(e, page(&req)))?;
-    Ok(download(png, "image/png", format!("{}.png", site.file_stem())))
+    Ok(download(
+        png,
+        "image/png",
+        format!("{}.png", site.file_stem()),
+    ))
 }
 
 #[derive(Template)]
