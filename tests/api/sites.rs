@@ -799,3 +799,55 @@ async fn inspectors_see_masked_counts_but_cannot_manage_sites(app: TestApp) {
     assert_eq!(operator.get("/staff/counts").await.status(), 403);
     assert_eq!(sites::list_sites(app.db()).await.unwrap().len(), 2);
 }
+
+/// The notice as Chromium draws it (real fonts, real layout, print CSS loaded) carries a QR
+/// code that a phone would read as this site's address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_notice_rendered_in_chromium_carries_a_code_that_leads_to_the_site() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
+        .await
+        .unwrap();
+    let Some(browser) = crate::browser::Browser::desktop(&app).await else {
+        return;
+    };
+    app.create_staff("admin", "管理员", &[Role::Admin], &[])
+        .await;
+    let site = add_site(
+        &app,
+        SiteKind::VillageBoard,
+        "青山村村务公开栏",
+        Some("qingshan-village"),
+    )
+    .await;
+    let url = site.url(&app.state.settings.server.base_url);
+
+    browser.goto("/staff/login").await;
+    browser.fill("#username", "admin").await;
+    browser.fill("#password", "password-of-admin").await;
+    browser.click_and_wait_for_page("button[type=submit]").await;
+    browser
+        .goto(&format!("/staff/sites/{}/notice", site.id))
+        .await;
+    assert!(
+        browser.glyphs_render("可以反映的问题").await,
+        "Chinese text renders as glyphs, not as empty boxes"
+    );
+    // The print stylesheet is in force (it sizes the code), not blocked by the CSP.
+    let width = browser
+        .eval("return document.querySelector('#qr svg').getBoundingClientRect().width")
+        .await
+        .as_f64()
+        .unwrap();
+    assert!(width > 200.0, "the code is drawn large: {width} CSS px");
+    browser
+        .eval("document.getElementById('qr').scrollIntoView({block: 'center'}); return true")
+        .await;
+    let shot = browser.screenshot("notice").await;
+    let png = std::fs::read(&shot).unwrap();
+    assert_eq!(
+        decode_png(&png),
+        vec![url],
+        "the code in the screenshot leads to the site"
+    );
+    browser.assert_no_script_trouble().await;
+}
