@@ -66,6 +66,7 @@ pub struct Settings {
     pub staff: StaffSettings,
     pub campaign: CampaignSettings,
     pub deadlines: DeadlineSettings,
+    pub counts: CountSettings,
     pub villages: Vec<Village>,
     pub mail: MailSettings,
     pub routing: RoutingSettings,
@@ -155,6 +156,17 @@ pub struct CampaignSettings {
     pub notice_zh: String,
     pub notice_en: String,
     pub hotline: String,
+    /// First and last day (Asia/Shanghai) of the campaign: the widest period counts cover.
+    pub start: chrono::NaiveDate,
+    pub end: chrono::NaiveDate,
+}
+
+/// How report counts per posting site, kind and village are shown.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CountSettings {
+    /// A count below this shows as "fewer than N", so that no count points at one reporter.
+    pub min_shown: u32,
 }
 
 /// Deadlines per stage of a case, in working days of the holiday calendar (Asia/Shanghai).
@@ -336,6 +348,12 @@ impl Settings {
                 )));
             }
         }
+        if self.campaign.start > self.campaign.end {
+            return Err(ConfigError::Invalid(format!(
+                "campaign.start ({}) is after campaign.end ({})",
+                self.campaign.start, self.campaign.end
+            )));
+        }
         for (name, value) in [
             ("limits.submit_per_minute", self.limits.submit_per_minute),
             ("limits.submit_burst", self.limits.submit_burst),
@@ -343,6 +361,7 @@ impl Settings {
             ("limits.track_burst", self.limits.track_burst),
             ("staff.login_per_minute", self.staff.login_per_minute),
             ("staff.login_burst", self.staff.login_burst),
+            ("counts.min_shown", self.counts.min_shown),
         ] {
             if value == 0 {
                 return Err(ConfigError::Invalid(format!("{name} must be at least 1")));

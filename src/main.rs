@@ -43,6 +43,36 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Manage posting sites (where a notice with a QR code hangs).
+    Site {
+        #[command(subcommand)]
+        command: SiteCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SiteCommand {
+    /// Add a site and print the address its QR code leads to.
+    Add {
+        /// subdistrict_board, village_board, group_board, station_market, building_courtyard,
+        /// household, office_counter or website.
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        name: String,
+        /// A village/community id from the configuration (required for household).
+        #[arg(long)]
+        village: Option<String>,
+    },
+    /// List every site with its address.
+    List,
+    /// Disable a site: its code still opens the form, but reports are no longer attributed.
+    Disable { token_or_id: String },
+    /// Write `<kind>-<slug or id>.svg` and `.png` QR codes for every enabled site into DIR.
+    Qr {
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -197,6 +227,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Site { command } => {
+            let settings = Settings::load()?;
+            let keyring = tipoff::startup::load_keyring(&settings)?;
+            let db = tipoff::db::connect(&settings.database).await?;
+            tipoff::db::migrate(&db).await?;
+            site_command(command, &settings, &keyring, &db).await
+        }
         Command::Migrate => {
             let settings = Settings::load()?;
             tipoff::telemetry::init(&settings.log.level);
@@ -215,4 +252,79 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn site_command(
+    command: SiteCommand,
+    settings: &Settings,
+    keyring: &Keyring,
+    db: &sea_orm::DatabaseConnection,
+) -> anyhow::Result<()> {
+    use tipoff::services::sites::{self, NewSite};
+    let base_url = settings.server.base_url.as_str();
+    match command {
+        SiteCommand::Add {
+            kind,
+            name,
+            village,
+        } => {
+            let kind = tipoff::domain::SiteKind::parse(&kind).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "unknown kind '{kind}': subdistrict_board, village_board, group_board, \
+                     station_market, building_courtyard, household, office_counter or website"
+                )
+            })?;
+            let villages = tipoff::domain::Villages::new(settings.villages.clone());
+            let new = NewSite {
+                kind,
+                name,
+                village,
+            };
+            let site =
+                sites::create_site(db, keyring, &villages, new, None, chrono::Utc::now()).await?;
+            println!("added site {} ({})", site.id, site.kind.code());
+            println!("{}", site.url(base_url));
+        }
+        SiteCommand::List => {
+            for site in sites::list_sites(db).await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    site.id,
+                    site.kind.code(),
+                    site.village.as_deref().unwrap_or("-"),
+                    if site.enabled { "enabled" } else { "disabled" },
+                    site.name,
+                    site.url(base_url)
+                );
+            }
+        }
+        SiteCommand::Disable { token_or_id } => {
+            let site = sites::find_by_token_or_id(db, &token_or_id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no site with that token or id"))?;
+            sites::disable_site(db, keyring, site.id, None, chrono::Utc::now()).await?;
+            println!("disabled site {} ({})", site.id, site.name);
+        }
+        SiteCommand::Qr { out } => {
+            std::fs::create_dir_all(&out)?;
+            let mut written = std::collections::HashSet::new();
+            for site in sites::list_sites(db)
+                .await?
+                .into_iter()
+                .filter(|s| s.enabled)
+            {
+                let mut stem = site.file_stem();
+                // Two sites whose names make the same slug must not overwrite each other.
+                if !written.insert(stem.clone()) {
+                    stem = format!("{}-{}", site.kind.code(), site.id);
+                    written.insert(stem.clone());
+                }
+                let url = site.url(base_url);
+                std::fs::write(out.join(format!("{stem}.svg")), sites::qr_svg(&url)?)?;
+                std::fs::write(out.join(format!("{stem}.png")), sites::qr_png(&url)?)?;
+                println!("{stem}\t{url}");
+            }
+        }
+    }
+    Ok(())
 }

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261128_000001_create_reports;
 mod m20261128_000002_create_staff;
 mod m20261128_000004_outbox;
+mod m20261128_000005_sites;
 mod m20261128_000006_abuse;
 
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_create_reports::Migration),
             Box::new(m20261128_000002_create_staff::Migration),
             Box::new(m20261128_000004_outbox::Migration),
+            Box::new(m20261128_000005_sites::Migration),
             Box::new(m20261128_000006_abuse::Migration),
         ]
     }

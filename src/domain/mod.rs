@@ -3,6 +3,7 @@
 mod calendar;
 mod person_name;
 mod report_draft;
+mod site_kind;
 mod tracking_code;
 
 pub use calendar::{CalendarError, WorkCalendar};
@@ -10,6 +11,7 @@ pub use person_name::{MIN_NAME_CHARS, is_title_only, names_in_subject, normalize
 pub use report_draft::{
     Category, FieldError, Phone, RawReport, ReportDraft, Reporter, SITE_MAX, SubjectRole, Villages,
 };
+pub use site_kind::SiteKind;
 pub use tracking_code::{TrackingCode, TrackingCodeError};
 
 /// Where a case stands, as the API names it.

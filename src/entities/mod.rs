@@ -13,6 +13,7 @@ pub mod report;
 pub mod report_event;
 pub mod report_name;
 pub mod session;
+pub mod site;
 pub mod staff_name;
 pub mod used_form_token;
 pub mod user;

@@ -33,6 +33,8 @@ pub struct Model {
     pub outcome: Option<String>,
     /// Arrived during a flood: kept, but waiting for an inspector's review.
     pub quarantined: bool,
+    /// The posting site whose QR code the report came through, if any.
+    pub site_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -41,6 +41,7 @@ pub enum AuditAction {
     OpenAttachment,
     /// A failed notification sent again.
     MailRetry,
+    SiteChange,
 }
 
 impl AuditAction {
@@ -61,6 +62,7 @@ impl AuditAction {
             AuditAction::CaseEvent => "case_event",
             AuditAction::OpenAttachment => "open_attachment",
             AuditAction::MailRetry => "mail_retry",
+            AuditAction::SiteChange => "site_change",
         }
     }
 }

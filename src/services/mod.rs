@@ -8,6 +8,7 @@ pub mod quarantine;
 pub mod recusal;
 pub mod reports;
 pub mod routing;
+pub mod sites;
 pub mod staff;
 
 use crate::crypto::CryptoError;

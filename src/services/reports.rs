@@ -134,6 +134,10 @@ async fn store_report(
             return Err(ServiceError::Invalid(TOKEN_USED));
         }
     }
+    let site_id = match draft.site.as_deref() {
+        Some(token) => super::sites::site_for_intake(txn, token).await?,
+        None => None,
+    };
 
     let id = Uuid::new_v4();
     let row = id.to_string();
@@ -187,6 +191,7 @@ async fn store_report(
         merged_into: Set(None),
         outcome: Set(None),
         quarantined: Set(origin.quarantined),
+        site_id: Set(site_id),
     }
     .insert(txn)
     .await?;

@@ -15,6 +15,7 @@ mod privacy;
 mod public_pages;
 mod rate_limits;
 mod recusal;
+mod sites;
 mod staff;
 mod startup;
 mod triage;

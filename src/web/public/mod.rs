@@ -87,11 +87,15 @@ pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
     Err(AppError::new(crate::error::ErrorKind::NotFound, surface))
 }
 
-/// The stylesheet and the optional print script, compiled into the binary.
+/// The stylesheets (site and printable notice) and the optional print script, compiled in.
 pub async fn static_file(path: web::Path<String>) -> HttpResponse {
     let (body, content_type) = match path.as_str() {
         "style.css" => (
             include_str!("../../../public/style.css"),
+            "text/css; charset=utf-8",
+        ),
+        "notice.css" => (
+            include_str!("../../../public/notice.css"),
             "text/css; charset=utf-8",
         ),
         "print.js" => (

@@ -6,6 +6,7 @@ mod auth;
 mod cases;
 mod intake;
 mod quarantine;
+mod sites;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -85,6 +86,13 @@ staff_routes! {
     get "/staff/admin/relatives" [Admin] => admin::list_relatives;
     post "/staff/admin/relatives" [Admin] => admin::file_relative;
     post "/staff/admin/relatives/{id}/remove" [Admin] => admin::remove_relative;
+    get "/staff/sites" [Admin] => sites::list_sites;
+    post "/staff/sites" [Admin] => sites::create_site;
+    post "/staff/sites/{id}/disable" [Admin] => sites::disable_site;
+    get "/staff/sites/{id}/qr.svg" [Admin] => sites::site_qr_svg;
+    get "/staff/sites/{id}/qr.png" [Admin] => sites::site_qr_png;
+    get "/staff/sites/{id}/notice" [Admin] => sites::site_notice;
+    get "/staff/counts" [Admin, Inspector] => sites::show_counts;
 }
 
 /// What every staff page's header needs.

@@ -1,0 +1,854 @@
+//! Posting sites: the household rule, reports attributed through a site's QR code, the CLI,
+//! QR codes that decode back to the site's address, the notice, and counts that point at
+//! nobody.
+
+use std::process::Output;
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono_tz::Asia::Shanghai;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::json;
+use tipoff::domain::{Channel, RawReport, ReportDraft, Role, SiteKind};
+use tipoff::entities::{audit_entry, report};
+use tipoff::services::reports::{self, Origin};
+use tipoff::services::sites::{self, CountRules, NewSite, Shown, Site, SiteError, qr_png, qr_svg};
+use uuid::Uuid;
+
+use crate::helpers::{TestApp, hidden_value};
+use crate::on_both_backends;
+
+on_both_backends!(
+    sites_are_created_listed_and_disabled_and_households_share_one_site_per_village,
+    a_report_through_a_sites_code_is_attributed_to_that_site,
+    an_unknown_or_disabled_code_still_opens_the_form_and_the_report_is_kept_unattributed,
+    the_cli_adds_lists_disables_and_writes_qr_codes_that_lead_to_each_site,
+    an_admin_manages_sites_and_prints_a_notice_whose_code_leads_to_the_site,
+    counts_are_per_fixed_period_and_masked_below_the_threshold,
+    inspectors_see_masked_counts_but_cannot_manage_sites,
+);
+
+fn new_site(kind: SiteKind, name: &str, village: Option<&str>) -> NewSite {
+    NewSite {
+        kind,
+        name: name.to_string(),
+        village: village.map(str::to_string),
+    }
+}
+
+pub async fn add_site(app: &TestApp, kind: SiteKind, name: &str, village: Option<&str>) -> Site {
+    sites::create_site(
+        app.db(),
+        &app.state.keyring,
+        &app.state.villages,
+        new_site(kind, name, village),
+        None,
+        app.now(),
+    )
+    .await
+    .expect("site created")
+}
+
+/// Stores an anonymous report as the intake would, at `now`, through `site` (a token).
+async fn report_at(app: &TestApp, site: Option<&str>, now: DateTime<Utc>) {
+    let raw = RawReport {
+        category: Some("connection".into()),
+        description: Some("村主任的亲戚开着小车还在吃低保".into()),
+        anonymous: Some(true),
+        site: site.map(str::to_string),
+        ..RawReport::default()
+    };
+    let draft = ReportDraft::parse(raw, &app.state.villages).expect("valid draft");
+    reports::submit(
+        app.db(),
+        &app.state.keyring,
+        &app.state.routing,
+        draft,
+        Origin::public(Channel::Web),
+        now,
+    )
+    .await
+    .expect("report stored");
+}
+
+async fn stored_site_ids(app: &TestApp) -> Vec<Option<Uuid>> {
+    report::Entity::find()
+        .all(app.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.site_id)
+        .collect()
+}
+
+/// Every QR code found in a greyscale image, decoded.
+pub fn decode_qr(image: image::GrayImage) -> Vec<String> {
+    let mut prepared = rqrr::PreparedImage::prepare(image);
+    prepared
+        .detect_grids()
+        .into_iter()
+        .filter_map(|grid| grid.decode().ok().map(|(_, content)| content))
+        .collect()
+}
+
+fn decode_png(png: &[u8]) -> Vec<String> {
+    decode_qr(image::load_from_memory(png).expect("a PNG").to_luma8())
+}
+
+/// Rasterizes the rectangles of a QR code's SVG path and decodes the result.
+fn decode_svg(svg: &str) -> Vec<String> {
+    let size = regex::Regex::new(r#"viewBox="0 0 (\d+) (\d+)""#)
+        .unwrap()
+        .captures(svg)
+        .expect("a viewBox");
+    let (w, h): (u32, u32) = (size[1].parse().unwrap(), size[2].parse().unwrap());
+    let mut image = image::GrayImage::from_pixel(w, h, image::Luma([255]));
+    let rect = regex::Regex::new(r"M(\d+) (\d+)h(\d+)v(\d+)H\d+V\d+").unwrap();
+    let mut drawn = 0;
+    for c in rect.captures_iter(svg) {
+        let [x, y, dx, dy]: [u32; 4] = std::array::from_fn(|i| c[i + 1].parse().unwrap());
+        for px in x..x + dx {
+            for py in y..y + dy {
+                image.put_pixel(px, py, image::Luma([0]));
+            }
+        }
+        drawn += 1;
+    }
+    assert!(drawn > 50, "the SVG draws the code's modules");
+    decode_qr(image)
+}
+
+#[test]
+fn a_sites_qr_png_and_svg_decode_back_to_its_address() {
+    let url = "https://jubao.example.gov.cn/r/Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6";
+    assert_eq!(decode_png(&qr_png(url).unwrap()), vec![url.to_string()]);
+    assert_eq!(decode_svg(&qr_svg(url).unwrap()), vec![url.to_string()]);
+}
+
+async fn sites_are_created_listed_and_disabled_and_households_share_one_site_per_village(
+    app: TestApp,
+) {
+    let board = add_site(
+        &app,
+        SiteKind::VillageBoard,
+        "  青山村村务公开栏 ",
+        Some("qingshan-village"),
+    )
+    .await;
+    assert_eq!(board.name, "青山村村务公开栏");
+    assert!(board.enabled);
+    assert!(board.token.len() >= 43, "256 random bits");
+    let website = add_site(&app, SiteKind::Website, "街道政府网站", None).await;
+    assert_ne!(board.token, website.token);
+
+    let create = |kind, name: &'static str, village: Option<&'static str>| {
+        sites::create_site(
+            app.db(),
+            &app.state.keyring,
+            &app.state.villages,
+            new_site(kind, name, village),
+            None,
+            app.now(),
+        )
+    };
+    assert!(matches!(
+        create(SiteKind::Household, "入户告知", None).await,
+        Err(SiteError::HouseholdNeedsVillage)
+    ));
+    assert!(matches!(
+        create(SiteKind::VillageBoard, "别处公开栏", Some("atlantis")).await,
+        Err(SiteError::UnknownVillage(_))
+    ));
+    assert!(matches!(
+        create(SiteKind::StationMarket, "   ", None).await,
+        Err(SiteError::BadName)
+    ));
+    let households = create(
+        SiteKind::Household,
+        "青山村入户告知",
+        Some("qingshan-village"),
+    )
+    .await
+    .unwrap();
+    // A second household site in the same village would let one code stand for fewer homes.
+    match create(
+        SiteKind::Household,
+        "青山村三组入户",
+        Some("qingshan-village"),
+    )
+    .await
+    {
+        Err(SiteError::HouseholdSiteExists(village)) => assert_eq!(village, "qingshan-village"),
+        other => panic!("second household site in a village: {other:?}"),
+    }
+    // Another village gets its own.
+    create(
+        SiteKind::Household,
+        "新民村入户告知",
+        Some("xinmin-village"),
+    )
+    .await
+    .unwrap();
+
+    let listed = sites::list_sites(app.db()).await.unwrap();
+    assert_eq!(listed.len(), 4);
+    assert_eq!(
+        listed[0].kind,
+        SiteKind::VillageBoard,
+        "listed in the plan's order"
+    );
+    assert_eq!(listed[3].kind, SiteKind::Website);
+    assert_eq!(
+        sites::find_by_token(app.db(), &households.token)
+            .await
+            .unwrap()
+            .map(|s| s.id),
+        Some(households.id)
+    );
+    assert_eq!(
+        sites::find_by_token_or_id(app.db(), &households.id.to_string())
+            .await
+            .unwrap()
+            .map(|s| s.id),
+        Some(households.id)
+    );
+    assert!(
+        sites::find_by_token(app.db(), "no-such-token")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let disabled =
+        sites::disable_site(app.db(), &app.state.keyring, households.id, None, app.now())
+            .await
+            .unwrap();
+    assert!(!disabled.enabled);
+    // Disabling again changes nothing and is no error.
+    sites::disable_site(app.db(), &app.state.keyring, households.id, None, app.now())
+        .await
+        .unwrap();
+    assert!(matches!(
+        sites::disable_site(
+            app.db(),
+            &app.state.keyring,
+            Uuid::new_v4(),
+            None,
+            app.now()
+        )
+        .await,
+        Err(SiteError::NotFound)
+    ));
+    // A disabled household site can be replaced (a leaked or damaged code).
+    let replacement = create(
+        SiteKind::Household,
+        "青山村入户告知（新）",
+        Some("qingshan-village"),
+    )
+    .await
+    .unwrap();
+    assert_ne!(replacement.token, households.token);
+
+    let audited = audit_entry::Entity::find()
+        .filter(audit_entry::Column::Action.eq("site_change"))
+        .all(app.db())
+        .await
+        .unwrap();
+    assert_eq!(
+        audited.len(),
+        6,
+        "five creations and one real disabling are audited; refusals and no-ops are not"
+    );
+    assert!(audited.iter().all(|e| !e.detail.contains(&board.token)));
+}
+
+/// The report form reached through `/r/{token}`, submitted as the resident would.
+async fn submit_through(app: &TestApp, token: &str, client_ip: &str) -> reqwest::Response {
+    let page = app.get(&format!("/r/{token}")).await;
+    assert_eq!(page.status(), 200, "the form always opens");
+    let html = page.text().await.unwrap();
+    let site = hidden_value(&html, "site");
+    assert_eq!(site, token, "the form carries the token");
+    let form_token = hidden_value(&html, "form_token");
+    app.post_form(
+        "/report",
+        &[
+            ("form_token", form_token.as_str()),
+            ("site", site.as_str()),
+            ("category", "favor"),
+            ("village", "qingshan-village"),
+            ("description", "组长家亲戚不符合条件也吃上了低保"),
+            ("anonymous", "true"),
+        ],
+        client_ip,
+    )
+    .await
+}
+
+async fn a_report_through_a_sites_code_is_attributed_to_that_site(app: TestApp) {
+    let board = add_site(
+        &app,
+        SiteKind::GroupBoard,
+        "青山村三组公示栏",
+        Some("qingshan-village"),
+    )
+    .await;
+    let response = submit_through(&app, &board.token, "198.51.100.1").await;
+    assert_eq!(response.status(), 200);
+    assert!(response.text().await.unwrap().contains("tracking-code"));
+    assert_eq!(stored_site_ids(&app).await, vec![Some(board.id)]);
+
+    // The JSON API takes the same token.
+    let website = add_site(&app, SiteKind::Website, "政府网站", None).await;
+    let response = app
+        .post_json(
+            "/api/v1/reports",
+            &json!({
+                "category": "nepotism",
+                "description": "村干部优亲厚友，亲戚都评上了",
+                "anonymous": true,
+                "site": website.token,
+            }),
+            "198.51.100.2",
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let mut ids = stored_site_ids(&app).await;
+    ids.sort();
+    let mut expected = vec![Some(board.id), Some(website.id)];
+    expected.sort();
+    assert_eq!(ids, expected);
+}
+
+async fn an_unknown_or_disabled_code_still_opens_the_form_and_the_report_is_kept_unattributed(
+    app: TestApp,
+) {
+    let response = submit_through(&app, "made-up-token-from-a-fake-poster", "198.51.100.3").await;
+    assert_eq!(response.status(), 200, "a resident is never turned away");
+    assert!(response.text().await.unwrap().contains("tracking-code"));
+    assert_eq!(stored_site_ids(&app).await, vec![None]);
+
+    let station = add_site(&app, SiteKind::StationMarket, "大路车站", None).await;
+    sites::disable_site(app.db(), &app.state.keyring, station.id, None, app.now())
+        .await
+        .unwrap();
+    let response = submit_through(&app, &station.token, "198.51.100.4").await;
+    assert_eq!(response.status(), 200);
+    assert!(response.text().await.unwrap().contains("tracking-code"));
+    assert_eq!(stored_site_ids(&app).await, vec![None, None]);
+}
+
+/// `tipoff site …` against the test app's database and keyring.
+async fn run_cli(app: &TestApp, args: &[&str]) -> Output {
+    let keys = app.data_dir.path().join("keys.toml");
+    let url = app.state.settings.database.url.clone();
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tipoff"))
+            .arg("site")
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("TIPOFF_PROFILE", "test")
+            .env("TIPOFF__KEYS__FILE", keys)
+            .env("TIPOFF__DATABASE__URL", url)
+            .env("TIPOFF__SERVER__BASE_URL", "https://jubao.example.gov.cn")
+            .output()
+            .expect("run tipoff")
+    })
+    .await
+    .unwrap()
+}
+
+fn said(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+async fn the_cli_adds_lists_disables_and_writes_qr_codes_that_lead_to_each_site(app: TestApp) {
+    let added = run_cli(
+        &app,
+        &[
+            "add",
+            "--kind",
+            "village_board",
+            "--name",
+            "Qingshan board",
+            "--village",
+            "qingshan-village",
+        ],
+    )
+    .await;
+    assert_eq!(added.status.code(), Some(0), "{}", said(&added));
+    let board = sites::list_sites(app.db()).await.unwrap().remove(0);
+    assert_eq!(board.name, "Qingshan board");
+    assert!(said(&added).contains(&format!("https://jubao.example.gov.cn/r/{}", board.token)));
+
+    let refused = run_cli(&app, &["add", "--kind", "household", "--name", "入户告知"]).await;
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        said(&refused).contains("needs a village"),
+        "{}",
+        said(&refused)
+    );
+    let refused = run_cli(&app, &["add", "--kind", "billboard", "--name", "x"]).await;
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        said(&refused).contains("unknown kind"),
+        "{}",
+        said(&refused)
+    );
+
+    let added = run_cli(
+        &app,
+        &[
+            "add",
+            "--kind",
+            "household",
+            "--name",
+            "青山村入户告知",
+            "--village",
+            "qingshan-village",
+        ],
+    )
+    .await;
+    assert_eq!(added.status.code(), Some(0), "{}", said(&added));
+    let station = run_cli(
+        &app,
+        &["add", "--kind", "station_market", "--name", "大路车站"],
+    )
+    .await;
+    assert_eq!(station.status.code(), Some(0), "{}", said(&station));
+
+    let listed = run_cli(&app, &["list"]).await;
+    assert_eq!(listed.status.code(), Some(0), "{}", said(&listed));
+    let all = sites::list_sites(app.db()).await.unwrap();
+    assert_eq!(all.len(), 3);
+    for site in &all {
+        assert!(said(&listed).contains(&site.id.to_string()));
+        assert!(said(&listed).contains(&site.url("https://jubao.example.gov.cn")));
+    }
+    let station = all
+        .iter()
+        .find(|s| s.kind == SiteKind::StationMarket)
+        .unwrap()
+        .clone();
+    let household = all
+        .iter()
+        .find(|s| s.kind == SiteKind::Household)
+        .unwrap()
+        .clone();
+
+    let disabled = run_cli(&app, &["disable", &station.token]).await;
+    assert_eq!(disabled.status.code(), Some(0), "{}", said(&disabled));
+    assert!(
+        !sites::find_site(app.db(), station.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .enabled
+    );
+    let unknown = run_cli(&app, &["disable", "no-such-site"]).await;
+    assert_eq!(unknown.status.code(), Some(1));
+
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("qr");
+    let written = run_cli(&app, &["qr", "--out", dir.to_str().unwrap()]).await;
+    assert_eq!(written.status.code(), Some(0), "{}", said(&written));
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    let household_stem = format!("household-{}", household.id);
+    assert_eq!(
+        files,
+        vec![
+            format!("{household_stem}.png"),
+            format!("{household_stem}.svg"),
+            "village_board-qingshan-board.png".to_string(),
+            "village_board-qingshan-board.svg".to_string(),
+        ],
+        "every enabled site, and no disabled one"
+    );
+    for (stem, site) in [
+        ("village_board-qingshan-board", &board),
+        (household_stem.as_str(), &household),
+    ] {
+        let url = site.url("https://jubao.example.gov.cn");
+        let png = std::fs::read(dir.join(format!("{stem}.png"))).unwrap();
+        assert_eq!(decode_png(&png), vec![url.clone()]);
+        let svg = std::fs::read_to_string(dir.join(format!("{stem}.svg"))).unwrap();
+        assert_eq!(decode_svg(&svg), vec![url]);
+    }
+}
+
+async fn an_admin_manages_sites_and_prints_a_notice_whose_code_leads_to_the_site(app: TestApp) {
+    app.create_staff("admin", "管理员", &[Role::Admin], &[])
+        .await;
+    let admin = app.sign_in("admin").await;
+
+    let page = admin
+        .post(
+            "/staff/sites",
+            &[
+                ("kind", "household"),
+                ("name", "青山村入户告知"),
+                ("village", ""),
+            ],
+        )
+        .await;
+    assert_eq!(page.status(), 422);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("入户告知必须选择所在村")
+    );
+
+    let page = admin
+        .post(
+            "/staff/sites",
+            &[
+                ("kind", "household"),
+                ("name", "青山村入户告知"),
+                ("village", "qingshan-village"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("已新增张贴点"));
+    let site = sites::list_sites(app.db()).await.unwrap().remove(0);
+    let url = site.url(&app.state.settings.server.base_url);
+    assert!(html.contains(&url), "the list shows the code's address");
+
+    let again = admin
+        .post(
+            "/staff/sites",
+            &[
+                ("kind", "household"),
+                ("name", "青山村二组入户"),
+                ("village", "qingshan-village"),
+            ],
+        )
+        .await;
+    assert_eq!(again.status(), 422);
+    assert!(again.text().await.unwrap().contains("已有入户告知张贴点"));
+
+    let png = admin.get(&format!("/staff/sites/{}/qr.png", site.id)).await;
+    assert_eq!(png.status(), 200);
+    assert_eq!(png.headers()["content-type"], "image/png");
+    assert!(
+        png.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains(&format!("household-{}.png", site.id))
+    );
+    assert_eq!(decode_png(&png.bytes().await.unwrap()), vec![url.clone()]);
+    let svg = admin.get(&format!("/staff/sites/{}/qr.svg", site.id)).await;
+    assert_eq!(svg.status(), 200);
+    assert_eq!(svg.headers()["content-type"], "image/svg+xml");
+    assert_eq!(decode_svg(&svg.text().await.unwrap()), vec![url.clone()]);
+
+    let notice = admin.get(&format!("/staff/sites/{}/notice", site.id)).await;
+    assert_eq!(notice.status(), 200);
+    let csp = notice.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"));
+    let html = notice.text().await.unwrap();
+    let campaign = &app.state.settings.campaign;
+    let today = app.now().with_timezone(&Shanghai).date_naive();
+    for expected in [
+        campaign.title_zh.as_str(),
+        campaign.office_zh.as_str(),
+        campaign.hotline.as_str(),
+        "人情保：靠人情关系吃低保",
+        "优亲厚友",
+        "匿名举报不记录您的姓名",
+        &today.format("%Y年%-m月%-d日").to_string(),
+        "<svg",
+        "/static/notice.css",
+    ] {
+        assert!(html.contains(expected), "the notice shows {expected}");
+    }
+    assert!(!html.contains("<script") && !html.contains("style="));
+    // The inline code is the site's code.
+    let start = html.find("<svg").unwrap();
+    let end = html[start..].find("</svg>").unwrap() + start + 6;
+    assert_eq!(decode_svg(&html[start..end]), vec![url.clone()]);
+    let css = app.get("/static/notice.css").await.text().await.unwrap();
+    assert!(css.contains("@page { size: A4; margin: 15mm; }"));
+
+    let english = admin
+        .get(&format!("/staff/sites/{}/notice?lang=en", site.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(english.contains(&campaign.title_en) && english.contains("Supervision hotline"));
+
+    assert_eq!(
+        admin
+            .get(&format!("/staff/sites/{}/notice", Uuid::new_v4()))
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        admin.get("/staff/sites/not-a-uuid/qr.png").await.status(),
+        404
+    );
+
+    let disabled = admin
+        .post(&format!("/staff/sites/{}/disable", site.id), &[])
+        .await;
+    assert_eq!(disabled.status(), 200);
+    assert!(disabled.text().await.unwrap().contains("已停用张贴点"));
+    assert!(
+        !sites::find_site(app.db(), site.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .enabled
+    );
+    let audited = audit_entry::Entity::find()
+        .filter(audit_entry::Column::Action.eq("site_change"))
+        .all(app.db())
+        .await
+        .unwrap();
+    assert_eq!(audited.len(), 2);
+    assert!(audited.iter().all(|e| e.actor_id.is_some()));
+}
+
+fn shanghai(y: i32, m: u32, d: u32) -> DateTime<Utc> {
+    Shanghai
+        .with_ymd_and_hms(y, m, d, 10, 0, 0)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+async fn counts_are_per_fixed_period_and_masked_below_the_threshold(app: TestApp) {
+    let a = add_site(
+        &app,
+        SiteKind::VillageBoard,
+        "青山村公开栏",
+        Some("qingshan-village"),
+    )
+    .await;
+    let b = add_site(
+        &app,
+        SiteKind::VillageBoard,
+        "新民村公开栏",
+        Some("xinmin-village"),
+    )
+    .await;
+    let c = add_site(
+        &app,
+        SiteKind::Household,
+        "青山村入户告知",
+        Some("qingshan-village"),
+    )
+    .await;
+    let d = add_site(&app, SiteKind::StationMarket, "大路车站", None).await;
+
+    // "Today" is Wednesday 18 March 2026: the week is 16–22 March.
+    let today = shanghai(2026, 3, 18);
+    for _ in 0..2 {
+        report_at(&app, Some(&a.token), today).await;
+    }
+    for day in [16, 17, 18, 20, 22] {
+        report_at(&app, Some(&b.token), shanghai(2026, 3, day)).await;
+    }
+    // Station: three in February, four earlier this month, none this week.
+    for day in [3, 10, 27] {
+        report_at(&app, Some(&d.token), shanghai(2026, 2, day)).await;
+    }
+    for day in [2, 5, 9, 15] {
+        report_at(&app, Some(&d.token), shanghai(2026, 3, day)).await;
+    }
+    // Before the campaign: counted nowhere.
+    report_at(&app, Some(&b.token), shanghai(2025, 12, 20)).await;
+    // Unattributed: no site, an unknown token.
+    report_at(&app, None, today).await;
+    report_at(&app, Some("a-token-nobody-issued"), today).await;
+
+    let rules = CountRules {
+        min_shown: 5,
+        campaign_start: date(2026, 1, 1),
+        campaign_end: date(2026, 6, 30),
+    };
+    let counts = sites::counts(app.db(), &rules, today).await.unwrap();
+    assert_eq!(counts.periods[0].first, date(2026, 3, 16));
+    assert_eq!(counts.periods[0].last, date(2026, 3, 22));
+    assert_eq!(counts.periods[1].first, date(2026, 3, 1));
+    assert_eq!(counts.periods[1].last, date(2026, 3, 31));
+
+    let site = |id: Uuid| counts.sites.iter().find(|r| r.key.id == id).unwrap().counts;
+    let fewer = Shown::FewerThan(5);
+    assert_eq!(
+        site(a.id),
+        [fewer, fewer, fewer],
+        "2 reports are never shown as 2"
+    );
+    assert_eq!(site(b.id), [Shown::Exact(5); 3], "5 is shown as it is");
+    assert_eq!(site(c.id), [Shown::Exact(0); 3]);
+    assert_eq!(site(d.id), [Shown::Exact(0), fewer, Shown::Exact(7)]);
+
+    let village = |id: &str| counts.villages.iter().find(|r| r.key == id).unwrap().counts;
+    // Qingshan has only site A's two reports (and C's none): masked as a village too.
+    assert_eq!(village("qingshan-village"), [fewer, fewer, fewer]);
+    assert_eq!(village("xinmin-village"), [Shown::Exact(5); 3]);
+
+    let kind = |k: SiteKind| counts.kinds.iter().find(|r| r.key == k).unwrap().counts;
+    // 5 + 2 is not shown as 7: subtracting B's 5 would give A's 2 back.
+    let partly = Shown::Partly {
+        exact: 5,
+        masked: 1,
+        below: 5,
+    };
+    assert_eq!(kind(SiteKind::VillageBoard), [partly; 3]);
+    assert_eq!(kind(SiteKind::StationMarket), site(d.id));
+    assert_eq!(kind(SiteKind::Household), [Shown::Exact(0); 3]);
+    assert_eq!(kind(SiteKind::Website), [Shown::Exact(0); 3]);
+    assert_eq!(counts.unattributed, [fewer; 3]);
+
+    // A lower threshold shows what the higher one hid.
+    let rules = CountRules {
+        min_shown: 2,
+        ..rules
+    };
+    let counts = sites::counts(app.db(), &rules, today).await.unwrap();
+    let kind = counts
+        .kinds
+        .iter()
+        .find(|r| r.key == SiteKind::VillageBoard)
+        .unwrap();
+    assert_eq!(kind.counts, [Shown::Exact(7); 3]);
+    assert_eq!(counts.unattributed, [Shown::Exact(2); 3]);
+}
+
+async fn inspectors_see_masked_counts_but_cannot_manage_sites(app: TestApp) {
+    app.create_staff("li.jc", "李监察", &[Role::Inspector], &[])
+        .await;
+    app.create_staff("op", "话务员", &[Role::Operator], &[])
+        .await;
+    let inspector = app.sign_in("li.jc").await;
+    let a = add_site(
+        &app,
+        SiteKind::VillageBoard,
+        "青山村公开栏",
+        Some("qingshan-village"),
+    )
+    .await;
+    let b = add_site(
+        &app,
+        SiteKind::VillageBoard,
+        "新民村公开栏",
+        Some("xinmin-village"),
+    )
+    .await;
+    let now = app.now();
+    for _ in 0..2 {
+        report_at(&app, Some(&a.token), now).await;
+    }
+    for _ in 0..6 {
+        report_at(&app, Some(&b.token), now).await;
+    }
+
+    let page = inspector.get("/staff/counts").await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    let row = |name: &str| {
+        let start = html.find(name).unwrap_or_else(|| panic!("{name} row"));
+        let end = html[start..].find("</tr>").unwrap() + start;
+        html[start..end].to_string()
+    };
+    // This week and this month always hold today; the campaign may not (its dates are config).
+    let qingshan_site = row("青山村公开栏");
+    assert!(
+        qingshan_site.matches("少于5件").count() >= 2,
+        "{qingshan_site}"
+    );
+    assert!(!qingshan_site.contains(">2<"));
+    let kind = row("村（社区）公示栏");
+    assert!(kind.matches("6件，另有1处各少于5件").count() >= 2, "{kind}");
+    assert!(!kind.contains(">8<"));
+    let village_section =
+        &html[html.find("counts-villages").unwrap()..html.find("counts-sites").unwrap()];
+    assert!(village_section.contains("少于5件") && !village_section.contains(">2<"));
+    assert!(html.contains("少于5件的只显示"));
+
+    for path in [
+        "/staff/sites",
+        "/staff/sites/00000000-0000-0000-0000-000000000000/notice",
+    ] {
+        assert_eq!(inspector.get(path).await.status(), 403, "{path}");
+    }
+    let refused = inspector
+        .post("/staff/sites", &[("kind", "website"), ("name", "网站")])
+        .await;
+    assert_eq!(refused.status(), 403);
+    let operator = app.sign_in("op").await;
+    assert_eq!(operator.get("/staff/counts").await.status(), 403);
+    assert_eq!(sites::list_sites(app.db()).await.unwrap().len(), 2);
+}
+
+/// The notice as Chromium draws it (real fonts, real layout, print CSS loaded) carries a QR
+/// code that a phone would read as this site's address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_notice_rendered_in_chromium_carries_a_code_that_leads_to_the_site() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
+        .await
+        .unwrap();
+    let Some(browser) = crate::browser::Browser::desktop(&app).await else {
+        return;
+    };
+    app.create_staff("admin", "管理员", &[Role::Admin], &[])
+        .await;
+    let site = add_site(
+        &app,
+        SiteKind::VillageBoard,
+        "青山村村务公开栏",
+        Some("qingshan-village"),
+    )
+    .await;
+    let url = site.url(&app.state.settings.server.base_url);
+
+    browser.goto("/staff/login").await;
+    browser.fill("#username", "admin").await;
+    browser.fill("#password", "password-of-admin").await;
+    browser.click_and_wait_for_page("button[type=submit]").await;
+    browser
+        .goto(&format!("/staff/sites/{}/notice", site.id))
+        .await;
+    assert!(
+        browser.glyphs_render("可以反映的问题").await,
+        "Chinese text renders as glyphs, not as empty boxes"
+    );
+    // The print stylesheet is in force (it sizes the code), not blocked by the CSP.
+    let width = browser
+        .eval("return document.querySelector('#qr svg').getBoundingClientRect().width")
+        .await
+        .as_f64()
+        .unwrap();
+    assert!(width > 200.0, "the code is drawn large: {width} CSS px");
+    browser
+        .eval("document.getElementById('qr').scrollIntoView({block: 'center'}); return true")
+        .await;
+    let shot = browser.screenshot("notice").await;
+    let png = std::fs::read(&shot).unwrap();
+    assert_eq!(
+        decode_png(&png),
+        vec![url],
+        "the code in the screenshot leads to the site"
+    );
+    browser.assert_no_script_trouble().await;
+}
