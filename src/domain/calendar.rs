@@ -358,7 +358,7 @@ mod tests {
     fn the_shipped_schedules_have_the_official_number_of_days_off() {
         let cal = shipped();
         // Weekdays off minus weekend days worked = statutory holidays: 11 in 2024, 13 from 2025.
-        for (year, statutory) in [(2024, 11), (2025, 13)] {
+        for (year, statutory) in [(2024, 11), (2025, 13), (2026, 13)] {
             let first = NaiveDate::from_ymd_opt(year, 1, 1).unwrap();
             let days = first.iter_days().take_while(|d| d.year() == year);
             let (mut weekdays_off, mut weekends_worked) = (0, 0);
