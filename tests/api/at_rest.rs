@@ -128,3 +128,31 @@ async fn an_anonymous_report_keeps_its_date_but_not_its_time(app: TestApp) {
     assert!(real_name.received_at.is_some());
     assert_ne!(anonymous.case_number, real_name.case_number);
 }
+
+#[tokio::test]
+async fn sqlite_runs_durable_and_shredding() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
+        .await
+        .unwrap();
+    let db = app.db();
+    for (pragma, expected) in [
+        ("journal_mode", "wal"),
+        ("synchronous", "2"),
+        ("secure_delete", "1"),
+    ] {
+        let row = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                format!("PRAGMA {pragma}"),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let value: String = row
+            .try_get_by_index::<String>(0)
+            .or_else(|_| row.try_get_by_index::<i64>(0).map(|n| n.to_string()))
+            .unwrap();
+        assert_eq!(value.to_lowercase(), expected, "PRAGMA {pragma}");
+    }
+}
