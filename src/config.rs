@@ -62,6 +62,7 @@ pub struct Settings {
     pub staff: StaffSettings,
     pub campaign: CampaignSettings,
     pub deadlines: DeadlineSettings,
+    pub attachments: AttachmentSettings,
     pub villages: Vec<Village>,
 }
 
@@ -165,6 +166,17 @@ pub struct DeadlineSettings {
     pub remind_days: u32,
 }
 
+/// Evidence files a report may carry; enforced while the upload streams in.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentSettings {
+    pub max_files: usize,
+    /// Largest single file, in bytes.
+    pub max_file_bytes: u64,
+    /// Largest sum of a report's files, in bytes.
+    pub max_total_bytes: u64,
+}
+
 /// The longest deadline accepted: about two years of working days.
 const MAX_DEADLINE_DAYS: u32 = 500;
 
@@ -256,6 +268,14 @@ impl Settings {
                     "{name} must be between 1 and {MAX_DEADLINE_DAYS} working days"
                 )));
             }
+        }
+        let files = &self.attachments;
+        if files.max_file_bytes == 0 || files.max_total_bytes < files.max_file_bytes {
+            return Err(ConfigError::Invalid(
+                "attachments.max_file_bytes must be at least 1 and at most \
+                 attachments.max_total_bytes"
+                    .into(),
+            ));
         }
         if deadlines.verify_days > deadlines.conclude_days {
             return Err(ConfigError::Invalid(

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261128_000001_create_reports;
 mod m20261128_000002_create_staff;
 mod m20261128_000006_abuse;
+mod m20261128_000007_attachments;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_create_reports::Migration),
             Box::new(m20261128_000002_create_staff::Migration),
             Box::new(m20261128_000006_abuse::Migration),
+            Box::new(m20261128_000007_attachments::Migration),
         ]
     }
 }
