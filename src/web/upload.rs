@@ -42,12 +42,11 @@ pub fn multipart_guard(ctx: &actix_web::guard::GuardContext<'_>) -> bool {
 pub fn form_from_fields<T: serde::de::DeserializeOwned>(
     fields: Vec<(String, String)>,
 ) -> Option<T> {
-    let fields: std::collections::BTreeMap<String, String> = fields.into_iter().collect();
-    T::deserialize(serde::de::value::MapDeserializer::<
-        _,
-        serde::de::value::Error,
-    >::new(fields.into_iter()))
-    .ok()
+    let fields: serde_json::Map<String, serde_json::Value> = fields
+        .into_iter()
+        .map(|(k, v)| (k, serde_json::Value::String(v)))
+        .collect();
+    serde_json::from_value(serde_json::Value::Object(fields)).ok()
 }
 
 /// What the start of a multipart body says about one field.

@@ -5,6 +5,7 @@ mod helpers;
 
 mod api_contract;
 mod at_rest;
+mod attachments;
 mod audit;
 mod browser;
 mod cases;
