@@ -22,6 +22,7 @@ on_both_backends!(
     sql_metacharacters_in_fields_and_file_names_are_stored_and_shown_literally,
     a_real_name_reporter_may_keep_file_details_as_evidence,
     an_operator_attaches_a_recording_to_a_phoned_report,
+    hostile_multipart_bodies_get_4xx_never_5xx,
 );
 
 /// Uploads big enough to move the process's peak memory run one at a time, so the
@@ -870,4 +871,158 @@ async fn a_report_and_its_files_are_stored_together_or_not_at_all() {
         0,
         "no half-stored report"
     );
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_uploads_and_their_refusals() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
+        .await
+        .unwrap();
+    let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
+    let post = &doc["paths"]["/api/v1/reports"]["post"];
+    let content = post["requestBody"]["content"].as_object().unwrap();
+    assert!(content.contains_key("application/json"));
+    assert!(content.contains_key("multipart/form-data"), "{post}");
+    let upload = &doc["components"]["schemas"]["ReportUpload"]["properties"];
+    assert!(
+        upload["report"].is_object() && upload["file"].is_object(),
+        "{upload}"
+    );
+    let too_large = post["responses"]["413"]["description"].as_str().unwrap();
+    assert!(too_large.contains("more than 5 files"), "{too_large}");
+}
+
+/// A PDF whose trailer says it is encrypted (a password-protected document).
+fn encrypted_pdf() -> Vec<u8> {
+    use lopdf::{Object, dictionary};
+    let mut doc = lopdf::Document::load_mem(&pdf_with_author()).unwrap();
+    let encrypt = doc.add_object(dictionary! {
+        "Filter" => "Standard",
+        "V" => 1,
+        "R" => 2,
+        "O" => Object::string_literal(vec![1u8; 32]),
+        "U" => Object::string_literal(vec![2u8; 32]),
+        "P" => -4,
+    });
+    doc.trailer.set("Encrypt", encrypt);
+    doc.trailer.set(
+        "ID",
+        vec![
+            Object::string_literal(vec![3u8; 16]),
+            Object::string_literal(vec![3u8; 16]),
+        ],
+    );
+    let mut out = Vec::new();
+    doc.save_to(&mut out).unwrap();
+    out
+}
+
+async fn hostile_multipart_bodies_get_4xx_never_5xx(app: TestApp) {
+    let report = json!({"category": "favor", "description": "恶意构造的请求体", "anonymous": true});
+    let report = report.to_string();
+    let send = |content_type: &'static str, body: Vec<u8>, path: &'static str| {
+        let request = app
+            .client
+            .post(app.url(path))
+            .header("content-type", content_type)
+            .header(
+                "x-forwarded-for",
+                format!("198.51.100.{}", 40 + path.len() % 7),
+            )
+            .body(body);
+        async move {
+            let response = request.send().await.expect("POST");
+            no_5xx(&response);
+            response.status().as_u16()
+        }
+    };
+    for path in ["/report?lang=en", "/api/v1/reports?lang=en"] {
+        // No boundary, garbage, a header that never ends, a body cut off mid-file.
+        assert_eq!(
+            send("multipart/form-data", b"abc".to_vec(), path).await,
+            400
+        );
+        assert_eq!(
+            send(
+                "multipart/form-data; boundary=x",
+                b"not multipart at all".to_vec(),
+                path
+            )
+            .await,
+            400
+        );
+        let mut endless = b"--x\r\nContent-Disposition: form-data; name=\"a\"\r\n".to_vec();
+        endless.extend(std::iter::repeat_n(b'h', 1024 * 1024));
+        assert_eq!(
+            send("multipart/form-data; boundary=x", endless, path).await,
+            400
+        );
+        let cut = b"--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.jpg\"\r\n\r\n\xFF\xD8\xFF".to_vec();
+        assert_eq!(
+            send("multipart/form-data; boundary=x", cut, path).await,
+            400
+        );
+    }
+    // Each from its own address: the per-client submit limit is not what is tested here.
+    let next_client = std::cell::Cell::new(50u8);
+    let api = |parts: &[(&str, &str)], files: &[FilePart<'_>]| {
+        let body = multipart(parts, files);
+        next_client.set(next_client.get() + 1);
+        let client = format!("198.51.100.{}", next_client.get());
+        let app = &app;
+        async move { post_multipart(app, "/api/v1/reports?lang=en", body, &client, None).await }
+    };
+    assert_eq!(api(&[("report", "{not json")], &[]).await.status(), 400);
+    let png = tiny_png();
+    assert_eq!(
+        api(&[], &[("p.png", "image/png", &png)]).await.status(),
+        422,
+        "the report part is required"
+    );
+    assert_eq!(
+        api(&[("report", &report), ("extra", "x")], &[])
+            .await
+            .status(),
+        422,
+        "unknown parts are refused"
+    );
+    let deep = format!("%PDF-1.4\n1 0 obj\n{}", "[".repeat(200_000));
+    let response = api(
+        &[("report", &report)],
+        &[("deep.pdf", "application/pdf", deep.as_bytes())],
+    )
+    .await;
+    assert_eq!(response.status(), 422);
+    let error: Value = response.json().await.unwrap();
+    assert!(
+        error["error"]["fields"]["file[1]"]
+            .as_str()
+            .unwrap()
+            .contains("damaged")
+    );
+
+    let locked = encrypted_pdf();
+    let response = api(
+        &[("report", &report)],
+        &[("locked.pdf", "application/pdf", &locked)],
+    )
+    .await;
+    assert_eq!(response.status(), 422);
+    let error: Value = response.json().await.unwrap();
+    let reason = error["error"]["fields"]["file[1]"].as_str().unwrap();
+    assert!(reason.contains("cannot be removed"), "{error}");
+    assert_eq!(counts(&app).await, (0, 0), "nothing stored");
+
+    // The same file on a real-name report whose reporter keeps file details is accepted as is.
+    let kept = json!({"category": "favor", "description": "加密的PDF作为证据", "anonymous": false,
+                      "reporter": {"name": "王五", "phone": "13800001111"}, "keep_metadata": true});
+    let response = api(
+        &[("report", &kept.to_string())],
+        &[("locked.pdf", "application/pdf", &locked)],
+    )
+    .await;
+    assert_eq!(response.status(), 201);
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer["attachments"][0]["stripped"], false);
+    assert_eq!(answer["attachments"][0]["name"], "locked.pdf");
 }

@@ -360,7 +360,8 @@ const PDF_NESTING_MAX: usize = 64;
 /// revisions' info dictionaries among them) are dropped, and the file is written anew —
 /// which also drops incremental updates. An encrypted PDF cannot be cleaned.
 fn pdf(b: &[u8]) -> Result<Vec<u8>, Refusal> {
-    if pdf_nesting(b) > PDF_NESTING_MAX {
+    let scan = pdf_scan(b, PDF_INFLATED_MAX);
+    if scan.nesting > PDF_NESTING_MAX || scan.inflated > PDF_INFLATED_MAX {
         return Err(Refusal::Damaged);
     }
     let mut doc = lopdf::Document::load_mem(b).map_err(|_| Refusal::Damaged)?;
@@ -410,11 +411,42 @@ fn reachable_objects(doc: &lopdf::Document) -> HashSet<lopdf::ObjectId> {
     seen
 }
 
-/// The deepest nesting of `[` and `<<` in a PDF's object syntax, skipping comments, strings
-/// and stream data, so a hostile file cannot make the parser recurse until the stack ends.
-fn pdf_nesting(b: &[u8]) -> usize {
+/// What all of a PDF's streams may expand to together (the PDF parser inflates object
+/// streams whole): a 10 MB file that would inflate to gigabytes is refused instead.
+const PDF_INFLATED_MAX: u64 = 128 * 1024 * 1024;
+
+/// What a first pass over a PDF's bytes finds, before any parser touches it.
+struct PdfScan {
+    /// The deepest nesting of `[` and `<<` in the object syntax.
+    nesting: usize,
+    /// What its zlib streams inflate to, counted up to just past the bound given.
+    inflated: u64,
+}
+
+/// Inflates `data` (if it is a zlib stream) into nothing, counting at most `budget` bytes —
+/// including what a damaged or truncated stream yields before its error, since a lenient
+/// reader would use that too.
+fn inflated_len(data: &[u8], budget: u64) -> u64 {
+    use std::io::Read;
+    let mut decoder = flate2::read::ZlibDecoder::new(data);
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut total: u64 = 0;
+    while total < budget {
+        match decoder.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => total += n as u64,
+        }
+    }
+    total.min(budget)
+}
+
+/// The nesting of arrays and dictionaries in a PDF's object syntax (skipping comments,
+/// strings and stream data), so a hostile file cannot make the parser recurse until the stack
+/// ends, and what its compressed streams expand to.
+fn pdf_scan(b: &[u8], inflate_max: u64) -> PdfScan {
     let mut depth: usize = 0;
     let mut deepest = 0;
+    let mut inflated: u64 = 0;
     let mut at = 0;
     while at < b.len() {
         match b[at] {
@@ -457,16 +489,29 @@ fn pdf_nesting(b: &[u8]) -> usize {
             }
             b's' if b[at..].starts_with(b"stream") && !b[..at].ends_with(b"end") => {
                 // Stream data is opaque bytes up to `endstream`.
-                match find(&b[at + 6..], b"endstream") {
-                    Some(offset) => at += 6 + offset + 8,
-                    None => return deepest,
+                let start = at + 6;
+                let Some(offset) = find(&b[start..], b"endstream") else {
+                    break;
+                };
+                let data = &b[start..start + offset];
+                let data = data
+                    .strip_prefix(b"\r\n")
+                    .or_else(|| data.strip_prefix(b"\n"))
+                    .unwrap_or(data);
+                inflated += inflated_len(data, inflate_max + 1 - inflated.min(inflate_max));
+                if inflated > inflate_max {
+                    break;
                 }
+                at = start + offset + 8;
             }
             _ => {}
         }
         at += 1;
     }
-    deepest
+    PdfScan {
+        nesting: deepest,
+        inflated,
+    }
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -626,15 +671,37 @@ mod tests {
         assert!(!out.windows(4).any(|w| w == b"\x11\x22\x33\x44"));
         assert!(text.contains("audio-samples"));
         assert_eq!(m4a(&tiny_m4a(b"vide")), Err(Refusal::NotAudio));
-        assert_eq!(m4a(&file[..file.len() - 20]), Err(Refusal::Damaged));
+        assert_eq!(m4a(&file[..file.len() - 5]), Err(Refusal::Damaged));
     }
 
     #[test]
     fn pdf_nesting_is_measured_outside_strings_and_streams() {
-        assert_eq!(pdf_nesting(b"<< /A [ [ 1 ] ] >>"), 3);
-        assert_eq!(pdf_nesting(b"(((([[[[))))) << >>"), 1);
-        assert_eq!(pdf_nesting(b"<< /Length 4 >>\nstream\n[[[[\nendstream"), 1);
-        let deep = "[".repeat(100_000);
+        let nesting = |b: &[u8]| pdf_scan(b, PDF_INFLATED_MAX).nesting;
+        assert_eq!(nesting(b"<< /A [ [ 1 ] ] >>"), 3);
+        assert_eq!(nesting(b"(((([[[[))))) << >>"), 1);
+        assert_eq!(nesting(b"<< /Length 4 >>\nstream\n[[[[\nendstream"), 1);
+        let deep = format!("%PDF-1.4\n{}", "[".repeat(100_000));
         assert_eq!(pdf(deep.as_bytes()), Err(Refusal::Damaged));
+    }
+
+    #[test]
+    fn a_pdf_whose_streams_inflate_past_the_bound_is_refused() {
+        use std::io::Write;
+        let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        encoder.write_all(&vec![0u8; 3 * 1024 * 1024]).unwrap();
+        let bomb = encoder.finish().unwrap();
+        assert!(bomb.len() < 64 * 1024, "a small stream");
+        let mut file =
+            b"%PDF-1.5\n1 0 obj\n<< /Type /ObjStm /Filter /FlateDecode >>\nstream\n".to_vec();
+        file.extend_from_slice(&bomb);
+        file.extend_from_slice(b"\nendstream\nendobj\n");
+        // Scaled down: 3 MiB against a 1 MiB bound stands for gigabytes against 128 MiB.
+        assert!(pdf_scan(&file, 1024 * 1024).inflated > 1024 * 1024);
+        assert_eq!(pdf_scan(&file, 4 * 1024 * 1024).inflated, 3 * 1024 * 1024);
+        let truncated = &bomb[..bomb.len() / 2];
+        assert!(
+            inflated_len(truncated, u64::MAX) > 0,
+            "a truncated stream still counts"
+        );
     }
 }

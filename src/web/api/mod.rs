@@ -134,7 +134,8 @@ pub struct SubmitAnswer {
     tracking_code: String,
     #[schema(example = "received")]
     status: &'static str,
-    /// The evidence files stored with the report (empty without files).
+    /// The evidence files stored with the report; absent when none were sent.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     attachments: Vec<AttachmentAnswer>,
 }
 
