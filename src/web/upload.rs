@@ -255,9 +255,10 @@ async fn read_parts(
         if filename.is_some() || name == "file" {
             let index = received.sent_files + 1;
             let shown_name = filename.as_deref().and_then(clean_name);
-            // Copied out chunk by chunk: keeping the parser's own buffers would pin
-            // allocations larger than the data they hold.
-            let mut chunks: Vec<Bytes> = Vec::new();
+            // One growing buffer: the chunks are copied out (holding the parser's own
+            // buffers would pin allocations larger than the data in them), and a large
+            // buffer grows by remapping its pages rather than copying them.
+            let mut bytes: Vec<u8> = Vec::new();
             let mut size: u64 = 0;
             while let Some(chunk) = field.next().await {
                 let chunk = chunk.map_err(|_| Cutoff::Malformed)?;
@@ -279,7 +280,7 @@ async fn read_parts(
                     return Err(Cutoff::TotalTooLarge);
                 }
                 if keep_files {
-                    chunks.push(Bytes::copy_from_slice(&chunk));
+                    bytes.extend_from_slice(&chunk);
                 }
             }
             // A file input left empty still sends an empty part.
@@ -288,10 +289,7 @@ async fn read_parts(
             }
             received.sent_files += 1;
             if keep_files {
-                let mut bytes = Vec::with_capacity(chunks.iter().map(Bytes::len).sum());
-                for chunk in chunks {
-                    bytes.extend_from_slice(&chunk);
-                }
+                bytes.shrink_to_fit();
                 received.files.push(Upload {
                     name: shown_name,
                     bytes,
