@@ -250,22 +250,28 @@ mod tests {
 
     #[test]
     fn a_file_is_judged_by_its_bytes_not_its_name() {
-        let pdf =
-            b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n";
+        use lopdf::{Document, Object, dictionary};
+        let mut doc = Document::with_version("1.4");
+        let pages = doc.new_object_id();
+        doc.objects.insert(
+            pages,
+            Object::Dictionary(
+                dictionary! {"Type" => "Pages", "Kids" => Vec::<Object>::new(), "Count" => 0},
+            ),
+        );
+        let catalog = doc.add_object(dictionary! {"Type" => "Catalog", "Pages" => pages});
+        doc.trailer.set("Root", catalog);
+        let mut pdf = Vec::new();
+        doc.save_to(&mut pdf).unwrap();
         let upload = Upload {
             name: Some("photo.jpg".into()),
-            bytes: pdf.to_vec(),
+            bytes: pdf,
         };
-        // Unparseable as a real PDF (no xref): refused whatever the name says.
-        let refused = Attachment::prepare(1, upload, true);
-        assert!(matches!(
-            refused,
-            Err(Refusal::Damaged)
-                | Ok(Attachment {
-                    kind: Kind::Pdf,
-                    ..
-                })
-        ));
+        let stored = Attachment::prepare(3, upload, true).unwrap();
+        assert_eq!(stored.kind, Kind::Pdf);
+        assert_eq!(stored.name, "附件3.pdf");
+        assert!(stored.stripped);
+
         let html = Upload {
             name: Some("photo.jpg".into()),
             bytes: b"<html><script>alert(1)</script></html>".to_vec(),
@@ -273,6 +279,14 @@ mod tests {
         assert_eq!(
             Attachment::prepare(1, html, false).err(),
             Some(Refusal::Unsupported)
+        );
+        let empty = Upload {
+            name: None,
+            bytes: Vec::new(),
+        };
+        assert_eq!(
+            Attachment::prepare(1, empty, true).err(),
+            Some(Refusal::Empty)
         );
     }
 }
