@@ -67,6 +67,7 @@ pub struct Settings {
     pub campaign: CampaignSettings,
     pub deadlines: DeadlineSettings,
     pub counts: CountSettings,
+    pub attachments: AttachmentSettings,
     pub villages: Vec<Village>,
     pub mail: MailSettings,
     pub routing: RoutingSettings,
@@ -181,6 +182,17 @@ pub struct DeadlineSettings {
     pub conclude_days: u32,
     /// The daily digest lists cases due within this many working days, and overdue ones.
     pub remind_days: u32,
+}
+
+/// Evidence files a report may carry; enforced while the upload streams in.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentSettings {
+    pub max_files: usize,
+    /// Largest single file, in bytes.
+    pub max_file_bytes: u64,
+    /// Largest sum of a report's files, in bytes.
+    pub max_total_bytes: u64,
 }
 
 /// The longest deadline accepted: about two years of working days.
@@ -378,6 +390,14 @@ impl Settings {
                     "{name} must be between 1 and {MAX_DEADLINE_DAYS} working days"
                 )));
             }
+        }
+        let files = &self.attachments;
+        if files.max_file_bytes == 0 || files.max_total_bytes < files.max_file_bytes {
+            return Err(ConfigError::Invalid(
+                "attachments.max_file_bytes must be at least 1 and at most \
+                 attachments.max_total_bytes"
+                    .into(),
+            ));
         }
         if deadlines.verify_days > deadlines.conclude_days {
             return Err(ConfigError::Invalid(

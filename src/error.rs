@@ -34,6 +34,12 @@ pub enum ErrorKind {
     /// The request is understood but not possible now (e.g. a reply before any question).
     NotAllowed,
     TooLarge,
+    /// Refused with reasons already worded in the request's language, per field or per file
+    /// (`file[2]`): 413 when an upload passed a limit, 422 otherwise.
+    Refused {
+        too_large: bool,
+        fields: BTreeMap<String, String>,
+    },
     RateLimited(Duration),
     /// A staff page without a live session: go and sign in.
     SignIn,
@@ -67,7 +73,11 @@ impl AppError {
             ErrorKind::Invalid { .. } => "validation_failed",
             ErrorKind::CheckCode => "check_code",
             ErrorKind::NotAllowed => "not_allowed",
-            ErrorKind::TooLarge => "too_large",
+            ErrorKind::TooLarge
+            | ErrorKind::Refused {
+                too_large: true, ..
+            } => "too_large",
+            ErrorKind::Refused { .. } => "validation_failed",
             ErrorKind::RateLimited(_) => "rate_limited",
             ErrorKind::SignIn => "sign_in",
             ErrorKind::Forbidden => "forbidden",
@@ -95,7 +105,8 @@ pub struct ErrorDetail {
     pub code: String,
     /// Human-readable, in the request's language.
     pub message: String,
-    /// Per-field reasons, for validation_failed and check_code.
+    /// Per-field reasons, for validation_failed and check_code; for a refused upload, per
+    /// file (`file[2]`) or for the files together (`files`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<BTreeMap<String, String>>,
 }
@@ -119,7 +130,11 @@ impl ResponseError for AppError {
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::Malformed => StatusCode::BAD_REQUEST,
             ErrorKind::Invalid { .. } | ErrorKind::CheckCode => StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorKind::TooLarge
+            | ErrorKind::Refused {
+                too_large: true, ..
+            } => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorKind::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorKind::NotAllowed => StatusCode::CONFLICT,
             ErrorKind::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ErrorKind::SignIn => StatusCode::SEE_OTHER,
@@ -157,12 +172,16 @@ impl ResponseError for AppError {
                         t.t("page.not_found_title"),
                         t.t("page.not_found").to_string(),
                     ),
-                    ErrorKind::TooLarge => (
+                    ErrorKind::TooLarge
+                    | ErrorKind::Refused {
+                        too_large: true, ..
+                    } => (
                         t.t("page.bad_request_title"),
                         t.t("page.too_large").to_string(),
                     ),
                     ErrorKind::Malformed
                     | ErrorKind::Invalid { .. }
+                    | ErrorKind::Refused { .. }
                     | ErrorKind::CheckCode
                     | ErrorKind::NotAllowed => (
                         t.t("page.bad_request_title"),
@@ -220,6 +239,7 @@ impl AppError {
                 }
                 Some(map)
             }
+            ErrorKind::Refused { fields, .. } => Some(fields.clone()),
             ErrorKind::CheckCode => Some(BTreeMap::from([(
                 "tracking_code".to_string(),
                 t.t("track.check_code").to_string(),

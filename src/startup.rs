@@ -16,7 +16,7 @@ use crate::services::routing::Routing;
 use crate::web::middleware::abuse::{FloodGauge, LookupGuard};
 use crate::web::middleware::rate_limit::Limiters;
 use crate::web::middleware::{log_request, security_headers};
-use crate::web::{AppState, Clock, api, public};
+use crate::web::{AppState, Clock, api, public, upload};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -249,6 +249,14 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, Star
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(public::home))
         .route("/report", web::get().to(public::report_form))
+        // Multipart (with files) is streamed under the attachment limits; a plain form is
+        // read whole under server.body_limit.
+        .route(
+            "/report",
+            web::post()
+                .guard(actix_web::guard::fn_guard(upload::multipart_guard))
+                .to(public::submit_report_with_files),
+        )
         .route("/report", web::post().to(public::submit_report))
         .route("/r/{token}", web::get().to(public::report_form_for_site))
         .route("/track", web::get().to(public::track_form))
@@ -260,6 +268,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::web::staff::register)
         .service(
             web::scope("/api/v1")
+                .route(
+                    "/reports",
+                    web::post()
+                        .guard(actix_web::guard::fn_guard(upload::multipart_guard))
+                        .to(api::submit_report_with_files),
+                )
                 .route("/reports", web::post().to(api::submit_report))
                 .route("/track", web::post().to(api::track_report))
                 .route("/track/reply", web::post().to(api::reply_report))

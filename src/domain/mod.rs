@@ -1,5 +1,6 @@
 //! Domain types that parse outside input: nothing reaches a service unparsed.
 
+pub mod attachment;
 mod calendar;
 mod person_name;
 mod report_draft;

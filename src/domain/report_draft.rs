@@ -194,6 +194,8 @@ pub struct ReportDraft {
     /// `None` for an anonymous report.
     pub reporter: Option<Reporter>,
     pub site: Option<String>,
+    /// Evidence files, already checked and (where they must be) stripped.
+    pub attachments: Vec<super::attachment::Attachment>,
 }
 
 impl std::fmt::Debug for ReportDraft {
@@ -331,6 +333,7 @@ impl ReportDraft {
                 occurred,
                 reporter,
                 site,
+                attachments: Vec::new(),
             }),
             _ => Err(errors),
         }
@@ -338,6 +341,14 @@ impl ReportDraft {
 
     pub fn is_anonymous(&self) -> bool {
         self.reporter.is_none()
+    }
+
+    /// The draft with its evidence files, checked by `Attachment::prepare`.
+    pub fn with_attachments(self, attachments: Vec<super::attachment::Attachment>) -> ReportDraft {
+        ReportDraft {
+            attachments,
+            ..self
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! sea-orm entities, one file per table.
 
+pub mod attachment;
 pub mod audit_entry;
 pub mod audit_head;
 pub mod case_counter;

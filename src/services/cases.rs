@@ -308,6 +308,8 @@ pub struct CaseView {
     pub related: Vec<RelatedCase>,
     /// Display names of the staff recused from this case.
     pub recused: Vec<String>,
+    /// The evidence files, without their content.
+    pub attachments: Vec<super::attachments::AttachmentSummary>,
 }
 
 pub struct EventView {
@@ -551,7 +553,7 @@ async fn display_names<C: ConnectionTrait>(
 }
 
 /// The report if the viewer may see it; hidden and missing look the same.
-async fn visible_report<C: ConnectionTrait>(
+pub(crate) async fn visible_report<C: ConnectionTrait>(
     db: &C,
     viewer: &Viewer,
     id: Uuid,
@@ -719,6 +721,7 @@ async fn read_case(
         None => None,
     };
     let related = related_cases(txn, viewer, id).await?;
+    let attachments = super::attachments::summaries(txn, &dek, id).await?;
     let mut recused: Vec<String> = recused.iter().filter_map(|u| name_of(Some(*u))).collect();
     recused.sort();
 
@@ -749,6 +752,7 @@ async fn read_case(
         messages,
         related,
         recused,
+        attachments,
     })
 }
 

@@ -1,5 +1,6 @@
 //! Business operations over a database connection and the keyring; no HTTP types here.
 
+pub mod attachments;
 pub mod audit;
 pub mod cases;
 pub mod deadlines;

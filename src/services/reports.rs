@@ -195,6 +195,8 @@ async fn store_report(
     }
     .insert(txn)
     .await?;
+    // The evidence files go in with the report they belong to, sealed with its DEK.
+    super::attachments::store(txn, &dek, id, &draft.attachments).await?;
 
     Ok((
         Receipt {

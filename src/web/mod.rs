@@ -4,6 +4,7 @@ pub mod api;
 pub mod middleware;
 pub mod public;
 pub mod staff;
+pub mod upload;
 
 use std::net::IpAddr;
 use std::sync::Arc;

@@ -6,6 +6,7 @@ mod helpers;
 mod abuse;
 mod api_contract;
 mod at_rest;
+mod attachments;
 mod audit;
 mod browser;
 mod cases;

@@ -1,5 +1,7 @@
 //! The JSON API for integrations: submit a report, track it, and the OpenAPI description.
 
+use std::collections::BTreeMap;
+
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -12,7 +14,7 @@ use crate::services;
 use crate::services::reports::Progress;
 use crate::web::middleware::rate_limit::RouteClass;
 use crate::web::public::{Admission, Lookup, Replied, admit, look_up, reply};
-use crate::web::{AppState, api, client_addr, lang_of};
+use crate::web::{AppState, api, client_addr, lang_of, upload};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -26,7 +28,9 @@ use crate::web::{AppState, api, client_addr, lang_of};
     components(schemas(
         ReportBody,
         ReporterBody,
+        ReportUpload,
         SubmitAnswer,
+        AttachmentAnswer,
         TrackBody,
         TrackAnswer,
         TrackMessage,
@@ -63,6 +67,24 @@ pub struct ReportBody {
     reporter: Option<ReporterBody>,
     /// A posting-site token.
     site: Option<String>,
+    /// With files (multipart only): keep their details (time, place, device, names) as
+    /// evidence. Honoured for real-name reports only; anonymous files are always stripped.
+    keep_metadata: Option<bool>,
+}
+
+/// A report with evidence files, as `multipart/form-data`: one `report` part holding the same
+/// JSON as the application/json body, and up to 5 `file` parts (10 MB each, 25 MB in all by
+/// default). Files are accepted by their content, never their name or declared type: JPEG,
+/// PNG, WebP, PDF, M4A/AAC, MP3, AMR. An anonymous report's files lose their metadata (photo
+/// EXIF/GPS/XMP/IPTC, PDF document info and XMP, audio tags) and their names before they are
+/// sealed; a PDF that cannot be cleaned (encrypted) is refused on an anonymous report.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ReportUpload {
+    #[schema(content_media_type = "application/json")]
+    report: ReportBody,
+    #[schema(value_type = Vec<String>, format = Binary)]
+    file: Vec<Vec<u8>>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -92,6 +114,19 @@ impl From<ReportBody> for RawReport {
     }
 }
 
+/// A stored evidence file, as the submit answer lists it.
+#[derive(Serialize, ToSchema)]
+pub struct AttachmentAnswer {
+    /// `附件1.jpg`, or the sender's own name when its details were kept.
+    name: String,
+    /// The sniffed kind: jpeg | png | webp | pdf | m4a | aac | mp3 | amr.
+    kind: &'static str,
+    /// Stored size in bytes (after stripping).
+    size: usize,
+    /// Whether metadata and the original name were removed.
+    stripped: bool,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct SubmitAnswer {
     /// Shown once: 16 digits grouped by four.
@@ -99,6 +134,9 @@ pub struct SubmitAnswer {
     tracking_code: String,
     #[schema(example = "received")]
     status: &'static str,
+    /// The evidence files stored with the report; absent when none were sent.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    attachments: Vec<AttachmentAnswer>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -145,16 +183,23 @@ fn no_store(mut response: HttpResponse) -> HttpResponse {
     response
 }
 
-/// Submit a report.
+/// Submit a report, as JSON or (with evidence files) as multipart/form-data.
 #[utoipa::path(
     post,
     path = "/api/v1/reports",
-    request_body = ReportBody,
+    request_body(
+        description = "The report as JSON; or, with files, multipart/form-data with a `report` \
+                       part (the same JSON) and up to 5 `file` parts",
+        content(
+            (ReportBody = "application/json"),
+            (ReportUpload = "multipart/form-data"),
+        )
+    ),
     responses(
-        (status = 201, description = "Stored durably; the tracking code is shown only now", body = SubmitAnswer),
-        (status = 400, description = "Body is not JSON", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 422, description = "A field is missing or invalid; reasons per field in error.fields", body = ErrorBody),
+        (status = 201, description = "Stored durably with its files; the tracking code is shown only now", body = SubmitAnswer),
+        (status = 400, description = "Body is not JSON, or not readable multipart", body = ErrorBody),
+        (status = 413, description = "Body too large; or an upload passed a limit — more than 5 files, a file over 10 MB, over 25 MB in all (configurable): reading stopped there, nothing was stored, and error.fields names the file (`file[2]`) or `files` with the reason", body = ErrorBody),
+        (status = 422, description = "A field is missing or invalid, or a file was refused (not an accepted kind by its content, damaged, a video, or an anonymous report's file whose metadata cannot be removed); reasons per field and per file (`file[2]`) in error.fields; nothing was stored", body = ErrorBody),
         (status = 429, description = "Too many submissions from this client; see Retry-After", body = ErrorBody),
         (status = 500, description = "Server failure; nothing was stored", body = ErrorBody),
     )
@@ -172,17 +217,115 @@ pub async fn submit_report(
             client_addr(&req, &state.settings.server.trusted_proxies),
         )
         .map_err(|wait| AppError::new(ErrorKind::RateLimited(wait), surface))?;
-    let draft =
-        ReportDraft::parse(body.into_inner().into(), &state.villages).map_err(|fields| {
+    let draft = parse_draft(&state, body.into_inner(), surface)?;
+    store(&state, draft, surface).await
+}
+
+fn parse_draft(
+    state: &AppState,
+    body: ReportBody,
+    surface: Surface,
+) -> Result<ReportDraft, AppError> {
+    ReportDraft::parse(body.into(), &state.villages).map_err(|fields| {
+        AppError::new(
+            ErrorKind::Invalid {
+                fields,
+                detail: None,
+            },
+            surface,
+        )
+    })
+}
+
+/// Multipart submission: the `report` part and the `file` parts, streamed under the
+/// attachment limits (documented on `submit_report`).
+pub async fn submit_report_with_files(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let surface = api(&req);
+    let t = lang_of(&req).catalog();
+    let limited = state.limiters.check(
+        RouteClass::Submit,
+        client_addr(&req, &state.settings.server.trusted_proxies),
+    );
+    let limits = upload::Limits::new(&state.settings);
+    let received = match upload::read(&req, payload.into_inner(), &limits, limited.is_ok()).await {
+        Ok(received) => received,
+        Err(refused) if refused.cutoff.is_too_large() => {
+            let reason = upload::cutoff_text(t, &refused.cutoff, &limits);
+            let field = match refused.cutoff {
+                upload::Cutoff::FileTooLarge { index, .. } => format!("file[{index}]"),
+                upload::Cutoff::TextTooLarge => "report".to_string(),
+                _ => "files".to_string(),
+            };
+            return Err(AppError::new(
+                ErrorKind::Refused {
+                    too_large: true,
+                    fields: BTreeMap::from([(field, reason)]),
+                },
+                surface,
+            ));
+        }
+        Err(_) => return Err(AppError::new(ErrorKind::Malformed, surface)),
+    };
+    if let Err(wait) = limited {
+        return Err(AppError::new(ErrorKind::RateLimited(wait), surface));
+    }
+    let invalid = |detail: String| {
+        AppError::new(
+            ErrorKind::Invalid {
+                fields: Vec::new(),
+                detail: Some(detail),
+            },
+            surface,
+        )
+    };
+    let mut report = None;
+    for (name, value) in received.fields {
+        match name.as_str() {
+            "report" if report.is_none() => report = Some(value),
+            "report" => return Err(invalid("more than one report part".into())),
+            other => return Err(invalid(format!("unknown part `{other}`"))),
+        }
+    }
+    let report = report.ok_or_else(|| invalid("the report part is missing".into()))?;
+    let body: ReportBody = serde_json::from_str(&report).map_err(|e| {
+        if e.is_data() {
+            invalid(e.to_string())
+        } else {
+            AppError::new(ErrorKind::Malformed, surface)
+        }
+    })?;
+    let keep_metadata = body.keep_metadata == Some(true);
+    let draft = parse_draft(&state, body, surface)?;
+    let strip = draft.is_anonymous() || !keep_metadata;
+    let attachments = upload::prepare(received.files, strip)
+        .await
+        .map_err(|problems| {
+            let fields = problems
+                .iter()
+                .map(|p| (format!("file[{}]", p.index), upload::problem_text(t, p)))
+                .collect();
             AppError::new(
-                ErrorKind::Invalid {
+                ErrorKind::Refused {
+                    too_large: false,
                     fields,
-                    detail: None,
                 },
                 surface,
             )
         })?;
-    let quarantined = match admit(&state, surface).await? {
+    store(&state, draft.with_attachments(attachments), surface).await
+}
+
+/// Flood admission, then the one transaction that stores the report and its files.
+async fn store(
+    state: &AppState,
+    draft: ReportDraft,
+    surface: Surface,
+) -> Result<HttpResponse, AppError> {
+    let quarantined = match admit(state, surface).await? {
         Admission::Open => false,
         Admission::Quarantine => true,
         Admission::Busy(wait) => {
@@ -193,6 +336,16 @@ pub async fn submit_report(
         quarantined,
         ..services::reports::Origin::public(Channel::Api)
     };
+    let attachments = draft
+        .attachments
+        .iter()
+        .map(|a| AttachmentAnswer {
+            name: a.name.clone(),
+            kind: a.kind.code(),
+            size: a.content.len(),
+            stripped: a.stripped,
+        })
+        .collect();
     let receipt = services::reports::submit(
         &state.db,
         &state.keyring,
@@ -206,6 +359,7 @@ pub async fn submit_report(
     Ok(no_store(HttpResponse::Created().json(SubmitAnswer {
         tracking_code: receipt.tracking_code.grouped(),
         status: "received",
+        attachments,
     })))
 }
 

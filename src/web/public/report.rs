@@ -13,6 +13,7 @@ use crate::services;
 use crate::services::ServiceError;
 use crate::services::reports::{Origin, SpentToken, TOKEN_USED};
 use crate::web::middleware::rate_limit::RouteClass;
+use crate::web::upload::{self, FileProblem};
 use crate::web::{AppState, client_addr, lang_of};
 use chrono::DateTime;
 
@@ -35,9 +36,19 @@ pub struct ReportForm {
     website: Option<String>,
     /// Present on the confirmation step: proves the person saw that page.
     confirm: Option<String>,
+    /// "Keep file details as evidence": honoured for real-name reports only.
+    keep_metadata: Option<String>,
 }
 
 impl ReportForm {
+    pub(crate) fn from_fields(fields: Vec<(String, String)>) -> Option<ReportForm> {
+        upload::form_from_fields(fields)
+    }
+
+    fn keeps_metadata(&self) -> bool {
+        self.keep_metadata.as_deref().is_some_and(|v| !v.is_empty())
+    }
+
     fn into_parts(self) -> (RawReport, Option<String>) {
         let anonymous = match self.anonymous.as_deref() {
             Some("true") => Some(true),
@@ -87,6 +98,35 @@ struct ReportFormPage {
     categories: Vec<Choice>,
     villages: Vec<Choice>,
     roles: Vec<Choice>,
+    files: FilesBlock,
+}
+
+/// The evidence-file part of a report form: limits, what happens to metadata, and why files
+/// sent before are not there any more.
+pub struct FilesBlock {
+    pub hint: String,
+    pub keep_metadata: bool,
+    /// Files were sent but a form is shown again: they must be chosen again.
+    pub choose_again: bool,
+    /// Which files were refused and why.
+    pub problems: Vec<String>,
+}
+
+impl FilesBlock {
+    pub fn new(
+        state: &AppState,
+        t: &Catalog,
+        keep_metadata: bool,
+        choose_again: bool,
+        problems: Vec<String>,
+    ) -> FilesBlock {
+        FilesBlock {
+            hint: upload::limits_text(t, &upload::Limits::new(&state.settings)),
+            keep_metadata,
+            choose_again,
+            problems,
+        }
+    }
 }
 
 impl ReportFormPage {
@@ -152,14 +192,25 @@ pub fn shown_errors(t: &'static Catalog, errors: &[FieldError]) -> Vec<ShownErro
         .collect()
 }
 
+/// What a re-shown form says besides the typed values: field reasons, a notice, the
+/// confirmation step, and the evidence files' fate.
+#[derive(Default)]
+struct Feedback<'a> {
+    errors: &'a [FieldError],
+    notice: Option<String>,
+    confirm: bool,
+    keep_metadata: bool,
+    /// Files had been sent with the form now shown again.
+    files_dropped: bool,
+    file_problems: Vec<String>,
+}
+
 /// Renders the form with what was typed, the reasons it was refused, and a fresh token.
 fn form_page(
     state: &AppState,
     lang: Lang,
     values: RawReport,
-    errors: &[FieldError],
-    notice: Option<String>,
-    confirm: bool,
+    feedback: Feedback<'_>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let t = lang.catalog();
@@ -169,14 +220,23 @@ fn form_page(
         t,
         lang,
         action: format!("/report?lang={}", lang.code()),
-        confirm: confirm.then(|| state.keyring.csrf_token(&form_token)),
+        confirm: feedback
+            .confirm
+            .then(|| state.keyring.csrf_token(&form_token)),
         form_token,
         categories,
         villages,
         roles,
-        errors: shown_errors(t, errors),
+        errors: shown_errors(t, feedback.errors),
         values,
-        notice,
+        notice: feedback.notice,
+        files: FilesBlock::new(
+            state,
+            t,
+            feedback.keep_metadata,
+            feedback.files_dropped,
+            feedback.file_problems,
+        ),
     };
     render(&page, status, Surface::Page(lang))
 }
@@ -189,9 +249,7 @@ pub async fn report_form(
         &state,
         lang_of(&req),
         RawReport::default(),
-        &[],
-        None,
-        false,
+        Feedback::default(),
         StatusCode::OK,
     )
 }
@@ -211,42 +269,115 @@ pub async fn report_form_for_site(
         &state,
         lang_of(&req),
         values,
-        &[],
-        None,
-        false,
+        Feedback::default(),
         StatusCode::OK,
     )
 }
 
+/// The public submission limit for this client: `Err(wait)` when it is used up.
+fn submit_allowed(req: &HttpRequest, state: &AppState) -> Result<(), std::time::Duration> {
+    state.limiters.check(
+        RouteClass::Submit,
+        client_addr(req, &state.settings.server.trusted_proxies),
+    )
+}
+
+/// A url-encoded report form (no files).
 pub async fn submit_report(
     req: HttpRequest,
     state: web::Data<AppState>,
     form: web::Form<ReportForm>,
 ) -> Result<HttpResponse, AppError> {
+    let limited = submit_allowed(&req, &state);
+    accept_report(&req, &state, form.into_inner(), Vec::new(), 0, limited).await
+}
+
+/// A multipart report form with evidence files, read as it streams in. A limit passed while
+/// reading answers 413 at once with the form and what was typed before the files.
+pub async fn submit_report_with_files(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
     let lang = lang_of(&req);
+    let limited = submit_allowed(&req, &state);
+    let limits = upload::Limits::new(&state.settings);
+    // A client over its limit still has its text shown again, but its files are only counted.
+    match upload::read(&req, payload.into_inner(), &limits, limited.is_ok()).await {
+        Ok(received) => {
+            let form = ReportForm::from_fields(received.fields)
+                .ok_or_else(|| AppError::new(ErrorKind::Malformed, Surface::Page(lang)))?;
+            accept_report(
+                &req,
+                &state,
+                form,
+                received.files,
+                received.sent_files,
+                limited,
+            )
+            .await
+        }
+        Err(refused) => {
+            let form = ReportForm::from_fields(refused.received.fields).unwrap_or_default();
+            let keep_metadata = form.keeps_metadata();
+            let (raw, _) = form.into_parts();
+            let status = if refused.cutoff.is_too_large() {
+                StatusCode::PAYLOAD_TOO_LARGE
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            let notice = upload::cutoff_text(lang.catalog(), &refused.cutoff, &limits);
+            let feedback = Feedback {
+                notice: Some(notice),
+                keep_metadata,
+                files_dropped: true,
+                ..Feedback::default()
+            };
+            form_page(&state, lang, raw, feedback, status)
+        }
+    }
+}
+
+/// Everything after the body is read, for both kinds of form: the client's limit, the signed
+/// token, the confirmation step, the checks, the files, flood admission, then the one
+/// transaction that stores the report with its files.
+async fn accept_report(
+    req: &HttpRequest,
+    state: &AppState,
+    form: ReportForm,
+    files: Vec<crate::domain::attachment::Upload>,
+    sent_files: usize,
+    limited: Result<(), std::time::Duration>,
+) -> Result<HttpResponse, AppError> {
+    let lang = lang_of(req);
     let surface = Surface::Page(lang);
     let t = lang.catalog();
-    let form = form.into_inner();
     let honeypot_filled = form
         .website
         .as_deref()
         .is_some_and(|w| !w.trim().is_empty());
     let confirm = form.confirm.clone();
+    let keep_metadata = form.keeps_metadata();
     let (raw, token) = form.into_parts();
-    // Every refusal below re-shows the form with everything typed, so nothing is lost.
-    let again = |raw, errors: &[FieldError], notice: Option<String>, confirm, status| {
-        form_page(&state, lang, raw, errors, notice, confirm, status)
+    // Every refusal below re-shows the form with everything typed, so nothing is lost; files
+    // cannot be carried back, and the page says so.
+    let again = |raw, feedback: Feedback<'_>, status| {
+        let feedback = Feedback {
+            keep_metadata,
+            files_dropped: sent_files > 0,
+            ..feedback
+        };
+        form_page(state, lang, raw, feedback, status)
+    };
+    let with_notice = |notice: String| Feedback {
+        notice: Some(notice),
+        ..Feedback::default()
     };
 
-    if let Err(wait) = state.limiters.check(
-        RouteClass::Submit,
-        client_addr(&req, &state.settings.server.trusted_proxies),
-    ) {
+    if let Err(wait) = limited {
         return again(
             raw,
-            &[],
-            Some(busy_notice(t, wait)),
-            false,
+            with_notice(busy_notice(t, wait)),
             StatusCode::TOO_MANY_REQUESTS,
         )
         .map(|r| with_retry_after(r, wait));
@@ -261,8 +392,8 @@ pub async fn submit_report(
             .ok()?;
         Some((token.to_string(), issued))
     }) else {
-        let notice = Some(t.t("form.token_expired").to_string());
-        return again(raw, &[], notice, false, StatusCode::UNPROCESSABLE_ENTITY);
+        let notice = t.t("form.token_expired").to_string();
+        return again(raw, with_notice(notice), StatusCode::UNPROCESSABLE_ENTITY);
     };
 
     // Too fast for a person, or the hidden field a person never sees filled: ask once more
@@ -270,23 +401,45 @@ pub async fn submit_report(
     let confirmed = confirm.is_some_and(|c| state.keyring.csrf_matches(&token, &c));
     let too_fast = now.timestamp() - issued.issued_at < limits.min_fill_seconds;
     if !confirmed && (too_fast || honeypot_filled) {
-        let notice = Some(t.t("form.confirm").to_string());
-        return again(raw, &[], notice, true, StatusCode::OK);
+        let feedback = Feedback {
+            confirm: true,
+            ..with_notice(t.t("form.confirm").to_string())
+        };
+        return again(raw, feedback, StatusCode::OK);
     }
 
     let draft = match ReportDraft::parse(raw.clone(), &state.villages) {
         Ok(draft) => draft,
-        Err(errors) => return again(raw, &errors, None, false, StatusCode::UNPROCESSABLE_ENTITY),
+        Err(errors) => {
+            let feedback = Feedback {
+                errors: &errors,
+                ..Feedback::default()
+            };
+            return again(raw, feedback, StatusCode::UNPROCESSABLE_ENTITY);
+        }
     };
-    let quarantined = match admit(&state, surface).await? {
+    // Anonymous reports always lose file metadata; real-name ones unless the reporter asked
+    // to keep it as evidence.
+    let strip = draft.is_anonymous() || !keep_metadata;
+    let attachments = match upload::prepare(files, strip).await {
+        Ok(attachments) => attachments,
+        Err(problems) => {
+            let feedback = Feedback {
+                file_problems: problem_texts(t, &problems),
+                ..Feedback::default()
+            };
+            return again(raw, feedback, StatusCode::UNPROCESSABLE_ENTITY);
+        }
+    };
+    let draft = draft.with_attachments(attachments);
+    let filed = draft.attachments.len();
+    let quarantined = match admit(state, surface).await? {
         Admission::Open => false,
         Admission::Quarantine => true,
         Admission::Busy(wait) => {
             return again(
                 raw,
-                &[],
-                Some(busy_notice(t, wait)),
-                false,
+                with_notice(busy_notice(t, wait)),
                 StatusCode::TOO_MANY_REQUESTS,
             )
             .map(|r| with_retry_after(r, wait));
@@ -313,8 +466,8 @@ pub async fn submit_report(
     {
         Ok(receipt) => receipt,
         Err(ServiceError::Invalid(TOKEN_USED)) => {
-            let notice = Some(t.t(TOKEN_USED).to_string());
-            return again(raw, &[], notice, false, StatusCode::CONFLICT);
+            let notice = t.t(TOKEN_USED).to_string();
+            return again(raw, with_notice(notice), StatusCode::CONFLICT);
         }
         Err(e) => return Err(AppError::internal(e, surface)),
     };
@@ -324,8 +477,30 @@ pub async fn submit_report(
         code: receipt.tracking_code.grouped(),
         received_on: receipt.received_on.to_string(),
         anonymous: receipt.anonymous,
+        files: files_note(t, filed, strip),
     };
     render(&page, StatusCode::OK, surface).map(no_store)
+}
+
+/// Each refused file with its reason, in the reader's language.
+pub(crate) fn problem_texts(t: &Catalog, problems: &[FileProblem]) -> Vec<String> {
+    problems
+        .iter()
+        .map(|p| upload::problem_text(t, p))
+        .collect()
+}
+
+/// What the receipt says happened to the files: empty when there were none.
+pub(crate) fn files_note(t: &Catalog, count: usize, stripped: bool) -> String {
+    if count == 0 {
+        return String::new();
+    }
+    let key = if stripped {
+        "receipt.files_stripped"
+    } else {
+        "receipt.files_kept"
+    };
+    t.t(key).replace("{n}", &count.to_string())
 }
 
 fn busy_notice(t: &Catalog, wait: std::time::Duration) -> String {
@@ -373,6 +548,8 @@ struct ReceiptPage {
     code: String,
     received_on: String,
     anonymous: bool,
+    /// What happened to the evidence files (empty without files).
+    files: String,
 }
 
 /// Turns a form body the server could not read at all into a page in the user's language.

@@ -272,6 +272,17 @@ struct CasePage {
     moves: Vec<(&'static str, String)>,
     outcomes: Vec<Choice>,
     problem: Option<String>,
+    attachments: Vec<ShownAttachment>,
+}
+
+/// An evidence file as the case page lists it.
+pub struct ShownAttachment {
+    pub seq: i32,
+    pub name: String,
+    pub kind: String,
+    pub size: String,
+    pub stripped: bool,
+    pub image: bool,
 }
 
 /// The status changes offered on a case page: only legal ones are shown.
@@ -389,11 +400,24 @@ async fn case_page(
             unread: m.unread,
         })
         .collect();
+    let attachments = case
+        .attachments
+        .iter()
+        .map(|a| ShownAttachment {
+            seq: a.seq,
+            name: a.name.to_string(),
+            kind: t.label("attach.kind", a.kind.code()).to_string(),
+            size: crate::web::upload::size_text(a.size),
+            stripped: a.stripped,
+            image: a.kind.is_image(),
+        })
+        .collect();
     let page = CasePage {
         t,
         lang,
         nav,
         id,
+        attachments,
         category: t.label("category", case.category.code()).to_string(),
         village: village_name(state, lang, case.village.as_deref()),
         channel: t.label("channel", &case.channel).to_string(),

@@ -8,13 +8,16 @@ use serde::Deserialize;
 
 use super::{Nav, StaffPage};
 use crate::domain::{Channel, FieldError, RawReport, ReportDraft};
-use crate::error::{AppError, Surface};
+use crate::error::{AppError, ErrorKind, Surface};
 use crate::i18n::{Catalog, Lang};
 use crate::services;
 use crate::services::reports::Origin;
 use crate::services::staff::SessionUser;
-use crate::web::AppState;
-use crate::web::public::{Choice, ShownError, choices, no_store, render, shown_errors};
+use crate::web::public::{
+    Choice, FilesBlock, ShownError, choices, files_note, no_store, problem_texts, render,
+    shown_errors,
+};
+use crate::web::{AppState, upload};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct IntakeForm {
@@ -28,6 +31,8 @@ pub struct IntakeForm {
     anonymous: Option<String>,
     reporter_name: Option<String>,
     reporter_phone: Option<String>,
+    /// "Keep file details as evidence": for real-name reports only.
+    keep_metadata: Option<String>,
 }
 
 fn parse_channel(code: Option<&str>) -> Option<Channel> {
@@ -51,6 +56,8 @@ struct IntakePage {
     categories: Vec<Choice>,
     villages: Vec<Choice>,
     roles: Vec<Choice>,
+    notice: Option<String>,
+    files: FilesBlock,
 }
 
 impl IntakePage {
@@ -74,6 +81,17 @@ struct IntakeDonePage {
     nav: Nav,
     code: String,
     anonymous: bool,
+    files: String,
+}
+
+/// What a re-shown intake form says besides the typed values.
+#[derive(Default)]
+struct Feedback<'a> {
+    errors: &'a [FieldError],
+    notice: Option<String>,
+    keep_metadata: bool,
+    files_dropped: bool,
+    file_problems: Vec<String>,
 }
 
 fn intake_page(
@@ -82,7 +100,7 @@ fn intake_page(
     user: &SessionUser,
     values: RawReport,
     channel: Option<Channel>,
-    errors: &[FieldError],
+    feedback: Feedback<'_>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let StaffPage { t, lang, nav } = StaffPage::new(req, user, state);
@@ -102,10 +120,18 @@ fn intake_page(
         nav,
         values,
         channels,
-        errors: shown_errors(t, errors),
+        errors: shown_errors(t, feedback.errors),
         categories,
         villages,
         roles,
+        notice: feedback.notice,
+        files: FilesBlock::new(
+            state,
+            t,
+            feedback.keep_metadata,
+            feedback.files_dropped,
+            feedback.file_problems,
+        ),
     };
     render(&page, status, Surface::Page(lang)).map(no_store)
 }
@@ -121,35 +147,62 @@ pub async fn intake_form(
         &user,
         RawReport::default(),
         None,
-        &[],
+        Feedback::default(),
         StatusCode::OK,
     )
 }
 
+/// An operator's report, as a plain form or (with evidence files) as multipart, streamed
+/// under the attachment limits. The CSRF field was checked by the staff guard.
 pub async fn submit_intake(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: web::ReqData<SessionUser>,
-    form: web::Form<IntakeForm>,
+    payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
-    let form = form.into_inner();
-    let channel = parse_channel(form.channel.as_deref());
-    let raw = RawReport {
-        category: form.category,
-        village: form.village,
-        subject: form.subject,
-        subject_role: form.subject_role,
-        description: form.description,
-        occurred: form.occurred,
-        anonymous: match form.anonymous.as_deref() {
-            Some("true") => Some(true),
-            Some("false") => Some(false),
-            _ => None,
-        },
-        reporter_name: form.reporter_name,
-        reporter_phone: form.reporter_phone,
-        site: None,
+    let lang = crate::web::lang_of(&req);
+    let surface = Surface::Page(lang);
+    let limits = upload::Limits::new(&state.settings);
+    let (form, files, sent_files) = if upload::is_multipart(req.headers()) {
+        match upload::read(&req, payload.into_inner(), &limits, true).await {
+            Ok(received) => {
+                let form: IntakeForm = upload::form_from_fields(received.fields)
+                    .ok_or_else(|| AppError::new(ErrorKind::Malformed, surface))?;
+                (form, received.files, received.sent_files)
+            }
+            Err(refused) => {
+                let form: IntakeForm =
+                    upload::form_from_fields(refused.received.fields).unwrap_or_default();
+                let status = if refused.cutoff.is_too_large() {
+                    StatusCode::PAYLOAD_TOO_LARGE
+                } else {
+                    StatusCode::BAD_REQUEST
+                };
+                let feedback = Feedback {
+                    notice: Some(upload::cutoff_text(
+                        lang.catalog(),
+                        &refused.cutoff,
+                        &limits,
+                    )),
+                    keep_metadata: keeps(&form.keep_metadata),
+                    files_dropped: true,
+                    ..Feedback::default()
+                };
+                let channel = parse_channel(form.channel.as_deref());
+                let (raw, _) = into_raw(form);
+                return intake_page(&req, &state, &user, raw, channel, feedback, status);
+            }
+        }
+    } else {
+        let body = upload::read_small(payload.into_inner(), state.settings.server.body_limit)
+            .await
+            .map_err(|_| AppError::new(ErrorKind::TooLarge, surface))?;
+        let form: IntakeForm = serde_urlencoded::from_bytes(&body)
+            .map_err(|_| AppError::new(ErrorKind::Malformed, surface))?;
+        (form, Vec::new(), 0)
     };
+    let channel = parse_channel(form.channel.as_deref());
+    let (raw, keep_metadata) = into_raw(form);
     let parsed = ReportDraft::parse(raw.clone(), &state.villages);
     let (draft, channel) = match (parsed, channel) {
         (Ok(draft), Some(channel)) => (draft, channel),
@@ -164,19 +217,47 @@ pub async fn submit_intake(
                     },
                 );
             }
+            let feedback = Feedback {
+                errors: &errors,
+                keep_metadata,
+                files_dropped: sent_files > 0,
+                ..Feedback::default()
+            };
             return intake_page(
                 &req,
                 &state,
                 &user,
                 raw,
                 channel,
-                &errors,
+                feedback,
                 StatusCode::UNPROCESSABLE_ENTITY,
             );
         }
     };
     let StaffPage { t, lang, nav } = StaffPage::new(&req, &user, &state);
-    let surface = Surface::Page(lang);
+    let strip = draft.is_anonymous() || !keep_metadata;
+    let attachments = match upload::prepare(files, strip).await {
+        Ok(attachments) => attachments,
+        Err(problems) => {
+            let feedback = Feedback {
+                keep_metadata,
+                files_dropped: true,
+                file_problems: problem_texts(t, &problems),
+                ..Feedback::default()
+            };
+            return intake_page(
+                &req,
+                &state,
+                &user,
+                raw,
+                Some(channel),
+                feedback,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
+        }
+    };
+    let draft = draft.with_attachments(attachments);
+    let filed = draft.attachments.len();
     let receipt = services::reports::submit(
         &state.db,
         &state.keyring,
@@ -196,6 +277,33 @@ pub async fn submit_intake(
         nav,
         code: receipt.tracking_code.grouped(),
         anonymous: receipt.anonymous,
+        files: files_note(t, filed, strip),
     };
     render(&page, StatusCode::OK, surface).map(no_store)
+}
+
+fn keeps(flag: &Option<String>) -> bool {
+    flag.as_deref().is_some_and(|v| !v.is_empty())
+}
+
+/// The report as typed, and whether the operator ticked "keep file details".
+fn into_raw(form: IntakeForm) -> (RawReport, bool) {
+    let keep_metadata = keeps(&form.keep_metadata);
+    let raw = RawReport {
+        category: form.category,
+        village: form.village,
+        subject: form.subject,
+        subject_role: form.subject_role,
+        description: form.description,
+        occurred: form.occurred,
+        anonymous: match form.anonymous.as_deref() {
+            Some("true") => Some(true),
+            Some("false") => Some(false),
+            _ => None,
+        },
+        reporter_name: form.reporter_name,
+        reporter_phone: form.reporter_phone,
+        site: None,
+    };
+    (raw, keep_metadata)
 }

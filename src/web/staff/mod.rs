@@ -2,6 +2,7 @@
 //! enforces sign-in, roles and CSRF for every one of them.
 
 mod admin;
+mod attachments;
 mod auth;
 mod cases;
 mod intake;
@@ -80,6 +81,8 @@ staff_routes! {
     post "/staff/cases/{id}/recusals" [Inspector] => cases::recuse;
     get "/staff/quarantine" [Inspector] => quarantine::review;
     post "/staff/quarantine" [Inspector] => quarantine::decide;
+    get "/staff/cases/{id}/attachments/{n}" [Inspector] => attachments::download_attachment;
+    get "/staff/cases/{id}/attachments/{n}/preview" [Inspector] => attachments::preview_attachment;
     get "/staff/admin/users" [Admin] => admin::list_users;
     post "/staff/admin/users" [Admin] => admin::create_user;
     post "/staff/admin/users/{username}/disable" [Admin] => admin::disable_user;
@@ -141,6 +144,42 @@ fn session_limits(state: &AppState) -> SessionLimits {
     }
 }
 
+/// The most of a multipart body read to find its leading CSRF field.
+const CSRF_PREFIX_MAX: usize = 8 * 1024;
+
+/// The CSRF field at the start of a multipart body. The bytes read to find it are put back in
+/// front of the rest, so the handler streams the whole body as sent.
+async fn leading_csrf(req: &mut ServiceRequest) -> Result<Option<String>, actix_web::Error> {
+    use crate::web::upload::{Leading, leading_field};
+    let boundary = req
+        .mime_type()
+        .ok()
+        .flatten()
+        .and_then(|m| m.get_param("boundary").map(|b| b.as_str().to_string()));
+    let mut payload = req.take_payload();
+    let mut prefix = web::BytesMut::new();
+    let mut found = None;
+    if let Some(boundary) = boundary {
+        while prefix.len() <= CSRF_PREFIX_MAX {
+            match leading_field(&prefix, &boundary, "csrf") {
+                Leading::Value(token) => {
+                    found = Some(token);
+                    break;
+                }
+                Leading::Absent => break,
+                Leading::NeedMore => match payload.next().await {
+                    Some(chunk) => prefix.extend_from_slice(&chunk?),
+                    None => break,
+                },
+            }
+        }
+    }
+    let head = futures_util::stream::once(std::future::ready(Ok(prefix.freeze())));
+    let body: actix_http::BoxedPayloadStream = Box::pin(head.chain(payload));
+    req.set_payload(actix_web::dev::Payload::from(body));
+    Ok(found)
+}
+
 /// Sign-in, then enrolment where required, then roles, then CSRF on anything that changes
 /// state. Staff responses are never cached.
 async fn guard(
@@ -182,31 +221,37 @@ async fn guard(
         return Err(AppError::new(ErrorKind::Forbidden, surface).into());
     }
     if req.method() != Method::GET && req.method() != Method::HEAD {
-        let limit = state.settings.server.body_limit;
-        let mut payload = req.take_payload();
-        let mut body = web::BytesMut::new();
-        while let Some(chunk) = payload.next().await {
-            let chunk = chunk?;
-            if body.len() + chunk.len() > limit {
-                return Err(AppError::new(ErrorKind::TooLarge, surface).into());
+        let presented = if crate::web::upload::is_multipart(req.headers()) {
+            // A form with files is never buffered whole: its CSRF field (first in every staff
+            // form) is read from the first bytes and the body handed on untouched.
+            leading_csrf(&mut req).await?
+        } else {
+            let limit = state.settings.server.body_limit;
+            let mut payload = req.take_payload();
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk?;
+                if body.len() + chunk.len() > limit {
+                    return Err(AppError::new(ErrorKind::TooLarge, surface).into());
+                }
+                body.extend_from_slice(&chunk);
             }
-            body.extend_from_slice(&chunk);
-        }
-        let body = body.freeze();
+            let body = body.freeze();
+            let from_body = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
+                .ok()
+                .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "csrf").map(|(_, v)| v));
+            req.set_payload(actix_web::dev::Payload::from(body));
+            from_body
+        };
         let presented = req
             .headers()
             .get("x-csrf-token")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
-            .or_else(|| {
-                serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
-                    .ok()
-                    .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "csrf").map(|(_, v)| v))
-            });
+            .or(presented);
         if !presented.is_some_and(|token| state.keyring.csrf_matches(&user.session_id, &token)) {
             return Err(AppError::new(ErrorKind::CsrfRejected, surface).into());
         }
-        req.set_payload(actix_web::dev::Payload::from(body));
     }
     req.extensions_mut().insert(user);
     let mut response = next.call(req).await?;

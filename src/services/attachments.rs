@@ -1,0 +1,196 @@
+//! Evidence files: sealed with the report's DEK inside the intake transaction, listed on the
+//! case page, and opened (audited, one entry per opening) by inspectors who may see the case.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
+};
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use super::ServiceError;
+use super::audit::{self, AuditAction, AuditRecord};
+use super::cases::{Viewer, visible_report};
+use super::reports::report_dek;
+use crate::crypto::{Dek, Keyring, SealContext};
+use crate::domain::attachment::{Attachment, Kind};
+use crate::entities::attachment;
+
+const TABLE: &str = "attachments";
+
+fn context<'a>(row: &'a str, field: &'a str) -> SealContext<'a> {
+    SealContext {
+        table: TABLE,
+        row,
+        field,
+    }
+}
+
+/// Seals and inserts a new report's files. Called inside `reports::submit`'s transaction
+/// with the report's DEK, so a report and its files are stored together or not at all.
+pub(crate) async fn store<C: ConnectionTrait>(
+    txn: &C,
+    dek: &Dek,
+    report_id: Uuid,
+    files: &[Attachment],
+) -> Result<(), ServiceError> {
+    for (index, file) in files.iter().enumerate() {
+        let id = Uuid::new_v4();
+        let row = id.to_string();
+        let seq = i32::try_from(index + 1).map_err(|_| ServiceError::Invalid("attach.too_many"))?;
+        let size = i64::try_from(file.content.len())
+            .map_err(|_| ServiceError::Invalid("attach.too_large"))?;
+        attachment::Entity::insert(attachment::ActiveModel {
+            id: Set(id),
+            report_id: Set(report_id),
+            seq: Set(seq),
+            kind: Set(file.kind.code().to_string()),
+            size: Set(size),
+            name: Set(dek.seal_str(&context(&row, "name"), &file.name)?),
+            content: Set(dek.seal(&context(&row, "content"), &file.content)?),
+            stripped: Set(file.stripped),
+        })
+        .exec_without_returning(txn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// What the case page lists about a file; its content is not loaded.
+#[derive(Debug, Clone)]
+pub struct AttachmentSummary {
+    pub seq: i32,
+    pub kind: Kind,
+    pub size: i64,
+    pub stripped: bool,
+    pub name: Zeroizing<String>,
+}
+
+/// The files of a report, in order, with their names opened. Reads no content.
+pub(crate) async fn summaries<C: ConnectionTrait>(
+    db: &C,
+    dek: &Dek,
+    report_id: Uuid,
+) -> Result<Vec<AttachmentSummary>, ServiceError> {
+    let rows: Vec<(Uuid, i32, String, i64, bool, Vec<u8>)> = attachment::Entity::find()
+        .select_only()
+        .columns([
+            attachment::Column::Id,
+            attachment::Column::Seq,
+            attachment::Column::Kind,
+            attachment::Column::Size,
+            attachment::Column::Stripped,
+            attachment::Column::Name,
+        ])
+        .filter(attachment::Column::ReportId.eq(report_id))
+        .order_by_asc(attachment::Column::Seq)
+        .into_tuple()
+        .all(db)
+        .await?;
+    rows.into_iter()
+        .map(|(id, seq, kind, size, stripped, name)| {
+            let row = id.to_string();
+            Ok(AttachmentSummary {
+                seq,
+                kind: Kind::parse(&kind).ok_or(crate::crypto::CryptoError::Format)?,
+                size,
+                stripped,
+                name: dek.open_string(&context(&row, "name"), &name)?,
+            })
+        })
+        .collect()
+}
+
+/// Why an inspector opens a file: to download it, or to look at a re-encoded preview.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opening {
+    Download,
+    Preview,
+}
+
+/// A file opened for an inspector.
+pub struct OpenedAttachment {
+    pub seq: i32,
+    pub kind: Kind,
+    pub stripped: bool,
+    pub name: Zeroizing<String>,
+    pub content: Zeroizing<Vec<u8>>,
+}
+
+/// Opens the `seq`th file of a case for an inspector (for a preview: only an image), and
+/// records the opening in the audit log in the same transaction. Anyone who may not see the case (not an inspector, recused)
+/// gets `None`, as for a file that does not exist.
+pub async fn open_attachment(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    viewer: &Viewer,
+    report_id: Uuid,
+    seq: i32,
+    opening: Opening,
+    now: DateTime<Utc>,
+) -> Result<Option<OpenedAttachment>, ServiceError> {
+    if !viewer.is_inspector() {
+        return Ok(None);
+    }
+    let Some(before) = visible_report(db, viewer, report_id).await? else {
+        return Ok(None);
+    };
+    let kind = attachment::Entity::find()
+        .select_only()
+        .column(attachment::Column::Kind)
+        .filter(attachment::Column::ReportId.eq(report_id))
+        .filter(attachment::Column::Seq.eq(seq))
+        .into_tuple::<String>()
+        .one(db)
+        .await?;
+    let previewable = kind
+        .as_deref()
+        .and_then(Kind::parse)
+        .is_some_and(Kind::is_image);
+    // Only images have a preview; nothing else is opened (or audited) for one.
+    if kind.is_none() || (opening == Opening::Preview && !previewable) {
+        return Ok(None);
+    }
+    let txn = db.begin().await?;
+    let verb = match opening {
+        Opening::Download => "downloaded",
+        Opening::Preview => "previewed",
+    };
+    let detail = format!("{verb} attachment {seq} of case {}", before.case_number);
+    audit::append(
+        &txn,
+        keyring,
+        AuditRecord {
+            actor: Some(viewer.user_id),
+            action: AuditAction::OpenAttachment,
+            report: Some(report_id),
+            detail: &detail,
+        },
+        now,
+    )
+    .await?;
+    // Recused in the meantime: dropping the transaction takes the audit entry back too.
+    let Some(found) = visible_report(&txn, viewer, report_id).await? else {
+        return Ok(None);
+    };
+    let Some(file) = attachment::Entity::find()
+        .filter(attachment::Column::ReportId.eq(report_id))
+        .filter(attachment::Column::Seq.eq(seq))
+        .one(&txn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let dek = report_dek(keyring, &found)?;
+    let row = file.id.to_string();
+    let opened = OpenedAttachment {
+        seq: file.seq,
+        kind: Kind::parse(&file.kind).ok_or(crate::crypto::CryptoError::Format)?,
+        stripped: file.stripped,
+        name: dek.open_string(&context(&row, "name"), &file.name)?,
+        content: dek.open(&context(&row, "content"), &file.content)?,
+    };
+    txn.commit().await?;
+    Ok(Some(opened))
+}

@@ -1,0 +1,126 @@
+//! Opening a case's evidence files: always as a download (never rendered by the browser),
+//! sandboxed, uncached and audited; images also as a re-encoded PNG preview.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use uuid::Uuid;
+
+use crate::domain::attachment::{Kind, preview_png};
+use crate::error::{AppError, ErrorKind, Surface};
+use crate::services::attachments::{Opening, open_attachment};
+use crate::services::cases::Viewer;
+use crate::services::staff::SessionUser;
+use crate::web::AppState;
+
+/// Nothing in a served file may run, load or frame anything, whatever a browser makes of it.
+const SANDBOX: &str = "sandbox; default-src 'none'";
+
+fn target(raw: &(String, String), surface: Surface) -> Result<(Uuid, i32), AppError> {
+    let not_found = || AppError::new(ErrorKind::NotFound, surface);
+    let id = Uuid::parse_str(&raw.0).map_err(|_| not_found())?;
+    let seq = raw
+        .1
+        .parse::<i32>()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(not_found)?;
+    Ok((id, seq))
+}
+
+/// `attachment; filename="attachment-1.pdf"; filename*=UTF-8''%E9%99%84%E4%BB%B61.pdf`:
+/// an ASCII name for old clients, the real (neutral) name per RFC 5987 for the rest. The
+/// extension always comes from the sniffed kind.
+fn disposition(kind: &str, seq: i32, ext: &str) -> String {
+    let name = format!("附件{seq}.{ext}");
+    let encoded: String = name
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    format!("{kind}; filename=\"attachment-{seq}.{ext}\"; filename*=UTF-8''{encoded}")
+}
+
+fn served(content_type: &str, disposition: String, body: Vec<u8>) -> HttpResponse {
+    let mut response = HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::CONTENT_DISPOSITION, disposition))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::CONTENT_SECURITY_POLICY, SANDBOX))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        // Already compressed (or sealed evidence): sent as stored.
+        .insert_header((header::CONTENT_ENCODING, "identity"))
+        .body(body);
+    response.headers_mut().insert(
+        header::HeaderName::from_static("cross-origin-resource-policy"),
+        HeaderValue::from_static("same-origin"),
+    );
+    response
+}
+
+async fn open(
+    req: &HttpRequest,
+    state: &AppState,
+    user: &SessionUser,
+    path: &(String, String),
+    opening: Opening,
+) -> Result<crate::services::attachments::OpenedAttachment, AppError> {
+    let surface = crate::web::page(req);
+    let (id, seq) = target(path, surface)?;
+    let viewer = Viewer {
+        user_id: user.user_id,
+        roles: user.roles.clone(),
+    };
+    open_attachment(
+        &state.db,
+        &state.keyring,
+        &viewer,
+        id,
+        seq,
+        opening,
+        state.now(),
+    )
+    .await
+    .map_err(|e| AppError::internal(e, surface))?
+    .ok_or_else(|| AppError::new(ErrorKind::NotFound, surface))
+}
+
+/// The stored file as a download under its neutral name and sniffed type.
+pub async fn download_attachment(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: web::ReqData<SessionUser>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let file = open(&req, &state, &user, &path, Opening::Download).await?;
+    Ok(served(
+        file.kind.media_type(),
+        disposition("attachment", file.seq, file.kind.extension()),
+        file.content.to_vec(),
+    ))
+}
+
+/// An image attachment decoded and re-encoded as PNG: what the browser shows is pixels the
+/// server produced, never the bytes that were uploaded.
+pub async fn preview_attachment(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: web::ReqData<SessionUser>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let surface = crate::web::page(&req);
+    let (id, seq) = target(&path, surface)?;
+    let file = open(&req, &state, &user, &path, Opening::Preview).await?;
+    let kind: Kind = file.kind;
+    let png = web::block(move || preview_png(kind, &file.content))
+        .await
+        .map_err(|e| AppError::internal(e, surface))?;
+    match png {
+        Ok(png) => Ok(served("image/png", disposition("inline", seq, "png"), png)),
+        Err(_) => {
+            tracing::warn!(case = %id, seq, "attachment preview could not be decoded");
+            Err(AppError::new(ErrorKind::NotFound, surface))
+        }
+    }
+}

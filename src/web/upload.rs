@@ -1,0 +1,527 @@
+//! Reading a multipart body as it streams in — text fields and evidence files, cut off the
+//! moment a limit is passed, held in memory only (nothing is ever written to disk) — and
+//! turning the files into checked, stripped attachments.
+
+use std::cell::{Cell, RefCell};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use actix_multipart::Multipart;
+use actix_web::HttpRequest;
+use actix_web::dev::Payload;
+use actix_web::error::PayloadError;
+use actix_web::http::header::{CONTENT_TYPE, HeaderMap};
+use actix_web::web::{Bytes, BytesMut};
+use futures_util::{Stream, StreamExt};
+
+use crate::config::Settings;
+use crate::domain::attachment::{Attachment, Refusal, Upload, clean_name};
+use crate::i18n::Catalog;
+
+/// Whether a body with these headers is `multipart/form-data`.
+pub fn is_multipart(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        })
+}
+
+/// Route guard: sends multipart bodies to the handler that streams them.
+pub fn multipart_guard(ctx: &actix_web::guard::GuardContext<'_>) -> bool {
+    is_multipart(ctx.head().headers())
+}
+
+/// A form struct from multipart text fields: the last value of a repeated field wins and
+/// unknown fields are ignored, as for a url-encoded form.
+pub fn form_from_fields<T: serde::de::DeserializeOwned>(
+    fields: Vec<(String, String)>,
+) -> Option<T> {
+    let fields: serde_json::Map<String, serde_json::Value> = fields
+        .into_iter()
+        .map(|(k, v)| (k, serde_json::Value::String(v)))
+        .collect();
+    serde_json::from_value(serde_json::Value::Object(fields)).ok()
+}
+
+/// What the start of a multipart body says about one field.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Leading {
+    /// The first part is the field, with this value.
+    Value(String),
+    /// The first part is something else (or the body is not framed as expected).
+    Absent,
+    /// Not enough of the body yet to tell.
+    NeedMore,
+}
+
+/// Reads the first part of a multipart body from its first bytes, without a parser that
+/// would consume the body: the staff guard checks the CSRF field (first in every staff form)
+/// and hands the untouched body on.
+pub fn leading_field(prefix: &[u8], boundary: &str, name: &str) -> Leading {
+    let delimiter = format!("--{boundary}\r\n");
+    if prefix.len() < delimiter.len() {
+        return if delimiter.as_bytes().starts_with(prefix) {
+            Leading::NeedMore
+        } else {
+            Leading::Absent
+        };
+    }
+    let Some(after) = prefix.strip_prefix(delimiter.as_bytes()) else {
+        return Leading::Absent;
+    };
+    let Some(headers_end) = find(after, b"\r\n\r\n") else {
+        return Leading::NeedMore;
+    };
+    let Ok(headers) = std::str::from_utf8(&after[..headers_end]) else {
+        return Leading::Absent;
+    };
+    let wanted = format!("name=\"{name}\"");
+    let is_field = headers.split("\r\n").any(|line| {
+        let lower = line.to_ascii_lowercase();
+        lower.starts_with("content-disposition:")
+            && lower.contains("form-data")
+            && line.split(';').any(|p| p.trim() == wanted)
+            && !lower.contains("filename")
+    });
+    if !is_field {
+        return Leading::Absent;
+    }
+    let value = &after[headers_end + 4..];
+    let closing = format!("\r\n--{boundary}");
+    match find(value, closing.as_bytes()) {
+        Some(end) => match std::str::from_utf8(&value[..end]) {
+            Ok(v) => Leading::Value(v.to_string()),
+            Err(_) => Leading::Absent,
+        },
+        None => Leading::NeedMore,
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || haystack.len() < needle.len() {
+        return None;
+    }
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The limits one upload is held to.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_files: usize,
+    pub max_file_bytes: u64,
+    pub max_total_bytes: u64,
+    /// All text fields together: the same limit as a plain form body.
+    pub max_text_bytes: u64,
+}
+
+/// Room for part headers and boundaries on top of the content limits.
+const FRAMING_ALLOWANCE: u64 = 64 * 1024;
+/// After a refusal the rest of the body is read and thrown away, so the client (a browser
+/// still sending) receives the answer instead of a reset connection — up to this much more
+/// than the limits, and for this long.
+const DRAIN_FACTOR: u64 = 4;
+const DRAIN_TIME: Duration = Duration::from_secs(60);
+
+impl Limits {
+    pub fn new(settings: &Settings) -> Limits {
+        let files = &settings.attachments;
+        Limits {
+            max_files: files.max_files,
+            max_file_bytes: files.max_file_bytes,
+            max_total_bytes: files.max_total_bytes,
+            max_text_bytes: settings.server.body_limit as u64,
+        }
+    }
+
+    /// The most a whole body may carry on the wire.
+    fn body_cap(&self) -> u64 {
+        self.max_total_bytes + self.max_text_bytes + FRAMING_ALLOWANCE
+    }
+}
+
+/// What a multipart body carried.
+#[derive(Default)]
+pub struct Received {
+    /// Text fields in the order sent.
+    pub fields: Vec<(String, String)>,
+    /// The files, when they were kept (see `read`).
+    pub files: Vec<Upload>,
+    /// How many non-empty files were sent, kept or not.
+    pub sent_files: usize,
+}
+
+impl Received {
+    /// The last value of a text field.
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Why reading stopped early.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cutoff {
+    TooManyFiles,
+    /// The `index`th file (from 1) passed the size limit for one file.
+    FileTooLarge {
+        index: usize,
+        name: Option<String>,
+    },
+    TotalTooLarge,
+    TextTooLarge,
+    /// Not multipart, or broken framing.
+    Malformed,
+}
+
+impl Cutoff {
+    /// 413 for every limit, 400 for a body that is not readable multipart.
+    pub fn is_too_large(&self) -> bool {
+        !matches!(self, Cutoff::Malformed)
+    }
+}
+
+/// A body refused part-way: what had been read (text typed before the files, for the
+/// re-shown form), and why.
+pub struct Refused {
+    pub received: Received,
+    pub cutoff: Cutoff,
+}
+
+/// Reads a multipart body, keeping text fields and (when `keep_files`) the files' bytes.
+/// Counting starts with the first byte: the moment a limit is passed, reading stops, so no
+/// more than the limits (plus one chunk) is ever held. Without `keep_files` the files are
+/// only counted, for a request that will be refused anyway but whose text is shown again.
+pub async fn read(
+    req: &HttpRequest,
+    payload: Payload,
+    limits: &Limits,
+    keep_files: bool,
+) -> Result<Received, Refused> {
+    let raw = Rc::new(RefCell::new(payload));
+    let tripped = Rc::new(Cell::new(false));
+    let metered = Metered {
+        raw: Rc::clone(&raw),
+        seen: 0,
+        cap: limits.body_cap(),
+        tripped: Rc::clone(&tripped),
+    };
+    let mut multipart = Multipart::new(req.headers(), metered);
+    let mut received = Received::default();
+    let outcome = read_parts(&mut multipart, limits, keep_files, &mut received).await;
+    drop(multipart);
+    match outcome {
+        Ok(()) => Ok(received),
+        Err(cutoff) => {
+            let cutoff = if tripped.get() && cutoff == Cutoff::Malformed {
+                Cutoff::TotalTooLarge
+            } else {
+                cutoff
+            };
+            received.files.clear();
+            let _ = tokio::time::timeout(DRAIN_TIME, drain(&raw, DRAIN_FACTOR * limits.body_cap()))
+                .await;
+            Err(Refused { received, cutoff })
+        }
+    }
+}
+
+async fn read_parts(
+    multipart: &mut Multipart,
+    limits: &Limits,
+    keep_files: bool,
+    received: &mut Received,
+) -> Result<(), Cutoff> {
+    let mut file_bytes: u64 = 0;
+    let mut text_bytes: u64 = 0;
+    while let Some(field) = multipart.next().await {
+        let mut field = field.map_err(|_| Cutoff::Malformed)?;
+        let (name, filename) = match field.content_disposition() {
+            Some(cd) => (
+                cd.get_name().map(str::to_string),
+                cd.get_filename().map(str::to_string),
+            ),
+            None => return Err(Cutoff::Malformed),
+        };
+        let name = name.ok_or(Cutoff::Malformed)?;
+        if filename.is_some() || name == "file" {
+            let index = received.sent_files + 1;
+            let shown_name = filename.as_deref().and_then(clean_name);
+            // One growing buffer: the chunks are copied out (holding the parser's own
+            // buffers would pin allocations larger than the data in them), and a large
+            // buffer grows by remapping its pages rather than copying them.
+            let mut bytes: Vec<u8> = Vec::new();
+            let mut size: u64 = 0;
+            while let Some(chunk) = field.next().await {
+                let chunk = chunk.map_err(|_| Cutoff::Malformed)?;
+                if chunk.is_empty() {
+                    continue;
+                }
+                if size == 0 && received.sent_files >= limits.max_files {
+                    return Err(Cutoff::TooManyFiles);
+                }
+                size += chunk.len() as u64;
+                file_bytes += chunk.len() as u64;
+                if size > limits.max_file_bytes {
+                    return Err(Cutoff::FileTooLarge {
+                        index,
+                        name: shown_name,
+                    });
+                }
+                if file_bytes > limits.max_total_bytes {
+                    return Err(Cutoff::TotalTooLarge);
+                }
+                if keep_files {
+                    bytes.extend_from_slice(&chunk);
+                }
+            }
+            // A file input left empty still sends an empty part.
+            if size == 0 {
+                continue;
+            }
+            received.sent_files += 1;
+            if keep_files {
+                bytes.shrink_to_fit();
+                received.files.push(Upload {
+                    name: shown_name,
+                    bytes,
+                });
+            }
+        } else {
+            let mut value = BytesMut::new();
+            while let Some(chunk) = field.next().await {
+                let chunk = chunk.map_err(|_| Cutoff::Malformed)?;
+                text_bytes += chunk.len() as u64;
+                if text_bytes > limits.max_text_bytes {
+                    return Err(Cutoff::TextTooLarge);
+                }
+                value.extend_from_slice(&chunk);
+            }
+            let value = String::from_utf8(value.to_vec()).map_err(|_| Cutoff::Malformed)?;
+            received.fields.push((name, value));
+        }
+    }
+    Ok(())
+}
+
+/// The request body with a running count: past `cap` bytes it fails, so the multipart parser
+/// (which buffers a part's headers until they end) cannot be made to hold more.
+struct Metered {
+    raw: Rc<RefCell<Payload>>,
+    seen: u64,
+    cap: u64,
+    tripped: Rc<Cell<bool>>,
+}
+
+impl Stream for Metered {
+    type Item = Result<Bytes, PayloadError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.tripped.get() {
+            return Poll::Ready(Some(Err(PayloadError::Overflow)));
+        }
+        let polled = Pin::new(&mut *this.raw.borrow_mut()).poll_next(cx);
+        match polled {
+            Poll::Ready(Some(Ok(chunk))) => {
+                this.seen += chunk.len() as u64;
+                if this.seen > this.cap {
+                    this.tripped.set(true);
+                    Poll::Ready(Some(Err(PayloadError::Overflow)))
+                } else {
+                    Poll::Ready(Some(Ok(chunk)))
+                }
+            }
+            other => other,
+        }
+    }
+}
+
+/// Reads and discards what is left of the body, up to `cap` bytes.
+async fn drain(raw: &Rc<RefCell<Payload>>, cap: u64) {
+    let mut drained: u64 = 0;
+    loop {
+        let next =
+            futures_util::future::poll_fn(|cx| Pin::new(&mut *raw.borrow_mut()).poll_next(cx))
+                .await;
+        match next {
+            Some(Ok(chunk)) => {
+                drained += chunk.len() as u64;
+                if drained > cap {
+                    return;
+                }
+            }
+            _ => return,
+        }
+    }
+}
+
+/// Reads a plain (url-encoded) body of at most `limit` bytes.
+pub async fn read_small(payload: Payload, limit: usize) -> Result<Bytes, Cutoff> {
+    let mut payload = payload;
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| Cutoff::Malformed)?;
+        if body.len() + chunk.len() > limit {
+            return Err(Cutoff::TextTooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// A file that was not accepted: its place among the files sent, its name, and why.
+#[derive(Debug, Clone)]
+pub struct FileProblem {
+    pub index: usize,
+    pub name: Option<String>,
+    pub refusal: Refusal,
+}
+
+/// Checks and (where `strip`) strips every file, off the async workers: parsing a 10 MB PDF
+/// is real work. A parser that panics on a hostile file refuses that file, nothing more.
+pub async fn prepare(files: Vec<Upload>, strip: bool) -> Result<Vec<Attachment>, Vec<FileProblem>> {
+    if files.is_empty() {
+        return Ok(Vec::new());
+    }
+    let count = files.len();
+    let work = move || {
+        let mut accepted = Vec::new();
+        let mut problems = Vec::new();
+        for (i, upload) in files.into_iter().enumerate() {
+            let name = upload.name.clone();
+            let prepared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                Attachment::prepare(i + 1, upload, strip)
+            }))
+            .unwrap_or(Err(Refusal::Damaged));
+            match prepared {
+                Ok(file) => accepted.push(file),
+                Err(refusal) => problems.push(FileProblem {
+                    index: i + 1,
+                    name,
+                    refusal,
+                }),
+            }
+        }
+        if problems.is_empty() {
+            Ok(accepted)
+        } else {
+            Err(problems)
+        }
+    };
+    actix_web::web::block(work).await.unwrap_or_else(|_| {
+        Err((1..=count)
+            .map(|index| FileProblem {
+                index,
+                name: None,
+                refusal: Refusal::Damaged,
+            })
+            .collect())
+    })
+}
+
+/// "File 2 (photo.jpg)" in the reader's language.
+fn file_label(t: &Catalog, index: usize, name: Option<&str>) -> String {
+    match name {
+        Some(name) => t
+            .t("attach.file_named")
+            .replace("{n}", &index.to_string())
+            .replace("{name}", name),
+        None => t.t("attach.file").replace("{n}", &index.to_string()),
+    }
+}
+
+fn megabytes(bytes: u64) -> String {
+    let mb = bytes as f64 / (1024.0 * 1024.0);
+    if mb.fract() == 0.0 {
+        format!("{mb:.0}")
+    } else {
+        format!("{mb:.1}")
+    }
+}
+
+/// Which file was refused and why, in the reader's language.
+pub fn problem_text(t: &Catalog, problem: &FileProblem) -> String {
+    t.t("attach.problem")
+        .replace(
+            "{file}",
+            &file_label(t, problem.index, problem.name.as_deref()),
+        )
+        .replace("{reason}", t.t(problem.refusal.key()))
+}
+
+/// Why an upload was cut off, in the reader's language.
+pub fn cutoff_text(t: &Catalog, cutoff: &Cutoff, limits: &Limits) -> String {
+    match cutoff {
+        Cutoff::TooManyFiles => t
+            .t("attach.too_many")
+            .replace("{max}", &limits.max_files.to_string()),
+        Cutoff::FileTooLarge { index, name } => t
+            .t("attach.problem")
+            .replace("{file}", &file_label(t, *index, name.as_deref()))
+            .replace(
+                "{reason}",
+                &t.t("attach.file_too_large")
+                    .replace("{mb}", &megabytes(limits.max_file_bytes)),
+            ),
+        Cutoff::TotalTooLarge => t
+            .t("attach.total_too_large")
+            .replace("{mb}", &megabytes(limits.max_total_bytes)),
+        Cutoff::TextTooLarge => t.t("page.too_large").to_string(),
+        Cutoff::Malformed => t.t("page.bad_request").to_string(),
+    }
+}
+
+/// The form's hint about files, with the limits filled in.
+pub fn limits_text(t: &Catalog, limits: &Limits) -> String {
+    t.t("form.files_hint")
+        .replace("{max}", &limits.max_files.to_string())
+        .replace("{file_mb}", &megabytes(limits.max_file_bytes))
+        .replace("{total_mb}", &megabytes(limits.max_total_bytes))
+}
+
+/// A size as staff read it: "830 KB", "2.4 MB".
+pub fn size_text(bytes: i64) -> String {
+    let bytes = bytes.max(0) as f64;
+    if bytes < 1024.0 * 1024.0 {
+        format!("{:.0} KB", (bytes / 1024.0).ceil())
+    } else {
+        format!("{:.1} MB", bytes / (1024.0 * 1024.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_leading_csrf_field_is_read_from_the_first_bytes() {
+        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\ntok-123\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.jpg\"\r\n\r\n\xFF\xD8";
+        assert_eq!(
+            leading_field(body, "XyZ", "csrf"),
+            Leading::Value("tok-123".into())
+        );
+        assert_eq!(leading_field(&body[..20], "XyZ", "csrf"), Leading::NeedMore);
+        assert_eq!(leading_field(&body[..3], "XyZ", "csrf"), Leading::NeedMore);
+        assert_eq!(leading_field(body, "XyZ", "channel"), Leading::Absent);
+        assert_eq!(leading_field(body, "Other", "csrf"), Leading::Absent);
+        let file_first = b"--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"; filename=\"x\"\r\n\r\ntok\r\n--XyZ--";
+        assert_eq!(leading_field(file_first, "XyZ", "csrf"), Leading::Absent);
+    }
+
+    #[test]
+    fn sizes_read_naturally() {
+        assert_eq!(size_text(1000), "1 KB");
+        assert_eq!(size_text(2_516_582), "2.4 MB");
+        assert_eq!(megabytes(10 * 1024 * 1024), "10");
+        assert_eq!(megabytes(1024 * 1024 / 2), "0.5");
+    }
+}
