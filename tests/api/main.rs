@@ -8,6 +8,7 @@ mod api_contract;
 mod at_rest;
 mod audit;
 mod browser;
+mod browser_flows;
 mod cases;
 mod deadlines;
 mod mail;
