@@ -230,6 +230,23 @@ impl Browser {
         self.note_dialog().await;
     }
 
+    /// Loads the page shown again, as the browser's reload button does.
+    pub async fn reload(&self) {
+        self.expect_new_page().await;
+        self.run("reload", || self.client.refresh()).await;
+        self.wait_for_new_page("reload").await;
+    }
+
+    /// The HTTP status the page now shown was served with (Navigation Timing); after a
+    /// redirect, that of the page it led to.
+    pub async fn status(&self) -> u16 {
+        let status = self
+            .eval("return performance.getEntriesByType('navigation')[0].responseStatus")
+            .await;
+        let status = status.as_u64().unwrap();
+        u16::try_from(status).unwrap()
+    }
+
     /// The path (and query) of the page now shown.
     pub async fn path(&self) -> String {
         let url = self
@@ -686,7 +703,7 @@ const GROUPED_CODE: &str = r"^\d{4} \d{4} \d{4} \d{4}$";
 
 /// The resident's path from the notice to the receipt: returns the code as shown. Checks on
 /// the way that no page scrolls sideways in the browser's viewport.
-async fn report_anonymously(browser: &Browser) -> String {
+pub async fn report_anonymously(browser: &Browser) -> String {
     browser.goto("/").await;
     let width = browser.viewport_width().await;
     assert_no_sideways_scroll(browser, width).await;
@@ -717,7 +734,7 @@ async fn report_anonymously(browser: &Browser) -> String {
     code
 }
 
-async fn assert_no_sideways_scroll(browser: &Browser, viewport: u64) {
+pub async fn assert_no_sideways_scroll(browser: &Browser, viewport: u64) {
     let scroll = browser.scroll_width().await;
     assert!(
         scroll <= viewport,
@@ -727,7 +744,7 @@ async fn assert_no_sideways_scroll(browser: &Browser, viewport: u64) {
 }
 
 /// Looks the code up on the tracking page and returns the status shown.
-async fn track(browser: &Browser, code: &str) -> String {
+pub async fn track(browser: &Browser, code: &str) -> String {
     browser.goto("/track").await;
     browser.fill("#tracking_code", code).await;
     browser

@@ -9,6 +9,7 @@ mod at_rest;
 mod attachments;
 mod audit;
 mod browser;
+mod browser_flows;
 mod cases;
 mod deadlines;
 mod mail;
