@@ -7,6 +7,7 @@ mod m20261128_000002_create_staff;
 mod m20261128_000004_outbox;
 mod m20261128_000005_sites;
 mod m20261128_000006_abuse;
+mod m20261128_000008_staff_email;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000004_outbox::Migration),
             Box::new(m20261128_000005_sites::Migration),
             Box::new(m20261128_000006_abuse::Migration),
+            Box::new(m20261128_000008_staff_email::Migration),
         ]
     }
 }

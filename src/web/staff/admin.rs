@@ -78,6 +78,7 @@ pub struct NewUserForm {
     display_name: Option<String>,
     aliases: Option<String>,
     password: Option<String>,
+    email: Option<String>,
     #[serde(default)]
     operator: Option<String>,
     #[serde(default)]
@@ -114,6 +115,7 @@ pub async fn create_user(
             .map(str::to_string)
             .collect(),
         password: Zeroizing::new(form.password.unwrap_or_default()),
+        email: form.email,
     };
     match staff::create_user(
         &state.db,
@@ -137,6 +139,7 @@ pub async fn create_user(
                 StaffError::UsernameTaken(_) => "staff.users.taken",
                 StaffError::WeakPassword => "staff.users.weak_password",
                 StaffError::NoRole => "staff.users.no_role",
+                StaffError::BadEmail(_) => "staff.users.bad_email",
                 _ => "staff.users.bad_username",
             };
             let problem = Some(t.t(key).to_string());
