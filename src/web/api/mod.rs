@@ -197,6 +197,7 @@ pub async fn submit_report(
         &state.db,
         &state.keyring,
         &state.routing,
+        &state.deadlines,
         draft,
         origin,
         state.now(),
