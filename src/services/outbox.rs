@@ -451,8 +451,8 @@ impl Worker {
         &self.policy
     }
 
-    /// One batch: claim what is due, send each, record the outcome. The background task
-    /// calls this on every tick; tests call it directly with the time they choose.
+    /// One batch: claim what is due, send each, record the outcome. Every `tick` ends with
+    /// one; tests call it directly with the time they choose (and no digest).
     pub async fn run_once(
         &self,
         db: &DatabaseConnection,
