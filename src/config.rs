@@ -240,6 +240,8 @@ pub struct MailSettings {
     pub backoff_cap_seconds: i64,
     /// A claim older than this is taken to belong to a crashed instance and is claimed again.
     pub claim_timeout_seconds: i64,
+    /// The hour (0–23, Asia/Shanghai) from which each day's digest is written to the outbox.
+    pub digest_hour: u32,
     pub smtp: SmtpSettings,
     /// Recipient groups by id: `[mail.groups.discipline_post]`.
     pub groups: BTreeMap<String, MailGroup>,
@@ -447,6 +449,12 @@ impl Settings {
                 "mail.claim_timeout_seconds ({}) must exceed mail.batch_size × \
                  mail.smtp.timeout_seconds ({longest_batch})",
                 mail.claim_timeout_seconds
+            ));
+        }
+        if mail.digest_hour > 23 {
+            return invalid(format!(
+                "mail.digest_hour ({}) must be an hour from 0 to 23 (Asia/Shanghai)",
+                mail.digest_hour
             ));
         }
         if mail.transport == MailTransport::Smtp

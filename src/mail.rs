@@ -77,37 +77,42 @@ impl Fields {
         base_url: &str,
     ) -> Fields {
         let catalog = Lang::Zh.catalog();
-        let village = facts
-            .village
-            .map(|id| {
-                villages
-                    .iter()
-                    .find(|v| v.id == id)
-                    .map_or_else(|| id.to_string(), |v| v.zh.clone())
-            })
-            .unwrap_or_else(|| "未填写".to_string());
         let category = catalog.label("category", facts.category.code());
         Fields {
             group: group_name.to_string(),
             case_number: facts.case_number.to_string(),
             category: category.to_string(),
-            category_short: category
-                .split_once('：')
-                .map_or(category, |(short, _)| short)
-                .to_string(),
-            village,
+            category_short: short_label(category).to_string(),
+            village: village_name(facts.village, villages),
             channel: catalog.label("channel", facts.channel.code()).to_string(),
             due: facts.due.map_or_else(
                 || "按规定期限办理".to_string(),
-                |d| d.format("%Y年%m月%d日").to_string(),
+                |d| d.format("%Y-%m-%d").to_string(),
             ),
-            link: format!(
-                "{}/staff/cases/{}",
-                base_url.trim_end_matches('/'),
-                facts.report_id
-            ),
+            link: case_link(base_url, facts.report_id),
         }
     }
+}
+
+/// The link to a case on the staff side.
+fn case_link(base_url: &str, report_id: Uuid) -> String {
+    format!("{}/staff/cases/{report_id}", base_url.trim_end_matches('/'))
+}
+
+/// A village's Chinese name (its id if the config no longer lists it).
+fn village_name(id: Option<&str>, villages: &[Village]) -> String {
+    id.map(|id| {
+        villages
+            .iter()
+            .find(|v| v.id == id)
+            .map_or_else(|| id.to_string(), |v| v.zh.clone())
+    })
+    .unwrap_or_else(|| "未填写".to_string())
+}
+
+/// A category label up to its explanation (人情保, not 人情保：靠人情关系吃低保).
+fn short_label(label: &str) -> &str {
+    label.split_once('：').map_or(label, |(short, _)| short)
 }
 
 #[derive(Template)]
@@ -167,6 +172,124 @@ pub fn render_escalation(
     let f = Fields::new(facts, group_name, villages, base_url);
     let mut rendered = split_subject(EscalationText { f: &f }.render()?);
     rendered.html = EscalationHtml { f: &f }.render()?;
+    Ok(rendered)
+}
+
+/// A case in a daily digest: what a digest may say about it.
+#[derive(Debug, Clone)]
+pub struct DigestCase<'a> {
+    pub report_id: Uuid,
+    pub case_number: &'a str,
+    pub category: Category,
+    pub village: Option<&'a str>,
+    /// The stage's code (`accept`, `verify`, `conclude`); the mail shows its Chinese name.
+    pub stage: &'a str,
+    pub due: NaiveDate,
+    pub overdue: bool,
+}
+
+/// The audit log's newest entry, which the post's digest carries so that a log cut short
+/// after the mail went out is caught against it.
+#[derive(Debug, Clone, Copy)]
+pub struct AuditMark<'a> {
+    pub seq: i64,
+    /// The entry's HMAC in lowercase hex; empty while the log is empty.
+    pub mac_hex: &'a str,
+}
+
+/// Who a digest is for.
+#[derive(Debug, Clone, Copy)]
+pub enum DigestFor<'a> {
+    /// A staff member: the cases assigned to them.
+    Assignee,
+    /// An office (the discipline-inspection post): every case, and the audit mark.
+    Post {
+        group_name: &'a str,
+        audit: AuditMark<'a>,
+    },
+}
+
+struct DigestLine {
+    case_number: String,
+    category: String,
+    village: String,
+    stage: String,
+    due: String,
+    overdue: bool,
+    link: String,
+}
+
+struct DigestFields {
+    day: String,
+    greeting: String,
+    post: bool,
+    lines: Vec<DigestLine>,
+    soon: usize,
+    overdue: usize,
+    audit_seq: i64,
+    audit_mac: String,
+    list_link: String,
+}
+
+#[derive(Template)]
+#[template(path = "email/digest.txt")]
+struct DigestText<'a> {
+    f: &'a DigestFields,
+}
+
+#[derive(Template)]
+#[template(path = "email/digest.html")]
+struct DigestHtml<'a> {
+    f: &'a DigestFields,
+}
+
+/// The daily digest of cases due or overdue on `day`.
+pub fn render_digest(
+    day: NaiveDate,
+    to: DigestFor<'_>,
+    cases: &[DigestCase<'_>],
+    villages: &[Village],
+    base_url: &str,
+) -> Result<Rendered, MailError> {
+    let catalog = Lang::Zh.catalog();
+    let lines: Vec<DigestLine> = cases
+        .iter()
+        .map(|c| DigestLine {
+            case_number: c.case_number.to_string(),
+            category: short_label(catalog.label("category", c.category.code())).to_string(),
+            village: village_name(c.village, villages),
+            stage: catalog.label("staff.stage", c.stage).to_string(),
+            due: c.due.format("%Y-%m-%d").to_string(),
+            overdue: c.overdue,
+            link: case_link(base_url, c.report_id),
+        })
+        .collect();
+    let overdue = lines.iter().filter(|l| l.overdue).count();
+    let (greeting, post, audit) = match to {
+        DigestFor::Assignee => ("您好".to_string(), false, None),
+        DigestFor::Post { group_name, audit } => (group_name.to_string(), true, Some(audit)),
+    };
+    let f = DigestFields {
+        day: day.format("%Y-%m-%d").to_string(),
+        greeting,
+        post,
+        soon: lines.len() - overdue,
+        overdue,
+        lines,
+        audit_seq: audit.map_or(0, |a| a.seq),
+        audit_mac: audit
+            .map(|a| a.mac_hex)
+            .filter(|m| !m.is_empty())
+            .unwrap_or("（日志为空）")
+            .to_string(),
+        list_link: format!(
+            "{}/staff/cases{}",
+            base_url.trim_end_matches('/'),
+            if post { "" } else { "?mine=1" }
+        ),
+    };
+    let mut rendered = split_subject(DigestText { f: &f }.render()?);
+    rendered.html = DigestHtml { f: &f }.render()?;
     Ok(rendered)
 }
 
@@ -320,7 +443,7 @@ mod tests {
             assert!(part.contains("关系保"));
             assert!(part.contains("青山村"));
             assert!(part.contains("监督电话"));
-            assert!(part.contains("2026年03月05日"));
+            assert!(part.contains("办理期限：2026-03-05"), "{part}");
             assert!(part.contains(&format!("https://jb.example.org/staff/cases/{id}")));
         }
         assert!(mail.text.starts_with("纪律检查岗："), "{}", mail.text);
@@ -349,5 +472,90 @@ mod tests {
         );
         assert!(mail.text.contains("按规定期限办理"));
         assert!(mail.text.contains("未填写"));
+    }
+
+    fn digest_cases() -> Vec<DigestCase<'static>> {
+        vec![
+            DigestCase {
+                report_id: Uuid::nil(),
+                case_number: "2024-0007",
+                category: Category::Favor,
+                village: Some("qingshan-village"),
+                stage: "accept",
+                due: NaiveDate::from_ymd_opt(2024, 10, 8).unwrap(),
+                overdue: true,
+            },
+            DigestCase {
+                report_id: Uuid::max(),
+                case_number: "2024-0009",
+                category: Category::Connection,
+                village: None,
+                stage: "verify",
+                due: NaiveDate::from_ymd_opt(2024, 10, 10).unwrap(),
+                overdue: false,
+            },
+        ]
+    }
+
+    #[test]
+    fn a_digest_lists_each_case_with_its_stage_and_due_date() {
+        let day = NaiveDate::from_ymd_opt(2024, 10, 9).unwrap();
+        let mail = render_digest(
+            day,
+            DigestFor::Assignee,
+            &digest_cases(),
+            &villages(),
+            "https://jb.example.org",
+        )
+        .unwrap();
+        assert_eq!(
+            mail.subject,
+            "【举报线索】每日提醒 2024-10-09：期限将至 1 件，已超期 1 件"
+        );
+        for part in [&mail.text, &mail.html] {
+            for expected in [
+                "2024-0007",
+                "人情保",
+                "青山村",
+                "受理",
+                "办理期限：2024-10-08（已超期）",
+                "2024-0009",
+                "关系保",
+                "核查完毕",
+                "办理期限：2024-10-10",
+                "https://jb.example.org/staff/cases/00000000-0000-0000-0000-000000000000",
+                "https://jb.example.org/staff/cases?mine=1",
+            ] {
+                assert!(part.contains(expected), "{expected} in {part}");
+            }
+            assert!(!part.contains("办理期限：2024-10-10（已超期）"));
+            assert!(
+                !part.contains("HMAC"),
+                "only the post's digest has the mark"
+            );
+        }
+    }
+
+    #[test]
+    fn the_posts_digest_carries_the_audit_mark_even_when_nothing_is_due() {
+        let day = NaiveDate::from_ymd_opt(2024, 10, 9).unwrap();
+        let post = DigestFor::Post {
+            group_name: "纪律检查岗",
+            audit: AuditMark {
+                seq: 42,
+                mac_hex: "00ff",
+            },
+        };
+        let mail = render_digest(day, post, &[], &villages(), "http://x").unwrap();
+        assert!(mail.subject.starts_with("【举报线索】每日汇总 2024-10-09"));
+        assert!(mail.text.starts_with("纪律检查岗："), "{}", mail.text);
+        for part in [&mail.text, &mail.html] {
+            assert!(part.contains("没有期限将至或已超期的案件"), "{part}");
+            assert!(part.contains("最新序号：42"), "{part}");
+            assert!(part.contains("00ff"), "{part}");
+        }
+        let full = render_digest(day, post, &digest_cases(), &villages(), "http://x").unwrap();
+        assert!(full.text.contains("1. 案件编号：2024-0007\n"));
+        assert!(full.text.contains("2. 案件编号：2024-0009\n"));
     }
 }

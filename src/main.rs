@@ -89,6 +89,9 @@ enum UserCommand {
         /// Another name the person is known by (e.g. 王书记); repeat for several.
         #[arg(long = "alias")]
         aliases: Vec<String>,
+        /// The account's own mail address, where the daily digest of its due cases goes.
+        #[arg(long)]
+        email: Option<String>,
     },
     /// Disable an account and end its sessions.
     Disable { username: String },
@@ -195,6 +198,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     roles,
                     display_name,
                     aliases,
+                    email,
                 } => {
                     let roles = roles
                         .iter()
@@ -211,6 +215,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         roles,
                         aliases,
                         password,
+                        email,
                     };
                     staff::create_user(&db, &keyring, new, None, now).await?;
                     println!("created account {username}");

@@ -170,7 +170,8 @@ impl Application {
         result
     }
 
-    /// Starts the outbox worker: a batch every `mail.interval_seconds`, none when it is 0.
+    /// Starts the outbox worker: a tick (the daily digest when due, then a batch) every
+    /// `mail.interval_seconds`, none when it is 0.
     fn start_outbox_worker(
         &self,
     ) -> Option<(
@@ -189,7 +190,11 @@ impl Application {
             loop {
                 tokio::select! {
                     _ = tick.tick() => {
-                        match state.outbox.run_once(&state.db, state.now()).await {
+                        let batch = state
+                            .outbox
+                            .tick(&state.db, &state.routing, &state.deadlines, state.now())
+                            .await;
+                        match batch {
                             Ok(batch) if batch.claimed() > 0 => tracing::info!(
                                 sent = batch.sent,
                                 retrying = batch.retrying,

@@ -8,6 +8,7 @@ mod m20261128_000004_outbox;
 mod m20261128_000005_sites;
 mod m20261128_000006_abuse;
 mod m20261128_000007_attachments;
+mod m20261128_000008_staff_email;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000005_sites::Migration),
             Box::new(m20261128_000006_abuse::Migration),
             Box::new(m20261128_000007_attachments::Migration),
+            Box::new(m20261128_000008_staff_email::Migration),
         ]
     }
 }

@@ -17,6 +17,8 @@ pub struct Model {
     pub totp_dek_wrapped: Option<Vec<u8>>,
     pub totp_last_step: Option<i64>,
     pub created_at: DateTimeUtc,
+    /// Where the daily digest of this account's due cases goes; none, no digest.
+    pub email: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

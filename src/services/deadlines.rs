@@ -294,7 +294,9 @@ pub async fn due_or_overdue<C: ConnectionTrait>(
             report::Column::ReceivedOn,
             report::Column::AssigneeId,
         ])
-        .filter(deadlines.due_before(limit));
+        .filter(deadlines.due_before(limit))
+        // Flood reports waiting in quarantine are not cases yet.
+        .filter(report::Column::Quarantined.eq(false));
     if let Some(user_id) = for_user {
         query = query
             .filter(report::Column::AssigneeId.eq(user_id))

@@ -12,8 +12,9 @@ use zeroize::Zeroizing;
 use super::ServiceError;
 use super::audit::{self, AuditAction, AuditRecord};
 use super::cases::Viewer;
+use super::deadlines::Deadlines;
 use super::recusal;
-use super::reports::{open_fields, report_dek};
+use super::reports::{accept_due, open_fields, report_dek};
 use super::routing::{CaseMeta, Routing, route_report};
 use crate::crypto::Keyring;
 use crate::domain::{Category, Channel, SubjectRole};
@@ -87,11 +88,13 @@ pub async fn review_list(
 /// Keeps (releases to the case list) or discards (deletes, shredding the report with its
 /// key) the given quarantined reports. Reports not in quarantine, or that the inspector is
 /// recused from, are left alone. Returns how many were handled.
+#[allow(clippy::too_many_arguments)]
 pub async fn decide(
     db: &DatabaseConnection,
     keyring: &Keyring,
     viewer: &Viewer,
     routing: &Routing,
+    deadlines: &Deadlines,
     keep: &[Uuid],
     discard: &[Uuid],
     now: DateTime<Utc>,
@@ -142,7 +145,8 @@ pub async fn decide(
             subject_role: row.subject_role.as_deref().and_then(SubjectRole::parse),
             channel,
             anonymous: row.anonymous,
-            due: None,
+            // Still to be accepted: the deadline counts from the day it arrived.
+            due: accept_due(deadlines, row.received_on),
         };
         let recused = recusal::recused_users(&txn, row.id).await?;
         route_report(&txn, routing, &case, &recused, now).await?;

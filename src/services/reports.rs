@@ -10,6 +10,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::ServiceError;
+use super::deadlines::{CaseDates, Deadlines};
 use super::routing::{CaseMeta, Routing, route_report};
 use crate::crypto::{Dek, Keyring, SealContext, new_tracking_code};
 use crate::domain::{Channel, ReportDraft, Status, TrackingCode};
@@ -79,11 +80,12 @@ pub const TOKEN_USED: &str = "form.token_used";
 /// Stores a report and returns its receipt only after the transaction has committed, so an
 /// acknowledged report is durable. Everything a report brings with it (recusals, routing
 /// and outbox rows, attachments, the used form token) is written inside the same
-/// transaction.
+/// transaction. The mail carries the date by which the report must be accepted.
 pub async fn submit(
     db: &DatabaseConnection,
     keyring: &Keyring,
     routing: &Routing,
+    deadlines: &Deadlines,
     draft: ReportDraft,
     origin: Origin,
     now: DateTime<Utc>,
@@ -100,7 +102,7 @@ pub async fn submit(
         subject_role: draft.subject_role,
         channel: origin.channel,
         anonymous: draft.is_anonymous(),
-        due: None,
+        due: accept_due(deadlines, receipt.received_on),
     };
     // A flood report is routed only once an inspector keeps it: the flood must not reach
     // the inspectors' mailboxes either.
@@ -109,6 +111,17 @@ pub async fn submit(
     }
     txn.commit().await?;
     Ok(receipt)
+}
+
+/// The day a report received on `received_on` must be accepted (or declined) by.
+pub(crate) fn accept_due(deadlines: &Deadlines, received_on: NaiveDate) -> Option<NaiveDate> {
+    deadlines
+        .due(&CaseDates {
+            status: Status::Received,
+            received_on,
+            accepted_on: None,
+        })
+        .map(|(_, due)| due)
 }
 
 async fn store_report(

@@ -14,14 +14,15 @@ use uuid::Uuid;
 use super::ServiceError;
 use super::audit::AuditAction;
 use super::cases::{self, CaseError, Viewer};
+use super::deadlines::{self, CaseDates, Deadlines};
 use super::outbox::{self, NewMail};
 use super::recusal::start_of_day;
 use crate::config::{
     CIVIL_AFFAIRS_POST, DISCIPLINE_POST, DISTRICT_BUREAU, MailGroup, Settings, Village,
 };
-use crate::domain::{Category, Channel, SubjectRole};
+use crate::domain::{Category, Channel, Status, SubjectRole};
 use crate::entities::case_route;
-use crate::mail::{self, CaseFacts, Rendered};
+use crate::mail::{self, CaseFacts, DigestCase, DigestFor, Rendered};
 
 /// Why a case went to a group, as stored in `case_routes.reason`.
 pub const BY_RULE: &str = "rule";
@@ -193,6 +194,39 @@ impl Routing {
         recipients
     }
 
+    /// The domain part of the Message-IDs of this deployment's mail.
+    pub fn message_domain(&self) -> &str {
+        &self.message_domain
+    }
+
+    /// The mailboxes of one group, as office recipients.
+    pub fn group_recipients(&self, group: &str) -> Vec<Recipient> {
+        self.groups
+            .get(group)
+            .map(|g| {
+                g.addresses
+                    .iter()
+                    .map(|address| Recipient {
+                        group: group.to_string(),
+                        address: address.clone(),
+                        user: None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// A daily digest, with the villages and links of this deployment.
+    pub fn render_digest(
+        &self,
+        day: NaiveDate,
+        to: DigestFor<'_>,
+        cases: &[DigestCase<'_>],
+    ) -> Result<Rendered, ServiceError> {
+        mail::render_digest(day, to, cases, &self.villages, &self.base_url)
+            .map_err(|e| ServiceError::Mail(e.to_string()))
+    }
+
     fn render(
         &self,
         kind: &str,
@@ -345,11 +379,13 @@ pub async fn routes_of_case<C: ConnectionTrait>(
 /// An inspector sends a case on to another group. The routing record, the case's history,
 /// the audit log and the group's mail are written in one transaction, the audit entry first.
 /// A group the case already went to, an unknown group, and the civil-affairs post for a
-/// case about civil-affairs staff are refused.
+/// case about civil-affairs staff are refused. The mail carries the current stage's due date.
+#[allow(clippy::too_many_arguments)]
 pub async fn escalate(
     db: &DatabaseConnection,
     keyring: &crate::crypto::Keyring,
     routing: &Routing,
+    deadlines: &Deadlines,
     viewer: &Viewer,
     report_id: Uuid,
     group: &str,
@@ -371,6 +407,14 @@ pub async fn escalate(
     )
     .await?;
     let village = current.village.clone();
+    let accepted = deadlines::acceptance_days(&txn, vec![report_id]).await?;
+    let due = deadlines
+        .due(&CaseDates {
+            status: Status::parse(&current.status).unwrap_or(Status::Received),
+            received_on: current.received_on,
+            accepted_on: accepted.get(&report_id).copied(),
+        })
+        .map(|(_, due)| due);
     let case = CaseMeta {
         report_id,
         case_number: &current.case_number,
@@ -379,7 +423,7 @@ pub async fn escalate(
         subject_role: current.subject_role.as_deref().and_then(SubjectRole::parse),
         channel: channel_of(&current.channel),
         anonymous: current.anonymous,
-        due: None,
+        due,
     };
     if group == CIVIL_AFFAIRS_POST && about_civil_affairs_staff(&case) {
         return Err(CaseError::Invalid("error.excluded_group"));

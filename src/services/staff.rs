@@ -23,6 +23,8 @@ pub struct NewUser {
     pub roles: Vec<Role>,
     pub aliases: Vec<String>,
     pub password: Zeroizing<String>,
+    /// The account's own mailbox, for the daily digest of its due cases; optional.
+    pub email: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +39,8 @@ pub enum StaffError {
     NoRole,
     #[error("username: 1–64 letters, digits, '.', '-' or '_'")]
     BadUsername,
+    #[error("'{0}' is not a mail address")]
+    BadEmail(String),
     #[error(transparent)]
     Service(#[from] ServiceError),
 }
@@ -67,6 +71,23 @@ pub fn verify_password(password: &str, stored: &str) -> bool {
     }
 }
 
+/// A staff mail address as lettre will send to it, or `None` when left empty.
+fn parse_email(email: Option<&str>) -> Result<Option<String>, StaffError> {
+    let Some(email) = email.map(str::trim).filter(|e| !e.is_empty()) else {
+        return Ok(None);
+    };
+    if email.len() > EMAIL_MAX {
+        return Err(StaffError::BadEmail(email.to_string()));
+    }
+    email
+        .parse::<lettre::Address>()
+        .map(|address| Some(address.to_string()))
+        .map_err(|_| StaffError::BadEmail(email.to_string()))
+}
+
+/// The column's width, and the longest address SMTP allows.
+const EMAIL_MAX: usize = 254;
+
 fn valid_username(name: &str) -> bool {
     (1..=64).contains(&name.len())
         && name
@@ -92,6 +113,7 @@ pub async fn create_user(
     if new.password.chars().count() < MIN_PASSWORD {
         return Err(StaffError::WeakPassword);
     }
+    let email = parse_email(new.email.as_deref())?;
     let password_hash = hash_password(&new.password)?;
     let txn = db.begin().await?;
     let detail = format!("created account {}", new.username);
@@ -128,6 +150,7 @@ pub async fn create_user(
         totp_dek_wrapped: Set(None),
         totp_last_step: Set(None),
         created_at: Set(now),
+        email: Set(email),
     }
     .insert(&txn)
     .await?;
@@ -490,6 +513,7 @@ pub struct UserSummary {
     pub aliases: Vec<String>,
     pub disabled: bool,
     pub totp_enrolled: bool,
+    pub email: Option<String>,
 }
 
 pub async fn list_users(db: &DatabaseConnection) -> Result<Vec<UserSummary>, ServiceError> {
@@ -517,6 +541,7 @@ pub async fn list_users(db: &DatabaseConnection) -> Result<Vec<UserSummary>, Ser
             display_name: a.display_name,
             disabled: a.disabled,
             totp_enrolled: a.totp_last_step.is_some(),
+            email: a.email,
         })
         .collect())
 }
@@ -613,4 +638,35 @@ pub async fn inspectors(db: &DatabaseConnection) -> Result<Vec<(Uuid, String)>, 
         .filter(|u| !u.disabled && u.roles.contains(&Role::Inspector))
         .map(|u| (u.id, u.display_name))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_staff_mail_address_is_optional_but_must_parse() {
+        assert_eq!(parse_email(None).unwrap(), None);
+        assert_eq!(parse_email(Some("  ")).unwrap(), None);
+        assert_eq!(
+            parse_email(Some(" li.jc@example.org ")).unwrap().as_deref(),
+            Some("li.jc@example.org")
+        );
+        for bad in [
+            "li.jc",
+            "li jc@example.org",
+            "<li@example.org>",
+            "@example.org",
+        ] {
+            assert!(
+                matches!(parse_email(Some(bad)), Err(StaffError::BadEmail(_))),
+                "{bad}"
+            );
+        }
+        let long = format!("{}@example.org", "a".repeat(250));
+        assert!(matches!(
+            parse_email(Some(&long)),
+            Err(StaffError::BadEmail(_))
+        ));
+    }
 }

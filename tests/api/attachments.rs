@@ -861,6 +861,7 @@ async fn a_report_and_its_files_are_stored_together_or_not_at_all() {
         app.db(),
         &app.state.keyring,
         &app.state.routing,
+        &app.state.deadlines,
         draft,
         Origin::public(tipoff::domain::Channel::Api),
         app.now(),

@@ -50,6 +50,7 @@ async fn staff(app: &TestApp, username: &str, display_name: &str, roles: Vec<Rol
             roles: roles.clone(),
             aliases: Vec::new(),
             password: Zeroizing::new("correct horse battery".to_string()),
+            email: None,
         },
         None,
         now(),

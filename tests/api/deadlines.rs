@@ -31,7 +31,7 @@ fn next_ip() -> String {
 }
 
 /// Moves the application's clock to a wall-clock time in Shanghai ("2024-10-03 10:00").
-fn set_clock(app: &TestApp, shanghai: &str) {
+pub(crate) fn set_clock(app: &TestApp, shanghai: &str) {
     let local = NaiveDateTime::parse_from_str(shanghai, "%Y-%m-%d %H:%M").unwrap();
     let target = Shanghai
         .from_local_datetime(&local)

@@ -316,6 +316,7 @@ impl TestApp {
                 roles: roles.to_vec(),
                 aliases: aliases.iter().map(|a| a.to_string()).collect(),
                 password: zeroize::Zeroizing::new(format!("password-of-{username}")),
+                email: None,
             },
             None,
             self.now(),

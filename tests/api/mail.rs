@@ -72,23 +72,31 @@ class Sink:
 "#;
 
 /// A real SMTP server process on 127.0.0.1:`port`, stopped when dropped.
-struct SmtpSink {
+pub(crate) struct SmtpSink {
     child: Child,
     dir: tempfile::TempDir,
 }
 
 #[derive(Debug, Clone)]
-struct Received {
-    rcpt_tos: Vec<String>,
-    to: String,
-    message_id: String,
-    subject: String,
-    parts: Vec<String>,
-    raw: Vec<u8>,
+pub(crate) struct Received {
+    pub(crate) rcpt_tos: Vec<String>,
+    pub(crate) to: String,
+    pub(crate) message_id: String,
+    pub(crate) subject: String,
+    /// Every part, decoded by Python's MIME parser (text, then HTML).
+    pub(crate) parts: Vec<String>,
+    pub(crate) raw: Vec<u8>,
+}
+
+impl Received {
+    /// A daily digest (每日提醒 to a staff member, 每日汇总 to the post).
+    pub(crate) fn is_digest(&self) -> bool {
+        self.subject.contains("每日提醒") || self.subject.contains("每日汇总")
+    }
 }
 
 impl SmtpSink {
-    fn start(port: u16) -> SmtpSink {
+    pub(crate) fn start(port: u16) -> SmtpSink {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("tipoff_smtp_sink.py"), SINK).unwrap();
         std::fs::create_dir(dir.path().join("messages")).unwrap();
@@ -124,7 +132,7 @@ impl SmtpSink {
         SmtpSink { child, dir }
     }
 
-    fn messages(&self) -> Vec<Received> {
+    pub(crate) fn messages(&self) -> Vec<Received> {
         let mut paths: Vec<PathBuf> = std::fs::read_dir(self.dir.path().join("messages"))
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -155,8 +163,25 @@ impl SmtpSink {
             .collect()
     }
 
+    /// Waits (polling) until at least `n` messages about cases (no digests) have arrived,
+    /// and returns those.
+    pub(crate) async fn wait_for_case_mail(&self, n: usize, seconds: u64) -> Vec<Received> {
+        let deadline = Instant::now() + StdDuration::from_secs(seconds);
+        loop {
+            let messages: Vec<Received> = self
+                .messages()
+                .into_iter()
+                .filter(|m| !m.is_digest())
+                .collect();
+            if messages.len() >= n || Instant::now() > deadline {
+                return messages;
+            }
+            tokio::time::sleep(StdDuration::from_millis(100)).await;
+        }
+    }
+
     /// Waits (polling) until at least `n` messages have arrived.
-    async fn wait_for(&self, n: usize, seconds: u64) -> Vec<Received> {
+    pub(crate) async fn wait_for(&self, n: usize, seconds: u64) -> Vec<Received> {
         let deadline = Instant::now() + StdDuration::from_secs(seconds);
         loop {
             let messages = self.messages();
@@ -176,7 +201,7 @@ impl Drop for SmtpSink {
 }
 
 /// A port nobody listens on (yet): bound on port 0, then released.
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -185,7 +210,7 @@ fn free_port() -> u16 {
 }
 
 /// Plain SMTP to the loopback relay the tests start.
-fn via_smtp(settings: &mut Settings, port: u16) {
+pub(crate) fn via_smtp(settings: &mut Settings, port: u16) {
     settings.mail.transport = MailTransport::Smtp;
     settings.mail.smtp.host = "127.0.0.1".into();
     settings.mail.smtp.port = port;
@@ -193,14 +218,14 @@ fn via_smtp(settings: &mut Settings, port: u16) {
     settings.mail.smtp.timeout_seconds = 5;
 }
 
-fn next_ip() -> String {
+pub(crate) fn next_ip() -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     format!("198.51.{}.{}", 100 + (n / 250) % 10, 1 + n % 250)
 }
 
 /// Submits through the JSON API of the instance at `base`; returns the tracking code.
-async fn submit_to(app: &TestApp, base: &str, body: Value) -> String {
+pub(crate) async fn submit_to(app: &TestApp, base: &str, body: Value) -> String {
     let response = app
         .client
         .post(format!("{base}/api/v1/reports"))
@@ -214,11 +239,11 @@ async fn submit_to(app: &TestApp, base: &str, body: Value) -> String {
     answer["tracking_code"].as_str().unwrap().to_string()
 }
 
-async fn submit(app: &TestApp, body: Value) -> String {
+pub(crate) async fn submit(app: &TestApp, body: Value) -> String {
     submit_to(app, &app.address, body).await
 }
 
-async fn report_of(app: &TestApp, code: &str) -> report::Model {
+pub(crate) async fn report_of(app: &TestApp, code: &str) -> report::Model {
     let (_, hash) = app
         .state
         .keyring
@@ -231,7 +256,7 @@ async fn report_of(app: &TestApp, code: &str) -> report::Model {
         .unwrap()
 }
 
-async fn outbox_rows(db: &DatabaseConnection) -> Vec<outbox::Model> {
+pub(crate) async fn outbox_rows(db: &DatabaseConnection) -> Vec<outbox::Model> {
     outbox::Entity::find()
         .order_by_asc(outbox::Column::Id)
         .all(db)
@@ -239,7 +264,7 @@ async fn outbox_rows(db: &DatabaseConnection) -> Vec<outbox::Model> {
         .unwrap()
 }
 
-fn report_body(category: &str, village: &str, role: Option<&str>) -> Value {
+pub(crate) fn report_body(category: &str, village: &str, role: Option<&str>) -> Value {
     let mut body = json!({
         "category": category,
         "village": village,
@@ -253,9 +278,9 @@ fn report_body(category: &str, village: &str, role: Option<&str>) -> Value {
     body
 }
 
-const POST: &str = "jijian@example.invalid";
-const BUREAU: &str = "jiuzhu@example.invalid";
-const CIVIL_AFFAIRS: &str = "minzheng@example.invalid";
+pub(crate) const POST: &str = "jijian@example.invalid";
+pub(crate) const BUREAU: &str = "jiuzhu@example.invalid";
+pub(crate) const CIVIL_AFFAIRS: &str = "minzheng@example.invalid";
 const QINGSHAN: &str = "qingshan@example.org";
 
 /// Adds a village group, and rules that would send every Qingshan case to the
@@ -312,7 +337,9 @@ async fn new_reports_reach_the_groups_their_rules_name(backend: Backend) {
         (cadre, BTreeSet::from([POST, QINGSHAN, CIVIL_AFFAIRS])),
         (staff.clone(), BTreeSet::from([POST, QINGSHAN, BUREAU])),
     ];
-    let messages = sink.wait_for(7, 30).await;
+    // The worker's tick may also write the day's digest (after mail.digest_hour): only the
+    // case mail is counted here.
+    let messages = sink.wait_for_case_mail(7, 30).await;
     assert_eq!(messages.len(), 7, "{messages:#?}");
     for (code, recipients) in &expected {
         let case = report_of(&app, code).await;
@@ -358,7 +385,11 @@ async fn new_reports_reach_the_groups_their_rules_name(backend: Backend) {
         tokio::time::sleep(StdDuration::from_millis(100)).await;
     };
     assert!(rows.iter().all(|r| r.state == SENT && r.attempts == 1));
-    let stored: BTreeSet<&str> = rows.iter().map(|r| r.message_id.as_str()).collect();
+    let stored: BTreeSet<&str> = rows
+        .iter()
+        .filter(|r| r.kind != mail_outbox::KIND_DIGEST)
+        .map(|r| r.message_id.as_str())
+        .collect();
     let arrived: BTreeSet<&str> = messages.iter().map(|m| m.message_id.as_str()).collect();
     assert_eq!(stored, arrived);
 }
@@ -933,6 +964,7 @@ async fn an_inspector_escalates_a_case_and_everything_is_recorded_at_once(app: T
     let db = app.db();
     let keyring = &app.state.keyring;
     let routing = &app.state.routing;
+    let deadlines = &app.state.deadlines;
 
     // An anonymous report's routing and outbox rows keep its day only.
     let intake_routes = case_route::Entity::find()
@@ -958,7 +990,10 @@ async fn an_inspector_escalates_a_case_and_everything_is_recorded_at_once(app: T
     let now = app.now();
     let entries_before = audit_entry::Entity::find().all(db).await.unwrap().len();
     assert!(matches!(
-        routing::escalate(db, keyring, routing, &operator, case.id, "qingshan", now).await,
+        routing::escalate(
+            db, keyring, routing, deadlines, &operator, case.id, "qingshan", now
+        )
+        .await,
         Err(CaseError::Forbidden)
     ));
     assert!(matches!(
@@ -966,6 +1001,7 @@ async fn an_inspector_escalates_a_case_and_everything_is_recorded_at_once(app: T
             db,
             keyring,
             routing,
+            deadlines,
             &named,
             case.id,
             "civil_affairs_post",
@@ -975,7 +1011,10 @@ async fn an_inspector_escalates_a_case_and_everything_is_recorded_at_once(app: T
         Err(CaseError::NotFound)
     ));
     assert!(matches!(
-        routing::escalate(db, keyring, routing, &inspector, case.id, "nowhere", now).await,
+        routing::escalate(
+            db, keyring, routing, deadlines, &inspector, case.id, "nowhere", now
+        )
+        .await,
         Err(CaseError::Invalid("error.unknown_group"))
     ));
     assert!(matches!(
@@ -983,6 +1022,7 @@ async fn an_inspector_escalates_a_case_and_everything_is_recorded_at_once(app: T
             db,
             keyring,
             routing,
+            deadlines,
             &inspector,
             case.id,
             "civil_affairs_post",
@@ -996,6 +1036,7 @@ async fn an_inspector_escalates_a_case_and_everything_is_recorded_at_once(app: T
             db,
             keyring,
             routing,
+            deadlines,
             &inspector,
             case.id,
             "district_bureau",
@@ -1030,6 +1071,7 @@ async fn an_inspector_escalates_a_case_and_everything_is_recorded_at_once(app: T
         db,
         keyring,
         routing,
+        deadlines,
         &inspector,
         other.id,
         "civil_affairs_post",

@@ -40,6 +40,7 @@ async fn staff(app: &TestApp, username: &str, display_name: &str, aliases: &[&st
             roles: vec![Role::Inspector],
             aliases: aliases.iter().map(|a| a.to_string()).collect(),
             password: Zeroizing::new("correct horse battery".to_string()),
+            email: None,
         },
         None,
         Utc::now(),

@@ -62,6 +62,7 @@ async fn report_at(app: &TestApp, site: Option<&str>, now: DateTime<Utc>) {
         app.db(),
         &app.state.keyring,
         &app.state.routing,
+        &app.state.deadlines,
         draft,
         Origin::public(Channel::Web),
         now,

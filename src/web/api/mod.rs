@@ -350,6 +350,7 @@ async fn store(
         &state.db,
         &state.keyring,
         &state.routing,
+        &state.deadlines,
         draft,
         origin,
         state.now(),

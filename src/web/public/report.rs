@@ -458,6 +458,7 @@ async fn accept_report(
         &state.db,
         &state.keyring,
         &state.routing,
+        &state.deadlines,
         draft,
         origin,
         now,

@@ -1,6 +1,6 @@
-//! Admin pages: accounts and close-relative filings. Admins see no report content.
+//! Admin pages: accounts, close-relative filings and failed mail. Admins see no report content.
 
-use actix_web::http::StatusCode;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -10,8 +10,9 @@ use super::{Nav, StaffPage};
 use crate::domain::Role;
 use crate::error::{AppError, ErrorKind, Surface};
 use crate::i18n::{Catalog, Lang};
+use crate::services::cases::{CaseError, Viewer};
 use crate::services::staff::{self, NewUser, SessionUser, StaffError, UserSummary};
-use crate::services::{ServiceError, recusal};
+use crate::services::{ServiceError, outbox, recusal};
 use crate::web::AppState;
 use crate::web::public::render;
 use uuid::Uuid;
@@ -78,6 +79,7 @@ pub struct NewUserForm {
     display_name: Option<String>,
     aliases: Option<String>,
     password: Option<String>,
+    email: Option<String>,
     #[serde(default)]
     operator: Option<String>,
     #[serde(default)]
@@ -114,6 +116,7 @@ pub async fn create_user(
             .map(str::to_string)
             .collect(),
         password: Zeroizing::new(form.password.unwrap_or_default()),
+        email: form.email,
     };
     match staff::create_user(
         &state.db,
@@ -137,6 +140,7 @@ pub async fn create_user(
                 StaffError::UsernameTaken(_) => "staff.users.taken",
                 StaffError::WeakPassword => "staff.users.weak_password",
                 StaffError::NoRole => "staff.users.no_role",
+                StaffError::BadEmail(_) => "staff.users.bad_email",
                 _ => "staff.users.bad_username",
             };
             let problem = Some(t.t(key).to_string());
@@ -310,4 +314,121 @@ pub async fn remove_relative(
         return Err(AppError::new(ErrorKind::NotFound, surface));
     }
     relatives_page(&req, &state, &user, None, StatusCode::OK).await
+}
+
+/// A failed notification as the admin page lists it: where it was going and why it failed,
+/// never its body.
+pub struct ShownMail {
+    pub id: Uuid,
+    pub created: String,
+    pub kind: String,
+    pub group: String,
+    pub recipient: String,
+    pub subject: String,
+    pub attempts: i32,
+    pub error: String,
+}
+
+#[derive(Template)]
+#[template(path = "staff/mail.html")]
+struct MailPage {
+    t: &'static Catalog,
+    lang: Lang,
+    nav: Nav,
+    rows: Vec<ShownMail>,
+    failed: u64,
+    pending: u64,
+    problem: Option<&'static str>,
+}
+
+async fn mail_page(
+    req: &HttpRequest,
+    state: &AppState,
+    user: &SessionUser,
+    problem: Option<&'static str>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let StaffPage { t, lang, nav } = StaffPage::new(req, user, state);
+    let surface = Surface::Page(lang);
+    let internal = |e| AppError::internal(e, surface);
+    let rows = outbox::failed_rows(&state.db).await.map_err(internal)?;
+    let pending = outbox::pending_count(&state.db).await.map_err(internal)?;
+    let group_name = |id: &str| {
+        state.routing.group(id).map_or_else(
+            || t.label("staff.mail.group", id).to_string(),
+            |g| g.name.clone(),
+        )
+    };
+    let page = MailPage {
+        t,
+        lang,
+        nav,
+        failed: rows.len() as u64,
+        pending,
+        rows: rows
+            .into_iter()
+            .map(|r| ShownMail {
+                id: r.id,
+                created: r
+                    .created_at
+                    .with_timezone(&chrono_tz::Asia::Shanghai)
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string(),
+                kind: t.label("staff.mail.kind", &r.kind).to_string(),
+                group: group_name(&r.recipient_group),
+                recipient: r.recipient,
+                subject: r.subject,
+                attempts: r.attempts,
+                error: r.last_error.unwrap_or_default(),
+            })
+            .collect(),
+        problem: problem.map(|key| t.t(key)),
+    };
+    render(&page, status, surface)
+}
+
+/// Notifications that gave up after their last attempt, each with a button to send it again.
+pub async fn list_failed_mail(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: web::ReqData<SessionUser>,
+) -> Result<HttpResponse, AppError> {
+    mail_page(&req, &state, &user, None, StatusCode::OK).await
+}
+
+/// Sends a failed notification again with the next batch (audited by the service).
+pub async fn retry_mail(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: web::ReqData<SessionUser>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let lang = crate::web::lang_of(&req);
+    let surface = Surface::Page(lang);
+    let id = Uuid::parse_str(&id).map_err(|_| AppError::new(ErrorKind::NotFound, surface))?;
+    let viewer = Viewer {
+        user_id: user.user_id,
+        roles: user.roles.clone(),
+    };
+    match outbox::retry(&state.db, &state.keyring, &viewer, id, state.now()).await {
+        Ok(()) => Ok(HttpResponse::SeeOther()
+            .insert_header((
+                header::LOCATION,
+                format!("/staff/admin/mail?lang={}", lang.code()),
+            ))
+            .finish()),
+        // Sent again already (a second click), or no such row: the list as it is now.
+        Err(CaseError::NotFound) => {
+            mail_page(
+                &req,
+                &state,
+                &user,
+                Some("staff.mail.not_failed"),
+                StatusCode::NOT_FOUND,
+            )
+            .await
+        }
+        Err(CaseError::Forbidden) => Err(AppError::new(ErrorKind::Forbidden, surface)),
+        Err(e) => Err(AppError::internal(e, surface)),
+    }
 }

@@ -19,7 +19,7 @@ use crate::services::cases::{
     self, CaseError, CaseEvent, CaseFilter, CaseList, CaseView, Order, Outcome, Transition, Viewer,
 };
 use crate::services::staff::SessionUser;
-use crate::services::{audit, recusal, staff};
+use crate::services::{audit, recusal, routing, staff};
 use crate::web::AppState;
 use crate::web::public::{Choice, render};
 
@@ -241,6 +241,15 @@ pub struct ShownEvent {
     pub detail: String,
 }
 
+/// A group the case went to, for the routing record.
+pub struct ShownRoute {
+    pub group: String,
+    pub reason: String,
+    pub escalated: bool,
+    pub actor: String,
+    pub at: String,
+}
+
 pub struct ShownMessage {
     pub at: String,
     pub from_inspector: bool,
@@ -271,6 +280,9 @@ struct CasePage {
     inspectors: Vec<Choice>,
     moves: Vec<(&'static str, String)>,
     outcomes: Vec<Choice>,
+    routes: Vec<ShownRoute>,
+    /// The groups the case has not gone to yet.
+    escalate_to: Vec<Choice>,
     problem: Option<String>,
     attachments: Vec<ShownAttachment>,
 }
@@ -355,6 +367,40 @@ async fn case_page(
             selected: case.assignee_id == Some(uid),
             code: uid.to_string(),
             label: name,
+        })
+        .collect();
+    let record = routing::routes_of_case(&state.db, &state.routing, id)
+        .await
+        .map_err(internal)?;
+    let escalate_to = state
+        .routing
+        .groups()
+        .filter(|(group, _)| !record.iter().any(|r| r.group == *group))
+        .map(|(group, name)| Choice {
+            code: group.to_string(),
+            label: name.to_string(),
+            selected: false,
+        })
+        .collect();
+    let routes = record
+        .into_iter()
+        .map(|r| {
+            let escalated = r.reason == routing::BY_ESCALATION;
+            ShownRoute {
+                reason: t.label("staff.route", &r.reason).to_string(),
+                actor: r
+                    .actor
+                    .and_then(|a| names.get(&a).cloned())
+                    .unwrap_or_default(),
+                // An anonymous report's routing keeps its day only.
+                at: if case.anonymous && !escalated {
+                    r.at.with_timezone(&Shanghai).date_naive().to_string()
+                } else {
+                    local(r.at)
+                },
+                group: r.group_name,
+                escalated,
+            }
         })
         .collect();
     let events = case
@@ -446,6 +492,8 @@ async fn case_page(
         messages,
         reads,
         inspectors,
+        routes,
+        escalate_to,
         problem,
     };
     render(&page, status, surface)
@@ -732,5 +780,34 @@ pub async fn recuse(
             .insert_header((header::LOCATION, "/staff/cases"))
             .finish());
     }
+    after(&req, &state, &user, id, result).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EscalateForm {
+    group: Option<String>,
+}
+
+/// An inspector sends the case on to another group; a refusal re-shows the page with why.
+pub async fn escalate_case(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: web::ReqData<SessionUser>,
+    id: web::Path<String>,
+    form: web::Form<EscalateForm>,
+) -> Result<HttpResponse, AppError> {
+    let id = case_id(&id, crate::web::page(&req))?;
+    let group = form.into_inner().group.unwrap_or_default();
+    let result = routing::escalate(
+        &state.db,
+        &state.keyring,
+        &state.routing,
+        &state.deadlines,
+        &viewer(&user),
+        id,
+        group.trim(),
+        state.now(),
+    )
+    .await;
     after(&req, &state, &user, id, result).await
 }

@@ -262,6 +262,7 @@ pub async fn submit_intake(
         &state.db,
         &state.keyring,
         &state.routing,
+        &state.deadlines,
         draft,
         Origin {
             operator: Some(user.user_id),

@@ -79,6 +79,7 @@ staff_routes! {
     post "/staff/cases/{id}/messages" [Inspector] => cases::ask_reporter;
     post "/staff/cases/{id}/events" [Inspector] => cases::record_event;
     post "/staff/cases/{id}/recusals" [Inspector] => cases::recuse;
+    post "/staff/cases/{id}/escalate" [Inspector] => cases::escalate_case;
     get "/staff/quarantine" [Inspector] => quarantine::review;
     post "/staff/quarantine" [Inspector] => quarantine::decide;
     get "/staff/cases/{id}/attachments/{n}" [Inspector] => attachments::download_attachment;
@@ -89,6 +90,8 @@ staff_routes! {
     get "/staff/admin/relatives" [Admin] => admin::list_relatives;
     post "/staff/admin/relatives" [Admin] => admin::file_relative;
     post "/staff/admin/relatives/{id}/remove" [Admin] => admin::remove_relative;
+    get "/staff/admin/mail" [Admin] => admin::list_failed_mail;
+    post "/staff/admin/mail/{id}/retry" [Admin] => admin::retry_mail;
     get "/staff/sites" [Admin] => sites::list_sites;
     post "/staff/sites" [Admin] => sites::create_site;
     post "/staff/sites/{id}/disable" [Admin] => sites::disable_site;
@@ -105,18 +108,39 @@ pub struct Nav {
     pub inspector: bool,
     pub operator: bool,
     pub admin: bool,
+    /// Notifications that gave up, shown to admins and inspectors as a banner (0 to others).
+    pub failed_mail: u64,
+    /// The banner's text, empty when nothing failed.
+    pub mail_alarm: String,
 }
 
 impl Nav {
-    pub fn new(user: &SessionUser, state: &AppState) -> Nav {
+    pub fn new(user: &SessionUser, state: &AppState, failed_mail: u64, t: &Catalog) -> Nav {
         Nav {
             display_name: user.display_name.clone(),
             csrf: state.keyring.csrf_token(&user.session_id),
             inspector: user.has(Role::Inspector),
             operator: user.has(Role::Operator),
             admin: user.has(Role::Admin),
+            failed_mail,
+            mail_alarm: if failed_mail > 0 {
+                t.t("staff.mail.alarm")
+                    .replace("{n}", &failed_mail.to_string())
+            } else {
+                String::new()
+            },
         }
     }
+}
+
+/// How many notifications have failed, counted by the guard for the staff who see the banner.
+#[derive(Debug, Clone, Copy)]
+struct FailedMail(u64);
+
+/// Who is told on every page that mail failed: the admins who can send it again, and the
+/// inspectors who would otherwise wait for a notice that never comes.
+fn sees_mail_alarm(user: &SessionUser) -> bool {
+    user.has(Role::Admin) || user.has(Role::Inspector)
 }
 
 /// Language, catalog and header for a staff page.
@@ -129,10 +153,12 @@ pub struct StaffPage {
 impl StaffPage {
     pub fn new(req: &actix_web::HttpRequest, user: &SessionUser, state: &AppState) -> StaffPage {
         let lang = lang_of(req);
+        let t = lang.catalog();
+        let failed_mail = req.extensions().get::<FailedMail>().map_or(0, |f| f.0);
         StaffPage {
-            t: lang.catalog(),
+            t,
             lang,
-            nav: Nav::new(user, state),
+            nav: Nav::new(user, state, failed_mail, t),
         }
     }
 }
@@ -252,6 +278,12 @@ async fn guard(
         if !presented.is_some_and(|token| state.keyring.csrf_matches(&user.session_id, &token)) {
             return Err(AppError::new(ErrorKind::CsrfRejected, surface).into());
         }
+    }
+    if sees_mail_alarm(&user) {
+        let failed = crate::services::outbox::failed_count(&state.db)
+            .await
+            .map_err(|e| AppError::internal(e, surface))?;
+        req.extensions_mut().insert(FailedMail(failed));
     }
     req.extensions_mut().insert(user);
     let mut response = next.call(req).await?;

@@ -96,6 +96,7 @@ pub async fn decide(
         &state.keyring,
         &viewer(&user),
         &state.routing,
+        &state.deadlines,
         &keep,
         &discard,
         state.now(),

@@ -1,0 +1,363 @@
+//! Mail on the staff side: failed notifications on the admin page and as a banner, sent again
+//! with a button; escalation from the case page; staff mail addresses.
+
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use tipoff::domain::Role;
+use tipoff::entities::{audit_entry, user};
+use tipoff::services::outbox::{self as mail_outbox, FAILED, PENDING};
+use tipoff::services::routing;
+
+use crate::deadlines::set_clock;
+use crate::helpers::{Backend, TestApp, smtp_server_available, spawn_app_with};
+use crate::mail::{
+    BUREAU, SmtpSink, free_port, outbox_rows, report_body, report_of, submit, via_smtp,
+};
+use crate::on_both_backends;
+
+on_both_backends!(
+    an_inspector_escalates_a_case_from_its_page_and_sees_the_routing_record,
+    an_admin_gives_a_new_account_a_mail_address,
+);
+
+const ALARM: &str = "1 封通知邮件发送失败";
+
+// 1. A failed mail: the admin page, the banner, the retry button.
+
+async fn a_failed_mail_is_shown_to_admins_and_inspectors_and_sent_again(backend: Backend) {
+    let port = free_port();
+    let Some(app) = spawn_app_with(backend, |s| {
+        via_smtp(s, port);
+        s.mail.max_attempts = 1;
+    })
+    .await
+    else {
+        return;
+    };
+    app.create_staff("admin1", "管理员甲", &[Role::Admin], &[])
+        .await;
+    app.create_staff("inspector1", "检查员甲", &[Role::Inspector], &[])
+        .await;
+    app.create_staff("operator1", "话务员甲", &[Role::Operator], &[])
+        .await;
+    let admin = app.sign_in("admin1").await;
+    let inspector = app.sign_in("inspector1").await;
+    let operator = app.sign_in("operator1").await;
+
+    // Nothing failed yet: no banner, and the page says so.
+    let page = admin.get("/staff/admin/mail").await.text().await.unwrap();
+    assert!(!page.contains("mail-alarm"), "{page}");
+    assert!(page.contains("没有发送失败的邮件"));
+
+    let case = report_of(
+        &app,
+        &submit(&app, report_body("connection", "dalu-community", None)).await,
+    )
+    .await;
+    // Nobody listens on the port: the one attempt allowed fails.
+    let batch = app
+        .state
+        .outbox
+        .run_once(app.db(), app.now())
+        .await
+        .unwrap();
+    assert_eq!(batch.failed, 1);
+    let row = outbox_rows(app.db()).await.remove(0);
+    assert_eq!(row.state, FAILED);
+
+    let response = admin.get("/staff/admin/mail").await;
+    assert_eq!(response.status(), 200);
+    let page = response.text().await.unwrap();
+    assert!(page.contains(&format!("id=\"mail-{}\"", row.id)), "{page}");
+    assert!(page.contains(&case.case_number));
+    assert!(page.contains("纪律检查岗"));
+    assert!(page.contains(crate::mail::POST));
+    assert!(page.contains(&format!(
+        "action=\"/staff/admin/mail/{}/retry?lang=zh\"",
+        row.id
+    )));
+    assert!(page.contains("重新发送"));
+    assert!(
+        page.contains("id=\"failed-count\" class=\"late\">1<"),
+        "{page}"
+    );
+    assert!(page.contains("id=\"pending-count\">0<"));
+    // The banner on every page an admin sees, leading to the admin page.
+    for path in ["/staff/admin/users", "/staff/admin/mail", "/staff/totp"] {
+        let page = admin.get(path).await.text().await.unwrap();
+        assert!(page.contains(ALARM), "{path}: {page}");
+        assert!(page.contains("<p class=\"alarm\" role=\"alert\" id=\"mail-alarm\"><a href=\"/staff/admin/mail?lang=zh\">"));
+    }
+    // Inspectors see it too, without the link they could not follow; operators do not.
+    let page = inspector.get("/staff/cases").await.text().await.unwrap();
+    assert!(page.contains(ALARM), "{page}");
+    assert!(!page.contains("href=\"/staff/admin/mail"));
+    assert_eq!(inspector.get("/staff/admin/mail").await.status(), 403);
+    let page = operator.get("/staff/cases").await.text().await.unwrap();
+    assert!(!page.contains(ALARM) && !page.contains("mail-alarm"));
+
+    // Inspectors may not press the button; the admin may.
+    let path = format!("/staff/admin/mail/{}/retry", row.id);
+    assert_eq!(inspector.post(&path, &[]).await.status(), 403);
+    assert_eq!(outbox_rows(app.db()).await[0].state, FAILED);
+    let response = admin.post(&path, &[]).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        response.headers()["location"].to_str().unwrap(),
+        "/staff/admin/mail?lang=zh"
+    );
+    let row = outbox_rows(app.db()).await.remove(0);
+    assert_eq!((row.state.as_str(), row.attempts), (PENDING, 0));
+    let page = admin.get("/staff/admin/mail").await.text().await.unwrap();
+    assert!(!page.contains("mail-alarm") && !page.contains(ALARM));
+    assert!(page.contains("id=\"pending-count\">1<"));
+    assert!(
+        !inspector
+            .get("/staff/cases")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains(ALARM)
+    );
+    // A second press finds nothing to send again.
+    let again = admin.post(&path, &[]).await;
+    assert_eq!(again.status(), 404);
+    assert!(again.text().await.unwrap().contains("已不在发送失败之列"));
+    let audited = audit_entry::Entity::find()
+        .filter(audit_entry::Column::Action.eq("mail_retry"))
+        .all(app.db())
+        .await
+        .unwrap();
+    assert_eq!(audited.len(), 1);
+
+    // With the server back, it goes out with the next batch, under its own Message-ID.
+    if smtp_server_available() {
+        let sink = SmtpSink::start(port);
+        let batch = app
+            .state
+            .outbox
+            .run_once(app.db(), app.now())
+            .await
+            .unwrap();
+        assert_eq!(batch.sent, 1);
+        let messages = sink.wait_for(1, 10).await;
+        assert_eq!(messages.len(), 1);
+        assert_eq!(messages[0].message_id, row.message_id);
+        assert_eq!(mail_outbox::failed_count(app.db()).await.unwrap(), 0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_mail_is_shown_to_admins_and_inspectors_and_sent_again_sqlite() {
+    a_failed_mail_is_shown_to_admins_and_inspectors_and_sent_again(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_mail_is_shown_to_admins_and_inspectors_and_sent_again_postgres() {
+    a_failed_mail_is_shown_to_admins_and_inspectors_and_sent_again(Backend::Postgres).await;
+}
+
+// 2. Escalation from the case page.
+
+/// The `<option>` values of the escalation form on a case page.
+fn escalation_choices(page: &str) -> Vec<String> {
+    let Some(start) = page.find("id=\"escalate\"") else {
+        return Vec::new();
+    };
+    let form = &page[start..start + page[start..].find("</form>").unwrap()];
+    form.split("<option value=\"")
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').unwrap()].to_string())
+        .collect()
+}
+
+/// The routing record's list on a case page.
+fn routing_record(page: &str) -> &str {
+    let start = page.find("id=\"routes\"").expect("a routing record");
+    &page[start..start + page[start..].find("</ul>").unwrap()]
+}
+
+async fn an_inspector_escalates_a_case_from_its_page_and_sees_the_routing_record(app: TestApp) {
+    set_clock(&app, "2024-10-03 10:00");
+    app.create_staff("li.jc", "李监察", &[Role::Inspector], &[])
+        .await;
+    let inspector = app.sign_in("li.jc").await;
+    let case = report_of(
+        &app,
+        &submit(&app, report_body("connection", "dalu-community", None)).await,
+    )
+    .await;
+    let page_path = format!("/staff/cases/{}", case.id);
+    let page = inspector.get(&page_path).await.text().await.unwrap();
+    let record = routing_record(&page);
+    assert!(record.contains("纪律检查岗（按转送规则）"), "{record}");
+    assert!(
+        record.contains("<span class=\"at\">2024-10-03</span>"),
+        "an anonymous report's routing shows its day only: {record}"
+    );
+    assert_eq!(
+        escalation_choices(&page),
+        ["civil_affairs_post", "district_bureau"],
+        "every group but the one it went to"
+    );
+
+    // Accepted on Fri 11 Oct, escalated the same day: the mail says when verification is due.
+    set_clock(&app, "2024-10-11 10:00");
+    // Eight days on, the old session has long ended.
+    let inspector = app.sign_in("li.jc").await;
+    let accepted = inspector
+        .post(
+            &format!("/staff/cases/{}/status", case.id),
+            &[("transition", "accept")],
+        )
+        .await;
+    assert_eq!(accepted.status(), 303);
+    assert!(
+        accepted.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with(&page_path)
+    );
+    let escalate = format!("/staff/cases/{}/escalate", case.id);
+    let rows_before = outbox_rows(app.db()).await.len();
+    let response = inspector
+        .post(&escalate, &[("group", "district_bureau")])
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        response.headers()["location"].to_str().unwrap(),
+        format!("{page_path}?lang=zh")
+    );
+    let rows = outbox_rows(app.db()).await;
+    assert_eq!(rows.len(), rows_before + 1);
+    let mail = rows
+        .iter()
+        .find(|r| r.kind == routing::KIND_ESCALATION)
+        .unwrap();
+    assert_eq!(mail.recipient, BUREAU);
+    assert_eq!(mail.report_id, Some(case.id));
+    assert!(
+        mail.body_text.contains("办理期限：2024-10-31"),
+        "{}",
+        mail.body_text
+    );
+
+    let page = inspector.get(&page_path).await.text().await.unwrap();
+    let record = routing_record(&page);
+    assert!(
+        record.contains("<li class=\"escalated\"><span class=\"at\">2024-10-11 ")
+            && record.contains("</span> 区民政局救助科（升级转送，李监察）"),
+        "{record}"
+    );
+    assert!(record.find("纪律检查岗") < record.find("区民政局救助科"));
+    assert_eq!(escalation_choices(&page), ["civil_affairs_post"]);
+
+    // Refusals come back on the case page with the reason, and change nothing.
+    for (group, reason) in [
+        ("district_bureau", "本案已转送过该单位"),
+        ("discipline_post", "本案已转送过该单位"),
+        ("nowhere_office", "没有这个转送单位"),
+        ("", "没有这个转送单位"),
+    ] {
+        let response = inspector.post(&escalate, &[("group", group)]).await;
+        assert_eq!(response.status(), 422, "{group}");
+        let page = response.text().await.unwrap();
+        assert!(page.contains(reason), "{group}: {page}");
+        assert!(page.contains("id=\"routes\""), "the case page again");
+    }
+    let about_staff = report_of(
+        &app,
+        &submit(
+            &app,
+            report_body("policy", "xinmin-village", Some("civil_affairs_staff")),
+        )
+        .await,
+    )
+    .await;
+    let response = inspector
+        .post(
+            &format!("/staff/cases/{}/escalate", about_staff.id),
+            &[("group", "civil_affairs_post")],
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("反映民政工作人员的案件不转送本级民政岗")
+    );
+    assert_eq!(
+        outbox_rows(app.db())
+            .await
+            .iter()
+            .filter(|r| r.kind == routing::KIND_ESCALATION)
+            .count(),
+        1
+    );
+    let routes = routing::routes_of_case(app.db(), &app.state.routing, case.id)
+        .await
+        .unwrap();
+    assert_eq!(routes.len(), 2);
+}
+
+// 3. Staff mail addresses.
+
+async fn an_admin_gives_a_new_account_a_mail_address(app: TestApp) {
+    app.create_staff("admin1", "管理员甲", &[Role::Admin], &[])
+        .await;
+    let admin = app.sign_in("admin1").await;
+    let fields = |username: &'static str, email: &'static str| {
+        [
+            ("username", username),
+            ("display_name", "李监察"),
+            ("password", "a-long-enough-password"),
+            ("inspector", "1"),
+            ("email", email),
+        ]
+    };
+    let refused = admin
+        .post(
+            "/staff/admin/users",
+            &fields("li.jc", "li.jc at example.org"),
+        )
+        .await;
+    assert_eq!(refused.status(), 422);
+    assert!(refused.text().await.unwrap().contains("邮箱地址格式不正确"));
+    let created = admin
+        .post(
+            "/staff/admin/users",
+            &fields("li.jc", " li.jc@example.org "),
+        )
+        .await;
+    assert_eq!(created.status(), 200);
+    assert!(
+        created
+            .text()
+            .await
+            .unwrap()
+            .contains("<td>li.jc@example.org</td>")
+    );
+    let without = admin
+        .post("/staff/admin/users", &fields("wang.jc", ""))
+        .await;
+    assert_eq!(without.status(), 200);
+    let emails: Vec<(String, Option<String>)> = user::Entity::find()
+        .all(app.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|u| u.username != "admin1")
+        .map(|u| (u.username, u.email))
+        .collect::<std::collections::BTreeMap<_, _>>()
+        .into_iter()
+        .collect();
+    assert_eq!(
+        emails,
+        [
+            ("li.jc".to_string(), Some("li.jc@example.org".to_string())),
+            ("wang.jc".to_string(), None),
+        ]
+    );
+}
