@@ -79,6 +79,8 @@ pub struct CaseFilter {
     pub category: Option<Category>,
     pub village: Option<String>,
     pub channel: Option<String>,
+    /// The posting site whose QR code the report came through.
+    pub site: Option<Uuid>,
     pub assigned_to_me: bool,
     /// Only cases whose current stage is past its due date.
     pub overdue: bool,
@@ -415,6 +417,9 @@ pub async fn list_cases(
     }
     if let Some(channel) = &filter.channel {
         narrowed = narrowed.add(report::Column::Channel.eq(channel.as_str()));
+    }
+    if let Some(site) = filter.site {
+        narrowed = narrowed.add(report::Column::SiteId.eq(site));
     }
     if filter.assigned_to_me {
         narrowed = narrowed.add(report::Column::AssigneeId.eq(viewer.user_id));

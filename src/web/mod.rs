@@ -136,7 +136,11 @@ pub async fn metrics(
                  tipoff_outbox_failed {failed}\n\
                  # HELP tipoff_outbox_pending Notifications waiting to be sent.\n\
                  # TYPE tipoff_outbox_pending gauge\n\
-                 tipoff_outbox_pending {pending}\n"
+                 tipoff_outbox_pending {pending}\n\
+                 # HELP tipoff_track_failed_lookups_total Tracking-code lookups that found nothing.\n\
+                 # TYPE tipoff_track_failed_lookups_total counter\n\
+                 tipoff_track_failed_lookups_total {failed_lookups}\n",
+                failed_lookups = state.lookups.failed_total(),
             )),
         Err(e) => {
             tracing::error!(error = %e, "metrics: database");

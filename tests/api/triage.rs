@@ -293,3 +293,65 @@ async fn the_workflow_refuses_illegal_moves_with_the_reason(app: TestApp) {
         .unwrap();
     assert!(page.contains("部分属实"));
 }
+
+#[tokio::test]
+async fn the_case_list_filters_by_posting_site_and_a_household_notice_reads_as_its_village() {
+    use tipoff::domain::SiteKind;
+    use tipoff::services::sites::{NewSite, create_site};
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
+        .await
+        .unwrap();
+    let site = create_site(
+        app.db(),
+        &app.state.keyring,
+        &app.state.villages,
+        NewSite {
+            kind: SiteKind::Household,
+            name: "青山村入户告知（张家）".into(),
+            village: Some("qingshan-village".into()),
+        },
+        None,
+        app.now(),
+    )
+    .await
+    .unwrap();
+    let via_site = json!({"category": "favor", "description": "扫了入户告知上的二维码", "anonymous": true, "site": site.token});
+    assert_eq!(
+        app.post_json("/api/v1/reports", &via_site, "198.51.100.60")
+            .await
+            .status(),
+        201
+    );
+    submit(&app, "别人", "qingshan-village", "198.51.100.61").await;
+
+    app.create_staff("insp", "冯检查", &[Role::Inspector], &[])
+        .await;
+    let inspector = app.sign_in("insp").await;
+    let all = inspector.get("/staff/cases").await.text().await.unwrap();
+    assert_eq!(linked_cases(&all).len(), 2);
+    assert!(
+        all.contains("入户告知（青山村）"),
+        "the household site reads as its village"
+    );
+    assert!(!all.contains("张家"), "never as a household");
+    let filtered = inspector
+        .get(&format!("/staff/cases?site={}", site.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(linked_cases(&filtered).len(), 1);
+
+    // Failed lookups are in the metrics.
+    app.post_json(
+        "/api/v1/track",
+        &json!({"tracking_code": "1234"}),
+        "198.51.100.62",
+    )
+    .await;
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("tipoff_track_failed_lookups_total 1"),
+        "{metrics}"
+    );
+}

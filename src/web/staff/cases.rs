@@ -54,6 +54,7 @@ pub struct ListQuery {
     category: Option<String>,
     village: Option<String>,
     channel: Option<String>,
+    site: Option<String>,
     mine: Option<String>,
     overdue: Option<String>,
     order: Option<String>,
@@ -68,6 +69,7 @@ impl ListQuery {
             category: self.category.as_deref().and_then(Category::parse),
             village: some(&self.village),
             channel: some(&self.channel),
+            site: self.site.as_deref().and_then(|s| Uuid::parse_str(s).ok()),
             assigned_to_me: self.mine.is_some(),
             overdue: self.overdue.is_some(),
             order: if self.order.as_deref() == Some("oldest") {
@@ -109,6 +111,7 @@ struct CasesPage {
     categories: Vec<Choice>,
     villages: Vec<Choice>,
     channels: Vec<Choice>,
+    sites: Vec<Choice>,
     mine: bool,
     overdue: bool,
     oldest: bool,
@@ -215,6 +218,14 @@ pub async fn list_cases(
                 .map(|c| (c.to_string(), t.label("channel", c).to_string())),
             query.channel.as_deref(),
         ),
+        sites: choices(
+            crate::services::sites::list_sites(&state.db)
+                .await
+                .map_err(|e| AppError::internal(e, surface))?
+                .into_iter()
+                .map(|site| (site.id.to_string(), site_label(t, &state, lang, &site))),
+            query.site.as_deref(),
+        ),
         mine: filter.assigned_to_me,
         overdue: filter.overdue,
         oldest: filter.order == Order::OldestFirst,
@@ -232,6 +243,26 @@ fn due_text(
             .replace("{date}", &date.to_string())
     })
     .unwrap_or_default()
+}
+
+/// A posting site as the filter lists it: a household notice is one site per village, so it
+/// reads as the village, never as a household.
+fn site_label(
+    t: &Catalog,
+    state: &AppState,
+    lang: Lang,
+    site: &crate::services::sites::Site,
+) -> String {
+    let kind = t.label("site_kind", site.kind.code());
+    match site.kind {
+        crate::domain::SiteKind::Household => {
+            format!(
+                "{kind}（{}）",
+                village_name(state, lang, site.village.as_deref())
+            )
+        }
+        _ => format!("{kind}：{}", site.name),
+    }
 }
 
 pub struct ShownEvent {
