@@ -14,8 +14,8 @@ use crate::i18n::{Catalog, Lang};
 
 pub(crate) use report::{Admission, admit};
 pub use report::{
-    Choice, ShownError, choices, form_error, report_form, report_form_for_site, shown_errors,
-    submit_report,
+    Choice, ReportForm, ShownError, choices, form_error, report_form, report_form_for_site,
+    shown_errors, submit_report,
 };
 pub(crate) use track::{Lookup, Replied, look_up, reply};
 pub use track::{reply_report, track_form, track_report};

@@ -38,7 +38,9 @@ pub struct ReportForm {
 }
 
 impl ReportForm {
-    fn into_parts(self) -> (RawReport, Option<String>) {
+    /// The report as typed, and the form token; public so the fuzz target reads a body
+    /// exactly as this handler does.
+    pub fn into_parts(self) -> (RawReport, Option<String>) {
         let anonymous = match self.anonymous.as_deref() {
             Some("true") => Some(true),
             Some("false") => Some(false),
