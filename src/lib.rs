@@ -8,6 +8,9 @@ pub mod db;
 pub mod domain;
 pub mod entities;
 pub mod error;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod i18n;
 pub mod mail;
 pub mod services;

@@ -407,6 +407,95 @@ mod tests {
         ));
     }
 
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Arbitrary bytes, half of them dressed as a stored value (version byte, long enough).
+        fn stored_like() -> impl Strategy<Value = Vec<u8>> {
+            prop_oneof![
+                prop::collection::vec(any::<u8>(), 0..128),
+                prop::collection::vec(any::<u8>(), 29..128).prop_map(|mut v| {
+                    v[0] = FORMAT_V1;
+                    v
+                }),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn open_inverts_seal(plain in prop::collection::vec(any::<u8>(), 0..4096)) {
+                let dek = Dek::generate();
+                let stored = dek.seal(&CTX, &plain).unwrap();
+                prop_assert_eq!(stored.len(), 1 + NONCE_LEN + plain.len() + TAG_LEN);
+                prop_assert_eq!(&dek.open(&CTX, &stored).unwrap()[..], &plain[..]);
+            }
+
+            #[test]
+            fn open_string_inverts_seal_str(plain in any::<String>()) {
+                let dek = Dek::generate();
+                let stored = dek.seal_str(&CTX, &plain).unwrap();
+                let opened = dek.open_string(&CTX, &stored).unwrap();
+                prop_assert_eq!(opened.as_str(), plain.as_str());
+            }
+
+            #[test]
+            fn any_single_bit_flip_is_refused(
+                plain in prop::collection::vec(any::<u8>(), 0..256),
+                bit in any::<prop::sample::Index>(),
+            ) {
+                let dek = Dek::generate();
+                let mut stored = dek.seal(&CTX, &plain).unwrap();
+                let bit = bit.index(stored.len() * 8);
+                stored[bit / 8] ^= 1 << (bit % 8);
+                match dek.open(&CTX, &stored) {
+                    // The version byte names another format; any other bit breaks the tag.
+                    Err(CryptoError::Format) => prop_assert_eq!(bit / 8, 0),
+                    Err(CryptoError::Open) => prop_assert_ne!(bit / 8, 0),
+                    other => prop_assert!(false, "bit {}: {:?}", bit, other.map(|_| ())),
+                }
+            }
+
+            #[test]
+            fn arbitrary_bytes_never_open(bytes in stored_like()) {
+                let dek = Dek::generate();
+                let opened = dek.open(&CTX, &bytes);
+                prop_assert!(matches!(opened, Err(CryptoError::Open | CryptoError::Format)));
+                prop_assert!(dek.open_string(&CTX, &bytes).is_err());
+            }
+
+            #[test]
+            fn arbitrary_wrapped_bytes_never_unwrap(
+                bytes in stored_like(),
+                known_kek in any::<bool>(),
+            ) {
+                let ring = Keyring::generate();
+                let kek_id = if known_kek { ring.active_kek_id() } else { "kek-elsewhere" };
+                let wrapped = WrappedDek {
+                    dek_id: Uuid::new_v4(),
+                    kek_id: kek_id.to_owned(),
+                    bytes,
+                };
+                match ring.unwrap(&wrapped, "report-1") {
+                    Err(CryptoError::Open | CryptoError::Format) => prop_assert!(known_kek),
+                    Err(CryptoError::UnknownKey(_)) => prop_assert!(!known_kek),
+                    other => prop_assert!(false, "{:?}", other.map(|_| ())),
+                }
+            }
+
+            #[test]
+            fn any_single_bit_flip_of_a_wrapped_dek_is_refused(
+                bit in any::<prop::sample::Index>(),
+            ) {
+                let ring = Keyring::generate();
+                let mut wrapped = ring.wrap(&Dek::generate(), "report-1").unwrap();
+                let bit = bit.index(wrapped.bytes.len() * 8);
+                wrapped.bytes[bit / 8] ^= 1 << (bit % 8);
+                prop_assert!(ring.unwrap(&wrapped, "report-1").is_err());
+            }
+        }
+    }
+
     #[test]
     fn rewrap_after_rotation_uses_the_new_kek() {
         let mut ring = Keyring::generate();

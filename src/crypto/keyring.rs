@@ -100,11 +100,19 @@ impl Drop for EntryIn {
 
 impl Keyring {
     pub fn load(path: &Path) -> Result<Keyring, CryptoError> {
-        let err = |msg: String| CryptoError::KeyFile(format!("{}: {msg}", path.display()));
-        let text =
-            Zeroizing::new(fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?);
-        let file: FileIn =
-            toml::from_str(&text).map_err(|e| err(describe_toml_error(&text, &e)))?;
+        let origin = path.display().to_string();
+        let text = Zeroizing::new(
+            fs::read_to_string(path)
+                .map_err(|e| CryptoError::KeyFile(format!("{origin}: cannot read: {e}")))?,
+        );
+        Keyring::parse_str(&text, &origin)
+    }
+
+    /// Parses the contents of a keyring file, with `origin` naming it in errors. `load` is
+    /// how the service reads its keys; this is the parser alone, for tests and fuzzing.
+    pub fn parse_str(text: &str, origin: &str) -> Result<Keyring, CryptoError> {
+        let err = |msg: String| CryptoError::KeyFile(format!("{origin}: {msg}"));
+        let file: FileIn = toml::from_str(text).map_err(|e| err(describe_toml_error(text, &e)))?;
 
         let mut keys: Vec<Key> = Vec::with_capacity(file.key.len());
         let mut active: [Option<usize>; 5] = [None; 5];
@@ -579,6 +587,64 @@ mod tests {
         let err = Keyring::load(&path).unwrap_err();
         assert!(matches!(err, CryptoError::KeyFile(_)));
         assert!(err.to_string().contains("absent.toml"), "{err}");
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn secrets_of(ring: &Keyring) -> Vec<String> {
+            ring.keys
+                .iter()
+                .map(|k| STANDARD.encode(k.secret.bytes()))
+                .collect()
+        }
+
+        proptest! {
+            #[test]
+            fn arbitrary_text_never_panics(text in any::<String>()) {
+                let _ = Keyring::parse_str(&text, "keyring.toml");
+            }
+
+            #[test]
+            fn a_written_keyring_parses_back(rotations in prop::collection::vec(0usize..5, 0..4)) {
+                let mut ring = Keyring::generate();
+                for slot in rotations {
+                    ring.rotate(KeyPurpose::ALL[slot]);
+                }
+                same_keys(&ring, &Keyring::parse_str(&ring.to_toml(), "keyring.toml").unwrap());
+            }
+
+            /// An operator's slip anywhere in the file: the error may be logged, so no part
+            /// of any secret may appear in it.
+            #[test]
+            fn an_edited_keyring_never_echoes_a_secret(
+                at in any::<prop::sample::Index>(),
+                delete in 0usize..4,
+                insert in "[\"'=\\[\\]\n#\\\\ a-z0-9`{}.,]{0,3}",
+            ) {
+                let ring = Keyring::generate();
+                let text = ring.to_toml();
+                let chars: Vec<char> = text.chars().collect();
+                let at = at.index(chars.len());
+                let end = (at + delete).min(chars.len());
+                let edited: String = chars[..at]
+                    .iter()
+                    .copied()
+                    .chain(insert.chars())
+                    .chain(chars[end..].iter().copied())
+                    .collect();
+                if let Err(e) = Keyring::parse_str(&edited, "keyring.toml") {
+                    let message = e.to_string();
+                    for secret in secrets_of(&ring) {
+                        for window in secret.as_bytes().windows(12) {
+                            let window = std::str::from_utf8(window).unwrap();
+                            prop_assert!(!message.contains(window), "{message}");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -394,6 +394,59 @@ mod tests {
         );
     }
 
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Strings shaped like a token: base64url, a dot, base64url; and anything at all.
+        fn token_like() -> impl Strategy<Value = String> {
+            prop_oneof![
+                "[A-Za-z0-9_-]{0,120}\\.[A-Za-z0-9_-]{0,60}",
+                "AQ[A-Za-z0-9_-]{40,80}\\.[A-Za-z0-9_-]{43}",
+                any::<String>(),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn arbitrary_strings_never_verify(token in token_like()) {
+                let ring = Keyring::generate();
+                prop_assert!(ring.verify_form_token(&token, NOW, MAX_AGE).is_err());
+            }
+
+            #[test]
+            fn every_single_character_change_of_a_real_token_is_refused(
+                at in any::<prop::sample::Index>(),
+                replacement in prop::sample::select(
+                    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.".to_vec(),
+                ),
+            ) {
+                let ring = Keyring::generate();
+                let token = ring.issue_form_token(NOW);
+                let mut bad = token.clone().into_bytes();
+                let at = at.index(bad.len());
+                prop_assume!(bad[at] != replacement);
+                bad[at] = replacement;
+                let bad = String::from_utf8(bad).unwrap();
+                let verified = ring.verify_form_token(&bad, NOW, MAX_AGE);
+                prop_assert!(verified.is_err(), "{} -> {}", token, bad);
+            }
+
+            #[test]
+            fn a_truncated_or_extended_token_is_refused(
+                cut in any::<prop::sample::Index>(),
+                extra in "[A-Za-z0-9_.-]{1,4}",
+            ) {
+                let ring = Keyring::generate();
+                let token = ring.issue_form_token(NOW);
+                let cut = cut.index(token.len());
+                prop_assert!(ring.verify_form_token(&token[..cut], NOW, MAX_AGE).is_err());
+                let extended = format!("{token}{extra}");
+                prop_assert!(ring.verify_form_token(&extended, NOW, MAX_AGE).is_err());
+            }
+        }
+    }
+
     #[test]
     fn form_token_survives_form_key_rotation() {
         let mut ring = Keyring::generate();

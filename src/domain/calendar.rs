@@ -354,6 +354,100 @@ mod tests {
         );
     }
 
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        type Schedule = (i32, BTreeSet<NaiveDate>, BTreeSet<NaiveDate>);
+
+        prop_compose! {
+            /// A well-formed schedule: some days off, and some weekend days worked that are
+            /// not also days off.
+            fn schedule()(
+                year in 2000i32..2100,
+                off in prop::collection::btree_set(0u64..366, 0..40),
+                worked in prop::collection::btree_set(0u64..366, 0..20),
+            ) -> Schedule {
+                let first = NaiveDate::from_ymd_opt(year, 1, 1).unwrap();
+                let in_year = |n: &u64| {
+                    first
+                        .checked_add_days(chrono::Days::new(*n))
+                        .filter(|d| d.year() == year)
+                };
+                let off: BTreeSet<NaiveDate> = off.iter().filter_map(in_year).collect();
+                let worked = worked
+                    .iter()
+                    .filter_map(in_year)
+                    .filter(|d| is_weekend(*d) && !off.contains(d))
+                    .collect();
+                (year, off, worked)
+            }
+        }
+
+        fn calendar_of((year, off, worked): &Schedule) -> WorkCalendar {
+            let list = |days: &BTreeSet<NaiveDate>| {
+                days.iter()
+                    .map(|d| format!("\"{d}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let text = format!(
+                "year = {year}\nholidays = [{}]\nworkdays = [{}]\n",
+                list(off),
+                list(worked)
+            );
+            WorkCalendar::from_files([(format!("config/holidays/{year}.toml"), text)]).unwrap()
+        }
+
+        proptest! {
+            #[test]
+            fn arbitrary_files_never_panic(name in any::<String>(), text in any::<String>()) {
+                let _ = WorkCalendar::from_files([(name, text)]);
+            }
+
+            #[test]
+            fn toml_shaped_files_never_panic(
+                year in prop_oneof![Just("2024".to_string()), "-?[0-9]{1,12}"],
+                dates in prop::collection::vec(
+                    "[+-]?[0-9]{1,7}-[0-9]{1,3}-[0-9]{1,3}|.{0,12}",
+                    0..4,
+                ),
+            ) {
+                let list: Vec<String> = dates.iter().map(|d| format!("{d:?}")).collect();
+                let list = list.join(", ");
+                let text = format!("year = {year}\nholidays = [{list}]\nworkdays = [{list}]\n");
+                let _ = WorkCalendar::from_files([(format!("{year}.toml"), text)]);
+            }
+
+            #[test]
+            fn a_well_formed_schedule_is_followed_to_the_day(schedule in schedule()) {
+                let calendar = calendar_of(&schedule);
+                let (year, off, worked) = schedule;
+                prop_assert!(calendar.has_year(year));
+                let first = NaiveDate::from_ymd_opt(year, 1, 1).unwrap();
+                for day in first.iter_days().take_while(|d| d.year() == year) {
+                    let expected =
+                        !off.contains(&day) && (worked.contains(&day) || !is_weekend(day));
+                    prop_assert_eq!(calendar.is_working_day(day), expected, "{}", day);
+                }
+            }
+
+            #[test]
+            fn counting_forward_then_between_gives_back_n(
+                schedule in schedule(),
+                start in 0u64..366,
+                n in 0u32..80,
+            ) {
+                let calendar = calendar_of(&schedule);
+                let first = NaiveDate::from_ymd_opt(schedule.0, 1, 1).unwrap();
+                let start = first + chrono::Days::new(start);
+                let due = calendar.add_working_days(start, n);
+                prop_assert_eq!(calendar.working_days_between(start, due), n);
+                prop_assert!(n == 0 || calendar.is_working_day(due));
+            }
+        }
+    }
+
     #[test]
     fn the_shipped_schedules_have_the_official_number_of_days_off() {
         let cal = shipped();

@@ -10,7 +10,8 @@ mod tracking_code;
 pub use calendar::{CalendarError, WorkCalendar};
 pub use person_name::{MIN_NAME_CHARS, is_title_only, names_in_subject, normalize_name};
 pub use report_draft::{
-    Category, FieldError, Phone, RawReport, ReportDraft, Reporter, SITE_MAX, SubjectRole, Villages,
+    Category, DESCRIPTION_MAX, DESCRIPTION_MIN, FieldError, NAME_MAX, OCCURRED_MAX, Phone,
+    RawReport, ReportDraft, Reporter, SITE_MAX, SUBJECT_MAX, SubjectRole, Villages,
 };
 pub use site_kind::SiteKind;
 pub use tracking_code::{TrackingCode, TrackingCodeError};

@@ -292,6 +292,65 @@ mod tests {
         assert_eq!(names_in_subject("王某等人"), vec!["王某"]);
     }
 
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Names as typed: CJK, Latin, full-width forms, spacing, punctuation, separators,
+        /// conjunctions, invisible characters, and now and then anything at all.
+        fn typed() -> impl Strategy<Value = String> {
+            let c = prop_oneof![
+                4 => prop::char::range('一', '龥'),
+                2 => prop::char::range('A', 'z'),
+                2 => prop::char::range('\u{FF01}', '\u{FF5E}'),
+                2 => prop::sample::select(SEPARATORS.to_vec()),
+                1 => prop::sample::select(CONJUNCTIONS.to_vec()),
+                2 => prop::sample::select(vec![
+                    ' ', '\u{3000}', '\u{200B}', '\u{FEFF}', '\u{00AD}', '·', '・', '等', '人',
+                    'İ', 'ẞ', 'Σ', 'ǅ', '\u{0345}', 'ﬃ',
+                ]),
+                1 => any::<char>(),
+            ];
+            let title = prop::sample::select(NOT_A_NAME.to_vec()).prop_map(str::to_string);
+            let piece = prop_oneof![
+                3 => prop::collection::vec(c, 0..8).prop_map(String::from_iter),
+                1 => title,
+            ];
+            prop::collection::vec(piece, 0..6).prop_map(|pieces| pieces.concat())
+        }
+
+        proptest! {
+            #[test]
+            fn normalize_name_is_idempotent(name in typed()) {
+                let once = normalize_name(&name);
+                prop_assert_eq!(normalize_name(&once), once);
+            }
+
+            #[test]
+            fn normalize_name_is_idempotent_on_anything(name in any::<String>()) {
+                let once = normalize_name(&name);
+                prop_assert_eq!(normalize_name(&once), once);
+            }
+
+            #[test]
+            fn names_found_are_normalised_distinct_real_names(subject in typed()) {
+                let names = names_in_subject(&subject);
+                for (i, name) in names.iter().enumerate() {
+                    prop_assert_eq!(&normalize_name(name), name);
+                    prop_assert!(name.chars().count() >= MIN_NAME_CHARS);
+                    prop_assert!(!is_title_only(name), "{name}");
+                    prop_assert!(!names[..i].contains(name));
+                    prop_assert!(!name.contains(SEPARATORS), "{name}");
+                }
+            }
+
+            #[test]
+            fn names_in_subject_never_panics(subject in any::<String>()) {
+                let _ = names_in_subject(&subject);
+            }
+        }
+    }
+
     #[test]
     fn roles_placeholders_and_stray_characters_name_nobody() {
         assert!(names_in_subject("村委会主任").is_empty());

@@ -215,17 +215,18 @@ pub const OCCURRED_MAX: usize = 100;
 pub const NAME_MAX: usize = 50;
 pub const SITE_MAX: usize = 128;
 
-/// Trims, turns an empty string into `None`, and drops control characters other than
-/// line breaks and tabs (they only ever come from tampering or broken input methods).
+/// Drops control characters other than line breaks and tabs (they only ever come from
+/// tampering or broken input methods), then trims, and turns an empty string into `None`.
+/// Trimming comes last so that a control character cannot shield blanks from it.
 fn clean(value: Option<String>) -> Option<String> {
     let value = value?;
-    let cleaned: String = value
-        .trim()
+    // `\r` is a control character: a CRLF line break becomes `\n` here too.
+    let kept: String = value
         .chars()
         .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
-        .collect::<String>()
-        .replace("\r\n", "\n");
-    (!cleaned.is_empty()).then_some(cleaned)
+        .collect();
+    let cleaned = kept.trim();
+    (!cleaned.is_empty()).then(|| cleaned.to_owned())
 }
 
 fn check_len(
@@ -470,5 +471,174 @@ mod tests {
         raw.description = Some("第一行\r\n第二行\u{0}\u{7}内容".into());
         let draft = ReportDraft::parse(raw, &villages()).unwrap();
         assert_eq!(draft.description, "第一行\n第二行内容");
+    }
+
+    #[test]
+    fn a_control_character_does_not_shield_blanks_from_trimming() {
+        let mut raw = valid();
+        raw.description = Some("\u{0}    低保 \u{7}".into());
+        assert_eq!(reasons(raw), vec![("description", "too_short")]);
+        let mut raw = valid();
+        raw.subject = Some("\u{1b} 王书记\t\u{0}".into());
+        let draft = ReportDraft::parse(raw, &villages()).unwrap();
+        assert_eq!(draft.subject.as_deref(), Some("王书记"));
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+        use proptest::string::string_regex;
+
+        /// Mostly valid answers, often padded or broken, sometimes anything at all.
+        fn answer(valid: Vec<&'static str>) -> impl Strategy<Value = Option<String>> {
+            prop_oneof![
+                1 => Just(None),
+                4 => prop::sample::select(valid).prop_map(|v| Some(v.to_string())),
+                1 => any::<String>().prop_map(Some),
+            ]
+        }
+
+        /// Free text: printable, whitespace, control characters and line breaks, any length
+        /// around the bounds.
+        fn text(max: usize) -> impl Strategy<Value = Option<String>> {
+            let blank_or_control = vec![
+                ' ', '\t', '\n', '\r', '\u{3000}', '\u{0}', '\u{7}', '\u{1b}', '\u{85}', '\u{7f}',
+            ];
+            let c = prop_oneof![
+                6 => any::<char>(),
+                2 => prop::sample::select(blank_or_control),
+                4 => prop::char::range('一', '龥'),
+            ];
+            let typed = prop::collection::vec(c, 0..max + 20).prop_map(String::from_iter);
+            prop_oneof![1 => Just(None), 6 => typed.prop_map(Some)]
+        }
+
+        fn phone() -> impl Strategy<Value = Option<String>> {
+            let shaped = |pattern| string_regex(pattern).unwrap().prop_map(Some);
+            prop_oneof![
+                1 => Just(None),
+                3 => shaped("(\\+86 ?|0086)?1[3-9][0-9]{3}-?[0-9]{4} ?[0-9]{2}"),
+                2 => shaped("\\(?0[1-9][0-9]{1,2}\\)?[- ]?[0-9]{7,8}"),
+                2 => shaped("[0-9+()\\- ０-９]{0,16}"),
+                1 => any::<String>().prop_map(Some),
+            ]
+        }
+
+        prop_compose! {
+            fn raw_report()(
+                category in answer(Category::ALL.iter().map(|c| c.code()).collect()),
+                village in answer(vec!["dalu-community", " dalu-community\n", "atlantis"]),
+                subject in text(SUBJECT_MAX),
+                subject_role in answer(SubjectRole::ALL.iter().map(|r| r.code()).collect()),
+                description in text(DESCRIPTION_MAX / 8),
+                // Around the upper bound, with blanks and control characters at both ends.
+                long_description in prop::option::weighted(
+                    0.1,
+                    "[ \u{0}\t]{0,3}[低保]{4990,5010}[ \u{0}\n]{0,3}",
+                ),
+                occurred in text(OCCURRED_MAX),
+                anonymous in prop::option::weighted(0.9, any::<bool>()),
+                reporter_name in text(NAME_MAX),
+                reporter_phone in phone(),
+                site in text(SITE_MAX),
+            ) -> RawReport {
+                RawReport {
+                    category,
+                    village,
+                    subject,
+                    subject_role,
+                    description: long_description.or(description),
+                    occurred,
+                    anonymous,
+                    reporter_name,
+                    reporter_phone,
+                    site,
+                }
+            }
+        }
+
+        fn assert_clean(field: &str, value: &str, min: usize, max: usize) {
+            let n = value.chars().count();
+            assert!((min..=max).contains(&n), "{field}: {n} characters");
+            assert_eq!(value.trim(), value, "{field} is not trimmed");
+            assert!(
+                !value
+                    .chars()
+                    .any(|c| c.is_control() && !matches!(c, '\n' | '\t')),
+                "{field} keeps a control character: {value:?}"
+            );
+        }
+
+        proptest! {
+            #[test]
+            fn an_accepted_draft_respects_every_bound(raw in raw_report()) {
+                let draft = match ReportDraft::parse(raw, &villages()) {
+                    Ok(draft) => draft,
+                    Err(errors) => {
+                        prop_assert!(!errors.is_empty());
+                        return Ok(());
+                    }
+                };
+                assert_clean("description", &draft.description, DESCRIPTION_MIN, DESCRIPTION_MAX);
+                for (field, value, max) in [
+                    ("subject", &draft.subject, SUBJECT_MAX),
+                    ("occurred", &draft.occurred, OCCURRED_MAX),
+                    ("site", &draft.site, SITE_MAX),
+                ] {
+                    if let Some(value) = value {
+                        assert_clean(field, value, 1, max);
+                    }
+                }
+                if let Some(village) = &draft.village {
+                    prop_assert!(villages().get(village).is_some());
+                }
+                if let Some(reporter) = &draft.reporter {
+                    assert_clean("reporter_name", &reporter.name, 1, NAME_MAX);
+                    let again = Phone::parse(reporter.phone.as_str());
+                    prop_assert!(again.as_ref() == Some(&reporter.phone));
+                }
+            }
+
+            #[test]
+            fn parse_never_panics_on_arbitrary_strings(
+                fields in prop::collection::vec(prop::option::of(any::<String>()), 9),
+                anonymous in prop::option::of(any::<bool>()),
+            ) {
+                let mut fields = fields.into_iter();
+                let mut next = || fields.next().flatten();
+                let raw = RawReport {
+                    category: next(),
+                    village: next(),
+                    subject: next(),
+                    subject_role: next(),
+                    description: next(),
+                    occurred: next(),
+                    anonymous,
+                    reporter_name: next(),
+                    reporter_phone: next(),
+                    site: next(),
+                };
+                let _ = ReportDraft::parse(raw, &villages());
+            }
+
+            #[test]
+            fn an_accepted_phone_is_a_mobile_or_landline_in_digits(input in phone()) {
+                let Some(phone) = input.as_deref().and_then(Phone::parse) else {
+                    return Ok(());
+                };
+                let digits = phone.as_str().as_bytes();
+                prop_assert!(digits.iter().all(u8::is_ascii_digit));
+                let mobile =
+                    digits.len() == 11 && digits[0] == b'1' && (b'3'..=b'9').contains(&digits[1]);
+                let landline =
+                    (10..=12).contains(&digits.len()) && digits[0] == b'0' && digits[1] != b'0';
+                prop_assert!(mobile || landline, "{:?}", phone.as_str());
+            }
+
+            #[test]
+            fn phone_parse_never_panics(input in any::<String>()) {
+                let _ = Phone::parse(&input);
+            }
+        }
     }
 }

@@ -217,4 +217,97 @@ mod tests {
         let code = TrackingCode::from_body("123456789012345").unwrap();
         assert_eq!(format!("{code:?}"), "TrackingCode(****)");
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn code() -> impl Strategy<Value = TrackingCode> {
+            "[0-9]{15}".prop_map(|body| TrackingCode::from_body(&body).unwrap())
+        }
+
+        /// Characters a typed code is made of, and some it must not be.
+        fn code_like() -> impl Strategy<Value = String> {
+            let c = prop_oneof![
+                8 => prop::char::range('0', '9'),
+                2 => prop::sample::select(vec![' ', '-', '\u{3000}', '\u{FF10}', '\u{FF19}']),
+                1 => any::<char>(),
+            ];
+            prop::collection::vec(c, 0..24).prop_map(String::from_iter)
+        }
+
+        fn separators() -> impl Strategy<Value = Vec<char>> {
+            prop::collection::vec(prop::sample::select(vec![' ', '-', '\u{3000}']), 0..3)
+        }
+
+        proptest! {
+            #[test]
+            fn parse_never_panics(text in any::<String>()) {
+                let _ = TrackingCode::parse(&text);
+            }
+
+            #[test]
+            fn whatever_parses_is_sixteen_digits_with_a_valid_check_digit(text in code_like()) {
+                if let Ok(code) = TrackingCode::parse(&text) {
+                    prop_assert_eq!(code.digits().len(), LEN);
+                    prop_assert!(code.digits().bytes().all(|b| b.is_ascii_digit()));
+                    prop_assert_eq!(damm(code.digits()), 0);
+                }
+            }
+
+            #[test]
+            fn every_generated_code_parses_back_plain_and_grouped(code in code()) {
+                prop_assert_eq!(TrackingCode::parse(code.digits()), Ok(code.clone()));
+                let grouped = code.grouped();
+                prop_assert_eq!(grouped.len(), LEN + 3);
+                prop_assert!(grouped.split(' ').all(|group| group.len() == 4));
+                prop_assert_eq!(grouped.replace(' ', ""), code.digits());
+                prop_assert_eq!(TrackingCode::parse(&grouped), Ok(code));
+            }
+
+            #[test]
+            fn every_single_digit_change_is_a_check_digit_error(
+                code in code(),
+                pos in 0..LEN,
+                delta in 1u8..10,
+            ) {
+                let mut bad = code.digits().as_bytes().to_vec();
+                bad[pos] = b'0' + (bad[pos] - b'0' + delta) % 10;
+                let bad = String::from_utf8(bad).unwrap();
+                prop_assert_eq!(TrackingCode::parse(&bad), Err(TrackingCodeError::CheckDigit));
+            }
+
+            #[test]
+            fn every_adjacent_transposition_is_a_check_digit_error(
+                code in code(),
+                pos in 0..LEN - 1,
+            ) {
+                let mut bad = code.digits().as_bytes().to_vec();
+                prop_assume!(bad[pos] != bad[pos + 1]);
+                bad.swap(pos, pos + 1);
+                let bad = String::from_utf8(bad).unwrap();
+                prop_assert_eq!(TrackingCode::parse(&bad), Err(TrackingCodeError::CheckDigit));
+            }
+
+            #[test]
+            fn separators_and_full_width_digits_anywhere_are_accepted(
+                code in code(),
+                // Per position: separators typed before the digit, and whether it is full-width.
+                typing in prop::collection::vec((separators(), any::<bool>()), LEN),
+                trailing in separators(),
+            ) {
+                let mut typed = String::new();
+                for (digit, (separators, full_width)) in code.digits().chars().zip(&typing) {
+                    typed.extend(separators);
+                    typed.push(if *full_width {
+                        char::from_u32(u32::from(digit) - u32::from('0') + 0xFF10).unwrap()
+                    } else {
+                        digit
+                    });
+                }
+                typed.extend(trailing);
+                prop_assert_eq!(TrackingCode::parse(&typed), Ok(code));
+            }
+        }
+    }
 }

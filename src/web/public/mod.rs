@@ -14,8 +14,8 @@ use crate::i18n::{Catalog, Lang};
 
 pub(crate) use report::{Admission, admit, files_note, problem_texts};
 pub use report::{
-    Choice, FilesBlock, ShownError, choices, form_error, report_form, report_form_for_site,
-    shown_errors, submit_report, submit_report_with_files,
+    Choice, FilesBlock, ReportForm, ShownError, choices, form_error, report_form,
+    report_form_for_site, shown_errors, submit_report, submit_report_with_files,
 };
 pub(crate) use track::{Lookup, Replied, look_up, reply};
 pub use track::{reply_report, track_form, track_report};

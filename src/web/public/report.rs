@@ -49,7 +49,9 @@ impl ReportForm {
         self.keep_metadata.as_deref().is_some_and(|v| !v.is_empty())
     }
 
-    fn into_parts(self) -> (RawReport, Option<String>) {
+    /// The report as typed, and the form token; public so the fuzz target reads a body
+    /// exactly as this handler does.
+    pub fn into_parts(self) -> (RawReport, Option<String>) {
         let anonymous = match self.anonymous.as_deref() {
             Some("true") => Some(true),
             Some("false") => Some(false),
