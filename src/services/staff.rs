@@ -565,30 +565,11 @@ pub async fn disable_user(
     actor: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> Result<(), StaffError> {
-    let txn = db.begin().await?;
     let detail = format!("disabled account {username}");
-    audit::append(
-        &txn,
-        keyring,
-        AuditRecord {
-            actor,
-            action: AuditAction::UserChange,
-            report: None,
-            detail: &detail,
-        },
-        now,
-    )
-    .await?;
-    let account = find_by_username(&txn, username).await?;
-    session::Entity::delete_many()
-        .filter(session::Column::UserId.eq(account.id))
-        .exec(&txn)
-        .await?;
-    let mut active: user::ActiveModel = account.into();
-    active.disabled = Set(true);
-    active.update(&txn).await?;
-    txn.commit().await?;
-    Ok(())
+    change_account(db, keyring, username, &detail, actor, now, |active| {
+        active.disabled = Set(true);
+    })
+    .await
 }
 
 /// Sets a new password and ends the account's sessions.
@@ -604,8 +585,25 @@ pub async fn reset_password(
         return Err(StaffError::WeakPassword);
     }
     let hash = hash_password(password)?;
-    let txn = db.begin().await?;
     let detail = format!("reset the password of {username}");
+    change_account(db, keyring, username, &detail, actor, now, |active| {
+        active.password_hash = Set(hash);
+    })
+    .await
+}
+
+/// An audited change to an account that also ends its sessions, in one transaction with
+/// the audit append first.
+async fn change_account(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    username: &str,
+    detail: &str,
+    actor: Option<Uuid>,
+    now: DateTime<Utc>,
+    change: impl FnOnce(&mut user::ActiveModel),
+) -> Result<(), StaffError> {
+    let txn = db.begin().await?;
     audit::append(
         &txn,
         keyring,
@@ -613,7 +611,7 @@ pub async fn reset_password(
             actor,
             action: AuditAction::UserChange,
             report: None,
-            detail: &detail,
+            detail,
         },
         now,
     )
@@ -624,7 +622,7 @@ pub async fn reset_password(
         .exec(&txn)
         .await?;
     let mut active: user::ActiveModel = account.into();
-    active.password_hash = Set(hash);
+    change(&mut active);
     active.update(&txn).await?;
     txn.commit().await?;
     Ok(())
