@@ -208,15 +208,17 @@ pub async fn read(
 ) -> Result<Received, Refused> {
     let raw = Rc::new(RefCell::new(payload));
     let tripped = Rc::new(Cell::new(false));
+    let ended = Rc::new(Cell::new(false));
     let metered = Metered {
         raw: Rc::clone(&raw),
         seen: 0,
         cap: limits.body_cap(),
         tripped: Rc::clone(&tripped),
+        ended: Rc::clone(&ended),
     };
     let mut multipart = Multipart::new(req.headers(), metered);
     let mut received = Received::default();
-    let outcome = read_parts(&mut multipart, limits, keep_files, &mut received).await;
+    let outcome = read_parts(&mut multipart, &ended, limits, keep_files, &mut received).await;
     drop(multipart);
     match outcome {
         Ok(()) => Ok(received),
@@ -236,13 +238,14 @@ pub async fn read(
 
 async fn read_parts(
     multipart: &mut Multipart,
+    ended: &Cell<bool>,
     limits: &Limits,
     keep_files: bool,
     received: &mut Received,
 ) -> Result<(), Cutoff> {
     let mut file_bytes: u64 = 0;
     let mut text_bytes: u64 = 0;
-    while let Some(field) = multipart.next().await {
+    while let Some(field) = next_unless_stalled(multipart, ended).await? {
         let mut field = field.map_err(|_| Cutoff::Malformed)?;
         let (name, filename) = match field.content_disposition() {
             Some(cd) => (
@@ -260,7 +263,7 @@ async fn read_parts(
             // buffer grows by remapping its pages rather than copying them.
             let mut bytes: Vec<u8> = Vec::new();
             let mut size: u64 = 0;
-            while let Some(chunk) = field.next().await {
+            while let Some(chunk) = next_unless_stalled(&mut field, ended).await? {
                 let chunk = chunk.map_err(|_| Cutoff::Malformed)?;
                 if chunk.is_empty() {
                     continue;
@@ -297,7 +300,7 @@ async fn read_parts(
             }
         } else {
             let mut value = BytesMut::new();
-            while let Some(chunk) = field.next().await {
+            while let Some(chunk) = next_unless_stalled(&mut field, ended).await? {
                 let chunk = chunk.map_err(|_| Cutoff::Malformed)?;
                 text_bytes += chunk.len() as u64;
                 if text_bytes > limits.max_text_bytes {
@@ -312,13 +315,30 @@ async fn read_parts(
     Ok(())
 }
 
+/// The next field of the body, or the next chunk of a field. Once the whole body has arrived
+/// the parser has all it will ever get, yet actix-multipart answers "not yet" for some bodies
+/// cut off inside a boundary — and nothing would ever wake it: such a body is malformed.
+async fn next_unless_stalled<S: Stream + Unpin>(
+    stream: &mut S,
+    ended: &Cell<bool>,
+) -> Result<Option<S::Item>, Cutoff> {
+    futures_util::future::poll_fn(|cx| match stream.poll_next_unpin(cx) {
+        Poll::Ready(item) => Poll::Ready(Ok(item)),
+        Poll::Pending if ended.get() => Poll::Ready(Err(Cutoff::Malformed)),
+        Poll::Pending => Poll::Pending,
+    })
+    .await
+}
+
 /// The request body with a running count: past `cap` bytes it fails, so the multipart parser
-/// (which buffers a part's headers until they end) cannot be made to hold more.
+/// (which buffers a part's headers until they end) cannot be made to hold more. `ended` is
+/// set once the body has been read to its end.
 struct Metered {
     raw: Rc<RefCell<Payload>>,
     seen: u64,
     cap: u64,
     tripped: Rc<Cell<bool>>,
+    ended: Rc<Cell<bool>>,
 }
 
 impl Stream for Metered {
@@ -339,6 +359,10 @@ impl Stream for Metered {
                 } else {
                     Poll::Ready(Some(Ok(chunk)))
                 }
+            }
+            Poll::Ready(None) => {
+                this.ended.set(true);
+                Poll::Ready(None)
             }
             other => other,
         }
