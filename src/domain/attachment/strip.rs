@@ -36,11 +36,15 @@ fn le32(b: &[u8], at: usize) -> Option<usize> {
     usize::try_from(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?)).ok()
 }
 
+/// The JFIF header's length without a thumbnail: identifier, version, units, densities and
+/// the thumbnail's width and height.
+const JFIF_HEADER: usize = 14;
+
 /// JPEG: every segment is copied except APP1–APP15 (EXIF with its thumbnail and GPS, XMP,
 /// ICC, IPTC/Photoshop, maker data), a JFIF extension (thumbnail) and comments. The JFIF
-/// header and Adobe's colour-transform marker stay: decoders need them and they say nothing
-/// about the sender. Anything after the end-of-image marker (other pictures, appended
-/// data) is dropped.
+/// header (less any thumbnail in it) and Adobe's colour-transform marker stay: decoders
+/// need them and they say nothing about the sender. Anything after the end-of-image marker
+/// (other pictures, appended data) is dropped.
 fn jpeg(b: &[u8]) -> Result<Vec<u8>, Refusal> {
     const DAMAGED: Refusal = Refusal::Damaged;
     if !b.starts_with(&[0xFF, 0xD8]) {
@@ -86,7 +90,13 @@ fn jpeg(b: &[u8]) -> Result<Vec<u8>, Refusal> {
                 if matches!(marker, 0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF) {
                     frame = true;
                 }
-                if keep {
+                if keep && marker == 0xE0 && body.len() > JFIF_HEADER {
+                    // The JFIF header without the thumbnail it may carry: a picture of the
+                    // picture, perhaps taken before it was cropped.
+                    out.extend_from_slice(&[0xFF, 0xE0, 0, JFIF_HEADER as u8 + 2]);
+                    out.extend_from_slice(&body[..JFIF_HEADER - 2]);
+                    out.extend_from_slice(&[0, 0]);
+                } else if keep {
                     out.extend_from_slice(&[0xFF, marker]);
                     out.extend_from_slice(segment);
                 }
@@ -355,10 +365,11 @@ fn walk_boxes(
 /// single digits, and the PDF parser recurses once per level.
 const PDF_NESTING_MAX: usize = 64;
 
-/// PDF: the trailer's /Info (author, producer, dates) and /ID, every /Metadata (XMP) and
-/// /PieceInfo (application data) are removed, objects nothing refers to any more (older
-/// revisions' info dictionaries among them) are dropped, and the file is written anew —
-/// which also drops incremental updates. An encrypted PDF cannot be cleaned.
+/// PDF: the trailer keeps only its root (its /Info with author, producer and dates, its /ID
+/// and anything else go), every /Metadata (XMP) and /PieceInfo (application data) is
+/// removed, objects nothing refers to any more (older revisions' info dictionaries among
+/// them) are dropped, and the file is written anew — which also drops incremental updates —
+/// and must read back. An encrypted PDF cannot be cleaned.
 fn pdf(b: &[u8]) -> Result<Vec<u8>, Refusal> {
     let scan = pdf_scan(b, PDF_INFLATED_MAX);
     if scan.nesting > PDF_NESTING_MAX || scan.inflated > PDF_INFLATED_MAX {
@@ -368,8 +379,14 @@ fn pdf(b: &[u8]) -> Result<Vec<u8>, Refusal> {
     if doc.trailer.has(b"Encrypt") {
         return Err(Refusal::CannotStrip);
     }
-    doc.trailer.remove(b"Info");
-    doc.trailer.remove(b"ID");
+    // A new trailer with the root alone: /Info, /ID and whatever else a writer put there go.
+    let root = doc
+        .trailer
+        .get(b"Root")
+        .map_err(|_| Refusal::Damaged)?
+        .clone();
+    doc.trailer = lopdf::Dictionary::new();
+    doc.trailer.set("Root", root);
     for object in doc.objects.values_mut() {
         let dict = match object {
             lopdf::Object::Dictionary(dict) => dict,
@@ -384,8 +401,17 @@ fn pdf(b: &[u8]) -> Result<Vec<u8>, Refusal> {
     if doc.catalog().is_err() {
         return Err(Refusal::Damaged);
     }
+    // The cross-reference table is written up to `max_id`, which a damaged trailer may
+    // understate: objects past it would be written but not found again.
+    doc.max_id = doc.objects.keys().map(|(id, _)| *id).max().unwrap_or(0);
     let mut out = Vec::with_capacity(b.len());
     doc.save_to(&mut out).map_err(|_| Refusal::Damaged)?;
+    // Only a file that reads back is stored: the writer leaves out some kinds of object
+    // (cross-reference streams, object streams) a damaged file may have used as its root.
+    let written = lopdf::Document::load_mem(&out).map_err(|_| Refusal::Damaged)?;
+    if written.catalog().is_err() {
+        return Err(Refusal::Damaged);
+    }
     Ok(out)
 }
 
@@ -556,6 +582,28 @@ mod tests {
             Err(Refusal::Damaged)
         );
         assert_eq!(jpeg(&file[..40]), Err(Refusal::Damaged));
+    }
+
+    #[test]
+    fn jpeg_keeps_the_jfif_header_but_not_its_thumbnail() {
+        let mut file = vec![0xFF, 0xD8];
+        // A 2×1 thumbnail: six bytes of RGB after the header.
+        file.extend(segment(
+            0xE0,
+            b"JFIF\0\x01\x02\x01\0\x48\0\x48\x02\x01THUMBS",
+        ));
+        file.extend(segment(0xC0, &[8, 0, 1, 0, 1, 1, 1, 0x11, 0]));
+        file.extend(segment(0xDA, &[1, 1, 0, 0, 0x3F, 0]));
+        file.extend_from_slice(&[0x12, 0xFF, 0xD9]);
+        let out = jpeg(&file).unwrap();
+        assert_eq!(&out[..4], &[0xFF, 0xD8, 0xFF, 0xE0]);
+        assert_eq!(
+            &out[4..20],
+            b"\0\x10JFIF\0\x01\x02\x01\0\x48\0\x48\0\0",
+            "header kept, thumbnail size zeroed"
+        );
+        assert!(!String::from_utf8_lossy(&out).contains("THUMBS"));
+        assert_eq!(jpeg(&out).unwrap(), out, "nothing more to remove");
     }
 
     #[test]
