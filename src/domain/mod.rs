@@ -8,7 +8,9 @@ mod site_kind;
 mod tracking_code;
 
 pub use calendar::{CalendarError, WorkCalendar};
-pub use person_name::{MIN_NAME_CHARS, is_title_only, names_in_subject, normalize_name};
+pub use person_name::{
+    MIN_NAME_CHARS, is_invisible, is_title_only, names_in_subject, normalize_name,
+};
 pub use report_draft::{
     Category, DESCRIPTION_MAX, DESCRIPTION_MIN, FieldError, NAME_MAX, OCCURRED_MAX, Phone,
     RawReport, ReportDraft, Reporter, SITE_MAX, SUBJECT_MAX, SubjectRole, Villages,

@@ -141,10 +141,18 @@ fn fold_width(c: char) -> char {
     }
 }
 
-fn is_invisible(c: char) -> bool {
+/// Characters that show nothing themselves but can hide or reorder what is shown: zero-width
+/// spaces and joiners, direction marks, embeddings, overrides and isolates (which can make a
+/// name or a sentence display backwards), the byte-order mark and the soft hyphen.
+pub fn is_invisible(c: char) -> bool {
     matches!(
         c,
-        '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{00AD}'
+        '\u{00AD}'
+            | '\u{061C}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2069}'
+            | '\u{FEFF}'
     )
 }
 
@@ -221,6 +229,7 @@ mod tests {
         assert_eq!(normalize_name("王\u{3000}书记"), "王书记");
         assert_eq!(normalize_name(" 王\t书\n记 "), "王书记");
         assert_eq!(normalize_name("王\u{200B}书记"), "王书记");
+        assert_eq!(normalize_name("王\u{202E}书\u{2066}记\u{2069}"), "王书记");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! A resident's report as typed, and the checked draft that the intake service accepts.
 
 use crate::config::Village;
+use crate::domain::is_invisible;
 
 /// The report as it arrived from a form, the JSON API or an operator, before any check.
 #[derive(Debug, Clone, Default)]
@@ -220,10 +221,11 @@ pub const SITE_MAX: usize = 128;
 /// Trimming comes last so that a control character cannot shield blanks from it.
 fn clean(value: Option<String>) -> Option<String> {
     let value = value?;
-    // `\r` is a control character: a CRLF line break becomes `\n` here too.
+    // `\r` is a control character: a CRLF line break becomes `\n` here too. Invisible
+    // formatting characters go as well: an override could show an inspector text reversed.
     let kept: String = value
         .chars()
-        .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
+        .filter(|c| (!c.is_control() || matches!(c, '\n' | '\t')) && !is_invisible(*c))
         .collect();
     let cleaned = kept.trim();
     (!cleaned.is_empty()).then(|| cleaned.to_owned())
@@ -474,6 +476,17 @@ mod tests {
     }
 
     #[test]
+    fn invisible_formatting_characters_are_dropped() {
+        let mut raw = valid();
+        raw.description =
+            Some("补助\u{202E}发给了\u{200B}书记的亲戚，\u{2066}连续三年\u{2069}".into());
+        raw.subject = Some("\u{FEFF}王\u{202E}书记".into());
+        let draft = ReportDraft::parse(raw, &villages()).unwrap();
+        assert_eq!(draft.description, "补助发给了书记的亲戚，连续三年");
+        assert_eq!(draft.subject.as_deref(), Some("王书记"));
+    }
+
+    #[test]
     fn a_control_character_does_not_shield_blanks_from_trimming() {
         let mut raw = valid();
         raw.description = Some("\u{0}    低保 \u{7}".into());
@@ -564,8 +577,8 @@ mod tests {
             assert!(
                 !value
                     .chars()
-                    .any(|c| c.is_control() && !matches!(c, '\n' | '\t')),
-                "{field} keeps a control character: {value:?}"
+                    .any(|c| (c.is_control() && !matches!(c, '\n' | '\t')) || is_invisible(c)),
+                "{field} keeps a control or invisible character: {value:?}"
             );
         }
 

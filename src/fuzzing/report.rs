@@ -5,7 +5,7 @@ use crate::domain::{
     DESCRIPTION_MAX, DESCRIPTION_MIN, NAME_MAX, OCCURRED_MAX, RawReport, ReportDraft, SITE_MAX,
     SUBJECT_MAX, TrackingCode, TrackingCodeError, Villages, names_in_subject, normalize_name,
 };
-use crate::domain::{MIN_NAME_CHARS, is_title_only};
+use crate::domain::{MIN_NAME_CHARS, is_invisible, is_title_only};
 use crate::web::api::ReportBody;
 use crate::web::public::ReportForm;
 
@@ -92,8 +92,8 @@ fn check_parse(raw: RawReport) {
         assert!(
             !value
                 .chars()
-                .any(|c| c.is_control() && !matches!(c, '\n' | '\t')),
-            "{field} keeps a control character"
+                .any(|c| (c.is_control() && !matches!(c, '\n' | '\t')) || is_invisible(c)),
+            "{field} keeps a control or invisible character"
         );
     };
     let optional = |field: &str, value: &Option<String>, max: usize| {
