@@ -63,6 +63,10 @@ pub enum Leading {
 /// Reads the first part of a multipart body from its first bytes, without a parser that
 /// would consume the body: the staff guard checks the CSRF field (first in every staff form)
 /// and hands the untouched body on.
+///
+/// Only the shape browsers send is recognised — one `Content-Disposition: form-data;
+/// name="…"` header, no file name, a value on one line — so that the guard never reads a
+/// part differently from the multipart parser the handler reads the body with.
 pub fn leading_field(prefix: &[u8], boundary: &str, name: &str) -> Leading {
     let delimiter = format!("--{boundary}\r\n");
     if prefix.len() < delimiter.len() {
@@ -75,26 +79,41 @@ pub fn leading_field(prefix: &[u8], boundary: &str, name: &str) -> Leading {
     let Some(after) = prefix.strip_prefix(delimiter.as_bytes()) else {
         return Leading::Absent;
     };
+    if after.starts_with(b"\r\n") {
+        // A part without headers.
+        return Leading::Absent;
+    }
     let Some(headers_end) = find(after, b"\r\n\r\n") else {
         return Leading::NeedMore;
     };
     let Ok(headers) = std::str::from_utf8(&after[..headers_end]) else {
         return Leading::Absent;
     };
-    let wanted = format!("name=\"{name}\"");
-    let is_field = headers.split("\r\n").any(|line| {
-        let lower = line.to_ascii_lowercase();
-        lower.starts_with("content-disposition:")
-            && lower.contains("form-data")
-            && line.split(';').any(|p| p.trim() == wanted)
-            && !lower.contains("filename")
-    });
-    if !is_field {
+    const DISPOSITION: &[u8] = b"content-disposition:";
+    let wanted = format!(" form-data; name=\"{name}\"");
+    let mut dispositions = 0;
+    for line in headers.split("\r\n") {
+        if line.starts_with([' ', '\t']) {
+            // A folded header line: parsers disagree on what it belongs to.
+            return Leading::Absent;
+        }
+        let bytes = line.as_bytes();
+        if bytes.len() >= DISPOSITION.len()
+            && bytes[..DISPOSITION.len()].eq_ignore_ascii_case(DISPOSITION)
+        {
+            if bytes[DISPOSITION.len()..] != *wanted.as_bytes() {
+                return Leading::Absent;
+            }
+            dispositions += 1;
+        }
+    }
+    if dispositions != 1 {
         return Leading::Absent;
     }
     let value = &after[headers_end + 4..];
     let closing = format!("\r\n--{boundary}");
     match find(value, closing.as_bytes()) {
+        Some(end) if value[..end].iter().any(|b| matches!(b, b'\r' | b'\n')) => Leading::Absent,
         Some(end) => match std::str::from_utf8(&value[..end]) {
             Ok(v) => Leading::Value(v.to_string()),
             Err(_) => Leading::Absent,
@@ -539,6 +558,56 @@ mod tests {
         assert_eq!(leading_field(body, "Other", "csrf"), Leading::Absent);
         let file_first = b"--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"; filename=\"x\"\r\n\r\ntok\r\n--XyZ--";
         assert_eq!(leading_field(file_first, "XyZ", "csrf"), Leading::Absent);
+    }
+
+    #[test]
+    fn only_the_shape_browsers_send_is_taken_for_the_csrf_field() {
+        let part = |headers: &str, value: &str| {
+            format!("--XyZ\r\n{headers}\r\n\r\n{value}\r\n--XyZ--\r\n").into_bytes()
+        };
+        let plain = "Content-Disposition: form-data; name=\"csrf\"";
+        assert_eq!(
+            leading_field(&part(plain, "tok"), "XyZ", "csrf"),
+            Leading::Value("tok".into())
+        );
+        assert_eq!(
+            leading_field(
+                &part("content-disposition: form-data; name=\"csrf\"", "tok"),
+                "XyZ",
+                "csrf"
+            ),
+            Leading::Value("tok".into()),
+            "header names are case-insensitive"
+        );
+        for headers in [
+            // The parser takes the first name parameter.
+            "Content-Disposition: form-data; name=x; name=\"csrf\"",
+            // Two dispositions, folded lines, extra parameters.
+            "Content-Disposition: form-data; name=\"x\"\r\nContent-Disposition: form-data; name=\"csrf\"",
+            "Content-Disposition: form-data;\r\n name=\"csrf\"",
+            "Content-Disposition: form-data; name=\"csrf\"; filename=\"\"",
+            "Content-Type: text/plain",
+        ] {
+            assert_eq!(
+                leading_field(&part(headers, "tok"), "XyZ", "csrf"),
+                Leading::Absent,
+                "{headers}"
+            );
+        }
+        // The parser also ends a part at a bare CR before the boundary.
+        assert_eq!(
+            leading_field(&part(plain, "t\r--XyZok"), "XyZ", "csrf"),
+            Leading::Absent
+        );
+        assert_eq!(
+            leading_field(
+                b"--XyZ\r\n\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\nt\r\n--XyZ",
+                "XyZ",
+                "csrf"
+            ),
+            Leading::Absent,
+            "a part without headers"
+        );
     }
 
     #[test]
