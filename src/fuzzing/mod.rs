@@ -11,22 +11,31 @@
 //! Compiled for unit tests and with the `fuzzing` feature only, so the fixed keys of the
 //! fixtures are never part of the service.
 
+mod attachment;
 mod config;
 mod crypto;
 mod report;
+mod upload;
 
+pub use attachment::{file_sniff, image_preview, metadata_strip};
 pub use config::holiday_calendar;
 pub use crypto::{form_token, keyring_file, sealed_value};
 pub use report::{person_name, report_form, report_json, tracking_code};
+pub use upload::{multipart_body, multipart_leading_field};
 
 /// What a target does with one input.
 pub type Target = fn(&[u8]);
 
 /// Every target by name, as `fuzz/fuzz_targets/NAME.rs` and `fuzz/corpus/NAME/` are named.
 pub const TARGETS: &[(&str, Target)] = &[
+    ("file_sniff", file_sniff),
     ("form_token", form_token),
     ("holiday_calendar", holiday_calendar),
+    ("image_preview", image_preview),
     ("keyring_file", keyring_file),
+    ("metadata_strip", metadata_strip),
+    ("multipart_body", multipart_body),
+    ("multipart_leading_field", multipart_leading_field),
     ("person_name", person_name),
     ("report_form", report_form),
     ("report_json", report_json),
