@@ -15,7 +15,7 @@ mod attachment;
 mod config;
 mod crypto;
 mod report;
-mod upload;
+pub(crate) mod upload;
 
 pub use attachment::{file_sniff, image_preview, metadata_strip};
 pub use config::holiday_calendar;

@@ -8,10 +8,10 @@ use actix_web::web::Bytes;
 use crate::web::upload::{Leading, Limits, Received, Refused, leading_field, read};
 
 /// The boundary every fuzzed body is sent with (the seeds use it too).
-const BOUNDARY: &str = "tipoffBoundary";
+pub(crate) const BOUNDARY: &str = "tipoffBoundary";
 
 /// Limits small enough for fuzzed inputs (at most a few KiB) to reach every one of them.
-const LIMITS: Limits = Limits {
+pub(crate) const LIMITS: Limits = Limits {
     max_files: 2,
     max_file_bytes: 64,
     max_total_bytes: 100,
@@ -113,7 +113,7 @@ pub fn multipart_leading_field(data: &[u8]) {
 }
 
 /// Runs the service's multipart reader over `body`, delivered in `chunk`-byte pieces.
-fn read_body(body: &[u8], chunk: usize) -> Result<Received, Refused> {
+pub(crate) fn read_body(body: &[u8], chunk: usize) -> Result<Received, Refused> {
     let req = actix_web::test::TestRequest::post()
         .insert_header((
             CONTENT_TYPE,

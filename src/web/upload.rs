@@ -618,3 +618,143 @@ mod tests {
         assert_eq!(megabytes(1024 * 1024 / 2), "0.5");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::fuzzing::upload::{BOUNDARY, LIMITS, read_body};
+    use proptest::prelude::*;
+
+    /// One part of a generated body: a text field, or a file with the name a device gave it.
+    #[derive(Debug, Clone)]
+    enum Part {
+        Text(String, String),
+        File(String, Vec<u8>),
+    }
+
+    fn part() -> impl Strategy<Value = Part> {
+        let field = prop::sample::select(vec!["csrf", "description", "subject", "报告"]);
+        let filename = prop::sample::select(vec![
+            "a.jpg",
+            "DCIM/Camera/IMG_0001.jpg",
+            "../../etc/passwd",
+            "  录音 1.m4a ",
+            "/",
+            "",
+        ]);
+        prop_oneof![
+            // Any text but a carriage return, which the parser may take for a boundary.
+            (field, "[^\r]{0,120}").prop_map(|(n, v)| Part::Text(n.into(), v)),
+            (filename, prop::collection::vec(any::<u8>(), 0..80))
+                .prop_map(|(n, b)| Part::File(n.into(), b)),
+        ]
+    }
+
+    fn body_of(parts: &[Part]) -> Vec<u8> {
+        let mut body = Vec::new();
+        for part in parts {
+            body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+            let (headers, value) = match part {
+                Part::Text(name, value) => (
+                    format!("Content-Disposition: form-data; name=\"{name}\""),
+                    value.as_bytes(),
+                ),
+                Part::File(name, bytes) => (
+                    format!(
+                        "Content-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream"
+                    ),
+                    bytes.as_slice(),
+                ),
+            };
+            body.extend_from_slice(headers.as_bytes());
+            body.extend_from_slice(b"\r\n\r\n");
+            body.extend_from_slice(value);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+        body
+    }
+
+    proptest! {
+        /// The reader returns exactly what was sent — text in order, non-empty files with
+        /// their cleaned names — whenever the body is within every limit, refuses it (keeping
+        /// no file) whenever it is not, and does not care how the network split it.
+        #[test]
+        fn what_is_sent_within_the_limits_is_read_back_exactly(
+            parts in prop::collection::vec(part(), 1..5),
+            chunk in 1usize..200,
+        ) {
+            let body = body_of(&parts);
+            // A file may hold anything but what the parser takes for a boundary.
+            let delimiter = format!("--{BOUNDARY}");
+            prop_assume!(!parts.iter().any(|p| matches!(p, Part::File(_, b)
+                if b.windows(delimiter.len()).any(|w| w == delimiter.as_bytes()))));
+
+            let files: Vec<&Part> = parts
+                .iter()
+                .filter(|p| matches!(p, Part::File(_, b) if !b.is_empty()))
+                .collect();
+            let size = |p: &Part| match p {
+                Part::File(_, b) => b.len() as u64,
+                Part::Text(..) => 0,
+            };
+            let text: usize = parts
+                .iter()
+                .map(|p| match p {
+                    Part::Text(_, v) => v.len(),
+                    Part::File(..) => 0,
+                })
+                .sum();
+            let within = files.len() <= LIMITS.max_files
+                && files.iter().all(|f| size(f) <= LIMITS.max_file_bytes)
+                && files.iter().map(|f| size(f)).sum::<u64>() <= LIMITS.max_total_bytes
+                && text as u64 <= LIMITS.max_text_bytes;
+
+            match read_body(&body, chunk) {
+                Ok(received) => {
+                    prop_assert!(within, "a body past the limits was accepted");
+                    let texts: Vec<(String, String)> = parts
+                        .iter()
+                        .filter_map(|p| match p {
+                            Part::Text(n, v) => Some((n.clone(), v.clone())),
+                            Part::File(..) => None,
+                        })
+                        .collect();
+                    prop_assert_eq!(&received.fields, &texts);
+                    prop_assert_eq!(received.files.len(), files.len());
+                    for (got, sent) in received.files.iter().zip(&files) {
+                        let Part::File(name, bytes) = sent else { unreachable!() };
+                        prop_assert_eq!(&got.bytes, bytes);
+                        prop_assert_eq!(got.name.clone(), clean_name(name));
+                    }
+                }
+                Err(refused) => {
+                    prop_assert!(!within, "a body within the limits was refused: {:?}", refused.cutoff);
+                    prop_assert!(refused.cutoff.is_too_large());
+                    prop_assert!(refused.received.files.is_empty());
+                }
+            }
+        }
+
+        /// The CSRF guard finds a one-line token in front of any body, and until the token has
+        /// fully arrived it asks for more instead of guessing.
+        #[test]
+        fn the_guard_reads_the_leading_token_from_any_prefix(
+            token in "[A-Za-z0-9_-]{0,64}",
+            rest in prop::collection::vec(part(), 0..3),
+        ) {
+            let mut body = body_of(&[Part::Text("csrf".into(), token.clone())]);
+            body.truncate(body.len() - format!("--{BOUNDARY}--\r\n").len());
+            body.extend(body_of(&rest));
+            let full = leading_field(&body, BOUNDARY, "csrf");
+            prop_assert_eq!(&full, &Leading::Value(token.clone()));
+            for end in 0..body.len() {
+                let partial = leading_field(&body[..end], BOUNDARY, "csrf");
+                prop_assert!(partial == Leading::NeedMore || partial == full, "{} bytes: {:?}", end, partial);
+            }
+            // The same body starting with another field has no leading token.
+            let other = body_of(&[Part::Text("subject".into(), token)]);
+            prop_assert_eq!(leading_field(&other, BOUNDARY, "csrf"), Leading::Absent);
+        }
+    }
+}

@@ -208,3 +208,63 @@ mod tests {
         assert_eq!(sniff(&aac), Some(Kind::Aac));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The first bytes each kind must start with (the M4A brand is checked at 8..12).
+    fn has_magic(kind: Kind, b: &[u8]) -> bool {
+        match kind {
+            Kind::Jpeg => b.starts_with(&[0xFF, 0xD8, 0xFF]),
+            Kind::Png => b.starts_with(PNG_SIGNATURE),
+            Kind::Webp => b.starts_with(b"RIFF") && b.get(8..12) == Some(b"WEBP"),
+            Kind::Pdf => b.starts_with(b"%PDF-"),
+            Kind::Amr => b.starts_with(b"#!AMR"),
+            Kind::M4a => b.get(4..8) == Some(b"ftyp"),
+            Kind::Aac | Kind::Mp3 => b.starts_with(b"ID3") || b.first() == Some(&0xFF),
+        }
+    }
+
+    fn magic() -> impl Strategy<Value = (Kind, Vec<u8>)> {
+        prop::sample::select(vec![
+            (Kind::Jpeg, b"\xFF\xD8\xFF".to_vec()),
+            (Kind::Png, PNG_SIGNATURE.to_vec()),
+            (Kind::Webp, b"RIFF\x10\0\0\0WEBP".to_vec()),
+            (Kind::Pdf, b"%PDF-".to_vec()),
+            (Kind::Amr, b"#!AMR\n".to_vec()),
+            (Kind::M4a, b"\0\0\0\x18ftypM4A ".to_vec()),
+        ])
+    }
+
+    proptest! {
+        #[test]
+        fn whatever_is_recognised_starts_as_its_kind_does(
+            bytes in prop::collection::vec(any::<u8>(), 0..64),
+        ) {
+            if let Some(kind) = sniff(&bytes) {
+                prop_assert!(has_magic(kind, &bytes), "{:?} without its magic", kind);
+            }
+        }
+
+        #[test]
+        fn the_first_bytes_decide_whatever_follows(
+            (kind, head) in magic(),
+            tail in prop::collection::vec(any::<u8>(), 0..64),
+        ) {
+            let mut bytes = head;
+            bytes.extend(tail);
+            prop_assert_eq!(sniff(&bytes), Some(kind));
+        }
+
+        /// Markup never passes for an accepted kind, whatever follows its first character.
+        #[test]
+        fn what_starts_like_markup_or_text_is_nothing(
+            start in prop::sample::select(vec!["<", " <", "\n<", "\u{FEFF}<", "\t", "{"]),
+            rest in any::<String>(),
+        ) {
+            prop_assert_eq!(sniff(format!("{start}{rest}").as_bytes()), None);
+        }
+    }
+}

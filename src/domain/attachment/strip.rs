@@ -753,3 +753,274 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A segment of a generated JPEG and whether the stripper must keep it.
+    #[derive(Debug, Clone)]
+    struct Segment {
+        marker: u8,
+        body: Vec<u8>,
+        kept: bool,
+    }
+
+    impl Segment {
+        fn bytes(&self) -> Vec<u8> {
+            let mut s = vec![0xFF, self.marker];
+            s.extend_from_slice(&u16::try_from(self.body.len() + 2).unwrap().to_be_bytes());
+            s.extend_from_slice(&self.body);
+            s
+        }
+    }
+
+    fn body() -> impl Strategy<Value = Vec<u8>> {
+        prop::collection::vec(any::<u8>(), 0..40)
+    }
+
+    /// Tables and Adobe's marker (kept), or metadata: APP1–APP15 (EXIF, XMP, ICC, IPTC…),
+    /// a JFIF extension and comments (removed).
+    fn segment() -> impl Strategy<Value = Segment> {
+        prop_oneof![
+            (prop::sample::select(vec![0xDBu8, 0xC4, 0xDD]), body()).prop_map(|(marker, body)| {
+                Segment {
+                    marker,
+                    body,
+                    kept: true,
+                }
+            }),
+            body().prop_map(|mut body| {
+                body.splice(0..0, *b"Adobe");
+                Segment {
+                    marker: 0xEE,
+                    body,
+                    kept: true,
+                }
+            }),
+            (0xE1u8..=0xEF, body()).prop_filter_map("Adobe is kept", |(marker, body)| {
+                (marker != 0xEE || !body.starts_with(b"Adobe")).then_some(Segment {
+                    marker,
+                    body,
+                    kept: false,
+                })
+            }),
+            body().prop_map(|body| Segment {
+                marker: 0xFE,
+                body,
+                kept: false
+            }),
+            body().prop_map(|mut body| {
+                body.splice(0..0, *b"JFXX\0");
+                Segment {
+                    marker: 0xE0,
+                    body,
+                    kept: false,
+                }
+            }),
+        ]
+    }
+
+    /// Entropy-coded data: any bytes, with every 0xFF stuffed and restart markers between.
+    fn scan() -> impl Strategy<Value = Vec<u8>> {
+        prop::collection::vec(any::<u8>(), 0..200).prop_map(|raw| {
+            let mut out = Vec::new();
+            for (i, b) in raw.into_iter().enumerate() {
+                out.push(b);
+                if b == 0xFF {
+                    out.push(if i % 7 == 0 {
+                        0xD0 + (i % 8) as u8
+                    } else {
+                        0x00
+                    });
+                }
+            }
+            out
+        })
+    }
+
+    /// A PNG chunk as stored: length, type, data, (unchecked) CRC.
+    fn png_chunk(kind: &[u8], data: &[u8]) -> Vec<u8> {
+        let mut c = u32::try_from(data.len()).unwrap().to_be_bytes().to_vec();
+        c.extend_from_slice(kind);
+        c.extend_from_slice(data);
+        c.extend_from_slice(&[0; 4]);
+        c
+    }
+
+    /// A WebP chunk: type, little-endian length, data and its padding byte.
+    fn riff_chunk(kind: &[u8], data: &[u8]) -> Vec<u8> {
+        let mut c = kind.to_vec();
+        c.extend_from_slice(&u32::try_from(data.len()).unwrap().to_le_bytes());
+        c.extend_from_slice(data);
+        if data.len() % 2 == 1 {
+            c.push(0);
+        }
+        c
+    }
+
+    /// One MPEG-1 layer III frame, 128 kbit/s at 44.1 kHz: 417 bytes.
+    fn mp3_frame(fill: u8) -> Vec<u8> {
+        let mut frame = vec![0xFF, 0xFB, 0x90, 0x64];
+        frame.resize(417, fill);
+        frame
+    }
+
+    proptest! {
+        /// Exactly the picture's segments survive, in order, with the scan untouched and
+        /// nothing after the end of the image.
+        #[test]
+        fn a_jpeg_keeps_exactly_its_picture_segments(
+            jfif_thumbnail in body(),
+            before in prop::collection::vec(segment(), 0..6),
+            after in prop::collection::vec(segment(), 0..4),
+            data in scan(),
+            trailer in body(),
+        ) {
+            let mut jfif = b"JFIF\0\x01\x02\x01\0\x48\0\x48".to_vec();
+            jfif.extend_from_slice(&[u8::from(!jfif_thumbnail.is_empty()), 1]);
+            jfif.extend_from_slice(&jfif_thumbnail);
+            let frame = Segment { marker: 0xC0, body: vec![8, 0, 1, 0, 1, 1, 1, 0x11, 0], kept: true };
+            let scan_header = Segment { marker: 0xDA, body: vec![1, 1, 0, 0, 0x3F, 0], kept: true };
+            let segments: Vec<Segment> = before
+                .into_iter()
+                .chain([frame])
+                .chain(after)
+                .chain([scan_header])
+                .collect();
+
+            let mut file = vec![0xFF, 0xD8];
+            file.extend(Segment { marker: 0xE0, body: jfif.clone(), kept: true }.bytes());
+            let mut expected = vec![0xFF, 0xD8];
+            jfif.truncate(JFIF_HEADER);
+            jfif[JFIF_HEADER - 2..].fill(0);
+            if jfif_thumbnail.is_empty() {
+                jfif[JFIF_HEADER - 2..].copy_from_slice(&[0, 1]);
+            }
+            expected.extend(Segment { marker: 0xE0, body: jfif, kept: true }.bytes());
+            for segment in &segments {
+                file.extend(segment.bytes());
+                if segment.kept {
+                    expected.extend(segment.bytes());
+                }
+            }
+            for out in [&mut file, &mut expected] {
+                out.extend_from_slice(&data);
+                out.extend_from_slice(&[0xFF, 0xD9]);
+            }
+            file.extend_from_slice(&trailer);
+
+            let stripped = jpeg(&file).unwrap();
+            prop_assert_eq!(&stripped, &expected);
+            prop_assert_eq!(jpeg(&stripped).unwrap(), stripped, "a second pass changes nothing");
+        }
+
+        /// Exactly the chunks needed to show the picture survive, in order.
+        #[test]
+        fn a_png_keeps_exactly_its_picture_chunks(
+            chunks in prop::collection::vec(
+                (
+                    prop::sample::select(vec![
+                        "PLTE", "IDAT", "tRNS", "gAMA", "pHYs", "sRGB",
+                        "tEXt", "zTXt", "iTXt", "eXIf", "tIME", "iCCP", "prVt", "caNv",
+                    ]),
+                    body(),
+                ),
+                0..8,
+            ),
+            trailer in body(),
+        ) {
+            const PICTURE: [&str; 6] = ["PLTE", "IDAT", "tRNS", "gAMA", "pHYs", "sRGB"];
+            let ihdr = png_chunk(b"IHDR", &[0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0]);
+            let iend = png_chunk(b"IEND", &[]);
+            let mut file = b"\x89PNG\r\n\x1a\n".to_vec();
+            file.extend(&ihdr);
+            let mut expected = file.clone();
+            for (kind, data) in &chunks {
+                let chunk = png_chunk(kind.as_bytes(), data);
+                file.extend(&chunk);
+                if PICTURE.contains(kind) {
+                    expected.extend(chunk);
+                }
+            }
+            file.extend(&iend);
+            expected.extend(iend);
+            file.extend(trailer);
+            prop_assert_eq!(png(&file).unwrap(), expected);
+        }
+
+        /// The picture's chunks survive with the metadata flags cleared and the RIFF size
+        /// corrected; EXIF, XMP, ICC and unknown chunks go.
+        #[test]
+        fn a_webp_keeps_exactly_its_picture_chunks(
+            flags in any::<u8>(),
+            chunks in prop::collection::vec(
+                (prop::sample::select(vec!["ALPH", "ANIM", "EXIF", "XMP ", "ICCP", "abcd"]), body()),
+                0..6,
+            ),
+            image in body(),
+        ) {
+            let mut vp8x = vec![flags];
+            vp8x.extend_from_slice(&[0; 9]);
+            let mut body = b"WEBP".to_vec();
+            body.extend(riff_chunk(b"VP8X", &vp8x));
+            vp8x[0] = flags & !(0x20 | 0x08 | 0x04);
+            let mut kept = b"WEBP".to_vec();
+            kept.extend(riff_chunk(b"VP8X", &vp8x));
+            for (kind, data) in &chunks {
+                let chunk = riff_chunk(kind.as_bytes(), data);
+                body.extend(&chunk);
+                if matches!(*kind, "ALPH" | "ANIM") {
+                    kept.extend(chunk);
+                }
+            }
+            body.extend(riff_chunk(b"VP8L", &image));
+            kept.extend(riff_chunk(b"VP8L", &image));
+            let riff = |body: Vec<u8>| {
+                let mut file = b"RIFF".to_vec();
+                file.extend_from_slice(&u32::try_from(body.len()).unwrap().to_le_bytes());
+                file.extend(body);
+                file
+            };
+            prop_assert_eq!(webp(&riff(body)).unwrap(), riff(kept));
+        }
+
+        /// Only the audio frames survive: ID3v2 in front, ID3v1 (with its extension) and
+        /// APEv2 behind, whatever they say.
+        #[test]
+        fn an_mp3_keeps_exactly_its_frames(
+            id3 in prop::collection::vec(prop::collection::vec(0u8..0x80, 0..60), 0..3),
+            frames in prop::collection::vec(0u8..0x80, 1..4),
+            ape in prop::option::of(prop::collection::vec(any::<u8>(), 0..40)),
+            v1 in prop::option::of((prop::collection::vec(any::<u8>(), 125), any::<bool>())),
+        ) {
+            let mut file = Vec::new();
+            for tag in &id3 {
+                file.extend_from_slice(b"ID3\x03\x00\x00");
+                let n = tag.len();
+                file.extend_from_slice(&[0, 0, (n >> 7) as u8, (n & 0x7F) as u8]);
+                file.extend_from_slice(tag);
+            }
+            let audio: Vec<u8> = frames.iter().flat_map(|f| mp3_frame(*f)).collect();
+            file.extend(&audio);
+            if let Some(items) = ape {
+                file.extend(&items);
+                let mut footer = b"APETAGEX".to_vec();
+                footer.extend_from_slice(&2000u32.to_le_bytes());
+                footer.extend_from_slice(&u32::try_from(items.len() + 32).unwrap().to_le_bytes());
+                footer.extend_from_slice(&[0; 16]);
+                file.extend(footer);
+            }
+            if let Some((fields, extended)) = v1 {
+                if extended {
+                    file.extend_from_slice(b"TAG+");
+                    file.extend(std::iter::repeat_n(b'x', 223));
+                }
+                file.extend_from_slice(b"TAG");
+                file.extend(fields);
+            }
+            prop_assert_eq!(mpeg_audio(Kind::Mp3, &file).unwrap(), audio);
+        }
+    }
+}
