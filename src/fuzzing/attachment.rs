@@ -178,11 +178,7 @@ fn check_pdf_is_clean(bytes: &[u8]) {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-
-    fn seed(target: &str, name: &str) -> Vec<u8> {
-        let path = format!("{}/fuzz/corpus/{target}/{name}", env!("CARGO_MANIFEST_DIR"));
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-    }
+    use crate::fuzzing::tests::seed;
 
     /// The checks above only bite on files that are accepted: the seeds must be.
     #[test]

@@ -260,14 +260,7 @@ fn quoted_secrets(text: &str) -> Vec<&str> {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-
-    fn seed(target: &str, name: &str) -> Vec<u8> {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fuzz/corpus")
-            .join(target)
-            .join(name);
-        std::fs::read(path).unwrap()
-    }
+    use crate::fuzzing::tests::seed;
 
     /// The seeds reach past the first check only while the fixture keys still open them.
     #[test]

@@ -54,6 +54,12 @@ mod tests {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz")
     }
 
+    /// A saved input of a target's corpus, for the targets' own tests.
+    pub(super) fn seed(target: &str, name: &str) -> Vec<u8> {
+        let path = fuzz_dir().join("corpus").join(target).join(name);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
     fn names_in(dir: &Path, strip: &str) -> BTreeSet<String> {
         std::fs::read_dir(dir)
             .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))

@@ -184,11 +184,7 @@ mod tests {
     use crate::web::upload::Cutoff;
 
     fn seed(name: &str) -> Vec<u8> {
-        let path = format!(
-            "{}/fuzz/corpus/multipart_leading_field/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+        crate::fuzzing::tests::seed("multipart_leading_field", name)
     }
 
     /// The checks above only bite when bodies are read: the seeds reach every outcome.

@@ -548,11 +548,32 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 mod tests {
     use super::*;
 
-    fn segment(marker: u8, body: &[u8]) -> Vec<u8> {
+    /// A JPEG segment: marker, big-endian length, body.
+    pub(super) fn segment(marker: u8, body: &[u8]) -> Vec<u8> {
         let mut s = vec![0xFF, marker];
         s.extend_from_slice(&u16::try_from(body.len() + 2).unwrap().to_be_bytes());
         s.extend_from_slice(body);
         s
+    }
+
+    /// A PNG chunk as stored: length, type, data, (unchecked) CRC.
+    pub(super) fn png_chunk(kind: &[u8], data: &[u8]) -> Vec<u8> {
+        let mut c = u32::try_from(data.len()).unwrap().to_be_bytes().to_vec();
+        c.extend_from_slice(kind);
+        c.extend_from_slice(data);
+        c.extend_from_slice(&[0; 4]);
+        c
+    }
+
+    /// A WebP chunk: type, little-endian length, data and its padding byte.
+    pub(super) fn riff_chunk(kind: &[u8], data: &[u8]) -> Vec<u8> {
+        let mut c = kind.to_vec();
+        c.extend_from_slice(&u32::try_from(data.len()).unwrap().to_le_bytes());
+        c.extend_from_slice(data);
+        if data.len() % 2 == 1 {
+            c.push(0);
+        }
+        c
     }
 
     #[test]
@@ -608,19 +629,12 @@ mod tests {
 
     #[test]
     fn png_keeps_picture_chunks_only() {
-        let chunk = |kind: &[u8], data: &[u8]| {
-            let mut c = u32::try_from(data.len()).unwrap().to_be_bytes().to_vec();
-            c.extend_from_slice(kind);
-            c.extend_from_slice(data);
-            c.extend_from_slice(&[0; 4]);
-            c
-        };
         let mut file = b"\x89PNG\r\n\x1a\n".to_vec();
-        file.extend(chunk(b"IHDR", &[0; 13]));
-        file.extend(chunk(b"tEXt", b"Author\0SECRET"));
-        file.extend(chunk(b"eXIf", b"MM\0*SECRET"));
-        file.extend(chunk(b"IDAT", b"pixels"));
-        file.extend(chunk(b"IEND", b""));
+        file.extend(png_chunk(b"IHDR", &[0; 13]));
+        file.extend(png_chunk(b"tEXt", b"Author\0SECRET"));
+        file.extend(png_chunk(b"eXIf", b"MM\0*SECRET"));
+        file.extend(png_chunk(b"IDAT", b"pixels"));
+        file.extend(png_chunk(b"IEND", b""));
         file.extend_from_slice(b"SECRET trailer");
         let out = png(&file).unwrap();
         assert!(!String::from_utf8_lossy(&out).contains("SECRET"));
@@ -630,20 +644,11 @@ mod tests {
 
     #[test]
     fn webp_loses_exif_xmp_and_their_flags() {
-        let chunk = |kind: &[u8], data: &[u8]| {
-            let mut c = kind.to_vec();
-            c.extend_from_slice(&u32::try_from(data.len()).unwrap().to_le_bytes());
-            c.extend_from_slice(data);
-            if data.len() % 2 == 1 {
-                c.push(0);
-            }
-            c
-        };
         let mut body = b"WEBP".to_vec();
-        body.extend(chunk(b"VP8X", &[0x2C, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
-        body.extend(chunk(b"VP8L", b"pixels!"));
-        body.extend(chunk(b"EXIF", b"SECRET"));
-        body.extend(chunk(b"XMP ", b"SECRET"));
+        body.extend(riff_chunk(b"VP8X", &[0x2C, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
+        body.extend(riff_chunk(b"VP8L", b"pixels!"));
+        body.extend(riff_chunk(b"EXIF", b"SECRET"));
+        body.extend(riff_chunk(b"XMP ", b"SECRET"));
         let mut file = b"RIFF".to_vec();
         file.extend_from_slice(&u32::try_from(body.len()).unwrap().to_le_bytes());
         file.extend(body);
@@ -756,6 +761,7 @@ mod tests {
 
 #[cfg(test)]
 mod properties {
+    use super::tests::{png_chunk, riff_chunk};
     use super::*;
     use proptest::prelude::*;
 
@@ -769,10 +775,7 @@ mod properties {
 
     impl Segment {
         fn bytes(&self) -> Vec<u8> {
-            let mut s = vec![0xFF, self.marker];
-            s.extend_from_slice(&u16::try_from(self.body.len() + 2).unwrap().to_be_bytes());
-            s.extend_from_slice(&self.body);
-            s
+            super::tests::segment(self.marker, &self.body)
         }
     }
 
@@ -838,26 +841,6 @@ mod properties {
             }
             out
         })
-    }
-
-    /// A PNG chunk as stored: length, type, data, (unchecked) CRC.
-    fn png_chunk(kind: &[u8], data: &[u8]) -> Vec<u8> {
-        let mut c = u32::try_from(data.len()).unwrap().to_be_bytes().to_vec();
-        c.extend_from_slice(kind);
-        c.extend_from_slice(data);
-        c.extend_from_slice(&[0; 4]);
-        c
-    }
-
-    /// A WebP chunk: type, little-endian length, data and its padding byte.
-    fn riff_chunk(kind: &[u8], data: &[u8]) -> Vec<u8> {
-        let mut c = kind.to_vec();
-        c.extend_from_slice(&u32::try_from(data.len()).unwrap().to_le_bytes());
-        c.extend_from_slice(data);
-        if data.len() % 2 == 1 {
-            c.push(0);
-        }
-        c
     }
 
     /// One MPEG-1 layer III frame, 128 kbit/s at 44.1 kHz: 417 bytes.
