@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::domain::{Category, SubjectRole};
+use crate::domain::{Category, SubjectRole, Village};
 
 /// Which file in `config/` is layered over the defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,15 +197,6 @@ pub struct AttachmentSettings {
 
 /// The longest deadline accepted: about two years of working days.
 const MAX_DEADLINE_DAYS: u32 = 500;
-
-/// A village or community whose residents the campaign serves.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Village {
-    pub id: String,
-    pub zh: String,
-    pub en: String,
-}
 
 /// The recipient groups every deployment has: the code, not only the config, relies on them.
 pub const DISCIPLINE_POST: &str = "discipline_post";

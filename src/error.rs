@@ -11,6 +11,8 @@ use serde::Serialize;
 
 use crate::domain::FieldError;
 use crate::i18n::{Catalog, Lang};
+use crate::services::ServiceError;
+use crate::web::upload::{self, FileProblem};
 
 /// Whether the error is answered as a page (public HTML) or as JSON (the API).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,19 +49,47 @@ pub enum ErrorKind {
     Forbidden,
     /// A state-changing staff request without the session's CSRF token.
     CsrfRejected,
+    /// A service refused the input: the catalog key of the reason (422).
+    Rejected(&'static str),
+    /// The step is not possible from where the case stands (409).
+    Conflict,
+    /// Evidence files refused, each with its reason (422).
+    Files(Vec<FileProblem>),
     /// Anything else: the cause goes to the log only.
     Internal(String),
 }
 
+/// An error answered as a page or as JSON. Built without a surface (from a service error with
+/// `?`), it takes the one its scope decides: `web::middleware::surface_errors` fills it in
+/// from the request, once for every route.
 #[derive(Debug)]
 pub struct AppError {
     pub kind: ErrorKind,
-    pub surface: Surface,
+    pub surface: Option<Surface>,
 }
 
 impl AppError {
     pub fn new(kind: ErrorKind, surface: Surface) -> AppError {
-        AppError { kind, surface }
+        AppError {
+            kind,
+            surface: Some(surface),
+        }
+    }
+
+    /// An error whose surface the request's scope decides.
+    pub fn bare(kind: ErrorKind) -> AppError {
+        AppError {
+            kind,
+            surface: None,
+        }
+    }
+
+    /// The same error answered on `surface`, whatever its scope would choose.
+    pub fn on(self, surface: Surface) -> AppError {
+        AppError {
+            surface: Some(surface),
+            ..self
+        }
     }
 
     pub fn internal(cause: impl std::fmt::Display, surface: Surface) -> AppError {
@@ -82,8 +112,27 @@ impl AppError {
             ErrorKind::SignIn => "sign_in",
             ErrorKind::Forbidden => "forbidden",
             ErrorKind::CsrfRejected => "csrf",
+            ErrorKind::Rejected(_) | ErrorKind::Files(_) => "validation_failed",
+            ErrorKind::Conflict => "not_allowed",
             ErrorKind::Internal(_) => "internal",
         }
+    }
+}
+
+impl From<ServiceError> for AppError {
+    fn from(e: ServiceError) -> AppError {
+        AppError::bare(match e {
+            ServiceError::NotFound => ErrorKind::NotFound,
+            ServiceError::Forbidden => ErrorKind::Forbidden,
+            ServiceError::IllegalTransition { .. } => ErrorKind::Conflict,
+            ServiceError::Invalid(key) => ErrorKind::Rejected(key),
+            ServiceError::Files(problems) => ErrorKind::Files(problems),
+            ServiceError::Busy(wait) => ErrorKind::RateLimited(wait),
+            other @ (ServiceError::Db(_)
+            | ServiceError::Crypto(_)
+            | ServiceError::Mail(_)
+            | ServiceError::Corrupt(_)) => ErrorKind::Internal(other.to_string()),
+        })
     }
 }
 
@@ -135,7 +184,8 @@ impl ResponseError for AppError {
                 too_large: true, ..
             } => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorKind::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorKind::NotAllowed => StatusCode::CONFLICT,
+            ErrorKind::NotAllowed | ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::Rejected(_) | ErrorKind::Files(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorKind::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ErrorKind::SignIn => StatusCode::SEE_OTHER,
             ErrorKind::Forbidden | ErrorKind::CsrfRejected => StatusCode::FORBIDDEN,
@@ -144,13 +194,32 @@ impl ResponseError for AppError {
     }
 
     fn error_response(&self) -> HttpResponse {
+        // Without a surface this answer is a stand-in that `surface_errors` replaces (and
+        // logs); logging here too would log the cause twice.
+        match self.surface {
+            Some(surface) => {
+                self.log();
+                self.respond(surface)
+            }
+            None => self.respond(Surface::Page(Lang::Zh)),
+        }
+    }
+}
+
+impl AppError {
+    /// Logs the cause of an internal error; nothing a person sent is in it.
+    pub fn log(&self) {
         if let ErrorKind::Internal(cause) = &self.kind {
             tracing::error!(cause = %cause, "request failed");
         }
+    }
+
+    /// The answer on this surface.
+    pub fn respond(&self, surface: Surface) -> HttpResponse {
         let mut builder = HttpResponse::build(self.status_code());
         builder.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
         if let ErrorKind::SignIn = self.kind {
-            let lang = match self.surface {
+            let lang = match surface {
                 Surface::Page(lang) | Surface::Api(lang) => lang,
             };
             return builder
@@ -163,7 +232,7 @@ impl ResponseError for AppError {
         if let ErrorKind::RateLimited(wait) = self.kind {
             builder.insert_header((header::RETRY_AFTER, wait.as_secs().max(1).to_string()));
         }
-        match self.surface {
+        match surface {
             Surface::Api(lang) => builder.json(self.body(lang.catalog())),
             Surface::Page(lang) => {
                 let t = lang.catalog();
@@ -179,11 +248,23 @@ impl ResponseError for AppError {
                         t.t("page.bad_request_title"),
                         t.t("page.too_large").to_string(),
                     ),
+                    ErrorKind::Rejected(key) => {
+                        (t.t("page.bad_request_title"), t.t(key).to_string())
+                    }
+                    ErrorKind::Files(problems) => (
+                        t.t("page.bad_request_title"),
+                        problems
+                            .iter()
+                            .map(|p| upload::problem_text(t, p))
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                    ),
                     ErrorKind::Malformed
                     | ErrorKind::Invalid { .. }
                     | ErrorKind::Refused { .. }
                     | ErrorKind::CheckCode
-                    | ErrorKind::NotAllowed => (
+                    | ErrorKind::NotAllowed
+                    | ErrorKind::Conflict => (
                         t.t("page.bad_request_title"),
                         t.t("page.bad_request").to_string(),
                     ),
@@ -240,16 +321,26 @@ impl AppError {
                 Some(map)
             }
             ErrorKind::Refused { fields, .. } => Some(fields.clone()),
+            ErrorKind::Files(problems) => Some(
+                problems
+                    .iter()
+                    .map(|p| (format!("file[{}]", p.index), upload::problem_text(t, p)))
+                    .collect(),
+            ),
             ErrorKind::CheckCode => Some(BTreeMap::from([(
                 "tracking_code".to_string(),
                 t.t("track.check_code").to_string(),
             )])),
             _ => None,
         };
+        let message = match self.kind {
+            ErrorKind::Rejected(key) => t.t(key).to_string(),
+            _ => t.t(&message_key).to_string(),
+        };
         ErrorBody {
             error: ErrorDetail {
                 code: self.code().to_string(),
-                message: t.t(&message_key).to_string(),
+                message,
                 fields,
             },
         }

@@ -15,7 +15,8 @@ use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, To
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
-use crate::config::{MailSettings, MailTransport, SmtpSecurity, Village};
+use crate::config::{MailSettings, MailTransport, SmtpSecurity};
+use crate::domain::Village;
 use crate::domain::{Category, Channel};
 use crate::i18n::Lang;
 

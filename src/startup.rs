@@ -11,11 +11,12 @@ use crate::config::Settings;
 use crate::crypto::Keyring;
 use crate::domain::Villages;
 use crate::services::deadlines::{self, Deadlines};
+use crate::services::intake::FloodGauge;
 use crate::services::outbox;
 use crate::services::routing::Routing;
-use crate::web::middleware::abuse::{FloodGauge, LookupGuard};
+use crate::web::middleware::abuse::LookupGuard;
 use crate::web::middleware::rate_limit::Limiters;
-use crate::web::middleware::{log_request, security_headers};
+use crate::web::middleware::{log_request, security_headers, surface_errors};
 use crate::web::{AppState, Clock, api, public, upload};
 
 #[derive(Debug, thiserror::Error)]
@@ -152,7 +153,7 @@ impl Application {
                 state.limiters.forget_idle();
                 state.lookups.forget_idle(state.now());
                 if let Err(e) =
-                    crate::services::reports::forget_spent_tokens(&state.db, state.now()).await
+                    crate::services::intake::forget_spent_tokens(&state.db, state.now()).await
                 {
                     tracing::warn!(error = %e, "could not forget spent form tokens");
                 }
@@ -190,10 +191,14 @@ impl Application {
             loop {
                 tokio::select! {
                     _ = tick.tick() => {
-                        let batch = state
-                            .outbox
-                            .tick(&state.db, &state.routing, &state.deadlines, state.now())
-                            .await;
+                        let batch = crate::services::digest::tick(
+                            &state.outbox,
+                            &state.db,
+                            &state.routing,
+                            &state.deadlines,
+                            state.now(),
+                        )
+                        .await;
                         match batch {
                             Ok(batch) if batch.claimed() > 0 => tracing::info!(
                                 sent = batch.sent,
@@ -232,6 +237,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, Star
                     .error_handler(api::json_error),
             )
             .app_data(web::PayloadConfig::new(body_limit))
+            .wrap_fn(surface_errors)
             .wrap(Compress::default())
             .wrap(security_headers(hsts))
             .wrap_fn(log_request)

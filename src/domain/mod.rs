@@ -2,21 +2,27 @@
 
 pub mod attachment;
 mod calendar;
+mod local_time;
 mod person_name;
 mod report_draft;
 mod site_kind;
 mod tracking_code;
+mod workflow;
 
 pub use calendar::{CalendarError, WorkCalendar};
+pub use local_time::{local_day, start_of, start_of_day};
 pub use person_name::{
     MIN_NAME_CHARS, is_invisible, is_title_only, names_in_subject, normalize_name,
 };
 pub use report_draft::{
     Category, DESCRIPTION_MAX, DESCRIPTION_MIN, FieldError, NAME_MAX, OCCURRED_MAX, Phone,
-    RawReport, ReportDraft, Reporter, SITE_MAX, SUBJECT_MAX, SubjectRole, Villages,
+    RawReport, ReportDraft, Reporter, SITE_MAX, SUBJECT_MAX, SubjectRole, Village, Villages,
 };
 pub use site_kind::SiteKind;
 pub use tracking_code::{TrackingCode, TrackingCodeError};
+pub use workflow::{
+    CaseEvent, Outcome, TEXT_MAX, Transition, is_finished, is_legal, optional_text, required_text,
+};
 
 /// Where a case stands, as the API names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

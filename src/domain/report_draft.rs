@@ -1,6 +1,5 @@
 //! A resident's report as typed, and the checked draft that the intake service accepts.
 
-use crate::config::Village;
 use crate::domain::is_invisible;
 
 /// The report as it arrived from a form, the JSON API or an operator, before any check.
@@ -99,6 +98,15 @@ impl SubjectRole {
     pub fn parse(code: &str) -> Option<SubjectRole> {
         SubjectRole::ALL.into_iter().find(|r| r.code() == code)
     }
+}
+
+/// A village or community whose residents the campaign serves, as the config lists it.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Village {
+    pub id: String,
+    pub zh: String,
+    pub en: String,
 }
 
 /// The configured villages and communities a report may name.

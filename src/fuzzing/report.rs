@@ -1,6 +1,6 @@
 //! Targets for what a resident types: tracking codes, the report form and API body, names.
 
-use crate::config::Village;
+use crate::domain::Village;
 use crate::domain::{
     DESCRIPTION_MAX, DESCRIPTION_MIN, NAME_MAX, OCCURRED_MAX, RawReport, ReportDraft, SITE_MAX,
     SUBJECT_MAX, TrackingCode, TrackingCodeError, Villages, names_in_subject, normalize_name,

@@ -10,24 +10,19 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use super::ServiceError;
+use super::access::{Sealer, Viewer, report_dek, visible_report};
 use super::audit::{self, AuditAction, AuditRecord};
-use super::cases::{Viewer, visible_report};
-use super::reports::report_dek;
-use crate::crypto::{Dek, Keyring, SealContext};
+use crate::crypto::{Dek, Keyring};
 use crate::domain::attachment::{Attachment, Kind};
 use crate::entities::attachment;
 
 const TABLE: &str = "attachments";
 
-fn context<'a>(row: &'a str, field: &'a str) -> SealContext<'a> {
-    SealContext {
-        table: TABLE,
-        row,
-        field,
-    }
+fn sealer(dek: &Dek, file: Uuid) -> Sealer<'_> {
+    Sealer::new(dek, TABLE, file)
 }
 
-/// Seals and inserts a new report's files. Called inside `reports::submit`'s transaction
+/// Seals and inserts a new report's files. Called inside the intake transaction
 /// with the report's DEK, so a report and its files are stored together or not at all.
 pub(crate) async fn store<C: ConnectionTrait>(
     txn: &C,
@@ -37,18 +32,17 @@ pub(crate) async fn store<C: ConnectionTrait>(
 ) -> Result<(), ServiceError> {
     for (index, file) in files.iter().enumerate() {
         let id = Uuid::new_v4();
-        let row = id.to_string();
         let seq = i32::try_from(index + 1).map_err(|_| ServiceError::Invalid("attach.too_many"))?;
         let size = i64::try_from(file.content.len())
-            .map_err(|_| ServiceError::Invalid("attach.too_large"))?;
+            .map_err(|_| ServiceError::Invalid("attach.total_too_large"))?;
         attachment::Entity::insert(attachment::ActiveModel {
             id: Set(id),
             report_id: Set(report_id),
             seq: Set(seq),
             kind: Set(file.kind.code().to_string()),
             size: Set(size),
-            name: Set(dek.seal_str(&context(&row, "name"), &file.name)?),
-            content: Set(dek.seal(&context(&row, "content"), &file.content)?),
+            name: Set(sealer(dek, id).seal("name", &file.name)?),
+            content: Set(sealer(dek, id).seal_bytes("content", &file.content)?),
             stripped: Set(file.stripped),
         })
         .exec_without_returning(txn)
@@ -90,13 +84,12 @@ pub(crate) async fn summaries<C: ConnectionTrait>(
         .await?;
     rows.into_iter()
         .map(|(id, seq, kind, size, stripped, name)| {
-            let row = id.to_string();
             Ok(AttachmentSummary {
                 seq,
-                kind: Kind::parse(&kind).ok_or(crate::crypto::CryptoError::Format)?,
+                kind: Kind::parse(&kind).ok_or(ServiceError::Corrupt("attachment kind"))?,
                 size,
                 stripped,
-                name: dek.open_string(&context(&row, "name"), &name)?,
+                name: sealer(dek, id).open("name", &name)?,
             })
         })
         .collect()
@@ -183,13 +176,12 @@ pub async fn open_attachment(
         return Ok(None);
     };
     let dek = report_dek(keyring, &found)?;
-    let row = file.id.to_string();
     let opened = OpenedAttachment {
         seq: file.seq,
-        kind: Kind::parse(&file.kind).ok_or(crate::crypto::CryptoError::Format)?,
+        kind: Kind::parse(&file.kind).ok_or(ServiceError::Corrupt("attachment kind"))?,
         stripped: file.stripped,
-        name: dek.open_string(&context(&row, "name"), &file.name)?,
-        content: dek.open(&context(&row, "content"), &file.content)?,
+        name: sealer(&dek, file.id).open("name", &file.name)?,
+        content: sealer(&dek, file.id).open_bytes("content", &file.content)?,
     };
     txn.commit().await?;
     Ok(Some(opened))

@@ -9,16 +9,15 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
-use chrono_tz::Asia::Shanghai;
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Query, SelectStatement};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 use super::ServiceError;
-use super::recusal;
+use super::access::not_recused_condition;
 use crate::config::DeadlineSettings;
-use crate::domain::{CalendarError, Category, Status, WorkCalendar};
+use crate::domain::{CalendarError, Category, Status, WorkCalendar, local_day, start_of};
 use crate::entities::{report, report_event, user};
 
 /// The step of the workflow a deadline is for.
@@ -117,7 +116,7 @@ fn days(settings: &DeadlineSettings, stage: Stage) -> u32 {
 
 /// The day `now` falls on in Asia/Shanghai: deadlines count in local days.
 pub fn today(now: DateTime<Utc>) -> NaiveDate {
-    now.with_timezone(&Shanghai).date_naive()
+    local_day(now)
 }
 
 /// The years the service should have a schedule for on `today` but does not: this year, and
@@ -155,6 +154,16 @@ impl Deadlines {
 
     pub fn due(&self, case: &CaseDates) -> Option<(Stage, NaiveDate)> {
         due_date(case, &self.calendar, &self.settings)
+    }
+
+    /// The day a report received on `received_on` must be accepted (or declined) by.
+    pub fn accept_due(&self, received_on: NaiveDate) -> Option<NaiveDate> {
+        self.due(&CaseDates {
+            status: Status::Received,
+            received_on,
+            accepted_on: None,
+        })
+        .map(|(_, due)| due)
     }
 
     pub fn is_overdue(&self, case: &CaseDates, today: NaiveDate) -> bool {
@@ -207,15 +216,6 @@ fn accepted_before(cut: NaiveDate) -> Condition {
                 .add(report::Column::Id.not_in_subquery(acceptances()))
                 .add(report::Column::ReceivedOn.lt(cut)),
         )
-}
-
-/// Midnight at the start of `day` in Asia/Shanghai, as an instant.
-fn start_of(day: NaiveDate) -> DateTime<Utc> {
-    let midnight = day.and_time(NaiveTime::MIN);
-    Shanghai
-        .from_local_datetime(&midnight)
-        .earliest()
-        .map_or_else(|| midnight.and_utc(), |at| at.with_timezone(&Utc))
 }
 
 /// The acceptance day of each of `reports` that has one.
@@ -300,7 +300,7 @@ pub async fn due_or_overdue<C: ConnectionTrait>(
     if let Some(user_id) = for_user {
         query = query
             .filter(report::Column::AssigneeId.eq(user_id))
-            .filter(recusal::not_recused_condition(user_id));
+            .filter(not_recused_condition(user_id));
     }
     type Row = (
         Uuid,
@@ -360,6 +360,7 @@ pub async fn due_or_overdue<C: ConnectionTrait>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
 
     fn d(text: &str) -> NaiveDate {
         NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()

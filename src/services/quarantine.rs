@@ -10,11 +10,10 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use super::ServiceError;
+use super::access::{Viewer, not_recused_condition, open_fields, report_dek};
 use super::audit::{self, AuditAction, AuditRecord};
-use super::cases::Viewer;
 use super::deadlines::Deadlines;
 use super::recusal;
-use super::reports::{accept_due, open_fields, report_dek};
 use super::routing::{CaseMeta, Routing, route_report};
 use crate::crypto::Keyring;
 use crate::domain::{Category, Channel, SubjectRole};
@@ -45,7 +44,7 @@ pub async fn review_list(
     }
     let rows = report::Entity::find()
         .filter(report::Column::Quarantined.eq(true))
-        .filter(recusal::not_recused_condition(viewer.user_id))
+        .filter(not_recused_condition(viewer.user_id))
         .order_by_asc(report::Column::CaseNumber)
         .limit(500)
         .all(db)
@@ -123,7 +122,7 @@ pub async fn decide(
     let mine = || {
         sea_orm::Condition::all()
             .add(report::Column::Quarantined.eq(true))
-            .add(recusal::not_recused_condition(viewer.user_id))
+            .add(not_recused_condition(viewer.user_id))
     };
     // Kept reports are routed now, as they would have been at intake.
     let released = report::Entity::find()
@@ -146,7 +145,7 @@ pub async fn decide(
             channel,
             anonymous: row.anonymous,
             // Still to be accepted: the deadline counts from the day it arrived.
-            due: accept_due(deadlines, row.received_on),
+            due: deadlines.accept_due(row.received_on),
         };
         let recused = recusal::recused_users(&txn, row.id).await?;
         route_report(&txn, routing, &case, &recused, now).await?;

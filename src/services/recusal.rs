@@ -6,21 +6,22 @@
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, NaiveTime, TimeZone, Utc};
-use chrono_tz::Asia::Shanghai;
-use sea_orm::sea_query::Query;
+use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionSession,
-    TransactionTrait, sea_query::OnConflict,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionSession, TransactionTrait,
+    sea_query::OnConflict,
 };
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use super::ServiceError;
+use super::access::{Sealer, new_row_key, report_dek, row_key};
 use super::audit::{self, AuditAction, AuditRecord};
-use crate::crypto::{Dek, Keyring, SealContext, WrappedDek};
-use crate::domain::{MIN_NAME_CHARS, ReportDraft, is_title_only, names_in_subject, normalize_name};
+use crate::crypto::{Dek, Keyring, WrappedDek};
+use crate::domain::{
+    MIN_NAME_CHARS, ReportDraft, is_title_only, names_in_subject, normalize_name, start_of_day,
+};
 use crate::entities::{
     recusal, relative_filing, report, report_name, staff_name, user, user_alias,
 };
@@ -216,16 +217,14 @@ pub async fn file_relative(
     let name = Zeroizing::new(name.trim().to_string());
     let normalized = Zeroizing::new(normalize_name(&name));
     if normalized.chars().count() < MIN_NAME_CHARS {
-        return Err(ServiceError::Invalid(
-            "a relative's name needs at least two characters",
-        ));
+        return Err(ServiceError::Invalid("error.relative_name_short"));
     }
     if name.chars().count() > FILING_FIELD_MAX {
-        return Err(ServiceError::Invalid("a relative's name is too long"));
+        return Err(ServiceError::Invalid("error.relative_name_long"));
     }
     let relation = relation.map(str::trim).filter(|r| !r.is_empty());
     if relation.is_some_and(|r| r.chars().count() > FILING_FIELD_MAX) {
-        return Err(ServiceError::Invalid("the relation is too long"));
+        return Err(ServiceError::Invalid("error.relation_long"));
     }
     let account = user::Entity::find_by_id(staff_user_id)
         .one(db)
@@ -248,24 +247,13 @@ pub async fn file_relative(
     .await?;
 
     let filing_id = Uuid::new_v4();
-    let row = filing_id.to_string();
-    let dek = Dek::generate();
-    let wrapped = keyring.wrap(&dek, &row)?;
-    let seal = |field: &str, value: &str| {
-        dek.seal_str(
-            &SealContext {
-                table: FILINGS,
-                row: &row,
-                field,
-            },
-            value,
-        )
-    };
+    let (dek, wrapped) = new_row_key(keyring, filing_id)?;
+    let filing = Sealer::new(&dek, FILINGS, filing_id);
     relative_filing::ActiveModel {
         id: Set(filing_id),
         user_id: Set(staff_user_id),
-        name: Set(seal("name", &name)?),
-        relation: Set(relation.map(|r| seal("relation", r)).transpose()?),
+        name: Set(filing.seal("name", &name)?),
+        relation: Set(filing.seal_opt("relation", relation)?),
         dek_id: Set(wrapped.dek_id),
         dek_kek_id: Set(wrapped.kek_id),
         dek_wrapped: Set(wrapped.bytes),
@@ -375,10 +363,10 @@ pub async fn recuse_manually<C: ConnectionTrait + TransactionTrait>(
 ) -> Result<bool, ServiceError> {
     let reason = reason.trim();
     if reason.is_empty() {
-        return Err(ServiceError::Invalid("a recusal needs a reason"));
+        return Err(ServiceError::Invalid("error.required"));
     }
     if reason.chars().count() > REASON_MAX {
-        return Err(ServiceError::Invalid("the reason is too long"));
+        return Err(ServiceError::Invalid("error.too_long"));
     }
     let found = report::Entity::find_by_id(report_id)
         .one(db)
@@ -392,15 +380,7 @@ pub async fn recuse_manually<C: ConnectionTrait + TransactionTrait>(
         return Ok(false);
     }
     let dek = report_dek(keyring, &found)?;
-    let row = format!("{report_id}/{user_id}");
-    let sealed = dek.seal_str(
-        &SealContext {
-            table: RECUSALS,
-            row: &row,
-            field: "reason",
-        },
-        reason,
-    )?;
+    let sealed = reason_sealer(&dek, report_id, user_id).seal("reason", reason)?;
 
     let txn = db.begin().await?;
     let detail = format!("recused {} by hand", account.username);
@@ -452,15 +432,9 @@ pub async fn recusal_reason<C: ConnectionTrait>(
         .await?
         .ok_or_else(|| sea_orm::DbErr::RecordNotFound("report".into()))?;
     let dek = report_dek(keyring, &found)?;
-    let place = format!("{report_id}/{user_id}");
-    Ok(Some(dek.open_string(
-        &SealContext {
-            table: RECUSALS,
-            row: &place,
-            field: "reason",
-        },
-        &sealed,
-    )?))
+    Ok(Some(
+        reason_sealer(&dek, report_id, user_id).open("reason", &sealed)?,
+    ))
 }
 
 /// Whether a staff member is kept away from a case.
@@ -503,20 +477,6 @@ pub async fn recused_report_ids<C: ConnectionTrait>(
         .into_tuple::<Uuid>()
         .all(db)
         .await?)
-}
-
-/// A filter for `report::Entity` queries that leaves out every case the user is recused
-/// from, evaluated in the database so lists and counts cannot forget it.
-pub fn not_recused_condition(user_id: Uuid) -> Condition {
-    Condition::all().add(
-        report::Column::Id.not_in_subquery(
-            Query::select()
-                .column(recusal::Column::ReportId)
-                .from(recusal::Entity)
-                .and_where(recusal::Column::UserId.eq(user_id))
-                .to_owned(),
-        ),
-    )
 }
 
 /// Matches in the order found, one per key; a match by the person's own name wins over one
@@ -598,75 +558,35 @@ async fn insert_recusal<C: ConnectionTrait>(
     Ok(inserted > 0)
 }
 
+/// A recusal's row is the (report, account) pair; its reason is sealed with the report's key.
+fn reason_sealer(dek: &Dek, report_id: Uuid, user_id: Uuid) -> Sealer<'_> {
+    Sealer::new(dek, RECUSALS, format!("{report_id}/{user_id}"))
+}
+
 fn open_filing(
     keyring: &Keyring,
     filing: &relative_filing::Model,
 ) -> Result<(Zeroizing<String>, Option<Zeroizing<String>>), ServiceError> {
-    let row = filing.id.to_string();
-    let dek = keyring.unwrap(
+    let dek = row_key(
+        keyring,
         &WrappedDek {
             dek_id: filing.dek_id,
             kek_id: filing.dek_kek_id.clone(),
             bytes: filing.dek_wrapped.clone(),
         },
-        &row,
+        filing.id,
     )?;
-    let open = |field: &str, value: &[u8]| {
-        dek.open_string(
-            &SealContext {
-                table: FILINGS,
-                row: &row,
-                field,
-            },
-            value,
-        )
-    };
-    let name = open("name", &filing.name)?;
-    let relation = filing
-        .relation
-        .as_deref()
-        .map(|r| open("relation", r))
-        .transpose()?;
-    Ok((name, relation))
-}
-
-fn report_dek(keyring: &Keyring, found: &report::Model) -> Result<Dek, ServiceError> {
-    Ok(keyring.unwrap(
-        &WrappedDek {
-            dek_id: found.dek_id,
-            kek_id: found.dek_kek_id.clone(),
-            bytes: found.dek_wrapped.clone(),
-        },
-        &found.id.to_string(),
-    )?)
-}
-
-/// Midnight (Asia/Shanghai) of the day `now` falls on, as an instant.
-pub(crate) fn start_of_day(now: DateTime<Utc>) -> DateTime<Utc> {
-    let midnight = now
-        .with_timezone(&Shanghai)
-        .date_naive()
-        .and_time(NaiveTime::MIN);
-    Shanghai
-        .from_local_datetime(&midnight)
-        .earliest()
-        .map_or_else(|| midnight.and_utc(), |t| t.with_timezone(&Utc))
+    let sealed = Sealer::new(&dek, FILINGS, filing.id);
+    Ok((
+        sealed.open("name", &filing.name)?,
+        sealed.open_opt("relation", filing.relation.as_deref())?,
+    ))
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn an_intake_recusal_keeps_the_day_but_not_the_time() {
-        let now = "2026-03-14T17:45:12Z".parse::<DateTime<Utc>>().unwrap();
-        // 17:45 UTC is 01:45 on the 15th in Shanghai.
-        assert_eq!(
-            start_of_day(now),
-            "2026-03-14T16:00:00Z".parse::<DateTime<Utc>>().unwrap()
-        );
-    }
 
     #[test]
     fn a_match_by_name_outranks_one_through_a_relative() {

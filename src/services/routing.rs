@@ -6,21 +6,15 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
 use super::ServiceError;
-use super::audit::AuditAction;
-use super::cases::{self, CaseError, Viewer};
-use super::deadlines::{self, CaseDates, Deadlines};
+pub use super::outbox::Recipient;
 use super::outbox::{self, NewMail};
-use super::recusal::start_of_day;
-use crate::config::{
-    CIVIL_AFFAIRS_POST, DISCIPLINE_POST, DISTRICT_BUREAU, MailGroup, Settings, Village,
-};
-use crate::domain::{Category, Channel, Status, SubjectRole};
+use crate::config::{CIVIL_AFFAIRS_POST, DISCIPLINE_POST, DISTRICT_BUREAU, MailGroup, Settings};
+use crate::domain::{Category, Channel, SubjectRole, Village, start_of_day};
 use crate::entities::case_route;
 use crate::mail::{self, CaseFacts, DigestCase, DigestFor, Rendered};
 
@@ -61,15 +55,6 @@ pub struct Routing {
     villages: Vec<Village>,
     base_url: String,
     message_domain: String,
-}
-
-/// One mailbox a case's mail goes to. Group mailboxes belong to offices (`user` is `None`);
-/// mail to a staff member's own mailbox names the account, so recusal can leave it out.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Recipient {
-    pub group: String,
-    pub address: String,
-    pub user: Option<Uuid>,
 }
 
 /// What routing needs to know about a case: metadata only.
@@ -376,112 +361,39 @@ pub async fn routes_of_case<C: ConnectionTrait>(
         .collect())
 }
 
-/// An inspector sends a case on to another group. The routing record, the case's history,
-/// the audit log and the group's mail are written in one transaction, the audit entry first.
-/// A group the case already went to, an unknown group, and the civil-affairs post for a
-/// case about civil-affairs staff are refused. The mail carries the current stage's due date.
+/// Sends a case on to one more group inside the caller's transaction: the routing record
+/// and the group's mail. A group the case already went to, and the civil-affairs post (or a
+/// group left with no mailbox) for a case about civil-affairs staff, are refused.
 #[allow(clippy::too_many_arguments)]
-pub async fn escalate(
-    db: &DatabaseConnection,
-    keyring: &crate::crypto::Keyring,
+pub(crate) async fn route_escalation<C: ConnectionTrait>(
+    txn: &C,
     routing: &Routing,
-    deadlines: &Deadlines,
-    viewer: &Viewer,
-    report_id: Uuid,
+    case: &CaseMeta<'_>,
     group: &str,
+    actor: Uuid,
+    recused: &[Uuid],
     now: DateTime<Utc>,
-) -> Result<(), CaseError> {
-    let before = cases::workable(db, viewer, report_id).await?;
-    let Some(target) = routing.group(group) else {
-        return Err(CaseError::Invalid("error.unknown_group"));
-    };
-    let detail = format!("case {}: escalated to {group}", before.case_number);
-    let (txn, current) = cases::begin_work(
-        db,
-        keyring,
-        viewer,
-        AuditAction::CaseEvent,
-        &before,
-        &detail,
-        now,
-    )
-    .await?;
-    let village = current.village.clone();
-    let accepted = deadlines::acceptance_days(&txn, vec![report_id]).await?;
-    let due = deadlines
-        .due(&CaseDates {
-            status: Status::parse(&current.status).unwrap_or(Status::Received),
-            received_on: current.received_on,
-            accepted_on: accepted.get(&report_id).copied(),
-        })
-        .map(|(_, due)| due);
-    let case = CaseMeta {
-        report_id,
-        case_number: &current.case_number,
-        category: Category::parse(&current.category).unwrap_or(Category::Other),
-        village: village.as_deref(),
-        subject_role: current.subject_role.as_deref().and_then(SubjectRole::parse),
-        channel: channel_of(&current.channel),
-        anonymous: current.anonymous,
-        due,
-    };
-    if group == CIVIL_AFFAIRS_POST && about_civil_affairs_staff(&case) {
-        return Err(CaseError::Invalid("error.excluded_group"));
+) -> Result<(), ServiceError> {
+    if group == CIVIL_AFFAIRS_POST && about_civil_affairs_staff(case) {
+        return Err(ServiceError::Invalid("error.excluded_group"));
     }
     let already = case_route::Entity::find()
-        .filter(case_route::Column::ReportId.eq(report_id))
+        .filter(case_route::Column::ReportId.eq(case.report_id))
         .filter(case_route::Column::GroupId.eq(group))
-        .one(&txn)
+        .one(txn)
         .await?
         .is_some();
     if already {
-        return Err(CaseError::Invalid("error.already_routed"));
+        return Err(ServiceError::Invalid("error.already_routed"));
     }
-    insert_route(
-        &txn,
-        report_id,
-        group,
-        BY_ESCALATION,
-        Some(viewer.user_id),
-        now,
-    )
-    .await?;
-    let dek = super::reports::report_dek(keyring, &current)?;
-    cases::insert_event(
-        &txn,
-        &dek,
-        report_id,
-        viewer.user_id,
-        "escalated",
-        None,
-        Some(target.name.as_str()),
-        now,
-    )
-    .await?;
-    let recused = super::recusal::recused_users(&txn, report_id).await?;
-    let recipients = without_recused(routing.recipients(&case, &[group.to_string()]), &recused);
+    insert_route(txn, case.report_id, group, BY_ESCALATION, Some(actor), now).await?;
+    let recipients = without_recused(routing.recipients(case, &[group.to_string()]), recused);
     if recipients.is_empty() {
-        return Err(CaseError::Invalid("error.excluded_group"));
+        return Err(ServiceError::Invalid("error.excluded_group"));
     }
     routing
-        .enqueue_all(&txn, KIND_ESCALATION, &case, &recipients, now)
-        .await?;
-    txn.commit().await?;
-    Ok(())
-}
-
-/// The channel a stored code names.
-fn channel_of(code: &str) -> Channel {
-    [
-        Channel::Web,
-        Channel::Api,
-        Channel::Hotline,
-        Channel::Letter,
-        Channel::WalkIn,
-    ]
-    .into_iter()
-    .find(|c| c.code() == code)
-    .unwrap_or(Channel::Web)
+        .enqueue_all(txn, KIND_ESCALATION, case, &recipients, now)
+        .await
 }
 
 #[cfg(test)]
@@ -672,7 +584,7 @@ mod tests {
             Channel::Letter,
             Channel::WalkIn,
         ] {
-            assert_eq!(channel_of(channel.code()), channel);
+            assert_eq!(Channel::parse(channel.code()), Some(channel));
         }
     }
 }

@@ -8,8 +8,8 @@ use chrono_tz::Asia::Shanghai;
 use qrcode::{EcLevel, QrCode};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, SqlErr, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -70,8 +70,7 @@ impl TryFrom<site::Model> for Site {
     fn try_from(row: site::Model) -> Result<Site, ServiceError> {
         Ok(Site {
             id: row.id,
-            kind: SiteKind::parse(&row.kind)
-                .ok_or(ServiceError::Invalid("a stored site has an unknown kind"))?,
+            kind: SiteKind::parse(&row.kind).ok_or(ServiceError::Corrupt("site kind"))?,
             name: row.name,
             village: row.village,
             token: row.token,
@@ -89,31 +88,6 @@ pub struct NewSite {
     pub village: Option<String>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum SiteError {
-    #[error("a site needs a name of 1 to {NAME_MAX} characters")]
-    BadName,
-    #[error("unknown village '{0}': use an id from the configured villages")]
-    UnknownVillage(String),
-    #[error("a household site needs a village: every household copy in a village shares one site")]
-    HouseholdNeedsVillage,
-    #[error(
-        "village '{0}' already has a household site: every household copy in a village shares \
-         it (one code per household would identify the reporter)"
-    )]
-    HouseholdSiteExists(String),
-    #[error("no such site")]
-    NotFound,
-    #[error(transparent)]
-    Service(#[from] ServiceError),
-}
-
-impl From<DbErr> for SiteError {
-    fn from(e: DbErr) -> SiteError {
-        SiteError::Service(ServiceError::Db(e))
-    }
-}
-
 /// Creates a site with a fresh unguessable token and records it in the audit log. A household
 /// site needs a village, and a village has at most one enabled household site.
 pub async fn create_site(
@@ -123,7 +97,7 @@ pub async fn create_site(
     new: NewSite,
     actor: Option<Uuid>,
     now: DateTime<Utc>,
-) -> Result<Site, SiteError> {
+) -> Result<Site, ServiceError> {
     let name: String = new
         .name
         .trim()
@@ -131,7 +105,7 @@ pub async fn create_site(
         .filter(|c| !c.is_control())
         .collect();
     if name.is_empty() || name.chars().count() > NAME_MAX {
-        return Err(SiteError::BadName);
+        return Err(ServiceError::Invalid("staff.sites.bad_name"));
     }
     let village = new
         .village
@@ -140,10 +114,12 @@ pub async fn create_site(
     if let Some(id) = &village
         && villages.get(id).is_none()
     {
-        return Err(SiteError::UnknownVillage(id.clone()));
+        return Err(ServiceError::Invalid("staff.sites.bad_village"));
     }
     let household_village = match (new.kind, &village) {
-        (SiteKind::Household, None) => return Err(SiteError::HouseholdNeedsVillage),
+        (SiteKind::Household, None) => {
+            return Err(ServiceError::Invalid("staff.sites.household_needs_village"));
+        }
         (SiteKind::Household, Some(v)) => Some(v.clone()),
         _ => None,
     };
@@ -175,7 +151,7 @@ pub async fn create_site(
             .one(&txn)
             .await?;
         if existing.is_some() {
-            return Err(SiteError::HouseholdSiteExists(v.clone()));
+            return Err(ServiceError::Invalid("staff.sites.household_exists"));
         }
     }
     let row = site::Model {
@@ -205,14 +181,14 @@ pub async fn create_site(
         // The unique index is the last word should the check above ever be raced.
         Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
             return Err(match household_village {
-                Some(v) => SiteError::HouseholdSiteExists(v),
-                None => SiteError::Service(ServiceError::Db(e)),
+                Some(_) => ServiceError::Invalid("staff.sites.household_exists"),
+                None => ServiceError::Db(e),
             });
         }
         Err(e) => return Err(e.into()),
     }
     txn.commit().await?;
-    Ok(Site::try_from(row)?)
+    Site::try_from(row)
 }
 
 /// Every site, enabled or not, by kind (in the plan's order), village and name.
@@ -297,7 +273,7 @@ pub async fn disable_site(
     id: Uuid,
     actor: Option<Uuid>,
     now: DateTime<Utc>,
-) -> Result<Site, SiteError> {
+) -> Result<Site, ServiceError> {
     let txn = db.begin().await?;
     let detail = format!("site {id} disabled");
     audit::append(
@@ -323,7 +299,7 @@ pub async fn disable_site(
         .exec(&txn)
         .await?
         .rows_affected;
-    let site = find_site(&txn, id).await?.ok_or(SiteError::NotFound)?;
+    let site = find_site(&txn, id).await?.ok_or(ServiceError::NotFound)?;
     if changed == 0 {
         // Already disabled: leave no audit entry for a change that did not happen.
         txn.rollback().await?;

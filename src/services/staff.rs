@@ -11,8 +11,9 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use super::ServiceError;
+use super::access::{Sealer, new_row_key, row_key};
 use super::audit::{self, AuditAction, AuditRecord};
-use crate::crypto::Keyring;
+use crate::crypto::{Dek, Keyring, WrappedDek};
 use crate::domain::Role;
 use crate::entities::{session, user, user_alias, user_role};
 
@@ -27,38 +28,14 @@ pub struct NewUser {
     pub email: Option<String>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum StaffError {
-    #[error("username '{0}' is taken")]
-    UsernameTaken(String),
-    #[error("no such user '{0}'")]
-    NoSuchUser(String),
-    #[error("the password must be at least 12 characters")]
-    WeakPassword,
-    #[error("an account needs at least one role")]
-    NoRole,
-    #[error("username: 1–64 letters, digits, '.', '-' or '_'")]
-    BadUsername,
-    #[error("'{0}' is not a mail address")]
-    BadEmail(String),
-    #[error(transparent)]
-    Service(#[from] ServiceError),
-}
-
-impl From<sea_orm::DbErr> for StaffError {
-    fn from(e: sea_orm::DbErr) -> StaffError {
-        StaffError::Service(ServiceError::Db(e))
-    }
-}
-
 pub const MIN_PASSWORD: usize = 12;
 
-pub fn hash_password(password: &str) -> Result<String, StaffError> {
+pub fn hash_password(password: &str) -> Result<String, ServiceError> {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|_| StaffError::WeakPassword)
+        .map_err(|_| ServiceError::Invalid("staff.users.weak_password"))
 }
 
 /// Constant work whether or not the hash parses, so a missing account costs the same time.
@@ -72,17 +49,17 @@ pub fn verify_password(password: &str, stored: &str) -> bool {
 }
 
 /// A staff mail address as lettre will send to it, or `None` when left empty.
-fn parse_email(email: Option<&str>) -> Result<Option<String>, StaffError> {
+fn parse_email(email: Option<&str>) -> Result<Option<String>, ServiceError> {
     let Some(email) = email.map(str::trim).filter(|e| !e.is_empty()) else {
         return Ok(None);
     };
     if email.len() > EMAIL_MAX {
-        return Err(StaffError::BadEmail(email.to_string()));
+        return Err(ServiceError::Invalid("staff.users.bad_email"));
     }
     email
         .parse::<lettre::Address>()
         .map(|address| Some(address.to_string()))
-        .map_err(|_| StaffError::BadEmail(email.to_string()))
+        .map_err(|_| ServiceError::Invalid("staff.users.bad_email"))
 }
 
 /// The column's width, and the longest address SMTP allows.
@@ -103,15 +80,15 @@ pub async fn create_user(
     new: NewUser,
     actor: Option<Uuid>,
     now: DateTime<Utc>,
-) -> Result<Uuid, StaffError> {
+) -> Result<Uuid, ServiceError> {
     if !valid_username(&new.username) {
-        return Err(StaffError::BadUsername);
+        return Err(ServiceError::Invalid("staff.users.bad_username"));
     }
     if new.roles.is_empty() {
-        return Err(StaffError::NoRole);
+        return Err(ServiceError::Invalid("staff.users.no_role"));
     }
     if new.password.chars().count() < MIN_PASSWORD {
-        return Err(StaffError::WeakPassword);
+        return Err(ServiceError::Invalid("staff.users.weak_password"));
     }
     let email = parse_email(new.email.as_deref())?;
     let password_hash = hash_password(&new.password)?;
@@ -135,7 +112,7 @@ pub async fn create_user(
         .await?
         .is_some()
     {
-        return Err(StaffError::UsernameTaken(new.username));
+        return Err(ServiceError::Invalid("staff.users.taken"));
     }
     let id = Uuid::new_v4();
     user::ActiveModel {
@@ -231,12 +208,9 @@ pub struct SessionLimits {
     pub absolute: chrono::Duration,
 }
 
-fn user_dek_context<'a>(row: &'a str) -> crate::crypto::SealContext<'a> {
-    crate::crypto::SealContext {
-        table: "users",
-        row,
-        field: "totp_secret",
-    }
+/// An account's TOTP secret is sealed under a key of the account's own.
+fn totp_sealer(dek: &Dek, user_id: Uuid) -> Sealer<'_> {
+    Sealer::new(dek, "users", user_id)
 }
 
 fn open_totp_secret(
@@ -251,16 +225,18 @@ fn open_totp_secret(
     ) else {
         return Ok(None);
     };
-    let row = account.id.to_string();
-    let dek = keyring.unwrap(
-        &crate::crypto::WrappedDek {
+    let dek = row_key(
+        keyring,
+        &WrappedDek {
             dek_id,
             kek_id,
             bytes: wrapped,
         },
-        &row,
+        account.id,
     )?;
-    Ok(Some(dek.open(&user_dek_context(&row), sealed)?))
+    Ok(Some(
+        totp_sealer(&dek, account.id).open_bytes("totp_secret", sealed)?,
+    ))
 }
 
 /// Checks name, password and (once enrolled) a TOTP code that has not been used before,
@@ -445,10 +421,8 @@ pub async fn begin_totp(
         Some(secret) => secret,
         None => {
             let secret = crate::crypto::new_totp_secret();
-            let row = account.id.to_string();
-            let dek = crate::crypto::Dek::generate();
-            let wrapped = keyring.wrap(&dek, &row)?;
-            let sealed = dek.seal(&user_dek_context(&row), &secret)?;
+            let (dek, wrapped) = new_row_key(keyring, account.id)?;
+            let sealed = totp_sealer(&dek, account.id).seal_bytes("totp_secret", &secret)?;
             let mut active: user::ActiveModel = account.clone().into();
             active.totp_secret = Set(Some(sealed));
             active.totp_dek_id = Set(Some(wrapped.dek_id));
@@ -549,12 +523,12 @@ pub async fn list_users(db: &DatabaseConnection) -> Result<Vec<UserSummary>, Ser
 async fn find_by_username(
     db: &impl sea_orm::ConnectionTrait,
     username: &str,
-) -> Result<user::Model, StaffError> {
+) -> Result<user::Model, ServiceError> {
     user::Entity::find()
         .filter(user::Column::Username.eq(username))
         .one(db)
         .await?
-        .ok_or_else(|| StaffError::NoSuchUser(username.to_string()))
+        .ok_or(ServiceError::NotFound)
 }
 
 /// Disables an account and ends its sessions; the account and its history stay.
@@ -564,7 +538,7 @@ pub async fn disable_user(
     username: &str,
     actor: Option<Uuid>,
     now: DateTime<Utc>,
-) -> Result<(), StaffError> {
+) -> Result<(), ServiceError> {
     let detail = format!("disabled account {username}");
     change_account(db, keyring, username, &detail, actor, now, |active| {
         active.disabled = Set(true);
@@ -580,9 +554,9 @@ pub async fn reset_password(
     password: &str,
     actor: Option<Uuid>,
     now: DateTime<Utc>,
-) -> Result<(), StaffError> {
+) -> Result<(), ServiceError> {
     if password.chars().count() < MIN_PASSWORD {
-        return Err(StaffError::WeakPassword);
+        return Err(ServiceError::Invalid("staff.users.weak_password"));
     }
     let hash = hash_password(password)?;
     let detail = format!("reset the password of {username}");
@@ -602,7 +576,7 @@ async fn change_account(
     actor: Option<Uuid>,
     now: DateTime<Utc>,
     change: impl FnOnce(&mut user::ActiveModel),
-) -> Result<(), StaffError> {
+) -> Result<(), ServiceError> {
     let txn = db.begin().await?;
     audit::append(
         &txn,
@@ -657,14 +631,17 @@ mod tests {
             "@example.org",
         ] {
             assert!(
-                matches!(parse_email(Some(bad)), Err(StaffError::BadEmail(_))),
+                matches!(
+                    parse_email(Some(bad)),
+                    Err(ServiceError::Invalid("staff.users.bad_email"))
+                ),
                 "{bad}"
             );
         }
         let long = format!("{}@example.org", "a".repeat(250));
         assert!(matches!(
             parse_email(Some(&long)),
-            Err(StaffError::BadEmail(_))
+            Err(ServiceError::Invalid("staff.users.bad_email"))
         ));
     }
 }

@@ -1,8 +1,11 @@
 //! HTTP handlers (extract → parse → one service call → render) and the middleware around them.
 
 pub mod api;
+pub mod lookup;
 pub mod middleware;
+pub mod pages;
 pub mod public;
+pub mod report_form;
 pub mod staff;
 pub mod upload;
 
@@ -32,7 +35,7 @@ pub struct AppState {
     pub villages: Villages,
     pub limiters: Limiters,
     pub login_throttle: staff::LoginThrottle,
-    pub flood: middleware::abuse::FloodGauge,
+    pub flood: crate::services::intake::FloodGauge,
     pub lookups: middleware::abuse::LookupGuard,
     /// The holiday calendar and the deadline settings, loaded and checked at start.
     pub deadlines: Deadlines,
@@ -46,6 +49,18 @@ pub struct AppState {
 impl AppState {
     pub fn now(&self) -> DateTime<Utc> {
         (self.clock)()
+    }
+
+    /// What the intake pipeline needs of this service.
+    pub fn intake(&self) -> crate::services::intake::Intake<'_> {
+        crate::services::intake::Intake {
+            db: &self.db,
+            keyring: &self.keyring,
+            routing: &self.routing,
+            deadlines: &self.deadlines,
+            flood: &self.flood,
+            limits: &self.settings.limits,
+        }
     }
 
     /// Today in Asia/Shanghai, the day deadlines are measured against.

@@ -5,7 +5,7 @@ use serde_json::json;
 use tipoff::crypto::{CryptoError, Keyring};
 use tipoff::entities::report;
 use tipoff::services::ServiceError;
-use tipoff::services::reports::open_report;
+use tipoff::services::access::open_report;
 
 use crate::helpers::TestApp;
 use crate::on_both_backends;

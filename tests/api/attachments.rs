@@ -831,7 +831,7 @@ async fn a_report_and_its_files_are_stored_together_or_not_at_all() {
     use sea_orm::ConnectionTrait;
     use tipoff::domain::attachment::{Attachment, Upload};
     use tipoff::domain::{RawReport, ReportDraft};
-    use tipoff::services::reports::{Origin, submit};
+    use tipoff::services::intake::Origin;
     let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
         .await
         .unwrap();
@@ -858,16 +858,15 @@ async fn a_report_and_its_files_are_stored_together_or_not_at_all() {
         .execute_unprepared("ALTER TABLE attachments RENAME TO attachments_gone")
         .await
         .unwrap();
-    let result = submit(
-        app.db(),
-        &app.state.keyring,
-        &app.state.routing,
-        &app.state.deadlines,
-        draft,
-        Origin::public(tipoff::domain::Channel::Api),
-        app.now(),
-    )
-    .await;
+    let result = app
+        .state
+        .intake()
+        .store(
+            draft,
+            Origin::public(tipoff::domain::Channel::Api),
+            app.now(),
+        )
+        .await;
     assert!(result.is_err());
     assert_eq!(
         report::Entity::find().count(app.db()).await.unwrap(),

@@ -8,8 +8,9 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, Quer
 use serde_json::{Value, json};
 use tipoff::domain::{Category, Role, Status, TrackingCode};
 use tipoff::entities::{message, note, recusal, report, report_event, report_name};
+use tipoff::services::ServiceError;
 use tipoff::services::cases::{
-    self, CaseError, CaseEvent, CaseFilter, Order, Outcome, ReplyOutcome, Transition, Viewer,
+    self, CaseEvent, CaseFilter, Order, Outcome, ReplyOutcome, Transition, Viewer,
 };
 use tipoff::services::deadlines;
 use tipoff::services::staff::{NewUser, create_user};
@@ -297,7 +298,7 @@ async fn illegal_moves_are_refused_with_the_reason(app: TestApp) {
     .unwrap_err();
     assert!(matches!(
         skipped,
-        CaseError::IllegalTransition {
+        ServiceError::IllegalTransition {
             from: Status::Received,
             to: Status::Concluded
         }
@@ -316,7 +317,7 @@ async fn illegal_moves_are_refused_with_the_reason(app: TestApp) {
     )
     .await
     .unwrap_err();
-    assert!(matches!(no_reason, CaseError::Invalid("error.required")));
+    assert!(matches!(no_reason, ServiceError::Invalid("error.required")));
     let too_long = change(
         &inspector,
         first.id,
@@ -326,16 +327,16 @@ async fn illegal_moves_are_refused_with_the_reason(app: TestApp) {
     )
     .await
     .unwrap_err();
-    assert!(matches!(too_long, CaseError::Invalid("error.too_long")));
+    assert!(matches!(too_long, ServiceError::Invalid("error.too_long")));
 
     let by_operator = change(&operator, first.id, Transition::Accept)
         .await
         .unwrap_err();
-    assert!(matches!(by_operator, CaseError::Forbidden));
+    assert!(matches!(by_operator, ServiceError::Forbidden));
     let unknown = change(&inspector, Uuid::new_v4(), Transition::Accept)
         .await
         .unwrap_err();
-    assert!(matches!(unknown, CaseError::NotFound));
+    assert!(matches!(unknown, ServiceError::NotFound));
 
     let into_itself = change(
         &inspector,
@@ -348,7 +349,7 @@ async fn illegal_moves_are_refused_with_the_reason(app: TestApp) {
     .unwrap_err();
     assert!(matches!(
         into_itself,
-        CaseError::Invalid("error.merge_into_itself")
+        ServiceError::Invalid("error.merge_into_itself")
     ));
     let into_nothing = change(
         &inspector,
@@ -361,7 +362,7 @@ async fn illegal_moves_are_refused_with_the_reason(app: TestApp) {
     .unwrap_err();
     assert!(matches!(
         into_nothing,
-        CaseError::Invalid("error.merge_target")
+        ServiceError::Invalid("error.merge_target")
     ));
     assert_eq!(track(&app, &second.code).await["status"], "received");
 
@@ -396,7 +397,7 @@ async fn illegal_moves_are_refused_with_the_reason(app: TestApp) {
         let to = transition.target();
         let refused = change(&inspector, first.id, transition).await.unwrap_err();
         assert!(
-            matches!(refused, CaseError::IllegalTransition { from: Status::Closed, to: t } if t == to),
+            matches!(refused, ServiceError::IllegalTransition { from: Status::Closed, to: t } if t == to),
             "closed → {}",
             to.code()
         );
@@ -562,7 +563,7 @@ async fn an_inspector_asks_and_the_anonymous_reporter_answers(app: TestApp) {
     );
     assert!(matches!(
         cases::ask_reporter(app.db(), keyring, &inspector, case.id, "还在吗？", now()).await,
-        Err(CaseError::Invalid("error.case_closed"))
+        Err(ServiceError::Invalid("error.case_closed"))
     ));
 }
 
@@ -604,7 +605,7 @@ async fn an_operator_sees_only_the_reports_they_entered(app: TestApp) {
             now()
         )
         .await,
-        Err(CaseError::Forbidden)
+        Err(ServiceError::Forbidden)
     ));
 
     assert!(
@@ -697,11 +698,11 @@ async fn a_recused_inspector_never_sees_the_case(app: TestApp) {
             now()
         )
         .await,
-        Err(CaseError::NotFound)
+        Err(ServiceError::NotFound)
     ));
     assert!(matches!(
         cases::add_note(app.db(), keyring, &recused, second.id, "看看", now()).await,
-        Err(CaseError::NotFound)
+        Err(ServiceError::NotFound)
     ));
     assert!(matches!(
         cases::assign(
@@ -713,7 +714,7 @@ async fn a_recused_inspector_never_sees_the_case(app: TestApp) {
             now()
         )
         .await,
-        Err(CaseError::Invalid("error.assignee"))
+        Err(ServiceError::Invalid("error.assignee"))
     ));
     // Nor can the case be merged into one they cannot see.
     assert!(matches!(
@@ -728,7 +729,7 @@ async fn a_recused_inspector_never_sees_the_case(app: TestApp) {
             now()
         )
         .await,
-        Err(CaseError::Invalid("error.merge_target"))
+        Err(ServiceError::Invalid("error.merge_target"))
     ));
 }
 
@@ -929,7 +930,7 @@ async fn notes_events_and_assignments_are_recorded_and_sealed(app: TestApp) {
     );
     assert!(matches!(
         cases::add_note(app.db(), keyring, &inspector, case.id, " ", now()).await,
-        Err(CaseError::Invalid("error.required"))
+        Err(ServiceError::Invalid("error.required"))
     ));
 
     let transfer_note = "移交街道纪检监察工作站";
@@ -966,7 +967,7 @@ async fn notes_events_and_assignments_are_recorded_and_sealed(app: TestApp) {
             now()
         )
         .await,
-        Err(CaseError::Invalid("error.assignee"))
+        Err(ServiceError::Invalid("error.assignee"))
     ));
     cases::assign(
         app.db(),

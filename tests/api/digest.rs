@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 use tipoff::domain::Role;
 use tipoff::entities::{digest, outbox};
 use tipoff::services::cases::{self, Viewer};
-use tipoff::services::outbox::{self as mail_outbox, DigestRun, KIND_DIGEST, SENT};
+use tipoff::services::digest::{self as digests, DigestRun, KIND_DIGEST};
+use tipoff::services::outbox::SENT;
 use tipoff::services::{audit, recusal, routing, staff};
 
 use crate::deadlines::set_clock;
@@ -236,12 +237,11 @@ async fn each_inspector_gets_their_own_due_cases_and_the_post_every_one_with_the
     let routing = &app.state.routing;
     let deadlines = &app.state.deadlines;
     let worker = &app.state.outbox;
-    let early = mail_outbox::enqueue_digests(db, routing, deadlines, 8, app.now())
+    let early = digests::enqueue_digests(db, routing, deadlines, 8, app.now())
         .await
         .unwrap();
     assert_eq!(early, DigestRun::TooEarly);
-    worker
-        .tick(db, routing, deadlines, app.now())
+    digests::tick(worker, db, routing, deadlines, app.now())
         .await
         .unwrap();
     assert!(digest_rows(&app).await.is_empty());
@@ -249,8 +249,7 @@ async fn each_inspector_gets_their_own_due_cases_and_the_post_every_one_with_the
 
     set_clock(&app, "2024-10-09 08:05");
     let mail_before = outbox_rows(db).await.len();
-    let batch = worker
-        .tick(db, routing, deadlines, app.now())
+    let batch = digests::tick(worker, db, routing, deadlines, app.now())
         .await
         .unwrap();
     let rows = digest_rows(&app).await;
@@ -298,7 +297,7 @@ async fn each_inspector_gets_their_own_due_cases_and_the_post_every_one_with_the
     }
     let li_row = to(&rows, "li.jc@example.org")[0];
     assert_eq!(listed(li_row), numbers(&[late, soon_li]));
-    assert_eq!(li_row.recipient_group, mail_outbox::ASSIGNEE_GROUP);
+    assert_eq!(li_row.recipient_group, digests::ASSIGNEE_GROUP);
     assert!(li_row.subject.contains("每日提醒 2024-10-09"));
     let wang_row = to(&rows, "wang.jc@example.org")[0];
     assert_eq!(listed(wang_row), numbers(&[soon_wang]));
@@ -323,12 +322,11 @@ async fn each_inspector_gets_their_own_due_cases_and_the_post_every_one_with_the
 
     // Later the same day, and on a second tick: nothing more.
     set_clock(&app, "2024-10-09 17:00");
-    let again = mail_outbox::enqueue_digests(db, routing, deadlines, 8, app.now())
+    let again = digests::enqueue_digests(db, routing, deadlines, 8, app.now())
         .await
         .unwrap();
     assert_eq!(again, DigestRun::AlreadyWritten);
-    worker
-        .tick(db, routing, deadlines, app.now())
+    digests::tick(worker, db, routing, deadlines, app.now())
         .await
         .unwrap();
     assert_eq!(digest_rows(&app).await.len(), 3);
@@ -359,7 +357,7 @@ async fn each_inspector_gets_their_own_due_cases_and_the_post_every_one_with_the
 
     // The next morning brings the next day's digests (Sat 12 Oct is now in view).
     set_clock(&app, "2024-10-10 09:00");
-    let next = mail_outbox::enqueue_digests(db, routing, deadlines, 8, app.now())
+    let next = digests::enqueue_digests(db, routing, deadlines, 8, app.now())
         .await
         .unwrap();
     assert_eq!(next, DigestRun::Written(3));
@@ -437,7 +435,7 @@ async fn two_instances_ticking_together_write_one_digest_a_day(backend: Backend)
                 other.clone()
             };
             tasks.push(tokio::spawn(async move {
-                let run = mail_outbox::enqueue_digests(
+                let run = digests::enqueue_digests(
                     &state.db,
                     &state.routing,
                     &state.deadlines,
@@ -446,11 +444,15 @@ async fn two_instances_ticking_together_write_one_digest_a_day(backend: Backend)
                 )
                 .await
                 .unwrap();
-                state
-                    .outbox
-                    .tick(&state.db, &state.routing, &state.deadlines, now)
-                    .await
-                    .unwrap();
+                digests::tick(
+                    &state.outbox,
+                    &state.db,
+                    &state.routing,
+                    &state.deadlines,
+                    now,
+                )
+                .await
+                .unwrap();
                 run
             }));
         }
@@ -512,7 +514,7 @@ async fn an_escalation_mail_carries_the_current_stages_due_date(backend: Backend
     )
     .await
     .unwrap();
-    routing::escalate(
+    cases::escalate(
         app.db(),
         &app.state.keyring,
         &app.state.routing,

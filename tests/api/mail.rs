@@ -18,9 +18,11 @@ use tipoff::config::{MailGroup, MailTransport, RoutingRule, Settings, SmtpSecuri
 use tipoff::domain::{Role, TrackingCode};
 use tipoff::entities::{audit_entry, case_route, outbox, report, report_event};
 use tipoff::mail::Rendered;
-use tipoff::services::cases::{CaseError, Viewer};
+use tipoff::services::ServiceError;
+use tipoff::services::cases::{self, Viewer};
+use tipoff::services::outbox::Recipient;
 use tipoff::services::outbox::{self as mail_outbox, FAILED, NewMail, PENDING, SENT};
-use tipoff::services::routing::{self, Recipient};
+use tipoff::services::routing;
 use tipoff::startup::{Application, StartupError};
 use tipoff::web::AppState;
 
@@ -387,7 +389,7 @@ async fn new_reports_reach_the_groups_their_rules_name(backend: Backend) {
     assert!(rows.iter().all(|r| r.state == SENT && r.attempts == 1));
     let stored: BTreeSet<&str> = rows
         .iter()
-        .filter(|r| r.kind != mail_outbox::KIND_DIGEST)
+        .filter(|r| r.kind != tipoff::services::digest::KIND_DIGEST)
         .map(|r| r.message_id.as_str())
         .collect();
     let arrived: BTreeSet<&str> = messages.iter().map(|m| m.message_id.as_str()).collect();
@@ -810,14 +812,14 @@ async fn a_row_that_keeps_failing_becomes_failed_and_an_admin_can_retry_it(backe
     let keyring = &app.state.keyring;
     assert!(matches!(
         mail_outbox::retry(app.db(), keyring, &inspector, id, now).await,
-        Err(CaseError::Forbidden)
+        Err(ServiceError::Forbidden)
     ));
     mail_outbox::retry(app.db(), keyring, &admin, id, now)
         .await
         .unwrap();
     assert!(matches!(
         mail_outbox::retry(app.db(), keyring, &admin, id, now).await,
-        Err(CaseError::NotFound)
+        Err(ServiceError::NotFound)
     ));
     let audited = audit_entry::Entity::find()
         .filter(audit_entry::Column::Action.eq("mail_retry"))
@@ -990,14 +992,14 @@ async fn an_inspector_escalates_a_case_and_everything_is_recorded_at_once(app: T
     let now = app.now();
     let entries_before = audit_entry::Entity::find().all(db).await.unwrap().len();
     assert!(matches!(
-        routing::escalate(
+        cases::escalate(
             db, keyring, routing, deadlines, &operator, case.id, "qingshan", now
         )
         .await,
-        Err(CaseError::Forbidden)
+        Err(ServiceError::Forbidden)
     ));
     assert!(matches!(
-        routing::escalate(
+        cases::escalate(
             db,
             keyring,
             routing,
@@ -1008,17 +1010,17 @@ async fn an_inspector_escalates_a_case_and_everything_is_recorded_at_once(app: T
             now
         )
         .await,
-        Err(CaseError::NotFound)
+        Err(ServiceError::NotFound)
     ));
     assert!(matches!(
-        routing::escalate(
+        cases::escalate(
             db, keyring, routing, deadlines, &inspector, case.id, "nowhere", now
         )
         .await,
-        Err(CaseError::Invalid("error.unknown_group"))
+        Err(ServiceError::Invalid("error.unknown_group"))
     ));
     assert!(matches!(
-        routing::escalate(
+        cases::escalate(
             db,
             keyring,
             routing,
@@ -1029,10 +1031,10 @@ async fn an_inspector_escalates_a_case_and_everything_is_recorded_at_once(app: T
             now
         )
         .await,
-        Err(CaseError::Invalid("error.excluded_group"))
+        Err(ServiceError::Invalid("error.excluded_group"))
     ));
     assert!(matches!(
-        routing::escalate(
+        cases::escalate(
             db,
             keyring,
             routing,
@@ -1043,7 +1045,7 @@ async fn an_inspector_escalates_a_case_and_everything_is_recorded_at_once(app: T
             now
         )
         .await,
-        Err(CaseError::Invalid("error.already_routed"))
+        Err(ServiceError::Invalid("error.already_routed"))
     ));
     // Nothing of the refused attempts was kept.
     assert_eq!(
@@ -1067,7 +1069,7 @@ async fn an_inspector_escalates_a_case_and_everything_is_recorded_at_once(app: T
     )
     .await;
     let rows_before = outbox_rows(db).await.len();
-    routing::escalate(
+    cases::escalate(
         db,
         keyring,
         routing,

@@ -8,9 +8,10 @@ use serde_json::{Value, json};
 use tipoff::domain::Role;
 use tipoff::entities::{recusal, relative_filing, report, report_name, staff_name};
 use tipoff::services::ServiceError;
+use tipoff::services::access::not_recused_condition;
 use tipoff::services::recusal::{
-    file_relative, is_recused, list_relatives, not_recused_condition, recusal_reason,
-    recuse_manually, recused_report_ids, recused_users, remove_relative,
+    file_relative, is_recused, list_relatives, recusal_reason, recuse_manually, recused_report_ids,
+    recused_users, remove_relative,
 };
 use tipoff::services::staff::{NewUser, create_user};
 use uuid::Uuid;

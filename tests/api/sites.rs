@@ -10,8 +10,9 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 use tipoff::domain::{Channel, RawReport, ReportDraft, Role, SiteKind};
 use tipoff::entities::{audit_entry, report};
-use tipoff::services::reports::{self, Origin};
-use tipoff::services::sites::{self, CountRules, NewSite, Shown, Site, SiteError, qr_png, qr_svg};
+use tipoff::services::ServiceError;
+use tipoff::services::intake::Origin;
+use tipoff::services::sites::{self, CountRules, NewSite, Shown, Site, qr_png, qr_svg};
 use uuid::Uuid;
 
 use crate::helpers::{TestApp, hidden_value};
@@ -58,17 +59,11 @@ async fn report_at(app: &TestApp, site: Option<&str>, now: DateTime<Utc>) {
         ..RawReport::default()
     };
     let draft = ReportDraft::parse(raw, &app.state.villages).expect("valid draft");
-    reports::submit(
-        app.db(),
-        &app.state.keyring,
-        &app.state.routing,
-        &app.state.deadlines,
-        draft,
-        Origin::public(Channel::Web),
-        now,
-    )
-    .await
-    .expect("report stored");
+    app.state
+        .intake()
+        .store(draft, Origin::public(Channel::Web), now)
+        .await
+        .expect("report stored");
 }
 
 async fn stored_site_ids(app: &TestApp) -> Vec<Option<Uuid>> {
@@ -153,15 +148,15 @@ async fn sites_are_created_listed_and_disabled_and_households_share_one_site_per
     };
     assert!(matches!(
         create(SiteKind::Household, "入户告知", None).await,
-        Err(SiteError::HouseholdNeedsVillage)
+        Err(ServiceError::Invalid("staff.sites.household_needs_village"))
     ));
     assert!(matches!(
         create(SiteKind::VillageBoard, "别处公开栏", Some("atlantis")).await,
-        Err(SiteError::UnknownVillage(_))
+        Err(ServiceError::Invalid("staff.sites.bad_village"))
     ));
     assert!(matches!(
         create(SiteKind::StationMarket, "   ", None).await,
-        Err(SiteError::BadName)
+        Err(ServiceError::Invalid("staff.sites.bad_name"))
     ));
     let households = create(
         SiteKind::Household,
@@ -178,7 +173,7 @@ async fn sites_are_created_listed_and_disabled_and_households_share_one_site_per
     )
     .await
     {
-        Err(SiteError::HouseholdSiteExists(village)) => assert_eq!(village, "qingshan-village"),
+        Err(ServiceError::Invalid(key)) => assert_eq!(key, "staff.sites.household_exists"),
         other => panic!("second household site in a village: {other:?}"),
     }
     // Another village gets its own.
@@ -237,7 +232,7 @@ async fn sites_are_created_listed_and_disabled_and_households_share_one_site_per
             app.now()
         )
         .await,
-        Err(SiteError::NotFound)
+        Err(ServiceError::NotFound)
     ));
     // A disabled household site can be replaced (a leaked or damaged code).
     let replacement = create(

@@ -2,18 +2,19 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
+use crate::domain::attachment::Upload;
 use crate::domain::{Channel, RawReport, ReportDraft};
 use crate::error::{AppError, ErrorBody, ErrorKind, Surface};
 use crate::i18n::Catalog;
-use crate::services;
-use crate::services::reports::Progress;
+use crate::services::intake::{Origin, Submission};
+use crate::services::tracking::{Lookup, Progress, Replied};
+use crate::web::lookup::{look_up, reply};
 use crate::web::middleware::rate_limit::RouteClass;
-use crate::web::public::{Admission, Lookup, Replied, admit, look_up, reply};
+use crate::web::pages::no_store;
 use crate::web::{AppState, api, client_addr, lang_of, upload};
 
 #[derive(OpenApi)]
@@ -176,13 +177,6 @@ pub struct VersionAnswer {
     version: &'static str,
 }
 
-fn no_store(mut response: HttpResponse) -> HttpResponse {
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
 /// Submit a report, as JSON or (with evidence files) as multipart/form-data.
 #[utoipa::path(
     post,
@@ -218,7 +212,7 @@ pub async fn submit_report(
         )
         .map_err(|wait| AppError::new(ErrorKind::RateLimited(wait), surface))?;
     let draft = parse_draft(&state, body.into_inner(), surface)?;
-    store(&state, draft, surface).await
+    submit(&state, draft, Vec::new(), false, surface).await
 }
 
 fn parse_draft(
@@ -300,68 +294,39 @@ pub async fn submit_report_with_files(
     })?;
     let keep_metadata = body.keep_metadata == Some(true);
     let draft = parse_draft(&state, body, surface)?;
-    let strip = draft.is_anonymous() || !keep_metadata;
-    let attachments = upload::prepare(received.files, strip)
-        .await
-        .map_err(|problems| {
-            let fields = problems
-                .iter()
-                .map(|p| (format!("file[{}]", p.index), upload::problem_text(t, p)))
-                .collect();
-            AppError::new(
-                ErrorKind::Refused {
-                    too_large: false,
-                    fields,
-                },
-                surface,
-            )
-        })?;
-    store(&state, draft.with_attachments(attachments), surface).await
+    submit(&state, draft, received.files, keep_metadata, surface).await
 }
 
-/// Flood admission, then the one transaction that stores the report and its files.
-async fn store(
+/// The intake pipeline, then the 201 answer with the tracking code and the stored files.
+async fn submit(
     state: &AppState,
     draft: ReportDraft,
+    files: Vec<Upload>,
+    keep_metadata: bool,
     surface: Surface,
 ) -> Result<HttpResponse, AppError> {
-    let quarantined = match admit(state, surface).await? {
-        Admission::Open => false,
-        Admission::Quarantine => true,
-        Admission::Busy(wait) => {
-            return Err(AppError::new(ErrorKind::RateLimited(wait), surface));
-        }
-    };
-    let origin = services::reports::Origin {
-        quarantined,
-        ..services::reports::Origin::public(Channel::Api)
-    };
-    let attachments = draft
-        .attachments
-        .iter()
-        .map(|a| AttachmentAnswer {
-            name: a.name.clone(),
-            kind: a.kind.code(),
-            size: a.content.len(),
-            stripped: a.stripped,
-        })
-        .collect();
-    let receipt = services::reports::submit(
-        &state.db,
-        &state.keyring,
-        &state.routing,
-        &state.deadlines,
+    let submission = Submission {
         draft,
-        origin,
-        state.now(),
-    )
-    .await
-    .map_err(|e| AppError::internal(e, surface))?;
-    Ok(no_store(HttpResponse::Created().json(SubmitAnswer {
+        files,
+        keep_metadata,
+        origin: Origin::public(Channel::Api),
+    };
+    let receipt = state.intake().submit(submission, state.now()).await?;
+    let answer = SubmitAnswer {
         tracking_code: receipt.tracking_code.grouped(),
         status: "received",
-        attachments,
-    })))
+        attachments: receipt
+            .files
+            .into_iter()
+            .map(|f| AttachmentAnswer {
+                name: f.name,
+                kind: f.kind.code(),
+                size: f.size,
+                stripped: f.stripped,
+            })
+            .collect(),
+    };
+    Ok(no_store(HttpResponse::Created().json(answer), surface))
 }
 
 /// See a report's status and messages.
@@ -384,8 +349,11 @@ pub async fn track_report(
 ) -> Result<HttpResponse, AppError> {
     let surface = api(&req);
     let t = lang_of(&req).catalog();
-    match look_up(&req, &state, &body.tracking_code, surface).await? {
-        Lookup::Found(progress) => Ok(no_store(HttpResponse::Ok().json(track_answer(progress, t)))),
+    match look_up(&req, &state, &body.tracking_code).await? {
+        Lookup::Found(progress) => Ok(no_store(
+            HttpResponse::Ok().json(track_answer(progress, t)),
+            surface,
+        )),
         Lookup::NotFound => Err(AppError::new(ErrorKind::NotFound, surface)),
         Lookup::CheckDigit => Err(AppError::new(ErrorKind::CheckCode, surface)),
     }
@@ -445,10 +413,11 @@ pub async fn reply_report(
     let surface = api(&req);
     let t = lang_of(&req).catalog();
     let body = body.into_inner();
-    match reply(&req, &state, &body.tracking_code, &body.text, surface).await? {
-        Replied::Stored(progress) => {
-            Ok(no_store(HttpResponse::Ok().json(track_answer(progress, t))))
-        }
+    match reply(&req, &state, &body.tracking_code, &body.text).await? {
+        Replied::Stored(progress) => Ok(no_store(
+            HttpResponse::Ok().json(track_answer(progress, t)),
+            surface,
+        )),
         Replied::NotFound => Err(AppError::new(ErrorKind::NotFound, surface)),
         Replied::CheckDigit => Err(AppError::new(ErrorKind::CheckCode, surface)),
         Replied::NotAllowed(_) => Err(AppError::new(ErrorKind::NotAllowed, surface)),

@@ -1,7 +1,5 @@
-//! Abuse control across clients: the flood gauge that sends a burst of public reports to
-//! quarantine (never away), and the guard on tracking-code guessing.
+//! The guard on tracking-code guessing: growing waits per client, a count, and an alarm.
 
-use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,41 +8,6 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::backoff::{Backoff, client_key};
 use crate::config::LimitSettings;
-
-/// Counts public submissions over the last minute, across all clients.
-pub struct FloodGauge {
-    recent: Mutex<VecDeque<DateTime<Utc>>>,
-    per_minute: usize,
-}
-
-impl FloodGauge {
-    pub fn new(limits: &LimitSettings) -> FloodGauge {
-        FloodGauge {
-            recent: Mutex::new(VecDeque::new()),
-            per_minute: limits.flood_per_minute as usize,
-        }
-    }
-
-    /// Records one submission; true when it is beyond the flood threshold and should be
-    /// quarantined rather than go straight to the inspectors.
-    pub fn record(&self, now: DateTime<Utc>) -> bool {
-        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
-        while recent
-            .front()
-            .is_some_and(|t| now - *t >= Duration::minutes(1))
-        {
-            recent.pop_front();
-        }
-        let flooding = recent.len() >= self.per_minute;
-        // Past the threshold only the count matters; the window need not grow further.
-        if !flooding {
-            recent.push_back(now);
-        } else if let Some(oldest) = recent.pop_front() {
-            recent.push_back(oldest.max(now - Duration::seconds(59)));
-        }
-        flooding
-    }
-}
 
 /// Growing waits for clients that keep looking up codes that do not exist, a counter for
 /// the metrics, and an alarm in the log when failures suddenly rise (no codes, no addresses).
@@ -118,20 +81,6 @@ mod tests {
             lookup_free_failures: 2,
             lookup_alarm_per_minute: 3,
         }
-    }
-
-    #[test]
-    fn a_burst_beyond_the_threshold_is_flagged_and_the_flag_passes() {
-        let gauge = FloodGauge::new(&limits());
-        let t0 = Utc::now();
-        assert!(!gauge.record(t0));
-        assert!(!gauge.record(t0));
-        assert!(!gauge.record(t0));
-        assert!(gauge.record(t0 + Duration::seconds(10)));
-        assert!(
-            !gauge.record(t0 + Duration::seconds(75)),
-            "a quiet minute later all is normal"
-        );
     }
 
     #[test]

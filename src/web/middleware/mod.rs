@@ -1,4 +1,5 @@
-//! Middleware: security headers, the request log, and per-client rate limits.
+//! Middleware: security headers, the request log, the surface of errors, and per-client
+//! rate limits.
 
 pub mod abuse;
 pub mod backoff;
@@ -6,8 +7,11 @@ pub mod rate_limit;
 
 use std::time::Instant;
 
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::middleware::DefaultHeaders;
+
+use crate::error::{AppError, Surface};
 
 /// Headers every response carries. The CSP allows nothing from another origin and no
 /// inline script; HSTS is sent in production only (development runs on plain HTTP).
@@ -60,5 +64,42 @@ where
             "request"
         );
         Ok(res)
+    }
+}
+
+/// Gives every error raised without a surface (a service error passed on with `?`) the one
+/// its scope answers in: JSON under `/api/`, a page everywhere else, in the request's
+/// language. The one place that decides it.
+pub fn surface_errors<S, B>(
+    req: ServiceRequest,
+    srv: &S,
+) -> impl std::future::Future<Output = Result<ServiceResponse<EitherBody<B>>, actix_web::Error>>
++ use<S, B>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let lang = crate::web::lang_of(req.request());
+    let surface = if req.path().starts_with("/api/") {
+        Surface::Api(lang)
+    } else {
+        Surface::Page(lang)
+    };
+    let fut = srv.call(req);
+    async move {
+        let res = fut.await?;
+        let unset = res
+            .response()
+            .error()
+            .and_then(|e| e.as_error::<AppError>())
+            .filter(|e| e.surface.is_none())
+            .map(|e| {
+                e.log();
+                e.respond(surface)
+            });
+        Ok(match unset {
+            Some(answer) => res.into_response(answer).map_into_right_body(),
+            None => res.map_into_left_body(),
+        })
     }
 }

@@ -3,45 +3,21 @@
 mod report;
 mod track;
 
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
+use super::pages::render;
 use super::{AppState, lang_of};
 use crate::domain::Category;
 use crate::error::{AppError, Surface};
 use crate::i18n::{Catalog, Lang};
 
-pub(crate) use report::{Admission, admit, files_note, problem_texts};
 pub use report::{
-    Choice, FilesBlock, ReportForm, ShownError, choices, form_error, report_form,
-    report_form_for_site, shown_errors, submit_report, submit_report_with_files,
+    ReportForm, form_error, report_form, report_form_for_site, submit_report,
+    submit_report_with_files,
 };
-pub(crate) use track::{Lookup, Replied, look_up, reply};
 pub use track::{reply_report, track_form, track_report};
-
-/// Renders a page, or a generic 500 page if the template fails.
-pub(crate) fn render(
-    template: &impl Template,
-    status: actix_web::http::StatusCode,
-    surface: Surface,
-) -> Result<HttpResponse, AppError> {
-    let html = template
-        .render()
-        .map_err(|e| AppError::internal(e, surface))?;
-    Ok(HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(html))
-}
-
-/// Pages that show a tracking code or a case's progress must never be cached.
-pub(crate) fn no_store(mut response: HttpResponse) -> HttpResponse {
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store, private"),
-    );
-    response
-}
 
 #[derive(Template)]
 #[template(path = "public/home.html")]

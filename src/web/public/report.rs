@@ -5,15 +5,18 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{no_store, render};
-use crate::domain::{Category, Channel, FieldError, RawReport, ReportDraft, SubjectRole};
+use crate::domain::{Channel, FieldError, RawReport, ReportDraft};
 use crate::error::{AppError, ErrorKind, Surface};
 use crate::i18n::{Catalog, Lang};
-use crate::services;
 use crate::services::ServiceError;
-use crate::services::reports::{Origin, SpentToken, TOKEN_USED};
+use crate::services::intake::{Origin, SpentToken, Submission, TOKEN_USED};
 use crate::web::middleware::rate_limit::RouteClass;
-use crate::web::upload::{self, FileProblem};
+use crate::web::pages::{Choice, no_store, render};
+use crate::web::report_form::{
+    FilesBlock, ShownError, busy_notice, choices, files_note, problem_texts, shown_errors,
+    with_retry_after,
+};
+use crate::web::upload;
 use crate::web::{AppState, client_addr, lang_of};
 use chrono::DateTime;
 
@@ -73,18 +76,6 @@ impl ReportForm {
     }
 }
 
-pub struct Choice {
-    pub code: String,
-    pub label: String,
-    pub selected: bool,
-}
-
-pub struct ShownError {
-    pub field: &'static str,
-    pub label: &'static str,
-    pub message: &'static str,
-}
-
 #[derive(Template)]
 #[template(path = "public/report_form.html")]
 struct ReportFormPage {
@@ -103,34 +94,6 @@ struct ReportFormPage {
     files: FilesBlock,
 }
 
-/// The evidence-file part of a report form: limits, what happens to metadata, and why files
-/// sent before are not there any more.
-pub struct FilesBlock {
-    pub hint: String,
-    pub keep_metadata: bool,
-    /// Files were sent but a form is shown again: they must be chosen again.
-    pub choose_again: bool,
-    /// Which files were refused and why.
-    pub problems: Vec<String>,
-}
-
-impl FilesBlock {
-    pub fn new(
-        state: &AppState,
-        t: &Catalog,
-        keep_metadata: bool,
-        choose_again: bool,
-        problems: Vec<String>,
-    ) -> FilesBlock {
-        FilesBlock {
-            hint: upload::limits_text(t, &upload::Limits::new(&state.settings)),
-            keep_metadata,
-            choose_again,
-            problems,
-        }
-    }
-}
-
 impl ReportFormPage {
     fn has_error(&self, field: &str) -> bool {
         self.errors.iter().any(|e| e.field == field)
@@ -142,56 +105,6 @@ impl ReportFormPage {
             .find(|e| e.field == field)
             .map(|e| e.message)
     }
-}
-
-fn choice(code: &str, label: &str, current: &Option<String>) -> Choice {
-    Choice {
-        code: code.to_string(),
-        label: label.to_string(),
-        selected: current.as_deref() == Some(code),
-    }
-}
-
-/// The category, village and role lists of a report form, with what was chosen selected.
-pub fn choices(
-    state: &AppState,
-    lang: Lang,
-    values: &RawReport,
-) -> (Vec<Choice>, Vec<Choice>, Vec<Choice>) {
-    let t = lang.catalog();
-    let categories = Category::ALL
-        .iter()
-        .map(|c| choice(c.code(), t.label("category", c.code()), &values.category))
-        .collect();
-    let villages = state
-        .villages
-        .all()
-        .iter()
-        .map(|v| {
-            let label = match lang {
-                Lang::Zh => v.zh.as_str(),
-                Lang::En => v.en.as_str(),
-            };
-            choice(&v.id, label, &values.village)
-        })
-        .collect();
-    let roles = SubjectRole::ALL
-        .iter()
-        .map(|r| choice(r.code(), t.label("role", r.code()), &values.subject_role))
-        .collect();
-    (categories, villages, roles)
-}
-
-/// Field errors in the reader's language, each linked to its field.
-pub fn shown_errors(t: &'static Catalog, errors: &[FieldError]) -> Vec<ShownError> {
-    errors
-        .iter()
-        .map(|e| ShownError {
-            field: e.field,
-            label: t.label("error.field", e.field),
-            message: t.label("error", e.reason),
-        })
-        .collect()
 }
 
 /// What a re-shown form says besides the typed values: field reasons, a notice, the
@@ -420,25 +333,30 @@ async fn accept_report(
             return again(raw, feedback, StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
-    // Anonymous reports always lose file metadata; real-name ones unless the reporter asked
-    // to keep it as evidence.
-    let strip = draft.is_anonymous() || !keep_metadata;
-    let attachments = match upload::prepare(files, strip).await {
-        Ok(attachments) => attachments,
-        Err(problems) => {
+    let origin = Origin {
+        form_token: Some(SpentToken {
+            nonce: issued.nonce,
+            expires_at: DateTime::from_timestamp(issued.issued_at + limits.form_token_max_age, 0)
+                .unwrap_or(now),
+        }),
+        ..Origin::public(Channel::Web)
+    };
+    let submission = Submission {
+        draft,
+        files,
+        keep_metadata,
+        origin,
+    };
+    let receipt = match state.intake().submit(submission, now).await {
+        Ok(receipt) => receipt,
+        Err(ServiceError::Files(problems)) => {
             let feedback = Feedback {
                 file_problems: problem_texts(t, &problems),
                 ..Feedback::default()
             };
             return again(raw, feedback, StatusCode::UNPROCESSABLE_ENTITY);
         }
-    };
-    let draft = draft.with_attachments(attachments);
-    let filed = draft.attachments.len();
-    let quarantined = match admit(state, surface).await? {
-        Admission::Open => false,
-        Admission::Quarantine => true,
-        Admission::Busy(wait) => {
+        Err(ServiceError::Busy(wait)) => {
             return again(
                 raw,
                 with_notice(busy_notice(t, wait)),
@@ -446,33 +364,11 @@ async fn accept_report(
             )
             .map(|r| with_retry_after(r, wait));
         }
-    };
-    let origin = Origin {
-        form_token: Some(SpentToken {
-            nonce: issued.nonce,
-            expires_at: DateTime::from_timestamp(issued.issued_at + limits.form_token_max_age, 0)
-                .unwrap_or(now),
-        }),
-        quarantined,
-        ..Origin::public(Channel::Web)
-    };
-    let receipt = match services::reports::submit(
-        &state.db,
-        &state.keyring,
-        &state.routing,
-        &state.deadlines,
-        draft,
-        origin,
-        now,
-    )
-    .await
-    {
-        Ok(receipt) => receipt,
         Err(ServiceError::Invalid(TOKEN_USED)) => {
             let notice = t.t(TOKEN_USED).to_string();
             return again(raw, with_notice(notice), StatusCode::CONFLICT);
         }
-        Err(e) => return Err(AppError::internal(e, surface)),
+        Err(e) => return Err(e.into()),
     };
     let page = ReceiptPage {
         t,
@@ -480,67 +376,9 @@ async fn accept_report(
         code: receipt.tracking_code.grouped(),
         received_on: receipt.received_on.to_string(),
         anonymous: receipt.anonymous,
-        files: files_note(t, filed, strip),
+        files: files_note(t, receipt.files.len(), receipt.files_stripped),
     };
-    render(&page, StatusCode::OK, surface).map(no_store)
-}
-
-/// Each refused file with its reason, in the reader's language.
-pub(crate) fn problem_texts(t: &Catalog, problems: &[FileProblem]) -> Vec<String> {
-    problems
-        .iter()
-        .map(|p| upload::problem_text(t, p))
-        .collect()
-}
-
-/// What the receipt says happened to the files: empty when there were none.
-pub(crate) fn files_note(t: &Catalog, count: usize, stripped: bool) -> String {
-    if count == 0 {
-        return String::new();
-    }
-    let key = if stripped {
-        "receipt.files_stripped"
-    } else {
-        "receipt.files_kept"
-    };
-    t.t(key).replace("{n}", &count.to_string())
-}
-
-fn busy_notice(t: &Catalog, wait: std::time::Duration) -> String {
-    let minutes = wait.as_secs().div_ceil(60).max(1);
-    t.t("page.rate_limited")
-        .replace("{minutes}", &minutes.to_string())
-}
-
-fn with_retry_after(mut response: HttpResponse, wait: std::time::Duration) -> HttpResponse {
-    response.headers_mut().insert(
-        actix_web::http::header::RETRY_AFTER,
-        actix_web::http::header::HeaderValue::from(wait.as_secs().max(1)),
-    );
-    response
-}
-
-/// Whether a public report goes straight in, into quarantine (a flood), or is refused
-/// because quarantine itself is full.
-pub(crate) enum Admission {
-    Open,
-    Quarantine,
-    Busy(std::time::Duration),
-}
-
-pub(crate) async fn admit(state: &AppState, surface: Surface) -> Result<Admission, AppError> {
-    if !state.flood.record(state.now()) {
-        return Ok(Admission::Open);
-    }
-    let waiting = services::reports::quarantined_count(&state.db)
-        .await
-        .map_err(|e| AppError::internal(e, surface))?;
-    Ok(if waiting >= state.settings.limits.quarantine_ceiling {
-        // Inspectors clear quarantine in bulk; a few minutes is a fair guess.
-        Admission::Busy(std::time::Duration::from_secs(600))
-    } else {
-        Admission::Quarantine
-    })
+    render(&page, StatusCode::OK, surface).map(|r| no_store(r, surface))
 }
 
 #[derive(Template)]

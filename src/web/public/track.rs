@@ -5,14 +5,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{no_store, render};
-use crate::domain::{TrackingCode, TrackingCodeError};
-use crate::error::{AppError, ErrorKind, Surface};
+use crate::error::{AppError, Surface};
 use crate::i18n::{Catalog, Lang};
-use crate::services;
-use crate::services::reports::Progress;
-use crate::web::middleware::rate_limit::RouteClass;
-use crate::web::{AppState, client_addr, lang_of};
+use crate::services::tracking::{Lookup, Progress, Replied};
+use crate::web::lookup::{look_up, reply};
+use crate::web::pages::{no_store, render};
+use crate::web::{AppState, lang_of};
 
 #[derive(Debug, Deserialize)]
 pub struct TrackForm {
@@ -85,63 +83,8 @@ pub async fn track_form(req: HttpRequest) -> Result<HttpResponse, AppError> {
         reply_code: String::new(),
         reply_text: String::new(),
     };
-    render(&page, StatusCode::OK, Surface::Page(lang)).map(no_store)
-}
-
-/// What a lookup came to, shared by the page and the JSON API.
-pub(crate) enum Lookup {
-    Found(Progress),
-    /// Unknown, or not 16 digits: the same answer either way.
-    NotFound,
-    CheckDigit,
-}
-
-pub(crate) async fn look_up(
-    req: &HttpRequest,
-    state: &AppState,
-    typed: &str,
-    surface: Surface,
-) -> Result<Lookup, AppError> {
-    let client = guard_lookup(req, state, surface)?;
-    let internal = |e| AppError::internal(e, surface);
-    let lookup = match TrackingCode::parse(typed) {
-        Ok(code) => services::reports::track(&state.db, &state.keyring, &code)
-            .await
-            .map_err(internal)?
-            .map_or(Lookup::NotFound, Lookup::Found),
-        Err(TrackingCodeError::CheckDigit) => Lookup::CheckDigit,
-        Err(TrackingCodeError::Malformed) => {
-            services::reports::track_nothing(&state.db, &state.keyring)
-                .await
-                .map_err(internal)?;
-            Lookup::NotFound
-        }
-    };
-    match lookup {
-        Lookup::Found(_) => state.lookups.succeeded(client),
-        Lookup::NotFound => state.lookups.failed(client, state.now()),
-        // A typo caught by the check digit reveals nothing about other codes.
-        Lookup::CheckDigit => {}
-    }
-    Ok(lookup)
-}
-
-/// The per-client budget and the growing wait after failed lookups, for lookups and replies.
-fn guard_lookup(
-    req: &HttpRequest,
-    state: &AppState,
-    surface: Surface,
-) -> Result<Option<std::net::IpAddr>, AppError> {
-    let client = client_addr(req, &state.settings.server.trusted_proxies);
-    if let Err(wait) = state.limiters.check(RouteClass::Track, client) {
-        return Err(AppError::new(ErrorKind::RateLimited(wait), surface));
-    }
-    let wait = state.lookups.wait(client, state.now());
-    if wait > 0 {
-        let wait = std::time::Duration::from_secs(wait.unsigned_abs());
-        return Err(AppError::new(ErrorKind::RateLimited(wait), surface));
-    }
-    Ok(client)
+    let surface = Surface::Page(lang);
+    render(&page, StatusCode::OK, surface).map(|r| no_store(r, surface))
 }
 
 pub async fn track_report(
@@ -153,7 +96,7 @@ pub async fn track_report(
     let t = lang.catalog();
     let surface = Surface::Page(lang);
     let typed = form.into_inner().tracking_code.unwrap_or_default();
-    let (status, progress, problem) = match look_up(&req, &state, &typed, surface).await? {
+    let (status, progress, problem) = match look_up(&req, &state, &typed).await? {
         Lookup::Found(p) => (StatusCode::OK, Some(ShownProgress::new(p, t)), None),
         Lookup::NotFound => (StatusCode::NOT_FOUND, None, Some(t.t("track.not_found"))),
         Lookup::CheckDigit => (
@@ -180,61 +123,13 @@ pub async fn track_report(
         reply_code,
         reply_text: String::new(),
     };
-    render(&page, status, surface).map(no_store)
+    render(&page, status, surface).map(|r| no_store(r, surface))
 }
 
 #[derive(Debug, Deserialize)]
 pub struct ReplyForm {
     tracking_code: Option<String>,
     text: Option<String>,
-}
-
-/// What became of a reporter's answer, shared by the page and the JSON API.
-pub(crate) enum Replied {
-    Stored(Progress),
-    NotFound,
-    CheckDigit,
-    NotAllowed(Progress),
-    Invalid(&'static str, Progress),
-}
-
-pub(crate) async fn reply(
-    req: &HttpRequest,
-    state: &AppState,
-    typed: &str,
-    text: &str,
-    surface: Surface,
-) -> Result<Replied, AppError> {
-    let client = guard_lookup(req, state, surface)?;
-    let internal = |e| AppError::internal(e, surface);
-    let code = match TrackingCode::parse(typed) {
-        Ok(code) => code,
-        Err(TrackingCodeError::CheckDigit) => return Ok(Replied::CheckDigit),
-        Err(TrackingCodeError::Malformed) => {
-            services::reports::track_nothing(&state.db, &state.keyring)
-                .await
-                .map_err(internal)?;
-            state.lookups.failed(client, state.now());
-            return Ok(Replied::NotFound);
-        }
-    };
-    let outcome =
-        services::cases::reporter_reply(&state.db, &state.keyring, &code, text, state.now())
-            .await
-            .map_err(internal)?;
-    let progress = services::reports::track(&state.db, &state.keyring, &code)
-        .await
-        .map_err(internal)?;
-    use services::cases::ReplyOutcome;
-    if progress.is_none() {
-        state.lookups.failed(client, state.now());
-    }
-    Ok(match (outcome, progress) {
-        (_, None) | (ReplyOutcome::NotFound, _) => Replied::NotFound,
-        (ReplyOutcome::Stored, Some(p)) => Replied::Stored(p),
-        (ReplyOutcome::NotAllowed, Some(p)) => Replied::NotAllowed(p),
-        (ReplyOutcome::Invalid(key), Some(p)) => Replied::Invalid(key, p),
-    })
 }
 
 /// A reporter answers the inspectors' question from the status page.
@@ -249,38 +144,38 @@ pub async fn reply_report(
     let form = form.into_inner();
     let typed = form.tracking_code.unwrap_or_default();
     let text = form.text.unwrap_or_default();
-    let (status, progress, problem, notice, kept) =
-        match reply(&req, &state, &typed, &text, surface).await? {
-            Replied::Stored(p) => (StatusCode::OK, Some(p), None, Some("track.reply_sent"), ""),
-            Replied::NotFound => (
-                StatusCode::NOT_FOUND,
-                None,
-                Some("track.not_found"),
-                None,
-                "",
-            ),
-            Replied::CheckDigit => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                None,
-                Some("track.check_code"),
-                None,
-                "",
-            ),
-            Replied::NotAllowed(p) => (
-                StatusCode::CONFLICT,
-                Some(p),
-                Some("track.reply_not_allowed"),
-                None,
-                text.as_str(),
-            ),
-            Replied::Invalid(key, p) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(p),
-                Some(key),
-                None,
-                text.as_str(),
-            ),
-        };
+    let (status, progress, problem, notice, kept) = match reply(&req, &state, &typed, &text).await?
+    {
+        Replied::Stored(p) => (StatusCode::OK, Some(p), None, Some("track.reply_sent"), ""),
+        Replied::NotFound => (
+            StatusCode::NOT_FOUND,
+            None,
+            Some("track.not_found"),
+            None,
+            "",
+        ),
+        Replied::CheckDigit => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            Some("track.check_code"),
+            None,
+            "",
+        ),
+        Replied::NotAllowed(p) => (
+            StatusCode::CONFLICT,
+            Some(p),
+            Some("track.reply_not_allowed"),
+            None,
+            text.as_str(),
+        ),
+        Replied::Invalid(key, p) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(p),
+            Some(key),
+            None,
+            text.as_str(),
+        ),
+    };
     let progress = progress.map(|p| ShownProgress::new(p, t));
     let reply_code = match &progress {
         Some(p) if p.can_reply => typed.chars().filter(char::is_ascii_digit).collect(),
@@ -296,5 +191,5 @@ pub async fn reply_report(
         reply_code,
         reply_text: kept.to_string(),
     };
-    render(&page, status, surface).map(no_store)
+    render(&page, status, surface).map(|r| no_store(r, surface))
 }

@@ -10,11 +10,11 @@ use super::{Nav, StaffPage};
 use crate::domain::Role;
 use crate::error::{AppError, ErrorKind, Surface};
 use crate::i18n::{Catalog, Lang};
-use crate::services::cases::{CaseError, Viewer};
-use crate::services::staff::{self, NewUser, SessionUser, StaffError, UserSummary};
+use crate::services::access::Viewer;
+use crate::services::staff::{self, NewUser, SessionUser, UserSummary};
 use crate::services::{ServiceError, outbox, recusal};
 use crate::web::AppState;
-use crate::web::public::render;
+use crate::web::pages::render;
 use uuid::Uuid;
 
 #[derive(Template)]
@@ -131,18 +131,7 @@ pub async fn create_user(
             let notice = t.t("staff.users.created").replace("{username}", &username);
             users_page(&req, &state, &user, Some(notice), None, StatusCode::OK).await
         }
-        Err(StaffError::Service(e)) => Err(AppError::internal(
-            e,
-            Surface::Page(crate::web::lang_of(&req)),
-        )),
-        Err(refusal) => {
-            let key = match refusal {
-                StaffError::UsernameTaken(_) => "staff.users.taken",
-                StaffError::WeakPassword => "staff.users.weak_password",
-                StaffError::NoRole => "staff.users.no_role",
-                StaffError::BadEmail(_) => "staff.users.bad_email",
-                _ => "staff.users.bad_username",
-            };
+        Err(ServiceError::Invalid(key)) => {
             let problem = Some(t.t(key).to_string());
             users_page(
                 &req,
@@ -154,6 +143,7 @@ pub async fn create_user(
             )
             .await
         }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -174,8 +164,7 @@ pub async fn disable_user(
     .await
     {
         Ok(()) => users_page(&req, &state, &user, None, None, StatusCode::OK).await,
-        Err(StaffError::NoSuchUser(_)) => Err(AppError::new(ErrorKind::NotFound, surface)),
-        Err(e) => Err(AppError::internal(e, surface)),
+        Err(e) => Err(AppError::from(e).on(surface)),
     }
 }
 
@@ -418,7 +407,7 @@ pub async fn retry_mail(
             ))
             .finish()),
         // Sent again already (a second click), or no such row: the list as it is now.
-        Err(CaseError::NotFound) => {
+        Err(ServiceError::NotFound) => {
             mail_page(
                 &req,
                 &state,
@@ -428,7 +417,6 @@ pub async fn retry_mail(
             )
             .await
         }
-        Err(CaseError::Forbidden) => Err(AppError::new(ErrorKind::Forbidden, surface)),
-        Err(e) => Err(AppError::internal(e, surface)),
+        Err(e) => Err(AppError::from(e).on(surface)),
     }
 }

@@ -17,7 +17,7 @@ use crate::i18n::{Catalog, Lang};
 use crate::services::staff::{self, LoginOutcome, SessionUser};
 use crate::web::middleware::backoff::{Backoff, client_key};
 use crate::web::middleware::rate_limit::RouteClass;
-use crate::web::public::render;
+use crate::web::pages::render;
 use crate::web::{AppState, client_addr, lang_of};
 
 /// Slows sign-in per (client, account) after repeated failures; never locks an account.

@@ -15,13 +15,14 @@ use super::{Nav, StaffPage};
 use crate::domain::{Category, Role, Status};
 use crate::error::{AppError, ErrorKind, Surface};
 use crate::i18n::{Catalog, Lang};
+use crate::services::ServiceError;
 use crate::services::cases::{
-    self, CaseError, CaseEvent, CaseFilter, CaseList, CaseView, Order, Outcome, Transition, Viewer,
+    self, CaseEvent, CaseFilter, CaseList, CaseView, Order, Outcome, Transition, Viewer,
 };
 use crate::services::staff::SessionUser;
 use crate::services::{audit, recusal, routing, staff};
 use crate::web::AppState;
-use crate::web::public::{Choice, render};
+use crate::web::pages::{Choice, render};
 
 const PER_PAGE: u64 = 50;
 
@@ -551,7 +552,7 @@ async fn after(
     state: &AppState,
     user: &SessionUser,
     id: Uuid,
-    result: Result<(), CaseError>,
+    result: Result<(), ServiceError>,
 ) -> Result<HttpResponse, AppError> {
     let lang = crate::web::lang_of(req);
     let t = lang.catalog();
@@ -565,14 +566,12 @@ async fn after(
                 ))
                 .finish());
         }
-        Err(CaseError::NotFound) => return Err(AppError::new(ErrorKind::NotFound, surface)),
-        Err(CaseError::Forbidden) => return Err(AppError::new(ErrorKind::Forbidden, surface)),
-        Err(CaseError::Service(e)) => return Err(AppError::internal(e, surface)),
-        Err(CaseError::IllegalTransition { from, to }) => t
+        Err(ServiceError::IllegalTransition { from, to }) => t
             .t("staff.case.illegal")
             .replace("{from}", t.label("status", from.code()))
             .replace("{to}", t.label("status", to.code())),
-        Err(CaseError::Invalid(key)) => t.t(key).to_string(),
+        Err(ServiceError::Invalid(key)) => t.t(key).to_string(),
+        Err(e) => return Err(AppError::from(e).on(surface)),
     };
     case_page(
         req,
@@ -612,13 +611,13 @@ pub async fn change_status(
                 outcome,
                 finding: text,
             }),
-            None => Err(CaseError::Invalid("staff.case.choose_outcome")),
+            None => Err(ServiceError::Invalid("staff.case.choose_outcome")),
         },
         Some("close") => Ok(Transition::Close { feedback: text }),
         Some("merge") => Ok(Transition::Merge {
             into_case_number: form.into.unwrap_or_default().trim().to_string(),
         }),
-        _ => Err(CaseError::Invalid("staff.case.choose_move")),
+        _ => Err(ServiceError::Invalid("staff.case.choose_move")),
     };
     let result = match transition {
         Ok(transition) => {
@@ -749,7 +748,7 @@ pub async fn record_event(
             )
             .await
         }
-        None => Err(CaseError::Invalid("staff.case.choose_event")),
+        None => Err(ServiceError::Invalid("staff.case.choose_event")),
     };
     after(&req, &state, &user, id, result).await
 }
@@ -786,7 +785,7 @@ pub async fn recuse(
             &state,
             &user,
             id,
-            Err(CaseError::Invalid("staff.case.choose_person")),
+            Err(ServiceError::Invalid("staff.case.choose_person")),
         )
         .await;
     };
@@ -800,11 +799,7 @@ pub async fn recuse(
         state.now(),
     )
     .await;
-    let result = match result {
-        Ok(_) => Ok(()),
-        Err(crate::services::ServiceError::Invalid(key)) => Err(CaseError::Invalid(key)),
-        Err(e) => Err(CaseError::Service(e)),
-    };
+    let result = result.map(|_| ());
     if result.is_ok() && target == user.user_id {
         // Having stepped aside, the inspector no longer sees the case.
         return Ok(HttpResponse::SeeOther()
@@ -829,7 +824,7 @@ pub async fn escalate_case(
 ) -> Result<HttpResponse, AppError> {
     let id = case_id(&id, crate::web::page(&req))?;
     let group = form.into_inner().group.unwrap_or_default();
-    let result = routing::escalate(
+    let result = cases::escalate(
         &state.db,
         &state.keyring,
         &state.routing,

@@ -10,12 +10,12 @@ use super::{Nav, StaffPage};
 use crate::domain::{Channel, FieldError, RawReport, ReportDraft};
 use crate::error::{AppError, ErrorKind, Surface};
 use crate::i18n::{Catalog, Lang};
-use crate::services;
-use crate::services::reports::Origin;
+use crate::services::ServiceError;
+use crate::services::intake::{Origin, Submission};
 use crate::services::staff::SessionUser;
-use crate::web::public::{
-    Choice, FilesBlock, ShownError, choices, files_note, no_store, problem_texts, render,
-    shown_errors,
+use crate::web::pages::{Choice, no_store, render};
+use crate::web::report_form::{
+    FilesBlock, ShownError, choices, files_note, problem_texts, shown_errors,
 };
 use crate::web::{AppState, upload};
 
@@ -133,7 +133,8 @@ fn intake_page(
             feedback.file_problems,
         ),
     };
-    render(&page, status, Surface::Page(lang)).map(no_store)
+    let surface = Surface::Page(lang);
+    render(&page, status, surface).map(|r| no_store(r, surface))
 }
 
 pub async fn intake_form(
@@ -234,15 +235,19 @@ pub async fn submit_intake(
             );
         }
     };
-    let StaffPage { t, lang, nav } = StaffPage::new(&req, &user, &state);
-    let strip = draft.is_anonymous() || !keep_metadata;
-    let attachments = match upload::prepare(files, strip).await {
-        Ok(attachments) => attachments,
-        Err(problems) => {
+    let submission = Submission {
+        draft,
+        files,
+        keep_metadata,
+        origin: Origin::operator(channel, user.user_id),
+    };
+    let receipt = match state.intake().submit(submission, state.now()).await {
+        Ok(receipt) => receipt,
+        Err(ServiceError::Files(problems)) => {
             let feedback = Feedback {
                 keep_metadata,
                 files_dropped: true,
-                file_problems: problem_texts(t, &problems),
+                file_problems: problem_texts(lang.catalog(), &problems),
                 ..Feedback::default()
             };
             return intake_page(
@@ -255,32 +260,18 @@ pub async fn submit_intake(
                 StatusCode::UNPROCESSABLE_ENTITY,
             );
         }
+        Err(e) => return Err(e.into()),
     };
-    let draft = draft.with_attachments(attachments);
-    let filed = draft.attachments.len();
-    let receipt = services::reports::submit(
-        &state.db,
-        &state.keyring,
-        &state.routing,
-        &state.deadlines,
-        draft,
-        Origin {
-            operator: Some(user.user_id),
-            ..Origin::public(channel)
-        },
-        state.now(),
-    )
-    .await
-    .map_err(|e| AppError::internal(e, surface))?;
+    let StaffPage { t, lang, nav } = StaffPage::new(&req, &user, &state);
     let page = IntakeDonePage {
         t,
         lang,
         nav,
         code: receipt.tracking_code.grouped(),
         anonymous: receipt.anonymous,
-        files: files_note(t, filed, strip),
+        files: files_note(t, receipt.files.len(), receipt.files_stripped),
     };
-    render(&page, StatusCode::OK, surface).map(no_store)
+    render(&page, StatusCode::OK, surface).map(|r| no_store(r, surface))
 }
 
 fn keeps(flag: &Option<String>) -> bool {

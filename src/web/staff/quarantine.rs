@@ -13,7 +13,7 @@ use crate::services::cases::Viewer;
 use crate::services::quarantine;
 use crate::services::staff::SessionUser;
 use crate::web::AppState;
-use crate::web::public::render;
+use crate::web::pages::render;
 
 pub struct ShownQuarantined {
     pub id: Uuid,

@@ -15,9 +15,10 @@ use super::{Nav, StaffPage};
 use crate::domain::{Category, SiteKind};
 use crate::error::{AppError, ErrorKind, Surface};
 use crate::i18n::{Catalog, Lang};
-use crate::services::sites::{self, CountRules, NewSite, QrError, Shown, Site, SiteError};
+use crate::services::ServiceError;
+use crate::services::sites::{self, CountRules, NewSite, QrError, Shown, Site};
 use crate::services::staff::SessionUser;
-use crate::web::public::{Choice, render};
+use crate::web::pages::{Choice, render};
 use crate::web::{AppState, lang_of, page};
 
 /// A village's name in the page's language, or its id if the configuration no longer has it.
@@ -193,14 +194,7 @@ pub async fn create_site(
             )
             .await
         }
-        Err(SiteError::Service(e)) => Err(AppError::internal(e, Surface::Page(lang))),
-        Err(refusal) => {
-            let key = match refusal {
-                SiteError::HouseholdNeedsVillage => "staff.sites.household_needs_village",
-                SiteError::HouseholdSiteExists(_) => "staff.sites.household_exists",
-                SiteError::UnknownVillage(_) => "staff.sites.bad_village",
-                _ => "staff.sites.bad_name",
-            };
+        Err(ServiceError::Invalid(key)) => {
             let problem = Some(t.t(key).to_string());
             sites_page(
                 &req,
@@ -213,6 +207,7 @@ pub async fn create_site(
             )
             .await
         }
+        Err(e) => Err(AppError::from(e).on(Surface::Page(lang))),
     }
 }
 
@@ -253,8 +248,7 @@ pub async fn disable_site(
             )
             .await
         }
-        Err(SiteError::NotFound) => Err(AppError::new(ErrorKind::NotFound, surface)),
-        Err(e) => Err(AppError::internal(e, surface)),
+        Err(e) => Err(AppError::from(e).on(surface)),
     }
 }
 

@@ -1,0 +1,64 @@
+//! Days in Asia/Shanghai: what a report keeps instead of a time, and what deadlines count.
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono_tz::Asia::Shanghai;
+
+/// The day `at` falls on in Asia/Shanghai.
+pub fn local_day(at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&Shanghai).date_naive()
+}
+
+/// Midnight at the start of `day` in Asia/Shanghai, as an instant. Should a midnight ever not
+/// exist locally, China Standard Time (UTC+8) is used: never anything nearer the real time.
+pub fn start_of(day: NaiveDate) -> DateTime<Utc> {
+    let midnight = day.and_time(NaiveTime::MIN);
+    Shanghai
+        .from_local_datetime(&midnight)
+        .earliest()
+        .map_or_else(
+            || (midnight - Duration::hours(8)).and_utc(),
+            |at| at.with_timezone(&Utc),
+        )
+}
+
+/// Midnight (Asia/Shanghai) of the day `now` falls on: a reporter's own actions keep only this.
+pub fn start_of_day(now: DateTime<Utc>) -> DateTime<Utc> {
+    start_of(local_day(now))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_anonymous_answer_keeps_only_its_day_in_shanghai() {
+        // 2026-03-02 23:30 in Shanghai is still 15:30 UTC on the same date.
+        let now = Utc
+            .with_ymd_and_hms(2026, 3, 2, 15, 30, 0)
+            .single()
+            .unwrap();
+        let day = start_of_day(now);
+        assert_eq!(
+            day,
+            Utc.with_ymd_and_hms(2026, 3, 1, 16, 0, 0).single().unwrap()
+        );
+        assert_eq!(day.with_timezone(&Shanghai).time(), NaiveTime::MIN);
+        // 00:30 in Shanghai on the 3rd is the previous day in UTC.
+        let early = Utc
+            .with_ymd_and_hms(2026, 3, 2, 16, 30, 0)
+            .single()
+            .unwrap();
+        assert_eq!(local_day(start_of_day(early)).to_string(), "2026-03-03");
+    }
+
+    #[test]
+    fn an_intake_recusal_keeps_the_day_but_not_the_time() {
+        let now = "2026-03-14T17:45:12Z".parse::<DateTime<Utc>>().unwrap();
+        // 17:45 UTC is 01:45 on the 15th in Shanghai.
+        assert_eq!(
+            start_of_day(now),
+            "2026-03-14T16:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
+    }
+}

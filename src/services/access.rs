@@ -1,0 +1,297 @@
+//! Reaching a report: who may see it, finding it by its tracking code, and the data keys that
+//! open what is sealed for it. The one place that turns a stored wrapped key into an open one,
+//! so a change of where keys come from touches this module alone.
+
+use sea_orm::sea_query::Query;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
+    QueryFilter, QuerySelect,
+};
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use super::ServiceError;
+use crate::crypto::{Dek, Keyring, SealContext, WrappedDek};
+use crate::domain::{Role, Status, TrackingCode};
+use crate::entities::{recusal, report};
+
+/// The table a report's own fields are sealed for.
+const REPORTS: &str = "reports";
+
+/// Who is looking: the signed-in account and the roles it holds.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    pub user_id: Uuid,
+    pub roles: Vec<Role>,
+}
+
+impl Viewer {
+    pub fn is_inspector(&self) -> bool {
+        self.roles.contains(&Role::Inspector)
+    }
+
+    pub fn is_operator(&self) -> bool {
+        self.roles.contains(&Role::Operator)
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.roles.contains(&Role::Admin)
+    }
+
+    /// The reports this account may know exist, or `None` when it may know of none.
+    /// Inspectors see every case they are not recused from; operators only the ones they
+    /// entered; an admin who is neither sees nothing.
+    pub(crate) fn visible(&self) -> Option<Condition> {
+        let not_recused = not_recused_condition(self.user_id);
+        if self.is_inspector() {
+            Some(not_recused)
+        } else if self.is_operator() {
+            Some(
+                Condition::all()
+                    .add(report::Column::OperatorId.eq(self.user_id))
+                    .add(not_recused),
+            )
+        } else {
+            None
+        }
+    }
+}
+
+/// A filter for `report::Entity` queries that leaves out every case the user is recused
+/// from, evaluated in the database so lists and counts cannot forget it.
+pub fn not_recused_condition(user_id: Uuid) -> Condition {
+    Condition::all().add(
+        report::Column::Id.not_in_subquery(
+            Query::select()
+                .column(recusal::Column::ReportId)
+                .from(recusal::Entity)
+                .and_where(recusal::Column::UserId.eq(user_id))
+                .to_owned(),
+        ),
+    )
+}
+
+/// The report if the viewer may see it; hidden and missing look the same.
+pub(crate) async fn visible_report<C: ConnectionTrait>(
+    db: &C,
+    viewer: &Viewer,
+    id: Uuid,
+) -> Result<Option<report::Model>, ServiceError> {
+    let Some(visible) = viewer.visible() else {
+        return Ok(None);
+    };
+    Ok(report::Entity::find_by_id(id)
+        .filter(visible)
+        .one(db)
+        .await?)
+}
+
+/// The case as an inspector about to work on it sees it.
+pub(crate) async fn workable<C: ConnectionTrait>(
+    db: &C,
+    viewer: &Viewer,
+    id: Uuid,
+) -> Result<report::Model, ServiceError> {
+    if !viewer.is_inspector() {
+        return Err(ServiceError::Forbidden);
+    }
+    visible_report(db, viewer, id)
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
+/// Whether a report with this id exists at all (visibility is the caller's to check).
+pub async fn case_exists<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<bool, ServiceError> {
+    Ok(report::Entity::find_by_id(id)
+        .select_only()
+        .column(report::Column::Id)
+        .into_tuple::<Uuid>()
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// The status a stored code names; an unreadable one reads as just received.
+pub(crate) fn status_of(code: &str) -> Status {
+    Status::parse(code).unwrap_or(Status::Received)
+}
+
+/// The report a tracking code belongs to, re-indexed under the current lookup key when it
+/// was found under a retired one, so lookup keys can rotate without a mass migration.
+pub(crate) async fn find_by_code<C: ConnectionTrait>(
+    db: &C,
+    keyring: &Keyring,
+    code: &TrackingCode,
+) -> Result<Option<report::Model>, ServiceError> {
+    let hashes: Vec<Vec<u8>> = keyring
+        .lookup_hashes(code)
+        .into_iter()
+        .map(|(_, h)| h)
+        .collect();
+    let Some(found) = report::Entity::find()
+        .filter(report::Column::TrackingHash.is_in(hashes))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let (current_id, current_hash) = keyring.current_lookup_hash(code);
+    if found.tracking_key_id != current_id {
+        let mut active: report::ActiveModel = found.clone().into();
+        active.tracking_key_id = Set(current_id);
+        active.tracking_hash = Set(current_hash);
+        return Ok(Some(active.update(db).await?));
+    }
+    Ok(Some(found))
+}
+
+/// Does the same database work as a lookup of an unknown code, so a malformed code cannot
+/// be told from an unknown one by its timing.
+pub(crate) async fn find_nothing<C: ConnectionTrait>(
+    db: &C,
+    keyring: &Keyring,
+) -> Result<(), ServiceError> {
+    report::Entity::find()
+        .filter(report::Column::TrackingHash.is_in([keyring.dummy_lookup_hash()]))
+        .one(db)
+        .await?;
+    Ok(())
+}
+
+/// A fresh data key for a new row that belongs to no report (or a new report), and its
+/// wrapped form to store beside the row.
+pub(crate) fn new_row_key(keyring: &Keyring, row: Uuid) -> Result<(Dek, WrappedDek), ServiceError> {
+    let dek = Dek::generate();
+    let wrapped = keyring.wrap(&dek, &row.to_string())?;
+    Ok((dek, wrapped))
+}
+
+/// A row's own data key, unwrapped with the KEK it names.
+pub(crate) fn row_key(
+    keyring: &Keyring,
+    wrapped: &WrappedDek,
+    row: Uuid,
+) -> Result<Dek, ServiceError> {
+    Ok(keyring.unwrap(wrapped, &row.to_string())?)
+}
+
+/// The report's data key. Everything sealed for this report (its fields, events, notes,
+/// messages, recusal reasons and files) opens with it.
+pub(crate) fn report_dek(keyring: &Keyring, found: &report::Model) -> Result<Dek, ServiceError> {
+    row_key(
+        keyring,
+        &WrappedDek {
+            dek_id: found.dek_id,
+            kek_id: found.dek_kek_id.clone(),
+            bytes: found.dek_wrapped.clone(),
+        },
+        found.id,
+    )
+}
+
+/// Seals and opens the fields of one row of one table, each value bound to that place.
+pub(crate) struct Sealer<'a> {
+    dek: &'a Dek,
+    table: &'static str,
+    row: String,
+}
+
+impl<'a> Sealer<'a> {
+    pub(crate) fn new(dek: &'a Dek, table: &'static str, row: impl ToString) -> Sealer<'a> {
+        Sealer {
+            dek,
+            table,
+            row: row.to_string(),
+        }
+    }
+
+    fn context<'b>(&'b self, field: &'b str) -> SealContext<'b> {
+        SealContext {
+            table: self.table,
+            row: &self.row,
+            field,
+        }
+    }
+
+    pub(crate) fn seal(&self, field: &str, text: &str) -> Result<Vec<u8>, ServiceError> {
+        Ok(self.dek.seal_str(&self.context(field), text)?)
+    }
+
+    pub(crate) fn seal_opt(
+        &self,
+        field: &str,
+        text: Option<&str>,
+    ) -> Result<Option<Vec<u8>>, ServiceError> {
+        text.map(|t| self.seal(field, t)).transpose()
+    }
+
+    pub(crate) fn seal_bytes(&self, field: &str, bytes: &[u8]) -> Result<Vec<u8>, ServiceError> {
+        Ok(self.dek.seal(&self.context(field), bytes)?)
+    }
+
+    pub(crate) fn open(
+        &self,
+        field: &str,
+        stored: &[u8],
+    ) -> Result<Zeroizing<String>, ServiceError> {
+        Ok(self.dek.open_string(&self.context(field), stored)?)
+    }
+
+    pub(crate) fn open_opt(
+        &self,
+        field: &str,
+        stored: Option<&[u8]>,
+    ) -> Result<Option<Zeroizing<String>>, ServiceError> {
+        stored.map(|s| self.open(field, s)).transpose()
+    }
+
+    pub(crate) fn open_bytes(
+        &self,
+        field: &str,
+        stored: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, ServiceError> {
+        Ok(self.dek.open(&self.context(field), stored)?)
+    }
+}
+
+/// The sealer of a report's own fields.
+pub(crate) fn report_fields(dek: &Dek, report_id: Uuid) -> Sealer<'_> {
+    Sealer::new(dek, REPORTS, report_id)
+}
+
+/// A report's content, decrypted. Only staff paths (and tests) ever call this.
+pub struct OpenedReport {
+    pub case_number: String,
+    pub description: Zeroizing<String>,
+    pub subject: Option<Zeroizing<String>>,
+    pub occurred: Option<Zeroizing<String>>,
+    pub reporter_name: Option<Zeroizing<String>>,
+    pub reporter_phone: Option<Zeroizing<String>>,
+}
+
+/// Opens the report's own sealed fields; any altered or misplaced value fails the whole
+/// opening rather than showing part of a report.
+pub(crate) fn open_fields(dek: &Dek, found: &report::Model) -> Result<OpenedReport, ServiceError> {
+    let fields = report_fields(dek, found.id);
+    Ok(OpenedReport {
+        case_number: found.case_number.clone(),
+        description: fields.open("description", &found.description)?,
+        subject: fields.open_opt("subject", found.subject.as_deref())?,
+        occurred: fields.open_opt("occurred", found.occurred.as_deref())?,
+        reporter_name: fields.open_opt("reporter_name", found.reporter_name.as_deref())?,
+        reporter_phone: fields.open_opt("reporter_phone", found.reporter_phone.as_deref())?,
+    })
+}
+
+/// Unwraps the report's DEK and opens every sealed field.
+pub async fn open_report<C: ConnectionTrait>(
+    db: &C,
+    keyring: &Keyring,
+    id: Uuid,
+) -> Result<Option<OpenedReport>, ServiceError> {
+    let Some(found) = report::Entity::find_by_id(id).one(db).await? else {
+        return Ok(None);
+    };
+    let dek = report_dek(keyring, &found)?;
+    Ok(Some(open_fields(&dek, &found)?))
+}

@@ -1,0 +1,224 @@
+//! The conversation with the reporter: inspectors ask, the reporter answers with their
+//! tracking code, and both read it back.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use super::workflow::begin_work;
+use super::{event_detail, message_body};
+use crate::crypto::{Dek, Keyring};
+use crate::domain::{Status, TrackingCode, is_finished, local_day, required_text, start_of_day};
+use crate::entities::{message, report, report_event};
+use crate::services::ServiceError;
+use crate::services::access::{Viewer, find_by_code, report_dek, status_of, workable};
+use crate::services::audit::{self, AuditAction, AuditRecord};
+
+/// What the reporter's answer came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyOutcome {
+    Stored,
+    /// No report has this code.
+    NotFound,
+    /// Nobody has asked anything yet, or the case is closed or merged.
+    NotAllowed,
+    /// The text is empty or too long; the catalog key of the reason.
+    Invalid(&'static str),
+}
+
+/// Asks the reporter something; they read it with their tracking code and may then answer.
+/// Returns the message's id.
+pub async fn ask_reporter(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    viewer: &Viewer,
+    id: Uuid,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Result<Uuid, ServiceError> {
+    let before = workable(db, viewer, id).await?;
+    let text = required_text(text).map_err(ServiceError::Invalid)?;
+    if is_finished(status_of(&before.status)) {
+        return Err(ServiceError::Invalid("error.case_closed"));
+    }
+    let detail = format!("case {}: message to the reporter", before.case_number);
+    let (txn, current) = begin_work(
+        db,
+        keyring,
+        viewer,
+        AuditAction::Message,
+        &before,
+        &detail,
+        now,
+    )
+    .await?;
+    if is_finished(status_of(&current.status)) {
+        return Err(ServiceError::Invalid("error.case_closed"));
+    }
+    let dek = report_dek(keyring, &current)?;
+    let message_id = Uuid::new_v4();
+    message::ActiveModel {
+        id: Set(message_id),
+        report_id: Set(id),
+        from_inspector: Set(true),
+        author_id: Set(Some(viewer.user_id)),
+        at: Set(now),
+        body: Set(message_body(&dek, message_id).seal("body", text)?),
+        read_at: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(message_id)
+}
+
+/// A message of the conversation with the reporter, decrypted.
+pub(crate) struct ConversationMessage {
+    pub from_inspector: bool,
+    pub at: DateTime<Utc>,
+    pub text: Zeroizing<String>,
+}
+
+/// The conversation with the reporter, oldest first.
+pub(crate) async fn conversation<C: ConnectionTrait>(
+    db: &C,
+    dek: &Dek,
+    report: &report::Model,
+) -> Result<Vec<ConversationMessage>, ServiceError> {
+    sorted_messages(db, report)
+        .await?
+        .into_iter()
+        .map(|m| {
+            Ok(ConversationMessage {
+                text: message_body(dek, m.id).open("body", &m.body)?,
+                from_inspector: m.from_inspector,
+                at: m.at,
+            })
+        })
+        .collect()
+}
+
+/// The reporter may answer once an inspector has asked something, until the case is closed
+/// or merged.
+pub(crate) fn reply_allowed(status: Status, conversation: &[ConversationMessage]) -> bool {
+    !is_finished(status) && conversation.iter().any(|m| m.from_inspector)
+}
+
+/// The feedback given when the case was closed.
+pub(crate) async fn closing_feedback<C: ConnectionTrait>(
+    db: &C,
+    dek: &Dek,
+    report_id: Uuid,
+) -> Result<Option<Zeroizing<String>>, ServiceError> {
+    let closing = report_event::Entity::find()
+        .filter(report_event::Column::ReportId.eq(report_id))
+        .filter(report_event::Column::Kind.eq("status"))
+        .filter(report_event::Column::ToStatus.eq(Status::Closed.code()))
+        .order_by_desc(report_event::Column::At)
+        .one(db)
+        .await?;
+    closing
+        .and_then(|e| e.detail.map(|d| (e.id, d)))
+        .map(|(event_id, d)| event_detail(dek, event_id).open("detail", &d))
+        .transpose()
+}
+
+/// The reporter answers the inspectors with their tracking code. An anonymous reporter's
+/// answer is stored with its date only, like the report itself.
+pub async fn reporter_reply(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    code: &TrackingCode,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Result<ReplyOutcome, ServiceError> {
+    let Some(before) = find_by_code(db, keyring, code).await? else {
+        return Ok(ReplyOutcome::NotFound);
+    };
+    let text = match required_text(text) {
+        Ok(text) => text,
+        Err(key) => return Ok(ReplyOutcome::Invalid(key)),
+    };
+    if !may_reply(db, &before).await? {
+        return Ok(ReplyOutcome::NotAllowed);
+    }
+    let txn = db.begin().await?;
+    let detail = format!("reporter replied on case {}", before.case_number);
+    audit::append(
+        &txn,
+        keyring,
+        AuditRecord {
+            actor: None,
+            action: AuditAction::Message,
+            report: Some(before.id),
+            detail: &detail,
+        },
+        now,
+    )
+    .await?;
+    let Some(current) = report::Entity::find_by_id(before.id).one(&txn).await? else {
+        return Ok(ReplyOutcome::NotFound);
+    };
+    if !may_reply(&txn, &current).await? {
+        return Ok(ReplyOutcome::NotAllowed);
+    }
+    let dek = report_dek(keyring, &current)?;
+    let message_id = Uuid::new_v4();
+    message::ActiveModel {
+        id: Set(message_id),
+        report_id: Set(current.id),
+        from_inspector: Set(false),
+        author_id: Set(None),
+        at: Set(if current.anonymous {
+            start_of_day(now)
+        } else {
+            now
+        }),
+        body: Set(message_body(&dek, message_id).seal("body", text)?),
+        read_at: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(ReplyOutcome::Stored)
+}
+
+/// The reply rule of `reply_allowed`, without decrypting the conversation.
+async fn may_reply<C: ConnectionTrait>(
+    db: &C,
+    found: &report::Model,
+) -> Result<bool, ServiceError> {
+    if is_finished(status_of(&found.status)) {
+        return Ok(false);
+    }
+    Ok(message::Entity::find()
+        .select_only()
+        .column(message::Column::Id)
+        .filter(message::Column::ReportId.eq(found.id))
+        .filter(message::Column::FromInspector.eq(true))
+        .into_tuple::<Uuid>()
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// A report's messages in the order they were written. An anonymous reporter's answer is
+/// stored at midnight of its day, so it sorts after the inspectors' messages of that day
+/// (an answer always follows a question).
+pub(super) async fn sorted_messages<C: ConnectionTrait>(
+    db: &C,
+    report: &report::Model,
+) -> Result<Vec<message::Model>, ServiceError> {
+    let mut messages = message::Entity::find()
+        .filter(message::Column::ReportId.eq(report.id))
+        .order_by_asc(message::Column::At)
+        .all(db)
+        .await?;
+    let day_only = |m: &message::Model| report.anonymous && !m.from_inspector;
+    messages.sort_by_key(|m| (local_day(m.at), day_only(m), m.at));
+    Ok(messages)
+}

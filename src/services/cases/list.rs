@@ -1,0 +1,274 @@
+//! The triage list: metadata only, nothing decrypted.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use sea_orm::sea_query::{Expr, Func};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
+    Order as SqlOrder, QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use crate::domain::{Category, Status};
+use crate::entities::{message, report, user};
+use crate::services::ServiceError;
+use crate::services::access::{Viewer, status_of};
+use crate::services::deadlines::{self, CaseDates, Deadlines, Stage};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Order {
+    #[default]
+    NewestFirst,
+    OldestFirst,
+}
+
+/// What the triage list is narrowed to. The default is every visible case, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    pub status: Option<Status>,
+    pub category: Option<Category>,
+    pub village: Option<String>,
+    pub channel: Option<String>,
+    /// The posting site whose QR code the report came through.
+    pub site: Option<Uuid>,
+    pub assigned_to_me: bool,
+    /// Only cases whose current stage is past its due date.
+    pub overdue: bool,
+    pub order: Order,
+}
+
+/// One line of the triage list: metadata only, nothing decrypted.
+#[derive(Debug, Clone)]
+pub struct CaseRow {
+    pub id: Uuid,
+    pub case_number: String,
+    pub category: Category,
+    pub village: Option<String>,
+    pub channel: String,
+    pub status: Status,
+    pub received_on: NaiveDate,
+    pub anonymous: bool,
+    /// The assignee's display name.
+    pub assignee: Option<String>,
+    /// Reporter answers no inspector has opened the case to read yet.
+    pub unread_replies: u64,
+    /// The current stage and its last day, while anything is due.
+    pub due: Option<(Stage, NaiveDate)>,
+    /// Past the due date on the day the list was asked for.
+    pub overdue: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct CaseList {
+    pub rows: Vec<CaseRow>,
+    /// Cases per status (every status, in workflow order) under the same visibility and
+    /// filters as the list, except the status filter: what the status tabs show.
+    pub counts: Vec<(Status, u64)>,
+    /// How many cases match the filter, over all pages.
+    pub total: u64,
+    /// Pages count from 1.
+    pub page: u64,
+    pub per_page: u64,
+}
+
+/// How verification came out.
+#[derive(Debug, FromQueryResult)]
+struct Metadata {
+    id: Uuid,
+    case_number: String,
+    category: String,
+    village: Option<String>,
+    channel: String,
+    status: String,
+    received_on: NaiveDate,
+    anonymous: bool,
+    assignee_id: Option<Uuid>,
+}
+
+const METADATA: [report::Column; 9] = [
+    report::Column::Id,
+    report::Column::CaseNumber,
+    report::Column::Category,
+    report::Column::Village,
+    report::Column::Channel,
+    report::Column::Status,
+    report::Column::ReceivedOn,
+    report::Column::Anonymous,
+    report::Column::AssigneeId,
+];
+
+/// The triage list: one page of the cases the viewer may see, with counts per status and each
+/// case's due date as of `today` (in Asia/Shanghai). Reads metadata only and decrypts nothing;
+/// names, unread counts and acceptance dates come in one query each.
+pub async fn list_cases(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    filter: &CaseFilter,
+    page: u64,
+    per_page: u64,
+    deadlines: &Deadlines,
+    today: NaiveDate,
+) -> Result<CaseList, ServiceError> {
+    let page = page.max(1);
+    let per_page = per_page.clamp(1, 500);
+    let Some(visible) = viewer.visible() else {
+        return Ok(CaseList {
+            rows: Vec::new(),
+            counts: Status::ALL.into_iter().map(|s| (s, 0)).collect(),
+            total: 0,
+            page,
+            per_page,
+        });
+    };
+    // Flood reports wait in quarantine until an inspector keeps them.
+    let mut narrowed = Condition::all()
+        .add(visible)
+        .add(report::Column::Quarantined.eq(false));
+    if let Some(category) = filter.category {
+        narrowed = narrowed.add(report::Column::Category.eq(category.code()));
+    }
+    if let Some(village) = &filter.village {
+        narrowed = narrowed.add(report::Column::Village.eq(village.as_str()));
+    }
+    if let Some(channel) = &filter.channel {
+        narrowed = narrowed.add(report::Column::Channel.eq(channel.as_str()));
+    }
+    if let Some(site) = filter.site {
+        narrowed = narrowed.add(report::Column::SiteId.eq(site));
+    }
+    if filter.assigned_to_me {
+        narrowed = narrowed.add(report::Column::AssigneeId.eq(viewer.user_id));
+    }
+    if filter.overdue {
+        narrowed = narrowed.add(deadlines.due_before(today));
+    }
+
+    let per_status: HashMap<String, i64> = report::Entity::find()
+        .select_only()
+        .column(report::Column::Status)
+        .column_as(Expr::expr(Func::count(Expr::col(report::Column::Id))), "n")
+        .filter(narrowed.clone())
+        .group_by(report::Column::Status)
+        .into_tuple::<(String, i64)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let counts: Vec<(Status, u64)> = Status::ALL
+        .into_iter()
+        .map(|s| {
+            let n = per_status.get(s.code()).copied().unwrap_or(0);
+            (s, u64::try_from(n).unwrap_or(0))
+        })
+        .collect();
+    let total = match filter.status {
+        Some(status) => counts
+            .iter()
+            .find(|(s, _)| *s == status)
+            .map_or(0, |(_, n)| *n),
+        None => counts.iter().map(|(_, n)| n).sum(),
+    };
+
+    if let Some(status) = filter.status {
+        narrowed = narrowed.add(report::Column::Status.eq(status.code()));
+    }
+    let direction = match filter.order {
+        Order::NewestFirst => SqlOrder::Desc,
+        Order::OldestFirst => SqlOrder::Asc,
+    };
+    let found: Vec<Metadata> = report::Entity::find()
+        .select_only()
+        .columns(METADATA)
+        .filter(narrowed)
+        .order_by(report::Column::ReceivedOn, direction.clone())
+        .order_by(report::Column::CaseNumber, direction)
+        .offset((page - 1).saturating_mul(per_page))
+        .limit(per_page)
+        .into_model::<Metadata>()
+        .all(db)
+        .await?;
+
+    let names = display_names(db, found.iter().filter_map(|r| r.assignee_id)).await?;
+    let unread = unread_replies(db, found.iter().map(|r| r.id).collect()).await?;
+    let accepted = deadlines::acceptance_days(db, found.iter().map(|r| r.id).collect()).await?;
+    let rows = found
+        .into_iter()
+        .map(|r| {
+            let dates = CaseDates {
+                status: status_of(&r.status),
+                received_on: r.received_on,
+                accepted_on: accepted.get(&r.id).copied(),
+            };
+            let due = deadlines.due(&dates);
+            CaseRow {
+                assignee: r.assignee_id.and_then(|a| names.get(&a).cloned()),
+                unread_replies: unread.get(&r.id).copied().unwrap_or(0),
+                id: r.id,
+                case_number: r.case_number,
+                category: Category::parse(&r.category).unwrap_or(Category::Other),
+                village: r.village,
+                channel: r.channel,
+                status: dates.status,
+                received_on: r.received_on,
+                anonymous: r.anonymous,
+                overdue: due.is_some_and(|(_, day)| day < today),
+                due,
+            }
+        })
+        .collect();
+    Ok(CaseList {
+        rows,
+        counts,
+        total,
+        page,
+        per_page,
+    })
+}
+
+/// Unread reporter answers per report, for the given reports only.
+async fn unread_replies<C: ConnectionTrait>(
+    db: &C,
+    reports: Vec<Uuid>,
+) -> Result<HashMap<Uuid, u64>, ServiceError> {
+    if reports.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(message::Entity::find()
+        .select_only()
+        .column(message::Column::ReportId)
+        .column_as(Expr::expr(Func::count(Expr::col(message::Column::Id))), "n")
+        .filter(message::Column::ReportId.is_in(reports))
+        .filter(message::Column::FromInspector.eq(false))
+        .filter(message::Column::ReadAt.is_null())
+        .group_by(message::Column::ReportId)
+        .into_tuple::<(Uuid, i64)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|(id, n)| (id, u64::try_from(n).unwrap_or(0)))
+        .collect())
+}
+
+/// Display names by account id, in one query.
+pub(super) async fn display_names<C: ConnectionTrait>(
+    db: &C,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> Result<HashMap<Uuid, String>, ServiceError> {
+    let mut ids: Vec<Uuid> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .column(user::Column::DisplayName)
+        .filter(user::Column::Id.is_in(ids))
+        .into_tuple::<(Uuid, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
+}

@@ -1,0 +1,38 @@
+//! The triage desk: the case list, the case page, the workflow and the conversation with the
+//! reporter.
+
+mod conversation;
+mod list;
+mod page;
+mod workflow;
+
+pub use conversation::{ReplyOutcome, ask_reporter, reporter_reply};
+pub(crate) use conversation::{closing_feedback, conversation, reply_allowed};
+pub use list::{CaseFilter, CaseList, CaseRow, Order, list_cases};
+pub use page::{CaseView, EventView, MessageView, NoteView, RelatedCase, open_case};
+pub use workflow::{add_note, assign, change_status, escalate, record_event};
+
+pub use super::access::{Viewer, case_exists};
+pub use crate::domain::{CaseEvent, Outcome, TEXT_MAX, Transition, is_legal};
+
+use uuid::Uuid;
+
+use super::access::Sealer;
+use crate::crypto::Dek;
+
+/// Where a case's history, notes and messages are sealed.
+const EVENTS: &str = "report_events";
+const NOTES: &str = "notes";
+const MESSAGES: &str = "messages";
+
+fn event_detail(dek: &Dek, event: Uuid) -> Sealer<'_> {
+    Sealer::new(dek, EVENTS, event)
+}
+
+fn note_body(dek: &Dek, note: Uuid) -> Sealer<'_> {
+    Sealer::new(dek, NOTES, note)
+}
+
+fn message_body(dek: &Dek, message: Uuid) -> Sealer<'_> {
+    Sealer::new(dek, MESSAGES, message)
+}

@@ -1,0 +1,344 @@
+//! The case page: everything about a case, decrypted for an inspector, its opening audited.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use crate::crypto::Keyring;
+
+use super::conversation::sorted_messages;
+use super::list::display_names;
+use super::{event_detail, message_body, note_body};
+use crate::domain::{Category, Outcome, Status, SubjectRole};
+use crate::entities::{message, note, report, report_event, report_name};
+use crate::services::ServiceError;
+use crate::services::access::{Viewer, open_fields, report_dek, status_of, visible_report};
+use crate::services::attachments::{self, AttachmentSummary};
+use crate::services::audit::{self, AuditAction, AuditRecord};
+use crate::services::deadlines::{self, CaseDates, Deadlines, Stage};
+use crate::services::recusal;
+
+/// The case page: everything about a case, decrypted for an inspector.
+pub struct CaseView {
+    pub id: Uuid,
+    pub case_number: String,
+    pub category: Category,
+    pub village: Option<String>,
+    pub channel: String,
+    pub status: Status,
+    pub received_on: NaiveDate,
+    /// Kept for real-name reports only: an anonymous one has no time of day.
+    pub received_at: Option<DateTime<Utc>>,
+    pub anonymous: bool,
+    pub assignee_id: Option<Uuid>,
+    pub assignee_name: Option<String>,
+    pub outcome: Option<Outcome>,
+    /// The current stage and its last day, while anything is due.
+    pub due: Option<(Stage, NaiveDate)>,
+    /// Past the due date on the day the case was opened.
+    pub overdue: bool,
+    /// The case number this one was merged into.
+    pub merged_into: Option<String>,
+    pub description: Zeroizing<String>,
+    pub subject: Option<Zeroizing<String>>,
+    pub subject_role: Option<SubjectRole>,
+    pub occurred: Option<Zeroizing<String>>,
+    pub reporter_name: Option<Zeroizing<String>>,
+    pub reporter_phone: Option<Zeroizing<String>>,
+    pub events: Vec<EventView>,
+    pub notes: Vec<NoteView>,
+    pub messages: Vec<MessageView>,
+    pub related: Vec<RelatedCase>,
+    /// Display names of the staff recused from this case.
+    pub recused: Vec<String>,
+    /// The evidence files, without their content.
+    pub attachments: Vec<AttachmentSummary>,
+}
+
+pub struct EventView {
+    pub at: DateTime<Utc>,
+    pub actor: Option<String>,
+    /// `status`, `assigned`, `transferred_discipline`, `reported_bureau`, `escalated`.
+    pub kind: String,
+    pub from: Option<Status>,
+    pub to: Option<Status>,
+    /// The reason, finding or feedback of a status change, the note on a recorded event, or
+    /// the assignee's name.
+    pub detail: Option<Zeroizing<String>>,
+}
+
+pub struct NoteView {
+    pub at: DateTime<Utc>,
+    pub author: Option<String>,
+    pub text: Zeroizing<String>,
+}
+
+pub struct MessageView {
+    pub at: DateTime<Utc>,
+    /// An anonymous reporter's answer keeps only its date: show `at` as a date.
+    pub day_only: bool,
+    pub from_inspector: bool,
+    pub author: Option<String>,
+    pub text: Zeroizing<String>,
+    /// A reporter answer no inspector had opened before this view.
+    pub unread: bool,
+}
+
+/// Another case naming the same person in the same village.
+#[derive(Debug, Clone)]
+pub struct RelatedCase {
+    pub id: Uuid,
+    pub case_number: String,
+    pub status: Status,
+    pub received_on: NaiveDate,
+}
+
+/// The clear columns a list needs; the sealed ones are never loaded.
+/// The case page for an inspector, with its due date as of the day of `now` in Asia/Shanghai.
+/// Opening is audited, and the reporter's answers shown here count as read from now on.
+/// Operators and admins who are not inspectors, and recused inspectors, get `None`, as for a
+/// case that does not exist.
+pub async fn open_case(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    viewer: &Viewer,
+    id: Uuid,
+    deadlines: &Deadlines,
+    now: DateTime<Utc>,
+) -> Result<Option<CaseView>, ServiceError> {
+    if !viewer.is_inspector() {
+        return Ok(None);
+    }
+    // Read once before the transaction for the audit detail, so the audit append can be the
+    // transaction's first statement; everything shown is read again inside it.
+    let Some(before) = visible_report(db, viewer, id).await? else {
+        return Ok(None);
+    };
+    let txn = db.begin().await?;
+    let detail = format!("opened case {}", before.case_number);
+    audit::append(
+        &txn,
+        keyring,
+        AuditRecord {
+            actor: Some(viewer.user_id),
+            action: AuditAction::OpenCase,
+            report: Some(id),
+            detail: &detail,
+        },
+        now,
+    )
+    .await?;
+    // Recused in the meantime: dropping the transaction takes the audit entry back too.
+    let Some(found) = visible_report(&txn, viewer, id).await? else {
+        return Ok(None);
+    };
+    let view = read_case(
+        &txn,
+        keyring,
+        viewer,
+        found,
+        deadlines,
+        deadlines::today(now),
+    )
+    .await?;
+    message::Entity::update_many()
+        .col_expr(message::Column::ReadAt, Expr::value(now))
+        .filter(message::Column::ReportId.eq(id))
+        .filter(message::Column::FromInspector.eq(false))
+        .filter(message::Column::ReadAt.is_null())
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(Some(view))
+}
+
+async fn read_case(
+    txn: &DatabaseTransaction,
+    keyring: &Keyring,
+    viewer: &Viewer,
+    found: report::Model,
+    deadlines: &Deadlines,
+    today: NaiveDate,
+) -> Result<CaseView, ServiceError> {
+    let id = found.id;
+    let dek = report_dek(keyring, &found)?;
+    let opened = open_fields(&dek, &found)?;
+
+    let events = report_event::Entity::find()
+        .filter(report_event::Column::ReportId.eq(id))
+        .order_by_asc(report_event::Column::At)
+        .all(txn)
+        .await?;
+    let notes = note::Entity::find()
+        .filter(note::Column::ReportId.eq(id))
+        .order_by_asc(note::Column::At)
+        .all(txn)
+        .await?;
+    let messages = sorted_messages(txn, &found).await?;
+    let recused = recusal::recused_users(txn, id).await?;
+    let names = display_names(
+        txn,
+        events
+            .iter()
+            .filter_map(|e| e.actor_id)
+            .chain(notes.iter().map(|n| n.author_id))
+            .chain(messages.iter().filter_map(|m| m.author_id))
+            .chain(found.assignee_id)
+            .chain(recused.iter().copied()),
+    )
+    .await?;
+    let name_of = |id: Option<Uuid>| id.and_then(|id| names.get(&id).cloned());
+    let status = status_of(&found.status);
+    let due = deadlines.due(&CaseDates {
+        status,
+        received_on: found.received_on,
+        accepted_on: deadlines::acceptance_day(&events),
+    });
+
+    let events = events
+        .into_iter()
+        .map(|e| {
+            Ok(EventView {
+                detail: e
+                    .detail
+                    .as_deref()
+                    .map(|d| event_detail(&dek, e.id).open("detail", d))
+                    .transpose()?,
+                at: e.at,
+                actor: name_of(e.actor_id),
+                from: e.from_status.as_deref().and_then(Status::parse),
+                to: e.to_status.as_deref().and_then(Status::parse),
+                kind: e.kind,
+            })
+        })
+        .collect::<Result<Vec<_>, ServiceError>>()?;
+    let notes = notes
+        .into_iter()
+        .map(|n| {
+            Ok(NoteView {
+                text: note_body(&dek, n.id).open("body", &n.body)?,
+                at: n.at,
+                author: name_of(Some(n.author_id)),
+            })
+        })
+        .collect::<Result<Vec<_>, ServiceError>>()?;
+    let messages = messages
+        .into_iter()
+        .map(|m| {
+            Ok(MessageView {
+                text: message_body(&dek, m.id).open("body", &m.body)?,
+                at: m.at,
+                day_only: found.anonymous && !m.from_inspector,
+                from_inspector: m.from_inspector,
+                author: name_of(m.author_id),
+                unread: !m.from_inspector && m.read_at.is_none(),
+            })
+        })
+        .collect::<Result<Vec<_>, ServiceError>>()?;
+
+    let merged_into = match found.merged_into {
+        Some(target) => {
+            report::Entity::find_by_id(target)
+                .select_only()
+                .column(report::Column::CaseNumber)
+                .into_tuple::<String>()
+                .one(txn)
+                .await?
+        }
+        None => None,
+    };
+    let related = related_cases(txn, viewer, id).await?;
+    let attachments = attachments::summaries(txn, &dek, id).await?;
+    let mut recused: Vec<String> = recused.iter().filter_map(|u| name_of(Some(*u))).collect();
+    recused.sort();
+
+    Ok(CaseView {
+        id,
+        case_number: found.case_number,
+        category: Category::parse(&found.category).unwrap_or(Category::Other),
+        village: found.village,
+        channel: found.channel,
+        status,
+        received_on: found.received_on,
+        received_at: found.received_at,
+        anonymous: found.anonymous,
+        assignee_name: name_of(found.assignee_id),
+        assignee_id: found.assignee_id,
+        outcome: found.outcome.as_deref().and_then(Outcome::parse),
+        overdue: due.is_some_and(|(_, day)| day < today),
+        due,
+        merged_into,
+        description: opened.description,
+        subject: opened.subject,
+        subject_role: found.subject_role.as_deref().and_then(SubjectRole::parse),
+        occurred: opened.occurred,
+        reporter_name: opened.reporter_name,
+        reporter_phone: opened.reporter_phone,
+        events,
+        notes,
+        messages,
+        related,
+        recused,
+        attachments,
+    })
+}
+
+/// Other visible cases naming the same person in the same village, matched on the blind
+/// indexes alone: nothing is decrypted to find them.
+async fn related_cases<C: ConnectionTrait>(
+    db: &C,
+    viewer: &Viewer,
+    id: Uuid,
+) -> Result<Vec<RelatedCase>, ServiceError> {
+    let Some(visible) = viewer.visible() else {
+        return Ok(Vec::new());
+    };
+    let places: Vec<Vec<u8>> = report_name::Entity::find()
+        .select_only()
+        .column(report_name::Column::PlaceIndex)
+        .filter(report_name::Column::ReportId.eq(id))
+        .into_tuple::<Vec<u8>>()
+        .all(db)
+        .await?;
+    if places.is_empty() {
+        return Ok(Vec::new());
+    }
+    let found: Vec<(Uuid, String, String, NaiveDate)> = report::Entity::find()
+        .select_only()
+        .columns([
+            report::Column::Id,
+            report::Column::CaseNumber,
+            report::Column::Status,
+            report::Column::ReceivedOn,
+        ])
+        .filter(
+            report::Column::Id.in_subquery(
+                Query::select()
+                    .column(report_name::Column::ReportId)
+                    .from(report_name::Entity)
+                    .and_where(report_name::Column::PlaceIndex.is_in(places))
+                    .to_owned(),
+            ),
+        )
+        .filter(report::Column::Id.ne(id))
+        .filter(visible)
+        .order_by_desc(report::Column::ReceivedOn)
+        .order_by_desc(report::Column::CaseNumber)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(found
+        .into_iter()
+        .map(|(id, case_number, status, received_on)| RelatedCase {
+            id,
+            case_number,
+            status: status_of(&status),
+            received_on,
+        })
+        .collect())
+}

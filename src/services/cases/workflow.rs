@@ -1,0 +1,420 @@
+//! The workflow on a case: status changes, merges, recorded events, assignment, notes and
+//! escalation to another group. Each is one transaction whose first statement is its audit
+//! entry.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::{event_detail, note_body};
+use crate::crypto::{Dek, Keyring};
+use crate::domain::{
+    CaseEvent, Category, Channel, Role, Status, SubjectRole, Transition, is_legal, optional_text,
+    required_text,
+};
+use crate::entities::{note, report, report_event, user, user_role};
+use crate::services::ServiceError;
+use crate::services::access::{Viewer, report_dek, status_of, visible_report, workable};
+use crate::services::audit::{self, AuditAction, AuditRecord};
+use crate::services::deadlines::{self, CaseDates, Deadlines};
+use crate::services::recusal;
+use crate::services::routing::{self, CaseMeta, Routing};
+
+/// Starts a write on a case the viewer may work: the audit entry is the transaction's first
+/// statement (it takes the write lock), then the case is read again inside the transaction.
+pub(crate) async fn begin_work(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    viewer: &Viewer,
+    action: AuditAction,
+    before: &report::Model,
+    detail: &str,
+    now: DateTime<Utc>,
+) -> Result<(DatabaseTransaction, report::Model), ServiceError> {
+    let txn = db.begin().await?;
+    audit::append(
+        &txn,
+        keyring,
+        AuditRecord {
+            actor: Some(viewer.user_id),
+            action,
+            report: Some(before.id),
+            detail,
+        },
+        now,
+    )
+    .await?;
+    let current = visible_report(&txn, viewer, before.id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    Ok((txn, current))
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn insert_event(
+    txn: &DatabaseTransaction,
+    dek: &Dek,
+    report_id: Uuid,
+    actor: Uuid,
+    kind: &str,
+    change: Option<(Status, Status)>,
+    detail: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    let id = Uuid::new_v4();
+    report_event::ActiveModel {
+        id: Set(id),
+        report_id: Set(report_id),
+        at: Set(now),
+        actor_id: Set(Some(actor)),
+        kind: Set(kind.to_string()),
+        from_status: Set(change.map(|(from, _)| from.code().to_string())),
+        to_status: Set(change.map(|(_, to)| to.code().to_string())),
+        detail: Set(detail
+            .map(|d| event_detail(dek, id).seal("detail", d))
+            .transpose()?),
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}
+
+/// Moves a case along the workflow. The reason, finding or feedback is sealed with the
+/// report's key in the case's history; the audit entry names only the two statuses.
+pub async fn change_status(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    viewer: &Viewer,
+    id: Uuid,
+    transition: Transition,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    let before = workable(db, viewer, id).await?;
+    let from = status_of(&before.status);
+    let to = transition.target();
+    if !is_legal(from, to) {
+        return Err(ServiceError::IllegalTransition { from, to });
+    }
+    let (detail, outcome, merge_target) = match &transition {
+        Transition::Accept | Transition::StartVerifying => (None, None, None),
+        Transition::NotAccept { reason } => (Some(required_text(reason)), None, None),
+        Transition::Conclude { outcome, finding } => {
+            (Some(required_text(finding)), Some(*outcome), None)
+        }
+        Transition::Close { feedback } => (Some(required_text(feedback)), None, None),
+        Transition::Merge { into_case_number } => {
+            let target = merge_target(db, viewer, &before, into_case_number).await?;
+            (None, None, Some(target))
+        }
+    };
+    let detail = detail.transpose().map_err(ServiceError::Invalid)?;
+
+    let mut audit_detail = format!(
+        "case {}: {} → {}",
+        before.case_number,
+        from.code(),
+        to.code()
+    );
+    if let Some((_, number)) = &merge_target {
+        audit_detail.push_str(&format!(" (into {number})"));
+    }
+    let (txn, current) = begin_work(
+        db,
+        keyring,
+        viewer,
+        AuditAction::StatusChange,
+        &before,
+        &audit_detail,
+        now,
+    )
+    .await?;
+    let mut active = report::ActiveModel {
+        status: Set(to.code().to_string()),
+        status_changed_at: Set(Some(now)),
+        ..Default::default()
+    };
+    if let Some(outcome) = outcome {
+        active.outcome = Set(Some(outcome.code().to_string()));
+    }
+    if let Some((target, _)) = merge_target {
+        active.merged_into = Set(Some(target));
+    }
+    // Only from the status the decision was made on: a concurrent change wins, this one
+    // (and its audit entry) is rolled back.
+    let updated = report::Entity::update_many()
+        .set(active)
+        .filter(report::Column::Id.eq(id))
+        .filter(report::Column::Status.eq(from.code()))
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Err(ServiceError::IllegalTransition {
+            from: status_of(&current.status),
+            to,
+        });
+    }
+    let dek = report_dek(keyring, &current)?;
+    insert_event(
+        &txn,
+        &dek,
+        id,
+        viewer.user_id,
+        "status",
+        Some((from, to)),
+        detail,
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// The case a merge goes into: one the viewer may see, not this one, not itself merged.
+async fn merge_target(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    case: &report::Model,
+    into_case_number: &str,
+) -> Result<(Uuid, String), ServiceError> {
+    let number = into_case_number.trim();
+    if number.is_empty() {
+        return Err(ServiceError::Invalid("error.required"));
+    }
+    let Some(visible) = viewer.visible() else {
+        return Err(ServiceError::Forbidden);
+    };
+    let target = report::Entity::find()
+        .select_only()
+        .columns([report::Column::Id, report::Column::Status])
+        .filter(report::Column::CaseNumber.eq(number))
+        .filter(visible)
+        .into_tuple::<(Uuid, String)>()
+        .one(db)
+        .await?;
+    match target {
+        Some((target, _)) if target == case.id => {
+            Err(ServiceError::Invalid("error.merge_into_itself"))
+        }
+        Some((target, status)) if status_of(&status) != Status::Merged => {
+            Ok((target, number.to_string()))
+        }
+        _ => Err(ServiceError::Invalid("error.merge_target")),
+    }
+}
+
+/// Records a transfer or an escalation in the case's history, with an optional note.
+pub async fn record_event(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    viewer: &Viewer,
+    id: Uuid,
+    event: CaseEvent,
+    note: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    let before = workable(db, viewer, id).await?;
+    let note = optional_text(note.as_deref()).map_err(ServiceError::Invalid)?;
+    let detail = format!("case {}: {}", before.case_number, event.describe());
+    let (txn, current) = begin_work(
+        db,
+        keyring,
+        viewer,
+        AuditAction::CaseEvent,
+        &before,
+        &detail,
+        now,
+    )
+    .await?;
+    let dek = report_dek(keyring, &current)?;
+    insert_event(
+        &txn,
+        &dek,
+        id,
+        viewer.user_id,
+        event.code(),
+        None,
+        note,
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Gives the case to an inspector, or takes it back with `None`. Only an enabled inspector
+/// who is not recused from the case can be given it.
+pub async fn assign(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    viewer: &Viewer,
+    id: Uuid,
+    assignee: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    let before = workable(db, viewer, id).await?;
+    let assignee_account = match assignee {
+        Some(user_id) => Some(
+            user::Entity::find_by_id(user_id)
+                .filter(user::Column::Disabled.eq(false))
+                .one(db)
+                .await?
+                .ok_or(ServiceError::Invalid("error.assignee"))?,
+        ),
+        None => None,
+    };
+    let detail = match &assignee_account {
+        Some(account) => format!(
+            "case {}: assigned to {}",
+            before.case_number, account.username
+        ),
+        None => format!("case {}: unassigned", before.case_number),
+    };
+    let (txn, current) = begin_work(
+        db,
+        keyring,
+        viewer,
+        AuditAction::Assign,
+        &before,
+        &detail,
+        now,
+    )
+    .await?;
+    if let Some(account) = &assignee_account {
+        let inspector = user_role::Entity::find_by_id((account.id, Role::Inspector.code().into()))
+            .one(&txn)
+            .await?
+            .is_some();
+        if !inspector || recusal::is_recused(&txn, id, account.id).await? {
+            return Err(ServiceError::Invalid("error.assignee"));
+        }
+    }
+    report::ActiveModel {
+        id: Set(id),
+        assignee_id: Set(assignee),
+        ..Default::default()
+    }
+    .update(&txn)
+    .await?;
+    let dek = report_dek(keyring, &current)?;
+    let name = assignee_account.map(|a| a.display_name);
+    insert_event(
+        &txn,
+        &dek,
+        id,
+        viewer.user_id,
+        "assigned",
+        None,
+        name.as_deref(),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Adds an internal note, sealed with the report's key. Returns the note's id.
+pub async fn add_note(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    viewer: &Viewer,
+    id: Uuid,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Result<Uuid, ServiceError> {
+    let before = workable(db, viewer, id).await?;
+    let text = required_text(text).map_err(ServiceError::Invalid)?;
+    let detail = format!("case {}: note added", before.case_number);
+    let (txn, current) = begin_work(
+        db,
+        keyring,
+        viewer,
+        AuditAction::Note,
+        &before,
+        &detail,
+        now,
+    )
+    .await?;
+    let dek = report_dek(keyring, &current)?;
+    let note_id = Uuid::new_v4();
+    note::ActiveModel {
+        id: Set(note_id),
+        report_id: Set(id),
+        author_id: Set(viewer.user_id),
+        at: Set(now),
+        body: Set(note_body(&dek, note_id).seal("body", text)?),
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(note_id)
+}
+
+/// An inspector sends a case on to another group. The routing record, the case's history,
+/// the audit log and the group's mail are written in one transaction, the audit entry first.
+/// A group the case already went to, an unknown group, and the civil-affairs post for a
+/// case about civil-affairs staff are refused. The mail carries the current stage's due date.
+#[allow(clippy::too_many_arguments)]
+pub async fn escalate(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    routing: &Routing,
+    deadlines: &Deadlines,
+    viewer: &Viewer,
+    report_id: Uuid,
+    group: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    let before = workable(db, viewer, report_id).await?;
+    let Some(target) = routing.group(group) else {
+        return Err(ServiceError::Invalid("error.unknown_group"));
+    };
+    let detail = format!("case {}: escalated to {group}", before.case_number);
+    let (txn, current) = begin_work(
+        db,
+        keyring,
+        viewer,
+        AuditAction::CaseEvent,
+        &before,
+        &detail,
+        now,
+    )
+    .await?;
+    let village = current.village.clone();
+    let accepted = deadlines::acceptance_days(&txn, vec![report_id]).await?;
+    let due = deadlines
+        .due(&CaseDates {
+            status: status_of(&current.status),
+            received_on: current.received_on,
+            accepted_on: accepted.get(&report_id).copied(),
+        })
+        .map(|(_, due)| due);
+    let case = CaseMeta {
+        report_id,
+        case_number: &current.case_number,
+        category: Category::parse(&current.category).unwrap_or(Category::Other),
+        village: village.as_deref(),
+        subject_role: current.subject_role.as_deref().and_then(SubjectRole::parse),
+        channel: Channel::parse(&current.channel).unwrap_or(Channel::Web),
+        anonymous: current.anonymous,
+        due,
+    };
+    let recused = recusal::recused_users(&txn, report_id).await?;
+    routing::route_escalation(&txn, routing, &case, group, viewer.user_id, &recused, now).await?;
+    let dek = report_dek(keyring, &current)?;
+    insert_event(
+        &txn,
+        &dek,
+        report_id,
+        viewer.user_id,
+        "escalated",
+        None,
+        Some(target.name.as_str()),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}

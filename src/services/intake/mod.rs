@@ -1,0 +1,218 @@
+//! Intake: the one pipeline every report goes through, whichever way it came (the public
+//! form, the JSON API, an operator typing a call or a letter). Admission under a flood, the
+//! metadata rule for evidence files, file preparation, then one transaction that stores the
+//! report with everything it brings (recusals, routing, outbox rows, files, the spent token).
+
+mod flood;
+mod store;
+
+pub use flood::FloodGauge;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::TransactionTrait;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
+use uuid::Uuid;
+
+use super::ServiceError;
+use super::deadlines::Deadlines;
+use super::recusal;
+use super::routing::{CaseMeta, Routing, route_report};
+use crate::config::LimitSettings;
+use crate::crypto::Keyring;
+use crate::domain::attachment::{Kind, Upload};
+use crate::domain::{Channel, ReportDraft, TrackingCode};
+use crate::entities::{report, used_form_token};
+
+/// The token of this form was already used: a replay, or the same form sent twice.
+pub const TOKEN_USED: &str = "form.token_used";
+
+/// How long a refused submission is told to wait while quarantine is full: inspectors clear
+/// it in bulk, and a few minutes is a fair guess.
+const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// What intake needs of the running service.
+#[derive(Clone, Copy)]
+pub struct Intake<'a> {
+    pub db: &'a DatabaseConnection,
+    pub keyring: &'a Keyring,
+    pub routing: &'a Routing,
+    pub deadlines: &'a Deadlines,
+    pub flood: &'a FloodGauge,
+    pub limits: &'a LimitSettings,
+}
+
+/// How a report came in: the channel, the operator who typed it for a caller or letter, the
+/// public form's token (spent in the same transaction), and whether a flood put it aside.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin {
+    pub channel: Channel,
+    pub operator: Option<Uuid>,
+    pub form_token: Option<SpentToken>,
+    pub quarantined: bool,
+}
+
+impl Origin {
+    pub fn public(channel: Channel) -> Origin {
+        Origin {
+            channel,
+            operator: None,
+            form_token: None,
+            quarantined: false,
+        }
+    }
+
+    /// Typed in by staff: never held back by the public flood control.
+    pub fn operator(channel: Channel, operator: Uuid) -> Origin {
+        Origin {
+            operator: Some(operator),
+            ..Origin::public(channel)
+        }
+    }
+}
+
+/// A public form token to mark used: its random nonce, and when it would expire anyway.
+#[derive(Debug, Clone, Copy)]
+pub struct SpentToken {
+    pub nonce: [u8; 16],
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A report as it arrives: parsed, with the files as uploaded.
+pub struct Submission {
+    pub draft: ReportDraft,
+    pub files: Vec<Upload>,
+    /// The reporter asked to keep the files' details as evidence.
+    pub keep_metadata: bool,
+    pub origin: Origin,
+}
+
+/// What the reporter is shown once, right after the commit.
+#[derive(Debug)]
+pub struct Receipt {
+    pub tracking_code: TrackingCode,
+    pub received_on: NaiveDate,
+    pub anonymous: bool,
+    pub files: Vec<StoredFile>,
+    /// Whether the files lost their details (always for an anonymous report).
+    pub files_stripped: bool,
+}
+
+/// An evidence file as stored with the report.
+#[derive(Debug, Clone)]
+pub struct StoredFile {
+    pub name: String,
+    pub kind: Kind,
+    pub size: usize,
+    pub stripped: bool,
+}
+
+impl Intake<'_> {
+    /// The whole pipeline: prepares the files (stripped unless a real-name reporter asked to
+    /// keep their details), admits a public report (a flood goes to quarantine; a full
+    /// quarantine refuses with `Busy`), then stores it. Refused files come back as `Files`
+    /// with each file's reason, before anything is written.
+    pub async fn submit(
+        &self,
+        submission: Submission,
+        now: DateTime<Utc>,
+    ) -> Result<Receipt, ServiceError> {
+        let Submission {
+            draft,
+            files,
+            keep_metadata,
+            mut origin,
+        } = submission;
+        // Anonymous reports always lose file metadata; real-name ones unless the reporter
+        // asked to keep it as evidence.
+        let strip = draft.is_anonymous() || !keep_metadata;
+        let attachments = crate::web::upload::prepare(files, strip)
+            .await
+            .map_err(ServiceError::Files)?;
+        let draft = draft.with_attachments(attachments);
+        if origin.operator.is_none() {
+            origin.quarantined = self.admit(now).await?;
+        }
+        let mut receipt = self.store(draft, origin, now).await?;
+        receipt.files_stripped = strip;
+        Ok(receipt)
+    }
+
+    /// Whether a public report goes to quarantine (a flood), or `Busy` when quarantine
+    /// itself is full.
+    async fn admit(&self, now: DateTime<Utc>) -> Result<bool, ServiceError> {
+        if !self.flood.record(now) {
+            return Ok(false);
+        }
+        if quarantined_count(self.db).await? >= self.limits.quarantine_ceiling {
+            return Err(ServiceError::Busy(BUSY_WAIT));
+        }
+        Ok(true)
+    }
+
+    /// Stores a report whose files are prepared, and returns its receipt only after the
+    /// transaction has committed, so an acknowledged report is durable. The mail carries
+    /// the date by which the report must be accepted.
+    pub async fn store(
+        &self,
+        draft: ReportDraft,
+        origin: Origin,
+        now: DateTime<Utc>,
+    ) -> Result<Receipt, ServiceError> {
+        let txn = self.db.begin().await?;
+        let stored = store::store_report(&txn, self.keyring, &draft, origin, now).await?;
+        let recused =
+            recusal::recuse_at_intake(&txn, self.keyring, stored.report_id, &draft, now).await?;
+        let case = CaseMeta {
+            report_id: stored.report_id,
+            case_number: &stored.case_number,
+            category: draft.category,
+            village: draft.village.as_deref(),
+            subject_role: draft.subject_role,
+            channel: origin.channel,
+            anonymous: draft.is_anonymous(),
+            due: self.deadlines.accept_due(stored.received_on),
+        };
+        // A flood report is routed only once an inspector keeps it: the flood must not
+        // reach the inspectors' mailboxes either.
+        if !origin.quarantined {
+            route_report(&txn, self.routing, &case, &recused, now).await?;
+        }
+        txn.commit().await?;
+        Ok(Receipt {
+            tracking_code: stored.tracking_code,
+            received_on: stored.received_on,
+            anonymous: draft.is_anonymous(),
+            files: draft
+                .attachments
+                .iter()
+                .map(|a| StoredFile {
+                    name: a.name.clone(),
+                    kind: a.kind,
+                    size: a.content.len(),
+                    stripped: a.stripped,
+                })
+                .collect(),
+            files_stripped: draft.attachments.iter().any(|a| a.stripped),
+        })
+    }
+}
+
+/// How many reports wait in quarantine (the ceiling on a flood).
+pub async fn quarantined_count(db: &DatabaseConnection) -> Result<u64, ServiceError> {
+    Ok(report::Entity::find()
+        .filter(report::Column::Quarantined.eq(true))
+        .count(db)
+        .await?)
+}
+
+/// Forgets spent form tokens that would have expired anyway.
+pub async fn forget_spent_tokens(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+) -> Result<u64, ServiceError> {
+    Ok(used_form_token::Entity::delete_many()
+        .filter(used_form_token::Column::ExpiresAt.lt(now))
+        .exec(db)
+        .await?
+        .rows_affected)
+}

@@ -1,0 +1,137 @@
+//! The parts of a report form that the public form and operator entry share: the select
+//! lists, the reasons a form is shown again, the evidence-file block and what the receipt says
+//! about files.
+
+use std::time::Duration;
+
+use actix_web::HttpResponse;
+use actix_web::http::header::{self, HeaderValue};
+
+use super::AppState;
+use super::pages::Choice;
+use super::upload::{self, FileProblem};
+use crate::domain::{Category, FieldError, RawReport, SubjectRole};
+use crate::i18n::{Catalog, Lang};
+
+pub struct ShownError {
+    pub field: &'static str,
+    pub label: &'static str,
+    pub message: &'static str,
+}
+
+/// The evidence-file part of a report form: limits, what happens to metadata, and why files
+/// sent before are not there any more.
+pub struct FilesBlock {
+    pub hint: String,
+    pub keep_metadata: bool,
+    /// Files were sent but a form is shown again: they must be chosen again.
+    pub choose_again: bool,
+    /// Which files were refused and why.
+    pub problems: Vec<String>,
+}
+
+impl FilesBlock {
+    pub fn new(
+        state: &AppState,
+        t: &Catalog,
+        keep_metadata: bool,
+        choose_again: bool,
+        problems: Vec<String>,
+    ) -> FilesBlock {
+        FilesBlock {
+            hint: upload::limits_text(t, &upload::Limits::new(&state.settings)),
+            keep_metadata,
+            choose_again,
+            problems,
+        }
+    }
+}
+
+/// The category, village and role lists of a report form, with what was chosen selected.
+pub fn choices(
+    state: &AppState,
+    lang: Lang,
+    values: &RawReport,
+) -> (Vec<Choice>, Vec<Choice>, Vec<Choice>) {
+    let t = lang.catalog();
+    let categories = Category::ALL
+        .iter()
+        .map(|c| {
+            Choice::new(
+                c.code(),
+                t.label("category", c.code()),
+                values.category.as_deref(),
+            )
+        })
+        .collect();
+    let villages = state
+        .villages
+        .all()
+        .iter()
+        .map(|v| {
+            let label = match lang {
+                Lang::Zh => v.zh.as_str(),
+                Lang::En => v.en.as_str(),
+            };
+            Choice::new(&v.id, label, values.village.as_deref())
+        })
+        .collect();
+    let roles = SubjectRole::ALL
+        .iter()
+        .map(|r| {
+            Choice::new(
+                r.code(),
+                t.label("role", r.code()),
+                values.subject_role.as_deref(),
+            )
+        })
+        .collect();
+    (categories, villages, roles)
+}
+
+/// Field errors in the reader's language, each linked to its field.
+pub fn shown_errors(t: &'static Catalog, errors: &[FieldError]) -> Vec<ShownError> {
+    errors
+        .iter()
+        .map(|e| ShownError {
+            field: e.field,
+            label: t.label("error.field", e.field),
+            message: t.label("error", e.reason),
+        })
+        .collect()
+}
+
+/// Each refused file with its reason, in the reader's language.
+pub fn problem_texts(t: &Catalog, problems: &[FileProblem]) -> Vec<String> {
+    problems
+        .iter()
+        .map(|p| upload::problem_text(t, p))
+        .collect()
+}
+
+/// What the receipt says happened to the files: empty when there were none.
+pub fn files_note(t: &Catalog, count: usize, stripped: bool) -> String {
+    if count == 0 {
+        return String::new();
+    }
+    let key = if stripped {
+        "receipt.files_stripped"
+    } else {
+        "receipt.files_kept"
+    };
+    t.t(key).replace("{n}", &count.to_string())
+}
+
+pub fn busy_notice(t: &Catalog, wait: Duration) -> String {
+    let minutes = wait.as_secs().div_ceil(60).max(1);
+    t.t("page.rate_limited")
+        .replace("{minutes}", &minutes.to_string())
+}
+
+pub fn with_retry_after(mut response: HttpResponse, wait: Duration) -> HttpResponse {
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(wait.as_secs().max(1)),
+    );
+    response
+}
