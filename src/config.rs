@@ -123,6 +123,25 @@ pub struct LimitSettings {
     pub lookup_alarm_per_minute: u32,
 }
 
+#[cfg(test)]
+impl LimitSettings {
+    /// Limits small enough for a unit test to pass each of them in a few calls.
+    pub(crate) fn tiny() -> LimitSettings {
+        LimitSettings {
+            submit_per_minute: 1,
+            submit_burst: 1,
+            track_per_minute: 1,
+            track_burst: 1,
+            form_token_max_age: 1,
+            min_fill_seconds: 3,
+            flood_per_minute: 3,
+            quarantine_ceiling: 10,
+            lookup_free_failures: 2,
+            lookup_alarm_per_minute: 3,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StaffSettings {

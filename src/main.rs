@@ -325,8 +325,8 @@ async fn site_command(
                     written.insert(stem.clone());
                 }
                 let url = site.url(base_url);
-                std::fs::write(out.join(format!("{stem}.svg")), sites::qr_svg(&url)?)?;
-                std::fs::write(out.join(format!("{stem}.png")), sites::qr_png(&url)?)?;
+                std::fs::write(out.join(format!("{stem}.svg")), tipoff::qr::svg(&url)?)?;
+                std::fs::write(out.join(format!("{stem}.png")), tipoff::qr::png(&url)?)?;
                 println!("{stem}\t{url}");
             }
         }

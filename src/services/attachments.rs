@@ -154,12 +154,12 @@ pub async fn open_attachment(
     audit::append(
         &txn,
         keyring,
-        AuditRecord {
-            actor: Some(viewer.user_id),
-            action: AuditAction::OpenAttachment,
-            report: Some(report_id),
-            detail: &detail,
-        },
+        AuditRecord::new(
+            Some(viewer.user_id),
+            AuditAction::OpenAttachment,
+            Some(report_id),
+            &detail,
+        ),
         now,
     )
     .await?;

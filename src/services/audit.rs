@@ -7,7 +7,7 @@ use chrono::{DateTime, SecondsFormat, Timelike, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -75,6 +75,35 @@ pub struct AuditRecord<'a> {
     pub action: AuditAction,
     pub report: Option<Uuid>,
     pub detail: &'a str,
+}
+
+impl<'a> AuditRecord<'a> {
+    pub fn new(
+        actor: Option<Uuid>,
+        action: AuditAction,
+        report: Option<Uuid>,
+        detail: &'a str,
+    ) -> AuditRecord<'a> {
+        AuditRecord {
+            actor,
+            action,
+            report,
+            detail,
+        }
+    }
+}
+
+/// Starts a transaction whose first statement appends `record`, as every audited change
+/// must: dropping the transaction unwritten takes the entry back too.
+pub async fn begin<C: TransactionTrait>(
+    db: &C,
+    keyring: &Keyring,
+    record: AuditRecord<'_>,
+    now: DateTime<Utc>,
+) -> Result<C::Transaction, ServiceError> {
+    let txn = db.begin().await?;
+    append(&txn, keyring, record, now).await?;
+    Ok(txn)
 }
 
 /// Appends an entry inside the caller's transaction and returns its sequence number.

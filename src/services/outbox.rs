@@ -404,17 +404,11 @@ pub async fn retry(
     if !viewer.is_admin() {
         return Err(ServiceError::Forbidden);
     }
-    let txn = db.begin().await?;
     let detail = format!("mail {id}: retry");
-    audit::append(
-        &txn,
+    let txn = audit::begin(
+        db,
         keyring,
-        AuditRecord {
-            actor: Some(viewer.user_id),
-            action: AuditAction::MailRetry,
-            report: None,
-            detail: &detail,
-        },
+        AuditRecord::new(Some(viewer.user_id), AuditAction::MailRetry, None, &detail),
         now,
     )
     .await?;

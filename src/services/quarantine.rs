@@ -52,17 +52,11 @@ pub async fn review_list(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let txn = db.begin().await?;
     let detail = format!("reviewed {} quarantined reports", rows.len());
-    audit::append(
-        &txn,
+    let txn = audit::begin(
+        db,
         keyring,
-        AuditRecord {
-            actor: Some(viewer.user_id),
-            action: AuditAction::OpenCase,
-            report: None,
-            detail: &detail,
-        },
+        AuditRecord::new(Some(viewer.user_id), AuditAction::OpenCase, None, &detail),
         now,
     )
     .await?;
@@ -110,12 +104,7 @@ pub async fn decide(
     audit::append(
         &txn,
         keyring,
-        AuditRecord {
-            actor: Some(viewer.user_id),
-            action: AuditAction::CaseEvent,
-            report: None,
-            detail: &detail,
-        },
+        AuditRecord::new(Some(viewer.user_id), AuditAction::CaseEvent, None, &detail),
         now,
     )
     .await?;

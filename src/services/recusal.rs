@@ -231,17 +231,11 @@ pub async fn file_relative(
         .await?
         .ok_or_else(|| sea_orm::DbErr::RecordNotFound("user".into()))?;
 
-    let txn = db.begin().await?;
     let detail = format!("filed a close relative for user {}", account.username);
-    audit::append(
-        &txn,
+    let txn = audit::begin(
+        db,
         keyring,
-        AuditRecord {
-            actor: Some(actor),
-            action: AuditAction::FilingChange,
-            report: None,
-            detail: &detail,
-        },
+        AuditRecord::new(Some(actor), AuditAction::FilingChange, None, &detail),
         now,
     )
     .await?;
@@ -299,17 +293,11 @@ pub async fn remove_relative(
         .await?
         .map_or_else(|| filing.user_id.to_string(), |u| u.username);
 
-    let txn = db.begin().await?;
     let detail = format!("removed a close-relative filing for user {username}");
-    audit::append(
-        &txn,
+    let txn = audit::begin(
+        db,
         keyring,
-        AuditRecord {
-            actor: Some(actor),
-            action: AuditAction::FilingChange,
-            report: None,
-            detail: &detail,
-        },
+        AuditRecord::new(Some(actor), AuditAction::FilingChange, None, &detail),
         now,
     )
     .await?;
@@ -382,17 +370,11 @@ pub async fn recuse_manually<C: ConnectionTrait + TransactionTrait>(
     let dek = report_dek(keyring, &found)?;
     let sealed = reason_sealer(&dek, report_id, user_id).seal("reason", reason)?;
 
-    let txn = db.begin().await?;
     let detail = format!("recused {} by hand", account.username);
-    audit::append(
-        &txn,
+    let txn = audit::begin(
+        db,
         keyring,
-        AuditRecord {
-            actor: Some(by),
-            action: AuditAction::Recuse,
-            report: Some(report_id),
-            detail: &detail,
-        },
+        AuditRecord::new(Some(by), AuditAction::Recuse, Some(report_id), &detail),
         now,
     )
     .await?;

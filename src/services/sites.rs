@@ -1,11 +1,10 @@
-//! Posting sites: creating and disabling them, resolving a QR token at intake, their QR codes,
-//! and report counts per site, kind and village that point at nobody.
+//! Posting sites: creating and disabling them, resolving a QR token at intake, and report
+//! counts per site, kind and village that point at nobody.
 
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc};
 use chrono_tz::Asia::Shanghai;
-use qrcode::{EcLevel, QrCode};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -20,12 +19,6 @@ use crate::domain::{SiteKind, Villages};
 use crate::entities::{report, site};
 
 pub const NAME_MAX: usize = 100;
-/// Pixels per QR module in the PNG: about 25 mm wide at 300 dpi for a typical site address,
-/// more than enough to print large.
-const PNG_MODULE_PX: u32 = 12;
-/// Pixels per module in the SVG's own coordinates; print CSS scales it to any size.
-const SVG_MODULE_PX: u32 = 8;
-
 /// A place where a copy of the notice hangs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Site {
@@ -136,12 +129,7 @@ pub async fn create_site(
     audit::append(
         &txn,
         keyring,
-        AuditRecord {
-            actor,
-            action: AuditAction::SiteChange,
-            report: None,
-            detail: &detail,
-        },
+        AuditRecord::new(actor, AuditAction::SiteChange, None, &detail),
         now,
     )
     .await?;
@@ -274,17 +262,11 @@ pub async fn disable_site(
     actor: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> Result<Site, ServiceError> {
-    let txn = db.begin().await?;
     let detail = format!("site {id} disabled");
-    audit::append(
-        &txn,
+    let txn = audit::begin(
+        db,
         keyring,
-        AuditRecord {
-            actor,
-            action: AuditAction::SiteChange,
-            report: None,
-            detail: &detail,
-        },
+        AuditRecord::new(actor, AuditAction::SiteChange, None, &detail),
         now,
     )
     .await?;
@@ -307,53 +289,6 @@ pub async fn disable_site(
     }
     txn.commit().await?;
     Ok(site)
-}
-
-/// Why a QR code could not be made.
-#[derive(Debug, thiserror::Error)]
-pub enum QrError {
-    #[error("the address is too long for a QR code")]
-    TooLong,
-    #[error("PNG encoding: {0}")]
-    Png(String),
-}
-
-/// Error correction H restores up to 30% of the modules, for weathered or partly torn posters.
-fn qr_code(url: &str) -> Result<QrCode, QrError> {
-    QrCode::with_error_correction_level(url.as_bytes(), EcLevel::H).map_err(|_| QrError::TooLong)
-}
-
-/// The QR code as a standalone SVG file, with the standard quiet zone of four modules.
-pub fn qr_svg(url: &str) -> Result<String, QrError> {
-    Ok(qr_code(url)?
-        .render::<qrcode::render::svg::Color<'_>>()
-        .quiet_zone(true)
-        .module_dimensions(SVG_MODULE_PX, SVG_MODULE_PX)
-        .build())
-}
-
-/// The QR code as `<svg>` markup to place inside an HTML page (no XML declaration).
-pub fn qr_svg_inline(url: &str) -> Result<String, QrError> {
-    let svg = qr_svg(url)?;
-    Ok(match svg.find("<svg") {
-        Some(start) => svg[start..].to_string(),
-        None => svg,
-    })
-}
-
-/// The QR code as a greyscale PNG, with the standard quiet zone of four modules.
-pub fn qr_png(url: &str) -> Result<Vec<u8>, QrError> {
-    let code = qr_code(url)?;
-    let image = code
-        .render::<image::Luma<u8>>()
-        .quiet_zone(true)
-        .module_dimensions(PNG_MODULE_PX, PNG_MODULE_PX)
-        .build();
-    let mut png = Vec::new();
-    image
-        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-        .map_err(|e| QrError::Png(e.to_string()))?;
-    Ok(png)
 }
 
 /// The fixed periods counts cover. Arbitrary ranges are not offered: the difference of two
@@ -672,39 +607,5 @@ mod tests {
             site("x", SiteKind::Website).url("https://jubao.example.cn/"),
             "https://jubao.example.cn/r/tok"
         );
-    }
-
-    #[test]
-    fn qr_codes_use_level_h_and_a_four_module_quiet_zone() {
-        let url = "https://jubao.example.cn/r/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
-        let png = qr_png(url).unwrap();
-        let image = image::load_from_memory(&png).unwrap().to_luma8();
-        let width = qr_code(url).unwrap().width() as u32;
-        assert_eq!(image.width(), (width + 8) * PNG_MODULE_PX);
-        // The quiet zone is blank all round.
-        let quiet = 4 * PNG_MODULE_PX;
-        for (x, y, pixel) in image.enumerate_pixels() {
-            let border =
-                x < quiet || y < quiet || x >= image.width() - quiet || y >= image.height() - quiet;
-            if border {
-                assert_eq!(pixel.0[0], 255, "dark pixel at {x},{y} in the quiet zone");
-            }
-        }
-        // …and the symbol starts right after it (the finder pattern's dark corner).
-        assert_eq!(image.get_pixel(quiet, quiet).0[0], 0);
-
-        let mut prepared = rqrr::PreparedImage::prepare(image);
-        let grids = prepared.detect_grids();
-        assert_eq!(grids.len(), 1);
-        let (meta, content) = grids[0].decode().unwrap();
-        assert_eq!(content, url);
-        assert_eq!(meta.ecc_level, 2, "level H");
-
-        let svg = qr_svg_inline(url).unwrap();
-        assert!(svg.starts_with("<svg"));
-        assert!(svg.contains(&format!(
-            "viewBox=\"0 0 {0} {0}\"",
-            (width + 8) * SVG_MODULE_PX
-        )));
     }
 }

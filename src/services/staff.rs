@@ -5,7 +5,7 @@ use argon2::{Argon2, password_hash::rand_core::OsRng};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, TransactionTrait,
+    QueryOrder,
 };
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -92,17 +92,11 @@ pub async fn create_user(
     }
     let email = parse_email(new.email.as_deref())?;
     let password_hash = hash_password(&new.password)?;
-    let txn = db.begin().await?;
     let detail = format!("created account {}", new.username);
-    audit::append(
-        &txn,
+    let txn = audit::begin(
+        db,
         keyring,
-        AuditRecord {
-            actor,
-            action: AuditAction::UserChange,
-            report: None,
-            detail: &detail,
-        },
+        AuditRecord::new(actor, AuditAction::UserChange, None, &detail),
         now,
     )
     .await?;
@@ -283,17 +277,11 @@ pub async fn login(
             }
         }
     }
-    let txn = db.begin().await?;
     let detail = format!("signed in: {}", account.username);
-    audit::append(
-        &txn,
+    let txn = audit::begin(
+        db,
         keyring,
-        AuditRecord {
-            actor: Some(account.id),
-            action: AuditAction::Login,
-            report: None,
-            detail: &detail,
-        },
+        AuditRecord::new(Some(account.id), AuditAction::Login, None, &detail),
         now,
     )
     .await?;
@@ -324,16 +312,10 @@ async fn refuse_login(
     detail: &str,
     now: DateTime<Utc>,
 ) -> Result<LoginOutcome, ServiceError> {
-    let txn = db.begin().await?;
-    audit::append(
-        &txn,
+    let txn = audit::begin(
+        db,
         keyring,
-        AuditRecord {
-            actor: None,
-            action: AuditAction::LoginFailed,
-            report: None,
-            detail,
-        },
+        AuditRecord::new(None, AuditAction::LoginFailed, None, detail),
         now,
     )
     .await?;
@@ -382,17 +364,11 @@ pub async fn logout(
     user: &SessionUser,
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
-    let txn = db.begin().await?;
     let detail = format!("signed out: {}", user.username);
-    audit::append(
-        &txn,
+    let txn = audit::begin(
+        db,
         keyring,
-        AuditRecord {
-            actor: Some(user.user_id),
-            action: AuditAction::Logout,
-            report: None,
-            detail: &detail,
-        },
+        AuditRecord::new(Some(user.user_id), AuditAction::Logout, None, &detail),
         now,
     )
     .await?;
@@ -456,17 +432,11 @@ pub async fn confirm_totp(
     let Some(step) = crate::crypto::totp_step(&secret, code, now.timestamp().max(0) as u64) else {
         return Ok(false);
     };
-    let txn = db.begin().await?;
     let detail = format!("two-factor enrolled: {}", account.username);
-    audit::append(
-        &txn,
+    let txn = audit::begin(
+        db,
         keyring,
-        AuditRecord {
-            actor: Some(account.id),
-            action: AuditAction::UserChange,
-            report: None,
-            detail: &detail,
-        },
+        AuditRecord::new(Some(account.id), AuditAction::UserChange, None, &detail),
         now,
     )
     .await?;
@@ -577,16 +547,10 @@ async fn change_account(
     now: DateTime<Utc>,
     change: impl FnOnce(&mut user::ActiveModel),
 ) -> Result<(), ServiceError> {
-    let txn = db.begin().await?;
-    audit::append(
-        &txn,
+    let txn = audit::begin(
+        db,
         keyring,
-        AuditRecord {
-            actor,
-            action: AuditAction::UserChange,
-            report: None,
-            detail,
-        },
+        AuditRecord::new(actor, AuditAction::UserChange, None, detail),
         now,
     )
     .await?;

@@ -8,8 +8,12 @@ use actix_web::HttpRequest;
 
 use super::middleware::rate_limit::RouteClass;
 use super::{AppState, client_addr};
+use serde::Serialize;
+use utoipa::ToSchema;
+
 use crate::error::{AppError, ErrorKind};
-use crate::services::tracking::{self, Lookup, Replied};
+use crate::i18n::Catalog;
+use crate::services::tracking::{self, Lookup, Progress, Replied};
 
 /// Looks a code up for this client.
 pub async fn look_up(req: &HttpRequest, state: &AppState, typed: &str) -> Result<Lookup, AppError> {
@@ -51,4 +55,54 @@ fn guard(req: &HttpRequest, state: &AppState) -> Result<Option<IpAddr>, AppError
         return Err(AppError::bare(ErrorKind::RateLimited(wait)));
     }
     Ok(client)
+}
+
+/// A report's progress as the reporter sees it: the API's answer, and what the status page
+/// shows.
+#[derive(Serialize, ToSchema)]
+pub struct TrackAnswer {
+    /// received | accepted | not_accepted | verifying | concluded | closed | merged
+    pub status: &'static str,
+    /// The status in the request's language.
+    pub status_text: &'static str,
+    /// The date of the last change (Asia/Shanghai), YYYY-MM-DD.
+    pub updated_at: String,
+    pub messages: Vec<TrackMessage>,
+    pub can_reply: bool,
+    /// Once the case is closed: what the inspectors tell the reporter about its outcome.
+    /// Null until then.
+    pub feedback: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TrackMessage {
+    /// inspector | reporter
+    pub from: &'static str,
+    pub text: String,
+    pub at: String,
+}
+
+impl TrackAnswer {
+    pub fn new(progress: Progress, t: &'static Catalog) -> TrackAnswer {
+        TrackAnswer {
+            status: progress.status.code(),
+            status_text: t.label("status", progress.status.code()),
+            updated_at: progress.updated_on.to_string(),
+            messages: progress
+                .messages
+                .into_iter()
+                .map(|m| TrackMessage {
+                    from: if m.from_inspector {
+                        "inspector"
+                    } else {
+                        "reporter"
+                    },
+                    text: m.text,
+                    at: m.at.to_string(),
+                })
+                .collect(),
+            can_reply: progress.can_reply,
+            feedback: progress.feedback,
+        }
+    }
 }

@@ -19,6 +19,22 @@ pub struct ShownError {
     pub message: &'static str,
 }
 
+/// What a report form page answers its template about the fields that were refused.
+pub trait FieldErrors {
+    fn shown_errors(&self) -> &[ShownError];
+
+    fn has_error(&self, field: &str) -> bool {
+        self.shown_errors().iter().any(|e| e.field == field)
+    }
+
+    fn error_for(&self, field: &str) -> Option<&'static str> {
+        self.shown_errors()
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message)
+    }
+}
+
 /// The evidence-file part of a report form: limits, what happens to metadata, and why files
 /// sent before are not there any more.
 pub struct FilesBlock {

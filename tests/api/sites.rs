@@ -10,9 +10,10 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 use tipoff::domain::{Channel, RawReport, ReportDraft, Role, SiteKind};
 use tipoff::entities::{audit_entry, report};
+use tipoff::qr;
 use tipoff::services::ServiceError;
 use tipoff::services::intake::Origin;
-use tipoff::services::sites::{self, CountRules, NewSite, Shown, Site, qr_png, qr_svg};
+use tipoff::services::sites::{self, CountRules, NewSite, Shown, Site};
 use uuid::Uuid;
 
 use crate::helpers::{TestApp, hidden_value};
@@ -116,8 +117,8 @@ fn decode_svg(svg: &str) -> Vec<String> {
 #[test]
 fn a_sites_qr_png_and_svg_decode_back_to_its_address() {
     let url = "https://jubao.example.gov.cn/r/Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6";
-    assert_eq!(decode_png(&qr_png(url).unwrap()), vec![url.to_string()]);
-    assert_eq!(decode_svg(&qr_svg(url).unwrap()), vec![url.to_string()]);
+    assert_eq!(decode_png(&qr::png(url).unwrap()), vec![url.to_string()]);
+    assert_eq!(decode_svg(&qr::svg(url).unwrap()), vec![url.to_string()]);
 }
 
 async fn sites_are_created_listed_and_disabled_and_households_share_one_site_per_village(

@@ -4,12 +4,12 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use super::workflow::begin_work;
+use super::workflow::Work;
 use super::{event_detail, message_body};
 use crate::crypto::{Dek, Keyring};
 use crate::domain::{Status, TrackingCode, is_finished, local_day, required_text, start_of_day};
@@ -46,7 +46,7 @@ pub async fn ask_reporter(
         return Err(ServiceError::Invalid("error.case_closed"));
     }
     let detail = format!("case {}: message to the reporter", before.case_number);
-    let (txn, current) = begin_work(
+    let work = Work::begin(
         db,
         keyring,
         viewer,
@@ -56,24 +56,38 @@ pub async fn ask_reporter(
         now,
     )
     .await?;
-    if is_finished(status_of(&current.status)) {
+    if is_finished(status_of(&work.case.status)) {
         return Err(ServiceError::Invalid("error.case_closed"));
     }
-    let dek = report_dek(keyring, &current)?;
-    let message_id = Uuid::new_v4();
+    let message_id =
+        insert_message(&work.txn, &work.dek, id, Some(viewer.user_id), now, text).await?;
+    work.commit().await?;
+    Ok(message_id)
+}
+
+/// Stores a message of the conversation, sealed with the report's key: an inspector's
+/// (`author`) or the reporter's (none). Returns its id.
+async fn insert_message<C: ConnectionTrait>(
+    txn: &C,
+    dek: &Dek,
+    report_id: Uuid,
+    author: Option<Uuid>,
+    at: DateTime<Utc>,
+    text: &str,
+) -> Result<Uuid, ServiceError> {
+    let id = Uuid::new_v4();
     message::ActiveModel {
-        id: Set(message_id),
-        report_id: Set(id),
-        from_inspector: Set(true),
-        author_id: Set(Some(viewer.user_id)),
-        at: Set(now),
-        body: Set(message_body(&dek, message_id).seal("body", text)?),
+        id: Set(id),
+        report_id: Set(report_id),
+        from_inspector: Set(author.is_some()),
+        author_id: Set(author),
+        at: Set(at),
+        body: Set(message_body(dek, id).seal("body", text)?),
         read_at: Set(None),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
-    txn.commit().await?;
-    Ok(message_id)
+    Ok(id)
 }
 
 /// A message of the conversation with the reporter, decrypted.
@@ -146,17 +160,11 @@ pub async fn reporter_reply(
     if !may_reply(db, &before).await? {
         return Ok(ReplyOutcome::NotAllowed);
     }
-    let txn = db.begin().await?;
     let detail = format!("reporter replied on case {}", before.case_number);
-    audit::append(
-        &txn,
+    let txn = audit::begin(
+        db,
         keyring,
-        AuditRecord {
-            actor: None,
-            action: AuditAction::Message,
-            report: Some(before.id),
-            detail: &detail,
-        },
+        AuditRecord::new(None, AuditAction::Message, Some(before.id), &detail),
         now,
     )
     .await?;
@@ -167,22 +175,12 @@ pub async fn reporter_reply(
         return Ok(ReplyOutcome::NotAllowed);
     }
     let dek = report_dek(keyring, &current)?;
-    let message_id = Uuid::new_v4();
-    message::ActiveModel {
-        id: Set(message_id),
-        report_id: Set(current.id),
-        from_inspector: Set(false),
-        author_id: Set(None),
-        at: Set(if current.anonymous {
-            start_of_day(now)
-        } else {
-            now
-        }),
-        body: Set(message_body(&dek, message_id).seal("body", text)?),
-        read_at: Set(None),
-    }
-    .insert(&txn)
-    .await?;
+    let at = if current.anonymous {
+        start_of_day(now)
+    } else {
+        now
+    };
+    insert_message(&txn, &dek, current.id, None, at, text).await?;
     txn.commit().await?;
     Ok(ReplyOutcome::Stored)
 }

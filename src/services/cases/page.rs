@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -119,17 +119,16 @@ pub async fn open_case(
     let Some(before) = visible_report(db, viewer, id).await? else {
         return Ok(None);
     };
-    let txn = db.begin().await?;
     let detail = format!("opened case {}", before.case_number);
-    audit::append(
-        &txn,
+    let txn = audit::begin(
+        db,
         keyring,
-        AuditRecord {
-            actor: Some(viewer.user_id),
-            action: AuditAction::OpenCase,
-            report: Some(id),
-            detail: &detail,
-        },
+        AuditRecord::new(
+            Some(viewer.user_id),
+            AuditAction::OpenCase,
+            Some(id),
+            &detail,
+        ),
         now,
     )
     .await?;

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
+    EntityTrait, QueryFilter, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -23,63 +23,75 @@ use crate::services::deadlines::{self, CaseDates, Deadlines};
 use crate::services::recusal;
 use crate::services::routing::{self, CaseMeta, Routing};
 
-/// Starts a write on a case the viewer may work: the audit entry is the transaction's first
-/// statement (it takes the write lock), then the case is read again inside the transaction.
-pub(crate) async fn begin_work(
-    db: &DatabaseConnection,
-    keyring: &Keyring,
-    viewer: &Viewer,
-    action: AuditAction,
-    before: &report::Model,
-    detail: &str,
-    now: DateTime<Utc>,
-) -> Result<(DatabaseTransaction, report::Model), ServiceError> {
-    let txn = db.begin().await?;
-    audit::append(
-        &txn,
-        keyring,
-        AuditRecord {
-            actor: Some(viewer.user_id),
-            action,
-            report: Some(before.id),
-            detail,
-        },
-        now,
-    )
-    .await?;
-    let current = visible_report(&txn, viewer, before.id)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
-    Ok((txn, current))
+/// A write on a case under way: the transaction (its audit entry already first), the case
+/// as read inside it, and the key its history is sealed with.
+pub(crate) struct Work {
+    pub txn: DatabaseTransaction,
+    pub case: report::Model,
+    pub dek: Dek,
+    actor: Uuid,
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn insert_event(
-    txn: &DatabaseTransaction,
-    dek: &Dek,
-    report_id: Uuid,
-    actor: Uuid,
-    kind: &str,
-    change: Option<(Status, Status)>,
-    detail: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<(), ServiceError> {
-    let id = Uuid::new_v4();
-    report_event::ActiveModel {
-        id: Set(id),
-        report_id: Set(report_id),
-        at: Set(now),
-        actor_id: Set(Some(actor)),
-        kind: Set(kind.to_string()),
-        from_status: Set(change.map(|(from, _)| from.code().to_string())),
-        to_status: Set(change.map(|(_, to)| to.code().to_string())),
-        detail: Set(detail
-            .map(|d| event_detail(dek, id).seal("detail", d))
-            .transpose()?),
+impl Work {
+    /// Starts a write on a case the viewer may work: the audit entry is the transaction's
+    /// first statement (it takes the write lock), then the case is read again inside it.
+    pub(crate) async fn begin(
+        db: &DatabaseConnection,
+        keyring: &Keyring,
+        viewer: &Viewer,
+        action: AuditAction,
+        before: &report::Model,
+        detail: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Work, ServiceError> {
+        let txn = audit::begin(
+            db,
+            keyring,
+            AuditRecord::new(Some(viewer.user_id), action, Some(before.id), detail),
+            now,
+        )
+        .await?;
+        let case = visible_report(&txn, viewer, before.id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        let dek = report_dek(keyring, &case)?;
+        Ok(Work {
+            txn,
+            case,
+            dek,
+            actor: viewer.user_id,
+        })
     }
-    .insert(txn)
-    .await?;
-    Ok(())
+
+    /// Adds an entry to the case's history, its detail sealed with the report's key.
+    pub(crate) async fn record(
+        &self,
+        kind: &str,
+        change: Option<(Status, Status)>,
+        detail: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        let id = Uuid::new_v4();
+        report_event::ActiveModel {
+            id: Set(id),
+            report_id: Set(self.case.id),
+            at: Set(now),
+            actor_id: Set(Some(self.actor)),
+            kind: Set(kind.to_string()),
+            from_status: Set(change.map(|(from, _)| from.code().to_string())),
+            to_status: Set(change.map(|(_, to)| to.code().to_string())),
+            detail: Set(detail
+                .map(|d| event_detail(&self.dek, id).seal("detail", d))
+                .transpose()?),
+        }
+        .insert(&self.txn)
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn commit(self) -> Result<(), ServiceError> {
+        Ok(self.txn.commit().await?)
+    }
 }
 
 /// Moves a case along the workflow. The reason, finding or feedback is sealed with the
@@ -121,7 +133,7 @@ pub async fn change_status(
     if let Some((_, number)) = &merge_target {
         audit_detail.push_str(&format!(" (into {number})"));
     }
-    let (txn, current) = begin_work(
+    let work = Work::begin(
         db,
         keyring,
         viewer,
@@ -148,28 +160,16 @@ pub async fn change_status(
         .set(active)
         .filter(report::Column::Id.eq(id))
         .filter(report::Column::Status.eq(from.code()))
-        .exec(&txn)
+        .exec(&work.txn)
         .await?;
     if updated.rows_affected != 1 {
         return Err(ServiceError::IllegalTransition {
-            from: status_of(&current.status),
+            from: status_of(&work.case.status),
             to,
         });
     }
-    let dek = report_dek(keyring, &current)?;
-    insert_event(
-        &txn,
-        &dek,
-        id,
-        viewer.user_id,
-        "status",
-        Some((from, to)),
-        detail,
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(())
+    work.record("status", Some((from, to)), detail, now).await?;
+    work.commit().await
 }
 
 /// The case a merge goes into: one the viewer may see, not this one, not itself merged.
@@ -218,7 +218,7 @@ pub async fn record_event(
     let before = workable(db, viewer, id).await?;
     let note = optional_text(note.as_deref()).map_err(ServiceError::Invalid)?;
     let detail = format!("case {}: {}", before.case_number, event.describe());
-    let (txn, current) = begin_work(
+    let work = Work::begin(
         db,
         keyring,
         viewer,
@@ -228,20 +228,8 @@ pub async fn record_event(
         now,
     )
     .await?;
-    let dek = report_dek(keyring, &current)?;
-    insert_event(
-        &txn,
-        &dek,
-        id,
-        viewer.user_id,
-        event.code(),
-        None,
-        note,
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(())
+    work.record(event.code(), None, note, now).await?;
+    work.commit().await
 }
 
 /// Gives the case to an inspector, or takes it back with `None`. Only an enabled inspector
@@ -272,7 +260,7 @@ pub async fn assign(
         ),
         None => format!("case {}: unassigned", before.case_number),
     };
-    let (txn, current) = begin_work(
+    let work = Work::begin(
         db,
         keyring,
         viewer,
@@ -284,10 +272,10 @@ pub async fn assign(
     .await?;
     if let Some(account) = &assignee_account {
         let inspector = user_role::Entity::find_by_id((account.id, Role::Inspector.code().into()))
-            .one(&txn)
+            .one(&work.txn)
             .await?
             .is_some();
-        if !inspector || recusal::is_recused(&txn, id, account.id).await? {
+        if !inspector || recusal::is_recused(&work.txn, id, account.id).await? {
             return Err(ServiceError::Invalid("error.assignee"));
         }
     }
@@ -296,23 +284,11 @@ pub async fn assign(
         assignee_id: Set(assignee),
         ..Default::default()
     }
-    .update(&txn)
+    .update(&work.txn)
     .await?;
-    let dek = report_dek(keyring, &current)?;
     let name = assignee_account.map(|a| a.display_name);
-    insert_event(
-        &txn,
-        &dek,
-        id,
-        viewer.user_id,
-        "assigned",
-        None,
-        name.as_deref(),
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(())
+    work.record("assigned", None, name.as_deref(), now).await?;
+    work.commit().await
 }
 
 /// Adds an internal note, sealed with the report's key. Returns the note's id.
@@ -327,7 +303,7 @@ pub async fn add_note(
     let before = workable(db, viewer, id).await?;
     let text = required_text(text).map_err(ServiceError::Invalid)?;
     let detail = format!("case {}: note added", before.case_number);
-    let (txn, current) = begin_work(
+    let work = Work::begin(
         db,
         keyring,
         viewer,
@@ -337,18 +313,17 @@ pub async fn add_note(
         now,
     )
     .await?;
-    let dek = report_dek(keyring, &current)?;
     let note_id = Uuid::new_v4();
     note::ActiveModel {
         id: Set(note_id),
         report_id: Set(id),
         author_id: Set(viewer.user_id),
         at: Set(now),
-        body: Set(note_body(&dek, note_id).seal("body", text)?),
+        body: Set(note_body(&work.dek, note_id).seal("body", text)?),
     }
-    .insert(&txn)
+    .insert(&work.txn)
     .await?;
-    txn.commit().await?;
+    work.commit().await?;
     Ok(note_id)
 }
 
@@ -372,7 +347,7 @@ pub async fn escalate(
         return Err(ServiceError::Invalid("error.unknown_group"));
     };
     let detail = format!("case {}: escalated to {group}", before.case_number);
-    let (txn, current) = begin_work(
+    let work = Work::begin(
         db,
         keyring,
         viewer,
@@ -382,39 +357,41 @@ pub async fn escalate(
         now,
     )
     .await?;
-    let village = current.village.clone();
-    let accepted = deadlines::acceptance_days(&txn, vec![report_id]).await?;
+    let village = work.case.village.clone();
+    let accepted = deadlines::acceptance_days(&work.txn, vec![report_id]).await?;
     let due = deadlines
         .due(&CaseDates {
-            status: status_of(&current.status),
-            received_on: current.received_on,
+            status: status_of(&work.case.status),
+            received_on: work.case.received_on,
             accepted_on: accepted.get(&report_id).copied(),
         })
         .map(|(_, due)| due);
     let case = CaseMeta {
         report_id,
-        case_number: &current.case_number,
-        category: Category::parse(&current.category).unwrap_or(Category::Other),
+        case_number: &work.case.case_number,
+        category: Category::parse(&work.case.category).unwrap_or(Category::Other),
         village: village.as_deref(),
-        subject_role: current.subject_role.as_deref().and_then(SubjectRole::parse),
-        channel: Channel::parse(&current.channel).unwrap_or(Channel::Web),
-        anonymous: current.anonymous,
+        subject_role: work
+            .case
+            .subject_role
+            .as_deref()
+            .and_then(SubjectRole::parse),
+        channel: Channel::parse(&work.case.channel).unwrap_or(Channel::Web),
+        anonymous: work.case.anonymous,
         due,
     };
-    let recused = recusal::recused_users(&txn, report_id).await?;
-    routing::route_escalation(&txn, routing, &case, group, viewer.user_id, &recused, now).await?;
-    let dek = report_dek(keyring, &current)?;
-    insert_event(
-        &txn,
-        &dek,
-        report_id,
+    let recused = recusal::recused_users(&work.txn, report_id).await?;
+    routing::route_escalation(
+        &work.txn,
+        routing,
+        &case,
+        group,
         viewer.user_id,
-        "escalated",
-        None,
-        Some(target.name.as_str()),
+        &recused,
         now,
     )
     .await?;
-    txn.commit().await?;
-    Ok(())
+    work.record("escalated", None, Some(target.name.as_str()), now)
+        .await?;
+    work.commit().await
 }

@@ -47,24 +47,9 @@ impl FloodGauge {
 mod tests {
     use super::*;
 
-    fn limits() -> LimitSettings {
-        LimitSettings {
-            submit_per_minute: 1,
-            submit_burst: 1,
-            track_per_minute: 1,
-            track_burst: 1,
-            form_token_max_age: 1,
-            min_fill_seconds: 3,
-            flood_per_minute: 3,
-            quarantine_ceiling: 10,
-            lookup_free_failures: 2,
-            lookup_alarm_per_minute: 3,
-        }
-    }
-
     #[test]
     fn a_burst_beyond_the_threshold_is_flagged_and_the_flag_passes() {
-        let gauge = FloodGauge::new(&limits());
+        let gauge = FloodGauge::new(&LimitSettings::tiny());
         let t0 = Utc::now();
         assert!(!gauge.record(t0));
         assert!(!gauge.record(t0));

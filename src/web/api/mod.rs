@@ -9,10 +9,9 @@ use utoipa::{OpenApi, ToSchema};
 use crate::domain::attachment::Upload;
 use crate::domain::{Channel, RawReport, ReportDraft};
 use crate::error::{AppError, ErrorBody, ErrorKind, Surface};
-use crate::i18n::Catalog;
 use crate::services::intake::{Origin, Submission};
-use crate::services::tracking::{Lookup, Progress, Replied};
-use crate::web::lookup::{look_up, reply};
+use crate::services::tracking::{Lookup, Replied};
+use crate::web::lookup::{TrackAnswer, look_up, reply};
 use crate::web::middleware::rate_limit::RouteClass;
 use crate::web::pages::no_store;
 use crate::web::{AppState, api, client_addr, lang_of, upload};
@@ -33,8 +32,8 @@ use crate::web::{AppState, api, client_addr, lang_of, upload};
         SubmitAnswer,
         AttachmentAnswer,
         TrackBody,
-        TrackAnswer,
-        TrackMessage,
+        crate::web::lookup::TrackAnswer,
+        crate::web::lookup::TrackMessage,
         VersionAnswer,
         ErrorBody,
         crate::error::ErrorDetail
@@ -146,29 +145,6 @@ pub struct TrackBody {
     /// Spaces and hyphens are ignored.
     #[schema(example = "1234 5678 9012 3452")]
     tracking_code: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct TrackAnswer {
-    /// received | accepted | not_accepted | verifying | concluded | closed | merged
-    status: &'static str,
-    /// The status in the request's language.
-    status_text: &'static str,
-    /// The date of the last change (Asia/Shanghai), YYYY-MM-DD.
-    updated_at: String,
-    messages: Vec<TrackMessage>,
-    can_reply: bool,
-    /// Once the case is closed: what the inspectors tell the reporter about its outcome.
-    /// Null until then.
-    feedback: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct TrackMessage {
-    /// inspector | reporter
-    from: &'static str,
-    text: String,
-    at: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -351,34 +327,11 @@ pub async fn track_report(
     let t = lang_of(&req).catalog();
     match look_up(&req, &state, &body.tracking_code).await? {
         Lookup::Found(progress) => Ok(no_store(
-            HttpResponse::Ok().json(track_answer(progress, t)),
+            HttpResponse::Ok().json(TrackAnswer::new(progress, t)),
             surface,
         )),
         Lookup::NotFound => Err(AppError::new(ErrorKind::NotFound, surface)),
         Lookup::CheckDigit => Err(AppError::new(ErrorKind::CheckCode, surface)),
-    }
-}
-
-fn track_answer(progress: Progress, t: &'static Catalog) -> TrackAnswer {
-    TrackAnswer {
-        status: progress.status.code(),
-        status_text: t.label("status", progress.status.code()),
-        updated_at: progress.updated_on.to_string(),
-        messages: progress
-            .messages
-            .into_iter()
-            .map(|m| TrackMessage {
-                from: if m.from_inspector {
-                    "inspector"
-                } else {
-                    "reporter"
-                },
-                text: m.text,
-                at: m.at.to_string(),
-            })
-            .collect(),
-        can_reply: progress.can_reply,
-        feedback: progress.feedback,
     }
 }
 
@@ -415,7 +368,7 @@ pub async fn reply_report(
     let body = body.into_inner();
     match reply(&req, &state, &body.tracking_code, &body.text).await? {
         Replied::Stored(progress) => Ok(no_store(
-            HttpResponse::Ok().json(track_answer(progress, t)),
+            HttpResponse::Ok().json(TrackAnswer::new(progress, t)),
             surface,
         )),
         Replied::NotFound => Err(AppError::new(ErrorKind::NotFound, surface)),

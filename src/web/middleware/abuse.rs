@@ -68,24 +68,9 @@ impl LookupGuard {
 mod tests {
     use super::*;
 
-    fn limits() -> LimitSettings {
-        LimitSettings {
-            submit_per_minute: 1,
-            submit_burst: 1,
-            track_per_minute: 1,
-            track_burst: 1,
-            form_token_max_age: 1,
-            min_fill_seconds: 3,
-            flood_per_minute: 3,
-            quarantine_ceiling: 10,
-            lookup_free_failures: 2,
-            lookup_alarm_per_minute: 3,
-        }
-    }
-
     #[test]
     fn guessing_codes_slows_down_and_counts() {
-        let guard = LookupGuard::new(&limits());
+        let guard = LookupGuard::new(&LimitSettings::tiny());
         let client = Some(IpAddr::from([203, 0, 113, 9]));
         let t0 = Utc::now();
         guard.failed(client, t0);

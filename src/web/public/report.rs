@@ -13,8 +13,8 @@ use crate::services::intake::{Origin, SpentToken, Submission, TOKEN_USED};
 use crate::web::middleware::rate_limit::RouteClass;
 use crate::web::pages::{Choice, no_store, render};
 use crate::web::report_form::{
-    FilesBlock, ShownError, busy_notice, choices, files_note, problem_texts, shown_errors,
-    with_retry_after,
+    FieldErrors, FilesBlock, ShownError, busy_notice, choices, files_note, problem_texts,
+    shown_errors, with_retry_after,
 };
 use crate::web::upload;
 use crate::web::{AppState, client_addr, lang_of};
@@ -94,16 +94,9 @@ struct ReportFormPage {
     files: FilesBlock,
 }
 
-impl ReportFormPage {
-    fn has_error(&self, field: &str) -> bool {
-        self.errors.iter().any(|e| e.field == field)
-    }
-
-    fn error_for(&self, field: &str) -> Option<&'static str> {
-        self.errors
-            .iter()
-            .find(|e| e.field == field)
-            .map(|e| e.message)
+impl FieldErrors for ReportFormPage {
+    fn shown_errors(&self) -> &[ShownError] {
+        &self.errors
     }
 }
 

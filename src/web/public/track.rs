@@ -7,8 +7,8 @@ use serde::Deserialize;
 
 use crate::error::{AppError, Surface};
 use crate::i18n::{Catalog, Lang};
-use crate::services::tracking::{Lookup, Progress, Replied};
-use crate::web::lookup::{look_up, reply};
+use crate::services::tracking::{Lookup, Replied};
+use crate::web::lookup::{TrackAnswer, look_up, reply};
 use crate::web::pages::{no_store, render};
 use crate::web::{AppState, lang_of};
 
@@ -17,58 +17,18 @@ pub struct TrackForm {
     tracking_code: Option<String>,
 }
 
-pub struct ShownProgress {
-    pub code: &'static str,
-    pub status_text: &'static str,
-    pub updated_on: String,
-    pub messages: Vec<ShownMessage>,
-    pub feedback: Option<String>,
-    pub can_reply: bool,
-}
-
-pub struct ShownMessage {
-    pub from: &'static str,
-    pub text: String,
-    pub at: String,
-}
-
 #[derive(Template)]
 #[template(path = "public/track.html")]
 struct TrackPage {
     t: &'static Catalog,
     lang: Lang,
-    progress: Option<ShownProgress>,
+    progress: Option<TrackAnswer>,
     problem: Option<&'static str>,
     notice: Option<&'static str>,
     typed: String,
     /// The code again, as a hidden field of the reply form (only where a reply is possible).
     reply_code: String,
     reply_text: String,
-}
-
-impl ShownProgress {
-    fn new(progress: Progress, t: &'static Catalog) -> ShownProgress {
-        ShownProgress {
-            code: progress.status.code(),
-            status_text: t.label("status", progress.status.code()),
-            updated_on: progress.updated_on.to_string(),
-            messages: progress
-                .messages
-                .into_iter()
-                .map(|m| ShownMessage {
-                    from: if m.from_inspector {
-                        "inspector"
-                    } else {
-                        "reporter"
-                    },
-                    text: m.text,
-                    at: m.at.to_string(),
-                })
-                .collect(),
-            feedback: progress.feedback,
-            can_reply: progress.can_reply,
-        }
-    }
 }
 
 pub async fn track_form(req: HttpRequest) -> Result<HttpResponse, AppError> {
@@ -97,7 +57,7 @@ pub async fn track_report(
     let surface = Surface::Page(lang);
     let typed = form.into_inner().tracking_code.unwrap_or_default();
     let (status, progress, problem) = match look_up(&req, &state, &typed).await? {
-        Lookup::Found(p) => (StatusCode::OK, Some(ShownProgress::new(p, t)), None),
+        Lookup::Found(p) => (StatusCode::OK, Some(TrackAnswer::new(p, t)), None),
         Lookup::NotFound => (StatusCode::NOT_FOUND, None, Some(t.t("track.not_found"))),
         Lookup::CheckDigit => (
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -105,10 +65,7 @@ pub async fn track_report(
             Some(t.t("track.check_code")),
         ),
     };
-    let reply_code = match &progress {
-        Some(p) if p.can_reply => typed.chars().filter(char::is_ascii_digit).collect(),
-        _ => String::new(),
-    };
+    let reply_code = reply_code(&progress, &typed);
     let page = TrackPage {
         t,
         lang,
@@ -176,11 +133,8 @@ pub async fn reply_report(
             text.as_str(),
         ),
     };
-    let progress = progress.map(|p| ShownProgress::new(p, t));
-    let reply_code = match &progress {
-        Some(p) if p.can_reply => typed.chars().filter(char::is_ascii_digit).collect(),
-        _ => String::new(),
-    };
+    let progress = progress.map(|p| TrackAnswer::new(p, t));
+    let reply_code = reply_code(&progress, &typed);
     let page = TrackPage {
         t,
         lang,
@@ -192,4 +146,12 @@ pub async fn reply_report(
         reply_text: kept.to_string(),
     };
     render(&page, status, surface).map(|r| no_store(r, surface))
+}
+
+/// The code again, as a hidden field of the reply form, only where a reply is possible.
+fn reply_code(progress: &Option<TrackAnswer>, typed: &str) -> String {
+    match progress {
+        Some(p) if p.can_reply => typed.chars().filter(char::is_ascii_digit).collect(),
+        _ => String::new(),
+    }
 }

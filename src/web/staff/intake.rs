@@ -15,7 +15,7 @@ use crate::services::intake::{Origin, Submission};
 use crate::services::staff::SessionUser;
 use crate::web::pages::{Choice, no_store, render};
 use crate::web::report_form::{
-    FilesBlock, ShownError, choices, files_note, problem_texts, shown_errors,
+    FieldErrors, FilesBlock, ShownError, choices, files_note, problem_texts, shown_errors,
 };
 use crate::web::{AppState, upload};
 
@@ -60,16 +60,9 @@ struct IntakePage {
     files: FilesBlock,
 }
 
-impl IntakePage {
-    fn has_error(&self, field: &str) -> bool {
-        self.errors.iter().any(|e| e.field == field)
-    }
-
-    fn error_for(&self, field: &str) -> Option<&'static str> {
-        self.errors
-            .iter()
-            .find(|e| e.field == field)
-            .map(|e| e.message)
+impl FieldErrors for IntakePage {
+    fn shown_errors(&self) -> &[ShownError] {
+        &self.errors
     }
 }
 

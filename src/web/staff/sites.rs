@@ -15,8 +15,9 @@ use super::{Nav, StaffPage};
 use crate::domain::{Category, SiteKind};
 use crate::error::{AppError, ErrorKind, Surface};
 use crate::i18n::{Catalog, Lang};
+use crate::qr::{self, QrError};
 use crate::services::ServiceError;
-use crate::services::sites::{self, CountRules, NewSite, QrError, Shown, Site};
+use crate::services::sites::{self, CountRules, NewSite, Shown, Site};
 use crate::services::staff::SessionUser;
 use crate::web::pages::{Choice, render};
 use crate::web::{AppState, lang_of, page};
@@ -281,7 +282,7 @@ pub async fn site_qr_svg(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let site = site_or_404(&req, &state, &id).await?;
-    let svg = sites::qr_svg(&site.url(&state.settings.server.base_url))
+    let svg = qr::svg(&site.url(&state.settings.server.base_url))
         .map_err(|e| qr_failed(e, page(&req)))?;
     Ok(download(
         svg.into_bytes(),
@@ -296,7 +297,7 @@ pub async fn site_qr_png(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let site = site_or_404(&req, &state, &id).await?;
-    let png = sites::qr_png(&site.url(&state.settings.server.base_url))
+    let png = qr::png(&site.url(&state.settings.server.base_url))
         .map_err(|e| qr_failed(e, page(&req)))?;
     Ok(download(
         png,
@@ -338,7 +339,7 @@ pub async fn site_notice(
         Lang::En => (&campaign.title_en, &campaign.office_en, &campaign.notice_en),
     };
     let site_url = site.url(&state.settings.server.base_url);
-    let qr_svg = sites::qr_svg_inline(&site_url).map_err(|e| qr_failed(e, surface))?;
+    let qr_svg = qr::svg_inline(&site_url).map_err(|e| qr_failed(e, surface))?;
     let today = state.now().with_timezone(&Shanghai).date_naive();
     let mut date = String::new();
     if write!(date, "{}", today.format(t.t("notice.date_format"))).is_err() {
