@@ -150,29 +150,36 @@ fn split_subject(text: String) -> Rendered {
     }
 }
 
-/// A new case, to a group the routing rules send it to.
-pub fn render_new_case(
-    facts: &CaseFacts<'_>,
-    group_name: &str,
-    villages: &[Village],
-    base_url: &str,
-) -> Result<Rendered, MailError> {
-    let f = Fields::new(facts, group_name, villages, base_url);
-    let mut rendered = split_subject(NewCaseText { f: &f }.render()?);
-    rendered.html = NewCaseHtml { f: &f }.render()?;
-    Ok(rendered)
+/// Which notification about one case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseMail {
+    /// A new case, to a group the routing rules send it to.
+    NewCase,
+    /// A case an inspector escalated to another group.
+    Escalation,
 }
 
-/// A case an inspector escalated to another group.
-pub fn render_escalation(
+/// A notification about one case, for one recipient group: text and HTML.
+pub fn render_case(
+    which: CaseMail,
     facts: &CaseFacts<'_>,
     group_name: &str,
     villages: &[Village],
     base_url: &str,
 ) -> Result<Rendered, MailError> {
     let f = Fields::new(facts, group_name, villages, base_url);
-    let mut rendered = split_subject(EscalationText { f: &f }.render()?);
-    rendered.html = EscalationHtml { f: &f }.render()?;
+    let (text, html) = match which {
+        CaseMail::NewCase => (
+            NewCaseText { f: &f }.render()?,
+            NewCaseHtml { f: &f }.render()?,
+        ),
+        CaseMail::Escalation => (
+            EscalationText { f: &f }.render()?,
+            EscalationHtml { f: &f }.render()?,
+        ),
+    };
+    let mut rendered = split_subject(text);
+    rendered.html = html;
     Ok(rendered)
 }
 
@@ -435,8 +442,14 @@ mod tests {
             channel: Channel::Hotline,
             due: NaiveDate::from_ymd_opt(2026, 3, 5),
         };
-        let mail =
-            render_new_case(&facts, "纪律检查岗", &villages(), "https://jb.example.org/").unwrap();
+        let mail = render_case(
+            CaseMail::NewCase,
+            &facts,
+            "纪律检查岗",
+            &villages(),
+            "https://jb.example.org/",
+        )
+        .unwrap();
         assert_eq!(mail.subject, "【举报线索】新案件 2026-0042（关系保）");
         assert!(!mail.subject.contains('\n'));
         for part in [&mail.text, &mail.html] {
@@ -464,7 +477,14 @@ mod tests {
             channel: Channel::Web,
             due: None,
         };
-        let mail = render_escalation(&facts, "<b>区民政局</b>", &[], "http://x").unwrap();
+        let mail = render_case(
+            CaseMail::Escalation,
+            &facts,
+            "<b>区民政局</b>",
+            &[],
+            "http://x",
+        )
+        .unwrap();
         assert!(!mail.html.contains("<b>"), "{}", mail.html);
         assert!(mail.html.contains("&#60;b&#62;区民政局"), "{}", mail.html);
         assert!(

@@ -14,7 +14,7 @@
 mod attachment;
 mod config;
 mod crypto;
-mod report;
+pub(crate) mod report;
 pub(crate) mod upload;
 
 pub use attachment::{file_sniff, image_preview, metadata_strip};

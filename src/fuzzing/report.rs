@@ -67,7 +67,8 @@ pub fn person_name(data: &[u8]) {
     }
 }
 
-fn villages() -> Villages {
+/// The one village the fuzz targets and the parser's own tests know.
+pub(crate) fn villages() -> Villages {
     Villages::new(vec![Village {
         id: "dalu-community".into(),
         zh: "大路社区".into(),
@@ -76,13 +77,14 @@ fn villages() -> Villages {
 }
 
 /// Parses the draft and checks every bound the intake relies on; a refusal must say why.
-fn check_parse(raw: RawReport) {
+/// Returns the accepted draft.
+pub(crate) fn check_parse(raw: RawReport) -> Option<ReportDraft> {
     let villages = villages();
     let draft = match ReportDraft::parse(raw, &villages) {
         Ok(draft) => draft,
         Err(errors) => {
             assert!(!errors.is_empty(), "refused without a reason");
-            return;
+            return None;
         }
     };
     let text = |field: &str, value: &str, min: usize, max: usize| {
@@ -122,4 +124,5 @@ fn check_parse(raw: RawReport) {
             phone.len() >= 10 && phone.len() <= 12 && phone[0] == b'0' && phone[1] != b'0';
         assert!(mobile || landline, "phone has neither shape");
     }
+    Some(draft)
 }

@@ -16,7 +16,7 @@ use super::outbox::{self, NewMail};
 use crate::config::{CIVIL_AFFAIRS_POST, DISCIPLINE_POST, DISTRICT_BUREAU, MailGroup, Settings};
 use crate::domain::{Category, Channel, SubjectRole, Village, start_of_day};
 use crate::entities::case_route;
-use crate::mail::{self, CaseFacts, DigestCase, DigestFor, Rendered};
+use crate::mail::{self, CaseFacts, CaseMail, DigestCase, DigestFor, Rendered};
 
 /// Why a case went to a group, as stored in `case_routes.reason`.
 pub const BY_RULE: &str = "rule";
@@ -219,11 +219,13 @@ impl Routing {
         group: &str,
     ) -> Result<Rendered, ServiceError> {
         let name = self.groups.get(group).map_or(group, |g| g.name.as_str());
-        let rendered = if kind == KIND_ESCALATION {
-            mail::render_escalation(&case.facts(), name, &self.villages, &self.base_url)
+        let which = if kind == KIND_ESCALATION {
+            CaseMail::Escalation
         } else {
-            mail::render_new_case(&case.facts(), name, &self.villages, &self.base_url)
+            CaseMail::NewCase
         };
+        let rendered =
+            mail::render_case(which, &case.facts(), name, &self.villages, &self.base_url);
         rendered.map_err(|e| ServiceError::Mail(e.to_string()))
     }
 
