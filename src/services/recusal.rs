@@ -436,14 +436,13 @@ pub async fn recused_users<C: ConnectionTrait>(
     db: &C,
     report_id: Uuid,
 ) -> Result<Vec<Uuid>, ServiceError> {
-    Ok(recusal::Entity::find()
-        .select_only()
-        .column(recusal::Column::UserId)
-        .filter(recusal::Column::ReportId.eq(report_id))
-        .order_by_asc(recusal::Column::UserId)
-        .into_tuple::<Uuid>()
-        .all(db)
-        .await?)
+    recusal_side(
+        db,
+        recusal::Column::ReportId,
+        report_id,
+        recusal::Column::UserId,
+    )
+    .await
 }
 
 /// Every case a staff member is kept away from.
@@ -451,11 +450,27 @@ pub async fn recused_report_ids<C: ConnectionTrait>(
     db: &C,
     user_id: Uuid,
 ) -> Result<Vec<Uuid>, ServiceError> {
+    recusal_side(
+        db,
+        recusal::Column::UserId,
+        user_id,
+        recusal::Column::ReportId,
+    )
+    .await
+}
+
+/// One side of the recusals whose other side is `id`, in order.
+async fn recusal_side<C: ConnectionTrait>(
+    db: &C,
+    by: recusal::Column,
+    id: Uuid,
+    wanted: recusal::Column,
+) -> Result<Vec<Uuid>, ServiceError> {
     Ok(recusal::Entity::find()
         .select_only()
-        .column(recusal::Column::ReportId)
-        .filter(recusal::Column::UserId.eq(user_id))
-        .order_by_asc(recusal::Column::ReportId)
+        .column(wanted)
+        .filter(by.eq(id))
+        .order_by_asc(wanted)
         .into_tuple::<Uuid>()
         .all(db)
         .await?)
