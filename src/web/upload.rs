@@ -17,8 +17,9 @@ use actix_web::web::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 
 use crate::config::Settings;
-use crate::domain::attachment::{Attachment, Refusal, Upload, clean_name};
+use crate::domain::attachment::{Upload, clean_name};
 use crate::i18n::Catalog;
+use crate::media::FileProblem;
 
 /// Whether a body with these headers is `multipart/form-data`.
 pub fn is_multipart(headers: &HeaderMap) -> bool {
@@ -419,56 +420,6 @@ pub async fn read_small(payload: Payload, limit: usize) -> Result<Bytes, Cutoff>
         body.extend_from_slice(&chunk);
     }
     Ok(body.freeze())
-}
-
-/// A file that was not accepted: its place among the files sent, its name, and why.
-#[derive(Debug, Clone)]
-pub struct FileProblem {
-    pub index: usize,
-    pub name: Option<String>,
-    pub refusal: Refusal,
-}
-
-/// Checks and (where `strip`) strips every file, off the async workers: parsing a 10 MB PDF
-/// is real work. A parser that panics on a hostile file refuses that file, nothing more.
-pub async fn prepare(files: Vec<Upload>, strip: bool) -> Result<Vec<Attachment>, Vec<FileProblem>> {
-    if files.is_empty() {
-        return Ok(Vec::new());
-    }
-    let count = files.len();
-    let work = move || {
-        let mut accepted = Vec::new();
-        let mut problems = Vec::new();
-        for (i, upload) in files.into_iter().enumerate() {
-            let name = upload.name.clone();
-            let prepared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                Attachment::prepare(i + 1, upload, strip)
-            }))
-            .unwrap_or(Err(Refusal::Damaged));
-            match prepared {
-                Ok(file) => accepted.push(file),
-                Err(refusal) => problems.push(FileProblem {
-                    index: i + 1,
-                    name,
-                    refusal,
-                }),
-            }
-        }
-        if problems.is_empty() {
-            Ok(accepted)
-        } else {
-            Err(problems)
-        }
-    };
-    actix_web::web::block(work).await.unwrap_or_else(|_| {
-        Err((1..=count)
-            .map(|index| FileProblem {
-                index,
-                name: None,
-                refusal: Refusal::Damaged,
-            })
-            .collect())
-    })
 }
 
 /// "File 2 (photo.jpg)" in the reader's language.

@@ -10,6 +10,7 @@ use utoipa::{OpenApi, ToSchema};
 use crate::domain::{Channel, RawReport, ReportDraft};
 use crate::error::{AppError, ErrorBody, ErrorKind, Surface};
 use crate::i18n::Catalog;
+use crate::media;
 use crate::services;
 use crate::services::reports::Progress;
 use crate::web::middleware::rate_limit::RouteClass;
@@ -301,7 +302,7 @@ pub async fn submit_report_with_files(
     let keep_metadata = body.keep_metadata == Some(true);
     let draft = parse_draft(&state, body, surface)?;
     let strip = draft.is_anonymous() || !keep_metadata;
-    let attachments = upload::prepare(received.files, strip)
+    let attachments = media::prepare(received.files, strip)
         .await
         .map_err(|problems| {
             let fields = problems

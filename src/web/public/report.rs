@@ -9,11 +9,12 @@ use super::{no_store, render};
 use crate::domain::{Category, Channel, FieldError, RawReport, ReportDraft, SubjectRole};
 use crate::error::{AppError, ErrorKind, Surface};
 use crate::i18n::{Catalog, Lang};
+use crate::media::{self, FileProblem};
 use crate::services;
 use crate::services::ServiceError;
 use crate::services::reports::{Origin, SpentToken, TOKEN_USED};
 use crate::web::middleware::rate_limit::RouteClass;
-use crate::web::upload::{self, FileProblem};
+use crate::web::upload;
 use crate::web::{AppState, client_addr, lang_of};
 use chrono::DateTime;
 
@@ -423,7 +424,7 @@ async fn accept_report(
     // Anonymous reports always lose file metadata; real-name ones unless the reporter asked
     // to keep it as evidence.
     let strip = draft.is_anonymous() || !keep_metadata;
-    let attachments = match upload::prepare(files, strip).await {
+    let attachments = match media::prepare(files, strip).await {
         Ok(attachments) => attachments,
         Err(problems) => {
             let feedback = Feedback {

@@ -10,6 +10,7 @@ use super::{Nav, StaffPage};
 use crate::domain::{Channel, FieldError, RawReport, ReportDraft};
 use crate::error::{AppError, ErrorKind, Surface};
 use crate::i18n::{Catalog, Lang};
+use crate::media;
 use crate::services;
 use crate::services::reports::Origin;
 use crate::services::staff::SessionUser;
@@ -236,7 +237,7 @@ pub async fn submit_intake(
     };
     let StaffPage { t, lang, nav } = StaffPage::new(&req, &user, &state);
     let strip = draft.is_anonymous() || !keep_metadata;
-    let attachments = match upload::prepare(files, strip).await {
+    let attachments = match media::prepare(files, strip).await {
         Ok(attachments) => attachments,
         Err(problems) => {
             let feedback = Feedback {
