@@ -16,7 +16,7 @@ use crate::services::routing::Routing;
 use crate::web::middleware::abuse::{FloodGauge, LookupGuard};
 use crate::web::middleware::rate_limit::Limiters;
 use crate::web::middleware::{log_request, security_headers};
-use crate::web::{AppState, Clock, api, public, upload};
+use crate::web::{AppState, Clock, api, multipart, public};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -259,7 +259,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/report",
             web::post()
-                .guard(actix_web::guard::fn_guard(upload::multipart_guard))
+                .guard(actix_web::guard::fn_guard(multipart::multipart_guard))
                 .to(public::submit_report_with_files),
         )
         .route("/report", web::post().to(public::submit_report))
@@ -276,7 +276,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/reports",
                     web::post()
-                        .guard(actix_web::guard::fn_guard(upload::multipart_guard))
+                        .guard(actix_web::guard::fn_guard(multipart::multipart_guard))
                         .to(api::submit_report_with_files),
                 )
                 .route("/reports", web::post().to(api::submit_report))

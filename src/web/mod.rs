@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod middleware;
+pub mod multipart;
 pub mod public;
 pub mod staff;
 pub mod upload;
