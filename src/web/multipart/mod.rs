@@ -1,7 +1,9 @@
-//! Reading form bodies as they stream in: one multipart reader for the upload forms and the CSRF guard.
+//! Reading form bodies as they stream in: the one multipart reader, for uploads and the CSRF guard.
 //!
 //! Text fields and evidence files are cut off the moment a limit is passed and held in memory
 //! only (nothing is ever written to disk).
+
+mod leading;
 
 use std::cell::{Cell, RefCell};
 use std::pin::Pin;
@@ -9,7 +11,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use actix_multipart::Multipart;
+use actix_multipart::{Field, Multipart};
 use actix_web::HttpRequest;
 use actix_web::dev::Payload;
 use actix_web::error::PayloadError;
@@ -19,6 +21,8 @@ use futures_util::{Stream, StreamExt};
 
 use crate::config::Settings;
 use crate::domain::attachment::{Upload, clean_name};
+
+pub use leading::{Leading, leading_field};
 
 /// Whether a body with these headers is `multipart/form-data`.
 pub fn is_multipart(headers: &HeaderMap) -> bool {
@@ -47,86 +51,6 @@ pub fn form_from_fields<T: serde::de::DeserializeOwned>(
         .map(|(k, v)| (k, serde_json::Value::String(v)))
         .collect();
     serde_json::from_value(serde_json::Value::Object(fields)).ok()
-}
-
-/// What the start of a multipart body says about one field.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Leading {
-    /// The first part is the field, with this value.
-    Value(String),
-    /// The first part is something else (or the body is not framed as expected).
-    Absent,
-    /// Not enough of the body yet to tell.
-    NeedMore,
-}
-
-/// Reads the first part of a multipart body from its first bytes, without a parser that
-/// would consume the body: the staff guard checks the CSRF field (first in every staff form)
-/// and hands the untouched body on.
-///
-/// Only the shape browsers send is recognised — one `Content-Disposition: form-data;
-/// name="…"` header, no file name, a value on one line — so that the guard never reads a
-/// part differently from the multipart parser the handler reads the body with.
-pub fn leading_field(prefix: &[u8], boundary: &str, name: &str) -> Leading {
-    let delimiter = format!("--{boundary}\r\n");
-    if prefix.len() < delimiter.len() {
-        return if delimiter.as_bytes().starts_with(prefix) {
-            Leading::NeedMore
-        } else {
-            Leading::Absent
-        };
-    }
-    let Some(after) = prefix.strip_prefix(delimiter.as_bytes()) else {
-        return Leading::Absent;
-    };
-    if after.starts_with(b"\r\n") {
-        // A part without headers.
-        return Leading::Absent;
-    }
-    let Some(headers_end) = find(after, b"\r\n\r\n") else {
-        return Leading::NeedMore;
-    };
-    let Ok(headers) = std::str::from_utf8(&after[..headers_end]) else {
-        return Leading::Absent;
-    };
-    const DISPOSITION: &[u8] = b"content-disposition:";
-    let wanted = format!(" form-data; name=\"{name}\"");
-    let mut dispositions = 0;
-    for line in headers.split("\r\n") {
-        if line.starts_with([' ', '\t']) {
-            // A folded header line: parsers disagree on what it belongs to.
-            return Leading::Absent;
-        }
-        let bytes = line.as_bytes();
-        if bytes.len() >= DISPOSITION.len()
-            && bytes[..DISPOSITION.len()].eq_ignore_ascii_case(DISPOSITION)
-        {
-            if bytes[DISPOSITION.len()..] != *wanted.as_bytes() {
-                return Leading::Absent;
-            }
-            dispositions += 1;
-        }
-    }
-    if dispositions != 1 {
-        return Leading::Absent;
-    }
-    let value = &after[headers_end + 4..];
-    let closing = format!("\r\n--{boundary}");
-    match find(value, closing.as_bytes()) {
-        Some(end) if value[..end].iter().any(|b| matches!(b, b'\r' | b'\n')) => Leading::Absent,
-        Some(end) => match std::str::from_utf8(&value[..end]) {
-            Ok(v) => Leading::Value(v.to_string()),
-            Err(_) => Leading::Absent,
-        },
-        None => Leading::NeedMore,
-    }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || haystack.len() < needle.len() {
-        return None;
-    }
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// The limits one upload is held to.
@@ -264,16 +188,12 @@ async fn read_parts(
 ) -> Result<(), Cutoff> {
     let mut file_bytes: u64 = 0;
     let mut text_bytes: u64 = 0;
-    while let Some(field) = next_unless_stalled(multipart, ended).await? {
-        let mut field = field.map_err(|_| Cutoff::Malformed)?;
-        let (name, filename) = match field.content_disposition() {
-            Some(cd) => (
-                cd.get_name().map(str::to_string),
-                cd.get_filename().map(str::to_string),
-            ),
-            None => return Err(Cutoff::Malformed),
-        };
-        let name = name.ok_or(Cutoff::Malformed)?;
+    while let Some(Part {
+        name,
+        filename,
+        mut field,
+    }) = next_part(multipart, ended).await?
+    {
         if filename.is_some() || name == "file" {
             let index = received.sent_files + 1;
             let shown_name = filename.as_deref().and_then(clean_name);
@@ -318,20 +238,54 @@ async fn read_parts(
                 });
             }
         } else {
-            let mut value = BytesMut::new();
-            while let Some(chunk) = next_unless_stalled(&mut field, ended).await? {
-                let chunk = chunk.map_err(|_| Cutoff::Malformed)?;
-                text_bytes += chunk.len() as u64;
-                if text_bytes > limits.max_text_bytes {
-                    return Err(Cutoff::TextTooLarge);
-                }
-                value.extend_from_slice(&chunk);
-            }
-            let value = String::from_utf8(value.to_vec()).map_err(|_| Cutoff::Malformed)?;
+            let value = read_text(&mut field, ended, limits.max_text_bytes - text_bytes).await?;
+            text_bytes += value.len() as u64;
             received.fields.push((name, value));
         }
     }
     Ok(())
+}
+
+/// One part of a body as the reader takes it: its name, the file name if it is a file, and
+/// its contents, still to be read.
+struct Part {
+    name: String,
+    filename: Option<String>,
+    field: Field,
+}
+
+/// The next part of the body, `None` after the last.
+async fn next_part(multipart: &mut Multipart, ended: &Cell<bool>) -> Result<Option<Part>, Cutoff> {
+    let Some(field) = next_unless_stalled(multipart, ended).await? else {
+        return Ok(None);
+    };
+    let field = field.map_err(|_| Cutoff::Malformed)?;
+    let (name, filename) = match field.content_disposition() {
+        Some(cd) => (
+            cd.get_name().map(str::to_string),
+            cd.get_filename().map(str::to_string),
+        ),
+        None => return Err(Cutoff::Malformed),
+    };
+    let name = name.ok_or(Cutoff::Malformed)?;
+    Ok(Some(Part {
+        name,
+        filename,
+        field,
+    }))
+}
+
+/// The value of a text part, refused once it passes `room` bytes.
+async fn read_text(field: &mut Field, ended: &Cell<bool>, room: u64) -> Result<String, Cutoff> {
+    let mut value = BytesMut::new();
+    while let Some(chunk) = next_unless_stalled(field, ended).await? {
+        let chunk = chunk.map_err(|_| Cutoff::Malformed)?;
+        if (value.len() + chunk.len()) as u64 > room {
+            return Err(Cutoff::TextTooLarge);
+        }
+        value.extend_from_slice(&chunk);
+    }
+    String::from_utf8(value.to_vec()).map_err(|_| Cutoff::Malformed)
 }
 
 /// The next field of the body, or the next chunk of a field. Once the whole body has arrived
@@ -422,76 +376,6 @@ pub async fn read_small(payload: Payload, limit: usize) -> Result<Bytes, Cutoff>
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_leading_csrf_field_is_read_from_the_first_bytes() {
-        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\ntok-123\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.jpg\"\r\n\r\n\xFF\xD8";
-        assert_eq!(
-            leading_field(body, "XyZ", "csrf"),
-            Leading::Value("tok-123".into())
-        );
-        assert_eq!(leading_field(&body[..20], "XyZ", "csrf"), Leading::NeedMore);
-        assert_eq!(leading_field(&body[..3], "XyZ", "csrf"), Leading::NeedMore);
-        assert_eq!(leading_field(body, "XyZ", "channel"), Leading::Absent);
-        assert_eq!(leading_field(body, "Other", "csrf"), Leading::Absent);
-        let file_first = b"--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"; filename=\"x\"\r\n\r\ntok\r\n--XyZ--";
-        assert_eq!(leading_field(file_first, "XyZ", "csrf"), Leading::Absent);
-    }
-
-    #[test]
-    fn only_the_shape_browsers_send_is_taken_for_the_csrf_field() {
-        let part = |headers: &str, value: &str| {
-            format!("--XyZ\r\n{headers}\r\n\r\n{value}\r\n--XyZ--\r\n").into_bytes()
-        };
-        let plain = "Content-Disposition: form-data; name=\"csrf\"";
-        assert_eq!(
-            leading_field(&part(plain, "tok"), "XyZ", "csrf"),
-            Leading::Value("tok".into())
-        );
-        assert_eq!(
-            leading_field(
-                &part("content-disposition: form-data; name=\"csrf\"", "tok"),
-                "XyZ",
-                "csrf"
-            ),
-            Leading::Value("tok".into()),
-            "header names are case-insensitive"
-        );
-        for headers in [
-            // The parser takes the first name parameter.
-            "Content-Disposition: form-data; name=x; name=\"csrf\"",
-            // Two dispositions, folded lines, extra parameters.
-            "Content-Disposition: form-data; name=\"x\"\r\nContent-Disposition: form-data; name=\"csrf\"",
-            "Content-Disposition: form-data;\r\n name=\"csrf\"",
-            "Content-Disposition: form-data; name=\"csrf\"; filename=\"\"",
-            "Content-Type: text/plain",
-        ] {
-            assert_eq!(
-                leading_field(&part(headers, "tok"), "XyZ", "csrf"),
-                Leading::Absent,
-                "{headers}"
-            );
-        }
-        // The parser also ends a part at a bare CR before the boundary.
-        assert_eq!(
-            leading_field(&part(plain, "t\r--XyZok"), "XyZ", "csrf"),
-            Leading::Absent
-        );
-        assert_eq!(
-            leading_field(
-                b"--XyZ\r\n\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\nt\r\n--XyZ",
-                "XyZ",
-                "csrf"
-            ),
-            Leading::Absent,
-            "a part without headers"
-        );
-    }
-}
-
-#[cfg(test)]
 mod properties {
     use super::*;
     use crate::fuzzing::multipart::{BOUNDARY, LIMITS, read_body};
@@ -499,12 +383,12 @@ mod properties {
 
     /// One part of a generated body: a text field, or a file with the name a device gave it.
     #[derive(Debug, Clone)]
-    enum Part {
+    pub(super) enum Part {
         Text(String, String),
         File(String, Vec<u8>),
     }
 
-    fn part() -> impl Strategy<Value = Part> {
+    pub(super) fn part() -> impl Strategy<Value = Part> {
         let field = prop::sample::select(vec!["csrf", "description", "subject", "报告"]);
         let filename = prop::sample::select(vec![
             "a.jpg",
@@ -522,7 +406,7 @@ mod properties {
         ]
     }
 
-    fn body_of(parts: &[Part]) -> Vec<u8> {
+    pub(super) fn body_of(parts: &[Part]) -> Vec<u8> {
         let mut body = Vec::new();
         for part in parts {
             body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
@@ -606,27 +490,6 @@ mod properties {
                     prop_assert!(refused.received.files.is_empty());
                 }
             }
-        }
-
-        /// The CSRF guard finds a one-line token in front of any body, and until the token has
-        /// fully arrived it asks for more instead of guessing.
-        #[test]
-        fn the_guard_reads_the_leading_token_from_any_prefix(
-            token in "[A-Za-z0-9_-]{0,64}",
-            rest in prop::collection::vec(part(), 0..3),
-        ) {
-            let mut body = body_of(&[Part::Text("csrf".into(), token.clone())]);
-            body.truncate(body.len() - format!("--{BOUNDARY}--\r\n").len());
-            body.extend(body_of(&rest));
-            let full = leading_field(&body, BOUNDARY, "csrf");
-            prop_assert_eq!(&full, &Leading::Value(token.clone()));
-            for end in 0..body.len() {
-                let partial = leading_field(&body[..end], BOUNDARY, "csrf");
-                prop_assert!(partial == Leading::NeedMore || partial == full, "{} bytes: {:?}", end, partial);
-            }
-            // The same body starting with another field has no leading token.
-            let other = body_of(&[Part::Text("subject".into(), token)]);
-            prop_assert_eq!(leading_field(&other, BOUNDARY, "csrf"), Leading::Absent);
         }
     }
 }
