@@ -11,8 +11,9 @@ use serde::Serialize;
 
 use crate::domain::FieldError;
 use crate::i18n::{Catalog, Lang};
+use crate::media::FileProblem;
 use crate::services::ServiceError;
-use crate::web::upload::{self, FileProblem};
+use crate::web::upload;
 
 /// Whether the error is answered as a page (public HTML) or as JSON (the API).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,6 +13,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod i18n;
 pub mod mail;
+pub mod media;
 pub mod qr;
 pub mod services;
 pub mod startup;

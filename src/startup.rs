@@ -17,7 +17,7 @@ use crate::services::routing::Routing;
 use crate::web::middleware::abuse::LookupGuard;
 use crate::web::middleware::rate_limit::Limiters;
 use crate::web::middleware::{log_request, security_headers, surface_errors};
-use crate::web::{AppState, Clock, api, public, upload};
+use crate::web::{AppState, Clock, api, multipart, public};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -265,7 +265,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/report",
             web::post()
-                .guard(actix_web::guard::fn_guard(upload::multipart_guard))
+                .guard(actix_web::guard::fn_guard(multipart::multipart_guard))
                 .to(public::submit_report_with_files),
         )
         .route("/report", web::post().to(public::submit_report))
@@ -282,7 +282,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/reports",
                     web::post()
-                        .guard(actix_web::guard::fn_guard(upload::multipart_guard))
+                        .guard(actix_web::guard::fn_guard(multipart::multipart_guard))
                         .to(api::submit_report_with_files),
                 )
                 .route("/reports", web::post().to(api::submit_report))

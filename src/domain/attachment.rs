@@ -1,10 +1,5 @@
-//! Evidence files: what a file really is (sniffed from its bytes, never its name or declared
-//! type), and the copy of it that is stored once everything identifying the sender is removed.
-
-mod sniff;
-mod strip;
-
-pub use sniff::sniff;
+//! Evidence files as a report carries them: the accepted kinds, a file as it arrived, why one
+//! is refused, and the copy that is stored (`crate::media` checks and strips them).
 
 /// The kinds of file a report may carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,78 +156,6 @@ pub fn clean_name(raw: &str) -> Option<String> {
     (!cleaned.is_empty()).then_some(cleaned)
 }
 
-impl Attachment {
-    /// Checks what the file really is and, when `strip` is set, removes everything in it that
-    /// could identify its sender (and its name). `seq` counts from 1 within the report.
-    ///
-    /// A file is read by the remover even when its details are kept: a file that cannot be
-    /// parsed as the kind it claims to be is refused either way.
-    pub fn prepare(seq: usize, upload: Upload, strip: bool) -> Result<Attachment, Refusal> {
-        if upload.bytes.is_empty() {
-            return Err(Refusal::Empty);
-        }
-        let kind = sniff(&upload.bytes).ok_or(Refusal::Unsupported)?;
-        let stripped = strip::strip(kind, &upload.bytes);
-        if strip {
-            return Ok(Attachment {
-                kind,
-                name: neutral_name(seq, kind),
-                content: stripped?,
-                stripped: true,
-            });
-        }
-        match stripped {
-            Ok(_) | Err(Refusal::CannotStrip) => Ok(Attachment {
-                kind,
-                name: upload
-                    .name
-                    .as_deref()
-                    .and_then(clean_name)
-                    .unwrap_or_else(|| neutral_name(seq, kind)),
-                content: upload.bytes,
-                stripped: false,
-            }),
-            Err(other) => Err(other),
-        }
-    }
-}
-
-/// The largest image a preview decodes, in pixels per side and in decoded bytes: a small
-/// file that expands to gigabytes is refused instead.
-const PREVIEW_MAX_SIDE: u32 = 12_000;
-const PREVIEW_MAX_ALLOC: u64 = 256 * 1024 * 1024;
-/// Previews are scaled to fit this box.
-const PREVIEW_BOX: u32 = 1600;
-
-/// A PNG re-encoded from the decoded pixels of an image attachment: nothing of the upload's
-/// bytes but its pixels reaches the viewer.
-pub fn preview_png(kind: Kind, bytes: &[u8]) -> Result<Vec<u8>, Refusal> {
-    let format = match kind {
-        Kind::Jpeg => image::ImageFormat::Jpeg,
-        Kind::Png => image::ImageFormat::Png,
-        Kind::Webp => image::ImageFormat::WebP,
-        _ => return Err(Refusal::Unsupported),
-    };
-    let mut limits = image::Limits::default();
-    limits.max_image_width = Some(PREVIEW_MAX_SIDE);
-    limits.max_image_height = Some(PREVIEW_MAX_SIDE);
-    limits.max_alloc = Some(PREVIEW_MAX_ALLOC);
-    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
-    reader.limits(limits);
-    let decoded = reader.decode().map_err(|_| Refusal::Damaged)?;
-    let fitted = if decoded.width() > PREVIEW_BOX || decoded.height() > PREVIEW_BOX {
-        decoded.thumbnail(PREVIEW_BOX, PREVIEW_BOX)
-    } else {
-        decoded
-    };
-    let mut out = std::io::Cursor::new(Vec::new());
-    fitted
-        .to_rgba8()
-        .write_to(&mut out, image::ImageFormat::Png)
-        .map_err(|_| Refusal::Damaged)?;
-    Ok(out.into_inner())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,47 +169,5 @@ mod tests {
         assert_eq!(clean_name("a/b/\u{0}x\ny.pdf").as_deref(), Some("xy.pdf"));
         assert_eq!(clean_name("  /  "), None);
         assert_eq!(neutral_name(2, Kind::Jpeg), "附件2.jpg");
-    }
-
-    #[test]
-    fn a_file_is_judged_by_its_bytes_not_its_name() {
-        use lopdf::{Document, Object, dictionary};
-        let mut doc = Document::with_version("1.4");
-        let pages = doc.new_object_id();
-        doc.objects.insert(
-            pages,
-            Object::Dictionary(
-                dictionary! {"Type" => "Pages", "Kids" => Vec::<Object>::new(), "Count" => 0},
-            ),
-        );
-        let catalog = doc.add_object(dictionary! {"Type" => "Catalog", "Pages" => pages});
-        doc.trailer.set("Root", catalog);
-        let mut pdf = Vec::new();
-        doc.save_to(&mut pdf).unwrap();
-        let upload = Upload {
-            name: Some("photo.jpg".into()),
-            bytes: pdf,
-        };
-        let stored = Attachment::prepare(3, upload, true).unwrap();
-        assert_eq!(stored.kind, Kind::Pdf);
-        assert_eq!(stored.name, "附件3.pdf");
-        assert!(stored.stripped);
-
-        let html = Upload {
-            name: Some("photo.jpg".into()),
-            bytes: b"<html><script>alert(1)</script></html>".to_vec(),
-        };
-        assert_eq!(
-            Attachment::prepare(1, html, false).err(),
-            Some(Refusal::Unsupported)
-        );
-        let empty = Upload {
-            name: None,
-            bytes: Vec::new(),
-        };
-        assert_eq!(
-            Attachment::prepare(1, empty, true).err(),
-            Some(Refusal::Empty)
-        );
     }
 }

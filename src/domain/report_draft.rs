@@ -354,7 +354,7 @@ impl ReportDraft {
         self.reporter.is_none()
     }
 
-    /// The draft with its evidence files, checked by `Attachment::prepare`.
+    /// The draft with its evidence files, checked by `crate::media::prepare`.
     pub fn with_attachments(self, attachments: Vec<super::attachment::Attachment>) -> ReportDraft {
         ReportDraft {
             attachments,

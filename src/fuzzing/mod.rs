@@ -11,17 +11,17 @@
 //! Compiled for unit tests and with the `fuzzing` feature only, so the fixed keys of the
 //! fixtures are never part of the service.
 
-mod attachment;
 mod config;
 mod crypto;
+mod media;
+pub(crate) mod multipart;
 pub(crate) mod report;
-pub(crate) mod upload;
 
-pub use attachment::{file_sniff, image_preview, metadata_strip};
 pub use config::holiday_calendar;
 pub use crypto::{form_token, keyring_file, sealed_value};
+pub use media::{file_sniff, image_preview, metadata_strip};
+pub use multipart::{multipart_body, multipart_leading_field};
 pub use report::{person_name, report_form, report_json, tracking_code};
-pub use upload::{multipart_body, multipart_leading_field};
 
 /// What a target does with one input.
 pub type Target = fn(&[u8]);

@@ -40,7 +40,7 @@ pub enum ServiceError {
     Invalid(&'static str),
     /// Evidence files refused, each with its reason.
     #[error("{} evidence file(s) refused", .0.len())]
-    Files(Vec<crate::web::upload::FileProblem>),
+    Files(Vec<crate::media::FileProblem>),
     /// Quarantine is full: public reports are refused for this long.
     #[error("busy: try again in {} s", .0.as_secs())]
     Busy(std::time::Duration),

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod lookup;
 pub mod middleware;
+pub mod multipart;
 pub mod pages;
 pub mod public;
 pub mod report_form;

@@ -8,10 +8,12 @@ use actix_web::HttpResponse;
 use actix_web::http::header::{self, HeaderValue};
 
 use super::AppState;
+use super::multipart;
 use super::pages::Choice;
-use super::upload::{self, FileProblem};
+use super::upload;
 use crate::domain::{Category, FieldError, RawReport, SubjectRole};
 use crate::i18n::{Catalog, Lang};
+use crate::media::FileProblem;
 
 pub struct ShownError {
     pub field: &'static str,
@@ -55,7 +57,7 @@ impl FilesBlock {
         problems: Vec<String>,
     ) -> FilesBlock {
         FilesBlock {
-            hint: upload::limits_text(t, &upload::Limits::new(&state.settings)),
+            hint: upload::limits_text(t, &multipart::Limits::new(&state.settings)),
             keep_metadata,
             choose_again,
             problems,

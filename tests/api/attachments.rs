@@ -829,7 +829,7 @@ async fn an_operator_attaches_a_recording_to_a_phoned_report(app: TestApp) {
 #[tokio::test]
 async fn a_report_and_its_files_are_stored_together_or_not_at_all() {
     use sea_orm::ConnectionTrait;
-    use tipoff::domain::attachment::{Attachment, Upload};
+    use tipoff::domain::attachment::Upload;
     use tipoff::domain::{RawReport, ReportDraft};
     use tipoff::services::intake::Origin;
     let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
@@ -841,7 +841,7 @@ async fn a_report_and_its_files_are_stored_together_or_not_at_all() {
         anonymous: Some(true),
         ..RawReport::default()
     };
-    let file = Attachment::prepare(
+    let file = tipoff::media::prepare_file(
         1,
         Upload {
             name: None,

@@ -125,7 +125,7 @@ impl Intake<'_> {
         // Anonymous reports always lose file metadata; real-name ones unless the reporter
         // asked to keep it as evidence.
         let strip = draft.is_anonymous() || !keep_metadata;
-        let attachments = crate::web::upload::prepare(files, strip)
+        let attachments = crate::media::prepare(files, strip)
             .await
             .map_err(ServiceError::Files)?;
         let draft = draft.with_attachments(attachments);

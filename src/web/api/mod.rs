@@ -14,7 +14,7 @@ use crate::services::tracking::{Lookup, Replied};
 use crate::web::lookup::{TrackAnswer, look_up, reply};
 use crate::web::middleware::rate_limit::RouteClass;
 use crate::web::pages::no_store;
-use crate::web::{AppState, api, client_addr, lang_of, upload};
+use crate::web::{AppState, api, client_addr, lang_of, multipart, upload};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -220,14 +220,15 @@ pub async fn submit_report_with_files(
         RouteClass::Submit,
         client_addr(&req, &state.settings.server.trusted_proxies),
     );
-    let limits = upload::Limits::new(&state.settings);
-    let received = match upload::read(&req, payload.into_inner(), &limits, limited.is_ok()).await {
+    let limits = multipart::Limits::new(&state.settings);
+    let received = match multipart::read(&req, payload.into_inner(), &limits, limited.is_ok()).await
+    {
         Ok(received) => received,
         Err(refused) if refused.cutoff.is_too_large() => {
             let reason = upload::cutoff_text(t, &refused.cutoff, &limits);
             let field = match refused.cutoff {
-                upload::Cutoff::FileTooLarge { index, .. } => format!("file[{index}]"),
-                upload::Cutoff::TextTooLarge => "report".to_string(),
+                multipart::Cutoff::FileTooLarge { index, .. } => format!("file[{index}]"),
+                multipart::Cutoff::TextTooLarge => "report".to_string(),
                 _ => "files".to_string(),
             };
             return Err(AppError::new(

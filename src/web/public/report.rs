@@ -16,8 +16,8 @@ use crate::web::report_form::{
     FieldErrors, FilesBlock, ShownError, busy_notice, choices, files_note, problem_texts,
     shown_errors, with_retry_after,
 };
-use crate::web::upload;
 use crate::web::{AppState, client_addr, lang_of};
+use crate::web::{multipart, upload};
 use chrono::DateTime;
 
 /// The form as posted. Every field is optional here so that a missing one becomes a
@@ -45,7 +45,7 @@ pub struct ReportForm {
 
 impl ReportForm {
     pub(crate) fn from_fields(fields: Vec<(String, String)>) -> Option<ReportForm> {
-        upload::form_from_fields(fields)
+        multipart::form_from_fields(fields)
     }
 
     fn keeps_metadata(&self) -> bool {
@@ -209,9 +209,9 @@ pub async fn submit_report_with_files(
 ) -> Result<HttpResponse, AppError> {
     let lang = lang_of(&req);
     let limited = submit_allowed(&req, &state);
-    let limits = upload::Limits::new(&state.settings);
+    let limits = multipart::Limits::new(&state.settings);
     // A client over its limit still has its text shown again, but its files are only counted.
-    match upload::read(&req, payload.into_inner(), &limits, limited.is_ok()).await {
+    match multipart::read(&req, payload.into_inner(), &limits, limited.is_ok()).await {
         Ok(received) => {
             let form = ReportForm::from_fields(received.fields)
                 .ok_or_else(|| AppError::new(ErrorKind::Malformed, Surface::Page(lang)))?;

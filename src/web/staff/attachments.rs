@@ -5,8 +5,9 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use uuid::Uuid;
 
-use crate::domain::attachment::{Kind, preview_png};
+use crate::domain::attachment::Kind;
 use crate::error::{AppError, ErrorKind, Surface};
+use crate::media::preview_png;
 use crate::services::attachments::{Opening, open_attachment};
 use crate::services::cases::Viewer;
 use crate::services::staff::SessionUser;

@@ -17,7 +17,7 @@ use crate::web::pages::{Choice, no_store, render};
 use crate::web::report_form::{
     FieldErrors, FilesBlock, ShownError, choices, files_note, problem_texts, shown_errors,
 };
-use crate::web::{AppState, upload};
+use crate::web::{AppState, multipart, upload};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct IntakeForm {
@@ -156,17 +156,17 @@ pub async fn submit_intake(
 ) -> Result<HttpResponse, AppError> {
     let lang = crate::web::lang_of(&req);
     let surface = Surface::Page(lang);
-    let limits = upload::Limits::new(&state.settings);
-    let (form, files, sent_files) = if upload::is_multipart(req.headers()) {
-        match upload::read(&req, payload.into_inner(), &limits, true).await {
+    let limits = multipart::Limits::new(&state.settings);
+    let (form, files, sent_files) = if multipart::is_multipart(req.headers()) {
+        match multipart::read(&req, payload.into_inner(), &limits, true).await {
             Ok(received) => {
-                let form: IntakeForm = upload::form_from_fields(received.fields)
+                let form: IntakeForm = multipart::form_from_fields(received.fields)
                     .ok_or_else(|| AppError::new(ErrorKind::Malformed, surface))?;
                 (form, received.files, received.sent_files)
             }
             Err(refused) => {
                 let form: IntakeForm =
-                    upload::form_from_fields(refused.received.fields).unwrap_or_default();
+                    multipart::form_from_fields(refused.received.fields).unwrap_or_default();
                 let status = if refused.cutoff.is_too_large() {
                     StatusCode::PAYLOAD_TOO_LARGE
                 } else {
@@ -188,7 +188,7 @@ pub async fn submit_intake(
             }
         }
     } else {
-        let body = upload::read_small(payload.into_inner(), state.settings.server.body_limit)
+        let body = multipart::read_small(payload.into_inner(), state.settings.server.body_limit)
             .await
             .map_err(|_| AppError::new(ErrorKind::TooLarge, surface))?;
         let form: IntakeForm = serde_urlencoded::from_bytes(&body)

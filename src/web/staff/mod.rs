@@ -176,7 +176,7 @@ const CSRF_PREFIX_MAX: usize = 8 * 1024;
 /// The CSRF field at the start of a multipart body. The bytes read to find it are put back in
 /// front of the rest, so the handler streams the whole body as sent.
 async fn leading_csrf(req: &mut ServiceRequest) -> Result<Option<String>, actix_web::Error> {
-    use crate::web::upload::{Leading, leading_field};
+    use crate::web::multipart::{Leading, leading_field};
     let boundary = req
         .mime_type()
         .ok()
@@ -247,7 +247,7 @@ async fn guard(
         return Err(AppError::new(ErrorKind::Forbidden, surface).into());
     }
     if req.method() != Method::GET && req.method() != Method::HEAD {
-        let presented = if crate::web::upload::is_multipart(req.headers()) {
+        let presented = if crate::web::multipart::is_multipart(req.headers()) {
             // A form with files is never buffered whole: its CSRF field (first in every staff
             // form) is read from the first bytes and the body handed on untouched.
             leading_csrf(&mut req).await?

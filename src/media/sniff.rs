@@ -1,6 +1,6 @@
 //! Recognising an accepted kind of file from its first bytes.
 
-use super::Kind;
+use crate::domain::attachment::Kind;
 
 const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
 

@@ -3,7 +3,8 @@
 
 use image::ImageDecoder;
 
-use crate::domain::attachment::{Attachment, Kind, Refusal, Upload, neutral_name, preview_png};
+use crate::domain::attachment::{Kind, Refusal, Upload, neutral_name};
+use crate::media::{prepare_file, preview_png, sniff};
 
 /// What a file is taken to be, judged by its bytes alone.
 ///
@@ -11,13 +12,13 @@ use crate::domain::attachment::{Attachment, Kind, Refusal, Upload, neutral_name,
 /// damaged, or as a video), one that is not is always refused as unsupported, whatever its
 /// name; and nothing accepted begins the way markup does.
 pub fn file_sniff(data: &[u8]) {
-    let sniffed = crate::domain::attachment::sniff(data);
+    let sniffed = sniff(data);
     for (name, strip) in [
         (Some("证据.jpg"), false),
         (Some("page.html"), true),
         (None, true),
     ] {
-        let prepared = Attachment::prepare(1, upload(data, name), strip);
+        let prepared = prepare_file(1, upload(data, name), strip);
         match (sniffed, &prepared) {
             (_, Err(Refusal::Empty)) => assert!(data.is_empty()),
             (None, outcome) => assert_eq!(outcome.as_ref().err(), Some(&Refusal::Unsupported)),
@@ -46,8 +47,8 @@ pub fn file_sniff(data: &[u8]) {
 /// can find; a PDF keeps no document info, ID or XMP. Keeping details instead stores the
 /// upload unchanged, and accepts whatever stripping accepts.
 pub fn metadata_strip(data: &[u8]) {
-    let stripped = Attachment::prepare(2, upload(data, Some("王五/IMG_0001.jpg")), true);
-    let kept = Attachment::prepare(2, upload(data, Some("王五/IMG_0001.jpg")), false);
+    let stripped = prepare_file(2, upload(data, Some("王五/IMG_0001.jpg")), true);
+    let kept = prepare_file(2, upload(data, Some("王五/IMG_0001.jpg")), false);
     if let Ok(file) = &kept {
         assert!(!file.stripped);
         assert_eq!(file.content, data, "a kept file was changed");
@@ -74,10 +75,7 @@ pub fn metadata_strip(data: &[u8]) {
     assert!(kept.is_ok(), "a file accepted stripped is refused kept");
     assert!(file.stripped);
     assert_eq!(file.name, neutral_name(2, file.kind));
-    assert_eq!(
-        crate::domain::attachment::sniff(&file.content),
-        Some(file.kind)
-    );
+    assert_eq!(sniff(&file.content), Some(file.kind));
     match file.kind {
         Kind::M4a => assert_eq!(file.content.len(), data.len()),
         // A WebP's last chunk may gain its missing padding byte.
@@ -89,7 +87,7 @@ pub fn metadata_strip(data: &[u8]) {
         check_image_is_clean(file.kind, &file.content);
     }
 
-    let again = Attachment::prepare(2, upload(&file.content, None), true)
+    let again = prepare_file(2, upload(&file.content, None), true)
         .unwrap_or_else(|refusal| panic!("a stripped {:?} is refused: {refusal:?}", file.kind));
     assert_eq!(again.kind, file.kind);
     // A PDF is written anew each time (object numbers may move); every other kind is cut,
@@ -104,7 +102,7 @@ pub fn metadata_strip(data: &[u8]) {
 /// Checked: a preview is a PNG that fits the preview box, has pixels, and holds nothing the
 /// stripper would remove.
 pub fn image_preview(data: &[u8]) {
-    let Some(kind) = crate::domain::attachment::sniff(data).filter(|k| k.is_image()) else {
+    let Some(kind) = sniff(data).filter(|k| k.is_image()) else {
         assert_eq!(preview_png(Kind::Pdf, data), Err(Refusal::Unsupported));
         return;
     };
@@ -115,7 +113,7 @@ pub fn image_preview(data: &[u8]) {
         .unwrap_or_else(|e| panic!("a preview does not decode: {e}"));
     assert!(decoded.width() >= 1 && decoded.height() >= 1);
     assert!(decoded.width() <= 1600 && decoded.height() <= 1600);
-    let restripped = Attachment::prepare(1, upload(&png, None), true)
+    let restripped = prepare_file(1, upload(&png, None), true)
         .unwrap_or_else(|refusal| panic!("a preview is refused: {refusal:?}"));
     assert_eq!(restripped.kind, Kind::Png);
     assert!(
@@ -197,7 +195,7 @@ mod tests {
         ];
         for (name, kind) in accepted {
             let data = seed("metadata_strip", name);
-            let file = Attachment::prepare(1, upload(&data, None), true)
+            let file = prepare_file(1, upload(&data, None), true)
                 .unwrap_or_else(|refusal| panic!("{name}: {refusal:?}"));
             assert_eq!(file.kind, kind, "{name}");
             assert!(file.content.len() <= data.len(), "{name}");
@@ -209,12 +207,12 @@ mod tests {
         ];
         for (name, refusal) in refused {
             let data = seed("metadata_strip", name);
-            let outcome = Attachment::prepare(1, upload(&data, None), true);
+            let outcome = prepare_file(1, upload(&data, None), true);
             assert_eq!(outcome.err(), Some(refusal), "{name}");
         }
         for name in ["jpeg", "png-wide", "webp-lossy", "webp-alpha"] {
             let data = seed("image_preview", name);
-            let kind = crate::domain::attachment::sniff(&data).unwrap();
+            let kind = sniff(&data).unwrap();
             assert!(preview_png(kind, &data).is_ok(), "{name}");
         }
     }

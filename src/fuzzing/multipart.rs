@@ -5,7 +5,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::web::Bytes;
 
-use crate::web::upload::{Leading, Limits, Received, Refused, leading_field, read};
+use crate::web::multipart::{Leading, Limits, Received, Refused, leading_field, read};
 
 /// The boundary every fuzzed body is sent with (the seeds use it too).
 pub(crate) const BOUNDARY: &str = "tipoffBoundary";
@@ -181,7 +181,7 @@ fn outcome(result: &Result<Received, Refused>) -> String {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use crate::web::upload::Cutoff;
+    use crate::web::multipart::Cutoff;
 
     fn seed(name: &str) -> Vec<u8> {
         crate::fuzzing::tests::seed("multipart_leading_field", name)
