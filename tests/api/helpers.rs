@@ -1,5 +1,10 @@
 //! spawn_app: the real application on port 0 with a fresh database (SQLite in a temp dir, or a
-//! PostgreSQL database created for the test and dropped after), and the captured logs.
+//! PostgreSQL database created for the test and dropped after), the captured logs, and what
+//! tests need from outside (PostgreSQL, an SMTP server, Chromium) or else skip.
+//!
+//! The submodules hold the tests' other shared steps, one subject each.
+
+pub mod browser;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -74,6 +79,22 @@ pub fn test_settings() -> Settings {
     Settings::load_from(&config_dir(), Profile::Test).expect("test settings load")
 }
 
+/// The value of `var`, which names something outside (a server, a driver) that `what` tests
+/// need; without it they are skipped, saying so, and under CI that is a failure.
+pub fn configured(var: &str, what: &str, hint: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(value) if !value.is_empty() => Some(value),
+        _ => {
+            assert!(
+                std::env::var("CI").is_err(),
+                "CI must set {var}: {what} tests may not be skipped"
+            );
+            eprintln!("skipped: {what} test ({hint})");
+            None
+        }
+    }
+}
+
 /// Whether Debian's aiosmtpd (`python3-aiosmtpd`, run by `/usr/bin/python3`) is here to
 /// play the SMTP server. Under CI, or with TIPOFF_TEST_SMTP=1, a missing one is a failure.
 pub fn smtp_server_available() -> bool {
@@ -96,17 +117,20 @@ pub fn smtp_server_available() -> bool {
 
 /// The PostgreSQL server to test against, if any. Under CI a missing one is a failure.
 pub fn postgres_url() -> Option<String> {
-    match std::env::var("TIPOFF_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var("CI").is_err(),
-                "CI must set TIPOFF_TEST_POSTGRES_URL: PostgreSQL tests may not be skipped"
-            );
-            eprintln!("skipped: PostgreSQL test (set TIPOFF_TEST_POSTGRES_URL to run it)");
-            None
-        }
-    }
+    configured(
+        "TIPOFF_TEST_POSTGRES_URL",
+        "PostgreSQL",
+        "set TIPOFF_TEST_POSTGRES_URL to run it",
+    )
+}
+
+/// A port nobody listens on right now (the OS picks it; the caller's server binds it next).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 struct PgDatabase {
@@ -155,6 +179,18 @@ fn with_database(url: &str, name: &str) -> String {
 /// available here (PostgreSQL without TIPOFF_TEST_POSTGRES_URL).
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     spawn_app_with(backend, |_| {}).await
+}
+
+/// The application on SQLite, which is always here.
+pub async fn sqlite_app() -> TestApp {
+    sqlite_app_with(|_| {}).await
+}
+
+/// `sqlite_app` with settings changed first.
+pub async fn sqlite_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_with(Backend::Sqlite, customise)
+        .await
+        .expect("SQLite is always available")
 }
 
 pub async fn spawn_app_with(

@@ -14,7 +14,8 @@ use tipoff::services::reports::{self, Origin};
 use tipoff::services::sites::{self, CountRules, NewSite, Shown, Site, SiteError, qr_png, qr_svg};
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, hidden_value};
+use crate::helpers::browser::{Browser, sign_in};
+use crate::helpers::{TestApp, hidden_value, sqlite_app};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -806,10 +807,8 @@ async fn inspectors_see_masked_counts_but_cannot_manage_sites(app: TestApp) {
 /// code that a phone would read as this site's address.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_notice_rendered_in_chromium_carries_a_code_that_leads_to_the_site() {
-    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
-        .await
-        .unwrap();
-    let Some(browser) = crate::browser::Browser::desktop(&app).await else {
+    let app = sqlite_app().await;
+    let Some(browser) = Browser::desktop(&app).await else {
         return;
     };
     app.create_staff("admin", "管理员", &[Role::Admin], &[])
@@ -823,10 +822,7 @@ async fn the_notice_rendered_in_chromium_carries_a_code_that_leads_to_the_site()
     .await;
     let url = site.url(&app.state.settings.server.base_url);
 
-    browser.goto("/staff/login").await;
-    browser.fill("#username", "admin").await;
-    browser.fill("#password", "password-of-admin").await;
-    browser.click_and_wait_for_page("button[type=submit]").await;
+    sign_in(&browser, "admin").await;
     browser
         .goto(&format!("/staff/sites/{}/notice", site.id))
         .await;
