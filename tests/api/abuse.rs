@@ -134,20 +134,13 @@ async fn a_flood_goes_to_quarantine_where_inspectors_keep_or_discard_in_bulk() {
         "the flood reaches no mailbox"
     );
 
-    app.create_staff("insp", "郑检查", &[Role::Inspector], &[])
-        .await;
-    let inspector = app.sign_in("insp").await;
-    let list = inspector.get("/staff/cases").await.text().await.unwrap();
+    let inspector = app.signed_in("insp", "郑检查", Role::Inspector).await;
+    let list = inspector.page("/staff/cases").await;
     assert!(
         list.contains("共计：<strong>3</strong>"),
         "quarantined reports are not in the list"
     );
-    let review = inspector
-        .get("/staff/quarantine")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let review = inspector.page("/staff/quarantine").await;
     assert!(review.contains("洪水中的第3份举报") && review.contains("洪水中的第4份举报"));
 
     let keep = format!("decision.{}", quarantined[0].id);
@@ -159,7 +152,7 @@ async fn a_flood_goes_to_quarantine_where_inspectors_keep_or_discard_in_bulk() {
         )
         .await;
     assert_eq!(done.status(), 303);
-    let list = inspector.get("/staff/cases").await.text().await.unwrap();
+    let list = inspector.page("/staff/cases").await;
     assert!(
         list.contains("共计：<strong>4</strong>"),
         "the kept report joined the list"
@@ -210,9 +203,7 @@ async fn past_the_quarantine_ceiling_the_public_is_told_to_come_back_and_the_hot
     let html = page.text().await.unwrap();
     assert!(html.contains("分钟后再试") && html.contains("忙碌时提交的举报内容"));
 
-    app.create_staff("op", "话务员", &[Role::Operator], &[])
-        .await;
-    let operator = app.sign_in("op").await;
+    let operator = app.signed_in("op", "话务员", Role::Operator).await;
     let entered = operator
         .post(
             "/staff/intake",

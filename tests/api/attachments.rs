@@ -251,9 +251,7 @@ async fn submit_with_files(
 }
 
 async fn inspector(app: &TestApp) -> Staff<'_> {
-    app.create_staff("insp", "检查员甲", &[Role::Inspector], &[])
-        .await;
-    app.sign_in("insp").await
+    app.signed_in("insp", "检查员甲", Role::Inspector).await
 }
 
 async fn only_report(app: &TestApp) -> report::Model {
@@ -770,9 +768,7 @@ async fn a_real_name_reporter_may_keep_file_details_as_evidence(app: TestApp) {
 }
 
 async fn an_operator_attaches_a_recording_to_a_phoned_report(app: TestApp) {
-    app.create_staff("op", "接线员", &[Role::Operator], &[])
-        .await;
-    let operator = app.sign_in("op").await;
+    let operator = app.signed_in("op", "接线员", Role::Operator).await;
     let form = operator.get("/staff/intake").await.text().await.unwrap();
     assert!(form.contains("enctype=\"multipart/form-data\""));
     let csrf = hidden_value(&form, "csrf");

@@ -12,9 +12,7 @@ use tipoff::services::cases::{
     self, CaseError, CaseEvent, CaseFilter, Order, Outcome, ReplyOutcome, Transition, Viewer,
 };
 use tipoff::services::deadlines;
-use tipoff::services::staff::{NewUser, create_user};
 use uuid::Uuid;
-use zeroize::Zeroizing;
 
 use crate::helpers::TestApp;
 use crate::on_both_backends;
@@ -38,26 +36,6 @@ fn next_ip() -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     format!("203.0.{}.{}", 113 + (n / 250) % 10, 1 + n % 250)
-}
-
-async fn staff(app: &TestApp, username: &str, display_name: &str, roles: Vec<Role>) -> Viewer {
-    let user_id = create_user(
-        app.db(),
-        &app.state.keyring,
-        NewUser {
-            username: username.to_string(),
-            display_name: display_name.to_string(),
-            roles: roles.clone(),
-            aliases: Vec::new(),
-            password: Zeroizing::new("correct horse battery".to_string()),
-            email: None,
-        },
-        None,
-        now(),
-    )
-    .await
-    .unwrap();
-    Viewer { user_id, roles }
 }
 
 struct Submitted {
@@ -172,7 +150,7 @@ fn count_of(list: &cases::CaseList, status: Status) -> u64 {
 }
 
 async fn a_case_goes_from_received_to_closed_and_the_reporter_reads_the_feedback(app: TestApp) {
-    let inspector = staff(&app, "li.jc", "李监察", vec![Role::Inspector]).await;
+    let inspector = app.staff("li.jc", "李监察", &[Role::Inspector]).await;
     let case = submit_anonymous(&app, "connection", "dalu-community").await;
     assert!(case.case_number.ends_with("-0001"));
 
@@ -273,8 +251,8 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 async fn illegal_moves_are_refused_with_the_reason(app: TestApp) {
-    let inspector = staff(&app, "li.jc", "李监察", vec![Role::Inspector]).await;
-    let operator = staff(&app, "zhou.hl", "周接线", vec![Role::Operator]).await;
+    let inspector = app.staff("li.jc", "李监察", &[Role::Inspector]).await;
+    let operator = app.staff("zhou.hl", "周接线", &[Role::Operator]).await;
     let first = submit_anonymous(&app, "favor", "dalu-community").await;
     let second = submit_anonymous(&app, "favor", "dalu-community").await;
     let change = |viewer: &Viewer, id: Uuid, transition: Transition| {
@@ -421,7 +399,7 @@ async fn illegal_moves_are_refused_with_the_reason(app: TestApp) {
 }
 
 async fn an_inspector_asks_and_the_anonymous_reporter_answers(app: TestApp) {
-    let inspector = staff(&app, "li.jc", "李监察", vec![Role::Inspector]).await;
+    let inspector = app.staff("li.jc", "李监察", &[Role::Inspector]).await;
     let case = submit_anonymous(&app, "connection", "dalu-community").await;
     let code = TrackingCode::parse(&case.code).unwrap();
     let keyring = &app.state.keyring;
@@ -567,10 +545,10 @@ async fn an_inspector_asks_and_the_anonymous_reporter_answers(app: TestApp) {
 }
 
 async fn an_operator_sees_only_the_reports_they_entered(app: TestApp) {
-    let operator = staff(&app, "zhou.hl", "周接线", vec![Role::Operator]).await;
-    let other_operator = staff(&app, "wu.hl", "吴接线", vec![Role::Operator]).await;
-    let admin = staff(&app, "admin", "管理员", vec![Role::Admin]).await;
-    let inspector = staff(&app, "li.jc", "李监察", vec![Role::Inspector]).await;
+    let operator = app.staff("zhou.hl", "周接线", &[Role::Operator]).await;
+    let other_operator = app.staff("wu.hl", "吴接线", &[Role::Operator]).await;
+    let admin = app.staff("admin", "管理员", &[Role::Admin]).await;
+    let inspector = app.staff("li.jc", "李监察", &[Role::Inspector]).await;
     let mut entered = Vec::new();
     for _ in 0..2 {
         let case = submit_anonymous(&app, "policy", "xinmin-village").await;
@@ -624,8 +602,8 @@ async fn an_operator_sees_only_the_reports_they_entered(app: TestApp) {
 }
 
 async fn a_recused_inspector_never_sees_the_case(app: TestApp) {
-    let inspector = staff(&app, "li.jc", "李监察", vec![Role::Inspector]).await;
-    let recused = staff(&app, "wang.jc", "王监察", vec![Role::Inspector]).await;
+    let inspector = app.staff("li.jc", "李监察", &[Role::Inspector]).await;
+    let recused = app.staff("wang.jc", "王监察", &[Role::Inspector]).await;
     let first = submit_anonymous(&app, "nepotism", "qingshan-village").await;
     let second = submit_anonymous(&app, "nepotism", "qingshan-village").await;
     let unrelated = submit_anonymous(&app, "favor", "dalu-community").await;
@@ -733,8 +711,8 @@ async fn a_recused_inspector_never_sees_the_case(app: TestApp) {
 }
 
 async fn the_triage_list_filters_orders_and_pages(app: TestApp) {
-    let inspector = staff(&app, "li.jc", "李监察", vec![Role::Inspector]).await;
-    let colleague = staff(&app, "chen.jc", "陈监察", vec![Role::Inspector]).await;
+    let inspector = app.staff("li.jc", "李监察", &[Role::Inspector]).await;
+    let colleague = app.staff("chen.jc", "陈监察", &[Role::Inspector]).await;
     let a = submit_anonymous(&app, "connection", "dalu-community").await;
     let b = submit_anonymous(&app, "bribery", "qingshan-village").await;
     let c = submit_real_name(&app).await; // bribery, qingshan-village
@@ -908,8 +886,8 @@ async fn the_triage_list_filters_orders_and_pages(app: TestApp) {
 }
 
 async fn notes_events_and_assignments_are_recorded_and_sealed(app: TestApp) {
-    let inspector = staff(&app, "li.jc", "李监察", vec![Role::Inspector]).await;
-    let operator = staff(&app, "zhou.hl", "周接线", vec![Role::Operator]).await;
+    let inspector = app.staff("li.jc", "李监察", &[Role::Inspector]).await;
+    let operator = app.staff("zhou.hl", "周接线", &[Role::Operator]).await;
     let case = submit_anonymous(&app, "connection", "dalu-community").await;
     let keyring = &app.state.keyring;
 

@@ -102,13 +102,8 @@ fn dues(list: &CaseList) -> Vec<DueRow> {
 
 async fn a_case_received_in_the_national_day_week_falls_due_and_becomes_overdue(app: TestApp) {
     set_clock(&app, "2024-10-03 10:00");
-    let inspector_id = app
-        .create_staff("li.jc", "李监察", &[Role::Inspector], &[])
-        .await;
-    let inspector = Viewer {
-        user_id: inspector_id,
-        roles: vec![Role::Inspector],
-    };
+    let inspector = app.staff("li.jc", "李监察", &[Role::Inspector]).await;
+    let inspector_id = inspector.user_id;
     let (a, a_number) = submit(&app).await;
 
     // Received on a holiday: 3 working days are Tue 8, Wed 9 and Thu 10 October.

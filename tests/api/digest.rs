@@ -8,37 +8,15 @@ use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 use tipoff::domain::Role;
 use tipoff::entities::{digest, outbox};
-use tipoff::services::cases::{self, Viewer};
+use tipoff::services::cases;
 use tipoff::services::outbox::{self as mail_outbox, DigestRun, KIND_DIGEST, SENT};
-use tipoff::services::{audit, recusal, routing, staff};
+use tipoff::services::{audit, recusal, routing};
 
 use crate::deadlines::set_clock;
 use crate::helpers::{Backend, TestApp, smtp_server_available, spawn_app_with};
 use crate::mail::{
     BUREAU, POST, SmtpSink, free_port, outbox_rows, report_body, report_of, submit, via_smtp,
 };
-
-/// A staff account with a mail address of its own; its password is `password-of-{username}`.
-async fn staff_with_mail(app: &TestApp, username: &str, name: &str, email: &str) -> Viewer {
-    let roles = vec![Role::Inspector];
-    let user_id = staff::create_user(
-        app.db(),
-        &app.state.keyring,
-        staff::NewUser {
-            username: username.to_string(),
-            display_name: name.to_string(),
-            roles: roles.clone(),
-            aliases: Vec::new(),
-            password: zeroize::Zeroizing::new(format!("password-of-{username}")),
-            email: Some(email.to_string()),
-        },
-        None,
-        app.now(),
-    )
-    .await
-    .expect("staff account created");
-    Viewer { user_id, roles }
-}
 
 /// The SMTP sink when aiosmtpd is here, and the app sending to it (file transport without).
 async fn app_with_sink(backend: Backend) -> Option<(TestApp, Option<SmtpSink>)> {
@@ -173,15 +151,14 @@ async fn each_inspector_gets_their_own_due_cases_and_the_post_every_one_with_the
     let db = app.db();
     let keyring = &app.state.keyring;
     set_clock(&app, "2024-09-27 10:00");
-    let li = staff_with_mail(&app, "li.jc", "李监察", "li.jc@example.org").await;
-    let wang = staff_with_mail(&app, "wang.jc", "王监察", "wang.jc@example.org").await;
+    let li = app
+        .inspector_with_mail("li.jc", "李监察", "li.jc@example.org")
+        .await;
+    let wang = app
+        .inspector_with_mail("wang.jc", "王监察", "wang.jc@example.org")
+        .await;
     // An inspector without a mail address gets no digest, whatever is assigned to them.
-    let zhao = Viewer {
-        user_id: app
-            .create_staff("zhao.jc", "赵监察", &[Role::Inspector], &[])
-            .await,
-        roles: vec![Role::Inspector],
-    };
+    let zhao = app.staff("zhao.jc", "赵监察", &[Role::Inspector]).await;
     // Fri 27 Sep: due Tue 8 Oct, so overdue on Wed 9 Oct.
     let mut codes = vec![submit(&app, canary_report(1, "qingshan-village")).await];
     // Tue 8 Oct: due Fri 11 Oct, within the two working days the digest looks ahead.
@@ -401,7 +378,9 @@ async fn two_instances_ticking_together_write_one_digest_a_day(backend: Backend)
     };
     // Received Thu 3 Oct, due Thu 10 Oct: in Li's digest on 8, 9 and 10 Oct.
     set_clock(&app, "2024-10-03 10:00");
-    let li = staff_with_mail(&app, "li.jc", "李监察", "li.jc@example.org").await;
+    let li = app
+        .inspector_with_mail("li.jc", "李监察", "li.jc@example.org")
+        .await;
     let case = report_of(
         &app,
         &submit(&app, report_body("connection", "dalu-community", None)).await,
@@ -489,12 +468,7 @@ async fn an_escalation_mail_carries_the_current_stages_due_date(backend: Backend
         return;
     };
     set_clock(&app, "2024-10-03 10:00");
-    let inspector = Viewer {
-        user_id: app
-            .create_staff("li.jc", "李监察", &[Role::Inspector], &[])
-            .await,
-        roles: vec![Role::Inspector],
-    };
+    let inspector = app.staff("li.jc", "李监察", &[Role::Inspector]).await;
     let case = report_of(
         &app,
         &submit(&app, report_body("connection", "dalu-community", None)).await,

@@ -5,6 +5,9 @@
 //! The submodules hold the tests' other shared steps, one subject each.
 
 pub mod browser;
+pub mod staff;
+
+pub use staff::Staff;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,8 +16,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use tipoff::config::{Profile, Settings};
-use tipoff::domain::Role;
-use tipoff::services::staff;
 use tipoff::startup::Application;
 use tipoff::web::AppState;
 
@@ -335,127 +336,8 @@ impl TestApp {
         self.state.now()
     }
 
-    /// Creates a staff account; its password is `password-of-{username}`.
-    pub async fn create_staff(
-        &self,
-        username: &str,
-        display_name: &str,
-        roles: &[Role],
-        aliases: &[&str],
-    ) -> uuid::Uuid {
-        staff::create_user(
-            self.db(),
-            &self.state.keyring,
-            staff::NewUser {
-                username: username.to_string(),
-                display_name: display_name.to_string(),
-                roles: roles.to_vec(),
-                aliases: aliases.iter().map(|a| a.to_string()).collect(),
-                password: zeroize::Zeroizing::new(format!("password-of-{username}")),
-                email: None,
-            },
-            None,
-            self.now(),
-        )
-        .await
-        .expect("staff account created")
-    }
-
-    /// Posts the sign-in form as a browser would (with the login page's token).
-    pub async fn try_sign_in(
-        &self,
-        username: &str,
-        password: &str,
-        totp: &str,
-        client_ip: &str,
-    ) -> reqwest::Response {
-        let page = self.get("/staff/login").await.text().await.unwrap();
-        let token = hidden_value(&page, "form_token");
-        self.post_form(
-            "/staff/login",
-            &[
-                ("form_token", &token),
-                ("username", username),
-                ("password", password),
-                ("totp", totp),
-            ],
-            client_ip,
-        )
-        .await
-    }
-
-    /// Signs in with the account's password and returns a client holding its session.
-    pub async fn sign_in(&self, username: &str) -> Staff<'_> {
-        let response = self
-            .try_sign_in(
-                username,
-                &format!("password-of-{username}"),
-                "",
-                "192.0.2.1",
-            )
-            .await;
-        assert_eq!(response.status(), 303, "{username} signs in");
-        Staff::from_response(self, &response).await
-    }
-
     pub fn has_postgres(&self) -> bool {
         self.pg_database.is_some()
-    }
-}
-
-/// A signed-in staff member: the session cookie and the page's CSRF token.
-pub struct Staff<'a> {
-    pub app: &'a TestApp,
-    pub cookie: String,
-    pub csrf: String,
-}
-
-impl<'a> Staff<'a> {
-    pub async fn from_response(app: &'a TestApp, response: &reqwest::Response) -> Staff<'a> {
-        let set_cookie = response.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .to_string();
-        let cookie = set_cookie.split(';').next().unwrap().to_string();
-        let mut staff = Staff {
-            app,
-            cookie,
-            csrf: String::new(),
-        };
-        let page = staff.get("/staff/totp").await.text().await.unwrap();
-        staff.csrf = hidden_value(&page, "csrf");
-        staff
-    }
-
-    pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.app
-            .client
-            .get(self.app.url(path))
-            .header("cookie", &self.cookie)
-            .send()
-            .await
-            .expect("staff GET")
-    }
-
-    /// Posts a staff form with the session's CSRF token added.
-    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-        let mut all: Vec<(&str, &str)> = vec![("csrf", self.csrf.as_str())];
-        all.extend_from_slice(fields);
-        self.post_raw(path, &all).await
-    }
-
-    /// Posts exactly the given fields (no CSRF token added).
-    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-        self.app
-            .client
-            .post(self.app.url(path))
-            .header("cookie", &self.cookie)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("x-forwarded-for", "192.0.2.1")
-            .body(serde_urlencoded_pairs(fields))
-            .send()
-            .await
-            .expect("staff POST")
     }
 }
 

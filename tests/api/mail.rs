@@ -18,7 +18,7 @@ use tipoff::config::{MailGroup, MailTransport, RoutingRule, Settings, SmtpSecuri
 use tipoff::domain::{Role, TrackingCode};
 use tipoff::entities::{audit_entry, case_route, outbox, report, report_event};
 use tipoff::mail::Rendered;
-use tipoff::services::cases::{CaseError, Viewer};
+use tipoff::services::cases::CaseError;
 use tipoff::services::outbox::{self as mail_outbox, FAILED, NewMail, PENDING, SENT};
 use tipoff::services::routing::{self, Recipient};
 use tipoff::startup::{Application, StartupError};
@@ -794,18 +794,10 @@ async fn a_row_that_keeps_failing_becomes_failed_and_an_admin_can_retry_it(backe
     assert_eq!(proxied.status(), 404);
 
     // Only an admin may send it again, and that is audited.
-    let inspector = Viewer {
-        user_id: app
-            .create_staff("inspector1", "检查员甲", &[Role::Inspector], &[])
-            .await,
-        roles: vec![Role::Inspector],
-    };
-    let admin = Viewer {
-        user_id: app
-            .create_staff("admin1", "管理员甲", &[Role::Admin], &[])
-            .await,
-        roles: vec![Role::Admin],
-    };
+    let inspector = app
+        .staff("inspector1", "检查员甲", &[Role::Inspector])
+        .await;
+    let admin = app.staff("admin1", "管理员甲", &[Role::Admin]).await;
     let id = failed[0].id;
     let keyring = &app.state.keyring;
     assert!(matches!(
@@ -930,24 +922,11 @@ fn shanghai_time(at: DateTime<Utc>) -> NaiveTime {
 }
 
 async fn an_inspector_escalates_a_case_and_everything_is_recorded_at_once(app: TestApp) {
-    let inspector = Viewer {
-        user_id: app
-            .create_staff("inspector1", "检查员甲", &[Role::Inspector], &[])
-            .await,
-        roles: vec![Role::Inspector],
-    };
-    let named = Viewer {
-        user_id: app
-            .create_staff("inspector2", "钱多多", &[Role::Inspector], &[])
-            .await,
-        roles: vec![Role::Inspector],
-    };
-    let operator = Viewer {
-        user_id: app
-            .create_staff("operator1", "话务员甲", &[Role::Operator], &[])
-            .await,
-        roles: vec![Role::Operator],
-    };
+    let inspector = app
+        .staff("inspector1", "检查员甲", &[Role::Inspector])
+        .await;
+    let named = app.staff("inspector2", "钱多多", &[Role::Inspector]).await;
+    let operator = app.staff("operator1", "话务员甲", &[Role::Operator]).await;
     let code = submit(
         &app,
         json!({

@@ -12,9 +12,7 @@ use tipoff::services::recusal::{
     file_relative, is_recused, list_relatives, not_recused_condition, recusal_reason,
     recuse_manually, recused_report_ids, recused_users, remove_relative,
 };
-use tipoff::services::staff::{NewUser, create_user};
 use uuid::Uuid;
-use zeroize::Zeroizing;
 
 use crate::helpers::{TestApp, logs};
 use crate::on_both_backends;
@@ -30,23 +28,10 @@ on_both_backends!(
     reports_naming_one_cadre_share_blind_indexes_and_nothing_in_clear,
 );
 
-async fn staff(app: &TestApp, username: &str, display_name: &str, aliases: &[&str]) -> Uuid {
-    create_user(
-        app.db(),
-        &app.state.keyring,
-        NewUser {
-            username: username.to_string(),
-            display_name: display_name.to_string(),
-            roles: vec![Role::Inspector],
-            aliases: aliases.iter().map(|a| a.to_string()).collect(),
-            password: Zeroizing::new("correct horse battery".to_string()),
-            email: None,
-        },
-        None,
-        Utc::now(),
-    )
-    .await
-    .unwrap()
+/// An inspector known also by `aliases`.
+async fn inspector(app: &TestApp, username: &str, display_name: &str, aliases: &[&str]) -> Uuid {
+    app.create_staff(username, display_name, &[Role::Inspector], aliases)
+        .await
 }
 
 /// Submits through the public JSON API, each from its own address so the submit limit
@@ -99,8 +84,8 @@ async fn source_of(app: &TestApp, report_id: Uuid, user_id: Uuid) -> String {
 }
 
 async fn a_staff_member_known_as_wang_shuji_is_recused_however_the_name_is_spaced(app: TestApp) {
-    let wang = staff(&app, "wang", "王建国", &["王书记"]).await;
-    let li = staff(&app, "li", "李华", &[]).await;
+    let wang = inspector(&app, "wang", "王建国", &["王书记"]).await;
+    let li = inspector(&app, "li", "李华", &[]).await;
     let description = "他把低保名额给了自己家亲戚";
 
     for subject in [
@@ -122,18 +107,18 @@ async fn a_staff_member_known_as_wang_shuji_is_recused_however_the_name_is_space
     // Someone joining the office later, known by the same name, is recused from the old
     // reports through the blind index alone: the reports stay sealed.
     let reports = report::Entity::find().all(app.db()).await.unwrap();
-    let later = staff(&app, "wang2", "王立新", &["王 书记"]).await;
+    let later = inspector(&app, "wang2", "王立新", &["王 书记"]).await;
     for report in &reports {
         assert!(recused(&app, report.id, later).await);
     }
 }
 
 async fn a_cadre_named_only_in_the_description_is_recused(app: TestApp) {
-    let zhao = staff(&app, "zhao", "赵德柱", &[]).await;
-    let nickname = staff(&app, "sun", "孙红", &["孙 会计"]).await;
+    let zhao = inspector(&app, "zhao", "赵德柱", &[]).await;
+    let nickname = inspector(&app, "sun", "孙红", &["孙 会计"]).await;
     // A bare title as an alias must not recuse its holder from every report saying "书记".
-    let titled = staff(&app, "qian", "钱芳", &["书记"]).await;
-    let other = staff(&app, "zhou", "周敏", &[]).await;
+    let titled = inspector(&app, "qian", "钱芳", &["书记"]).await;
+    let other = inspector(&app, "zhou", "周敏", &[]).await;
 
     let report = submit(
         &app,
@@ -149,7 +134,7 @@ async fn a_cadre_named_only_in_the_description_is_recused(app: TestApp) {
 }
 
 async fn staff_not_named_are_not_recused(app: TestApp) {
-    let chen = staff(&app, "chen", "陈静", &["陈主任"]).await;
+    let chen = inspector(&app, "chen", "陈静", &["陈主任"]).await;
     let report = submit(&app, Some("王某，村委会主任"), "王某把低保给了他的亲戚").await;
     assert!(!recused(&app, report.id, chen).await);
     assert!(recused_users(app.db(), report.id).await.unwrap().is_empty());
@@ -164,9 +149,9 @@ fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 async fn a_relative_filed_after_the_report_recuses_the_staff_member(app: TestApp) {
-    let admin = staff(&app, "admin", "管理员", &[]).await;
-    let zhou = staff(&app, "zhou", "周明", &[]).await;
-    let wu = staff(&app, "wu", "吴刚", &[]).await;
+    let admin = inspector(&app, "admin", "管理员", &[]).await;
+    let zhou = inspector(&app, "zhou", "周明", &[]).await;
+    let wu = inspector(&app, "wu", "吴刚", &[]).await;
     let relative = "欧阳晓岚";
 
     let before = submit(&app, Some("欧阳 晓岚，网格员"), "她家条件很好还在领低保").await;
@@ -279,8 +264,8 @@ async fn a_relative_filed_after_the_report_recuses_the_staff_member(app: TestApp
 }
 
 async fn an_inspector_is_recused_by_hand_only_with_a_reason(app: TestApp) {
-    let head = staff(&app, "head", "郑主任", &[]).await;
-    let feng = staff(&app, "feng", "冯涛", &[]).await;
+    let head = inspector(&app, "head", "郑主任", &[]).await;
+    let feng = inspector(&app, "feng", "冯涛", &[]).await;
     let report = submit(&app, Some("王某"), "王某把低保给了他的亲戚").await;
     assert!(!recused(&app, report.id, feng).await);
 
@@ -359,9 +344,9 @@ async fn an_inspector_is_recused_by_hand_only_with_a_reason(app: TestApp) {
 }
 
 async fn case_queries_leave_out_exactly_the_recused_reports(app: TestApp) {
-    let admin = staff(&app, "admin", "管理员", &[]).await;
-    let jiang = staff(&app, "jiang", "蒋勇", &["蒋书记"]).await;
-    let han = staff(&app, "han", "韩梅", &[]).await;
+    let admin = inspector(&app, "admin", "管理员", &[]).await;
+    let jiang = inspector(&app, "jiang", "蒋勇", &["蒋书记"]).await;
+    let han = inspector(&app, "han", "韩梅", &[]).await;
 
     let named = submit(&app, Some("蒋书记"), "把低保给了亲戚").await;
     let by_hand = submit(&app, Some("王某"), "把低保给了亲戚").await;
@@ -415,7 +400,7 @@ async fn names_of(app: &TestApp, report_id: Uuid) -> Vec<report_name::Model> {
 }
 
 async fn reports_naming_one_cadre_share_blind_indexes_and_nothing_in_clear(app: TestApp) {
-    let wang = staff(&app, "wang", "王建国", &["王书记"]).await;
+    let wang = inspector(&app, "wang", "王建国", &["王书记"]).await;
     let first = submit_in(
         &app,
         "qingshan-village",

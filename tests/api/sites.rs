@@ -487,9 +487,7 @@ async fn the_cli_adds_lists_disables_and_writes_qr_codes_that_lead_to_each_site(
 }
 
 async fn an_admin_manages_sites_and_prints_a_notice_whose_code_leads_to_the_site(app: TestApp) {
-    app.create_staff("admin", "管理员", &[Role::Admin], &[])
-        .await;
-    let admin = app.sign_in("admin").await;
+    let admin = app.signed_in("admin", "管理员", Role::Admin).await;
 
     let page = admin
         .post(
@@ -586,11 +584,8 @@ async fn an_admin_manages_sites_and_prints_a_notice_whose_code_leads_to_the_site
     assert!(css.contains("@page { size: A4; margin: 15mm; }"));
 
     let english = admin
-        .get(&format!("/staff/sites/{}/notice?lang=en", site.id))
-        .await
-        .text()
-        .await
-        .unwrap();
+        .page(&format!("/staff/sites/{}/notice?lang=en", site.id))
+        .await;
     assert!(english.contains(&campaign.title_en) && english.contains("Supervision hotline"));
 
     assert_eq!(
@@ -738,11 +733,7 @@ async fn counts_are_per_fixed_period_and_masked_below_the_threshold(app: TestApp
 }
 
 async fn inspectors_see_masked_counts_but_cannot_manage_sites(app: TestApp) {
-    app.create_staff("li.jc", "李监察", &[Role::Inspector], &[])
-        .await;
-    app.create_staff("op", "话务员", &[Role::Operator], &[])
-        .await;
-    let inspector = app.sign_in("li.jc").await;
+    let inspector = app.signed_in("li.jc", "李监察", Role::Inspector).await;
     let a = add_site(
         &app,
         SiteKind::VillageBoard,
@@ -798,7 +789,7 @@ async fn inspectors_see_masked_counts_but_cannot_manage_sites(app: TestApp) {
         .post("/staff/sites", &[("kind", "website"), ("name", "网站")])
         .await;
     assert_eq!(refused.status(), 403);
-    let operator = app.sign_in("op").await;
+    let operator = app.signed_in("op", "话务员", Role::Operator).await;
     assert_eq!(operator.get("/staff/counts").await.status(), 403);
     assert_eq!(sites::list_sites(app.db()).await.unwrap().len(), 2);
 }

@@ -43,8 +43,7 @@ async fn every_staff_route_refuses_anonymous_and_wrong_role_requests(app: TestAp
     let mut by_role: Vec<(Role, Staff<'_>)> = Vec::new();
     for role in Role::ALL {
         let name = format!("only-{}", role.code());
-        app.create_staff(&name, &name, &[role], &[]).await;
-        by_role.push((role, app.sign_in(&name).await));
+        by_role.push((role, app.signed_in(&name, &name, role).await));
     }
     assert!(STAFF_ROUTES.len() >= 15, "the table lists the staff routes");
     // Signing out ends the session the later checks use, so that route goes last.
@@ -128,12 +127,8 @@ async fn every_staff_route_refuses_anonymous_and_wrong_role_requests(app: TestAp
 }
 
 async fn state_changing_requests_need_the_sessions_csrf_token(app: TestApp) {
-    app.create_staff("admin1", "管理员甲", &[Role::Admin], &[])
-        .await;
-    app.create_staff("admin2", "管理员乙", &[Role::Admin], &[])
-        .await;
-    let admin = app.sign_in("admin1").await;
-    let other = app.sign_in("admin2").await;
+    let admin = app.signed_in("admin1", "管理员甲", Role::Admin).await;
+    let other = app.signed_in("admin2", "管理员乙", Role::Admin).await;
     let fields = [
         ("username", "newop"),
         ("display_name", "新话务员"),
@@ -348,9 +343,7 @@ async fn an_inspector_enrols_totp_and_each_code_works_once() {
     })
     .await
     .unwrap();
-    app.create_staff("insp", "检查员", &[Role::Inspector], &[])
-        .await;
-    let staff = app.sign_in("insp").await;
+    let staff = app.signed_in("insp", "检查员", Role::Inspector).await;
     let redirected = staff.get("/staff/cases").await;
     assert_eq!(
         redirected.status(),

@@ -33,18 +33,14 @@ async fn a_failed_mail_is_shown_to_admins_and_inspectors_and_sent_again(backend:
     else {
         return;
     };
-    app.create_staff("admin1", "管理员甲", &[Role::Admin], &[])
+    let admin = app.signed_in("admin1", "管理员甲", Role::Admin).await;
+    let inspector = app
+        .signed_in("inspector1", "检查员甲", Role::Inspector)
         .await;
-    app.create_staff("inspector1", "检查员甲", &[Role::Inspector], &[])
-        .await;
-    app.create_staff("operator1", "话务员甲", &[Role::Operator], &[])
-        .await;
-    let admin = app.sign_in("admin1").await;
-    let inspector = app.sign_in("inspector1").await;
-    let operator = app.sign_in("operator1").await;
+    let operator = app.signed_in("operator1", "话务员甲", Role::Operator).await;
 
     // Nothing failed yet: no banner, and the page says so.
-    let page = admin.get("/staff/admin/mail").await.text().await.unwrap();
+    let page = admin.page("/staff/admin/mail").await;
     assert!(!page.contains("mail-alarm"), "{page}");
     assert!(page.contains("没有发送失败的邮件"));
 
@@ -83,16 +79,16 @@ async fn a_failed_mail_is_shown_to_admins_and_inspectors_and_sent_again(backend:
     assert!(page.contains("id=\"pending-count\">0<"));
     // The banner on every page an admin sees, leading to the admin page.
     for path in ["/staff/admin/users", "/staff/admin/mail", "/staff/totp"] {
-        let page = admin.get(path).await.text().await.unwrap();
+        let page = admin.page(path).await;
         assert!(page.contains(ALARM), "{path}: {page}");
         assert!(page.contains("<p class=\"alarm\" role=\"alert\" id=\"mail-alarm\"><a href=\"/staff/admin/mail?lang=zh\">"));
     }
     // Inspectors see it too, without the link they could not follow; operators do not.
-    let page = inspector.get("/staff/cases").await.text().await.unwrap();
+    let page = inspector.page("/staff/cases").await;
     assert!(page.contains(ALARM), "{page}");
     assert!(!page.contains("href=\"/staff/admin/mail"));
     assert_eq!(inspector.get("/staff/admin/mail").await.status(), 403);
-    let page = operator.get("/staff/cases").await.text().await.unwrap();
+    let page = operator.page("/staff/cases").await;
     assert!(!page.contains(ALARM) && !page.contains("mail-alarm"));
 
     // Inspectors may not press the button; the admin may.
@@ -107,18 +103,10 @@ async fn a_failed_mail_is_shown_to_admins_and_inspectors_and_sent_again(backend:
     );
     let row = outbox_rows(app.db()).await.remove(0);
     assert_eq!((row.state.as_str(), row.attempts), (PENDING, 0));
-    let page = admin.get("/staff/admin/mail").await.text().await.unwrap();
+    let page = admin.page("/staff/admin/mail").await;
     assert!(!page.contains("mail-alarm") && !page.contains(ALARM));
     assert!(page.contains("id=\"pending-count\">1<"));
-    assert!(
-        !inspector
-            .get("/staff/cases")
-            .await
-            .text()
-            .await
-            .unwrap()
-            .contains(ALARM)
-    );
+    assert!(!inspector.page("/staff/cases").await.contains(ALARM));
     // A second press finds nothing to send again.
     let again = admin.post(&path, &[]).await;
     assert_eq!(again.status(), 404);
@@ -179,16 +167,14 @@ fn routing_record(page: &str) -> &str {
 
 async fn an_inspector_escalates_a_case_from_its_page_and_sees_the_routing_record(app: TestApp) {
     set_clock(&app, "2024-10-03 10:00");
-    app.create_staff("li.jc", "李监察", &[Role::Inspector], &[])
-        .await;
-    let inspector = app.sign_in("li.jc").await;
+    let inspector = app.signed_in("li.jc", "李监察", Role::Inspector).await;
     let case = report_of(
         &app,
         &submit(&app, report_body("connection", "dalu-community", None)).await,
     )
     .await;
     let page_path = format!("/staff/cases/{}", case.id);
-    let page = inspector.get(&page_path).await.text().await.unwrap();
+    let page = inspector.page(&page_path).await;
     let record = routing_record(&page);
     assert!(record.contains("纪律检查岗（按转送规则）"), "{record}");
     assert!(
@@ -242,7 +228,7 @@ async fn an_inspector_escalates_a_case_from_its_page_and_sees_the_routing_record
         mail.body_text
     );
 
-    let page = inspector.get(&page_path).await.text().await.unwrap();
+    let page = inspector.page(&page_path).await;
     let record = routing_record(&page);
     assert!(
         record.contains("<li class=\"escalated\"><span class=\"at\">2024-10-11 ")
@@ -305,9 +291,7 @@ async fn an_inspector_escalates_a_case_from_its_page_and_sees_the_routing_record
 // 3. Staff mail addresses.
 
 async fn an_admin_gives_a_new_account_a_mail_address(app: TestApp) {
-    app.create_staff("admin1", "管理员甲", &[Role::Admin], &[])
-        .await;
-    let admin = app.sign_in("admin1").await;
+    let admin = app.signed_in("admin1", "管理员甲", Role::Admin).await;
     let fields = |username: &'static str, email: &'static str| {
         [
             ("username", username),

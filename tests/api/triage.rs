@@ -49,7 +49,7 @@ async fn a_cadre_named_in_a_report_cannot_reach_it_by_any_route(app: TestApp) {
     let _ = clean;
 
     let li = app.sign_in("li").await;
-    let list = li.get("/staff/cases").await.text().await.unwrap();
+    let list = li.page("/staff/cases").await;
     let all = linked_cases(&list);
     assert_eq!(all.len(), 3, "an unrecused inspector sees all three");
     // The two reports about 王书记 in the same village are related.
@@ -66,7 +66,7 @@ async fn a_cadre_named_in_a_report_cannot_reach_it_by_any_route(app: TestApp) {
     );
 
     let wang = app.sign_in("wang").await;
-    let list = wang.get("/staff/cases").await.text().await.unwrap();
+    let list = wang.page("/staff/cases").await;
     let visible = linked_cases(&list);
     assert_eq!(
         visible.len(),
@@ -103,12 +103,7 @@ async fn a_cadre_named_in_a_report_cannot_reach_it_by_any_route(app: TestApp) {
         }
     }
     // The unrecused case he can open does not link to the recused ones.
-    let open = wang
-        .get(&format!("/staff/cases/{}", visible[0]))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let open = wang.page(&format!("/staff/cases/{}", visible[0])).await;
     for id in all.iter().filter(|id| !visible.contains(id)) {
         assert!(
             !open.contains(id.as_str()),
@@ -123,7 +118,7 @@ async fn an_inspector_asks_and_the_reporter_answers_on_the_status_page(app: Test
         .await;
     let code = submit(&app, "赵主任", "dalu-community", "198.51.100.43").await;
     let inspector = app.sign_in("insp").await;
-    let list = inspector.get("/staff/cases").await.text().await.unwrap();
+    let list = inspector.page("/staff/cases").await;
     let id = linked_cases(&list).remove(0);
 
     let asked = inspector
@@ -167,28 +162,18 @@ async fn an_inspector_asks_and_the_reporter_answers_on_the_status_page(app: Test
         .await;
     assert_eq!(empty.status(), 422);
 
-    let list = inspector.get("/staff/cases").await.text().await.unwrap();
+    let list = inspector.page("/staff/cases").await;
     assert!(
         list.contains("未读回复"),
         "the list flags the unread answer"
     );
-    let case = inspector
-        .get(&format!("/staff/cases/{id}"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let case = inspector.page(&format!("/staff/cases/{id}")).await;
     assert!(case.contains("叫赵小宝，住在三组"));
     assert!(
         case.contains("class=\"from-reporter unread\""),
         "marked unread the first time"
     );
-    let again = inspector
-        .get(&format!("/staff/cases/{id}"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let again = inspector.page(&format!("/staff/cases/{id}")).await;
     assert!(!again.contains("from-reporter unread"), "read once seen");
     assert!(again.contains("周检查"), "the case page shows who read it");
 
@@ -231,7 +216,7 @@ async fn the_workflow_refuses_illegal_moves_with_the_reason(app: TestApp) {
     assert_eq!(early.status(), 409);
 
     let inspector = app.sign_in("insp").await;
-    let id = linked_cases(&inspector.get("/staff/cases").await.text().await.unwrap()).remove(0);
+    let id = linked_cases(&inspector.page("/staff/cases").await).remove(0);
     let path = format!("/staff/cases/{id}/status");
     let refused = inspector
         .post(&path, &[("transition", "close"), ("text", "已处理")])
@@ -285,12 +270,7 @@ async fn the_workflow_refuses_illegal_moves_with_the_reason(app: TestApp) {
         .unwrap();
     assert_eq!(tracked["status"], "closed");
     assert_eq!(tracked["feedback"], "已责令整改，取消不符合条件人员的低保");
-    let page = inspector
-        .get(&format!("/staff/cases/{id}"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = inspector.page(&format!("/staff/cases/{id}")).await;
     assert!(page.contains("部分属实"));
 }
 
@@ -324,10 +304,8 @@ async fn the_case_list_filters_by_posting_site_and_a_household_notice_reads_as_i
     );
     submit(&app, "别人", "qingshan-village", "198.51.100.61").await;
 
-    app.create_staff("insp", "冯检查", &[Role::Inspector], &[])
-        .await;
-    let inspector = app.sign_in("insp").await;
-    let all = inspector.get("/staff/cases").await.text().await.unwrap();
+    let inspector = app.signed_in("insp", "冯检查", Role::Inspector).await;
+    let all = inspector.page("/staff/cases").await;
     assert_eq!(linked_cases(&all).len(), 2);
     assert!(
         all.contains("入户告知（青山村）"),
@@ -335,11 +313,8 @@ async fn the_case_list_filters_by_posting_site_and_a_household_notice_reads_as_i
     );
     assert!(!all.contains("张家"), "never as a household");
     let filtered = inspector
-        .get(&format!("/staff/cases?site={}", site.id))
-        .await
-        .text()
-        .await
-        .unwrap();
+        .page(&format!("/staff/cases?site={}", site.id))
+        .await;
     assert_eq!(linked_cases(&filtered).len(), 1);
 
     // Failed lookups are in the metrics.
