@@ -6,6 +6,7 @@ use serde_json::json;
 use tipoff::domain::Role;
 use tipoff::entities::report;
 
+use crate::helpers::reports::report_form;
 use crate::helpers::{Backend, TestApp, code_in, hidden_value, logs, spawn_app_with};
 use crate::on_both_backends;
 
@@ -17,12 +18,7 @@ async fn count(app: &TestApp) -> u64 {
 
 async fn a_replayed_form_token_is_refused_and_the_text_kept(app: TestApp) {
     let token = app.form_token().await;
-    let fields = [
-        ("form_token", token.as_str()),
-        ("category", "favor"),
-        ("description", "同一份表单提交两次"),
-        ("anonymous", "true"),
-    ];
+    let fields = report_form(&token, "同一份表单提交两次", &[]);
     let first = app.post_form("/report", &fields, "198.51.100.80").await;
     assert_eq!(first.status(), 200);
     let replay = app.post_form("/report", &fields, "198.51.100.81").await;
@@ -48,13 +44,7 @@ async fn a_form_sent_too_fast_or_with_the_honeypot_filled_gets_a_confirmation_st
         } else {
             app.advance(60);
         }
-        let mut fields = vec![
-            ("form_token", token.as_str()),
-            ("category", "favor"),
-            ("description", "很快就提交的举报内容"),
-            ("anonymous", "true"),
-        ];
-        fields.extend(extra.iter().copied());
+        let fields = report_form(&token, "很快就提交的举报内容", &extra);
         let step = app.post_form("/report", &fields, "198.51.100.82").await;
         assert_eq!(step.status(), 200);
         let html = step.text().await.unwrap();
@@ -68,25 +58,13 @@ async fn a_form_sent_too_fast_or_with_the_honeypot_filled_gets_a_confirmation_st
 
         // A forged confirmation is asked again.
         let fresh = hidden_value(&html, "form_token");
-        let forged = [
-            ("form_token", fresh.as_str()),
-            ("confirm", "forged"),
-            ("category", "favor"),
-            ("description", "很快就提交的举报内容"),
-            ("anonymous", "true"),
-        ];
+        let forged = report_form(&fresh, "很快就提交的举报内容", &[("confirm", "forged")]);
         let again = app.post_form("/report", &forged, "198.51.100.82").await;
         assert!(again.text().await.unwrap().contains("请再检查一遍"));
         assert_eq!(count(&app).await, before);
 
         let confirm = hidden_value(&html, "confirm");
-        let confirmed = [
-            ("form_token", fresh.as_str()),
-            ("confirm", confirm.as_str()),
-            ("category", "favor"),
-            ("description", "很快就提交的举报内容"),
-            ("anonymous", "true"),
-        ];
+        let confirmed = report_form(&fresh, "很快就提交的举报内容", &[("confirm", &confirm)]);
         let receipt = app.post_form("/report", &confirmed, "198.51.100.82").await;
         assert_eq!(receipt.status(), 200);
         let code = code_in(&receipt.text().await.unwrap());

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use tipoff::domain::Role;
 use tipoff::entities::{attachment, audit_entry, report};
 
+use crate::helpers::reports::report_form;
 use crate::helpers::{Staff, TestApp, code_in, hidden_value};
 use crate::on_both_backends;
 use crate::privacy::stored_bytes;
@@ -229,17 +230,7 @@ async fn submit_with_files(
     client_ip: &str,
 ) -> reqwest::Response {
     let token = app.form_token().await;
-    let mut all: Vec<(&str, &str)> = vec![
-        ("form_token", token.as_str()),
-        ("category", "connection"),
-        ("village", "dalu-community"),
-        ("description", "村主任的亲戚开着小车还在吃低保，照片为证"),
-        ("anonymous", "true"),
-    ];
-    for (key, value) in fields {
-        all.retain(|(k, _)| k != key);
-        all.push((key, value));
-    }
+    let all = report_form(&token, "村主任的亲戚开着小车还在吃低保，照片为证", fields);
     post_multipart(
         app,
         "/report?lang=en",

@@ -1,7 +1,5 @@
 //! The inspectors' desk: the workflow, the conversation with the reporter, and who sees what.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Asia::Shanghai;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
@@ -15,6 +13,7 @@ use tipoff::services::deadlines;
 use uuid::Uuid;
 
 use crate::helpers::TestApp;
+use crate::helpers::reports::{Submitted, next_ip, submit};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -29,39 +28,6 @@ on_both_backends!(
 
 fn now() -> DateTime<Utc> {
     Utc::now()
-}
-
-/// A client address of its own for every submission, so the public limits never interfere.
-fn next_ip() -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!("203.0.{}.{}", 113 + (n / 250) % 10, 1 + n % 250)
-}
-
-struct Submitted {
-    id: Uuid,
-    code: String,
-    case_number: String,
-}
-
-async fn submit(app: &TestApp, body: Value) -> Submitted {
-    let response = app.post_json("/api/v1/reports", &body, &next_ip()).await;
-    assert_eq!(response.status(), 201);
-    let answer: Value = response.json().await.unwrap();
-    let code = answer["tracking_code"].as_str().unwrap().to_string();
-    let parsed = TrackingCode::parse(&code).unwrap();
-    let (_, hash) = app.state.keyring.current_lookup_hash(&parsed);
-    let row = report::Entity::find()
-        .filter(report::Column::TrackingHash.eq(hash))
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap();
-    Submitted {
-        id: row.id,
-        code,
-        case_number: row.case_number,
-    }
 }
 
 async fn submit_anonymous(app: &TestApp, category: &str, village: &str) -> Submitted {
@@ -152,16 +118,16 @@ fn count_of(list: &cases::CaseList, status: Status) -> u64 {
 async fn a_case_goes_from_received_to_closed_and_the_reporter_reads_the_feedback(app: TestApp) {
     let inspector = app.staff("li.jc", "李监察", &[Role::Inspector]).await;
     let case = submit_anonymous(&app, "connection", "dalu-community").await;
-    assert!(case.case_number.ends_with("-0001"));
+    assert!(case.report.case_number.ends_with("-0001"));
 
-    move_to(&app, &inspector, case.id, Transition::Accept).await;
+    move_to(&app, &inspector, case.report.id, Transition::Accept).await;
     assert_eq!(track(&app, &case.code).await["status"], "accepted");
-    move_to(&app, &inspector, case.id, Transition::StartVerifying).await;
+    move_to(&app, &inspector, case.report.id, Transition::StartVerifying).await;
     let finding = "经入户核查，该户家庭收入部分超标";
     move_to(
         &app,
         &inspector,
-        case.id,
+        case.report.id,
         Transition::Conclude {
             outcome: Outcome::PartlySubstantiated,
             finding: finding.to_string(),
@@ -180,7 +146,7 @@ async fn a_case_goes_from_received_to_closed_and_the_reporter_reads_the_feedback
     move_to(
         &app,
         &inspector,
-        case.id,
+        case.report.id,
         Transition::Close {
             feedback: format!("  {feedback}\n"),
         },
@@ -208,7 +174,7 @@ async fn a_case_goes_from_received_to_closed_and_the_reporter_reads_the_feedback
     );
     assert!(html.contains(feedback), "the feedback is shown");
 
-    let view = open(&app, &inspector, case.id).await.unwrap();
+    let view = open(&app, &inspector, case.report.id).await.unwrap();
     assert_eq!(view.status, Status::Closed);
     assert_eq!(view.outcome, Some(Outcome::PartlySubstantiated));
     let moves: Vec<(Option<Status>, Option<Status>)> =
@@ -230,7 +196,7 @@ async fn a_case_goes_from_received_to_closed_and_the_reporter_reads_the_feedback
     assert_eq!(view.events[3].actor.as_deref(), Some("李监察"));
 
     let stored = report_event::Entity::find()
-        .filter(report_event::Column::ReportId.eq(case.id))
+        .filter(report_event::Column::ReportId.eq(case.report.id))
         .all(app.db())
         .await
         .unwrap();
@@ -265,7 +231,7 @@ async fn illegal_moves_are_refused_with_the_reason(app: TestApp) {
 
     let skipped = change(
         &inspector,
-        first.id,
+        first.report.id,
         Transition::Conclude {
             outcome: Outcome::Substantiated,
             finding: "属实".into(),
@@ -287,7 +253,7 @@ async fn illegal_moves_are_refused_with_the_reason(app: TestApp) {
 
     let no_reason = change(
         &inspector,
-        first.id,
+        first.report.id,
         Transition::NotAccept {
             reason: "  \n ".into(),
         },
@@ -297,7 +263,7 @@ async fn illegal_moves_are_refused_with_the_reason(app: TestApp) {
     assert!(matches!(no_reason, CaseError::Invalid("error.required")));
     let too_long = change(
         &inspector,
-        first.id,
+        first.report.id,
         Transition::NotAccept {
             reason: "长".repeat(5001),
         },
@@ -306,7 +272,7 @@ async fn illegal_moves_are_refused_with_the_reason(app: TestApp) {
     .unwrap_err();
     assert!(matches!(too_long, CaseError::Invalid("error.too_long")));
 
-    let by_operator = change(&operator, first.id, Transition::Accept)
+    let by_operator = change(&operator, first.report.id, Transition::Accept)
         .await
         .unwrap_err();
     assert!(matches!(by_operator, CaseError::Forbidden));
@@ -317,9 +283,9 @@ async fn illegal_moves_are_refused_with_the_reason(app: TestApp) {
 
     let into_itself = change(
         &inspector,
-        second.id,
+        second.report.id,
         Transition::Merge {
-            into_case_number: second.case_number.clone(),
+            into_case_number: second.report.case_number.clone(),
         },
     )
     .await
@@ -330,7 +296,7 @@ async fn illegal_moves_are_refused_with_the_reason(app: TestApp) {
     ));
     let into_nothing = change(
         &inspector,
-        second.id,
+        second.report.id,
         Transition::Merge {
             into_case_number: "1999-0001".into(),
         },
@@ -345,7 +311,7 @@ async fn illegal_moves_are_refused_with_the_reason(app: TestApp) {
 
     change(
         &inspector,
-        first.id,
+        first.report.id,
         Transition::NotAccept {
             reason: "不属于受理范围".into(),
         },
@@ -354,7 +320,7 @@ async fn illegal_moves_are_refused_with_the_reason(app: TestApp) {
     .unwrap();
     change(
         &inspector,
-        first.id,
+        first.report.id,
         Transition::Close {
             feedback: "您反映的问题不属于本单位受理范围，已告知相关部门。".into(),
         },
@@ -368,11 +334,13 @@ async fn illegal_moves_are_refused_with_the_reason(app: TestApp) {
             feedback: "再次办结".into(),
         },
         Transition::Merge {
-            into_case_number: second.case_number.clone(),
+            into_case_number: second.report.case_number.clone(),
         },
     ] {
         let to = transition.target();
-        let refused = change(&inspector, first.id, transition).await.unwrap_err();
+        let refused = change(&inspector, first.report.id, transition)
+            .await
+            .unwrap_err();
         assert!(
             matches!(refused, CaseError::IllegalTransition { from: Status::Closed, to: t } if t == to),
             "closed → {}",
@@ -382,18 +350,18 @@ async fn illegal_moves_are_refused_with_the_reason(app: TestApp) {
 
     change(
         &inspector,
-        second.id,
+        second.report.id,
         Transition::Merge {
-            into_case_number: first.case_number.clone(),
+            into_case_number: first.report.case_number.clone(),
         },
     )
     .await
     .unwrap();
-    let merged = open(&app, &inspector, second.id).await.unwrap();
+    let merged = open(&app, &inspector, second.report.id).await.unwrap();
     assert_eq!(merged.status, Status::Merged);
     assert_eq!(
         merged.merged_into.as_deref(),
-        Some(first.case_number.as_str())
+        Some(first.report.case_number.as_str())
     );
     assert_eq!(track(&app, &second.code).await["status"], "merged");
 }
@@ -416,9 +384,16 @@ async fn an_inspector_asks_and_the_anonymous_reporter_answers(app: TestApp) {
     );
 
     let question = "请问您说的小车是什么颜色、什么品牌？";
-    cases::ask_reporter(app.db(), keyring, &inspector, case.id, question, now())
-        .await
-        .unwrap();
+    cases::ask_reporter(
+        app.db(),
+        keyring,
+        &inspector,
+        case.report.id,
+        question,
+        now(),
+    )
+    .await
+    .unwrap();
     let asked = track(&app, &case.code).await;
     assert_eq!(asked["messages"][0]["from"], "inspector");
     assert_eq!(asked["messages"][0]["text"], question);
@@ -453,7 +428,7 @@ async fn an_inspector_asks_and_the_anonymous_reporter_answers(app: TestApp) {
     assert_eq!(messages[1]["text"], answer);
 
     let stored = message::Entity::find()
-        .filter(message::Column::ReportId.eq(case.id))
+        .filter(message::Column::ReportId.eq(case.report.id))
         .filter(message::Column::FromInspector.eq(false))
         .one(app.db())
         .await
@@ -476,14 +451,14 @@ async fn an_inspector_asks_and_the_anonymous_reporter_answers(app: TestApp) {
     let listed = list(&app, &inspector, &CaseFilter::default()).await;
     assert_eq!(listed.rows[0].unread_replies, 1);
 
-    let first_look = open(&app, &inspector, case.id).await.unwrap();
+    let first_look = open(&app, &inspector, case.report.id).await.unwrap();
     assert_eq!(first_look.messages.len(), 2);
     assert!(first_look.messages[0].from_inspector);
     assert_eq!(first_look.messages[0].author.as_deref(), Some("李监察"));
     assert_eq!(first_look.messages[1].text.as_str(), answer);
     assert!(first_look.messages[1].unread, "new the first time");
     assert!(first_look.messages[1].day_only);
-    let second_look = open(&app, &inspector, case.id).await.unwrap();
+    let second_look = open(&app, &inspector, case.report.id).await.unwrap();
     assert!(!second_look.messages[1].unread, "read the next time");
     let listed = list(&app, &inspector, &CaseFilter::default()).await;
     assert_eq!(listed.rows[0].unread_replies, 0);
@@ -495,7 +470,7 @@ async fn an_inspector_asks_and_the_anonymous_reporter_answers(app: TestApp) {
         app.db(),
         keyring,
         &inspector,
-        named.id,
+        named.report.id,
         "请问是哪天送的？",
         now(),
     )
@@ -509,7 +484,7 @@ async fn an_inspector_asks_and_the_anonymous_reporter_answers(app: TestApp) {
         ReplyOutcome::Stored
     );
     let stored = message::Entity::find()
-        .filter(message::Column::ReportId.eq(named.id))
+        .filter(message::Column::ReportId.eq(named.report.id))
         .filter(message::Column::FromInspector.eq(false))
         .one(app.db())
         .await
@@ -529,7 +504,7 @@ async fn an_inspector_asks_and_the_anonymous_reporter_answers(app: TestApp) {
             feedback: "经核查，该户收入符合低保条件。".into(),
         },
     ] {
-        move_to(&app, &inspector, case.id, transition).await;
+        move_to(&app, &inspector, case.report.id, transition).await;
     }
     assert_eq!(track(&app, &case.code).await["can_reply"], false);
     assert_eq!(
@@ -539,7 +514,15 @@ async fn an_inspector_asks_and_the_anonymous_reporter_answers(app: TestApp) {
         ReplyOutcome::NotAllowed
     );
     assert!(matches!(
-        cases::ask_reporter(app.db(), keyring, &inspector, case.id, "还在吗？", now()).await,
+        cases::ask_reporter(
+            app.db(),
+            keyring,
+            &inspector,
+            case.report.id,
+            "还在吗？",
+            now()
+        )
+        .await,
         Err(CaseError::Invalid("error.case_closed"))
     ));
 }
@@ -553,7 +536,7 @@ async fn an_operator_sees_only_the_reports_they_entered(app: TestApp) {
     for _ in 0..2 {
         let case = submit_anonymous(&app, "policy", "xinmin-village").await;
         report::ActiveModel {
-            id: Set(case.id),
+            id: Set(case.report.id),
             operator_id: Set(Some(operator.user_id)),
             ..Default::default()
         }
@@ -565,19 +548,22 @@ async fn an_operator_sees_only_the_reports_they_entered(app: TestApp) {
     let public = submit_anonymous(&app, "policy", "xinmin-village").await;
 
     let theirs = list(&app, &operator, &CaseFilter::default()).await;
-    let mut expected: Vec<String> = entered.iter().map(|c| c.case_number.clone()).collect();
+    let mut expected: Vec<String> = entered
+        .iter()
+        .map(|c| c.report.case_number.clone())
+        .collect();
     expected.reverse();
     assert_eq!(numbers(&theirs), expected);
     assert_eq!(theirs.total, 2);
     assert_eq!(count_of(&theirs, Status::Received), 2);
-    assert!(open(&app, &operator, entered[0].id).await.is_none());
-    assert!(open(&app, &operator, public.id).await.is_none());
+    assert!(open(&app, &operator, entered[0].report.id).await.is_none());
+    assert!(open(&app, &operator, public.report.id).await.is_none());
     assert!(matches!(
         cases::add_note(
             app.db(),
             &app.state.keyring,
             &operator,
-            entered[0].id,
+            entered[0].report.id,
             "接线员备注",
             now()
         )
@@ -594,11 +580,11 @@ async fn an_operator_sees_only_the_reports_they_entered(app: TestApp) {
     let nothing = list(&app, &admin, &CaseFilter::default()).await;
     assert!(nothing.rows.is_empty());
     assert_eq!(nothing.counts.iter().map(|(_, n)| n).sum::<u64>(), 0);
-    assert!(open(&app, &admin, public.id).await.is_none());
+    assert!(open(&app, &admin, public.report.id).await.is_none());
 
     let all = list(&app, &inspector, &CaseFilter::default()).await;
     assert_eq!(all.total, 3);
-    assert!(open(&app, &inspector, entered[0].id).await.is_some());
+    assert!(open(&app, &inspector, entered[0].report.id).await.is_some());
 }
 
 async fn a_recused_inspector_never_sees_the_case(app: TestApp) {
@@ -617,7 +603,7 @@ async fn a_recused_inspector_never_sees_the_case(app: TestApp) {
     ] {
         report_name::ActiveModel {
             id: Set(Uuid::new_v4()),
-            report_id: Set(case.id),
+            report_id: Set(case.report.id),
             index_key_id: Set("test".into()),
             name_index: Set(vec![1u8; 32]),
             place_index: Set(place_index),
@@ -627,7 +613,7 @@ async fn a_recused_inspector_never_sees_the_case(app: TestApp) {
         .unwrap();
     }
     recusal::ActiveModel {
-        report_id: Set(second.id),
+        report_id: Set(second.report.id),
         user_id: Set(recused.user_id),
         source: Set("named".into()),
         reason: Set(None),
@@ -638,22 +624,22 @@ async fn a_recused_inspector_never_sees_the_case(app: TestApp) {
     .await
     .unwrap();
 
-    let seen = open(&app, &inspector, first.id).await.unwrap();
+    let seen = open(&app, &inspector, first.report.id).await.unwrap();
     let related: Vec<&str> = seen
         .related
         .iter()
         .map(|r| r.case_number.as_str())
         .collect();
-    assert_eq!(related, vec![second.case_number.as_str()]);
-    let other = open(&app, &inspector, second.id).await.unwrap();
+    assert_eq!(related, vec![second.report.case_number.as_str()]);
+    let other = open(&app, &inspector, second.report.id).await.unwrap();
     assert_eq!(other.recused, vec!["王监察".to_string()]);
 
-    assert!(open(&app, &recused, second.id).await.is_none());
-    let their_view = open(&app, &recused, first.id).await.unwrap();
+    assert!(open(&app, &recused, second.report.id).await.is_none());
+    let their_view = open(&app, &recused, first.report.id).await.unwrap();
     assert!(their_view.related.is_empty(), "not even as a related case");
     assert!(their_view.recused.is_empty());
     let their_list = list(&app, &recused, &CaseFilter::default()).await;
-    assert!(!numbers(&their_list).contains(&second.case_number));
+    assert!(!numbers(&their_list).contains(&second.report.case_number));
     assert_eq!(their_list.total, 2);
     assert_eq!(count_of(&their_list, Status::Received), 2);
     assert_eq!(
@@ -670,7 +656,7 @@ async fn a_recused_inspector_never_sees_the_case(app: TestApp) {
             app.db(),
             keyring,
             &recused,
-            second.id,
+            second.report.id,
             Transition::Accept,
             now()
         )
@@ -678,7 +664,7 @@ async fn a_recused_inspector_never_sees_the_case(app: TestApp) {
         Err(CaseError::NotFound)
     ));
     assert!(matches!(
-        cases::add_note(app.db(), keyring, &recused, second.id, "看看", now()).await,
+        cases::add_note(app.db(), keyring, &recused, second.report.id, "看看", now()).await,
         Err(CaseError::NotFound)
     ));
     assert!(matches!(
@@ -686,7 +672,7 @@ async fn a_recused_inspector_never_sees_the_case(app: TestApp) {
             app.db(),
             keyring,
             &inspector,
-            second.id,
+            second.report.id,
             Some(recused.user_id),
             now()
         )
@@ -699,9 +685,9 @@ async fn a_recused_inspector_never_sees_the_case(app: TestApp) {
             app.db(),
             keyring,
             &recused,
-            first.id,
+            first.report.id,
             Transition::Merge {
-                into_case_number: second.case_number.clone()
+                into_case_number: second.report.case_number.clone()
             },
             now()
         )
@@ -746,13 +732,13 @@ async fn the_triage_list_filters_orders_and_pages(app: TestApp) {
     .await
     .unwrap();
 
-    move_to(&app, &inspector, b.id, Transition::Accept).await;
+    move_to(&app, &inspector, b.report.id, Transition::Accept).await;
     let keyring = &app.state.keyring;
     cases::assign(
         app.db(),
         keyring,
         &inspector,
-        c.id,
+        c.report.id,
         Some(inspector.user_id),
         now(),
     )
@@ -762,7 +748,7 @@ async fn the_triage_list_filters_orders_and_pages(app: TestApp) {
         app.db(),
         keyring,
         &inspector,
-        a.id,
+        a.report.id,
         Some(colleague.user_id),
         now(),
     )
@@ -773,9 +759,9 @@ async fn the_triage_list_filters_orders_and_pages(app: TestApp) {
     assert_eq!(
         numbers(&everything),
         vec![
-            c.case_number.clone(),
-            b.case_number.clone(),
-            a.case_number.clone(),
+            c.report.case_number.clone(),
+            b.report.case_number.clone(),
+            a.report.case_number.clone(),
             d_number.clone()
         ],
         "newest first, the older date last"
@@ -813,7 +799,7 @@ async fn the_triage_list_filters_orders_and_pages(app: TestApp) {
         },
     )
     .await;
-    assert_eq!(numbers(&accepted), vec![b.case_number.clone()]);
+    assert_eq!(numbers(&accepted), vec![b.report.case_number.clone()]);
     assert_eq!(accepted.total, 1);
     assert_eq!(
         count_of(&accepted, Status::Received),
@@ -832,7 +818,7 @@ async fn the_triage_list_filters_orders_and_pages(app: TestApp) {
     .await;
     assert_eq!(
         numbers(&bribery),
-        vec![c.case_number.clone(), b.case_number.clone()]
+        vec![c.report.case_number.clone(), b.report.case_number.clone()]
     );
     assert_eq!(count_of(&bribery, Status::Received), 1);
 
@@ -845,7 +831,7 @@ async fn the_triage_list_filters_orders_and_pages(app: TestApp) {
         },
     )
     .await;
-    assert_eq!(numbers(&dalu), vec![a.case_number.clone()]);
+    assert_eq!(numbers(&dalu), vec![a.report.case_number.clone()]);
 
     let web = list(
         &app,
@@ -867,7 +853,7 @@ async fn the_triage_list_filters_orders_and_pages(app: TestApp) {
         },
     )
     .await;
-    assert_eq!(numbers(&mine), vec![c.case_number.clone()]);
+    assert_eq!(numbers(&mine), vec![c.report.case_number.clone()]);
     assert_eq!(mine.rows[0].assignee.as_deref(), Some("李监察"));
 
     let second_page = cases::list_cases(
@@ -892,7 +878,7 @@ async fn notes_events_and_assignments_are_recorded_and_sealed(app: TestApp) {
     let keyring = &app.state.keyring;
 
     let text = "已联系村民小组长，约定周三入户";
-    let note_id = cases::add_note(app.db(), keyring, &inspector, case.id, text, now())
+    let note_id = cases::add_note(app.db(), keyring, &inspector, case.report.id, text, now())
         .await
         .unwrap();
     let stored = note::Entity::find_by_id(note_id)
@@ -906,7 +892,7 @@ async fn notes_events_and_assignments_are_recorded_and_sealed(app: TestApp) {
         "the note is sealed"
     );
     assert!(matches!(
-        cases::add_note(app.db(), keyring, &inspector, case.id, " ", now()).await,
+        cases::add_note(app.db(), keyring, &inspector, case.report.id, " ", now()).await,
         Err(CaseError::Invalid("error.required"))
     ));
 
@@ -915,7 +901,7 @@ async fn notes_events_and_assignments_are_recorded_and_sealed(app: TestApp) {
         app.db(),
         keyring,
         &inspector,
-        case.id,
+        case.report.id,
         CaseEvent::TransferredToDisciplinePost,
         Some(transfer_note.into()),
         now(),
@@ -926,7 +912,7 @@ async fn notes_events_and_assignments_are_recorded_and_sealed(app: TestApp) {
         app.db(),
         keyring,
         &inspector,
-        case.id,
+        case.report.id,
         CaseEvent::ReportedToDistrictBureau,
         None,
         now(),
@@ -939,7 +925,7 @@ async fn notes_events_and_assignments_are_recorded_and_sealed(app: TestApp) {
             app.db(),
             keyring,
             &inspector,
-            case.id,
+            case.report.id,
             Some(operator.user_id),
             now()
         )
@@ -950,14 +936,14 @@ async fn notes_events_and_assignments_are_recorded_and_sealed(app: TestApp) {
         app.db(),
         keyring,
         &inspector,
-        case.id,
+        case.report.id,
         Some(inspector.user_id),
         now(),
     )
     .await
     .unwrap();
 
-    let view = open(&app, &inspector, case.id).await.unwrap();
+    let view = open(&app, &inspector, case.report.id).await.unwrap();
     assert_eq!(view.notes.len(), 1);
     assert_eq!(view.notes[0].text.as_str(), text);
     assert_eq!(view.notes[0].author.as_deref(), Some("李监察"));
@@ -980,9 +966,9 @@ async fn notes_events_and_assignments_are_recorded_and_sealed(app: TestApp) {
     );
     assert!(view.reporter_name.is_none());
 
-    cases::assign(app.db(), keyring, &inspector, case.id, None, now())
+    cases::assign(app.db(), keyring, &inspector, case.report.id, None, now())
         .await
         .unwrap();
-    let view = open(&app, &inspector, case.id).await.unwrap();
+    let view = open(&app, &inspector, case.report.id).await.unwrap();
     assert!(view.assignee_id.is_none());
 }

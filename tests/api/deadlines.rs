@@ -1,19 +1,17 @@
 //! Deadlines in working days: due dates on the list and the case page, "overdue" as the
 //! calendar moves on, the daily digest's selection, and a holiday calendar checked at start.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-
 use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Asia::Shanghai;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
-use serde_json::json;
-use tipoff::domain::{Role, Status, TrackingCode};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+use serde_json::{Value, json};
+use tipoff::domain::{Role, Status};
 use tipoff::entities::{recusal, report};
 use tipoff::services::cases::{self, CaseFilter, CaseList, Transition, Viewer};
 use tipoff::services::deadlines::{self, Stage};
 use tipoff::startup::{Application, StartupError};
-use uuid::Uuid;
 
+use crate::helpers::reports::submit;
 use crate::helpers::{TestApp, logs, test_settings};
 use crate::on_both_backends;
 
@@ -21,13 +19,6 @@ on_both_backends!(a_case_received_in_the_national_day_week_falls_due_and_becomes
 
 fn d(text: &str) -> NaiveDate {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
-}
-
-/// A client address of its own for every submission, so the public limits never interfere.
-fn next_ip() -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!("198.51.100.{}", 1 + n % 250)
 }
 
 /// Moves the application's clock to a wall-clock time in Shanghai ("2024-10-03 10:00").
@@ -46,30 +37,14 @@ fn today(app: &TestApp) -> NaiveDate {
     deadlines::today(app.now())
 }
 
-async fn submit(app: &TestApp) -> (Uuid, String) {
-    let response = app
-        .post_json(
-            "/api/v1/reports",
-            &json!({
-                "category": "connection",
-                "village": "qingshan-village",
-                "description": "村主任的亲戚开着小车还在吃低保",
-                "anonymous": true
-            }),
-            &next_ip(),
-        )
-        .await;
-    assert_eq!(response.status(), 201);
-    let answer: serde_json::Value = response.json().await.unwrap();
-    let code = TrackingCode::parse(answer["tracking_code"].as_str().unwrap()).unwrap();
-    let (_, hash) = app.state.keyring.current_lookup_hash(&code);
-    let row = report::Entity::find()
-        .filter(report::Column::TrackingHash.eq(hash))
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap();
-    (row.id, row.case_number)
+/// An anonymous report from Qingshan, the same each time.
+fn qingshan_report() -> Value {
+    json!({
+        "category": "connection",
+        "village": "qingshan-village",
+        "description": "村主任的亲戚开着小车还在吃低保",
+        "anonymous": true
+    })
 }
 
 async fn list(app: &TestApp, viewer: &Viewer, overdue: bool) -> CaseList {
@@ -104,7 +79,11 @@ async fn a_case_received_in_the_national_day_week_falls_due_and_becomes_overdue(
     set_clock(&app, "2024-10-03 10:00");
     let inspector = app.staff("li.jc", "李监察", &[Role::Inspector]).await;
     let inspector_id = inspector.user_id;
-    let (a, a_number) = submit(&app).await;
+    let report::Model {
+        id: a,
+        case_number: a_number,
+        ..
+    } = submit(&app, qingshan_report()).await.report;
 
     // Received on a holiday: 3 working days are Tue 8, Wed 9 and Thu 10 October.
     set_clock(&app, "2024-10-10 17:30");
@@ -120,7 +99,11 @@ async fn a_case_received_in_the_national_day_week_falls_due_and_becomes_overdue(
     assert!(list(&app, &inspector, true).await.rows.is_empty());
 
     set_clock(&app, "2024-10-11 09:00");
-    let (b, b_number) = submit(&app).await;
+    let report::Model {
+        id: b,
+        case_number: b_number,
+        ..
+    } = submit(&app, qingshan_report()).await.report;
     let next_day = list(&app, &inspector, false).await;
     // B, received Fri 11 Oct: Sat 12 Oct is a make-up working day, then Mon 14 and Tue 15.
     assert_eq!(

@@ -13,10 +13,9 @@ use tipoff::services::outbox::{self as mail_outbox, DigestRun, KIND_DIGEST, SENT
 use tipoff::services::{audit, recusal, routing};
 
 use crate::deadlines::set_clock;
+use crate::helpers::reports::{report_body, submit};
 use crate::helpers::{Backend, TestApp, smtp_server_available, spawn_app_with};
-use crate::mail::{
-    BUREAU, POST, SmtpSink, free_port, outbox_rows, report_body, report_of, submit, via_smtp,
-};
+use crate::mail::{BUREAU, POST, SmtpSink, free_port, outbox_rows, via_smtp};
 
 /// The SMTP sink when aiosmtpd is here, and the app sending to it (file transport without).
 async fn app_with_sink(backend: Backend) -> Option<(TestApp, Option<SmtpSink>)> {
@@ -78,18 +77,14 @@ async fn a_new_case_mail_carries_its_due_date_counted_over_the_national_day_week
     // Sat 28 Sep: the make-up Sunday 29 Sep and Mon 30 Sep count, then the holiday week
     // does not, so the third working day is Tue 8 Oct.
     set_clock(&app, "2024-09-28 10:00");
-    let before = report_of(
-        &app,
-        &submit(&app, report_body("connection", "dalu-community", None)).await,
-    )
-    .await;
+    let before = submit(&app, report_body("connection", "dalu-community", None))
+        .await
+        .report;
     // Thu 3 Oct, inside the holiday: 8, 9 and 10 Oct.
     set_clock(&app, "2024-10-03 22:30");
-    let during = report_of(
-        &app,
-        &submit(&app, report_body("favor", "qingshan-village", None)).await,
-    )
-    .await;
+    let during = submit(&app, report_body("favor", "qingshan-village", None))
+        .await
+        .report;
     let expected = [
         (&before.case_number, "2024-10-08"),
         (&during.case_number, "2024-10-10"),
@@ -160,19 +155,16 @@ async fn each_inspector_gets_their_own_due_cases_and_the_post_every_one_with_the
     // An inspector without a mail address gets no digest, whatever is assigned to them.
     let zhao = app.staff("zhao.jc", "赵监察", &[Role::Inspector]).await;
     // Fri 27 Sep: due Tue 8 Oct, so overdue on Wed 9 Oct.
-    let mut codes = vec![submit(&app, canary_report(1, "qingshan-village")).await];
+    let mut submitted = vec![submit(&app, canary_report(1, "qingshan-village")).await];
     // Tue 8 Oct: due Fri 11 Oct, within the two working days the digest looks ahead.
     set_clock(&app, "2024-10-08 10:00");
     for n in 2..=5 {
-        codes.push(submit(&app, canary_report(n, "dalu-community")).await);
+        submitted.push(submit(&app, canary_report(n, "dalu-community")).await);
     }
     // Wed 9 Oct: due Sat 12 Oct (a make-up working day), three working days away.
     set_clock(&app, "2024-10-09 07:00");
-    codes.push(submit(&app, canary_report(6, "xinmin-village")).await);
-    let mut cases = Vec::new();
-    for code in &codes {
-        cases.push(report_of(&app, code).await);
-    }
+    submitted.push(submit(&app, canary_report(6, "xinmin-village")).await);
+    let cases: Vec<_> = submitted.iter().map(|s| s.report.clone()).collect();
     let [late, soon_li, soon_wang, soon_recused, soon_zhao, not_yet] = &cases[..] else {
         unreachable!()
     };
@@ -286,7 +278,7 @@ async fn each_inspector_gets_their_own_due_cases_and_the_post_every_one_with_the
     // Nothing a person wrote, no name, phone or tracking code.
     let mut canaries: Vec<String> = CANARIES.iter().map(|s| s.to_string()).collect();
     canaries.extend(["李监察", "王监察", "赵监察"].map(String::from));
-    for code in &codes {
+    for code in submitted.iter().map(|s| &s.code) {
         canaries.push(code.clone());
         canaries.push(code.replace(' ', ""));
     }
@@ -381,11 +373,9 @@ async fn two_instances_ticking_together_write_one_digest_a_day(backend: Backend)
     let li = app
         .inspector_with_mail("li.jc", "李监察", "li.jc@example.org")
         .await;
-    let case = report_of(
-        &app,
-        &submit(&app, report_body("connection", "dalu-community", None)).await,
-    )
-    .await;
+    let case = submit(&app, report_body("connection", "dalu-community", None))
+        .await
+        .report;
     cases::assign(
         app.db(),
         &app.state.keyring,
@@ -469,11 +459,9 @@ async fn an_escalation_mail_carries_the_current_stages_due_date(backend: Backend
     };
     set_clock(&app, "2024-10-03 10:00");
     let inspector = app.staff("li.jc", "李监察", &[Role::Inspector]).await;
-    let case = report_of(
-        &app,
-        &submit(&app, report_body("connection", "dalu-community", None)).await,
-    )
-    .await;
+    let case = submit(&app, report_body("connection", "dalu-community", None))
+        .await
+        .report;
     // Accepted late, on Fri 11 Oct: verification is due 15 working days on, Thu 31 Oct.
     set_clock(&app, "2024-10-11 10:00");
     cases::change_status(

@@ -5,6 +5,7 @@
 //! The submodules hold the tests' other shared steps, one subject each.
 
 pub mod browser;
+pub mod reports;
 pub mod staff;
 
 pub use staff::Staff;
@@ -313,17 +314,7 @@ impl TestApp {
     /// Submits a valid report through the form and returns the receipt page.
     pub async fn submit_form(&self, extra: &[(&str, &str)], client_ip: &str) -> reqwest::Response {
         let token = self.form_token().await;
-        let mut fields: Vec<(&str, &str)> = vec![
-            ("form_token", token.as_str()),
-            ("category", "connection"),
-            ("village", "dalu-community"),
-            ("description", "村主任的亲戚开着小车还在吃低保"),
-            ("anonymous", "true"),
-        ];
-        for (key, value) in extra {
-            fields.retain(|(k, _)| k != key);
-            fields.push((key, value));
-        }
+        let fields = reports::report_form(&token, "村主任的亲戚开着小车还在吃低保", extra);
         self.post_form("/report", &fields, client_ip).await
     }
 

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration as StdDuration, Instant};
 
 use actix_web::web::Data;
@@ -15,8 +15,8 @@ use chrono_tz::Asia::Shanghai;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 use tipoff::config::{MailGroup, MailTransport, RoutingRule, Settings, SmtpSecurity};
-use tipoff::domain::{Role, TrackingCode};
-use tipoff::entities::{audit_entry, case_route, outbox, report, report_event};
+use tipoff::domain::Role;
+use tipoff::entities::{audit_entry, case_route, outbox, report_event};
 use tipoff::mail::Rendered;
 use tipoff::services::cases::CaseError;
 use tipoff::services::outbox::{self as mail_outbox, FAILED, NewMail, PENDING, SENT};
@@ -24,6 +24,7 @@ use tipoff::services::routing::{self, Recipient};
 use tipoff::startup::{Application, StartupError};
 use tipoff::web::AppState;
 
+use crate::helpers::reports::{report_body, submit, submit_to};
 use crate::helpers::{Backend, TestApp, smtp_server_available, spawn_app, spawn_app_with};
 use crate::on_both_backends;
 
@@ -218,64 +219,12 @@ pub(crate) fn via_smtp(settings: &mut Settings, port: u16) {
     settings.mail.smtp.timeout_seconds = 5;
 }
 
-pub(crate) fn next_ip() -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!("198.51.{}.{}", 100 + (n / 250) % 10, 1 + n % 250)
-}
-
-/// Submits through the JSON API of the instance at `base`; returns the tracking code.
-pub(crate) async fn submit_to(app: &TestApp, base: &str, body: Value) -> String {
-    let response = app
-        .client
-        .post(format!("{base}/api/v1/reports"))
-        .header("x-forwarded-for", next_ip())
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let answer: Value = response.json().await.unwrap();
-    answer["tracking_code"].as_str().unwrap().to_string()
-}
-
-pub(crate) async fn submit(app: &TestApp, body: Value) -> String {
-    submit_to(app, &app.address, body).await
-}
-
-pub(crate) async fn report_of(app: &TestApp, code: &str) -> report::Model {
-    let (_, hash) = app
-        .state
-        .keyring
-        .current_lookup_hash(&TrackingCode::parse(code).unwrap());
-    report::Entity::find()
-        .filter(report::Column::TrackingHash.eq(hash))
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap()
-}
-
 pub(crate) async fn outbox_rows(db: &DatabaseConnection) -> Vec<outbox::Model> {
     outbox::Entity::find()
         .order_by_asc(outbox::Column::Id)
         .all(db)
         .await
         .unwrap()
-}
-
-pub(crate) fn report_body(category: &str, village: &str, role: Option<&str>) -> Value {
-    let mut body = json!({
-        "category": category,
-        "village": village,
-        "subject": "王某，干部",
-        "description": "有人的亲戚开着小车还在吃低保",
-        "anonymous": true
-    });
-    if let Some(role) = role {
-        body["subject_role"] = json!(role);
-    }
-    body
 }
 
 pub(crate) const POST: &str = "jijian@example.invalid";
@@ -332,17 +281,19 @@ async fn new_reports_reach_the_groups_their_rules_name(backend: Backend) {
     )
     .await;
 
-    let expected: Vec<(String, BTreeSet<&str>)> = vec![
-        (plain, BTreeSet::from([POST])),
-        (cadre, BTreeSet::from([POST, QINGSHAN, CIVIL_AFFAIRS])),
-        (staff.clone(), BTreeSet::from([POST, QINGSHAN, BUREAU])),
+    let expected = [
+        (&plain.report, BTreeSet::from([POST])),
+        (
+            &cadre.report,
+            BTreeSet::from([POST, QINGSHAN, CIVIL_AFFAIRS]),
+        ),
+        (&staff.report, BTreeSet::from([POST, QINGSHAN, BUREAU])),
     ];
     // The worker's tick may also write the day's digest (after mail.digest_hour): only the
     // case mail is counted here.
     let messages = sink.wait_for_case_mail(7, 30).await;
     assert_eq!(messages.len(), 7, "{messages:#?}");
-    for (code, recipients) in &expected {
-        let case = report_of(&app, code).await;
+    for (case, recipients) in &expected {
         let got: BTreeSet<&str> = messages
             .iter()
             .filter(|m| m.subject.contains(&case.case_number))
@@ -356,7 +307,7 @@ async fn new_reports_reach_the_groups_their_rules_name(backend: Backend) {
     }
 
     // The routing decision is on the case.
-    let about_staff = report_of(&app, &staff).await;
+    let about_staff = &staff.report;
     let routes: BTreeSet<(String, String)> = case_route::Entity::find()
         .filter(case_route::Column::ReportId.eq(about_staff.id))
         .all(app.db())
@@ -467,7 +418,7 @@ async fn no_mail_carries_report_text_names_phone_or_tracking_code() {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    for code in [&real_name, &anonymous] {
+    for code in [&real_name.code, &anonymous.code] {
         canaries.push(code.clone());
         canaries.push(code.replace(' ', ""));
     }
@@ -927,7 +878,7 @@ async fn an_inspector_escalates_a_case_and_everything_is_recorded_at_once(app: T
         .await;
     let named = app.staff("inspector2", "钱多多", &[Role::Inspector]).await;
     let operator = app.staff("operator1", "话务员甲", &[Role::Operator]).await;
-    let code = submit(
+    let case = submit(
         &app,
         json!({
             "category": "connection",
@@ -938,8 +889,8 @@ async fn an_inspector_escalates_a_case_and_everything_is_recorded_at_once(app: T
             "anonymous": true
         }),
     )
-    .await;
-    let case = report_of(&app, &code).await;
+    .await
+    .report;
     let db = app.db();
     let keyring = &app.state.keyring;
     let routing = &app.state.routing;
@@ -1040,11 +991,9 @@ async fn an_inspector_escalates_a_case_and_everything_is_recorded_at_once(app: T
     );
 
     // A case not about civil-affairs staff can go to the civil-affairs post.
-    let other = report_of(
-        &app,
-        &submit(&app, report_body("favor", "xinmin-village", None)).await,
-    )
-    .await;
+    let other = submit(&app, report_body("favor", "xinmin-village", None))
+        .await
+        .report;
     let rows_before = outbox_rows(db).await.len();
     routing::escalate(
         db,

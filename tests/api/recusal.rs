@@ -1,9 +1,7 @@
 //! Recusal: staff named in a report, or whose filed close relatives are, are kept away from it.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-
 use chrono::Utc;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use tipoff::domain::Role;
 use tipoff::entities::{recusal, relative_filing, report, report_name, staff_name};
@@ -14,6 +12,7 @@ use tipoff::services::recusal::{
 };
 use uuid::Uuid;
 
+use crate::helpers::reports::submit;
 use crate::helpers::{TestApp, logs};
 use crate::on_both_backends;
 use crate::privacy::stored_bytes;
@@ -34,23 +33,17 @@ async fn inspector(app: &TestApp, username: &str, display_name: &str, aliases: &
         .await
 }
 
-/// Submits through the public JSON API, each from its own address so the submit limit
-/// never gets in the way, and returns the stored report.
-async fn submit(app: &TestApp, subject: Option<&str>, description: &str) -> report::Model {
-    submit_in(app, "qingshan-village", subject, description).await
+/// A report from Qingshan naming `subject` (if any) and saying `description`.
+async fn report_about(app: &TestApp, subject: Option<&str>, description: &str) -> report::Model {
+    report_in(app, "qingshan-village", subject, description).await
 }
 
-async fn submit_in(
+async fn report_in(
     app: &TestApp,
     village: &str,
     subject: Option<&str>,
     description: &str,
 ) -> report::Model {
-    static NEXT_IP: AtomicU32 = AtomicU32::new(1);
-    let ip = format!(
-        "198.51.100.{}",
-        NEXT_IP.fetch_add(1, Ordering::Relaxed) % 250 + 1
-    );
     let mut body = json!({
         "category": "nepotism",
         "village": village,
@@ -60,14 +53,7 @@ async fn submit_in(
     if let Some(subject) = subject {
         body["subject"] = Value::from(subject);
     }
-    let response = app.post_json("/api/v1/reports", &body, &ip).await;
-    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
-    report::Entity::find()
-        .order_by_desc(report::Column::CaseNumber)
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap()
+    submit(app, body).await.report
 }
 
 async fn recused(app: &TestApp, report_id: Uuid, user_id: Uuid) -> bool {
@@ -94,7 +80,7 @@ async fn a_staff_member_known_as_wang_shuji_is_recused_however_the_name_is_space
         "王　书记",
         "“王书记”（村支书）",
     ] {
-        let report = submit(&app, Some(subject), description).await;
+        let report = report_about(&app, Some(subject), description).await;
         assert!(recused(&app, report.id, wang).await, "{subject}");
         assert_eq!(source_of(&app, report.id, wang).await, "name");
         assert!(!recused(&app, report.id, li).await, "{subject}");
@@ -120,7 +106,7 @@ async fn a_cadre_named_only_in_the_description_is_recused(app: TestApp) {
     let titled = inspector(&app, "qian", "钱芳", &["书记"]).await;
     let other = inspector(&app, "zhou", "周敏", &[]).await;
 
-    let report = submit(
+    let report = report_about(
         &app,
         Some("村干部"),
         "村里书记赵 德柱把低保给了他小舅子，孙会计也知道",
@@ -135,11 +121,11 @@ async fn a_cadre_named_only_in_the_description_is_recused(app: TestApp) {
 
 async fn staff_not_named_are_not_recused(app: TestApp) {
     let chen = inspector(&app, "chen", "陈静", &["陈主任"]).await;
-    let report = submit(&app, Some("王某，村委会主任"), "王某把低保给了他的亲戚").await;
+    let report = report_about(&app, Some("王某，村委会主任"), "王某把低保给了他的亲戚").await;
     assert!(!recused(&app, report.id, chen).await);
     assert!(recused_users(app.db(), report.id).await.unwrap().is_empty());
     assert!(recused_report_ids(app.db(), chen).await.unwrap().is_empty());
-    let report = submit(&app, None, "有人把低保给了自己亲戚").await;
+    let report = report_about(&app, None, "有人把低保给了自己亲戚").await;
     assert!(recused_users(app.db(), report.id).await.unwrap().is_empty());
 }
 
@@ -154,7 +140,7 @@ async fn a_relative_filed_after_the_report_recuses_the_staff_member(app: TestApp
     let wu = inspector(&app, "wu", "吴刚", &[]).await;
     let relative = "欧阳晓岚";
 
-    let before = submit(&app, Some("欧阳 晓岚，网格员"), "她家条件很好还在领低保").await;
+    let before = report_about(&app, Some("欧阳 晓岚，网格员"), "她家条件很好还在领低保").await;
     assert!(!recused(&app, before.id, zhou).await);
 
     let filing = file_relative(
@@ -176,9 +162,9 @@ async fn a_relative_filed_after_the_report_recuses_the_staff_member(app: TestApp
     assert!(!recused(&app, before.id, wu).await);
 
     // Reports after the filing: named in the subject, or only in the description.
-    let named = submit(&app, Some("欧阳晓岚"), "她家条件很好还在领低保").await;
+    let named = report_about(&app, Some("欧阳晓岚"), "她家条件很好还在领低保").await;
     assert!(recused(&app, named.id, zhou).await);
-    let described = submit(&app, None, "网格员欧阳晓岚家条件很好还在领低保").await;
+    let described = report_about(&app, None, "网格员欧阳晓岚家条件很好还在领低保").await;
     assert!(recused(&app, described.id, zhou).await);
     assert_eq!(source_of(&app, described.id, zhou).await, "relative");
 
@@ -246,7 +232,7 @@ async fn a_relative_filed_after_the_report_recuses_the_staff_member(app: TestApp
             .is_empty()
     );
     assert!(recused(&app, before.id, zhou).await);
-    let after = submit(&app, Some("欧阳晓岚"), "她家条件很好还在领低保").await;
+    let after = report_about(&app, Some("欧阳晓岚"), "她家条件很好还在领低保").await;
     assert!(!recused(&app, after.id, zhou).await);
 
     // A filing too short to ever match is refused rather than silently useless.
@@ -266,7 +252,7 @@ async fn a_relative_filed_after_the_report_recuses_the_staff_member(app: TestApp
 async fn an_inspector_is_recused_by_hand_only_with_a_reason(app: TestApp) {
     let head = inspector(&app, "head", "郑主任", &[]).await;
     let feng = inspector(&app, "feng", "冯涛", &[]).await;
-    let report = submit(&app, Some("王某"), "王某把低保给了他的亲戚").await;
+    let report = report_about(&app, Some("王某"), "王某把低保给了他的亲戚").await;
     assert!(!recused(&app, report.id, feng).await);
 
     for blank in ["", "   ", "\u{3000}"] {
@@ -348,9 +334,9 @@ async fn case_queries_leave_out_exactly_the_recused_reports(app: TestApp) {
     let jiang = inspector(&app, "jiang", "蒋勇", &["蒋书记"]).await;
     let han = inspector(&app, "han", "韩梅", &[]).await;
 
-    let named = submit(&app, Some("蒋书记"), "把低保给了亲戚").await;
-    let by_hand = submit(&app, Some("王某"), "把低保给了亲戚").await;
-    let clear = submit(&app, Some("王某"), "把低保给了别人家的亲戚").await;
+    let named = report_about(&app, Some("蒋书记"), "把低保给了亲戚").await;
+    let by_hand = report_about(&app, Some("王某"), "把低保给了亲戚").await;
+    let clear = report_about(&app, Some("王某"), "把低保给了别人家的亲戚").await;
     recuse_manually(
         app.db(),
         &app.state.keyring,
@@ -401,16 +387,16 @@ async fn names_of(app: &TestApp, report_id: Uuid) -> Vec<report_name::Model> {
 
 async fn reports_naming_one_cadre_share_blind_indexes_and_nothing_in_clear(app: TestApp) {
     let wang = inspector(&app, "wang", "王建国", &["王书记"]).await;
-    let first = submit_in(
+    let first = report_in(
         &app,
         "qingshan-village",
         Some("王 书记，村支书"),
         "低保给了亲戚",
     )
     .await;
-    let again = submit_in(&app, "qingshan-village", Some("王书记"), "又把低保给了亲戚").await;
-    let elsewhere = submit_in(&app, "xinmin-village", Some("王书记"), "低保给了亲戚").await;
-    let two = submit_in(
+    let again = report_in(&app, "qingshan-village", Some("王书记"), "又把低保给了亲戚").await;
+    let elsewhere = report_in(&app, "xinmin-village", Some("王书记"), "低保给了亲戚").await;
+    let two = report_in(
         &app,
         "xinmin-village",
         Some("王书记、李会计"),

@@ -8,10 +8,9 @@ use tipoff::services::outbox::{self as mail_outbox, FAILED, PENDING};
 use tipoff::services::routing;
 
 use crate::deadlines::set_clock;
+use crate::helpers::reports::{report_body, submit};
 use crate::helpers::{Backend, TestApp, smtp_server_available, spawn_app_with};
-use crate::mail::{
-    BUREAU, SmtpSink, free_port, outbox_rows, report_body, report_of, submit, via_smtp,
-};
+use crate::mail::{BUREAU, SmtpSink, free_port, outbox_rows, via_smtp};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -44,11 +43,9 @@ async fn a_failed_mail_is_shown_to_admins_and_inspectors_and_sent_again(backend:
     assert!(!page.contains("mail-alarm"), "{page}");
     assert!(page.contains("没有发送失败的邮件"));
 
-    let case = report_of(
-        &app,
-        &submit(&app, report_body("connection", "dalu-community", None)).await,
-    )
-    .await;
+    let case = submit(&app, report_body("connection", "dalu-community", None))
+        .await
+        .report;
     // Nobody listens on the port: the one attempt allowed fails.
     let batch = app
         .state
@@ -168,11 +165,9 @@ fn routing_record(page: &str) -> &str {
 async fn an_inspector_escalates_a_case_from_its_page_and_sees_the_routing_record(app: TestApp) {
     set_clock(&app, "2024-10-03 10:00");
     let inspector = app.signed_in("li.jc", "李监察", Role::Inspector).await;
-    let case = report_of(
-        &app,
-        &submit(&app, report_body("connection", "dalu-community", None)).await,
-    )
-    .await;
+    let case = submit(&app, report_body("connection", "dalu-community", None))
+        .await
+        .report;
     let page_path = format!("/staff/cases/{}", case.id);
     let page = inspector.page(&page_path).await;
     let record = routing_record(&page);
@@ -251,15 +246,12 @@ async fn an_inspector_escalates_a_case_from_its_page_and_sees_the_routing_record
         assert!(page.contains(reason), "{group}: {page}");
         assert!(page.contains("id=\"routes\""), "the case page again");
     }
-    let about_staff = report_of(
+    let about_staff = submit(
         &app,
-        &submit(
-            &app,
-            report_body("policy", "xinmin-village", Some("civil_affairs_staff")),
-        )
-        .await,
+        report_body("policy", "xinmin-village", Some("civil_affairs_staff")),
     )
-    .await;
+    .await
+    .report;
     let response = inspector
         .post(
             &format!("/staff/cases/{}/escalate", about_staff.id),
