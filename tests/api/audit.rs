@@ -2,7 +2,6 @@
 //! `tipoff audit verify`) names the entry that was altered, removed, inserted or cut off.
 
 use std::collections::BTreeSet;
-use std::process::Output;
 
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
@@ -17,6 +16,7 @@ use tipoff::services::audit::{
 use uuid::Uuid;
 
 use crate::helpers::TestApp;
+use crate::helpers::cli::{run_cli, said};
 use crate::on_both_backends;
 
 fn note(detail: &str) -> AuditRecord<'_> {
@@ -332,35 +332,9 @@ async fn a_case_page_lists_who_read_the_case_newest_first(app: TestApp) {
     );
 }
 
-/// `tipoff audit verify` against the test app's database and keyring.
-async fn run_cli(app: &TestApp) -> Output {
-    let keys = app.data_dir.path().join("keys.toml");
-    let url = app.state.settings.database.url.clone();
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_tipoff"))
-            .args(["audit", "verify"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("TIPOFF_PROFILE", "test")
-            .env("TIPOFF__KEYS__FILE", keys)
-            .env("TIPOFF__DATABASE__URL", url)
-            .output()
-            .expect("run tipoff")
-    })
-    .await
-    .unwrap()
-}
-
-fn said(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
 async fn the_cli_verifies_and_names_the_broken_entry(app: TestApp) {
     let last = log_with(&app, 5).await;
-    let output = run_cli(&app).await;
+    let output = run_cli(&app, &["audit", "verify"]).await;
     assert_eq!(output.status.code(), Some(0), "{}", said(&output));
     assert!(
         said(&output).contains(&format!(
@@ -371,7 +345,7 @@ async fn the_cli_verifies_and_names_the_broken_entry(app: TestApp) {
     );
 
     set_detail(&app, last - 1, "created account mallory").await;
-    let output = run_cli(&app).await;
+    let output = run_cli(&app, &["audit", "verify"]).await;
     assert_eq!(output.status.code(), Some(1), "{}", said(&output));
     assert!(
         said(&output).contains(&format!("entry {} was altered", last - 1)),
@@ -380,7 +354,7 @@ async fn the_cli_verifies_and_names_the_broken_entry(app: TestApp) {
     );
 
     delete_entry(&app, last - 2).await;
-    let output = run_cli(&app).await;
+    let output = run_cli(&app, &["audit", "verify"]).await;
     assert_eq!(output.status.code(), Some(1), "{}", said(&output));
     assert!(
         said(&output).contains(&format!("entry {} is missing (removed)", last - 2)),

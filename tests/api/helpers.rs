@@ -5,6 +5,7 @@
 //! The submodules hold the tests' other shared steps, one subject each.
 
 pub mod browser;
+pub mod cli;
 pub mod reports;
 pub mod staff;
 

@@ -2,8 +2,6 @@
 //! QR codes that decode back to the site's address, the notice, and counts that point at
 //! nobody.
 
-use std::process::Output;
-
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Asia::Shanghai;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -15,6 +13,7 @@ use tipoff::services::sites::{self, CountRules, NewSite, Shown, Site, SiteError,
 use uuid::Uuid;
 
 use crate::helpers::browser::{Browser, sign_in};
+use crate::helpers::cli::{BASE_URL, run_cli, said};
 use crate::helpers::{TestApp, hidden_value, sqlite_app};
 use crate::on_both_backends;
 
@@ -339,39 +338,11 @@ async fn an_unknown_or_disabled_code_still_opens_the_form_and_the_report_is_kept
     assert_eq!(stored_site_ids(&app).await, vec![None, None]);
 }
 
-/// `tipoff site …` against the test app's database and keyring.
-async fn run_cli(app: &TestApp, args: &[&str]) -> Output {
-    let keys = app.data_dir.path().join("keys.toml");
-    let url = app.state.settings.database.url.clone();
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_tipoff"))
-            .arg("site")
-            .args(args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("TIPOFF_PROFILE", "test")
-            .env("TIPOFF__KEYS__FILE", keys)
-            .env("TIPOFF__DATABASE__URL", url)
-            .env("TIPOFF__SERVER__BASE_URL", "https://jubao.example.gov.cn")
-            .output()
-            .expect("run tipoff")
-    })
-    .await
-    .unwrap()
-}
-
-fn said(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
 async fn the_cli_adds_lists_disables_and_writes_qr_codes_that_lead_to_each_site(app: TestApp) {
     let added = run_cli(
         &app,
         &[
+            "site",
             "add",
             "--kind",
             "village_board",
@@ -385,16 +356,20 @@ async fn the_cli_adds_lists_disables_and_writes_qr_codes_that_lead_to_each_site(
     assert_eq!(added.status.code(), Some(0), "{}", said(&added));
     let board = sites::list_sites(app.db()).await.unwrap().remove(0);
     assert_eq!(board.name, "Qingshan board");
-    assert!(said(&added).contains(&format!("https://jubao.example.gov.cn/r/{}", board.token)));
+    assert!(said(&added).contains(&format!("{BASE_URL}/r/{}", board.token)));
 
-    let refused = run_cli(&app, &["add", "--kind", "household", "--name", "入户告知"]).await;
+    let refused = run_cli(
+        &app,
+        &["site", "add", "--kind", "household", "--name", "入户告知"],
+    )
+    .await;
     assert_eq!(refused.status.code(), Some(1));
     assert!(
         said(&refused).contains("needs a village"),
         "{}",
         said(&refused)
     );
-    let refused = run_cli(&app, &["add", "--kind", "billboard", "--name", "x"]).await;
+    let refused = run_cli(&app, &["site", "add", "--kind", "billboard", "--name", "x"]).await;
     assert_eq!(refused.status.code(), Some(1));
     assert!(
         said(&refused).contains("unknown kind"),
@@ -405,6 +380,7 @@ async fn the_cli_adds_lists_disables_and_writes_qr_codes_that_lead_to_each_site(
     let added = run_cli(
         &app,
         &[
+            "site",
             "add",
             "--kind",
             "household",
@@ -418,18 +394,25 @@ async fn the_cli_adds_lists_disables_and_writes_qr_codes_that_lead_to_each_site(
     assert_eq!(added.status.code(), Some(0), "{}", said(&added));
     let station = run_cli(
         &app,
-        &["add", "--kind", "station_market", "--name", "大路车站"],
+        &[
+            "site",
+            "add",
+            "--kind",
+            "station_market",
+            "--name",
+            "大路车站",
+        ],
     )
     .await;
     assert_eq!(station.status.code(), Some(0), "{}", said(&station));
 
-    let listed = run_cli(&app, &["list"]).await;
+    let listed = run_cli(&app, &["site", "list"]).await;
     assert_eq!(listed.status.code(), Some(0), "{}", said(&listed));
     let all = sites::list_sites(app.db()).await.unwrap();
     assert_eq!(all.len(), 3);
     for site in &all {
         assert!(said(&listed).contains(&site.id.to_string()));
-        assert!(said(&listed).contains(&site.url("https://jubao.example.gov.cn")));
+        assert!(said(&listed).contains(&site.url(BASE_URL)));
     }
     let station = all
         .iter()
@@ -442,7 +425,7 @@ async fn the_cli_adds_lists_disables_and_writes_qr_codes_that_lead_to_each_site(
         .unwrap()
         .clone();
 
-    let disabled = run_cli(&app, &["disable", &station.token]).await;
+    let disabled = run_cli(&app, &["site", "disable", &station.token]).await;
     assert_eq!(disabled.status.code(), Some(0), "{}", said(&disabled));
     assert!(
         !sites::find_site(app.db(), station.id)
@@ -451,12 +434,12 @@ async fn the_cli_adds_lists_disables_and_writes_qr_codes_that_lead_to_each_site(
             .unwrap()
             .enabled
     );
-    let unknown = run_cli(&app, &["disable", "no-such-site"]).await;
+    let unknown = run_cli(&app, &["site", "disable", "no-such-site"]).await;
     assert_eq!(unknown.status.code(), Some(1));
 
     let out = tempfile::tempdir().unwrap();
     let dir = out.path().join("qr");
-    let written = run_cli(&app, &["qr", "--out", dir.to_str().unwrap()]).await;
+    let written = run_cli(&app, &["site", "qr", "--out", dir.to_str().unwrap()]).await;
     assert_eq!(written.status.code(), Some(0), "{}", said(&written));
     let mut files: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
@@ -478,7 +461,7 @@ async fn the_cli_adds_lists_disables_and_writes_qr_codes_that_lead_to_each_site(
         ("village_board-qingshan-board", &board),
         (household_stem.as_str(), &household),
     ] {
-        let url = site.url("https://jubao.example.gov.cn");
+        let url = site.url(BASE_URL);
         let png = std::fs::read(dir.join(format!("{stem}.png"))).unwrap();
         assert_eq!(decode_png(&png), vec![url.clone()]);
         let svg = std::fs::read_to_string(dir.join(format!("{stem}.svg"))).unwrap();
