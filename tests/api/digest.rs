@@ -13,18 +13,16 @@ use tipoff::services::outbox::{self as mail_outbox, DigestRun, KIND_DIGEST, SENT
 use tipoff::services::{audit, recusal, routing};
 
 use crate::deadlines::set_clock;
+use crate::helpers::mail::{BUREAU, POST, SmtpSink, outbox_rows, smtp_sink, via_smtp};
 use crate::helpers::reports::{report_body, submit};
-use crate::helpers::{Backend, TestApp, smtp_server_available, spawn_app_with};
-use crate::mail::{BUREAU, POST, SmtpSink, free_port, outbox_rows, via_smtp};
+use crate::helpers::{Backend, TestApp, spawn_app_with};
 
 /// The SMTP sink when aiosmtpd is here, and the app sending to it (file transport without).
 async fn app_with_sink(backend: Backend) -> Option<(TestApp, Option<SmtpSink>)> {
-    let smtp = smtp_server_available();
-    let port = free_port();
-    let sink = smtp.then(|| SmtpSink::start(port));
+    let sink = smtp_sink();
     let app = spawn_app_with(backend, |s| {
-        if smtp {
-            via_smtp(s, port);
+        if let Some(sink) = &sink {
+            via_smtp(s, sink.port);
         }
     })
     .await?;
@@ -102,12 +100,7 @@ async fn a_new_case_mail_carries_its_due_date_counted_over_the_national_day_week
     }
 
     let Some(sink) = sink else { return };
-    let batch = app
-        .state
-        .outbox
-        .run_once(app.db(), app.now())
-        .await
-        .unwrap();
+    let batch = app.run_outbox().await;
     assert_eq!(batch.sent, 2);
     let messages = sink.wait_for(2, 10).await;
     assert_eq!(messages.len(), 2);

@@ -6,6 +6,7 @@
 
 pub mod browser;
 pub mod cli;
+pub mod mail;
 pub mod reports;
 pub mod staff;
 

@@ -4,7 +4,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration as StdDuration, Instant};
@@ -12,9 +11,9 @@ use std::time::{Duration as StdDuration, Instant};
 use actix_web::web::Data;
 use chrono::{DateTime, Duration, NaiveTime, SubsecRound, Utc};
 use chrono_tz::Asia::Shanghai;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
-use serde_json::{Value, json};
-use tipoff::config::{MailGroup, MailTransport, RoutingRule, Settings, SmtpSecurity};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use serde_json::json;
+use tipoff::config::{MailGroup, RoutingRule, Settings, SmtpSecurity};
 use tipoff::domain::Role;
 use tipoff::entities::{audit_entry, case_route, outbox, report_event};
 use tipoff::mail::Rendered;
@@ -24,8 +23,13 @@ use tipoff::services::routing::{self, Recipient};
 use tipoff::startup::{Application, StartupError};
 use tipoff::web::AppState;
 
+use crate::helpers::mail::{
+    BUREAU, CIVIL_AFFAIRS, POST, SmtpSink, outbox_rows, smtp_sink, via_smtp,
+};
 use crate::helpers::reports::{report_body, submit, submit_to};
-use crate::helpers::{Backend, TestApp, smtp_server_available, spawn_app, spawn_app_with};
+use crate::helpers::{
+    Backend, TestApp, free_port, smtp_server_available, spawn_app, spawn_app_with,
+};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -33,203 +37,6 @@ on_both_backends!(
     a_send_interrupted_by_a_crash_is_sent_again_with_the_same_message_id,
 );
 
-/// Saves every message as `.eml` and a `.json` record (envelope, headers, every part
-/// decoded by Python's own MIME parser), the record written last and atomically.
-const SINK: &str = r#"
-import email, json, os
-from email import policy
-
-class Sink:
-    def __init__(self, directory):
-        self.directory = directory
-        self.count = 0
-
-    @classmethod
-    def from_cli(cls, parser, *args):
-        if len(args) != 1:
-            parser.error("Sink takes the directory to save messages in")
-        return cls(args[0])
-
-    async def handle_DATA(self, server, session, envelope):
-        self.count += 1
-        base = os.path.join(self.directory, "%d-%05d" % (os.getpid(), self.count))
-        raw = envelope.original_content or envelope.content
-        with open(base + ".eml", "wb") as f:
-            f.write(raw)
-        message = email.message_from_bytes(raw, policy=policy.default)
-        parts = [p.get_content() for p in message.walk() if not p.is_multipart()]
-        record = {
-            "rcpt_tos": envelope.rcpt_tos,
-            "to": str(message["To"]),
-            "message_id": str(message["Message-ID"]),
-            "subject": str(message["Subject"]),
-            "parts": parts,
-            "eml": base + ".eml",
-        }
-        with open(base + ".tmp", "w", encoding="utf-8") as f:
-            json.dump(record, f, ensure_ascii=False)
-        os.rename(base + ".tmp", base + ".json")
-        return "250 OK"
-"#;
-
-/// A real SMTP server process on 127.0.0.1:`port`, stopped when dropped.
-pub(crate) struct SmtpSink {
-    child: Child,
-    dir: tempfile::TempDir,
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct Received {
-    pub(crate) rcpt_tos: Vec<String>,
-    pub(crate) to: String,
-    pub(crate) message_id: String,
-    pub(crate) subject: String,
-    /// Every part, decoded by Python's MIME parser (text, then HTML).
-    pub(crate) parts: Vec<String>,
-    pub(crate) raw: Vec<u8>,
-}
-
-impl Received {
-    /// A daily digest (每日提醒 to a staff member, 每日汇总 to the post).
-    pub(crate) fn is_digest(&self) -> bool {
-        self.subject.contains("每日提醒") || self.subject.contains("每日汇总")
-    }
-}
-
-impl SmtpSink {
-    pub(crate) fn start(port: u16) -> SmtpSink {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("tipoff_smtp_sink.py"), SINK).unwrap();
-        std::fs::create_dir(dir.path().join("messages")).unwrap();
-        let mut child = Command::new("/usr/bin/python3")
-            .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{port}"))
-            .args(["-c", "tipoff_smtp_sink.Sink"])
-            .arg(dir.path().join("messages"))
-            .env("PYTHONPATH", dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start aiosmtpd");
-        let deadline = Instant::now() + StdDuration::from_secs(20);
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                let mut stderr = String::new();
-                use std::io::Read;
-                child
-                    .stderr
-                    .take()
-                    .unwrap()
-                    .read_to_string(&mut stderr)
-                    .ok();
-                panic!("aiosmtpd exited ({status}): {stderr}");
-            }
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            assert!(Instant::now() < deadline, "aiosmtpd did not start");
-            std::thread::sleep(StdDuration::from_millis(50));
-        }
-        SmtpSink { child, dir }
-    }
-
-    pub(crate) fn messages(&self) -> Vec<Received> {
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(self.dir.path().join("messages"))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .collect();
-        paths.sort();
-        paths
-            .into_iter()
-            .map(|path| {
-                let record: Value =
-                    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-                let strings = |v: &Value| -> Vec<String> {
-                    v.as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|s| s.as_str().unwrap().to_string())
-                        .collect()
-                };
-                Received {
-                    rcpt_tos: strings(&record["rcpt_tos"]),
-                    to: record["to"].as_str().unwrap().to_string(),
-                    message_id: record["message_id"].as_str().unwrap().to_string(),
-                    subject: record["subject"].as_str().unwrap().to_string(),
-                    parts: strings(&record["parts"]),
-                    raw: std::fs::read(record["eml"].as_str().unwrap()).unwrap(),
-                }
-            })
-            .collect()
-    }
-
-    /// Waits (polling) until at least `n` messages about cases (no digests) have arrived,
-    /// and returns those.
-    pub(crate) async fn wait_for_case_mail(&self, n: usize, seconds: u64) -> Vec<Received> {
-        let deadline = Instant::now() + StdDuration::from_secs(seconds);
-        loop {
-            let messages: Vec<Received> = self
-                .messages()
-                .into_iter()
-                .filter(|m| !m.is_digest())
-                .collect();
-            if messages.len() >= n || Instant::now() > deadline {
-                return messages;
-            }
-            tokio::time::sleep(StdDuration::from_millis(100)).await;
-        }
-    }
-
-    /// Waits (polling) until at least `n` messages have arrived.
-    pub(crate) async fn wait_for(&self, n: usize, seconds: u64) -> Vec<Received> {
-        let deadline = Instant::now() + StdDuration::from_secs(seconds);
-        loop {
-            let messages = self.messages();
-            if messages.len() >= n || Instant::now() > deadline {
-                return messages;
-            }
-            tokio::time::sleep(StdDuration::from_millis(100)).await;
-        }
-    }
-}
-
-impl Drop for SmtpSink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A port nobody listens on (yet): bound on port 0, then released.
-pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Plain SMTP to the loopback relay the tests start.
-pub(crate) fn via_smtp(settings: &mut Settings, port: u16) {
-    settings.mail.transport = MailTransport::Smtp;
-    settings.mail.smtp.host = "127.0.0.1".into();
-    settings.mail.smtp.port = port;
-    settings.mail.smtp.security = SmtpSecurity::Plain;
-    settings.mail.smtp.timeout_seconds = 5;
-}
-
-pub(crate) async fn outbox_rows(db: &DatabaseConnection) -> Vec<outbox::Model> {
-    outbox::Entity::find()
-        .order_by_asc(outbox::Column::Id)
-        .all(db)
-        .await
-        .unwrap()
-}
-
-pub(crate) const POST: &str = "jijian@example.invalid";
-pub(crate) const BUREAU: &str = "jiuzhu@example.invalid";
-pub(crate) const CIVIL_AFFAIRS: &str = "minzheng@example.invalid";
 const QINGSHAN: &str = "qingshan@example.org";
 
 /// Adds a village group, and rules that would send every Qingshan case to the
@@ -254,13 +61,11 @@ fn qingshan_rules(settings: &mut Settings) {
 // 1. Recipients per rule, delivered by the background worker the application starts.
 
 async fn new_reports_reach_the_groups_their_rules_name(backend: Backend) {
-    if !smtp_server_available() {
+    let Some(sink) = smtp_sink() else {
         return;
-    }
-    let port = free_port();
-    let sink = SmtpSink::start(port);
+    };
     let Some(app) = spawn_app_with(backend, |s| {
-        via_smtp(s, port);
+        via_smtp(s, sink.port);
         s.mail.interval_seconds = 1;
         qingshan_rules(s);
     })
@@ -359,12 +164,10 @@ async fn new_reports_reach_the_groups_their_rules_name_postgres() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_mail_carries_report_text_names_phone_or_tracking_code() {
-    if !smtp_server_available() {
+    let Some(sink) = smtp_sink() else {
         return;
-    }
-    let port = free_port();
-    let sink = SmtpSink::start(port);
-    let app = spawn_app_with(Backend::Sqlite, |s| via_smtp(s, port))
+    };
+    let app = spawn_app_with(Backend::Sqlite, |s| via_smtp(s, sink.port))
         .await
         .unwrap();
     let real_name = submit(
@@ -392,12 +195,7 @@ async fn no_mail_carries_report_text_names_phone_or_tracking_code() {
         }),
     )
     .await;
-    let batch = app
-        .state
-        .outbox
-        .run_once(app.db(), app.now())
-        .await
-        .unwrap();
+    let batch = app.run_outbox().await;
     let rows = outbox_rows(app.db()).await;
     assert_eq!(batch.sent, rows.len());
     let messages = sink.wait_for(rows.len(), 10).await;
@@ -470,12 +268,7 @@ async fn mail_written_while_smtp_is_down_arrives_once_after_a_restart(backend: B
     .await;
     let before_restart = outbox_rows(app.db()).await.len();
     assert_eq!(before_restart, 1 + 2 + 2);
-    let batch = app
-        .state
-        .outbox
-        .run_once(app.db(), app.now())
-        .await
-        .unwrap();
+    let batch = app.run_outbox().await;
     assert_eq!(batch.sent, 0);
     assert_eq!(
         batch.retrying, before_restart,
@@ -587,13 +380,11 @@ async fn drain(state: Data<AppState>) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_on_one_postgresql_send_each_row_once() {
-    if !smtp_server_available() {
+    let Some(sink) = smtp_sink() else {
         return;
-    }
-    let port = free_port();
-    let sink = SmtpSink::start(port);
+    };
     let Some(app) = spawn_app_with(Backend::Postgres, |s| {
-        via_smtp(s, port);
+        via_smtp(s, sink.port);
         s.mail.batch_size = 3;
     })
     .await

@@ -8,9 +8,9 @@ use tipoff::services::outbox::{self as mail_outbox, FAILED, PENDING};
 use tipoff::services::routing;
 
 use crate::deadlines::set_clock;
+use crate::helpers::mail::{BUREAU, POST, SmtpSink, outbox_rows, via_smtp};
 use crate::helpers::reports::{report_body, submit};
-use crate::helpers::{Backend, TestApp, smtp_server_available, spawn_app_with};
-use crate::mail::{BUREAU, SmtpSink, free_port, outbox_rows, via_smtp};
+use crate::helpers::{Backend, TestApp, free_port, smtp_server_available, spawn_app_with};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -47,12 +47,7 @@ async fn a_failed_mail_is_shown_to_admins_and_inspectors_and_sent_again(backend:
         .await
         .report;
     // Nobody listens on the port: the one attempt allowed fails.
-    let batch = app
-        .state
-        .outbox
-        .run_once(app.db(), app.now())
-        .await
-        .unwrap();
+    let batch = app.run_outbox().await;
     assert_eq!(batch.failed, 1);
     let row = outbox_rows(app.db()).await.remove(0);
     assert_eq!(row.state, FAILED);
@@ -63,7 +58,7 @@ async fn a_failed_mail_is_shown_to_admins_and_inspectors_and_sent_again(backend:
     assert!(page.contains(&format!("id=\"mail-{}\"", row.id)), "{page}");
     assert!(page.contains(&case.case_number));
     assert!(page.contains("纪律检查岗"));
-    assert!(page.contains(crate::mail::POST));
+    assert!(page.contains(POST));
     assert!(page.contains(&format!(
         "action=\"/staff/admin/mail/{}/retry?lang=zh\"",
         row.id
@@ -118,12 +113,7 @@ async fn a_failed_mail_is_shown_to_admins_and_inspectors_and_sent_again(backend:
     // With the server back, it goes out with the next batch, under its own Message-ID.
     if smtp_server_available() {
         let sink = SmtpSink::start(port);
-        let batch = app
-            .state
-            .outbox
-            .run_once(app.db(), app.now())
-            .await
-            .unwrap();
+        let batch = app.run_outbox().await;
         assert_eq!(batch.sent, 1);
         let messages = sink.wait_for(1, 10).await;
         assert_eq!(messages.len(), 1);
