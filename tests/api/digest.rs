@@ -16,6 +16,15 @@ use crate::deadlines::set_clock;
 use crate::helpers::mail::{BUREAU, POST, SmtpSink, outbox_rows, smtp_sink, via_smtp};
 use crate::helpers::reports::{report_body, submit};
 use crate::helpers::{Backend, TestApp, spawn_app_with};
+use crate::on_each_backend;
+
+on_each_backend!(
+    a_new_case_mail_carries_its_due_date_counted_over_the_national_day_week,
+    each_inspector_gets_their_own_due_cases_and_the_post_every_one_with_the_audit_head,
+    an_escalation_mail_carries_the_current_stages_due_date,
+);
+
+on_each_backend!(worker_threads = 4; two_instances_ticking_together_write_one_digest_a_day);
 
 /// The SMTP sink when aiosmtpd is here, and the app sending to it (file transport without).
 async fn app_with_sink(backend: Backend) -> Option<(TestApp, Option<SmtpSink>)> {
@@ -115,17 +124,6 @@ async fn a_new_case_mail_carries_its_due_date_counted_over_the_national_day_week
             assert!(part.contains(&format!("办理期限：{due}")), "{part}");
         }
     }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_new_case_mail_carries_its_due_date_counted_over_the_national_day_week_sqlite() {
-    a_new_case_mail_carries_its_due_date_counted_over_the_national_day_week(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_new_case_mail_carries_its_due_date_counted_over_the_national_day_week_postgres() {
-    a_new_case_mail_carries_its_due_date_counted_over_the_national_day_week(Backend::Postgres)
-        .await;
 }
 
 // 2. Who gets which digest, and what it says.
@@ -337,24 +335,6 @@ async fn each_inspector_gets_their_own_due_cases_and_the_post_every_one_with_the
     assert_eq!(digest::Entity::find().count(db).await.unwrap(), 2);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_inspector_gets_their_own_due_cases_and_the_post_every_one_with_the_audit_head_sqlite()
-{
-    each_inspector_gets_their_own_due_cases_and_the_post_every_one_with_the_audit_head(
-        Backend::Sqlite,
-    )
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_inspector_gets_their_own_due_cases_and_the_post_every_one_with_the_audit_head_postgres()
- {
-    each_inspector_gets_their_own_due_cases_and_the_post_every_one_with_the_audit_head(
-        Backend::Postgres,
-    )
-    .await;
-}
-
 // 3. One digest a day, however many instances tick at once.
 
 async fn two_instances_ticking_together_write_one_digest_a_day(backend: Backend) {
@@ -434,16 +414,6 @@ async fn two_instances_ticking_together_write_one_digest_a_day(backend: Backend)
     assert_eq!(digest::Entity::find().count(app.db()).await.unwrap(), 3);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_instances_ticking_together_write_one_digest_a_day_sqlite() {
-    two_instances_ticking_together_write_one_digest_a_day(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_instances_ticking_together_write_one_digest_a_day_postgres() {
-    two_instances_ticking_together_write_one_digest_a_day(Backend::Postgres).await;
-}
-
 // 4. Escalation mail carries the current stage's due date.
 
 async fn an_escalation_mail_carries_the_current_stages_due_date(backend: Backend) {
@@ -489,14 +459,4 @@ async fn an_escalation_mail_carries_the_current_stages_due_date(backend: Backend
         assert!(part.contains("办理期限：2024-10-31"), "{part}");
     }
     assert_eq!(escalation.report_id, Some(case.id));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_escalation_mail_carries_the_current_stages_due_date_sqlite() {
-    an_escalation_mail_carries_the_current_stages_due_date(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_escalation_mail_carries_the_current_stages_due_date_postgres() {
-    an_escalation_mail_carries_the_current_stages_due_date(Backend::Postgres).await;
 }

@@ -398,3 +398,26 @@ macro_rules! on_both_backends {
         }
     )*};
 }
+
+/// Runs a test that starts its application itself (`async fn(Backend)`, to change settings
+/// first) on SQLite and on PostgreSQL; without PostgreSQL configured, spawning it says so.
+/// `worker_threads = N;` first gives each runtime more threads than the usual two.
+#[macro_export]
+macro_rules! on_each_backend {
+    (worker_threads = $threads:tt; $($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = $threads)]
+            async fn sqlite() {
+                super::$name($crate::helpers::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = $threads)]
+            async fn postgres() {
+                super::$name($crate::helpers::Backend::Postgres).await;
+            }
+        }
+    )*};
+    ($($name:ident),* $(,)?) => {
+        $crate::on_each_backend!(worker_threads = 2; $($name),*);
+    };
+}

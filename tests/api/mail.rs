@@ -30,12 +30,20 @@ use crate::helpers::reports::{report_body, submit, submit_to};
 use crate::helpers::{
     Backend, TestApp, free_port, smtp_server_available, spawn_app, spawn_app_with,
 };
-use crate::on_both_backends;
+use crate::{on_both_backends, on_each_backend};
 
 on_both_backends!(
     an_inspector_escalates_a_case_and_everything_is_recorded_at_once,
     a_send_interrupted_by_a_crash_is_sent_again_with_the_same_message_id,
 );
+
+on_each_backend!(
+    new_reports_reach_the_groups_their_rules_name,
+    mail_written_while_smtp_is_down_arrives_once_after_a_restart,
+    a_row_that_keeps_failing_becomes_failed_and_an_admin_can_retry_it,
+);
+
+on_each_backend!(worker_threads = 4; concurrent_claims_never_overlap);
 
 const QINGSHAN: &str = "qingshan@example.org";
 
@@ -148,16 +156,6 @@ async fn new_reports_reach_the_groups_their_rules_name(backend: Backend) {
         .collect();
     let arrived: BTreeSet<&str> = messages.iter().map(|m| m.message_id.as_str()).collect();
     assert_eq!(stored, arrived);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn new_reports_reach_the_groups_their_rules_name_sqlite() {
-    new_reports_reach_the_groups_their_rules_name(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn new_reports_reach_the_groups_their_rules_name_postgres() {
-    new_reports_reach_the_groups_their_rules_name(Backend::Postgres).await;
 }
 
 // 2. No report content in any mail.
@@ -321,16 +319,6 @@ async fn mail_written_while_smtp_is_down_arrives_once_after_a_restart(backend: B
     assert_eq!(messages.len(), rows.len());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mail_written_while_smtp_is_down_arrives_once_after_a_restart_sqlite() {
-    mail_written_while_smtp_is_down_arrives_once_after_a_restart(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mail_written_while_smtp_is_down_arrives_once_after_a_restart_postgres() {
-    mail_written_while_smtp_is_down_arrives_once_after_a_restart(Backend::Postgres).await;
-}
-
 // 4. Several instances on one PostgreSQL.
 
 /// Writes `n` notifications straight into the outbox, due now.
@@ -463,16 +451,6 @@ async fn concurrent_claims_never_overlap(backend: Backend) {
     assert_eq!(unique.len(), 120, "no row claimed twice");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_claims_never_overlap_sqlite() {
-    concurrent_claims_never_overlap(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_claims_never_overlap_postgres() {
-    concurrent_claims_never_overlap(Backend::Postgres).await;
-}
-
 // 5. A row that keeps failing becomes visibly failed; an admin sends it again.
 
 async fn a_row_that_keeps_failing_becomes_failed_and_an_admin_can_retry_it(backend: Backend) {
@@ -574,16 +552,6 @@ async fn a_row_that_keeps_failing_becomes_failed_and_an_admin_can_retry_it(backe
             outbox_rows(app.db()).await[0].message_id
         );
     }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_row_that_keeps_failing_becomes_failed_and_an_admin_can_retry_it_sqlite() {
-    a_row_that_keeps_failing_becomes_failed_and_an_admin_can_retry_it(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_row_that_keeps_failing_becomes_failed_and_an_admin_can_retry_it_postgres() {
-    a_row_that_keeps_failing_becomes_failed_and_an_admin_can_retry_it(Backend::Postgres).await;
 }
 
 // 6. Startup checks.

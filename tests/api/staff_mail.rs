@@ -11,12 +11,14 @@ use crate::deadlines::set_clock;
 use crate::helpers::mail::{BUREAU, POST, SmtpSink, outbox_rows, via_smtp};
 use crate::helpers::reports::{report_body, submit};
 use crate::helpers::{Backend, TestApp, free_port, smtp_server_available, spawn_app_with};
-use crate::on_both_backends;
+use crate::{on_both_backends, on_each_backend};
 
 on_both_backends!(
     an_inspector_escalates_a_case_from_its_page_and_sees_the_routing_record,
     an_admin_gives_a_new_account_a_mail_address,
 );
+
+on_each_backend!(a_failed_mail_is_shown_to_admins_and_inspectors_and_sent_again);
 
 const ALARM: &str = "1 封通知邮件发送失败";
 
@@ -120,16 +122,6 @@ async fn a_failed_mail_is_shown_to_admins_and_inspectors_and_sent_again(backend:
         assert_eq!(messages[0].message_id, row.message_id);
         assert_eq!(mail_outbox::failed_count(app.db()).await.unwrap(), 0);
     }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_mail_is_shown_to_admins_and_inspectors_and_sent_again_sqlite() {
-    a_failed_mail_is_shown_to_admins_and_inspectors_and_sent_again(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_mail_is_shown_to_admins_and_inspectors_and_sent_again_postgres() {
-    a_failed_mail_is_shown_to_admins_and_inspectors_and_sent_again(Backend::Postgres).await;
 }
 
 // 2. Escalation from the case page.
