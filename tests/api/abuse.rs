@@ -7,14 +7,11 @@ use tipoff::domain::Role;
 use tipoff::entities::report;
 
 use crate::helpers::reports::report_form;
+use crate::helpers::storage::report_count as count;
 use crate::helpers::{Backend, TestApp, code_in, hidden_value, logs, spawn_app_with};
 use crate::on_both_backends;
 
 on_both_backends!(a_replayed_form_token_is_refused_and_the_text_kept);
-
-async fn count(app: &TestApp) -> u64 {
-    report::Entity::find().count(app.db()).await.unwrap()
-}
 
 async fn a_replayed_form_token_is_refused_and_the_text_kept(app: TestApp) {
     let token = app.form_token().await;

@@ -3,6 +3,7 @@
 use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
+use crate::helpers::storage::report_count;
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -146,7 +147,7 @@ async fn bad_bodies_get_error_bodies_never_a_server_error(app: TestApp) {
         "{}",
         wrong_media.status()
     );
-    assert_eq!(crate::at_rest::report_count(&app).await, 0);
+    assert_eq!(report_count(&app).await, 0);
 }
 
 async fn track_answers_follow_the_contract(app: TestApp) {

@@ -1,6 +1,6 @@
 //! What is stored: sealed values that fail closed when altered, moved or opened with the wrong key.
 
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, PaginatorTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 use serde_json::json;
 use tipoff::crypto::{CryptoError, Keyring};
 use tipoff::entities::report;
@@ -17,10 +17,6 @@ on_both_backends!(
     the_wrong_keyring_fails_closed,
     an_anonymous_report_keeps_its_date_but_not_its_time,
 );
-
-pub async fn report_count(app: &TestApp) -> u64 {
-    report::Entity::find().count(app.db()).await.unwrap()
-}
 
 /// Stores a report saying `description`, anonymous or with the reporter's name and phone.
 async fn stored(app: &TestApp, description: &str, anonymous: bool) -> report::Model {

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::helpers::TestApp;
 use crate::helpers::reports::{Submitted, next_ip, submit};
+use crate::helpers::storage::contains_bytes as contains;
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -210,10 +211,6 @@ async fn a_case_goes_from_received_to_closed_and_the_reporter_reads_the_feedback
         !contains(&raw, feedback.as_bytes()),
         "the feedback is sealed"
     );
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 async fn illegal_moves_are_refused_with_the_reason(app: TestApp) {

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod mail;
 pub mod reports;
 pub mod staff;
+pub mod storage;
 
 pub use staff::Staff;
 

@@ -27,6 +27,7 @@ use crate::helpers::mail::{
     BUREAU, CIVIL_AFFAIRS, POST, SmtpSink, outbox_rows, smtp_sink, via_smtp,
 };
 use crate::helpers::reports::{report_body, submit, submit_to};
+use crate::helpers::storage::audit_entries;
 use crate::helpers::{
     Backend, TestApp, free_port, smtp_server_available, spawn_app, spawn_app_with,
 };
@@ -531,11 +532,7 @@ async fn a_row_that_keeps_failing_becomes_failed_and_an_admin_can_retry_it(backe
         mail_outbox::retry(app.db(), keyring, &admin, id, now).await,
         Err(CaseError::NotFound)
     ));
-    let audited = audit_entry::Entity::find()
-        .filter(audit_entry::Column::Action.eq("mail_retry"))
-        .all(app.db())
-        .await
-        .unwrap();
+    let audited = audit_entries(&app, "mail_retry").await;
     assert_eq!(audited.len(), 1, "the refused retries left no entry");
     assert_eq!(audited[0].actor_id, Some(admin.user_id));
     assert_eq!(mail_outbox::failed_count(app.db()).await.unwrap(), 0);

@@ -1,5 +1,6 @@
 //! A resident on the public pages: report, keep the code, check progress — in Chinese and English.
 
+use crate::helpers::storage::report_count;
 use crate::helpers::{TestApp, code_in};
 use crate::on_both_backends;
 
@@ -159,7 +160,7 @@ async fn each_bad_field_is_shown_again_with_what_was_typed_and_why(app: TestApp)
         }
     }
     assert_eq!(
-        crate::at_rest::report_count(&app).await,
+        report_count(&app).await,
         0,
         "nothing stored from a refused form"
     );
@@ -232,7 +233,7 @@ async fn a_stale_form_is_shown_again_with_the_text_kept(app: TestApp) {
     let html = response.text().await.unwrap();
     assert!(html.contains("我等了很久才提交这份举报"));
     assert!(html.contains("页面停留时间过长"));
-    assert_eq!(crate::at_rest::report_count(&app).await, 0);
+    assert_eq!(report_count(&app).await, 0);
 }
 
 async fn a_real_name_report_is_received(app: TestApp) {

@@ -13,9 +13,9 @@ use tipoff::services::recusal::{
 use uuid::Uuid;
 
 use crate::helpers::reports::submit;
+use crate::helpers::storage::{contains_bytes, stored_bytes};
 use crate::helpers::{TestApp, logs};
 use crate::on_both_backends;
-use crate::privacy::stored_bytes;
 
 on_both_backends!(
     a_staff_member_known_as_wang_shuji_is_recused_however_the_name_is_spaced,
@@ -127,11 +127,6 @@ async fn staff_not_named_are_not_recused(app: TestApp) {
     assert!(recused_report_ids(app.db(), chen).await.unwrap().is_empty());
     let report = report_about(&app, None, "有人把低保给了自己亲戚").await;
     assert!(recused_users(app.db(), report.id).await.unwrap().is_empty());
-}
-
-/// Whether `needle` occurs anywhere in `haystack`, byte for byte.
-fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 async fn a_relative_filed_after_the_report_recuses_the_staff_member(app: TestApp) {

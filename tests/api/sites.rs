@@ -4,16 +4,17 @@
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Asia::Shanghai;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::EntityTrait;
 use serde_json::json;
 use tipoff::domain::{Channel, RawReport, ReportDraft, Role, SiteKind};
-use tipoff::entities::{audit_entry, report};
+use tipoff::entities::report;
 use tipoff::services::reports::{self, Origin};
 use tipoff::services::sites::{self, CountRules, NewSite, Shown, Site, SiteError, qr_png, qr_svg};
 use uuid::Uuid;
 
 use crate::helpers::browser::{Browser, sign_in};
 use crate::helpers::cli::{BASE_URL, run_cli, said};
+use crate::helpers::storage::audit_entries;
 use crate::helpers::{TestApp, hidden_value, sqlite_app};
 use crate::on_both_backends;
 
@@ -249,11 +250,7 @@ async fn sites_are_created_listed_and_disabled_and_households_share_one_site_per
     .unwrap();
     assert_ne!(replacement.token, households.token);
 
-    let audited = audit_entry::Entity::find()
-        .filter(audit_entry::Column::Action.eq("site_change"))
-        .all(app.db())
-        .await
-        .unwrap();
+    let audited = audit_entries(&app, "site_change").await;
     assert_eq!(
         audited.len(),
         6,
@@ -595,11 +592,7 @@ async fn an_admin_manages_sites_and_prints_a_notice_whose_code_leads_to_the_site
             .unwrap()
             .enabled
     );
-    let audited = audit_entry::Entity::find()
-        .filter(audit_entry::Column::Action.eq("site_change"))
-        .all(app.db())
-        .await
-        .unwrap();
+    let audited = audit_entries(&app, "site_change").await;
     assert_eq!(audited.len(), 2);
     assert!(audited.iter().all(|e| e.actor_id.is_some()));
 }

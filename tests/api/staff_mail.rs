@@ -1,15 +1,16 @@
 //! Mail on the staff side: failed notifications on the admin page and as a banner, sent again
 //! with a button; escalation from the case page; staff mail addresses.
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::EntityTrait;
 use tipoff::domain::Role;
-use tipoff::entities::{audit_entry, user};
+use tipoff::entities::user;
 use tipoff::services::outbox::{self as mail_outbox, FAILED, PENDING};
 use tipoff::services::routing;
 
 use crate::deadlines::set_clock;
 use crate::helpers::mail::{BUREAU, POST, SmtpSink, outbox_rows, via_smtp};
 use crate::helpers::reports::{report_body, submit};
+use crate::helpers::storage::audit_entries;
 use crate::helpers::{Backend, TestApp, free_port, smtp_server_available, spawn_app_with};
 use crate::{on_both_backends, on_each_backend};
 
@@ -105,11 +106,7 @@ async fn a_failed_mail_is_shown_to_admins_and_inspectors_and_sent_again(backend:
     let again = admin.post(&path, &[]).await;
     assert_eq!(again.status(), 404);
     assert!(again.text().await.unwrap().contains("已不在发送失败之列"));
-    let audited = audit_entry::Entity::find()
-        .filter(audit_entry::Column::Action.eq("mail_retry"))
-        .all(app.db())
-        .await
-        .unwrap();
+    let audited = audit_entries(&app, "mail_retry").await;
     assert_eq!(audited.len(), 1);
 
     // With the server back, it goes out with the next batch, under its own Message-ID.
