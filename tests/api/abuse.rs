@@ -8,7 +8,7 @@ use tipoff::entities::report;
 
 use crate::helpers::reports::report_form;
 use crate::helpers::storage::report_count as count;
-use crate::helpers::{Backend, TestApp, code_in, hidden_value, logs, spawn_app_with};
+use crate::helpers::{TestApp, code_in, hidden_value, logs, sqlite_app_with};
 use crate::on_both_backends;
 
 on_both_backends!(a_replayed_form_token_is_refused_and_the_text_kept);
@@ -28,12 +28,11 @@ async fn a_replayed_form_token_is_refused_and_the_text_kept(app: TestApp) {
 
 #[tokio::test]
 async fn a_form_sent_too_fast_or_with_the_honeypot_filled_gets_a_confirmation_step() {
-    let app = spawn_app_with(Backend::Sqlite, |s| {
+    let app = sqlite_app_with(|s| {
         s.limits.min_fill_seconds = 30;
         s.limits.submit_burst = 50;
     })
-    .await
-    .unwrap();
+    .await;
     for extra in [vec![], vec![("website", "http://spam.example")]] {
         let token = app.form_token().await;
         if extra.is_empty() {
@@ -76,9 +75,7 @@ async fn a_form_sent_too_fast_or_with_the_honeypot_filled_gets_a_confirmation_st
 
 #[tokio::test]
 async fn a_flood_goes_to_quarantine_where_inspectors_keep_or_discard_in_bulk() {
-    let app = spawn_app_with(Backend::Sqlite, |s| s.limits.flood_per_minute = 3)
-        .await
-        .unwrap();
+    let app = sqlite_app_with(|s| s.limits.flood_per_minute = 3).await;
     for i in 0..5 {
         let body = json!({"category": "other", "description": format!("洪水中的第{i}份举报"), "anonymous": true});
         let response = app
@@ -147,12 +144,11 @@ async fn a_flood_goes_to_quarantine_where_inspectors_keep_or_discard_in_bulk() {
 
 #[tokio::test]
 async fn past_the_quarantine_ceiling_the_public_is_told_to_come_back_and_the_hotline_works() {
-    let app = spawn_app_with(Backend::Sqlite, |s| {
+    let app = sqlite_app_with(|s| {
         s.limits.flood_per_minute = 1;
         s.limits.quarantine_ceiling = 1;
     })
-    .await
-    .unwrap();
+    .await;
     let body = json!({"category": "other", "description": "天花板测试的举报", "anonymous": true});
     assert_eq!(
         app.post_json("/api/v1/reports", &body, "203.0.113.120")
@@ -199,14 +195,13 @@ async fn past_the_quarantine_ceiling_the_public_is_told_to_come_back_and_the_hot
 
 #[tokio::test]
 async fn guessing_tracking_codes_meets_growing_waits_and_raises_an_alarm() {
-    let app = spawn_app_with(Backend::Sqlite, |s| {
+    let app = sqlite_app_with(|s| {
         s.limits.lookup_free_failures = 3;
         s.limits.lookup_alarm_per_minute = 3;
         s.limits.track_burst = 50;
         s.limits.track_per_minute = 600;
     })
-    .await
-    .unwrap();
+    .await;
     let real: serde_json::Value = app
         .post_json(
             "/api/v1/reports",
@@ -221,45 +216,21 @@ async fn guessing_tracking_codes_meets_growing_waits_and_raises_an_alarm() {
     let mut guesses = Vec::new();
     for _ in 0..3 {
         let guess = tipoff::crypto::new_tracking_code();
-        let response = app
-            .post_json(
-                "/api/v1/track",
-                &json!({"tracking_code": guess.digits()}),
-                "203.0.113.200",
-            )
-            .await;
+        let response = app.post_track(guess.digits(), "203.0.113.200").await;
         assert_eq!(response.status(), 404);
         guesses.push(guess.digits().to_string());
     }
-    let slowed = app
-        .post_json(
-            "/api/v1/track",
-            &json!({"tracking_code": real}),
-            "203.0.113.200",
-        )
-        .await;
+    let slowed = app.post_track(&real, "203.0.113.200").await;
     assert_eq!(
         slowed.status(),
         429,
         "the guesser now waits, even for a real code"
     );
     assert!(slowed.headers().contains_key("retry-after"));
-    let other = app
-        .post_json(
-            "/api/v1/track",
-            &json!({"tracking_code": real}),
-            "198.51.100.91",
-        )
-        .await;
+    let other = app.post_track(&real, "198.51.100.91").await;
     assert_eq!(other.status(), 200, "other residents are not slowed");
     app.advance(5);
-    let later = app
-        .post_json(
-            "/api/v1/track",
-            &json!({"tracking_code": real}),
-            "203.0.113.200",
-        )
-        .await;
+    let later = app.post_track(&real, "203.0.113.200").await;
     assert_eq!(later.status(), 200, "a wait, never a lock");
 
     assert!(

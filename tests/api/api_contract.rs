@@ -2,8 +2,8 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
 use crate::helpers::storage::report_count;
+use crate::helpers::{TestApp, mistyped_digit, sqlite_app};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -159,11 +159,7 @@ async fn track_answers_follow_the_contract(app: TestApp) {
         .unwrap();
     let code: String = body["tracking_code"].as_str().unwrap().replace(' ', "");
     let mut mistyped: Vec<u8> = code.clone().into_bytes();
-    mistyped[15] = if mistyped[15] == b'9' {
-        b'0'
-    } else {
-        mistyped[15] + 1
-    };
+    mistyped[15] = mistyped_digit(mistyped[15]);
     let mistyped = String::from_utf8(mistyped).unwrap();
 
     let response = app
@@ -184,13 +180,7 @@ async fn track_answers_follow_the_contract(app: TestApp) {
     );
 
     let never_issued = tipoff::crypto::new_tracking_code();
-    let unknown = app
-        .post_json(
-            "/api/v1/track",
-            &json!({"tracking_code": never_issued.digits()}),
-            "198.51.100.12",
-        )
-        .await;
+    let unknown = app.post_track(never_issued.digits(), "198.51.100.12").await;
     assert_eq!(unknown.status(), 404);
     let unknown: Value = unknown.json().await.unwrap();
     for (i, not_a_code) in ["12345", "abcd efgh ijkl mnop", "12345678901234567", ""]
@@ -198,13 +188,7 @@ async fn track_answers_follow_the_contract(app: TestApp) {
         .enumerate()
     {
         let client = format!("198.51.100.{}", 200 + i);
-        let response = app
-            .post_json(
-                "/api/v1/track",
-                &json!({"tracking_code": not_a_code}),
-                &client,
-            )
-            .await;
+        let response = app.post_track(not_a_code, &client).await;
         assert_eq!(response.status(), 404, "{not_a_code}");
         let body: Value = response.json().await.unwrap();
         assert_eq!(body, unknown, "malformed and unknown answer alike");
@@ -213,9 +197,7 @@ async fn track_answers_follow_the_contract(app: TestApp) {
 
 #[tokio::test]
 async fn the_openapi_document_describes_every_api_route_and_its_errors() {
-    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
-        .await
-        .unwrap();
+    let app = sqlite_app().await;
     let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
     let paths = doc["paths"].as_object().unwrap();
     for (path, method, codes) in [

@@ -7,8 +7,8 @@ use tipoff::entities::report;
 use tipoff::services::ServiceError;
 use tipoff::services::reports::open_report;
 
-use crate::helpers::TestApp;
 use crate::helpers::reports::submit;
+use crate::helpers::{TestApp, sqlite_app};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -121,9 +121,7 @@ async fn an_anonymous_report_keeps_its_date_but_not_its_time(app: TestApp) {
 #[tokio::test]
 async fn sqlite_runs_durable_and_shredding() {
     use sea_orm::{ConnectionTrait, Statement};
-    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
-        .await
-        .unwrap();
+    let app = sqlite_app().await;
     let db = app.db();
     for (pragma, expected) in [
         ("journal_mode", "wal"),

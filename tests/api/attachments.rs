@@ -13,7 +13,7 @@ use tipoff::entities::{attachment, audit_entry, report};
 
 use crate::helpers::reports::report_form;
 use crate::helpers::storage::{contains_bytes, stored_bytes};
-use crate::helpers::{Staff, TestApp, code_in, hidden_value};
+use crate::helpers::{Staff, TestApp, code_in, hidden_value, sqlite_app};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -543,9 +543,7 @@ async fn send_50_mb(app: &TestApp, client_ip: &str) -> (reqwest::StatusCode, Str
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_50_mb_upload_is_cut_off_with_413_while_peak_memory_stays_flat() {
-    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
-        .await
-        .unwrap();
+    let app = sqlite_app().await;
     let _one_at_a_time = BIG_UPLOADS.lock().await;
     // The peak is the whole process's: another test running alongside can add to it. A
     // server that held the upload would exceed the bound every time, so the best of three
@@ -819,9 +817,7 @@ async fn a_report_and_its_files_are_stored_together_or_not_at_all() {
     use tipoff::domain::attachment::{Attachment, Upload};
     use tipoff::domain::{RawReport, ReportDraft};
     use tipoff::services::reports::{Origin, submit};
-    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
-        .await
-        .unwrap();
+    let app = sqlite_app().await;
     let raw = RawReport {
         category: Some("favor".into()),
         description: Some("附件写入失败时报告也不能留下".into()),
@@ -865,9 +861,7 @@ async fn a_report_and_its_files_are_stored_together_or_not_at_all() {
 
 #[tokio::test]
 async fn the_openapi_document_describes_uploads_and_their_refusals() {
-    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
-        .await
-        .unwrap();
+    let app = sqlite_app().await;
     let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
     let post = &doc["paths"]["/api/v1/reports"]["post"];
     let content = post["requestBody"]["content"].as_object().unwrap();

@@ -1,8 +1,7 @@
 //! Deadlines in working days: due dates on the list and the case page, "overdue" as the
 //! calendar moves on, the daily digest's selection, and a holiday calendar checked at start.
 
-use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
-use chrono_tz::Asia::Shanghai;
+use chrono::NaiveDate;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 use serde_json::{Value, json};
 use tipoff::domain::{Role, Status};
@@ -12,25 +11,13 @@ use tipoff::services::deadlines::{self, Stage};
 use tipoff::startup::{Application, StartupError};
 
 use crate::helpers::reports::submit;
-use crate::helpers::{TestApp, logs, test_settings};
+use crate::helpers::{TestApp, logs, settings_in, sqlite_app_with};
 use crate::on_both_backends;
 
 on_both_backends!(a_case_received_in_the_national_day_week_falls_due_and_becomes_overdue);
 
 fn d(text: &str) -> NaiveDate {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
-}
-
-/// Moves the application's clock to a wall-clock time in Shanghai ("2024-10-03 10:00").
-pub(crate) fn set_clock(app: &TestApp, shanghai: &str) {
-    let local = NaiveDateTime::parse_from_str(shanghai, "%Y-%m-%d %H:%M").unwrap();
-    let target = Shanghai
-        .from_local_datetime(&local)
-        .single()
-        .unwrap()
-        .with_timezone(&Utc);
-    app.advance((target - app.now()).num_seconds());
-    assert_eq!(deadlines::today(app.now()), local.date());
 }
 
 fn today(app: &TestApp) -> NaiveDate {
@@ -76,7 +63,7 @@ fn dues(list: &CaseList) -> Vec<DueRow> {
 }
 
 async fn a_case_received_in_the_national_day_week_falls_due_and_becomes_overdue(app: TestApp) {
-    set_clock(&app, "2024-10-03 10:00");
+    app.set_clock("2024-10-03 10:00");
     let inspector = app.staff("li.jc", "李监察", &[Role::Inspector]).await;
     let inspector_id = inspector.user_id;
     let report::Model {
@@ -86,7 +73,7 @@ async fn a_case_received_in_the_national_day_week_falls_due_and_becomes_overdue(
     } = submit(&app, qingshan_report()).await.report;
 
     // Received on a holiday: 3 working days are Tue 8, Wed 9 and Thu 10 October.
-    set_clock(&app, "2024-10-10 17:30");
+    app.set_clock("2024-10-10 17:30");
     let on_the_day = list(&app, &inspector, false).await;
     assert_eq!(
         dues(&on_the_day),
@@ -98,7 +85,7 @@ async fn a_case_received_in_the_national_day_week_falls_due_and_becomes_overdue(
     );
     assert!(list(&app, &inspector, true).await.rows.is_empty());
 
-    set_clock(&app, "2024-10-11 09:00");
+    app.set_clock("2024-10-11 09:00");
     let report::Model {
         id: b,
         case_number: b_number,
@@ -178,9 +165,9 @@ async fn a_case_received_in_the_national_day_week_falls_due_and_becomes_overdue(
     assert!(list(&app, &inspector, true).await.rows.is_empty());
 
     // B is in time on its due date and late the day after.
-    set_clock(&app, "2024-10-15 18:00");
+    app.set_clock("2024-10-15 18:00");
     assert!(list(&app, &inspector, true).await.rows.is_empty());
-    set_clock(&app, "2024-10-16 08:00");
+    app.set_clock("2024-10-16 08:00");
     let b_late = list(&app, &inspector, true).await;
     assert_eq!(
         dues(&b_late),
@@ -192,7 +179,7 @@ async fn a_case_received_in_the_national_day_week_falls_due_and_becomes_overdue(
     );
 
     // The digest on Tue 29 Oct looks 2 working days ahead, to Thu 31 Oct.
-    set_clock(&app, "2024-10-29 08:00");
+    app.set_clock("2024-10-29 08:00");
     let post = deadlines::due_or_overdue(app.db(), &app.state.deadlines, today(&app), None)
         .await
         .unwrap();
@@ -268,10 +255,10 @@ async fn a_case_received_in_the_national_day_week_falls_due_and_becomes_overdue(
         .unwrap();
 
     // Thu 31 Oct is A's last day; Fri 1 Nov it is late.
-    set_clock(&app, "2024-10-31 23:00");
+    app.set_clock("2024-10-31 23:00");
     let ids = |list: &CaseList| list.rows.iter().map(|r| r.id).collect::<Vec<_>>();
     assert_eq!(ids(&list(&app, &inspector, true).await), vec![b]);
-    set_clock(&app, "2024-11-01 09:00");
+    app.set_clock("2024-11-01 09:00");
     let late = list(&app, &inspector, true).await;
     assert_eq!(
         dues(&late),
@@ -292,9 +279,7 @@ async fn a_holiday_file_with_a_date_of_another_year_stops_the_service() {
         "year = 2024\nholidays = [\"2024-10-01\", \"2025-10-01\"]\nworkdays = []\n",
     )
     .unwrap();
-    let mut settings = test_settings();
-    settings.keys.file = Some(dir.path().join("keys.toml"));
-    settings.database.url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+    let mut settings = settings_in(dir.path());
     settings.deadlines.calendar_dir = holidays.clone();
     let Err(error) = Application::build(settings).await else {
         panic!("started with a broken holiday calendar");
@@ -317,11 +302,10 @@ async fn a_year_without_a_holiday_file_is_named_in_a_warning_at_start() {
     )
     .unwrap();
     let dir = holidays.path().to_path_buf();
-    let app = crate::helpers::spawn_app_with(crate::helpers::Backend::Sqlite, move |settings| {
+    let app = sqlite_app_with(move |settings| {
         settings.deadlines.calendar_dir = dir;
     })
-    .await
-    .unwrap();
+    .await;
     let year = today(&app).format("%Y").to_string();
     let warning = logs()
         .contents()

@@ -12,7 +12,6 @@ use tipoff::services::cases;
 use tipoff::services::outbox::{self as mail_outbox, DigestRun, KIND_DIGEST, SENT};
 use tipoff::services::{audit, recusal, routing};
 
-use crate::deadlines::set_clock;
 use crate::helpers::mail::{BUREAU, POST, SmtpSink, outbox_rows, smtp_sink, via_smtp};
 use crate::helpers::reports::{report_body, submit};
 use crate::helpers::{Backend, TestApp, spawn_app_with};
@@ -83,12 +82,12 @@ async fn a_new_case_mail_carries_its_due_date_counted_over_the_national_day_week
     };
     // Sat 28 Sep: the make-up Sunday 29 Sep and Mon 30 Sep count, then the holiday week
     // does not, so the third working day is Tue 8 Oct.
-    set_clock(&app, "2024-09-28 10:00");
+    app.set_clock("2024-09-28 10:00");
     let before = submit(&app, report_body("connection", "dalu-community", None))
         .await
         .report;
     // Thu 3 Oct, inside the holiday: 8, 9 and 10 Oct.
-    set_clock(&app, "2024-10-03 22:30");
+    app.set_clock("2024-10-03 22:30");
     let during = submit(&app, report_body("favor", "qingshan-village", None))
         .await
         .report;
@@ -136,7 +135,7 @@ async fn each_inspector_gets_their_own_due_cases_and_the_post_every_one_with_the
     };
     let db = app.db();
     let keyring = &app.state.keyring;
-    set_clock(&app, "2024-09-27 10:00");
+    app.set_clock("2024-09-27 10:00");
     let li = app
         .inspector_with_mail("li.jc", "李监察", "li.jc@example.org")
         .await;
@@ -148,12 +147,12 @@ async fn each_inspector_gets_their_own_due_cases_and_the_post_every_one_with_the
     // Fri 27 Sep: due Tue 8 Oct, so overdue on Wed 9 Oct.
     let mut submitted = vec![submit(&app, canary_report(1, "qingshan-village")).await];
     // Tue 8 Oct: due Fri 11 Oct, within the two working days the digest looks ahead.
-    set_clock(&app, "2024-10-08 10:00");
+    app.set_clock("2024-10-08 10:00");
     for n in 2..=5 {
         submitted.push(submit(&app, canary_report(n, "dalu-community")).await);
     }
     // Wed 9 Oct: due Sat 12 Oct (a make-up working day), three working days away.
-    set_clock(&app, "2024-10-09 07:00");
+    app.set_clock("2024-10-09 07:00");
     submitted.push(submit(&app, canary_report(6, "xinmin-village")).await);
     let cases: Vec<_> = submitted.iter().map(|s| s.report.clone()).collect();
     let [late, soon_li, soon_wang, soon_recused, soon_zhao, not_yet] = &cases[..] else {
@@ -207,7 +206,7 @@ async fn each_inspector_gets_their_own_due_cases_and_the_post_every_one_with_the
     assert!(digest_rows(&app).await.is_empty());
     assert_eq!(digest::Entity::find().count(db).await.unwrap(), 0);
 
-    set_clock(&app, "2024-10-09 08:05");
+    app.set_clock("2024-10-09 08:05");
     let mail_before = outbox_rows(db).await.len();
     let batch = worker
         .tick(db, routing, deadlines, app.now())
@@ -282,7 +281,7 @@ async fn each_inspector_gets_their_own_due_cases_and_the_post_every_one_with_the
     }
 
     // Later the same day, and on a second tick: nothing more.
-    set_clock(&app, "2024-10-09 17:00");
+    app.set_clock("2024-10-09 17:00");
     let again = mail_outbox::enqueue_digests(db, routing, deadlines, 8, app.now())
         .await
         .unwrap();
@@ -318,7 +317,7 @@ async fn each_inspector_gets_their_own_due_cases_and_the_post_every_one_with_the
     }
 
     // The next morning brings the next day's digests (Sat 12 Oct is now in view).
-    set_clock(&app, "2024-10-10 09:00");
+    app.set_clock("2024-10-10 09:00");
     let next = mail_outbox::enqueue_digests(db, routing, deadlines, 8, app.now())
         .await
         .unwrap();
@@ -342,7 +341,7 @@ async fn two_instances_ticking_together_write_one_digest_a_day(backend: Backend)
         return;
     };
     // Received Thu 3 Oct, due Thu 10 Oct: in Li's digest on 8, 9 and 10 Oct.
-    set_clock(&app, "2024-10-03 10:00");
+    app.set_clock("2024-10-03 10:00");
     let li = app
         .inspector_with_mail("li.jc", "李监察", "li.jc@example.org")
         .await;
@@ -366,7 +365,7 @@ async fn two_instances_ticking_together_write_one_digest_a_day(backend: Backend)
     tokio::spawn(second.run_until_stopped());
     assert_ne!(app.state.outbox.instance_id(), other.outbox.instance_id());
 
-    set_clock(&app, "2024-10-08 10:00");
+    app.set_clock("2024-10-08 10:00");
     let start = app.now();
     for day in 0..3 {
         // 08:30 on each of three days, two workers per instance ticking at once.
@@ -420,13 +419,13 @@ async fn an_escalation_mail_carries_the_current_stages_due_date(backend: Backend
     let Some(app) = spawn_app_with(backend, |_| {}).await else {
         return;
     };
-    set_clock(&app, "2024-10-03 10:00");
+    app.set_clock("2024-10-03 10:00");
     let inspector = app.staff("li.jc", "李监察", &[Role::Inspector]).await;
     let case = submit(&app, report_body("connection", "dalu-community", None))
         .await
         .report;
     // Accepted late, on Fri 11 Oct: verification is due 15 working days on, Thu 31 Oct.
-    set_clock(&app, "2024-10-11 10:00");
+    app.set_clock("2024-10-11 10:00");
     cases::change_status(
         app.db(),
         &app.state.keyring,

@@ -8,6 +8,7 @@ pub mod browser;
 pub mod cli;
 pub mod mail;
 pub mod reports;
+pub mod sites;
 pub mod staff;
 pub mod storage;
 
@@ -18,8 +19,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use chrono::{NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Asia::Shanghai;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::json;
 use tipoff::config::{Profile, Settings};
+use tipoff::services::deadlines;
 use tipoff::startup::Application;
 use tipoff::web::AppState;
 
@@ -82,6 +87,15 @@ pub fn config_dir() -> PathBuf {
 
 pub fn test_settings() -> Settings {
     Settings::load_from(&config_dir(), Profile::Test).expect("test settings load")
+}
+
+/// The test settings with the key file and a SQLite database in `dir`, for tests that build
+/// the application themselves (to see it refuse to start, say).
+pub fn settings_in(dir: &Path) -> Settings {
+    let mut settings = test_settings();
+    settings.keys.file = Some(dir.join("keys.toml"));
+    settings.database.url = format!("sqlite://{}?mode=rwc", dir.join("t.db").display());
+    settings
 }
 
 /// The value of `var`, which names something outside (a server, a driver) that `what` tests
@@ -270,6 +284,16 @@ impl TestApp {
         self.client.get(self.url(path)).send().await.expect("GET")
     }
 
+    /// A GET with one request header set, e.g. the language a browser asks for.
+    pub async fn get_with(&self, path: &str, header: &str, value: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .header(header, value)
+            .send()
+            .await
+            .expect("GET")
+    }
+
     /// The report form as a resident would load it, returning its signed token.
     pub async fn form_token(&self) -> String {
         let html = self.get("/report").await.text().await.unwrap();
@@ -314,6 +338,12 @@ impl TestApp {
             .expect("POST json")
     }
 
+    /// Looks a tracking code up through the JSON API, from `client_ip`.
+    pub async fn post_track(&self, code: &str, client_ip: &str) -> reqwest::Response {
+        self.post_json("/api/v1/track", &json!({"tracking_code": code}), client_ip)
+            .await
+    }
+
     /// Submits a valid report through the form and returns the receipt page.
     pub async fn submit_form(&self, extra: &[(&str, &str)], client_ip: &str) -> reqwest::Response {
         let token = self.form_token().await;
@@ -324,6 +354,18 @@ impl TestApp {
     /// Moves the application's clock forward.
     pub fn advance(&self, seconds: i64) {
         self.clock_offset.fetch_add(seconds, Ordering::SeqCst);
+    }
+
+    /// Moves the application's clock to a wall-clock time in Shanghai ("2024-10-03 10:00").
+    pub fn set_clock(&self, shanghai: &str) {
+        let local = NaiveDateTime::parse_from_str(shanghai, "%Y-%m-%d %H:%M").unwrap();
+        let target = Shanghai
+            .from_local_datetime(&local)
+            .single()
+            .unwrap()
+            .with_timezone(&Utc);
+        self.advance((target - self.now()).num_seconds());
+        assert_eq!(deadlines::today(self.now()), local.date());
     }
 
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
@@ -375,6 +417,11 @@ pub fn code_in(html: &str) -> String {
         + 19;
     let end = html[start..].find('<').unwrap() + start;
     html[start..end].trim().to_string()
+}
+
+/// The digit a slip of the finger puts in place of `digit` (the next one, 9 becoming 0).
+pub fn mistyped_digit(digit: u8) -> u8 {
+    if digit == b'9' { b'0' } else { digit + 1 }
 }
 
 /// Runs a test body against SQLite always and against PostgreSQL when it is configured.

@@ -3,7 +3,7 @@
 //! transport.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration as StdDuration, Instant};
@@ -29,7 +29,7 @@ use crate::helpers::mail::{
 use crate::helpers::reports::{report_body, submit, submit_to};
 use crate::helpers::storage::audit_entries;
 use crate::helpers::{
-    Backend, TestApp, free_port, smtp_server_available, spawn_app, spawn_app_with,
+    Backend, TestApp, free_port, settings_in, smtp_server_available, spawn_app, spawn_app_with,
 };
 use crate::{on_both_backends, on_each_backend};
 
@@ -506,12 +506,8 @@ async fn a_row_that_keeps_failing_becomes_failed_and_an_admin_can_retry_it(backe
     assert!(text.contains("\ntipoff_outbox_failed 1\n"), "{text}");
     assert!(text.contains("\ntipoff_outbox_pending 0\n"), "{text}");
     let proxied = app
-        .client
-        .get(app.url("/metrics"))
-        .header("x-forwarded-for", "192.0.2.7")
-        .send()
-        .await
-        .unwrap();
+        .get_with("/metrics", "x-forwarded-for", "192.0.2.7")
+        .await;
     assert_eq!(proxied.status(), 404);
 
     // Only an admin may send it again, and that is audited.
@@ -553,13 +549,6 @@ async fn a_row_that_keeps_failing_becomes_failed_and_an_admin_can_retry_it(backe
 
 // 6. Startup checks.
 
-fn startup_settings(dir: &Path) -> Settings {
-    let mut settings = crate::helpers::test_settings();
-    settings.keys.file = Some(dir.join("keys.toml"));
-    settings.database.url = format!("sqlite://{}?mode=rwc", dir.join("t.db").display());
-    settings
-}
-
 async fn startup_error(settings: Settings) -> String {
     match Application::build(settings).await {
         Ok(_) => panic!("the service started"),
@@ -573,7 +562,7 @@ async fn startup_error(settings: Settings) -> String {
 #[tokio::test]
 async fn plain_smtp_to_a_host_that_is_not_loopback_is_refused_at_startup() {
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = startup_settings(dir.path());
+    let mut settings = settings_in(dir.path());
     via_smtp(&mut settings, 25);
     settings.mail.smtp.host = "mail.example.org".into();
     let message = startup_error(settings.clone()).await;
@@ -611,12 +600,12 @@ async fn a_rule_naming_an_unknown_group_village_or_category_stops_the_service() 
         ),
         (rule(Some("graft"), None, "discipline_post"), "graft"),
     ] {
-        let mut settings = startup_settings(dir.path());
+        let mut settings = settings_in(dir.path());
         settings.routing.rules.push(bad);
         let message = startup_error(settings).await;
         assert!(message.contains(named), "{message}");
     }
-    let mut settings = startup_settings(dir.path());
+    let mut settings = settings_in(dir.path());
     settings.mail.groups.remove("discipline_post");
     let message = startup_error(settings).await;
     assert!(message.contains("discipline_post"), "{message}");

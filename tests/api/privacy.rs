@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use crate::helpers::storage::{contains_bytes, report_count, stored_bytes};
-use crate::helpers::{TestApp, code_in, logs};
+use crate::helpers::{TestApp, code_in, logs, sqlite_app_with};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -194,11 +194,7 @@ async fn public_responses_set_no_cookie_and_reference_no_other_origin(app: TestA
         assert!(!body.contains("<script>"), "{path} has inline script");
     }
 
-    let production_like = crate::helpers::spawn_app_with(crate::helpers::Backend::Sqlite, |s| {
-        s.server.hsts = true;
-    })
-    .await
-    .unwrap();
+    let production_like = sqlite_app_with(|s| s.server.hsts = true).await;
     let response = production_like.get("/").await;
     assert!(
         response.headers()["strict-transport-security"]

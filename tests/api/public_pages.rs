@@ -1,7 +1,7 @@
 //! A resident on the public pages: report, keep the code, check progress — in Chinese and English.
 
 use crate::helpers::storage::report_count;
-use crate::helpers::{TestApp, code_in};
+use crate::helpers::{TestApp, code_in, mistyped_digit};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -57,12 +57,8 @@ async fn an_anonymous_resident_reports_and_later_sees_it_received(app: TestApp) 
 
 async fn a_resident_reading_english_gets_english_pages(app: TestApp) {
     let form = app
-        .client
-        .get(app.url("/report"))
-        .header("accept-language", "en-US,en;q=0.9")
-        .send()
+        .get_with("/report", "accept-language", "en-US,en;q=0.9")
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -178,11 +174,7 @@ async fn a_mistyped_code_is_told_apart_from_an_unknown_one(app: TestApp) {
     let mut swapped = digits.clone();
     swapped.swap(3, 4);
     if swapped == digits {
-        swapped[0] = if swapped[0] == b'9' {
-            b'1'
-        } else {
-            swapped[0] + 1
-        };
+        swapped[0] = mistyped_digit(swapped[0]);
     }
     let swapped = String::from_utf8(swapped).unwrap();
 

@@ -9,11 +9,12 @@ use serde_json::json;
 use tipoff::domain::{Channel, RawReport, ReportDraft, Role, SiteKind};
 use tipoff::entities::report;
 use tipoff::services::reports::{self, Origin};
-use tipoff::services::sites::{self, CountRules, NewSite, Shown, Site, SiteError, qr_png, qr_svg};
+use tipoff::services::sites::{self, CountRules, Shown, SiteError, qr_png, qr_svg};
 use uuid::Uuid;
 
 use crate::helpers::browser::{Browser, sign_in};
 use crate::helpers::cli::{BASE_URL, run_cli, said};
+use crate::helpers::sites::{add_site, try_add_site};
 use crate::helpers::storage::audit_entries;
 use crate::helpers::{TestApp, hidden_value, sqlite_app};
 use crate::on_both_backends;
@@ -27,27 +28,6 @@ on_both_backends!(
     counts_are_per_fixed_period_and_masked_below_the_threshold,
     inspectors_see_masked_counts_but_cannot_manage_sites,
 );
-
-fn new_site(kind: SiteKind, name: &str, village: Option<&str>) -> NewSite {
-    NewSite {
-        kind,
-        name: name.to_string(),
-        village: village.map(str::to_string),
-    }
-}
-
-pub async fn add_site(app: &TestApp, kind: SiteKind, name: &str, village: Option<&str>) -> Site {
-    sites::create_site(
-        app.db(),
-        &app.state.keyring,
-        &app.state.villages,
-        new_site(kind, name, village),
-        None,
-        app.now(),
-    )
-    .await
-    .expect("site created")
-}
 
 /// Stores an anonymous report as the intake would, at `now`, through `site` (a token).
 async fn report_at(app: &TestApp, site: Option<&str>, now: DateTime<Utc>) {
@@ -143,14 +123,7 @@ async fn sites_are_created_listed_and_disabled_and_households_share_one_site_per
     assert_ne!(board.token, website.token);
 
     let create = |kind, name: &'static str, village: Option<&'static str>| {
-        sites::create_site(
-            app.db(),
-            &app.state.keyring,
-            &app.state.villages,
-            new_site(kind, name, village),
-            None,
-            app.now(),
-        )
+        try_add_site(&app, kind, name, village)
     };
     assert!(matches!(
         create(SiteKind::Household, "入户告知", None).await,

@@ -6,7 +6,7 @@ use tipoff::domain::Role;
 use tipoff::entities::report;
 use tipoff::web::staff::STAFF_ROUTES;
 
-use crate::helpers::{Staff, TestApp, code_in, hidden_value};
+use crate::helpers::{Staff, TestApp, code_in, hidden_value, sqlite_app, sqlite_app_with};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -205,13 +205,7 @@ async fn an_operator_enters_a_phoned_report_and_reads_out_the_code(app: TestApp)
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["cache-control"], "no-store");
     let code = code_in(&response.text().await.unwrap());
-    let tracked = app
-        .post_json(
-            "/api/v1/track",
-            &json!({"tracking_code": code}),
-            "198.51.100.90",
-        )
-        .await;
+    let tracked = app.post_track(&code, "198.51.100.90").await;
     assert_eq!(
         tracked.status(),
         200,
@@ -248,9 +242,7 @@ async fn an_operator_enters_a_phoned_report_and_reads_out_the_code(app: TestApp)
 
 #[tokio::test]
 async fn sign_in_slows_down_per_client_and_account_but_never_locks_out() {
-    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
-        .await
-        .unwrap();
+    let app = sqlite_app().await;
     app.create_staff("insp", "检查员", &[Role::Inspector], &[])
         .await;
     let right = "password-of-insp";
@@ -302,11 +294,7 @@ async fn sign_in_slows_down_per_client_and_account_but_never_locks_out() {
 
 #[tokio::test]
 async fn sessions_end_when_idle_and_on_sign_out_and_cookies_are_secure_outside_development() {
-    let app = crate::helpers::spawn_app_with(crate::helpers::Backend::Sqlite, |s| {
-        s.staff.secure_cookie = true;
-    })
-    .await
-    .unwrap();
+    let app = sqlite_app_with(|s| s.staff.secure_cookie = true).await;
     app.create_staff("insp", "检查员", &[Role::Inspector], &[])
         .await;
     let response = app
@@ -338,11 +326,7 @@ async fn sessions_end_when_idle_and_on_sign_out_and_cookies_are_secure_outside_d
 
 #[tokio::test]
 async fn an_inspector_enrols_totp_and_each_code_works_once() {
-    let app = crate::helpers::spawn_app_with(crate::helpers::Backend::Sqlite, |s| {
-        s.staff.require_totp = true;
-    })
-    .await
-    .unwrap();
+    let app = sqlite_app_with(|s| s.staff.require_totp = true).await;
     let staff = app.signed_in("insp", "检查员", Role::Inspector).await;
     let redirected = staff.get("/staff/cases").await;
     assert_eq!(

@@ -7,7 +7,6 @@ use tipoff::entities::user;
 use tipoff::services::outbox::{self as mail_outbox, FAILED, PENDING};
 use tipoff::services::routing;
 
-use crate::deadlines::set_clock;
 use crate::helpers::mail::{BUREAU, POST, SmtpSink, outbox_rows, via_smtp};
 use crate::helpers::reports::{report_body, submit};
 use crate::helpers::storage::audit_entries;
@@ -142,7 +141,7 @@ fn routing_record(page: &str) -> &str {
 }
 
 async fn an_inspector_escalates_a_case_from_its_page_and_sees_the_routing_record(app: TestApp) {
-    set_clock(&app, "2024-10-03 10:00");
+    app.set_clock("2024-10-03 10:00");
     let inspector = app.signed_in("li.jc", "李监察", Role::Inspector).await;
     let case = submit(&app, report_body("connection", "dalu-community", None))
         .await
@@ -162,7 +161,7 @@ async fn an_inspector_escalates_a_case_from_its_page_and_sees_the_routing_record
     );
 
     // Accepted on Fri 11 Oct, escalated the same day: the mail says when verification is due.
-    set_clock(&app, "2024-10-11 10:00");
+    app.set_clock("2024-10-11 10:00");
     // Eight days on, the old session has long ended.
     let inspector = app.sign_in("li.jc").await;
     let accepted = inspector

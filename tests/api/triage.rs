@@ -2,10 +2,11 @@
 //! workflow's refusals, and who read a case.
 
 use serde_json::{Value, json};
-use tipoff::domain::Role;
+use tipoff::domain::{Role, SiteKind};
 
 use crate::helpers::reports::submit;
-use crate::helpers::{TestApp, hidden_value};
+use crate::helpers::sites::add_site;
+use crate::helpers::{TestApp, hidden_value, sqlite_app};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -169,11 +170,7 @@ async fn an_inspector_asks_and_the_reporter_answers_on_the_status_page(app: Test
 
     // The JSON API gives the same conversation.
     let tracked: serde_json::Value = app
-        .post_json(
-            "/api/v1/track",
-            &json!({"tracking_code": code}),
-            "198.51.100.45",
-        )
+        .post_track(&code, "198.51.100.45")
         .await
         .json()
         .await
@@ -249,11 +246,7 @@ async fn the_workflow_refuses_illegal_moves_with_the_reason(app: TestApp) {
         );
     }
     let tracked: serde_json::Value = app
-        .post_json(
-            "/api/v1/track",
-            &json!({"tracking_code": code}),
-            "198.51.100.47",
-        )
+        .post_track(&code, "198.51.100.47")
         .await
         .json()
         .await
@@ -266,25 +259,14 @@ async fn the_workflow_refuses_illegal_moves_with_the_reason(app: TestApp) {
 
 #[tokio::test]
 async fn the_case_list_filters_by_posting_site_and_a_household_notice_reads_as_its_village() {
-    use tipoff::domain::SiteKind;
-    use tipoff::services::sites::{NewSite, create_site};
-    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
-        .await
-        .unwrap();
-    let site = create_site(
-        app.db(),
-        &app.state.keyring,
-        &app.state.villages,
-        NewSite {
-            kind: SiteKind::Household,
-            name: "青山村入户告知（张家）".into(),
-            village: Some("qingshan-village".into()),
-        },
-        None,
-        app.now(),
+    let app = sqlite_app().await;
+    let site = add_site(
+        &app,
+        SiteKind::Household,
+        "青山村入户告知（张家）",
+        Some("qingshan-village"),
     )
-    .await
-    .unwrap();
+    .await;
     let via_site = json!({"category": "favor", "description": "扫了入户告知上的二维码", "anonymous": true, "site": site.token});
     assert_eq!(
         app.post_json("/api/v1/reports", &via_site, "198.51.100.60")
@@ -308,12 +290,7 @@ async fn the_case_list_filters_by_posting_site_and_a_household_notice_reads_as_i
     assert_eq!(linked_cases(&filtered).len(), 1);
 
     // Failed lookups are in the metrics.
-    app.post_json(
-        "/api/v1/track",
-        &json!({"tracking_code": "1234"}),
-        "198.51.100.62",
-    )
-    .await;
+    app.post_track("1234", "198.51.100.62").await;
     let metrics = app.get("/metrics").await.text().await.unwrap();
     assert!(
         metrics.contains("tipoff_track_failed_lookups_total 1"),
