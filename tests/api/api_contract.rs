@@ -75,6 +75,12 @@ async fn an_integration_submits_and_tracks_a_report(app: TestApp) {
     assert_eq!(response.status(), 201);
 }
 
+/// The status and error body the API answers `body` with (all from one client).
+async fn refused(app: &TestApp, path: &str, body: &Value) -> (reqwest::StatusCode, Value) {
+    let response = app.post_json(path, body, "198.51.100.11").await;
+    (response.status(), response.json().await.unwrap())
+}
+
 async fn bad_bodies_get_error_bodies_never_a_server_error(app: TestApp) {
     let url = app.url("/api/v1/reports");
     let raw = |body: &'static str| {
@@ -93,11 +99,8 @@ async fn bad_bodies_get_error_bodies_never_a_server_error(app: TestApp) {
 
     let mut unknown_field = valid_report();
     unknown_field["ip_address"] = json!("1.2.3.4");
-    let response = app
-        .post_json("/api/v1/reports", &unknown_field, "198.51.100.11")
-        .await;
-    assert_eq!(response.status(), 422);
-    let body: Value = response.json().await.unwrap();
+    let (status, body) = refused(&app, "/api/v1/reports", &unknown_field).await;
+    assert_eq!(status, 422);
     assert_eq!(body["error"]["code"], "validation_failed");
 
     let wrong_type =
@@ -106,16 +109,10 @@ async fn bad_bodies_get_error_bodies_never_a_server_error(app: TestApp) {
             .unwrap();
     assert_eq!(wrong_type.status(), 422);
 
-    let response = app
-        .post_json(
-            "/api/v1/reports?lang=en",
-            &json!({"category": "lottery", "description": "abc", "anonymous": false,
-                    "reporter": {"name": "", "phone": "110"}}),
-            "198.51.100.11",
-        )
-        .await;
-    assert_eq!(response.status(), 422);
-    let body: Value = response.json().await.unwrap();
+    let wrong_values = json!({"category": "lottery", "description": "abc", "anonymous": false,
+                              "reporter": {"name": "", "phone": "110"}});
+    let (status, body) = refused(&app, "/api/v1/reports?lang=en", &wrong_values).await;
+    assert_eq!(status, 422);
     let fields = body["error"]["fields"].as_object().unwrap();
     for field in ["category", "description", "reporter_name", "reporter_phone"] {
         assert!(fields.contains_key(field), "{field} reason given: {body}");
@@ -126,11 +123,8 @@ async fn bad_bodies_get_error_bodies_never_a_server_error(app: TestApp) {
     );
 
     let huge = json!({"category": "favor", "description": "x".repeat(200_000), "anonymous": true});
-    let response = app
-        .post_json("/api/v1/reports", &huge, "198.51.100.11")
-        .await;
-    assert_eq!(response.status(), 413);
-    let body: Value = response.json().await.unwrap();
+    let (status, body) = refused(&app, "/api/v1/reports", &huge).await;
+    assert_eq!(status, 413);
     assert_eq!(body["error"]["code"], "too_large");
 
     let wrong_media = app

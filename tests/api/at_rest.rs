@@ -5,7 +5,7 @@ use serde_json::json;
 use tipoff::crypto::{CryptoError, Keyring};
 use tipoff::entities::report;
 use tipoff::services::ServiceError;
-use tipoff::services::reports::open_report;
+use tipoff::services::reports::{OpenedReport, open_report};
 
 use crate::helpers::reports::submit;
 use crate::helpers::{TestApp, sqlite_app};
@@ -27,6 +27,16 @@ async fn stored(app: &TestApp, description: &str, anonymous: bool) -> report::Mo
     submit(app, body).await.report
 }
 
+/// Writes `altered` over its report's row, then opens that report again.
+async fn reopen(
+    app: &TestApp,
+    altered: report::ActiveModel,
+) -> Result<Option<OpenedReport>, ServiceError> {
+    let id = altered.id.clone().unwrap();
+    altered.update(app.db()).await.unwrap();
+    open_report(app.db(), &app.state.keyring, id).await
+}
+
 async fn a_sealed_value_that_was_altered_fails_to_open(app: TestApp) {
     let row = stored(&app, "第一份举报的内容", true).await;
     let opened = open_report(app.db(), &app.state.keyring, row.id)
@@ -40,9 +50,8 @@ async fn a_sealed_value_that_was_altered_fails_to_open(app: TestApp) {
     altered[last] ^= 0x01;
     let mut active: report::ActiveModel = row.clone().into();
     active.description = Set(altered);
-    active.update(app.db()).await.unwrap();
 
-    let result = open_report(app.db(), &app.state.keyring, row.id).await;
+    let result = reopen(&app, active).await;
     assert!(
         matches!(result, Err(ServiceError::Crypto(CryptoError::Open))),
         "altered value must not open"
@@ -57,8 +66,7 @@ async fn a_sealed_value_copied_into_another_report_fails_to_open(app: TestApp) {
     // The other report's description, moved into this row: same table, same field.
     let mut active: report::ActiveModel = second.clone().into();
     active.description = Set(first.description.clone());
-    active.update(app.db()).await.unwrap();
-    let result = open_report(app.db(), &app.state.keyring, second.id).await;
+    let result = reopen(&app, active).await;
     assert!(matches!(
         result,
         Err(ServiceError::Crypto(CryptoError::Open))
@@ -70,8 +78,7 @@ async fn a_sealed_value_copied_into_another_report_fails_to_open(app: TestApp) {
     active.dek_id = Set(first.dek_id);
     active.dek_kek_id = Set(first.dek_kek_id.clone());
     active.dek_wrapped = Set(first.dek_wrapped.clone());
-    active.update(app.db()).await.unwrap();
-    let result = open_report(app.db(), &app.state.keyring, second.id).await;
+    let result = reopen(&app, active).await;
     assert!(matches!(
         result,
         Err(ServiceError::Crypto(CryptoError::Open))
@@ -81,12 +88,7 @@ async fn a_sealed_value_copied_into_another_report_fails_to_open(app: TestApp) {
     let third = stored(&app, "第三份举报的内容", false).await;
     let mut active: report::ActiveModel = third.clone().into();
     active.description = third.reporter_name.clone().map(Set).unwrap();
-    active.update(app.db()).await.unwrap();
-    assert!(
-        open_report(app.db(), &app.state.keyring, third.id)
-            .await
-            .is_err()
-    );
+    assert!(reopen(&app, active).await.is_err());
 }
 
 async fn the_wrong_keyring_fails_closed(app: TestApp) {

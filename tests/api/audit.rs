@@ -88,6 +88,15 @@ fn problem(seq: i64, kind: ProblemKind) -> Option<ChainProblem> {
     Some(ChainProblem { seq, kind })
 }
 
+/// Verification vouches for the log up to just before entry `seq`, and names what became of
+/// that entry (`kind`) in `words`.
+async fn assert_stops_before(app: &TestApp, seq: i64, kind: ProblemKind, words: &str) {
+    let outcome = verify(app).await;
+    assert_eq!(outcome.problem, problem(seq, kind));
+    assert_eq!(outcome.last_seq, seq - 1);
+    assert_eq!(outcome.problem.unwrap().to_string(), words);
+}
+
 on_both_backends!(
     appends_chain_and_concurrent_appends_take_distinct_seqs,
     an_edited_detail_is_named_as_altered,
@@ -155,13 +164,8 @@ async fn an_edited_detail_is_named_as_altered(app: TestApp) {
     let target = last - 3;
     set_detail(&app, target, "created account mallory").await;
 
-    let outcome = verify(&app).await;
-    assert_eq!(outcome.problem, problem(target, ProblemKind::Altered));
-    assert_eq!(outcome.last_seq, target - 1);
-    assert_eq!(
-        outcome.problem.unwrap().to_string(),
-        format!("entry {target} was altered")
-    );
+    let named = format!("entry {target} was altered");
+    assert_stops_before(&app, target, ProblemKind::Altered, &named).await;
 
     // Putting the text back restores the chain: the MAC covers exactly the content.
     let original = format!("created account user{}", 6 - 4);
@@ -193,13 +197,8 @@ async fn a_deleted_middle_entry_is_named_as_missing(app: TestApp) {
     let target = last - 2;
     delete_entry(&app, target).await;
 
-    let outcome = verify(&app).await;
-    assert_eq!(outcome.problem, problem(target, ProblemKind::Missing));
-    assert_eq!(outcome.last_seq, target - 1);
-    assert_eq!(
-        outcome.problem.unwrap().to_string(),
-        format!("entry {target} is missing (removed)")
-    );
+    let named = format!("entry {target} is missing (removed)");
+    assert_stops_before(&app, target, ProblemKind::Missing, &named).await;
 
     // Two removed in a row: the first of them is named.
     delete_entry(&app, target - 1).await;
@@ -332,33 +331,22 @@ async fn a_case_page_lists_who_read_the_case_newest_first(app: TestApp) {
     );
 }
 
+/// `tipoff audit verify` exits with `code` and says `words`.
+async fn assert_cli_says(app: &TestApp, code: i32, words: &str) {
+    let output = run_cli(app, &["audit", "verify"]).await;
+    assert_eq!(output.status.code(), Some(code), "{}", said(&output));
+    assert!(said(&output).contains(words), "{}", said(&output));
+}
+
 async fn the_cli_verifies_and_names_the_broken_entry(app: TestApp) {
     let last = log_with(&app, 5).await;
-    let output = run_cli(&app, &["audit", "verify"]).await;
-    assert_eq!(output.status.code(), Some(0), "{}", said(&output));
-    assert!(
-        said(&output).contains(&format!(
-            "audit log intact: {last} entries, last seq {last}"
-        )),
-        "{}",
-        said(&output)
-    );
+    let intact = format!("audit log intact: {last} entries, last seq {last}");
+    assert_cli_says(&app, 0, &intact).await;
 
     set_detail(&app, last - 1, "created account mallory").await;
-    let output = run_cli(&app, &["audit", "verify"]).await;
-    assert_eq!(output.status.code(), Some(1), "{}", said(&output));
-    assert!(
-        said(&output).contains(&format!("entry {} was altered", last - 1)),
-        "{}",
-        said(&output)
-    );
+    assert_cli_says(&app, 1, &format!("entry {} was altered", last - 1)).await;
 
     delete_entry(&app, last - 2).await;
-    let output = run_cli(&app, &["audit", "verify"]).await;
-    assert_eq!(output.status.code(), Some(1), "{}", said(&output));
-    assert!(
-        said(&output).contains(&format!("entry {} is missing (removed)", last - 2)),
-        "{}",
-        said(&output)
-    );
+    let missing = format!("entry {} is missing (removed)", last - 2);
+    assert_cli_says(&app, 1, &missing).await;
 }

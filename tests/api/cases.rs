@@ -104,6 +104,13 @@ async fn list(app: &TestApp, viewer: &Viewer, filter: &CaseFilter) -> cases::Cas
     .unwrap()
 }
 
+/// The default filter with one thing changed.
+fn filter(change: impl FnOnce(&mut CaseFilter)) -> CaseFilter {
+    let mut filter = CaseFilter::default();
+    change(&mut filter);
+    filter
+}
+
 fn numbers(list: &cases::CaseList) -> Vec<String> {
     list.rows.iter().map(|r| r.case_number.clone()).collect()
 }
@@ -706,20 +713,14 @@ async fn the_triage_list_filters_orders_and_pages(app: TestApp) {
         )
         .await;
     assert_eq!(form.status(), 200);
-    let d_number = report::Entity::find()
+    // The form's report, then dated before the others.
+    let older = report::Entity::find()
         .filter(report::Column::Channel.eq("web"))
         .one(app.db())
         .await
         .unwrap()
-        .unwrap()
-        .case_number;
-    // An older report, received before the others.
-    let older = report::Entity::find()
-        .filter(report::Column::CaseNumber.eq(d_number.clone()))
-        .one(app.db())
-        .await
-        .unwrap()
         .unwrap();
+    let d_number = older.case_number.clone();
     report::ActiveModel {
         id: Set(older.id),
         received_on: Set(NaiveDate::from_ymd_opt(2025, 12, 1).unwrap()),
@@ -774,15 +775,7 @@ async fn the_triage_list_filters_orders_and_pages(app: TestApp) {
     assert!(row_a.anonymous);
     assert!(!everything.rows[0].anonymous);
 
-    let oldest_first = list(
-        &app,
-        &inspector,
-        &CaseFilter {
-            order: Order::OldestFirst,
-            ..Default::default()
-        },
-    )
-    .await;
+    let oldest_first = list(&app, &inspector, &filter(|f| f.order = Order::OldestFirst)).await;
     let mut reversed = numbers(&everything);
     reversed.reverse();
     assert_eq!(numbers(&oldest_first), reversed);
@@ -790,10 +783,7 @@ async fn the_triage_list_filters_orders_and_pages(app: TestApp) {
     let accepted = list(
         &app,
         &inspector,
-        &CaseFilter {
-            status: Some(Status::Accepted),
-            ..Default::default()
-        },
+        &filter(|f| f.status = Some(Status::Accepted)),
     )
     .await;
     assert_eq!(numbers(&accepted), vec![b.report.case_number.clone()]);
@@ -807,10 +797,7 @@ async fn the_triage_list_filters_orders_and_pages(app: TestApp) {
     let bribery = list(
         &app,
         &inspector,
-        &CaseFilter {
-            category: Some(Category::Bribery),
-            ..Default::default()
-        },
+        &filter(|f| f.category = Some(Category::Bribery)),
     )
     .await;
     assert_eq!(
@@ -822,10 +809,7 @@ async fn the_triage_list_filters_orders_and_pages(app: TestApp) {
     let dalu = list(
         &app,
         &inspector,
-        &CaseFilter {
-            village: Some("dalu-community".into()),
-            ..Default::default()
-        },
+        &filter(|f| f.village = Some("dalu-community".into())),
     )
     .await;
     assert_eq!(numbers(&dalu), vec![a.report.case_number.clone()]);
@@ -833,23 +817,12 @@ async fn the_triage_list_filters_orders_and_pages(app: TestApp) {
     let web = list(
         &app,
         &inspector,
-        &CaseFilter {
-            channel: Some("web".into()),
-            ..Default::default()
-        },
+        &filter(|f| f.channel = Some("web".into())),
     )
     .await;
     assert_eq!(numbers(&web), vec![d_number.clone()]);
 
-    let mine = list(
-        &app,
-        &inspector,
-        &CaseFilter {
-            assigned_to_me: true,
-            ..Default::default()
-        },
-    )
-    .await;
+    let mine = list(&app, &inspector, &filter(|f| f.assigned_to_me = true)).await;
     assert_eq!(numbers(&mine), vec![c.report.case_number.clone()]);
     assert_eq!(mine.rows[0].assignee.as_deref(), Some("李监察"));
 

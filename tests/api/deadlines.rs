@@ -7,8 +7,9 @@ use serde_json::{Value, json};
 use tipoff::domain::{Role, Status};
 use tipoff::entities::{recusal, report};
 use tipoff::services::cases::{self, CaseFilter, CaseList, Transition, Viewer};
-use tipoff::services::deadlines::{self, Stage};
+use tipoff::services::deadlines::{self, DueCase, Stage};
 use tipoff::startup::{Application, StartupError};
+use uuid::Uuid;
 
 use crate::helpers::reports::submit;
 use crate::helpers::{TestApp, logs, settings_in, sqlite_app_with};
@@ -49,6 +50,13 @@ async fn list(app: &TestApp, viewer: &Viewer, overdue: bool) -> CaseList {
     )
     .await
     .unwrap()
+}
+
+/// The cases the daily digest of `day` lists: every due case, or only `assignee`'s.
+async fn due_on(app: &TestApp, day: NaiveDate, assignee: Option<Uuid>) -> Vec<DueCase> {
+    deadlines::due_or_overdue(app.db(), &app.state.deadlines, day, assignee)
+        .await
+        .unwrap()
 }
 
 /// A row's case number, due date and whether it is overdue.
@@ -180,9 +188,7 @@ async fn a_case_received_in_the_national_day_week_falls_due_and_becomes_overdue(
 
     // The digest on Tue 29 Oct looks 2 working days ahead, to Thu 31 Oct.
     app.set_clock("2024-10-29 08:00");
-    let post = deadlines::due_or_overdue(app.db(), &app.state.deadlines, today(&app), None)
-        .await
-        .unwrap();
+    let post = due_on(&app, today(&app), None).await;
     let summary: Vec<(String, Stage, NaiveDate, bool, Option<String>)> = post
         .iter()
         .map(|c| {
@@ -209,23 +215,14 @@ async fn a_case_received_in_the_national_day_week_falls_due_and_becomes_overdue(
         ]
     );
     assert_eq!(post[1].village.as_deref(), Some("qingshan-village"));
-    let mine = deadlines::due_or_overdue(
-        app.db(),
-        &app.state.deadlines,
-        today(&app),
-        Some(inspector_id),
-    )
-    .await
-    .unwrap();
+    let mine = due_on(&app, today(&app), Some(inspector_id)).await;
     assert_eq!(
         mine.iter().map(|c| c.id).collect::<Vec<_>>(),
         vec![a],
         "an assignee's digest has their own cases"
     );
     // A day earlier, Thu 31 Oct is still 3 working days away.
-    let earlier = deadlines::due_or_overdue(app.db(), &app.state.deadlines, d("2024-10-28"), None)
-        .await
-        .unwrap();
+    let earlier = due_on(&app, d("2024-10-28"), None).await;
     assert_eq!(earlier.iter().map(|c| c.id).collect::<Vec<_>>(), vec![b]);
 
     // The assignee recused afterwards no longer gets the case in their digest.
@@ -240,14 +237,7 @@ async fn a_case_received_in_the_national_day_week_falls_due_and_becomes_overdue(
     .insert(app.db())
     .await
     .unwrap();
-    let recused = deadlines::due_or_overdue(
-        app.db(),
-        &app.state.deadlines,
-        today(&app),
-        Some(inspector_id),
-    )
-    .await
-    .unwrap();
+    let recused = due_on(&app, today(&app), Some(inspector_id)).await;
     assert!(recused.is_empty());
     recusal::Entity::delete_by_id((a, inspector_id))
         .exec(app.db())

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use tipoff::domain::Role;
 use tipoff::entities::{digest, outbox};
 use tipoff::services::cases;
-use tipoff::services::outbox::{self as mail_outbox, DigestRun, KIND_DIGEST, SENT};
+use tipoff::services::outbox::{self as mail_outbox, Batch, DigestRun, KIND_DIGEST, SENT};
 use tipoff::services::{audit, recusal, routing};
 
 use crate::helpers::mail::{BUREAU, POST, SmtpSink, outbox_rows, smtp_sink, via_smtp};
@@ -68,6 +68,24 @@ async fn digest_rows(app: &TestApp) -> Vec<outbox::Model> {
         .into_iter()
         .filter(|r| r.kind == KIND_DIGEST)
         .collect()
+}
+
+/// Writes the day's digests now, if it is past the test profile's hour (8) and nobody has.
+async fn enqueue_digests(app: &TestApp) -> DigestRun {
+    let state = &app.state;
+    mail_outbox::enqueue_digests(app.db(), &state.routing, &state.deadlines, 8, app.now())
+        .await
+        .unwrap()
+}
+
+/// One tick of the mail worker, now: the digests if they are due, then a batch.
+async fn tick(app: &TestApp) -> Batch {
+    let state = &app.state;
+    state
+        .outbox
+        .tick(app.db(), &state.routing, &state.deadlines, app.now())
+        .await
+        .unwrap()
 }
 
 fn to<'a>(rows: &'a [outbox::Model], address: &str) -> Vec<&'a outbox::Model> {
@@ -192,26 +210,15 @@ async fn each_inspector_gets_their_own_due_cases_and_the_post_every_one_with_the
 
     // Before the hour: nothing, on any tick.
     assert_eq!(app.state.settings.mail.digest_hour, 8);
-    let routing = &app.state.routing;
-    let deadlines = &app.state.deadlines;
-    let worker = &app.state.outbox;
-    let early = mail_outbox::enqueue_digests(db, routing, deadlines, 8, app.now())
-        .await
-        .unwrap();
+    let early = enqueue_digests(&app).await;
     assert_eq!(early, DigestRun::TooEarly);
-    worker
-        .tick(db, routing, deadlines, app.now())
-        .await
-        .unwrap();
+    tick(&app).await;
     assert!(digest_rows(&app).await.is_empty());
     assert_eq!(digest::Entity::find().count(db).await.unwrap(), 0);
 
     app.set_clock("2024-10-09 08:05");
     let mail_before = outbox_rows(db).await.len();
-    let batch = worker
-        .tick(db, routing, deadlines, app.now())
-        .await
-        .unwrap();
+    let batch = tick(&app).await;
     let rows = digest_rows(&app).await;
     let recipients: BTreeSet<&str> = rows.iter().map(|r| r.recipient.as_str()).collect();
     assert_eq!(
@@ -282,14 +289,9 @@ async fn each_inspector_gets_their_own_due_cases_and_the_post_every_one_with_the
 
     // Later the same day, and on a second tick: nothing more.
     app.set_clock("2024-10-09 17:00");
-    let again = mail_outbox::enqueue_digests(db, routing, deadlines, 8, app.now())
-        .await
-        .unwrap();
+    let again = enqueue_digests(&app).await;
     assert_eq!(again, DigestRun::AlreadyWritten);
-    worker
-        .tick(db, routing, deadlines, app.now())
-        .await
-        .unwrap();
+    tick(&app).await;
     assert_eq!(digest_rows(&app).await.len(), 3);
 
     if let Some(sink) = &sink {
@@ -318,9 +320,7 @@ async fn each_inspector_gets_their_own_due_cases_and_the_post_every_one_with_the
 
     // The next morning brings the next day's digests (Sat 12 Oct is now in view).
     app.set_clock("2024-10-10 09:00");
-    let next = mail_outbox::enqueue_digests(db, routing, deadlines, 8, app.now())
-        .await
-        .unwrap();
+    let next = enqueue_digests(&app).await;
     assert_eq!(next, DigestRun::Written(3));
     let rows = digest_rows(&app).await;
     let li_rows = to(&rows, "li.jc@example.org");

@@ -17,11 +17,12 @@ use tipoff::config::{MailGroup, RoutingRule, Settings, SmtpSecurity};
 use tipoff::domain::Role;
 use tipoff::entities::{audit_entry, case_route, outbox, report_event};
 use tipoff::mail::Rendered;
-use tipoff::services::cases::CaseError;
+use tipoff::services::cases::{CaseError, Viewer};
 use tipoff::services::outbox::{self as mail_outbox, FAILED, NewMail, PENDING, SENT};
 use tipoff::services::routing::{self, Recipient};
 use tipoff::startup::{Application, StartupError};
 use tipoff::web::AppState;
+use uuid::Uuid;
 
 use crate::helpers::mail::{
     BUREAU, CIVIL_AFFAIRS, POST, SmtpSink, outbox_rows, smtp_sink, via_smtp,
@@ -613,6 +614,28 @@ async fn a_rule_naming_an_unknown_group_village_or_category_stops_the_service() 
 
 // Escalation, and what intake records (file transport).
 
+/// `viewer` sends a case on to the mail group `group`, at `now`.
+async fn escalate(
+    app: &TestApp,
+    viewer: &Viewer,
+    case: Uuid,
+    group: &str,
+    now: DateTime<Utc>,
+) -> Result<(), CaseError> {
+    let state = &app.state;
+    routing::escalate(
+        app.db(),
+        &state.keyring,
+        &state.routing,
+        &state.deadlines,
+        viewer,
+        case,
+        group,
+        now,
+    )
+    .await
+}
+
 fn shanghai_time(at: DateTime<Utc>) -> NaiveTime {
     at.with_timezone(&Shanghai).time()
 }
@@ -637,9 +660,7 @@ async fn an_inspector_escalates_a_case_and_everything_is_recorded_at_once(app: T
     .await
     .report;
     let db = app.db();
-    let keyring = &app.state.keyring;
     let routing = &app.state.routing;
-    let deadlines = &app.state.deadlines;
 
     // An anonymous report's routing and outbox rows keep its day only.
     let intake_routes = case_route::Entity::find()
@@ -665,59 +686,23 @@ async fn an_inspector_escalates_a_case_and_everything_is_recorded_at_once(app: T
     let now = app.now();
     let entries_before = audit_entry::Entity::find().all(db).await.unwrap().len();
     assert!(matches!(
-        routing::escalate(
-            db, keyring, routing, deadlines, &operator, case.id, "qingshan", now
-        )
-        .await,
+        escalate(&app, &operator, case.id, "qingshan", now).await,
         Err(CaseError::Forbidden)
     ));
     assert!(matches!(
-        routing::escalate(
-            db,
-            keyring,
-            routing,
-            deadlines,
-            &named,
-            case.id,
-            "civil_affairs_post",
-            now
-        )
-        .await,
+        escalate(&app, &named, case.id, "civil_affairs_post", now).await,
         Err(CaseError::NotFound)
     ));
     assert!(matches!(
-        routing::escalate(
-            db, keyring, routing, deadlines, &inspector, case.id, "nowhere", now
-        )
-        .await,
+        escalate(&app, &inspector, case.id, "nowhere", now).await,
         Err(CaseError::Invalid("error.unknown_group"))
     ));
     assert!(matches!(
-        routing::escalate(
-            db,
-            keyring,
-            routing,
-            deadlines,
-            &inspector,
-            case.id,
-            "civil_affairs_post",
-            now
-        )
-        .await,
+        escalate(&app, &inspector, case.id, "civil_affairs_post", now).await,
         Err(CaseError::Invalid("error.excluded_group"))
     ));
     assert!(matches!(
-        routing::escalate(
-            db,
-            keyring,
-            routing,
-            deadlines,
-            &inspector,
-            case.id,
-            "district_bureau",
-            now
-        )
-        .await,
+        escalate(&app, &inspector, case.id, "district_bureau", now).await,
         Err(CaseError::Invalid("error.already_routed"))
     ));
     // Nothing of the refused attempts was kept.
@@ -740,18 +725,9 @@ async fn an_inspector_escalates_a_case_and_everything_is_recorded_at_once(app: T
         .await
         .report;
     let rows_before = outbox_rows(db).await.len();
-    routing::escalate(
-        db,
-        keyring,
-        routing,
-        deadlines,
-        &inspector,
-        other.id,
-        "civil_affairs_post",
-        now,
-    )
-    .await
-    .unwrap();
+    escalate(&app, &inspector, other.id, "civil_affairs_post", now)
+        .await
+        .unwrap();
 
     let routes = routing::routes_of_case(db, routing, other.id)
         .await

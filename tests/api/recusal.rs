@@ -56,6 +56,26 @@ async fn report_in(
     submit(app, body).await.report
 }
 
+/// Files `name` as a close relative of `staff`, as `admin` enters it.
+async fn file(
+    app: &TestApp,
+    staff: Uuid,
+    name: &str,
+    relation: Option<&str>,
+    admin: Uuid,
+) -> Result<Uuid, ServiceError> {
+    file_relative(
+        app.db(),
+        &app.state.keyring,
+        staff,
+        name,
+        relation,
+        admin,
+        Utc::now(),
+    )
+    .await
+}
+
 async fn recused(app: &TestApp, report_id: Uuid, user_id: Uuid) -> bool {
     is_recused(app.db(), report_id, user_id).await.unwrap()
 }
@@ -138,17 +158,9 @@ async fn a_relative_filed_after_the_report_recuses_the_staff_member(app: TestApp
     let before = report_about(&app, Some("欧阳 晓岚，网格员"), "她家条件很好还在领低保").await;
     assert!(!recused(&app, before.id, zhou).await);
 
-    let filing = file_relative(
-        app.db(),
-        &app.state.keyring,
-        zhou,
-        "欧阳　晓岚",
-        Some("配偶"),
-        admin,
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    let filing = file(&app, zhou, "欧阳　晓岚", Some("配偶"), admin)
+        .await
+        .unwrap();
     assert!(
         recused(&app, before.id, zhou).await,
         "a later filing still recuses"
@@ -231,16 +243,7 @@ async fn a_relative_filed_after_the_report_recuses_the_staff_member(app: TestApp
     assert!(!recused(&app, after.id, zhou).await);
 
     // A filing too short to ever match is refused rather than silently useless.
-    let refused = file_relative(
-        app.db(),
-        &app.state.keyring,
-        zhou,
-        " 王 ",
-        None,
-        admin,
-        Utc::now(),
-    )
-    .await;
+    let refused = file(&app, zhou, " 王 ", None, admin).await;
     assert!(matches!(refused, Err(ServiceError::Invalid(_))));
 }
 
@@ -348,28 +351,26 @@ async fn case_queries_leave_out_exactly_the_recused_reports(app: TestApp) {
     expected.sort();
     assert_eq!(recused_report_ids(app.db(), jiang).await.unwrap(), expected);
 
-    let visible: Vec<Uuid> = report::Entity::find()
-        .filter(not_recused_condition(jiang))
-        .all(app.db())
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
+    let visible = visible_to(&app, jiang).await;
     assert_eq!(visible, vec![clear.id]);
 
-    let mut everything: Vec<Uuid> = report::Entity::find()
-        .filter(not_recused_condition(han))
-        .all(app.db())
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
+    let mut everything = visible_to(&app, han).await;
     everything.sort();
     let mut all = vec![named.id, by_hand.id, clear.id];
     all.sort();
     assert_eq!(everything, all);
+}
+
+/// The reports a query with the recusal condition for `user` finds.
+async fn visible_to(app: &TestApp, user: Uuid) -> Vec<Uuid> {
+    report::Entity::find()
+        .filter(not_recused_condition(user))
+        .all(app.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect()
 }
 
 async fn names_of(app: &TestApp, report_id: Uuid) -> Vec<report_name::Model> {

@@ -9,7 +9,7 @@ use serde_json::json;
 use tipoff::domain::{Channel, RawReport, ReportDraft, Role, SiteKind};
 use tipoff::entities::report;
 use tipoff::services::reports::{self, Origin};
-use tipoff::services::sites::{self, CountRules, Shown, SiteError, qr_png, qr_svg};
+use tipoff::services::sites::{self, CountRules, Shown, Site, SiteError, qr_png, qr_svg};
 use uuid::Uuid;
 
 use crate::helpers::browser::{Browser, sign_in};
@@ -125,6 +125,7 @@ async fn sites_are_created_listed_and_disabled_and_households_share_one_site_per
     let create = |kind, name: &'static str, village: Option<&'static str>| {
         try_add_site(&app, kind, name, village)
     };
+    let household = |village, name| create(SiteKind::Household, name, Some(village));
     assert!(matches!(
         create(SiteKind::Household, "入户告知", None).await,
         Err(SiteError::HouseholdNeedsVillage)
@@ -137,32 +138,16 @@ async fn sites_are_created_listed_and_disabled_and_households_share_one_site_per
         create(SiteKind::StationMarket, "   ", None).await,
         Err(SiteError::BadName)
     ));
-    let households = create(
-        SiteKind::Household,
-        "青山村入户告知",
-        Some("qingshan-village"),
-    )
-    .await
-    .unwrap();
+    let households = household("qingshan-village", "青山村入户告知")
+        .await
+        .unwrap();
     // A second household site in the same village would let one code stand for fewer homes.
-    match create(
-        SiteKind::Household,
-        "青山村三组入户",
-        Some("qingshan-village"),
-    )
-    .await
-    {
+    match household("qingshan-village", "青山村三组入户").await {
         Err(SiteError::HouseholdSiteExists(village)) => assert_eq!(village, "qingshan-village"),
         other => panic!("second household site in a village: {other:?}"),
     }
     // Another village gets its own.
-    create(
-        SiteKind::Household,
-        "新民村入户告知",
-        Some("xinmin-village"),
-    )
-    .await
-    .unwrap();
+    household("xinmin-village", "新民村入户告知").await.unwrap();
 
     let listed = sites::list_sites(app.db()).await.unwrap();
     assert_eq!(listed.len(), 4);
@@ -214,13 +199,9 @@ async fn sites_are_created_listed_and_disabled_and_households_share_one_site_per
         Err(SiteError::NotFound)
     ));
     // A disabled household site can be replaced (a leaked or damaged code).
-    let replacement = create(
-        SiteKind::Household,
-        "青山村入户告知（新）",
-        Some("qingshan-village"),
-    )
-    .await
-    .unwrap();
+    let replacement = household("qingshan-village", "青山村入户告知（新）")
+        .await
+        .unwrap();
     assert_ne!(replacement.token, households.token);
 
     let audited = audit_entries(&app, "site_change").await;
@@ -441,17 +422,12 @@ async fn the_cli_adds_lists_disables_and_writes_qr_codes_that_lead_to_each_site(
 
 async fn an_admin_manages_sites_and_prints_a_notice_whose_code_leads_to_the_site(app: TestApp) {
     let admin = app.signed_in("admin", "管理员", Role::Admin).await;
+    let add_household = async |name: &str, village: &str| {
+        let fields = [("kind", "household"), ("name", name), ("village", village)];
+        admin.post("/staff/sites", &fields).await
+    };
 
-    let page = admin
-        .post(
-            "/staff/sites",
-            &[
-                ("kind", "household"),
-                ("name", "青山村入户告知"),
-                ("village", ""),
-            ],
-        )
-        .await;
+    let page = add_household("青山村入户告知", "").await;
     assert_eq!(page.status(), 422);
     assert!(
         page.text()
@@ -460,16 +436,7 @@ async fn an_admin_manages_sites_and_prints_a_notice_whose_code_leads_to_the_site
             .contains("入户告知必须选择所在村")
     );
 
-    let page = admin
-        .post(
-            "/staff/sites",
-            &[
-                ("kind", "household"),
-                ("name", "青山村入户告知"),
-                ("village", "qingshan-village"),
-            ],
-        )
-        .await;
+    let page = add_household("青山村入户告知", "qingshan-village").await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("已新增张贴点"));
@@ -477,16 +444,7 @@ async fn an_admin_manages_sites_and_prints_a_notice_whose_code_leads_to_the_site
     let url = site.url(&app.state.settings.server.base_url);
     assert!(html.contains(&url), "the list shows the code's address");
 
-    let again = admin
-        .post(
-            "/staff/sites",
-            &[
-                ("kind", "household"),
-                ("name", "青山村二组入户"),
-                ("village", "qingshan-village"),
-            ],
-        )
-        .await;
+    let again = add_household("青山村二组入户", "qingshan-village").await;
     assert_eq!(again.status(), 422);
     assert!(again.text().await.unwrap().contains("已有入户告知张贴点"));
 
@@ -570,6 +528,25 @@ async fn an_admin_manages_sites_and_prints_a_notice_whose_code_leads_to_the_site
     assert!(audited.iter().all(|e| e.actor_id.is_some()));
 }
 
+/// The public boards of Qingshan and of Xinmin.
+async fn two_village_boards(app: &TestApp) -> (Site, Site) {
+    let qingshan = add_site(
+        app,
+        SiteKind::VillageBoard,
+        "青山村公开栏",
+        Some("qingshan-village"),
+    )
+    .await;
+    let xinmin = add_site(
+        app,
+        SiteKind::VillageBoard,
+        "新民村公开栏",
+        Some("xinmin-village"),
+    )
+    .await;
+    (qingshan, xinmin)
+}
+
 fn shanghai(y: i32, m: u32, d: u32) -> DateTime<Utc> {
     Shanghai
         .with_ymd_and_hms(y, m, d, 10, 0, 0)
@@ -582,20 +559,7 @@ fn date(y: i32, m: u32, d: u32) -> NaiveDate {
 }
 
 async fn counts_are_per_fixed_period_and_masked_below_the_threshold(app: TestApp) {
-    let a = add_site(
-        &app,
-        SiteKind::VillageBoard,
-        "青山村公开栏",
-        Some("qingshan-village"),
-    )
-    .await;
-    let b = add_site(
-        &app,
-        SiteKind::VillageBoard,
-        "新民村公开栏",
-        Some("xinmin-village"),
-    )
-    .await;
+    let (a, b) = two_village_boards(&app).await;
     let c = add_site(
         &app,
         SiteKind::Household,
@@ -683,20 +647,7 @@ async fn counts_are_per_fixed_period_and_masked_below_the_threshold(app: TestApp
 
 async fn inspectors_see_masked_counts_but_cannot_manage_sites(app: TestApp) {
     let inspector = app.signed_in("li.jc", "李监察", Role::Inspector).await;
-    let a = add_site(
-        &app,
-        SiteKind::VillageBoard,
-        "青山村公开栏",
-        Some("qingshan-village"),
-    )
-    .await;
-    let b = add_site(
-        &app,
-        SiteKind::VillageBoard,
-        "新民村公开栏",
-        Some("xinmin-village"),
-    )
-    .await;
+    let (a, b) = two_village_boards(&app).await;
     let now = app.now();
     for _ in 0..2 {
         report_at(&app, Some(&a.token), now).await;

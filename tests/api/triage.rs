@@ -21,6 +21,17 @@ fn naming(subject: &str, village: &str) -> Value {
            "description": "把低保名额给了自己的亲戚", "anonymous": true})
 }
 
+/// What the JSON API tells the reporter holding `code`.
+async fn tracked(app: &TestApp, code: &str, client_ip: &str) -> Value {
+    app.post_track(code, client_ip).await.json().await.unwrap()
+}
+
+/// The reporter answers the inspector through the JSON API.
+async fn reply_by_api(app: &TestApp, code: &str, text: &str, client_ip: &str) -> reqwest::Response {
+    let body = json!({"tracking_code": code, "text": text});
+    app.post_json("/api/v1/track/reply", &body, client_ip).await
+}
+
 /// The case ids an inspector's list links to.
 fn linked_cases(html: &str) -> Vec<String> {
     regex::Regex::new(r#"href="/staff/cases/([0-9a-f-]{36})"#)
@@ -169,22 +180,11 @@ async fn an_inspector_asks_and_the_reporter_answers_on_the_status_page(app: Test
     assert!(again.contains("周检查"), "the case page shows who read it");
 
     // The JSON API gives the same conversation.
-    let tracked: serde_json::Value = app
-        .post_track(&code, "198.51.100.45")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let tracked = tracked(&app, &code, "198.51.100.45").await;
     assert_eq!(tracked["messages"][0]["from"], "inspector");
     assert_eq!(tracked["messages"][1]["from"], "reporter");
     assert_eq!(tracked["can_reply"], true);
-    let api_reply = app
-        .post_json(
-            "/api/v1/track/reply",
-            &json!({"tracking_code": code, "text": "还有一件事"}),
-            "198.51.100.45",
-        )
-        .await;
+    let api_reply = reply_by_api(&app, &code, "还有一件事", "198.51.100.45").await;
     assert_eq!(api_reply.status(), 200);
 }
 
@@ -193,13 +193,7 @@ async fn the_workflow_refuses_illegal_moves_with_the_reason(app: TestApp) {
         .await;
     let code = submit(&app, naming("孙会计", "xinmin-village")).await.code;
     // Before any question the reporter cannot answer.
-    let early = app
-        .post_json(
-            "/api/v1/track/reply",
-            &json!({"tracking_code": code, "text": "你好"}),
-            "198.51.100.46",
-        )
-        .await;
+    let early = reply_by_api(&app, &code, "你好", "198.51.100.46").await;
     assert_eq!(early.status(), 409);
 
     let inspector = app.sign_in("insp").await;
@@ -245,12 +239,7 @@ async fn the_workflow_refuses_illegal_moves_with_the_reason(app: TestApp) {
             "{transition}"
         );
     }
-    let tracked: serde_json::Value = app
-        .post_track(&code, "198.51.100.47")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let tracked = tracked(&app, &code, "198.51.100.47").await;
     assert_eq!(tracked["status"], "closed");
     assert_eq!(tracked["feedback"], "已责令整改，取消不符合条件人员的低保");
     let page = inspector.page(&format!("/staff/cases/{id}")).await;
