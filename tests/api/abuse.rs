@@ -6,23 +6,16 @@ use serde_json::json;
 use tipoff::domain::Role;
 use tipoff::entities::report;
 
-use crate::helpers::{Backend, TestApp, code_in, hidden_value, logs, spawn_app_with};
+use crate::helpers::reports::report_form;
+use crate::helpers::storage::report_count as count;
+use crate::helpers::{TestApp, code_in, hidden_value, logs, sqlite_app_with};
 use crate::on_both_backends;
 
 on_both_backends!(a_replayed_form_token_is_refused_and_the_text_kept);
 
-async fn count(app: &TestApp) -> u64 {
-    report::Entity::find().count(app.db()).await.unwrap()
-}
-
 async fn a_replayed_form_token_is_refused_and_the_text_kept(app: TestApp) {
     let token = app.form_token().await;
-    let fields = [
-        ("form_token", token.as_str()),
-        ("category", "favor"),
-        ("description", "同一份表单提交两次"),
-        ("anonymous", "true"),
-    ];
+    let fields = report_form(&token, "同一份表单提交两次", &[]);
     let first = app.post_form("/report", &fields, "198.51.100.80").await;
     assert_eq!(first.status(), 200);
     let replay = app.post_form("/report", &fields, "198.51.100.81").await;
@@ -35,12 +28,11 @@ async fn a_replayed_form_token_is_refused_and_the_text_kept(app: TestApp) {
 
 #[tokio::test]
 async fn a_form_sent_too_fast_or_with_the_honeypot_filled_gets_a_confirmation_step() {
-    let app = spawn_app_with(Backend::Sqlite, |s| {
+    let app = sqlite_app_with(|s| {
         s.limits.min_fill_seconds = 30;
         s.limits.submit_burst = 50;
     })
-    .await
-    .unwrap();
+    .await;
     for extra in [vec![], vec![("website", "http://spam.example")]] {
         let token = app.form_token().await;
         if extra.is_empty() {
@@ -48,13 +40,7 @@ async fn a_form_sent_too_fast_or_with_the_honeypot_filled_gets_a_confirmation_st
         } else {
             app.advance(60);
         }
-        let mut fields = vec![
-            ("form_token", token.as_str()),
-            ("category", "favor"),
-            ("description", "很快就提交的举报内容"),
-            ("anonymous", "true"),
-        ];
-        fields.extend(extra.iter().copied());
+        let fields = report_form(&token, "很快就提交的举报内容", &extra);
         let step = app.post_form("/report", &fields, "198.51.100.82").await;
         assert_eq!(step.status(), 200);
         let html = step.text().await.unwrap();
@@ -68,25 +54,13 @@ async fn a_form_sent_too_fast_or_with_the_honeypot_filled_gets_a_confirmation_st
 
         // A forged confirmation is asked again.
         let fresh = hidden_value(&html, "form_token");
-        let forged = [
-            ("form_token", fresh.as_str()),
-            ("confirm", "forged"),
-            ("category", "favor"),
-            ("description", "很快就提交的举报内容"),
-            ("anonymous", "true"),
-        ];
+        let forged = report_form(&fresh, "很快就提交的举报内容", &[("confirm", "forged")]);
         let again = app.post_form("/report", &forged, "198.51.100.82").await;
         assert!(again.text().await.unwrap().contains("请再检查一遍"));
         assert_eq!(count(&app).await, before);
 
         let confirm = hidden_value(&html, "confirm");
-        let confirmed = [
-            ("form_token", fresh.as_str()),
-            ("confirm", confirm.as_str()),
-            ("category", "favor"),
-            ("description", "很快就提交的举报内容"),
-            ("anonymous", "true"),
-        ];
+        let confirmed = report_form(&fresh, "很快就提交的举报内容", &[("confirm", &confirm)]);
         let receipt = app.post_form("/report", &confirmed, "198.51.100.82").await;
         assert_eq!(receipt.status(), 200);
         let code = code_in(&receipt.text().await.unwrap());
@@ -101,9 +75,7 @@ async fn a_form_sent_too_fast_or_with_the_honeypot_filled_gets_a_confirmation_st
 
 #[tokio::test]
 async fn a_flood_goes_to_quarantine_where_inspectors_keep_or_discard_in_bulk() {
-    let app = spawn_app_with(Backend::Sqlite, |s| s.limits.flood_per_minute = 3)
-        .await
-        .unwrap();
+    let app = sqlite_app_with(|s| s.limits.flood_per_minute = 3).await;
     for i in 0..5 {
         let body = json!({"category": "other", "description": format!("洪水中的第{i}份举报"), "anonymous": true});
         let response = app
@@ -134,20 +106,13 @@ async fn a_flood_goes_to_quarantine_where_inspectors_keep_or_discard_in_bulk() {
         "the flood reaches no mailbox"
     );
 
-    app.create_staff("insp", "郑检查", &[Role::Inspector], &[])
-        .await;
-    let inspector = app.sign_in("insp").await;
-    let list = inspector.get("/staff/cases").await.text().await.unwrap();
+    let inspector = app.signed_in("insp", "郑检查", Role::Inspector).await;
+    let list = inspector.page("/staff/cases").await;
     assert!(
         list.contains("共计：<strong>3</strong>"),
         "quarantined reports are not in the list"
     );
-    let review = inspector
-        .get("/staff/quarantine")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let review = inspector.page("/staff/quarantine").await;
     assert!(review.contains("洪水中的第3份举报") && review.contains("洪水中的第4份举报"));
 
     let keep = format!("decision.{}", quarantined[0].id);
@@ -159,7 +124,7 @@ async fn a_flood_goes_to_quarantine_where_inspectors_keep_or_discard_in_bulk() {
         )
         .await;
     assert_eq!(done.status(), 303);
-    let list = inspector.get("/staff/cases").await.text().await.unwrap();
+    let list = inspector.page("/staff/cases").await;
     assert!(
         list.contains("共计：<strong>4</strong>"),
         "the kept report joined the list"
@@ -179,12 +144,11 @@ async fn a_flood_goes_to_quarantine_where_inspectors_keep_or_discard_in_bulk() {
 
 #[tokio::test]
 async fn past_the_quarantine_ceiling_the_public_is_told_to_come_back_and_the_hotline_works() {
-    let app = spawn_app_with(Backend::Sqlite, |s| {
+    let app = sqlite_app_with(|s| {
         s.limits.flood_per_minute = 1;
         s.limits.quarantine_ceiling = 1;
     })
-    .await
-    .unwrap();
+    .await;
     let body = json!({"category": "other", "description": "天花板测试的举报", "anonymous": true});
     assert_eq!(
         app.post_json("/api/v1/reports", &body, "203.0.113.120")
@@ -210,9 +174,7 @@ async fn past_the_quarantine_ceiling_the_public_is_told_to_come_back_and_the_hot
     let html = page.text().await.unwrap();
     assert!(html.contains("分钟后再试") && html.contains("忙碌时提交的举报内容"));
 
-    app.create_staff("op", "话务员", &[Role::Operator], &[])
-        .await;
-    let operator = app.sign_in("op").await;
+    let operator = app.signed_in("op", "话务员", Role::Operator).await;
     let entered = operator
         .post(
             "/staff/intake",
@@ -233,14 +195,13 @@ async fn past_the_quarantine_ceiling_the_public_is_told_to_come_back_and_the_hot
 
 #[tokio::test]
 async fn guessing_tracking_codes_meets_growing_waits_and_raises_an_alarm() {
-    let app = spawn_app_with(Backend::Sqlite, |s| {
+    let app = sqlite_app_with(|s| {
         s.limits.lookup_free_failures = 3;
         s.limits.lookup_alarm_per_minute = 3;
         s.limits.track_burst = 50;
         s.limits.track_per_minute = 600;
     })
-    .await
-    .unwrap();
+    .await;
     let real: serde_json::Value = app
         .post_json(
             "/api/v1/reports",
@@ -255,45 +216,21 @@ async fn guessing_tracking_codes_meets_growing_waits_and_raises_an_alarm() {
     let mut guesses = Vec::new();
     for _ in 0..3 {
         let guess = tipoff::crypto::new_tracking_code();
-        let response = app
-            .post_json(
-                "/api/v1/track",
-                &json!({"tracking_code": guess.digits()}),
-                "203.0.113.200",
-            )
-            .await;
+        let response = app.post_track(guess.digits(), "203.0.113.200").await;
         assert_eq!(response.status(), 404);
         guesses.push(guess.digits().to_string());
     }
-    let slowed = app
-        .post_json(
-            "/api/v1/track",
-            &json!({"tracking_code": real}),
-            "203.0.113.200",
-        )
-        .await;
+    let slowed = app.post_track(&real, "203.0.113.200").await;
     assert_eq!(
         slowed.status(),
         429,
         "the guesser now waits, even for a real code"
     );
     assert!(slowed.headers().contains_key("retry-after"));
-    let other = app
-        .post_json(
-            "/api/v1/track",
-            &json!({"tracking_code": real}),
-            "198.51.100.91",
-        )
-        .await;
+    let other = app.post_track(&real, "198.51.100.91").await;
     assert_eq!(other.status(), 200, "other residents are not slowed");
     app.advance(5);
-    let later = app
-        .post_json(
-            "/api/v1/track",
-            &json!({"tracking_code": real}),
-            "203.0.113.200",
-        )
-        .await;
+    let later = app.post_track(&real, "203.0.113.200").await;
     assert_eq!(later.status(), 200, "a wait, never a lock");
 
     assert!(

@@ -2,7 +2,8 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
+use crate::helpers::storage::report_count;
+use crate::helpers::{TestApp, mistyped_digit, sqlite_app};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -74,6 +75,12 @@ async fn an_integration_submits_and_tracks_a_report(app: TestApp) {
     assert_eq!(response.status(), 201);
 }
 
+/// The status and error body the API answers `body` with (all from one client).
+async fn refused(app: &TestApp, path: &str, body: &Value) -> (reqwest::StatusCode, Value) {
+    let response = app.post_json(path, body, "198.51.100.11").await;
+    (response.status(), response.json().await.unwrap())
+}
+
 async fn bad_bodies_get_error_bodies_never_a_server_error(app: TestApp) {
     let url = app.url("/api/v1/reports");
     let raw = |body: &'static str| {
@@ -92,11 +99,8 @@ async fn bad_bodies_get_error_bodies_never_a_server_error(app: TestApp) {
 
     let mut unknown_field = valid_report();
     unknown_field["ip_address"] = json!("1.2.3.4");
-    let response = app
-        .post_json("/api/v1/reports", &unknown_field, "198.51.100.11")
-        .await;
-    assert_eq!(response.status(), 422);
-    let body: Value = response.json().await.unwrap();
+    let (status, body) = refused(&app, "/api/v1/reports", &unknown_field).await;
+    assert_eq!(status, 422);
     assert_eq!(body["error"]["code"], "validation_failed");
 
     let wrong_type =
@@ -105,16 +109,10 @@ async fn bad_bodies_get_error_bodies_never_a_server_error(app: TestApp) {
             .unwrap();
     assert_eq!(wrong_type.status(), 422);
 
-    let response = app
-        .post_json(
-            "/api/v1/reports?lang=en",
-            &json!({"category": "lottery", "description": "abc", "anonymous": false,
-                    "reporter": {"name": "", "phone": "110"}}),
-            "198.51.100.11",
-        )
-        .await;
-    assert_eq!(response.status(), 422);
-    let body: Value = response.json().await.unwrap();
+    let wrong_values = json!({"category": "lottery", "description": "abc", "anonymous": false,
+                              "reporter": {"name": "", "phone": "110"}});
+    let (status, body) = refused(&app, "/api/v1/reports?lang=en", &wrong_values).await;
+    assert_eq!(status, 422);
     let fields = body["error"]["fields"].as_object().unwrap();
     for field in ["category", "description", "reporter_name", "reporter_phone"] {
         assert!(fields.contains_key(field), "{field} reason given: {body}");
@@ -125,11 +123,8 @@ async fn bad_bodies_get_error_bodies_never_a_server_error(app: TestApp) {
     );
 
     let huge = json!({"category": "favor", "description": "x".repeat(200_000), "anonymous": true});
-    let response = app
-        .post_json("/api/v1/reports", &huge, "198.51.100.11")
-        .await;
-    assert_eq!(response.status(), 413);
-    let body: Value = response.json().await.unwrap();
+    let (status, body) = refused(&app, "/api/v1/reports", &huge).await;
+    assert_eq!(status, 413);
     assert_eq!(body["error"]["code"], "too_large");
 
     let wrong_media = app
@@ -146,7 +141,7 @@ async fn bad_bodies_get_error_bodies_never_a_server_error(app: TestApp) {
         "{}",
         wrong_media.status()
     );
-    assert_eq!(crate::at_rest::report_count(&app).await, 0);
+    assert_eq!(report_count(&app).await, 0);
 }
 
 async fn track_answers_follow_the_contract(app: TestApp) {
@@ -158,11 +153,7 @@ async fn track_answers_follow_the_contract(app: TestApp) {
         .unwrap();
     let code: String = body["tracking_code"].as_str().unwrap().replace(' ', "");
     let mut mistyped: Vec<u8> = code.clone().into_bytes();
-    mistyped[15] = if mistyped[15] == b'9' {
-        b'0'
-    } else {
-        mistyped[15] + 1
-    };
+    mistyped[15] = mistyped_digit(mistyped[15]);
     let mistyped = String::from_utf8(mistyped).unwrap();
 
     let response = app
@@ -183,13 +174,7 @@ async fn track_answers_follow_the_contract(app: TestApp) {
     );
 
     let never_issued = tipoff::crypto::new_tracking_code();
-    let unknown = app
-        .post_json(
-            "/api/v1/track",
-            &json!({"tracking_code": never_issued.digits()}),
-            "198.51.100.12",
-        )
-        .await;
+    let unknown = app.post_track(never_issued.digits(), "198.51.100.12").await;
     assert_eq!(unknown.status(), 404);
     let unknown: Value = unknown.json().await.unwrap();
     for (i, not_a_code) in ["12345", "abcd efgh ijkl mnop", "12345678901234567", ""]
@@ -197,13 +182,7 @@ async fn track_answers_follow_the_contract(app: TestApp) {
         .enumerate()
     {
         let client = format!("198.51.100.{}", 200 + i);
-        let response = app
-            .post_json(
-                "/api/v1/track",
-                &json!({"tracking_code": not_a_code}),
-                &client,
-            )
-            .await;
+        let response = app.post_track(not_a_code, &client).await;
         assert_eq!(response.status(), 404, "{not_a_code}");
         let body: Value = response.json().await.unwrap();
         assert_eq!(body, unknown, "malformed and unknown answer alike");
@@ -212,9 +191,7 @@ async fn track_answers_follow_the_contract(app: TestApp) {
 
 #[tokio::test]
 async fn the_openapi_document_describes_every_api_route_and_its_errors() {
-    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
-        .await
-        .unwrap();
+    let app = sqlite_app().await;
     let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
     let paths = doc["paths"].as_object().unwrap();
     for (path, method, codes) in [

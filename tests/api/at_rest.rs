@@ -1,13 +1,14 @@
 //! What is stored: sealed values that fail closed when altered, moved or opened with the wrong key.
 
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, PaginatorTrait, QueryOrder};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 use serde_json::json;
 use tipoff::crypto::{CryptoError, Keyring};
 use tipoff::entities::report;
 use tipoff::services::ServiceError;
-use tipoff::services::access::open_report;
+use tipoff::services::access::{OpenedReport, open_report};
 
-use crate::helpers::TestApp;
+use crate::helpers::reports::submit;
+use crate::helpers::{TestApp, sqlite_app};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -17,29 +18,27 @@ on_both_backends!(
     an_anonymous_report_keeps_its_date_but_not_its_time,
 );
 
-pub async fn report_count(app: &TestApp) -> u64 {
-    report::Entity::find().count(app.db()).await.unwrap()
-}
-
-async fn submit(app: &TestApp, description: &str, anonymous: bool) -> report::Model {
+/// Stores a report saying `description`, anonymous or with the reporter's name and phone.
+async fn stored(app: &TestApp, description: &str, anonymous: bool) -> report::Model {
     let mut body = json!({"category": "favor", "description": description, "anonymous": anonymous});
     if !anonymous {
         body["reporter"] = json!({"name": "钱七", "phone": "13912345678"});
     }
-    let response = app
-        .post_json("/api/v1/reports", &body, "198.51.100.20")
-        .await;
-    assert_eq!(response.status(), 201);
-    report::Entity::find()
-        .order_by_desc(report::Column::CaseNumber)
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap()
+    submit(app, body).await.report
+}
+
+/// Writes `altered` over its report's row, then opens that report again.
+async fn reopen(
+    app: &TestApp,
+    altered: report::ActiveModel,
+) -> Result<Option<OpenedReport>, ServiceError> {
+    let id = altered.id.clone().unwrap();
+    altered.update(app.db()).await.unwrap();
+    open_report(app.db(), &app.state.keyring, id).await
 }
 
 async fn a_sealed_value_that_was_altered_fails_to_open(app: TestApp) {
-    let row = submit(&app, "第一份举报的内容", true).await;
+    let row = stored(&app, "第一份举报的内容", true).await;
     let opened = open_report(app.db(), &app.state.keyring, row.id)
         .await
         .unwrap()
@@ -51,9 +50,8 @@ async fn a_sealed_value_that_was_altered_fails_to_open(app: TestApp) {
     altered[last] ^= 0x01;
     let mut active: report::ActiveModel = row.clone().into();
     active.description = Set(altered);
-    active.update(app.db()).await.unwrap();
 
-    let result = open_report(app.db(), &app.state.keyring, row.id).await;
+    let result = reopen(&app, active).await;
     assert!(
         matches!(result, Err(ServiceError::Crypto(CryptoError::Open))),
         "altered value must not open"
@@ -61,15 +59,14 @@ async fn a_sealed_value_that_was_altered_fails_to_open(app: TestApp) {
 }
 
 async fn a_sealed_value_copied_into_another_report_fails_to_open(app: TestApp) {
-    let first = submit(&app, "第一份举报的内容", true).await;
-    let second = submit(&app, "第二份举报的内容", true).await;
+    let first = stored(&app, "第一份举报的内容", true).await;
+    let second = stored(&app, "第二份举报的内容", true).await;
     assert_ne!(first.id, second.id);
 
     // The other report's description, moved into this row: same table, same field.
     let mut active: report::ActiveModel = second.clone().into();
     active.description = Set(first.description.clone());
-    active.update(app.db()).await.unwrap();
-    let result = open_report(app.db(), &app.state.keyring, second.id).await;
+    let result = reopen(&app, active).await;
     assert!(matches!(
         result,
         Err(ServiceError::Crypto(CryptoError::Open))
@@ -81,27 +78,21 @@ async fn a_sealed_value_copied_into_another_report_fails_to_open(app: TestApp) {
     active.dek_id = Set(first.dek_id);
     active.dek_kek_id = Set(first.dek_kek_id.clone());
     active.dek_wrapped = Set(first.dek_wrapped.clone());
-    active.update(app.db()).await.unwrap();
-    let result = open_report(app.db(), &app.state.keyring, second.id).await;
+    let result = reopen(&app, active).await;
     assert!(matches!(
         result,
         Err(ServiceError::Crypto(CryptoError::Open))
     ));
 
     // A field moved to another column of the same row fails as well.
-    let third = submit(&app, "第三份举报的内容", false).await;
+    let third = stored(&app, "第三份举报的内容", false).await;
     let mut active: report::ActiveModel = third.clone().into();
     active.description = third.reporter_name.clone().map(Set).unwrap();
-    active.update(app.db()).await.unwrap();
-    assert!(
-        open_report(app.db(), &app.state.keyring, third.id)
-            .await
-            .is_err()
-    );
+    assert!(reopen(&app, active).await.is_err());
 }
 
 async fn the_wrong_keyring_fails_closed(app: TestApp) {
-    let row = submit(&app, "用正确的钥匙才能打开", true).await;
+    let row = stored(&app, "用正确的钥匙才能打开", true).await;
     let stranger = Keyring::generate();
     let result = open_report(app.db(), &stranger, row.id).await;
     match result {
@@ -116,7 +107,7 @@ async fn the_wrong_keyring_fails_closed(app: TestApp) {
 }
 
 async fn an_anonymous_report_keeps_its_date_but_not_its_time(app: TestApp) {
-    let anonymous = submit(&app, "匿名举报只留日期", true).await;
+    let anonymous = stored(&app, "匿名举报只留日期", true).await;
     assert!(anonymous.received_at.is_none());
     let today = chrono::Utc::now()
         .with_timezone(&chrono_tz::Asia::Shanghai)
@@ -124,7 +115,7 @@ async fn an_anonymous_report_keeps_its_date_but_not_its_time(app: TestApp) {
     assert!((anonymous.received_on - today).num_days().abs() <= 1);
     assert_eq!(anonymous.id.get_version_num(), 4, "random report ids");
 
-    let real_name = submit(&app, "实名举报可以留时间", false).await;
+    let real_name = stored(&app, "实名举报可以留时间", false).await;
     assert!(real_name.received_at.is_some());
     assert_ne!(anonymous.case_number, real_name.case_number);
 }
@@ -132,9 +123,7 @@ async fn an_anonymous_report_keeps_its_date_but_not_its_time(app: TestApp) {
 #[tokio::test]
 async fn sqlite_runs_durable_and_shredding() {
     use sea_orm::{ConnectionTrait, Statement};
-    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
-        .await
-        .unwrap();
+    let app = sqlite_app().await;
     let db = app.db();
     for (pragma, expected) in [
         ("journal_mode", "wal"),

@@ -11,9 +11,10 @@ use serde_json::{Value, json};
 use tipoff::domain::Role;
 use tipoff::entities::{attachment, audit_entry, report};
 
-use crate::helpers::{Staff, TestApp, code_in, hidden_value};
+use crate::helpers::reports::report_form;
+use crate::helpers::storage::{contains_bytes, stored_bytes};
+use crate::helpers::{Staff, TestApp, code_in, hidden_value, sqlite_app};
 use crate::on_both_backends;
-use crate::privacy::stored_bytes;
 
 on_both_backends!(
     an_anonymous_photo_loses_its_gps_device_and_name,
@@ -229,17 +230,7 @@ async fn submit_with_files(
     client_ip: &str,
 ) -> reqwest::Response {
     let token = app.form_token().await;
-    let mut all: Vec<(&str, &str)> = vec![
-        ("form_token", token.as_str()),
-        ("category", "connection"),
-        ("village", "dalu-community"),
-        ("description", "村主任的亲戚开着小车还在吃低保，照片为证"),
-        ("anonymous", "true"),
-    ];
-    for (key, value) in fields {
-        all.retain(|(k, _)| k != key);
-        all.push((key, value));
-    }
+    let all = report_form(&token, "村主任的亲戚开着小车还在吃低保，照片为证", fields);
     post_multipart(
         app,
         "/report?lang=en",
@@ -250,10 +241,19 @@ async fn submit_with_files(
     .await
 }
 
+/// `submit_with_files` with one file and the form as it comes.
+async fn submit_file(app: &TestApp, file: FilePart<'_>, client_ip: &str) -> reqwest::Response {
+    submit_with_files(app, &[], &[file], client_ip).await
+}
+
 async fn inspector(app: &TestApp) -> Staff<'_> {
-    app.create_staff("insp", "检查员甲", &[Role::Inspector], &[])
-        .await;
-    app.sign_in("insp").await
+    app.signed_in("insp", "检查员甲", Role::Inspector).await
+}
+
+/// An inspector signed in to look at the only report stored, and that report.
+async fn inspector_and_the_report(app: &TestApp) -> (Staff<'_>, report::Model) {
+    let stored = only_report(app).await;
+    (inspector(app).await, stored)
 }
 
 async fn only_report(app: &TestApp) -> report::Model {
@@ -306,20 +306,12 @@ fn assert_served_inert(response: &reqwest::Response, extension: &str) {
 
 async fn an_anonymous_photo_loses_its_gps_device_and_name(app: TestApp) {
     let photo = jpeg_with_gps();
-    let response = submit_with_files(
-        &app,
-        &[],
-        &[(CANARY_NAME, "image/jpeg", &photo)],
-        "198.51.100.1",
-    )
-    .await;
+    let response = submit_file(&app, (CANARY_NAME, "image/jpeg", &photo), "198.51.100.1").await;
     let status = response.status();
     let receipt = response.text().await.unwrap();
     assert_eq!(status, 200, "{receipt}");
     assert!(receipt.contains("without location, device"), "{receipt}");
-    let stored = only_report(&app).await;
-
-    let staff = inspector(&app).await;
+    let (staff, stored) = inspector_and_the_report(&app).await;
     let case = staff_get(&staff, &format!("/staff/cases/{}", stored.id)).await;
     let page = case.text().await.unwrap();
     assert!(page.contains("附件1.jpg"), "listed under a neutral name");
@@ -370,7 +362,7 @@ async fn an_anonymous_photo_loses_its_gps_device_and_name(app: TestApp) {
     let disk = stored_bytes(&app).await;
     for needle in ["zhangsan", "HUAWEI", "Mate 60"] {
         assert!(
-            !disk.windows(needle.len()).any(|w| w == needle.as_bytes()),
+            !contains_bytes(&disk, needle.as_bytes()),
             "{needle} never stored"
         );
     }
@@ -420,9 +412,7 @@ async fn a_pdf_named_jpg_is_stored_and_served_as_a_pdf_without_its_author(app: T
     assert_eq!(answer["attachments"][0]["kind"], "pdf", "{answer}");
     assert_eq!(answer["attachments"][0]["name"], "附件1.pdf");
     assert_eq!(answer["attachments"][0]["stripped"], true);
-    let stored = only_report(&app).await;
-
-    let staff = inspector(&app).await;
+    let (staff, stored) = inspector_and_the_report(&app).await;
     let download = staff_get(&staff, &format!("/staff/cases/{}/attachments/1", stored.id)).await;
     assert_eq!(download.status(), 200);
     assert_eq!(header(&download, "content-type"), "application/pdf");
@@ -445,13 +435,7 @@ async fn a_pdf_named_jpg_is_stored_and_served_as_a_pdf_without_its_author(app: T
 
 async fn html_files_and_polyglots_are_refused_or_served_inert(app: TestApp) {
     let html = b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>";
-    let response = submit_with_files(
-        &app,
-        &[],
-        &[("evidence.jpg", "image/jpeg", html)],
-        "198.51.100.3",
-    )
-    .await;
+    let response = submit_file(&app, ("evidence.jpg", "image/jpeg", html), "198.51.100.3").await;
     assert_eq!(response.status(), 422);
     let page = response.text().await.unwrap();
     assert!(page.contains("File 1 (evidence.jpg)"), "names the file");
@@ -465,8 +449,7 @@ async fn html_files_and_polyglots_are_refused_or_served_inert(app: TestApp) {
     // HTML wearing JPEG magic is not a JPEG.
     let mut fake = vec![0xFF, 0xD8, 0xFF];
     fake.extend_from_slice(html);
-    let response =
-        submit_with_files(&app, &[], &[("x.jpg", "image/jpeg", &fake)], "198.51.100.3").await;
+    let response = submit_file(&app, ("x.jpg", "image/jpeg", &fake), "198.51.100.3").await;
     assert_eq!(response.status(), 422);
     assert!(response.text().await.unwrap().contains("damaged"));
     assert_eq!(counts(&app).await, (0, 0), "nothing stored");
@@ -475,16 +458,9 @@ async fn html_files_and_polyglots_are_refused_or_served_inert(app: TestApp) {
     // and served only as a sandboxed download.
     let mut polyglot = jpeg_with_gps();
     polyglot.extend_from_slice(html);
-    let response = submit_with_files(
-        &app,
-        &[],
-        &[("poly.html", "text/html", &polyglot)],
-        "198.51.100.4",
-    )
-    .await;
+    let response = submit_file(&app, ("poly.html", "text/html", &polyglot), "198.51.100.4").await;
     assert_eq!(response.status(), 200);
-    let stored = only_report(&app).await;
-    let staff = inspector(&app).await;
+    let (staff, stored) = inspector_and_the_report(&app).await;
     let download = staff_get(&staff, &format!("/staff/cases/{}/attachments/1", stored.id)).await;
     assert_eq!(header(&download, "content-type"), "image/jpeg");
     assert_served_inert(&download, "jpg");
@@ -554,9 +530,7 @@ async fn send_50_mb(app: &TestApp, client_ip: &str) -> (reqwest::StatusCode, Str
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_50_mb_upload_is_cut_off_with_413_while_peak_memory_stays_flat() {
-    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
-        .await
-        .unwrap();
+    let app = sqlite_app().await;
     let _one_at_a_time = BIG_UPLOADS.lock().await;
     // The peak is the whole process's: another test running alongside can add to it. A
     // server that held the upload would exceed the bound every time, so the best of three
@@ -610,13 +584,7 @@ async fn limits_refuse_too_many_and_too_large_files_and_store_nothing(app: TestA
 
     let mut big = tiny_png();
     big.resize(11 * 1024 * 1024, 0);
-    let response = submit_with_files(
-        &app,
-        &[],
-        &[("huge.png", "image/png", &big)],
-        "198.51.100.7",
-    )
-    .await;
+    let response = submit_file(&app, ("huge.png", "image/png", &big), "198.51.100.7").await;
     assert_eq!(response.status(), 413);
     let page = response.text().await.unwrap();
     assert!(
@@ -677,8 +645,7 @@ async fn sql_metacharacters_in_fields_and_file_names_are_stored_and_shown_litera
     assert_eq!(response.status(), 200);
     let code = code_in(&response.text().await.unwrap());
     assert!(!code.is_empty());
-    let stored = only_report(&app).await;
-    let staff = inspector(&app).await;
+    let (staff, stored) = inspector_and_the_report(&app).await;
     let page = staff_get(&staff, &format!("/staff/cases/{}", stored.id))
         .await
         .text()
@@ -703,7 +670,8 @@ fn html_escape_named(s: &str) -> String {
 }
 
 async fn a_real_name_reporter_may_keep_file_details_as_evidence(app: TestApp) {
-    let photo = jpeg_with_gps();
+    let jpeg = jpeg_with_gps();
+    let photo = [("现场.jpg", "image/jpeg", jpeg.as_slice())];
     let real_name = [
         ("anonymous", "false"),
         ("reporter_name", "王五"),
@@ -711,31 +679,14 @@ async fn a_real_name_reporter_may_keep_file_details_as_evidence(app: TestApp) {
     ];
     let mut kept = real_name.to_vec();
     kept.push(("keep_metadata", "true"));
-    let response = submit_with_files(
-        &app,
-        &kept,
-        &[("现场.jpg", "image/jpeg", &photo)],
-        "198.51.100.11",
-    )
-    .await;
+    let response = submit_with_files(&app, &kept, &photo, "198.51.100.11").await;
     assert_eq!(response.status(), 200);
     assert!(response.text().await.unwrap().contains("as they are"));
-    let response = submit_with_files(
-        &app,
-        &real_name,
-        &[("现场.jpg", "image/jpeg", &photo)],
-        "198.51.100.12",
-    )
-    .await;
+    let response = submit_with_files(&app, &real_name, &photo, "198.51.100.12").await;
     assert_eq!(response.status(), 200);
     // Anonymous: the box is ignored.
-    let response = submit_with_files(
-        &app,
-        &[("keep_metadata", "true")],
-        &[("现场.jpg", "image/jpeg", &photo)],
-        "198.51.100.13",
-    )
-    .await;
+    let response =
+        submit_with_files(&app, &[("keep_metadata", "true")], &photo, "198.51.100.13").await;
     assert_eq!(response.status(), 200);
 
     let staff = inspector(&app).await;
@@ -770,9 +721,7 @@ async fn a_real_name_reporter_may_keep_file_details_as_evidence(app: TestApp) {
 }
 
 async fn an_operator_attaches_a_recording_to_a_phoned_report(app: TestApp) {
-    app.create_staff("op", "接线员", &[Role::Operator], &[])
-        .await;
-    let operator = app.sign_in("op").await;
+    let operator = app.signed_in("op", "接线员", Role::Operator).await;
     let form = operator.get("/staff/intake").await.text().await.unwrap();
     assert!(form.contains("enctype=\"multipart/form-data\""));
     let csrf = hidden_value(&form, "csrf");
@@ -789,34 +738,29 @@ async fn an_operator_attaches_a_recording_to_a_phoned_report(app: TestApp) {
         ("description", "来电反映：办低保要先送两条烟，有录音"),
         ("anonymous", "true"),
     ];
-    let body = multipart(&fields, &[("通话录音.mp3", "audio/mpeg", &mp3)]);
-    let response = post_multipart(
-        &app,
-        "/staff/intake",
-        body,
-        "192.0.2.1",
-        Some(&operator.cookie),
-    )
-    .await;
+    let recording = [("通话录音.mp3", "audio/mpeg", mp3.as_slice())];
+    // Entered as the operator's browser sends the form.
+    let enter = |fields: &[(&str, &str)]| {
+        let body = multipart(fields, &recording);
+        post_multipart(
+            &app,
+            "/staff/intake",
+            body,
+            "192.0.2.1",
+            Some(&operator.cookie),
+        )
+    };
+    let response = enter(&fields).await;
     assert_eq!(response.status(), 200);
     assert!(!code_in(&response.text().await.unwrap()).is_empty());
     assert_eq!(counts(&app).await, (1, 1));
 
     // Without the session's CSRF token nothing is read further.
-    let body = multipart(&fields[1..], &[("通话录音.mp3", "audio/mpeg", &mp3)]);
-    let response = post_multipart(
-        &app,
-        "/staff/intake",
-        body,
-        "192.0.2.1",
-        Some(&operator.cookie),
-    )
-    .await;
+    let response = enter(&fields[1..]).await;
     assert_eq!(response.status(), 403);
     assert_eq!(counts(&app).await, (1, 1));
 
-    let stored = only_report(&app).await;
-    let staff = inspector(&app).await;
+    let (staff, stored) = inspector_and_the_report(&app).await;
     let served = staff_get(&staff, &format!("/staff/cases/{}/attachments/1", stored.id))
         .await
         .bytes()
@@ -832,9 +776,7 @@ async fn a_report_and_its_files_are_stored_together_or_not_at_all() {
     use tipoff::domain::attachment::Upload;
     use tipoff::domain::{RawReport, ReportDraft};
     use tipoff::services::intake::Origin;
-    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
-        .await
-        .unwrap();
+    let app = sqlite_app().await;
     let raw = RawReport {
         category: Some("favor".into()),
         description: Some("附件写入失败时报告也不能留下".into()),
@@ -877,9 +819,7 @@ async fn a_report_and_its_files_are_stored_together_or_not_at_all() {
 
 #[tokio::test]
 async fn the_openapi_document_describes_uploads_and_their_refusals() {
-    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
-        .await
-        .unwrap();
+    let app = sqlite_app().await;
     let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
     let post = &doc["paths"]["/api/v1/reports"]["post"];
     let content = post["requestBody"]["content"].as_object().unwrap();

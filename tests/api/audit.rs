@@ -2,7 +2,6 @@
 //! `tipoff audit verify`) names the entry that was altered, removed, inserted or cut off.
 
 use std::collections::BTreeSet;
-use std::process::Output;
 
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
@@ -17,6 +16,7 @@ use tipoff::services::audit::{
 use uuid::Uuid;
 
 use crate::helpers::TestApp;
+use crate::helpers::cli::{run_cli, said};
 use crate::on_both_backends;
 
 fn note(detail: &str) -> AuditRecord<'_> {
@@ -88,6 +88,15 @@ fn problem(seq: i64, kind: ProblemKind) -> Option<ChainProblem> {
     Some(ChainProblem { seq, kind })
 }
 
+/// Verification vouches for the log up to just before entry `seq`, and names what became of
+/// that entry (`kind`) in `words`.
+async fn assert_stops_before(app: &TestApp, seq: i64, kind: ProblemKind, words: &str) {
+    let outcome = verify(app).await;
+    assert_eq!(outcome.problem, problem(seq, kind));
+    assert_eq!(outcome.last_seq, seq - 1);
+    assert_eq!(outcome.problem.unwrap().to_string(), words);
+}
+
 on_both_backends!(
     appends_chain_and_concurrent_appends_take_distinct_seqs,
     an_edited_detail_is_named_as_altered,
@@ -155,13 +164,8 @@ async fn an_edited_detail_is_named_as_altered(app: TestApp) {
     let target = last - 3;
     set_detail(&app, target, "created account mallory").await;
 
-    let outcome = verify(&app).await;
-    assert_eq!(outcome.problem, problem(target, ProblemKind::Altered));
-    assert_eq!(outcome.last_seq, target - 1);
-    assert_eq!(
-        outcome.problem.unwrap().to_string(),
-        format!("entry {target} was altered")
-    );
+    let named = format!("entry {target} was altered");
+    assert_stops_before(&app, target, ProblemKind::Altered, &named).await;
 
     // Putting the text back restores the chain: the MAC covers exactly the content.
     let original = format!("created account user{}", 6 - 4);
@@ -193,13 +197,8 @@ async fn a_deleted_middle_entry_is_named_as_missing(app: TestApp) {
     let target = last - 2;
     delete_entry(&app, target).await;
 
-    let outcome = verify(&app).await;
-    assert_eq!(outcome.problem, problem(target, ProblemKind::Missing));
-    assert_eq!(outcome.last_seq, target - 1);
-    assert_eq!(
-        outcome.problem.unwrap().to_string(),
-        format!("entry {target} is missing (removed)")
-    );
+    let named = format!("entry {target} is missing (removed)");
+    assert_stops_before(&app, target, ProblemKind::Missing, &named).await;
 
     // Two removed in a row: the first of them is named.
     delete_entry(&app, target - 1).await;
@@ -332,59 +331,22 @@ async fn a_case_page_lists_who_read_the_case_newest_first(app: TestApp) {
     );
 }
 
-/// `tipoff audit verify` against the test app's database and keyring.
-async fn run_cli(app: &TestApp) -> Output {
-    let keys = app.data_dir.path().join("keys.toml");
-    let url = app.state.settings.database.url.clone();
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_tipoff"))
-            .args(["audit", "verify"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("TIPOFF_PROFILE", "test")
-            .env("TIPOFF__KEYS__FILE", keys)
-            .env("TIPOFF__DATABASE__URL", url)
-            .output()
-            .expect("run tipoff")
-    })
-    .await
-    .unwrap()
-}
-
-fn said(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
+/// `tipoff audit verify` exits with `code` and says `words`.
+async fn assert_cli_says(app: &TestApp, code: i32, words: &str) {
+    let output = run_cli(app, &["audit", "verify"]).await;
+    assert_eq!(output.status.code(), Some(code), "{}", said(&output));
+    assert!(said(&output).contains(words), "{}", said(&output));
 }
 
 async fn the_cli_verifies_and_names_the_broken_entry(app: TestApp) {
     let last = log_with(&app, 5).await;
-    let output = run_cli(&app).await;
-    assert_eq!(output.status.code(), Some(0), "{}", said(&output));
-    assert!(
-        said(&output).contains(&format!(
-            "audit log intact: {last} entries, last seq {last}"
-        )),
-        "{}",
-        said(&output)
-    );
+    let intact = format!("audit log intact: {last} entries, last seq {last}");
+    assert_cli_says(&app, 0, &intact).await;
 
     set_detail(&app, last - 1, "created account mallory").await;
-    let output = run_cli(&app).await;
-    assert_eq!(output.status.code(), Some(1), "{}", said(&output));
-    assert!(
-        said(&output).contains(&format!("entry {} was altered", last - 1)),
-        "{}",
-        said(&output)
-    );
+    assert_cli_says(&app, 1, &format!("entry {} was altered", last - 1)).await;
 
     delete_entry(&app, last - 2).await;
-    let output = run_cli(&app).await;
-    assert_eq!(output.status.code(), Some(1), "{}", said(&output));
-    assert!(
-        said(&output).contains(&format!("entry {} is missing (removed)", last - 2)),
-        "{}",
-        said(&output)
-    );
+    let missing = format!("entry {} is missing (removed)", last - 2);
+    assert_cli_says(&app, 1, &missing).await;
 }

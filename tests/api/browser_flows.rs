@@ -4,38 +4,14 @@
 use serde_json::Value;
 use tipoff::domain::Role;
 
-use crate::browser::{Browser, assert_no_sideways_scroll, report_anonymously, track};
-use crate::helpers::{Backend, spawn_app, spawn_app_with};
-
-/// Signs in through the login page; lands on the case list.
-async fn sign_in(browser: &Browser, username: &str) {
-    browser.goto("/staff/login").await;
-    browser.fill("#username", username).await;
-    browser
-        .fill("#password", &format!("password-of-{username}"))
-        .await;
-    browser
-        .click_and_wait_for_page("form button[type='submit']")
-        .await;
-    browser.wait_for_path("/staff/cases").await;
-}
-
-/// Opens the only case on the list by its case-number link.
-async fn open_the_case(browser: &Browser) -> String {
-    browser.goto("/staff/cases").await;
-    let links = browser
-        .eval("return document.querySelectorAll('table.list tbody a').length")
-        .await;
-    assert_eq!(links, 1, "one case on the list");
-    browser.click_and_wait_for_page("table.list tbody a").await;
-    let path = browser.path().await;
-    assert!(path.starts_with("/staff/cases/"), "on a case page: {path}");
-    path
-}
+use crate::helpers::browser::Browser;
+use crate::helpers::browser::{assert_no_sideways_scroll, open_the_case, report_anonymously};
+use crate::helpers::browser::{sign_in_inspector, track};
+use crate::helpers::{sqlite_app, sqlite_app_with};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_inspector_asks_at_the_desk_and_a_resident_answers_on_a_phone() {
-    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let app = sqlite_app().await;
     let Some(phone) = Browser::phone(&app).await else {
         return;
     };
@@ -46,7 +22,7 @@ async fn an_inspector_asks_at_the_desk_and_a_resident_answers_on_a_phone() {
     let Some(desk) = Browser::desktop(&app).await else {
         return;
     };
-    sign_in(&desk, "zhou").await;
+    sign_in_inspector(&desk, "zhou").await;
     open_the_case(&desk).await;
     desk.wait_for_text("村主任的亲戚开着小车还在吃低保").await;
     let question = "请问这位亲戚叫什么名字？住在哪个组？";
@@ -182,9 +158,7 @@ async fn send_case_form(desk: &Browser, action: &str, field: &str, text: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn script_typed_into_every_field_stays_text_on_every_page() {
     // Every public report counts as a flood, so this one passes through quarantine too.
-    let app = spawn_app_with(Backend::Sqlite, |s| s.limits.flood_per_minute = 0)
-        .await
-        .unwrap();
+    let app = sqlite_app_with(|s| s.limits.flood_per_minute = 0).await;
     let inspector_name = format!("周检查{}", PAYLOADS[1]);
     app.create_staff("zhou", &inspector_name, &[Role::Inspector], &[])
         .await;
@@ -259,7 +233,7 @@ async fn script_typed_into_every_field_stays_text_on_every_page() {
     );
     assert_inert(&desk, refused, &[]).await;
     assert_eq!(value_of(&desk, "#username").await, hostile_user);
-    sign_in(&desk, "zhou").await;
+    sign_in_inspector(&desk, "zhou").await;
     assert_inert(&desk, 200, &[&inspector_name]).await;
 
     // Quarantine shows an excerpt; keeping the report puts it on the case list.

@@ -1,7 +1,5 @@
 //! The inspectors' desk: the workflow, the conversation with the reporter, and who sees what.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Asia::Shanghai;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
@@ -13,11 +11,11 @@ use tipoff::services::cases::{
     self, CaseEvent, CaseFilter, Order, Outcome, ReplyOutcome, Transition, Viewer,
 };
 use tipoff::services::deadlines;
-use tipoff::services::staff::{NewUser, create_user};
 use uuid::Uuid;
-use zeroize::Zeroizing;
 
 use crate::helpers::TestApp;
+use crate::helpers::reports::{Submitted, next_ip, submit};
+use crate::helpers::storage::contains_bytes as contains;
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -32,59 +30,6 @@ on_both_backends!(
 
 fn now() -> DateTime<Utc> {
     Utc::now()
-}
-
-/// A client address of its own for every submission, so the public limits never interfere.
-fn next_ip() -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!("203.0.{}.{}", 113 + (n / 250) % 10, 1 + n % 250)
-}
-
-async fn staff(app: &TestApp, username: &str, display_name: &str, roles: Vec<Role>) -> Viewer {
-    let user_id = create_user(
-        app.db(),
-        &app.state.keyring,
-        NewUser {
-            username: username.to_string(),
-            display_name: display_name.to_string(),
-            roles: roles.clone(),
-            aliases: Vec::new(),
-            password: Zeroizing::new("correct horse battery".to_string()),
-            email: None,
-        },
-        None,
-        now(),
-    )
-    .await
-    .unwrap();
-    Viewer { user_id, roles }
-}
-
-struct Submitted {
-    id: Uuid,
-    code: String,
-    case_number: String,
-}
-
-async fn submit(app: &TestApp, body: Value) -> Submitted {
-    let response = app.post_json("/api/v1/reports", &body, &next_ip()).await;
-    assert_eq!(response.status(), 201);
-    let answer: Value = response.json().await.unwrap();
-    let code = answer["tracking_code"].as_str().unwrap().to_string();
-    let parsed = TrackingCode::parse(&code).unwrap();
-    let (_, hash) = app.state.keyring.current_lookup_hash(&parsed);
-    let row = report::Entity::find()
-        .filter(report::Column::TrackingHash.eq(hash))
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap();
-    Submitted {
-        id: row.id,
-        code,
-        case_number: row.case_number,
-    }
 }
 
 async fn submit_anonymous(app: &TestApp, category: &str, village: &str) -> Submitted {
@@ -160,6 +105,13 @@ async fn list(app: &TestApp, viewer: &Viewer, filter: &CaseFilter) -> cases::Cas
     .unwrap()
 }
 
+/// The default filter with one thing changed.
+fn filter(change: impl FnOnce(&mut CaseFilter)) -> CaseFilter {
+    let mut filter = CaseFilter::default();
+    change(&mut filter);
+    filter
+}
+
 fn numbers(list: &cases::CaseList) -> Vec<String> {
     list.rows.iter().map(|r| r.case_number.clone()).collect()
 }
@@ -173,18 +125,18 @@ fn count_of(list: &cases::CaseList, status: Status) -> u64 {
 }
 
 async fn a_case_goes_from_received_to_closed_and_the_reporter_reads_the_feedback(app: TestApp) {
-    let inspector = staff(&app, "li.jc", "李监察", vec![Role::Inspector]).await;
+    let inspector = app.staff("li.jc", "李监察", &[Role::Inspector]).await;
     let case = submit_anonymous(&app, "connection", "dalu-community").await;
-    assert!(case.case_number.ends_with("-0001"));
+    assert!(case.report.case_number.ends_with("-0001"));
 
-    move_to(&app, &inspector, case.id, Transition::Accept).await;
+    move_to(&app, &inspector, case.report.id, Transition::Accept).await;
     assert_eq!(track(&app, &case.code).await["status"], "accepted");
-    move_to(&app, &inspector, case.id, Transition::StartVerifying).await;
+    move_to(&app, &inspector, case.report.id, Transition::StartVerifying).await;
     let finding = "经入户核查，该户家庭收入部分超标";
     move_to(
         &app,
         &inspector,
-        case.id,
+        case.report.id,
         Transition::Conclude {
             outcome: Outcome::PartlySubstantiated,
             finding: finding.to_string(),
@@ -203,7 +155,7 @@ async fn a_case_goes_from_received_to_closed_and_the_reporter_reads_the_feedback
     move_to(
         &app,
         &inspector,
-        case.id,
+        case.report.id,
         Transition::Close {
             feedback: format!("  {feedback}\n"),
         },
@@ -231,7 +183,7 @@ async fn a_case_goes_from_received_to_closed_and_the_reporter_reads_the_feedback
     );
     assert!(html.contains(feedback), "the feedback is shown");
 
-    let view = open(&app, &inspector, case.id).await.unwrap();
+    let view = open(&app, &inspector, case.report.id).await.unwrap();
     assert_eq!(view.status, Status::Closed);
     assert_eq!(view.outcome, Some(Outcome::PartlySubstantiated));
     let moves: Vec<(Option<Status>, Option<Status>)> =
@@ -253,7 +205,7 @@ async fn a_case_goes_from_received_to_closed_and_the_reporter_reads_the_feedback
     assert_eq!(view.events[3].actor.as_deref(), Some("李监察"));
 
     let stored = report_event::Entity::find()
-        .filter(report_event::Column::ReportId.eq(case.id))
+        .filter(report_event::Column::ReportId.eq(case.report.id))
         .all(app.db())
         .await
         .unwrap();
@@ -269,13 +221,9 @@ async fn a_case_goes_from_received_to_closed_and_the_reporter_reads_the_feedback
     );
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
-
 async fn illegal_moves_are_refused_with_the_reason(app: TestApp) {
-    let inspector = staff(&app, "li.jc", "李监察", vec![Role::Inspector]).await;
-    let operator = staff(&app, "zhou.hl", "周接线", vec![Role::Operator]).await;
+    let inspector = app.staff("li.jc", "李监察", &[Role::Inspector]).await;
+    let operator = app.staff("zhou.hl", "周接线", &[Role::Operator]).await;
     let first = submit_anonymous(&app, "favor", "dalu-community").await;
     let second = submit_anonymous(&app, "favor", "dalu-community").await;
     let change = |viewer: &Viewer, id: Uuid, transition: Transition| {
@@ -288,7 +236,7 @@ async fn illegal_moves_are_refused_with_the_reason(app: TestApp) {
 
     let skipped = change(
         &inspector,
-        first.id,
+        first.report.id,
         Transition::Conclude {
             outcome: Outcome::Substantiated,
             finding: "属实".into(),
@@ -310,7 +258,7 @@ async fn illegal_moves_are_refused_with_the_reason(app: TestApp) {
 
     let no_reason = change(
         &inspector,
-        first.id,
+        first.report.id,
         Transition::NotAccept {
             reason: "  \n ".into(),
         },
@@ -320,7 +268,7 @@ async fn illegal_moves_are_refused_with_the_reason(app: TestApp) {
     assert!(matches!(no_reason, ServiceError::Invalid("error.required")));
     let too_long = change(
         &inspector,
-        first.id,
+        first.report.id,
         Transition::NotAccept {
             reason: "长".repeat(5001),
         },
@@ -329,7 +277,7 @@ async fn illegal_moves_are_refused_with_the_reason(app: TestApp) {
     .unwrap_err();
     assert!(matches!(too_long, ServiceError::Invalid("error.too_long")));
 
-    let by_operator = change(&operator, first.id, Transition::Accept)
+    let by_operator = change(&operator, first.report.id, Transition::Accept)
         .await
         .unwrap_err();
     assert!(matches!(by_operator, ServiceError::Forbidden));
@@ -340,9 +288,9 @@ async fn illegal_moves_are_refused_with_the_reason(app: TestApp) {
 
     let into_itself = change(
         &inspector,
-        second.id,
+        second.report.id,
         Transition::Merge {
-            into_case_number: second.case_number.clone(),
+            into_case_number: second.report.case_number.clone(),
         },
     )
     .await
@@ -353,7 +301,7 @@ async fn illegal_moves_are_refused_with_the_reason(app: TestApp) {
     ));
     let into_nothing = change(
         &inspector,
-        second.id,
+        second.report.id,
         Transition::Merge {
             into_case_number: "1999-0001".into(),
         },
@@ -368,7 +316,7 @@ async fn illegal_moves_are_refused_with_the_reason(app: TestApp) {
 
     change(
         &inspector,
-        first.id,
+        first.report.id,
         Transition::NotAccept {
             reason: "不属于受理范围".into(),
         },
@@ -377,7 +325,7 @@ async fn illegal_moves_are_refused_with_the_reason(app: TestApp) {
     .unwrap();
     change(
         &inspector,
-        first.id,
+        first.report.id,
         Transition::Close {
             feedback: "您反映的问题不属于本单位受理范围，已告知相关部门。".into(),
         },
@@ -391,11 +339,13 @@ async fn illegal_moves_are_refused_with_the_reason(app: TestApp) {
             feedback: "再次办结".into(),
         },
         Transition::Merge {
-            into_case_number: second.case_number.clone(),
+            into_case_number: second.report.case_number.clone(),
         },
     ] {
         let to = transition.target();
-        let refused = change(&inspector, first.id, transition).await.unwrap_err();
+        let refused = change(&inspector, first.report.id, transition)
+            .await
+            .unwrap_err();
         assert!(
             matches!(refused, ServiceError::IllegalTransition { from: Status::Closed, to: t } if t == to),
             "closed → {}",
@@ -405,24 +355,24 @@ async fn illegal_moves_are_refused_with_the_reason(app: TestApp) {
 
     change(
         &inspector,
-        second.id,
+        second.report.id,
         Transition::Merge {
-            into_case_number: first.case_number.clone(),
+            into_case_number: first.report.case_number.clone(),
         },
     )
     .await
     .unwrap();
-    let merged = open(&app, &inspector, second.id).await.unwrap();
+    let merged = open(&app, &inspector, second.report.id).await.unwrap();
     assert_eq!(merged.status, Status::Merged);
     assert_eq!(
         merged.merged_into.as_deref(),
-        Some(first.case_number.as_str())
+        Some(first.report.case_number.as_str())
     );
     assert_eq!(track(&app, &second.code).await["status"], "merged");
 }
 
 async fn an_inspector_asks_and_the_anonymous_reporter_answers(app: TestApp) {
-    let inspector = staff(&app, "li.jc", "李监察", vec![Role::Inspector]).await;
+    let inspector = app.staff("li.jc", "李监察", &[Role::Inspector]).await;
     let case = submit_anonymous(&app, "connection", "dalu-community").await;
     let code = TrackingCode::parse(&case.code).unwrap();
     let keyring = &app.state.keyring;
@@ -439,9 +389,16 @@ async fn an_inspector_asks_and_the_anonymous_reporter_answers(app: TestApp) {
     );
 
     let question = "请问您说的小车是什么颜色、什么品牌？";
-    cases::ask_reporter(app.db(), keyring, &inspector, case.id, question, now())
-        .await
-        .unwrap();
+    cases::ask_reporter(
+        app.db(),
+        keyring,
+        &inspector,
+        case.report.id,
+        question,
+        now(),
+    )
+    .await
+    .unwrap();
     let asked = track(&app, &case.code).await;
     assert_eq!(asked["messages"][0]["from"], "inspector");
     assert_eq!(asked["messages"][0]["text"], question);
@@ -476,7 +433,7 @@ async fn an_inspector_asks_and_the_anonymous_reporter_answers(app: TestApp) {
     assert_eq!(messages[1]["text"], answer);
 
     let stored = message::Entity::find()
-        .filter(message::Column::ReportId.eq(case.id))
+        .filter(message::Column::ReportId.eq(case.report.id))
         .filter(message::Column::FromInspector.eq(false))
         .one(app.db())
         .await
@@ -499,14 +456,14 @@ async fn an_inspector_asks_and_the_anonymous_reporter_answers(app: TestApp) {
     let listed = list(&app, &inspector, &CaseFilter::default()).await;
     assert_eq!(listed.rows[0].unread_replies, 1);
 
-    let first_look = open(&app, &inspector, case.id).await.unwrap();
+    let first_look = open(&app, &inspector, case.report.id).await.unwrap();
     assert_eq!(first_look.messages.len(), 2);
     assert!(first_look.messages[0].from_inspector);
     assert_eq!(first_look.messages[0].author.as_deref(), Some("李监察"));
     assert_eq!(first_look.messages[1].text.as_str(), answer);
     assert!(first_look.messages[1].unread, "new the first time");
     assert!(first_look.messages[1].day_only);
-    let second_look = open(&app, &inspector, case.id).await.unwrap();
+    let second_look = open(&app, &inspector, case.report.id).await.unwrap();
     assert!(!second_look.messages[1].unread, "read the next time");
     let listed = list(&app, &inspector, &CaseFilter::default()).await;
     assert_eq!(listed.rows[0].unread_replies, 0);
@@ -518,7 +475,7 @@ async fn an_inspector_asks_and_the_anonymous_reporter_answers(app: TestApp) {
         app.db(),
         keyring,
         &inspector,
-        named.id,
+        named.report.id,
         "请问是哪天送的？",
         now(),
     )
@@ -532,7 +489,7 @@ async fn an_inspector_asks_and_the_anonymous_reporter_answers(app: TestApp) {
         ReplyOutcome::Stored
     );
     let stored = message::Entity::find()
-        .filter(message::Column::ReportId.eq(named.id))
+        .filter(message::Column::ReportId.eq(named.report.id))
         .filter(message::Column::FromInspector.eq(false))
         .one(app.db())
         .await
@@ -552,7 +509,7 @@ async fn an_inspector_asks_and_the_anonymous_reporter_answers(app: TestApp) {
             feedback: "经核查，该户收入符合低保条件。".into(),
         },
     ] {
-        move_to(&app, &inspector, case.id, transition).await;
+        move_to(&app, &inspector, case.report.id, transition).await;
     }
     assert_eq!(track(&app, &case.code).await["can_reply"], false);
     assert_eq!(
@@ -562,21 +519,29 @@ async fn an_inspector_asks_and_the_anonymous_reporter_answers(app: TestApp) {
         ReplyOutcome::NotAllowed
     );
     assert!(matches!(
-        cases::ask_reporter(app.db(), keyring, &inspector, case.id, "还在吗？", now()).await,
+        cases::ask_reporter(
+            app.db(),
+            keyring,
+            &inspector,
+            case.report.id,
+            "还在吗？",
+            now()
+        )
+        .await,
         Err(ServiceError::Invalid("error.case_closed"))
     ));
 }
 
 async fn an_operator_sees_only_the_reports_they_entered(app: TestApp) {
-    let operator = staff(&app, "zhou.hl", "周接线", vec![Role::Operator]).await;
-    let other_operator = staff(&app, "wu.hl", "吴接线", vec![Role::Operator]).await;
-    let admin = staff(&app, "admin", "管理员", vec![Role::Admin]).await;
-    let inspector = staff(&app, "li.jc", "李监察", vec![Role::Inspector]).await;
+    let operator = app.staff("zhou.hl", "周接线", &[Role::Operator]).await;
+    let other_operator = app.staff("wu.hl", "吴接线", &[Role::Operator]).await;
+    let admin = app.staff("admin", "管理员", &[Role::Admin]).await;
+    let inspector = app.staff("li.jc", "李监察", &[Role::Inspector]).await;
     let mut entered = Vec::new();
     for _ in 0..2 {
         let case = submit_anonymous(&app, "policy", "xinmin-village").await;
         report::ActiveModel {
-            id: Set(case.id),
+            id: Set(case.report.id),
             operator_id: Set(Some(operator.user_id)),
             ..Default::default()
         }
@@ -588,19 +553,22 @@ async fn an_operator_sees_only_the_reports_they_entered(app: TestApp) {
     let public = submit_anonymous(&app, "policy", "xinmin-village").await;
 
     let theirs = list(&app, &operator, &CaseFilter::default()).await;
-    let mut expected: Vec<String> = entered.iter().map(|c| c.case_number.clone()).collect();
+    let mut expected: Vec<String> = entered
+        .iter()
+        .map(|c| c.report.case_number.clone())
+        .collect();
     expected.reverse();
     assert_eq!(numbers(&theirs), expected);
     assert_eq!(theirs.total, 2);
     assert_eq!(count_of(&theirs, Status::Received), 2);
-    assert!(open(&app, &operator, entered[0].id).await.is_none());
-    assert!(open(&app, &operator, public.id).await.is_none());
+    assert!(open(&app, &operator, entered[0].report.id).await.is_none());
+    assert!(open(&app, &operator, public.report.id).await.is_none());
     assert!(matches!(
         cases::add_note(
             app.db(),
             &app.state.keyring,
             &operator,
-            entered[0].id,
+            entered[0].report.id,
             "接线员备注",
             now()
         )
@@ -617,16 +585,16 @@ async fn an_operator_sees_only_the_reports_they_entered(app: TestApp) {
     let nothing = list(&app, &admin, &CaseFilter::default()).await;
     assert!(nothing.rows.is_empty());
     assert_eq!(nothing.counts.iter().map(|(_, n)| n).sum::<u64>(), 0);
-    assert!(open(&app, &admin, public.id).await.is_none());
+    assert!(open(&app, &admin, public.report.id).await.is_none());
 
     let all = list(&app, &inspector, &CaseFilter::default()).await;
     assert_eq!(all.total, 3);
-    assert!(open(&app, &inspector, entered[0].id).await.is_some());
+    assert!(open(&app, &inspector, entered[0].report.id).await.is_some());
 }
 
 async fn a_recused_inspector_never_sees_the_case(app: TestApp) {
-    let inspector = staff(&app, "li.jc", "李监察", vec![Role::Inspector]).await;
-    let recused = staff(&app, "wang.jc", "王监察", vec![Role::Inspector]).await;
+    let inspector = app.staff("li.jc", "李监察", &[Role::Inspector]).await;
+    let recused = app.staff("wang.jc", "王监察", &[Role::Inspector]).await;
     let first = submit_anonymous(&app, "nepotism", "qingshan-village").await;
     let second = submit_anonymous(&app, "nepotism", "qingshan-village").await;
     let unrelated = submit_anonymous(&app, "favor", "dalu-community").await;
@@ -640,7 +608,7 @@ async fn a_recused_inspector_never_sees_the_case(app: TestApp) {
     ] {
         report_name::ActiveModel {
             id: Set(Uuid::new_v4()),
-            report_id: Set(case.id),
+            report_id: Set(case.report.id),
             index_key_id: Set("test".into()),
             name_index: Set(vec![1u8; 32]),
             place_index: Set(place_index),
@@ -650,7 +618,7 @@ async fn a_recused_inspector_never_sees_the_case(app: TestApp) {
         .unwrap();
     }
     recusal::ActiveModel {
-        report_id: Set(second.id),
+        report_id: Set(second.report.id),
         user_id: Set(recused.user_id),
         source: Set("named".into()),
         reason: Set(None),
@@ -661,22 +629,22 @@ async fn a_recused_inspector_never_sees_the_case(app: TestApp) {
     .await
     .unwrap();
 
-    let seen = open(&app, &inspector, first.id).await.unwrap();
+    let seen = open(&app, &inspector, first.report.id).await.unwrap();
     let related: Vec<&str> = seen
         .related
         .iter()
         .map(|r| r.case_number.as_str())
         .collect();
-    assert_eq!(related, vec![second.case_number.as_str()]);
-    let other = open(&app, &inspector, second.id).await.unwrap();
+    assert_eq!(related, vec![second.report.case_number.as_str()]);
+    let other = open(&app, &inspector, second.report.id).await.unwrap();
     assert_eq!(other.recused, vec!["王监察".to_string()]);
 
-    assert!(open(&app, &recused, second.id).await.is_none());
-    let their_view = open(&app, &recused, first.id).await.unwrap();
+    assert!(open(&app, &recused, second.report.id).await.is_none());
+    let their_view = open(&app, &recused, first.report.id).await.unwrap();
     assert!(their_view.related.is_empty(), "not even as a related case");
     assert!(their_view.recused.is_empty());
     let their_list = list(&app, &recused, &CaseFilter::default()).await;
-    assert!(!numbers(&their_list).contains(&second.case_number));
+    assert!(!numbers(&their_list).contains(&second.report.case_number));
     assert_eq!(their_list.total, 2);
     assert_eq!(count_of(&their_list, Status::Received), 2);
     assert_eq!(
@@ -693,7 +661,7 @@ async fn a_recused_inspector_never_sees_the_case(app: TestApp) {
             app.db(),
             keyring,
             &recused,
-            second.id,
+            second.report.id,
             Transition::Accept,
             now()
         )
@@ -701,7 +669,7 @@ async fn a_recused_inspector_never_sees_the_case(app: TestApp) {
         Err(ServiceError::NotFound)
     ));
     assert!(matches!(
-        cases::add_note(app.db(), keyring, &recused, second.id, "看看", now()).await,
+        cases::add_note(app.db(), keyring, &recused, second.report.id, "看看", now()).await,
         Err(ServiceError::NotFound)
     ));
     assert!(matches!(
@@ -709,7 +677,7 @@ async fn a_recused_inspector_never_sees_the_case(app: TestApp) {
             app.db(),
             keyring,
             &inspector,
-            second.id,
+            second.report.id,
             Some(recused.user_id),
             now()
         )
@@ -722,9 +690,9 @@ async fn a_recused_inspector_never_sees_the_case(app: TestApp) {
             app.db(),
             keyring,
             &recused,
-            first.id,
+            first.report.id,
             Transition::Merge {
-                into_case_number: second.case_number.clone()
+                into_case_number: second.report.case_number.clone()
             },
             now()
         )
@@ -734,8 +702,8 @@ async fn a_recused_inspector_never_sees_the_case(app: TestApp) {
 }
 
 async fn the_triage_list_filters_orders_and_pages(app: TestApp) {
-    let inspector = staff(&app, "li.jc", "李监察", vec![Role::Inspector]).await;
-    let colleague = staff(&app, "chen.jc", "陈监察", vec![Role::Inspector]).await;
+    let inspector = app.staff("li.jc", "李监察", &[Role::Inspector]).await;
+    let colleague = app.staff("chen.jc", "陈监察", &[Role::Inspector]).await;
     let a = submit_anonymous(&app, "connection", "dalu-community").await;
     let b = submit_anonymous(&app, "bribery", "qingshan-village").await;
     let c = submit_real_name(&app).await; // bribery, qingshan-village
@@ -746,20 +714,14 @@ async fn the_triage_list_filters_orders_and_pages(app: TestApp) {
         )
         .await;
     assert_eq!(form.status(), 200);
-    let d_number = report::Entity::find()
+    // The form's report, then dated before the others.
+    let older = report::Entity::find()
         .filter(report::Column::Channel.eq("web"))
         .one(app.db())
         .await
         .unwrap()
-        .unwrap()
-        .case_number;
-    // An older report, received before the others.
-    let older = report::Entity::find()
-        .filter(report::Column::CaseNumber.eq(d_number.clone()))
-        .one(app.db())
-        .await
-        .unwrap()
         .unwrap();
+    let d_number = older.case_number.clone();
     report::ActiveModel {
         id: Set(older.id),
         received_on: Set(NaiveDate::from_ymd_opt(2025, 12, 1).unwrap()),
@@ -769,13 +731,13 @@ async fn the_triage_list_filters_orders_and_pages(app: TestApp) {
     .await
     .unwrap();
 
-    move_to(&app, &inspector, b.id, Transition::Accept).await;
+    move_to(&app, &inspector, b.report.id, Transition::Accept).await;
     let keyring = &app.state.keyring;
     cases::assign(
         app.db(),
         keyring,
         &inspector,
-        c.id,
+        c.report.id,
         Some(inspector.user_id),
         now(),
     )
@@ -785,7 +747,7 @@ async fn the_triage_list_filters_orders_and_pages(app: TestApp) {
         app.db(),
         keyring,
         &inspector,
-        a.id,
+        a.report.id,
         Some(colleague.user_id),
         now(),
     )
@@ -796,9 +758,9 @@ async fn the_triage_list_filters_orders_and_pages(app: TestApp) {
     assert_eq!(
         numbers(&everything),
         vec![
-            c.case_number.clone(),
-            b.case_number.clone(),
-            a.case_number.clone(),
+            c.report.case_number.clone(),
+            b.report.case_number.clone(),
+            a.report.case_number.clone(),
             d_number.clone()
         ],
         "newest first, the older date last"
@@ -814,15 +776,7 @@ async fn the_triage_list_filters_orders_and_pages(app: TestApp) {
     assert!(row_a.anonymous);
     assert!(!everything.rows[0].anonymous);
 
-    let oldest_first = list(
-        &app,
-        &inspector,
-        &CaseFilter {
-            order: Order::OldestFirst,
-            ..Default::default()
-        },
-    )
-    .await;
+    let oldest_first = list(&app, &inspector, &filter(|f| f.order = Order::OldestFirst)).await;
     let mut reversed = numbers(&everything);
     reversed.reverse();
     assert_eq!(numbers(&oldest_first), reversed);
@@ -830,13 +784,10 @@ async fn the_triage_list_filters_orders_and_pages(app: TestApp) {
     let accepted = list(
         &app,
         &inspector,
-        &CaseFilter {
-            status: Some(Status::Accepted),
-            ..Default::default()
-        },
+        &filter(|f| f.status = Some(Status::Accepted)),
     )
     .await;
-    assert_eq!(numbers(&accepted), vec![b.case_number.clone()]);
+    assert_eq!(numbers(&accepted), vec![b.report.case_number.clone()]);
     assert_eq!(accepted.total, 1);
     assert_eq!(
         count_of(&accepted, Status::Received),
@@ -847,50 +798,33 @@ async fn the_triage_list_filters_orders_and_pages(app: TestApp) {
     let bribery = list(
         &app,
         &inspector,
-        &CaseFilter {
-            category: Some(Category::Bribery),
-            ..Default::default()
-        },
+        &filter(|f| f.category = Some(Category::Bribery)),
     )
     .await;
     assert_eq!(
         numbers(&bribery),
-        vec![c.case_number.clone(), b.case_number.clone()]
+        vec![c.report.case_number.clone(), b.report.case_number.clone()]
     );
     assert_eq!(count_of(&bribery, Status::Received), 1);
 
     let dalu = list(
         &app,
         &inspector,
-        &CaseFilter {
-            village: Some("dalu-community".into()),
-            ..Default::default()
-        },
+        &filter(|f| f.village = Some("dalu-community".into())),
     )
     .await;
-    assert_eq!(numbers(&dalu), vec![a.case_number.clone()]);
+    assert_eq!(numbers(&dalu), vec![a.report.case_number.clone()]);
 
     let web = list(
         &app,
         &inspector,
-        &CaseFilter {
-            channel: Some("web".into()),
-            ..Default::default()
-        },
+        &filter(|f| f.channel = Some("web".into())),
     )
     .await;
     assert_eq!(numbers(&web), vec![d_number.clone()]);
 
-    let mine = list(
-        &app,
-        &inspector,
-        &CaseFilter {
-            assigned_to_me: true,
-            ..Default::default()
-        },
-    )
-    .await;
-    assert_eq!(numbers(&mine), vec![c.case_number.clone()]);
+    let mine = list(&app, &inspector, &filter(|f| f.assigned_to_me = true)).await;
+    assert_eq!(numbers(&mine), vec![c.report.case_number.clone()]);
     assert_eq!(mine.rows[0].assignee.as_deref(), Some("李监察"));
 
     let second_page = cases::list_cases(
@@ -909,13 +843,13 @@ async fn the_triage_list_filters_orders_and_pages(app: TestApp) {
 }
 
 async fn notes_events_and_assignments_are_recorded_and_sealed(app: TestApp) {
-    let inspector = staff(&app, "li.jc", "李监察", vec![Role::Inspector]).await;
-    let operator = staff(&app, "zhou.hl", "周接线", vec![Role::Operator]).await;
+    let inspector = app.staff("li.jc", "李监察", &[Role::Inspector]).await;
+    let operator = app.staff("zhou.hl", "周接线", &[Role::Operator]).await;
     let case = submit_anonymous(&app, "connection", "dalu-community").await;
     let keyring = &app.state.keyring;
 
     let text = "已联系村民小组长，约定周三入户";
-    let note_id = cases::add_note(app.db(), keyring, &inspector, case.id, text, now())
+    let note_id = cases::add_note(app.db(), keyring, &inspector, case.report.id, text, now())
         .await
         .unwrap();
     let stored = note::Entity::find_by_id(note_id)
@@ -929,7 +863,7 @@ async fn notes_events_and_assignments_are_recorded_and_sealed(app: TestApp) {
         "the note is sealed"
     );
     assert!(matches!(
-        cases::add_note(app.db(), keyring, &inspector, case.id, " ", now()).await,
+        cases::add_note(app.db(), keyring, &inspector, case.report.id, " ", now()).await,
         Err(ServiceError::Invalid("error.required"))
     ));
 
@@ -938,7 +872,7 @@ async fn notes_events_and_assignments_are_recorded_and_sealed(app: TestApp) {
         app.db(),
         keyring,
         &inspector,
-        case.id,
+        case.report.id,
         CaseEvent::TransferredToDisciplinePost,
         Some(transfer_note.into()),
         now(),
@@ -949,7 +883,7 @@ async fn notes_events_and_assignments_are_recorded_and_sealed(app: TestApp) {
         app.db(),
         keyring,
         &inspector,
-        case.id,
+        case.report.id,
         CaseEvent::ReportedToDistrictBureau,
         None,
         now(),
@@ -962,7 +896,7 @@ async fn notes_events_and_assignments_are_recorded_and_sealed(app: TestApp) {
             app.db(),
             keyring,
             &inspector,
-            case.id,
+            case.report.id,
             Some(operator.user_id),
             now()
         )
@@ -973,14 +907,14 @@ async fn notes_events_and_assignments_are_recorded_and_sealed(app: TestApp) {
         app.db(),
         keyring,
         &inspector,
-        case.id,
+        case.report.id,
         Some(inspector.user_id),
         now(),
     )
     .await
     .unwrap();
 
-    let view = open(&app, &inspector, case.id).await.unwrap();
+    let view = open(&app, &inspector, case.report.id).await.unwrap();
     assert_eq!(view.notes.len(), 1);
     assert_eq!(view.notes[0].text.as_str(), text);
     assert_eq!(view.notes[0].author.as_deref(), Some("李监察"));
@@ -1003,9 +937,9 @@ async fn notes_events_and_assignments_are_recorded_and_sealed(app: TestApp) {
     );
     assert!(view.reporter_name.is_none());
 
-    cases::assign(app.db(), keyring, &inspector, case.id, None, now())
+    cases::assign(app.db(), keyring, &inspector, case.report.id, None, now())
         .await
         .unwrap();
-    let view = open(&app, &inspector, case.id).await.unwrap();
+    let view = open(&app, &inspector, case.report.id).await.unwrap();
     assert!(view.assignee_id.is_none());
 }

@@ -1,20 +1,18 @@
 //! Deadlines in working days: due dates on the list and the case page, "overdue" as the
 //! calendar moves on, the daily digest's selection, and a holiday calendar checked at start.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-
-use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
-use chrono_tz::Asia::Shanghai;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
-use serde_json::json;
-use tipoff::domain::{Role, Status, TrackingCode};
+use chrono::NaiveDate;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+use serde_json::{Value, json};
+use tipoff::domain::{Role, Status};
 use tipoff::entities::{recusal, report};
 use tipoff::services::cases::{self, CaseFilter, CaseList, Transition, Viewer};
-use tipoff::services::deadlines::{self, Stage};
+use tipoff::services::deadlines::{self, DueCase, Stage};
 use tipoff::startup::{Application, StartupError};
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, logs, test_settings};
+use crate::helpers::reports::submit;
+use crate::helpers::{TestApp, logs, settings_in, sqlite_app_with};
 use crate::on_both_backends;
 
 on_both_backends!(a_case_received_in_the_national_day_week_falls_due_and_becomes_overdue);
@@ -23,53 +21,18 @@ fn d(text: &str) -> NaiveDate {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
 }
 
-/// A client address of its own for every submission, so the public limits never interfere.
-fn next_ip() -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!("198.51.100.{}", 1 + n % 250)
-}
-
-/// Moves the application's clock to a wall-clock time in Shanghai ("2024-10-03 10:00").
-pub(crate) fn set_clock(app: &TestApp, shanghai: &str) {
-    let local = NaiveDateTime::parse_from_str(shanghai, "%Y-%m-%d %H:%M").unwrap();
-    let target = Shanghai
-        .from_local_datetime(&local)
-        .single()
-        .unwrap()
-        .with_timezone(&Utc);
-    app.advance((target - app.now()).num_seconds());
-    assert_eq!(deadlines::today(app.now()), local.date());
-}
-
 fn today(app: &TestApp) -> NaiveDate {
     deadlines::today(app.now())
 }
 
-async fn submit(app: &TestApp) -> (Uuid, String) {
-    let response = app
-        .post_json(
-            "/api/v1/reports",
-            &json!({
-                "category": "connection",
-                "village": "qingshan-village",
-                "description": "村主任的亲戚开着小车还在吃低保",
-                "anonymous": true
-            }),
-            &next_ip(),
-        )
-        .await;
-    assert_eq!(response.status(), 201);
-    let answer: serde_json::Value = response.json().await.unwrap();
-    let code = TrackingCode::parse(answer["tracking_code"].as_str().unwrap()).unwrap();
-    let (_, hash) = app.state.keyring.current_lookup_hash(&code);
-    let row = report::Entity::find()
-        .filter(report::Column::TrackingHash.eq(hash))
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap();
-    (row.id, row.case_number)
+/// An anonymous report from Qingshan, the same each time.
+fn qingshan_report() -> Value {
+    json!({
+        "category": "connection",
+        "village": "qingshan-village",
+        "description": "村主任的亲戚开着小车还在吃低保",
+        "anonymous": true
+    })
 }
 
 async fn list(app: &TestApp, viewer: &Viewer, overdue: bool) -> CaseList {
@@ -89,6 +52,13 @@ async fn list(app: &TestApp, viewer: &Viewer, overdue: bool) -> CaseList {
     .unwrap()
 }
 
+/// The cases the daily digest of `day` lists: every due case, or only `assignee`'s.
+async fn due_on(app: &TestApp, day: NaiveDate, assignee: Option<Uuid>) -> Vec<DueCase> {
+    deadlines::due_or_overdue(app.db(), &app.state.deadlines, day, assignee)
+        .await
+        .unwrap()
+}
+
 /// A row's case number, due date and whether it is overdue.
 type DueRow = (String, Option<(Stage, NaiveDate)>, bool);
 
@@ -101,18 +71,17 @@ fn dues(list: &CaseList) -> Vec<DueRow> {
 }
 
 async fn a_case_received_in_the_national_day_week_falls_due_and_becomes_overdue(app: TestApp) {
-    set_clock(&app, "2024-10-03 10:00");
-    let inspector_id = app
-        .create_staff("li.jc", "李监察", &[Role::Inspector], &[])
-        .await;
-    let inspector = Viewer {
-        user_id: inspector_id,
-        roles: vec![Role::Inspector],
-    };
-    let (a, a_number) = submit(&app).await;
+    app.set_clock("2024-10-03 10:00");
+    let inspector = app.staff("li.jc", "李监察", &[Role::Inspector]).await;
+    let inspector_id = inspector.user_id;
+    let report::Model {
+        id: a,
+        case_number: a_number,
+        ..
+    } = submit(&app, qingshan_report()).await.report;
 
     // Received on a holiday: 3 working days are Tue 8, Wed 9 and Thu 10 October.
-    set_clock(&app, "2024-10-10 17:30");
+    app.set_clock("2024-10-10 17:30");
     let on_the_day = list(&app, &inspector, false).await;
     assert_eq!(
         dues(&on_the_day),
@@ -124,8 +93,12 @@ async fn a_case_received_in_the_national_day_week_falls_due_and_becomes_overdue(
     );
     assert!(list(&app, &inspector, true).await.rows.is_empty());
 
-    set_clock(&app, "2024-10-11 09:00");
-    let (b, b_number) = submit(&app).await;
+    app.set_clock("2024-10-11 09:00");
+    let report::Model {
+        id: b,
+        case_number: b_number,
+        ..
+    } = submit(&app, qingshan_report()).await.report;
     let next_day = list(&app, &inspector, false).await;
     // B, received Fri 11 Oct: Sat 12 Oct is a make-up working day, then Mon 14 and Tue 15.
     assert_eq!(
@@ -200,9 +173,9 @@ async fn a_case_received_in_the_national_day_week_falls_due_and_becomes_overdue(
     assert!(list(&app, &inspector, true).await.rows.is_empty());
 
     // B is in time on its due date and late the day after.
-    set_clock(&app, "2024-10-15 18:00");
+    app.set_clock("2024-10-15 18:00");
     assert!(list(&app, &inspector, true).await.rows.is_empty());
-    set_clock(&app, "2024-10-16 08:00");
+    app.set_clock("2024-10-16 08:00");
     let b_late = list(&app, &inspector, true).await;
     assert_eq!(
         dues(&b_late),
@@ -214,10 +187,8 @@ async fn a_case_received_in_the_national_day_week_falls_due_and_becomes_overdue(
     );
 
     // The digest on Tue 29 Oct looks 2 working days ahead, to Thu 31 Oct.
-    set_clock(&app, "2024-10-29 08:00");
-    let post = deadlines::due_or_overdue(app.db(), &app.state.deadlines, today(&app), None)
-        .await
-        .unwrap();
+    app.set_clock("2024-10-29 08:00");
+    let post = due_on(&app, today(&app), None).await;
     let summary: Vec<(String, Stage, NaiveDate, bool, Option<String>)> = post
         .iter()
         .map(|c| {
@@ -244,23 +215,14 @@ async fn a_case_received_in_the_national_day_week_falls_due_and_becomes_overdue(
         ]
     );
     assert_eq!(post[1].village.as_deref(), Some("qingshan-village"));
-    let mine = deadlines::due_or_overdue(
-        app.db(),
-        &app.state.deadlines,
-        today(&app),
-        Some(inspector_id),
-    )
-    .await
-    .unwrap();
+    let mine = due_on(&app, today(&app), Some(inspector_id)).await;
     assert_eq!(
         mine.iter().map(|c| c.id).collect::<Vec<_>>(),
         vec![a],
         "an assignee's digest has their own cases"
     );
     // A day earlier, Thu 31 Oct is still 3 working days away.
-    let earlier = deadlines::due_or_overdue(app.db(), &app.state.deadlines, d("2024-10-28"), None)
-        .await
-        .unwrap();
+    let earlier = due_on(&app, d("2024-10-28"), None).await;
     assert_eq!(earlier.iter().map(|c| c.id).collect::<Vec<_>>(), vec![b]);
 
     // The assignee recused afterwards no longer gets the case in their digest.
@@ -275,14 +237,7 @@ async fn a_case_received_in_the_national_day_week_falls_due_and_becomes_overdue(
     .insert(app.db())
     .await
     .unwrap();
-    let recused = deadlines::due_or_overdue(
-        app.db(),
-        &app.state.deadlines,
-        today(&app),
-        Some(inspector_id),
-    )
-    .await
-    .unwrap();
+    let recused = due_on(&app, today(&app), Some(inspector_id)).await;
     assert!(recused.is_empty());
     recusal::Entity::delete_by_id((a, inspector_id))
         .exec(app.db())
@@ -290,10 +245,10 @@ async fn a_case_received_in_the_national_day_week_falls_due_and_becomes_overdue(
         .unwrap();
 
     // Thu 31 Oct is A's last day; Fri 1 Nov it is late.
-    set_clock(&app, "2024-10-31 23:00");
+    app.set_clock("2024-10-31 23:00");
     let ids = |list: &CaseList| list.rows.iter().map(|r| r.id).collect::<Vec<_>>();
     assert_eq!(ids(&list(&app, &inspector, true).await), vec![b]);
-    set_clock(&app, "2024-11-01 09:00");
+    app.set_clock("2024-11-01 09:00");
     let late = list(&app, &inspector, true).await;
     assert_eq!(
         dues(&late),
@@ -314,9 +269,7 @@ async fn a_holiday_file_with_a_date_of_another_year_stops_the_service() {
         "year = 2024\nholidays = [\"2024-10-01\", \"2025-10-01\"]\nworkdays = []\n",
     )
     .unwrap();
-    let mut settings = test_settings();
-    settings.keys.file = Some(dir.path().join("keys.toml"));
-    settings.database.url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+    let mut settings = settings_in(dir.path());
     settings.deadlines.calendar_dir = holidays.clone();
     let Err(error) = Application::build(settings).await else {
         panic!("started with a broken holiday calendar");
@@ -339,11 +292,10 @@ async fn a_year_without_a_holiday_file_is_named_in_a_warning_at_start() {
     )
     .unwrap();
     let dir = holidays.path().to_path_buf();
-    let app = crate::helpers::spawn_app_with(crate::helpers::Backend::Sqlite, move |settings| {
+    let app = sqlite_app_with(move |settings| {
         settings.deadlines.calendar_dir = dir;
     })
-    .await
-    .unwrap();
+    .await;
     let year = today(&app).format("%Y").to_string();
     let warning = logs()
         .contents()

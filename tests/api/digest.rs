@@ -8,47 +8,30 @@ use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 use tipoff::domain::Role;
 use tipoff::entities::{digest, outbox};
-use tipoff::services::cases::{self, Viewer};
+use tipoff::services::cases;
 use tipoff::services::digest::{self as digests, DigestRun, KIND_DIGEST};
-use tipoff::services::outbox::SENT;
-use tipoff::services::{audit, recusal, routing, staff};
+use tipoff::services::outbox::{Batch, SENT};
+use tipoff::services::{audit, recusal, routing};
 
-use crate::deadlines::set_clock;
-use crate::helpers::{Backend, TestApp, smtp_server_available, spawn_app_with};
-use crate::mail::{
-    BUREAU, POST, SmtpSink, free_port, outbox_rows, report_body, report_of, submit, via_smtp,
-};
+use crate::helpers::mail::{BUREAU, POST, SmtpSink, outbox_rows, smtp_sink, via_smtp};
+use crate::helpers::reports::{report_body, submit};
+use crate::helpers::{Backend, TestApp, spawn_app_with};
+use crate::on_each_backend;
 
-/// A staff account with a mail address of its own; its password is `password-of-{username}`.
-async fn staff_with_mail(app: &TestApp, username: &str, name: &str, email: &str) -> Viewer {
-    let roles = vec![Role::Inspector];
-    let user_id = staff::create_user(
-        app.db(),
-        &app.state.keyring,
-        staff::NewUser {
-            username: username.to_string(),
-            display_name: name.to_string(),
-            roles: roles.clone(),
-            aliases: Vec::new(),
-            password: zeroize::Zeroizing::new(format!("password-of-{username}")),
-            email: Some(email.to_string()),
-        },
-        None,
-        app.now(),
-    )
-    .await
-    .expect("staff account created");
-    Viewer { user_id, roles }
-}
+on_each_backend!(
+    a_new_case_mail_carries_its_due_date_counted_over_the_national_day_week,
+    each_inspector_gets_their_own_due_cases_and_the_post_every_one_with_the_audit_head,
+    an_escalation_mail_carries_the_current_stages_due_date,
+);
+
+on_each_backend!(worker_threads = 4; two_instances_ticking_together_write_one_digest_a_day);
 
 /// The SMTP sink when aiosmtpd is here, and the app sending to it (file transport without).
 async fn app_with_sink(backend: Backend) -> Option<(TestApp, Option<SmtpSink>)> {
-    let smtp = smtp_server_available();
-    let port = free_port();
-    let sink = smtp.then(|| SmtpSink::start(port));
+    let sink = smtp_sink();
     let app = spawn_app_with(backend, |s| {
-        if smtp {
-            via_smtp(s, port);
+        if let Some(sink) = &sink {
+            via_smtp(s, sink.port);
         }
     })
     .await?;
@@ -88,6 +71,28 @@ async fn digest_rows(app: &TestApp) -> Vec<outbox::Model> {
         .collect()
 }
 
+/// Writes the day's digests now, if it is past the test profile's hour (8) and nobody has.
+async fn enqueue_digests(app: &TestApp) -> DigestRun {
+    let state = &app.state;
+    digests::enqueue_digests(app.db(), &state.routing, &state.deadlines, 8, app.now())
+        .await
+        .unwrap()
+}
+
+/// One tick of the mail worker, now: the digests if they are due, then a batch.
+async fn tick(app: &TestApp) -> Batch {
+    let state = &app.state;
+    digests::tick(
+        &state.outbox,
+        app.db(),
+        &state.routing,
+        &state.deadlines,
+        app.now(),
+    )
+    .await
+    .unwrap()
+}
+
 fn to<'a>(rows: &'a [outbox::Model], address: &str) -> Vec<&'a outbox::Model> {
     rows.iter().filter(|r| r.recipient == address).collect()
 }
@@ -100,19 +105,15 @@ async fn a_new_case_mail_carries_its_due_date_counted_over_the_national_day_week
     };
     // Sat 28 Sep: the make-up Sunday 29 Sep and Mon 30 Sep count, then the holiday week
     // does not, so the third working day is Tue 8 Oct.
-    set_clock(&app, "2024-09-28 10:00");
-    let before = report_of(
-        &app,
-        &submit(&app, report_body("connection", "dalu-community", None)).await,
-    )
-    .await;
+    app.set_clock("2024-09-28 10:00");
+    let before = submit(&app, report_body("connection", "dalu-community", None))
+        .await
+        .report;
     // Thu 3 Oct, inside the holiday: 8, 9 and 10 Oct.
-    set_clock(&app, "2024-10-03 22:30");
-    let during = report_of(
-        &app,
-        &submit(&app, report_body("favor", "qingshan-village", None)).await,
-    )
-    .await;
+    app.set_clock("2024-10-03 22:30");
+    let during = submit(&app, report_body("favor", "qingshan-village", None))
+        .await
+        .report;
     let expected = [
         (&before.case_number, "2024-10-08"),
         (&during.case_number, "2024-10-10"),
@@ -130,12 +131,7 @@ async fn a_new_case_mail_carries_its_due_date_counted_over_the_national_day_week
     }
 
     let Some(sink) = sink else { return };
-    let batch = app
-        .state
-        .outbox
-        .run_once(app.db(), app.now())
-        .await
-        .unwrap();
+    let batch = app.run_outbox().await;
     assert_eq!(batch.sent, 2);
     let messages = sink.wait_for(2, 10).await;
     assert_eq!(messages.len(), 2);
@@ -152,17 +148,6 @@ async fn a_new_case_mail_carries_its_due_date_counted_over_the_national_day_week
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_new_case_mail_carries_its_due_date_counted_over_the_national_day_week_sqlite() {
-    a_new_case_mail_carries_its_due_date_counted_over_the_national_day_week(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_new_case_mail_carries_its_due_date_counted_over_the_national_day_week_postgres() {
-    a_new_case_mail_carries_its_due_date_counted_over_the_national_day_week(Backend::Postgres)
-        .await;
-}
-
 // 2. Who gets which digest, and what it says.
 
 async fn each_inspector_gets_their_own_due_cases_and_the_post_every_one_with_the_audit_head(
@@ -173,30 +158,26 @@ async fn each_inspector_gets_their_own_due_cases_and_the_post_every_one_with_the
     };
     let db = app.db();
     let keyring = &app.state.keyring;
-    set_clock(&app, "2024-09-27 10:00");
-    let li = staff_with_mail(&app, "li.jc", "李监察", "li.jc@example.org").await;
-    let wang = staff_with_mail(&app, "wang.jc", "王监察", "wang.jc@example.org").await;
+    app.set_clock("2024-09-27 10:00");
+    let li = app
+        .inspector_with_mail("li.jc", "李监察", "li.jc@example.org")
+        .await;
+    let wang = app
+        .inspector_with_mail("wang.jc", "王监察", "wang.jc@example.org")
+        .await;
     // An inspector without a mail address gets no digest, whatever is assigned to them.
-    let zhao = Viewer {
-        user_id: app
-            .create_staff("zhao.jc", "赵监察", &[Role::Inspector], &[])
-            .await,
-        roles: vec![Role::Inspector],
-    };
+    let zhao = app.staff("zhao.jc", "赵监察", &[Role::Inspector]).await;
     // Fri 27 Sep: due Tue 8 Oct, so overdue on Wed 9 Oct.
-    let mut codes = vec![submit(&app, canary_report(1, "qingshan-village")).await];
+    let mut submitted = vec![submit(&app, canary_report(1, "qingshan-village")).await];
     // Tue 8 Oct: due Fri 11 Oct, within the two working days the digest looks ahead.
-    set_clock(&app, "2024-10-08 10:00");
+    app.set_clock("2024-10-08 10:00");
     for n in 2..=5 {
-        codes.push(submit(&app, canary_report(n, "dalu-community")).await);
+        submitted.push(submit(&app, canary_report(n, "dalu-community")).await);
     }
     // Wed 9 Oct: due Sat 12 Oct (a make-up working day), three working days away.
-    set_clock(&app, "2024-10-09 07:00");
-    codes.push(submit(&app, canary_report(6, "xinmin-village")).await);
-    let mut cases = Vec::new();
-    for code in &codes {
-        cases.push(report_of(&app, code).await);
-    }
+    app.set_clock("2024-10-09 07:00");
+    submitted.push(submit(&app, canary_report(6, "xinmin-village")).await);
+    let cases: Vec<_> = submitted.iter().map(|s| s.report.clone()).collect();
     let [late, soon_li, soon_wang, soon_recused, soon_zhao, not_yet] = &cases[..] else {
         unreachable!()
     };
@@ -234,24 +215,15 @@ async fn each_inspector_gets_their_own_due_cases_and_the_post_every_one_with_the
 
     // Before the hour: nothing, on any tick.
     assert_eq!(app.state.settings.mail.digest_hour, 8);
-    let routing = &app.state.routing;
-    let deadlines = &app.state.deadlines;
-    let worker = &app.state.outbox;
-    let early = digests::enqueue_digests(db, routing, deadlines, 8, app.now())
-        .await
-        .unwrap();
+    let early = enqueue_digests(&app).await;
     assert_eq!(early, DigestRun::TooEarly);
-    digests::tick(worker, db, routing, deadlines, app.now())
-        .await
-        .unwrap();
+    tick(&app).await;
     assert!(digest_rows(&app).await.is_empty());
     assert_eq!(digest::Entity::find().count(db).await.unwrap(), 0);
 
-    set_clock(&app, "2024-10-09 08:05");
+    app.set_clock("2024-10-09 08:05");
     let mail_before = outbox_rows(db).await.len();
-    let batch = digests::tick(worker, db, routing, deadlines, app.now())
-        .await
-        .unwrap();
+    let batch = tick(&app).await;
     let rows = digest_rows(&app).await;
     let recipients: BTreeSet<&str> = rows.iter().map(|r| r.recipient.as_str()).collect();
     assert_eq!(
@@ -308,7 +280,7 @@ async fn each_inspector_gets_their_own_due_cases_and_the_post_every_one_with_the
     // Nothing a person wrote, no name, phone or tracking code.
     let mut canaries: Vec<String> = CANARIES.iter().map(|s| s.to_string()).collect();
     canaries.extend(["李监察", "王监察", "赵监察"].map(String::from));
-    for code in &codes {
+    for code in submitted.iter().map(|s| &s.code) {
         canaries.push(code.clone());
         canaries.push(code.replace(' ', ""));
     }
@@ -321,14 +293,10 @@ async fn each_inspector_gets_their_own_due_cases_and_the_post_every_one_with_the
     }
 
     // Later the same day, and on a second tick: nothing more.
-    set_clock(&app, "2024-10-09 17:00");
-    let again = digests::enqueue_digests(db, routing, deadlines, 8, app.now())
-        .await
-        .unwrap();
+    app.set_clock("2024-10-09 17:00");
+    let again = enqueue_digests(&app).await;
     assert_eq!(again, DigestRun::AlreadyWritten);
-    digests::tick(worker, db, routing, deadlines, app.now())
-        .await
-        .unwrap();
+    tick(&app).await;
     assert_eq!(digest_rows(&app).await.len(), 3);
 
     if let Some(sink) = &sink {
@@ -356,10 +324,8 @@ async fn each_inspector_gets_their_own_due_cases_and_the_post_every_one_with_the
     }
 
     // The next morning brings the next day's digests (Sat 12 Oct is now in view).
-    set_clock(&app, "2024-10-10 09:00");
-    let next = digests::enqueue_digests(db, routing, deadlines, 8, app.now())
-        .await
-        .unwrap();
+    app.set_clock("2024-10-10 09:00");
+    let next = enqueue_digests(&app).await;
     assert_eq!(next, DigestRun::Written(3));
     let rows = digest_rows(&app).await;
     let li_rows = to(&rows, "li.jc@example.org");
@@ -373,24 +339,6 @@ async fn each_inspector_gets_their_own_due_cases_and_the_post_every_one_with_the
     assert_eq!(digest::Entity::find().count(db).await.unwrap(), 2);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_inspector_gets_their_own_due_cases_and_the_post_every_one_with_the_audit_head_sqlite()
-{
-    each_inspector_gets_their_own_due_cases_and_the_post_every_one_with_the_audit_head(
-        Backend::Sqlite,
-    )
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_inspector_gets_their_own_due_cases_and_the_post_every_one_with_the_audit_head_postgres()
- {
-    each_inspector_gets_their_own_due_cases_and_the_post_every_one_with_the_audit_head(
-        Backend::Postgres,
-    )
-    .await;
-}
-
 // 3. One digest a day, however many instances tick at once.
 
 async fn two_instances_ticking_together_write_one_digest_a_day(backend: Backend) {
@@ -398,13 +346,13 @@ async fn two_instances_ticking_together_write_one_digest_a_day(backend: Backend)
         return;
     };
     // Received Thu 3 Oct, due Thu 10 Oct: in Li's digest on 8, 9 and 10 Oct.
-    set_clock(&app, "2024-10-03 10:00");
-    let li = staff_with_mail(&app, "li.jc", "李监察", "li.jc@example.org").await;
-    let case = report_of(
-        &app,
-        &submit(&app, report_body("connection", "dalu-community", None)).await,
-    )
-    .await;
+    app.set_clock("2024-10-03 10:00");
+    let li = app
+        .inspector_with_mail("li.jc", "李监察", "li.jc@example.org")
+        .await;
+    let case = submit(&app, report_body("connection", "dalu-community", None))
+        .await
+        .report;
     cases::assign(
         app.db(),
         &app.state.keyring,
@@ -422,7 +370,7 @@ async fn two_instances_ticking_together_write_one_digest_a_day(backend: Backend)
     tokio::spawn(second.run_until_stopped());
     assert_ne!(app.state.outbox.instance_id(), other.outbox.instance_id());
 
-    set_clock(&app, "2024-10-08 10:00");
+    app.set_clock("2024-10-08 10:00");
     let start = app.now();
     for day in 0..3 {
         // 08:30 on each of three days, two workers per instance ticking at once.
@@ -474,36 +422,19 @@ async fn two_instances_ticking_together_write_one_digest_a_day(backend: Backend)
     assert_eq!(digest::Entity::find().count(app.db()).await.unwrap(), 3);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_instances_ticking_together_write_one_digest_a_day_sqlite() {
-    two_instances_ticking_together_write_one_digest_a_day(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_instances_ticking_together_write_one_digest_a_day_postgres() {
-    two_instances_ticking_together_write_one_digest_a_day(Backend::Postgres).await;
-}
-
 // 4. Escalation mail carries the current stage's due date.
 
 async fn an_escalation_mail_carries_the_current_stages_due_date(backend: Backend) {
     let Some(app) = spawn_app_with(backend, |_| {}).await else {
         return;
     };
-    set_clock(&app, "2024-10-03 10:00");
-    let inspector = Viewer {
-        user_id: app
-            .create_staff("li.jc", "李监察", &[Role::Inspector], &[])
-            .await,
-        roles: vec![Role::Inspector],
-    };
-    let case = report_of(
-        &app,
-        &submit(&app, report_body("connection", "dalu-community", None)).await,
-    )
-    .await;
+    app.set_clock("2024-10-03 10:00");
+    let inspector = app.staff("li.jc", "李监察", &[Role::Inspector]).await;
+    let case = submit(&app, report_body("connection", "dalu-community", None))
+        .await
+        .report;
     // Accepted late, on Fri 11 Oct: verification is due 15 working days on, Thu 31 Oct.
-    set_clock(&app, "2024-10-11 10:00");
+    app.set_clock("2024-10-11 10:00");
     cases::change_status(
         app.db(),
         &app.state.keyring,
@@ -536,14 +467,4 @@ async fn an_escalation_mail_carries_the_current_stages_due_date(backend: Backend
         assert!(part.contains("办理期限：2024-10-31"), "{part}");
     }
     assert_eq!(escalation.report_id, Some(case.id));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_escalation_mail_carries_the_current_stages_due_date_sqlite() {
-    an_escalation_mail_carries_the_current_stages_due_date(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_escalation_mail_carries_the_current_stages_due_date_postgres() {
-    an_escalation_mail_carries_the_current_stages_due_date(Backend::Postgres).await;
 }

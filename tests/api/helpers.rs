@@ -1,15 +1,30 @@
 //! spawn_app: the real application on port 0 with a fresh database (SQLite in a temp dir, or a
-//! PostgreSQL database created for the test and dropped after), and the captured logs.
+//! PostgreSQL database created for the test and dropped after), the captured logs, and what
+//! tests need from outside (PostgreSQL, an SMTP server, Chromium) or else skip.
+//!
+//! The submodules hold the tests' other shared steps, one subject each.
+
+pub mod browser;
+pub mod cli;
+pub mod mail;
+pub mod reports;
+pub mod sites;
+pub mod staff;
+pub mod storage;
+
+pub use staff::Staff;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use chrono::{NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Asia::Shanghai;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::json;
 use tipoff::config::{Profile, Settings};
-use tipoff::domain::Role;
-use tipoff::services::staff;
+use tipoff::services::deadlines;
 use tipoff::startup::Application;
 use tipoff::web::AppState;
 
@@ -74,6 +89,31 @@ pub fn test_settings() -> Settings {
     Settings::load_from(&config_dir(), Profile::Test).expect("test settings load")
 }
 
+/// The test settings with the key file and a SQLite database in `dir`, for tests that build
+/// the application themselves (to see it refuse to start, say).
+pub fn settings_in(dir: &Path) -> Settings {
+    let mut settings = test_settings();
+    settings.keys.file = Some(dir.join("keys.toml"));
+    settings.database.url = format!("sqlite://{}?mode=rwc", dir.join("t.db").display());
+    settings
+}
+
+/// The value of `var`, which names something outside (a server, a driver) that `what` tests
+/// need; without it they are skipped, saying so, and under CI that is a failure.
+pub fn configured(var: &str, what: &str, hint: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(value) if !value.is_empty() => Some(value),
+        _ => {
+            assert!(
+                std::env::var("CI").is_err(),
+                "CI must set {var}: {what} tests may not be skipped"
+            );
+            eprintln!("skipped: {what} test ({hint})");
+            None
+        }
+    }
+}
+
 /// Whether Debian's aiosmtpd (`python3-aiosmtpd`, run by `/usr/bin/python3`) is here to
 /// play the SMTP server. Under CI, or with TIPOFF_TEST_SMTP=1, a missing one is a failure.
 pub fn smtp_server_available() -> bool {
@@ -96,17 +136,20 @@ pub fn smtp_server_available() -> bool {
 
 /// The PostgreSQL server to test against, if any. Under CI a missing one is a failure.
 pub fn postgres_url() -> Option<String> {
-    match std::env::var("TIPOFF_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var("CI").is_err(),
-                "CI must set TIPOFF_TEST_POSTGRES_URL: PostgreSQL tests may not be skipped"
-            );
-            eprintln!("skipped: PostgreSQL test (set TIPOFF_TEST_POSTGRES_URL to run it)");
-            None
-        }
-    }
+    configured(
+        "TIPOFF_TEST_POSTGRES_URL",
+        "PostgreSQL",
+        "set TIPOFF_TEST_POSTGRES_URL to run it",
+    )
+}
+
+/// A port nobody listens on right now (the OS picks it; the caller's server binds it next).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 struct PgDatabase {
@@ -155,6 +198,18 @@ fn with_database(url: &str, name: &str) -> String {
 /// available here (PostgreSQL without TIPOFF_TEST_POSTGRES_URL).
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     spawn_app_with(backend, |_| {}).await
+}
+
+/// The application on SQLite, which is always here.
+pub async fn sqlite_app() -> TestApp {
+    sqlite_app_with(|_| {}).await
+}
+
+/// `sqlite_app` with settings changed first.
+pub async fn sqlite_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_with(Backend::Sqlite, customise)
+        .await
+        .expect("SQLite is always available")
 }
 
 pub async fn spawn_app_with(
@@ -229,6 +284,16 @@ impl TestApp {
         self.client.get(self.url(path)).send().await.expect("GET")
     }
 
+    /// A GET with one request header set, e.g. the language a browser asks for.
+    pub async fn get_with(&self, path: &str, header: &str, value: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .header(header, value)
+            .send()
+            .await
+            .expect("GET")
+    }
+
     /// The report form as a resident would load it, returning its signed token.
     pub async fn form_token(&self) -> String {
         let html = self.get("/report").await.text().await.unwrap();
@@ -273,20 +338,16 @@ impl TestApp {
             .expect("POST json")
     }
 
+    /// Looks a tracking code up through the JSON API, from `client_ip`.
+    pub async fn post_track(&self, code: &str, client_ip: &str) -> reqwest::Response {
+        self.post_json("/api/v1/track", &json!({"tracking_code": code}), client_ip)
+            .await
+    }
+
     /// Submits a valid report through the form and returns the receipt page.
     pub async fn submit_form(&self, extra: &[(&str, &str)], client_ip: &str) -> reqwest::Response {
         let token = self.form_token().await;
-        let mut fields: Vec<(&str, &str)> = vec![
-            ("form_token", token.as_str()),
-            ("category", "connection"),
-            ("village", "dalu-community"),
-            ("description", "村主任的亲戚开着小车还在吃低保"),
-            ("anonymous", "true"),
-        ];
-        for (key, value) in extra {
-            fields.retain(|(k, _)| k != key);
-            fields.push((key, value));
-        }
+        let fields = reports::report_form(&token, "村主任的亲戚开着小车还在吃低保", extra);
         self.post_form("/report", &fields, client_ip).await
     }
 
@@ -295,131 +356,24 @@ impl TestApp {
         self.clock_offset.fetch_add(seconds, Ordering::SeqCst);
     }
 
+    /// Moves the application's clock to a wall-clock time in Shanghai ("2024-10-03 10:00").
+    pub fn set_clock(&self, shanghai: &str) {
+        let local = NaiveDateTime::parse_from_str(shanghai, "%Y-%m-%d %H:%M").unwrap();
+        let target = Shanghai
+            .from_local_datetime(&local)
+            .single()
+            .unwrap()
+            .with_timezone(&Utc);
+        self.advance((target - self.now()).num_seconds());
+        assert_eq!(deadlines::today(self.now()), local.date());
+    }
+
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.state.now()
     }
 
-    /// Creates a staff account; its password is `password-of-{username}`.
-    pub async fn create_staff(
-        &self,
-        username: &str,
-        display_name: &str,
-        roles: &[Role],
-        aliases: &[&str],
-    ) -> uuid::Uuid {
-        staff::create_user(
-            self.db(),
-            &self.state.keyring,
-            staff::NewUser {
-                username: username.to_string(),
-                display_name: display_name.to_string(),
-                roles: roles.to_vec(),
-                aliases: aliases.iter().map(|a| a.to_string()).collect(),
-                password: zeroize::Zeroizing::new(format!("password-of-{username}")),
-                email: None,
-            },
-            None,
-            self.now(),
-        )
-        .await
-        .expect("staff account created")
-    }
-
-    /// Posts the sign-in form as a browser would (with the login page's token).
-    pub async fn try_sign_in(
-        &self,
-        username: &str,
-        password: &str,
-        totp: &str,
-        client_ip: &str,
-    ) -> reqwest::Response {
-        let page = self.get("/staff/login").await.text().await.unwrap();
-        let token = hidden_value(&page, "form_token");
-        self.post_form(
-            "/staff/login",
-            &[
-                ("form_token", &token),
-                ("username", username),
-                ("password", password),
-                ("totp", totp),
-            ],
-            client_ip,
-        )
-        .await
-    }
-
-    /// Signs in with the account's password and returns a client holding its session.
-    pub async fn sign_in(&self, username: &str) -> Staff<'_> {
-        let response = self
-            .try_sign_in(
-                username,
-                &format!("password-of-{username}"),
-                "",
-                "192.0.2.1",
-            )
-            .await;
-        assert_eq!(response.status(), 303, "{username} signs in");
-        Staff::from_response(self, &response).await
-    }
-
     pub fn has_postgres(&self) -> bool {
         self.pg_database.is_some()
-    }
-}
-
-/// A signed-in staff member: the session cookie and the page's CSRF token.
-pub struct Staff<'a> {
-    pub app: &'a TestApp,
-    pub cookie: String,
-    pub csrf: String,
-}
-
-impl<'a> Staff<'a> {
-    pub async fn from_response(app: &'a TestApp, response: &reqwest::Response) -> Staff<'a> {
-        let set_cookie = response.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .to_string();
-        let cookie = set_cookie.split(';').next().unwrap().to_string();
-        let mut staff = Staff {
-            app,
-            cookie,
-            csrf: String::new(),
-        };
-        let page = staff.get("/staff/totp").await.text().await.unwrap();
-        staff.csrf = hidden_value(&page, "csrf");
-        staff
-    }
-
-    pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.app
-            .client
-            .get(self.app.url(path))
-            .header("cookie", &self.cookie)
-            .send()
-            .await
-            .expect("staff GET")
-    }
-
-    /// Posts a staff form with the session's CSRF token added.
-    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-        let mut all: Vec<(&str, &str)> = vec![("csrf", self.csrf.as_str())];
-        all.extend_from_slice(fields);
-        self.post_raw(path, &all).await
-    }
-
-    /// Posts exactly the given fields (no CSRF token added).
-    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-        self.app
-            .client
-            .post(self.app.url(path))
-            .header("cookie", &self.cookie)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("x-forwarded-for", "192.0.2.1")
-            .body(serde_urlencoded_pairs(fields))
-            .send()
-            .await
-            .expect("staff POST")
     }
 }
 
@@ -465,6 +419,11 @@ pub fn code_in(html: &str) -> String {
     html[start..end].trim().to_string()
 }
 
+/// The digit a slip of the finger puts in place of `digit` (the next one, 9 becoming 0).
+pub fn mistyped_digit(digit: u8) -> u8 {
+    if digit == b'9' { b'0' } else { digit + 1 }
+}
+
 /// Runs a test body against SQLite always and against PostgreSQL when it is configured.
 #[macro_export]
 macro_rules! on_both_backends {
@@ -486,4 +445,27 @@ macro_rules! on_both_backends {
             }
         }
     )*};
+}
+
+/// Runs a test that starts its application itself (`async fn(Backend)`, to change settings
+/// first) on SQLite and on PostgreSQL; without PostgreSQL configured, spawning it says so.
+/// `worker_threads = N;` first gives each runtime more threads than the usual two.
+#[macro_export]
+macro_rules! on_each_backend {
+    (worker_threads = $threads:tt; $($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = $threads)]
+            async fn sqlite() {
+                super::$name($crate::helpers::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = $threads)]
+            async fn postgres() {
+                super::$name($crate::helpers::Backend::Postgres).await;
+            }
+        }
+    )*};
+    ($($name:ident),* $(,)?) => {
+        $crate::on_each_backend!(worker_threads = 2; $($name),*);
+    };
 }

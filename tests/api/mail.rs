@@ -3,20 +3,19 @@
 //! transport.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration as StdDuration, Instant};
 
 use actix_web::web::Data;
 use chrono::{DateTime, Duration, NaiveTime, SubsecRound, Utc};
 use chrono_tz::Asia::Shanghai;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
-use serde_json::{Value, json};
-use tipoff::config::{MailGroup, MailTransport, RoutingRule, Settings, SmtpSecurity};
-use tipoff::domain::{Role, TrackingCode};
-use tipoff::entities::{audit_entry, case_route, outbox, report, report_event};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use serde_json::json;
+use tipoff::config::{MailGroup, RoutingRule, Settings, SmtpSecurity};
+use tipoff::domain::Role;
+use tipoff::entities::{audit_entry, case_route, outbox, report_event};
 use tipoff::mail::Rendered;
 use tipoff::services::ServiceError;
 use tipoff::services::cases::{self, Viewer};
@@ -25,264 +24,31 @@ use tipoff::services::outbox::{self as mail_outbox, FAILED, NewMail, PENDING, SE
 use tipoff::services::routing;
 use tipoff::startup::{Application, StartupError};
 use tipoff::web::AppState;
+use uuid::Uuid;
 
-use crate::helpers::{Backend, TestApp, smtp_server_available, spawn_app, spawn_app_with};
-use crate::on_both_backends;
+use crate::helpers::mail::{
+    BUREAU, CIVIL_AFFAIRS, POST, SmtpSink, outbox_rows, smtp_sink, via_smtp,
+};
+use crate::helpers::reports::{report_body, submit, submit_to};
+use crate::helpers::storage::audit_entries;
+use crate::helpers::{
+    Backend, TestApp, free_port, settings_in, smtp_server_available, spawn_app, spawn_app_with,
+};
+use crate::{on_both_backends, on_each_backend};
 
 on_both_backends!(
     an_inspector_escalates_a_case_and_everything_is_recorded_at_once,
     a_send_interrupted_by_a_crash_is_sent_again_with_the_same_message_id,
 );
 
-/// Saves every message as `.eml` and a `.json` record (envelope, headers, every part
-/// decoded by Python's own MIME parser), the record written last and atomically.
-const SINK: &str = r#"
-import email, json, os
-from email import policy
+on_each_backend!(
+    new_reports_reach_the_groups_their_rules_name,
+    mail_written_while_smtp_is_down_arrives_once_after_a_restart,
+    a_row_that_keeps_failing_becomes_failed_and_an_admin_can_retry_it,
+);
 
-class Sink:
-    def __init__(self, directory):
-        self.directory = directory
-        self.count = 0
+on_each_backend!(worker_threads = 4; concurrent_claims_never_overlap);
 
-    @classmethod
-    def from_cli(cls, parser, *args):
-        if len(args) != 1:
-            parser.error("Sink takes the directory to save messages in")
-        return cls(args[0])
-
-    async def handle_DATA(self, server, session, envelope):
-        self.count += 1
-        base = os.path.join(self.directory, "%d-%05d" % (os.getpid(), self.count))
-        raw = envelope.original_content or envelope.content
-        with open(base + ".eml", "wb") as f:
-            f.write(raw)
-        message = email.message_from_bytes(raw, policy=policy.default)
-        parts = [p.get_content() for p in message.walk() if not p.is_multipart()]
-        record = {
-            "rcpt_tos": envelope.rcpt_tos,
-            "to": str(message["To"]),
-            "message_id": str(message["Message-ID"]),
-            "subject": str(message["Subject"]),
-            "parts": parts,
-            "eml": base + ".eml",
-        }
-        with open(base + ".tmp", "w", encoding="utf-8") as f:
-            json.dump(record, f, ensure_ascii=False)
-        os.rename(base + ".tmp", base + ".json")
-        return "250 OK"
-"#;
-
-/// A real SMTP server process on 127.0.0.1:`port`, stopped when dropped.
-pub(crate) struct SmtpSink {
-    child: Child,
-    dir: tempfile::TempDir,
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct Received {
-    pub(crate) rcpt_tos: Vec<String>,
-    pub(crate) to: String,
-    pub(crate) message_id: String,
-    pub(crate) subject: String,
-    /// Every part, decoded by Python's MIME parser (text, then HTML).
-    pub(crate) parts: Vec<String>,
-    pub(crate) raw: Vec<u8>,
-}
-
-impl Received {
-    /// A daily digest (每日提醒 to a staff member, 每日汇总 to the post).
-    pub(crate) fn is_digest(&self) -> bool {
-        self.subject.contains("每日提醒") || self.subject.contains("每日汇总")
-    }
-}
-
-impl SmtpSink {
-    pub(crate) fn start(port: u16) -> SmtpSink {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("tipoff_smtp_sink.py"), SINK).unwrap();
-        std::fs::create_dir(dir.path().join("messages")).unwrap();
-        let mut child = Command::new("/usr/bin/python3")
-            .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{port}"))
-            .args(["-c", "tipoff_smtp_sink.Sink"])
-            .arg(dir.path().join("messages"))
-            .env("PYTHONPATH", dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start aiosmtpd");
-        let deadline = Instant::now() + StdDuration::from_secs(20);
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                let mut stderr = String::new();
-                use std::io::Read;
-                child
-                    .stderr
-                    .take()
-                    .unwrap()
-                    .read_to_string(&mut stderr)
-                    .ok();
-                panic!("aiosmtpd exited ({status}): {stderr}");
-            }
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            assert!(Instant::now() < deadline, "aiosmtpd did not start");
-            std::thread::sleep(StdDuration::from_millis(50));
-        }
-        SmtpSink { child, dir }
-    }
-
-    pub(crate) fn messages(&self) -> Vec<Received> {
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(self.dir.path().join("messages"))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .collect();
-        paths.sort();
-        paths
-            .into_iter()
-            .map(|path| {
-                let record: Value =
-                    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-                let strings = |v: &Value| -> Vec<String> {
-                    v.as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|s| s.as_str().unwrap().to_string())
-                        .collect()
-                };
-                Received {
-                    rcpt_tos: strings(&record["rcpt_tos"]),
-                    to: record["to"].as_str().unwrap().to_string(),
-                    message_id: record["message_id"].as_str().unwrap().to_string(),
-                    subject: record["subject"].as_str().unwrap().to_string(),
-                    parts: strings(&record["parts"]),
-                    raw: std::fs::read(record["eml"].as_str().unwrap()).unwrap(),
-                }
-            })
-            .collect()
-    }
-
-    /// Waits (polling) until at least `n` messages about cases (no digests) have arrived,
-    /// and returns those.
-    pub(crate) async fn wait_for_case_mail(&self, n: usize, seconds: u64) -> Vec<Received> {
-        let deadline = Instant::now() + StdDuration::from_secs(seconds);
-        loop {
-            let messages: Vec<Received> = self
-                .messages()
-                .into_iter()
-                .filter(|m| !m.is_digest())
-                .collect();
-            if messages.len() >= n || Instant::now() > deadline {
-                return messages;
-            }
-            tokio::time::sleep(StdDuration::from_millis(100)).await;
-        }
-    }
-
-    /// Waits (polling) until at least `n` messages have arrived.
-    pub(crate) async fn wait_for(&self, n: usize, seconds: u64) -> Vec<Received> {
-        let deadline = Instant::now() + StdDuration::from_secs(seconds);
-        loop {
-            let messages = self.messages();
-            if messages.len() >= n || Instant::now() > deadline {
-                return messages;
-            }
-            tokio::time::sleep(StdDuration::from_millis(100)).await;
-        }
-    }
-}
-
-impl Drop for SmtpSink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A port nobody listens on (yet): bound on port 0, then released.
-pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Plain SMTP to the loopback relay the tests start.
-pub(crate) fn via_smtp(settings: &mut Settings, port: u16) {
-    settings.mail.transport = MailTransport::Smtp;
-    settings.mail.smtp.host = "127.0.0.1".into();
-    settings.mail.smtp.port = port;
-    settings.mail.smtp.security = SmtpSecurity::Plain;
-    settings.mail.smtp.timeout_seconds = 5;
-}
-
-pub(crate) fn next_ip() -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!("198.51.{}.{}", 100 + (n / 250) % 10, 1 + n % 250)
-}
-
-/// Submits through the JSON API of the instance at `base`; returns the tracking code.
-pub(crate) async fn submit_to(app: &TestApp, base: &str, body: Value) -> String {
-    let response = app
-        .client
-        .post(format!("{base}/api/v1/reports"))
-        .header("x-forwarded-for", next_ip())
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let answer: Value = response.json().await.unwrap();
-    answer["tracking_code"].as_str().unwrap().to_string()
-}
-
-pub(crate) async fn submit(app: &TestApp, body: Value) -> String {
-    submit_to(app, &app.address, body).await
-}
-
-pub(crate) async fn report_of(app: &TestApp, code: &str) -> report::Model {
-    let (_, hash) = app
-        .state
-        .keyring
-        .current_lookup_hash(&TrackingCode::parse(code).unwrap());
-    report::Entity::find()
-        .filter(report::Column::TrackingHash.eq(hash))
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap()
-}
-
-pub(crate) async fn outbox_rows(db: &DatabaseConnection) -> Vec<outbox::Model> {
-    outbox::Entity::find()
-        .order_by_asc(outbox::Column::Id)
-        .all(db)
-        .await
-        .unwrap()
-}
-
-pub(crate) fn report_body(category: &str, village: &str, role: Option<&str>) -> Value {
-    let mut body = json!({
-        "category": category,
-        "village": village,
-        "subject": "王某，干部",
-        "description": "有人的亲戚开着小车还在吃低保",
-        "anonymous": true
-    });
-    if let Some(role) = role {
-        body["subject_role"] = json!(role);
-    }
-    body
-}
-
-pub(crate) const POST: &str = "jijian@example.invalid";
-pub(crate) const BUREAU: &str = "jiuzhu@example.invalid";
-pub(crate) const CIVIL_AFFAIRS: &str = "minzheng@example.invalid";
 const QINGSHAN: &str = "qingshan@example.org";
 
 /// Adds a village group, and rules that would send every Qingshan case to the
@@ -307,13 +73,11 @@ fn qingshan_rules(settings: &mut Settings) {
 // 1. Recipients per rule, delivered by the background worker the application starts.
 
 async fn new_reports_reach_the_groups_their_rules_name(backend: Backend) {
-    if !smtp_server_available() {
+    let Some(sink) = smtp_sink() else {
         return;
-    }
-    let port = free_port();
-    let sink = SmtpSink::start(port);
+    };
     let Some(app) = spawn_app_with(backend, |s| {
-        via_smtp(s, port);
+        via_smtp(s, sink.port);
         s.mail.interval_seconds = 1;
         qingshan_rules(s);
     })
@@ -334,17 +98,19 @@ async fn new_reports_reach_the_groups_their_rules_name(backend: Backend) {
     )
     .await;
 
-    let expected: Vec<(String, BTreeSet<&str>)> = vec![
-        (plain, BTreeSet::from([POST])),
-        (cadre, BTreeSet::from([POST, QINGSHAN, CIVIL_AFFAIRS])),
-        (staff.clone(), BTreeSet::from([POST, QINGSHAN, BUREAU])),
+    let expected = [
+        (&plain.report, BTreeSet::from([POST])),
+        (
+            &cadre.report,
+            BTreeSet::from([POST, QINGSHAN, CIVIL_AFFAIRS]),
+        ),
+        (&staff.report, BTreeSet::from([POST, QINGSHAN, BUREAU])),
     ];
     // The worker's tick may also write the day's digest (after mail.digest_hour): only the
     // case mail is counted here.
     let messages = sink.wait_for_case_mail(7, 30).await;
     assert_eq!(messages.len(), 7, "{messages:#?}");
-    for (code, recipients) in &expected {
-        let case = report_of(&app, code).await;
+    for (case, recipients) in &expected {
         let got: BTreeSet<&str> = messages
             .iter()
             .filter(|m| m.subject.contains(&case.case_number))
@@ -358,7 +124,7 @@ async fn new_reports_reach_the_groups_their_rules_name(backend: Backend) {
     }
 
     // The routing decision is on the case.
-    let about_staff = report_of(&app, &staff).await;
+    let about_staff = &staff.report;
     let routes: BTreeSet<(String, String)> = case_route::Entity::find()
         .filter(case_route::Column::ReportId.eq(about_staff.id))
         .all(app.db())
@@ -396,26 +162,14 @@ async fn new_reports_reach_the_groups_their_rules_name(backend: Backend) {
     assert_eq!(stored, arrived);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn new_reports_reach_the_groups_their_rules_name_sqlite() {
-    new_reports_reach_the_groups_their_rules_name(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn new_reports_reach_the_groups_their_rules_name_postgres() {
-    new_reports_reach_the_groups_their_rules_name(Backend::Postgres).await;
-}
-
 // 2. No report content in any mail.
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_mail_carries_report_text_names_phone_or_tracking_code() {
-    if !smtp_server_available() {
+    let Some(sink) = smtp_sink() else {
         return;
-    }
-    let port = free_port();
-    let sink = SmtpSink::start(port);
-    let app = spawn_app_with(Backend::Sqlite, |s| via_smtp(s, port))
+    };
+    let app = spawn_app_with(Backend::Sqlite, |s| via_smtp(s, sink.port))
         .await
         .unwrap();
     let real_name = submit(
@@ -443,12 +197,7 @@ async fn no_mail_carries_report_text_names_phone_or_tracking_code() {
         }),
     )
     .await;
-    let batch = app
-        .state
-        .outbox
-        .run_once(app.db(), app.now())
-        .await
-        .unwrap();
+    let batch = app.run_outbox().await;
     let rows = outbox_rows(app.db()).await;
     assert_eq!(batch.sent, rows.len());
     let messages = sink.wait_for(rows.len(), 10).await;
@@ -469,7 +218,7 @@ async fn no_mail_carries_report_text_names_phone_or_tracking_code() {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    for code in [&real_name, &anonymous] {
+    for code in [&real_name.code, &anonymous.code] {
         canaries.push(code.clone());
         canaries.push(code.replace(' ', ""));
     }
@@ -521,12 +270,7 @@ async fn mail_written_while_smtp_is_down_arrives_once_after_a_restart(backend: B
     .await;
     let before_restart = outbox_rows(app.db()).await.len();
     assert_eq!(before_restart, 1 + 2 + 2);
-    let batch = app
-        .state
-        .outbox
-        .run_once(app.db(), app.now())
-        .await
-        .unwrap();
+    let batch = app.run_outbox().await;
     assert_eq!(batch.sent, 0);
     assert_eq!(
         batch.retrying, before_restart,
@@ -579,16 +323,6 @@ async fn mail_written_while_smtp_is_down_arrives_once_after_a_restart(backend: B
     assert_eq!(messages.len(), rows.len());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mail_written_while_smtp_is_down_arrives_once_after_a_restart_sqlite() {
-    mail_written_while_smtp_is_down_arrives_once_after_a_restart(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mail_written_while_smtp_is_down_arrives_once_after_a_restart_postgres() {
-    mail_written_while_smtp_is_down_arrives_once_after_a_restart(Backend::Postgres).await;
-}
-
 // 4. Several instances on one PostgreSQL.
 
 /// Writes `n` notifications straight into the outbox, due now.
@@ -638,13 +372,11 @@ async fn drain(state: Data<AppState>) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_on_one_postgresql_send_each_row_once() {
-    if !smtp_server_available() {
+    let Some(sink) = smtp_sink() else {
         return;
-    }
-    let port = free_port();
-    let sink = SmtpSink::start(port);
+    };
     let Some(app) = spawn_app_with(Backend::Postgres, |s| {
-        via_smtp(s, port);
+        via_smtp(s, sink.port);
         s.mail.batch_size = 3;
     })
     .await
@@ -723,16 +455,6 @@ async fn concurrent_claims_never_overlap(backend: Backend) {
     assert_eq!(unique.len(), 120, "no row claimed twice");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_claims_never_overlap_sqlite() {
-    concurrent_claims_never_overlap(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_claims_never_overlap_postgres() {
-    concurrent_claims_never_overlap(Backend::Postgres).await;
-}
-
 // 5. A row that keeps failing becomes visibly failed; an admin sends it again.
 
 async fn a_row_that_keeps_failing_becomes_failed_and_an_admin_can_retry_it(backend: Backend) {
@@ -787,27 +509,15 @@ async fn a_row_that_keeps_failing_becomes_failed_and_an_admin_can_retry_it(backe
     assert!(text.contains("\ntipoff_outbox_failed 1\n"), "{text}");
     assert!(text.contains("\ntipoff_outbox_pending 0\n"), "{text}");
     let proxied = app
-        .client
-        .get(app.url("/metrics"))
-        .header("x-forwarded-for", "192.0.2.7")
-        .send()
-        .await
-        .unwrap();
+        .get_with("/metrics", "x-forwarded-for", "192.0.2.7")
+        .await;
     assert_eq!(proxied.status(), 404);
 
     // Only an admin may send it again, and that is audited.
-    let inspector = Viewer {
-        user_id: app
-            .create_staff("inspector1", "检查员甲", &[Role::Inspector], &[])
-            .await,
-        roles: vec![Role::Inspector],
-    };
-    let admin = Viewer {
-        user_id: app
-            .create_staff("admin1", "管理员甲", &[Role::Admin], &[])
-            .await,
-        roles: vec![Role::Admin],
-    };
+    let inspector = app
+        .staff("inspector1", "检查员甲", &[Role::Inspector])
+        .await;
+    let admin = app.staff("admin1", "管理员甲", &[Role::Admin]).await;
     let id = failed[0].id;
     let keyring = &app.state.keyring;
     assert!(matches!(
@@ -821,11 +531,7 @@ async fn a_row_that_keeps_failing_becomes_failed_and_an_admin_can_retry_it(backe
         mail_outbox::retry(app.db(), keyring, &admin, id, now).await,
         Err(ServiceError::NotFound)
     ));
-    let audited = audit_entry::Entity::find()
-        .filter(audit_entry::Column::Action.eq("mail_retry"))
-        .all(app.db())
-        .await
-        .unwrap();
+    let audited = audit_entries(&app, "mail_retry").await;
     assert_eq!(audited.len(), 1, "the refused retries left no entry");
     assert_eq!(audited[0].actor_id, Some(admin.user_id));
     assert_eq!(mail_outbox::failed_count(app.db()).await.unwrap(), 0);
@@ -844,24 +550,7 @@ async fn a_row_that_keeps_failing_becomes_failed_and_an_admin_can_retry_it(backe
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_row_that_keeps_failing_becomes_failed_and_an_admin_can_retry_it_sqlite() {
-    a_row_that_keeps_failing_becomes_failed_and_an_admin_can_retry_it(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_row_that_keeps_failing_becomes_failed_and_an_admin_can_retry_it_postgres() {
-    a_row_that_keeps_failing_becomes_failed_and_an_admin_can_retry_it(Backend::Postgres).await;
-}
-
 // 6. Startup checks.
-
-fn startup_settings(dir: &Path) -> Settings {
-    let mut settings = crate::helpers::test_settings();
-    settings.keys.file = Some(dir.join("keys.toml"));
-    settings.database.url = format!("sqlite://{}?mode=rwc", dir.join("t.db").display());
-    settings
-}
 
 async fn startup_error(settings: Settings) -> String {
     match Application::build(settings).await {
@@ -876,7 +565,7 @@ async fn startup_error(settings: Settings) -> String {
 #[tokio::test]
 async fn plain_smtp_to_a_host_that_is_not_loopback_is_refused_at_startup() {
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = startup_settings(dir.path());
+    let mut settings = settings_in(dir.path());
     via_smtp(&mut settings, 25);
     settings.mail.smtp.host = "mail.example.org".into();
     let message = startup_error(settings.clone()).await;
@@ -914,12 +603,12 @@ async fn a_rule_naming_an_unknown_group_village_or_category_stops_the_service() 
         ),
         (rule(Some("graft"), None, "discipline_post"), "graft"),
     ] {
-        let mut settings = startup_settings(dir.path());
+        let mut settings = settings_in(dir.path());
         settings.routing.rules.push(bad);
         let message = startup_error(settings).await;
         assert!(message.contains(named), "{message}");
     }
-    let mut settings = startup_settings(dir.path());
+    let mut settings = settings_in(dir.path());
     settings.mail.groups.remove("discipline_post");
     let message = startup_error(settings).await;
     assert!(message.contains("discipline_post"), "{message}");
@@ -927,30 +616,39 @@ async fn a_rule_naming_an_unknown_group_village_or_category_stops_the_service() 
 
 // Escalation, and what intake records (file transport).
 
+/// `viewer` sends a case on to the mail group `group`, at `now`.
+async fn escalate(
+    app: &TestApp,
+    viewer: &Viewer,
+    case: Uuid,
+    group: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    let state = &app.state;
+    cases::escalate(
+        app.db(),
+        &state.keyring,
+        &state.routing,
+        &state.deadlines,
+        viewer,
+        case,
+        group,
+        now,
+    )
+    .await
+}
+
 fn shanghai_time(at: DateTime<Utc>) -> NaiveTime {
     at.with_timezone(&Shanghai).time()
 }
 
 async fn an_inspector_escalates_a_case_and_everything_is_recorded_at_once(app: TestApp) {
-    let inspector = Viewer {
-        user_id: app
-            .create_staff("inspector1", "检查员甲", &[Role::Inspector], &[])
-            .await,
-        roles: vec![Role::Inspector],
-    };
-    let named = Viewer {
-        user_id: app
-            .create_staff("inspector2", "钱多多", &[Role::Inspector], &[])
-            .await,
-        roles: vec![Role::Inspector],
-    };
-    let operator = Viewer {
-        user_id: app
-            .create_staff("operator1", "话务员甲", &[Role::Operator], &[])
-            .await,
-        roles: vec![Role::Operator],
-    };
-    let code = submit(
+    let inspector = app
+        .staff("inspector1", "检查员甲", &[Role::Inspector])
+        .await;
+    let named = app.staff("inspector2", "钱多多", &[Role::Inspector]).await;
+    let operator = app.staff("operator1", "话务员甲", &[Role::Operator]).await;
+    let case = submit(
         &app,
         json!({
             "category": "connection",
@@ -961,12 +659,10 @@ async fn an_inspector_escalates_a_case_and_everything_is_recorded_at_once(app: T
             "anonymous": true
         }),
     )
-    .await;
-    let case = report_of(&app, &code).await;
+    .await
+    .report;
     let db = app.db();
-    let keyring = &app.state.keyring;
     let routing = &app.state.routing;
-    let deadlines = &app.state.deadlines;
 
     // An anonymous report's routing and outbox rows keep its day only.
     let intake_routes = case_route::Entity::find()
@@ -992,59 +688,23 @@ async fn an_inspector_escalates_a_case_and_everything_is_recorded_at_once(app: T
     let now = app.now();
     let entries_before = audit_entry::Entity::find().all(db).await.unwrap().len();
     assert!(matches!(
-        cases::escalate(
-            db, keyring, routing, deadlines, &operator, case.id, "qingshan", now
-        )
-        .await,
+        escalate(&app, &operator, case.id, "qingshan", now).await,
         Err(ServiceError::Forbidden)
     ));
     assert!(matches!(
-        cases::escalate(
-            db,
-            keyring,
-            routing,
-            deadlines,
-            &named,
-            case.id,
-            "civil_affairs_post",
-            now
-        )
-        .await,
+        escalate(&app, &named, case.id, "civil_affairs_post", now).await,
         Err(ServiceError::NotFound)
     ));
     assert!(matches!(
-        cases::escalate(
-            db, keyring, routing, deadlines, &inspector, case.id, "nowhere", now
-        )
-        .await,
+        escalate(&app, &inspector, case.id, "nowhere", now).await,
         Err(ServiceError::Invalid("error.unknown_group"))
     ));
     assert!(matches!(
-        cases::escalate(
-            db,
-            keyring,
-            routing,
-            deadlines,
-            &inspector,
-            case.id,
-            "civil_affairs_post",
-            now
-        )
-        .await,
+        escalate(&app, &inspector, case.id, "civil_affairs_post", now).await,
         Err(ServiceError::Invalid("error.excluded_group"))
     ));
     assert!(matches!(
-        cases::escalate(
-            db,
-            keyring,
-            routing,
-            deadlines,
-            &inspector,
-            case.id,
-            "district_bureau",
-            now
-        )
-        .await,
+        escalate(&app, &inspector, case.id, "district_bureau", now).await,
         Err(ServiceError::Invalid("error.already_routed"))
     ));
     // Nothing of the refused attempts was kept.
@@ -1063,24 +723,13 @@ async fn an_inspector_escalates_a_case_and_everything_is_recorded_at_once(app: T
     );
 
     // A case not about civil-affairs staff can go to the civil-affairs post.
-    let other = report_of(
-        &app,
-        &submit(&app, report_body("favor", "xinmin-village", None)).await,
-    )
-    .await;
+    let other = submit(&app, report_body("favor", "xinmin-village", None))
+        .await
+        .report;
     let rows_before = outbox_rows(db).await.len();
-    cases::escalate(
-        db,
-        keyring,
-        routing,
-        deadlines,
-        &inspector,
-        other.id,
-        "civil_affairs_post",
-        now,
-    )
-    .await
-    .unwrap();
+    escalate(&app, &inspector, other.id, "civil_affairs_post", now)
+        .await
+        .unwrap();
 
     let routes = routing::routes_of_case(db, routing, other.id)
         .await

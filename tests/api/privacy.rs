@@ -1,10 +1,10 @@
 //! Anonymity: nothing a reporter wrote or that identifies them is stored in clear or logged,
 //! and public pages set no cookie and load nothing from another origin.
 
-use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 
-use crate::helpers::{TestApp, code_in, logs};
+use crate::helpers::storage::{contains_bytes, report_count, stored_bytes};
+use crate::helpers::{TestApp, code_in, logs, sqlite_app_with};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -12,61 +12,11 @@ on_both_backends!(
     public_responses_set_no_cookie_and_reference_no_other_origin,
 );
 
-/// Every byte the test's storage holds: the SQLite files under the data dir, or every
-/// PostgreSQL row rendered as text.
-pub async fn stored_bytes(app: &TestApp) -> Vec<u8> {
-    if app.has_postgres() {
-        let db = app.db();
-        let tables = db
-            .query_all_raw(Statement::from_string(
-                db.get_database_backend(),
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'",
-            ))
-            .await
-            .unwrap();
-        let mut all = Vec::new();
-        for row in tables {
-            let table: String = row.try_get("", "table_name").unwrap();
-            let rows = db
-                .query_all_raw(Statement::from_string(
-                    db.get_database_backend(),
-                    format!("SELECT CAST(t AS text) AS r FROM \"{table}\" t"),
-                ))
-                .await
-                .unwrap();
-            for row in rows {
-                let text: String = row.try_get("", "r").unwrap();
-                all.extend_from_slice(text.as_bytes());
-            }
-        }
-        assert!(!all.is_empty(), "PostgreSQL rows were read");
-        all
-    } else {
-        let mut all = Vec::new();
-        for entry in walk(app.data_dir.path()) {
-            all.extend(std::fs::read(entry).unwrap());
-        }
-        all
-    }
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
-}
-
+/// Whether `needle` is in `haystack` as it is, or hex-encoded (as PostgreSQL shows bytes).
 fn contains(haystack: &[u8], needle: &str) -> bool {
     let needle = needle.as_bytes();
     let hex: String = needle.iter().map(|b| format!("{b:02x}")).collect();
-    haystack.windows(needle.len()).any(|w| w == needle)
+    contains_bytes(haystack, needle)
         || haystack
             .windows(hex.len())
             .any(|w| w.eq_ignore_ascii_case(hex.as_bytes()))
@@ -175,7 +125,7 @@ async fn canary_strings_never_reach_disk_rows_or_logs(app: TestApp) {
         );
     }
     // The report really is there, sealed: the canary is only absent because it is encrypted.
-    assert_eq!(crate::at_rest::report_count(&app).await, 2);
+    assert_eq!(report_count(&app).await, 2);
 }
 
 async fn public_responses_set_no_cookie_and_reference_no_other_origin(app: TestApp) {
@@ -244,11 +194,7 @@ async fn public_responses_set_no_cookie_and_reference_no_other_origin(app: TestA
         assert!(!body.contains("<script>"), "{path} has inline script");
     }
 
-    let production_like = crate::helpers::spawn_app_with(crate::helpers::Backend::Sqlite, |s| {
-        s.server.hsts = true;
-    })
-    .await
-    .unwrap();
+    let production_like = sqlite_app_with(|s| s.server.hsts = true).await;
     let response = production_like.get("/").await;
     assert!(
         response.headers()["strict-transport-security"]

@@ -1,6 +1,7 @@
 //! A resident on the public pages: report, keep the code, check progress — in Chinese and English.
 
-use crate::helpers::{TestApp, code_in};
+use crate::helpers::storage::report_count;
+use crate::helpers::{TestApp, code_in, mistyped_digit};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -56,12 +57,8 @@ async fn an_anonymous_resident_reports_and_later_sees_it_received(app: TestApp) 
 
 async fn a_resident_reading_english_gets_english_pages(app: TestApp) {
     let form = app
-        .client
-        .get(app.url("/report"))
-        .header("accept-language", "en-US,en;q=0.9")
-        .send()
+        .get_with("/report", "accept-language", "en-US,en;q=0.9")
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -159,7 +156,7 @@ async fn each_bad_field_is_shown_again_with_what_was_typed_and_why(app: TestApp)
         }
     }
     assert_eq!(
-        crate::at_rest::report_count(&app).await,
+        report_count(&app).await,
         0,
         "nothing stored from a refused form"
     );
@@ -177,11 +174,7 @@ async fn a_mistyped_code_is_told_apart_from_an_unknown_one(app: TestApp) {
     let mut swapped = digits.clone();
     swapped.swap(3, 4);
     if swapped == digits {
-        swapped[0] = if swapped[0] == b'9' {
-            b'1'
-        } else {
-            swapped[0] + 1
-        };
+        swapped[0] = mistyped_digit(swapped[0]);
     }
     let swapped = String::from_utf8(swapped).unwrap();
 
@@ -232,7 +225,7 @@ async fn a_stale_form_is_shown_again_with_the_text_kept(app: TestApp) {
     let html = response.text().await.unwrap();
     assert!(html.contains("我等了很久才提交这份举报"));
     assert!(html.contains("页面停留时间过长"));
-    assert_eq!(crate::at_rest::report_count(&app).await, 0);
+    assert_eq!(report_count(&app).await, 0);
 }
 
 async fn a_real_name_report_is_received(app: TestApp) {

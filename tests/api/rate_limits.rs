@@ -47,13 +47,7 @@ async fn a_flooding_client_gets_429_while_another_is_served(app: TestApp) {
     assert_eq!(other.status(), 201);
 
     // Lookups have a budget of their own, so the flooder can still check a code.
-    let tracked = app
-        .post_json(
-            "/api/v1/track",
-            &json!({"tracking_code": "0000 0000 0000 0000"}),
-            "203.0.113.50",
-        )
-        .await;
+    let tracked = app.post_track("0000 0000 0000 0000", "203.0.113.50").await;
     assert_ne!(tracked.status(), 429);
 
     // Forwarded-for from an untrusted peer is ignored: the limit stays on the real peer.

@@ -1,9 +1,7 @@
 //! Recusal: staff named in a report, or whose filed close relatives are, are kept away from it.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-
 use chrono::Utc;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use tipoff::domain::Role;
 use tipoff::entities::{recusal, relative_filing, report, report_name, staff_name};
@@ -13,13 +11,12 @@ use tipoff::services::recusal::{
     file_relative, is_recused, list_relatives, recusal_reason, recuse_manually, recused_report_ids,
     recused_users, remove_relative,
 };
-use tipoff::services::staff::{NewUser, create_user};
 use uuid::Uuid;
-use zeroize::Zeroizing;
 
+use crate::helpers::reports::submit;
+use crate::helpers::storage::{contains_bytes, stored_bytes};
 use crate::helpers::{TestApp, logs};
 use crate::on_both_backends;
-use crate::privacy::stored_bytes;
 
 on_both_backends!(
     a_staff_member_known_as_wang_shuji_is_recused_however_the_name_is_spaced,
@@ -31,42 +28,23 @@ on_both_backends!(
     reports_naming_one_cadre_share_blind_indexes_and_nothing_in_clear,
 );
 
-async fn staff(app: &TestApp, username: &str, display_name: &str, aliases: &[&str]) -> Uuid {
-    create_user(
-        app.db(),
-        &app.state.keyring,
-        NewUser {
-            username: username.to_string(),
-            display_name: display_name.to_string(),
-            roles: vec![Role::Inspector],
-            aliases: aliases.iter().map(|a| a.to_string()).collect(),
-            password: Zeroizing::new("correct horse battery".to_string()),
-            email: None,
-        },
-        None,
-        Utc::now(),
-    )
-    .await
-    .unwrap()
+/// An inspector known also by `aliases`.
+async fn inspector(app: &TestApp, username: &str, display_name: &str, aliases: &[&str]) -> Uuid {
+    app.create_staff(username, display_name, &[Role::Inspector], aliases)
+        .await
 }
 
-/// Submits through the public JSON API, each from its own address so the submit limit
-/// never gets in the way, and returns the stored report.
-async fn submit(app: &TestApp, subject: Option<&str>, description: &str) -> report::Model {
-    submit_in(app, "qingshan-village", subject, description).await
+/// A report from Qingshan naming `subject` (if any) and saying `description`.
+async fn report_about(app: &TestApp, subject: Option<&str>, description: &str) -> report::Model {
+    report_in(app, "qingshan-village", subject, description).await
 }
 
-async fn submit_in(
+async fn report_in(
     app: &TestApp,
     village: &str,
     subject: Option<&str>,
     description: &str,
 ) -> report::Model {
-    static NEXT_IP: AtomicU32 = AtomicU32::new(1);
-    let ip = format!(
-        "198.51.100.{}",
-        NEXT_IP.fetch_add(1, Ordering::Relaxed) % 250 + 1
-    );
     let mut body = json!({
         "category": "nepotism",
         "village": village,
@@ -76,14 +54,27 @@ async fn submit_in(
     if let Some(subject) = subject {
         body["subject"] = Value::from(subject);
     }
-    let response = app.post_json("/api/v1/reports", &body, &ip).await;
-    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
-    report::Entity::find()
-        .order_by_desc(report::Column::CaseNumber)
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap()
+    submit(app, body).await.report
+}
+
+/// Files `name` as a close relative of `staff`, as `admin` enters it.
+async fn file(
+    app: &TestApp,
+    staff: Uuid,
+    name: &str,
+    relation: Option<&str>,
+    admin: Uuid,
+) -> Result<Uuid, ServiceError> {
+    file_relative(
+        app.db(),
+        &app.state.keyring,
+        staff,
+        name,
+        relation,
+        admin,
+        Utc::now(),
+    )
+    .await
 }
 
 async fn recused(app: &TestApp, report_id: Uuid, user_id: Uuid) -> bool {
@@ -100,8 +91,8 @@ async fn source_of(app: &TestApp, report_id: Uuid, user_id: Uuid) -> String {
 }
 
 async fn a_staff_member_known_as_wang_shuji_is_recused_however_the_name_is_spaced(app: TestApp) {
-    let wang = staff(&app, "wang", "王建国", &["王书记"]).await;
-    let li = staff(&app, "li", "李华", &[]).await;
+    let wang = inspector(&app, "wang", "王建国", &["王书记"]).await;
+    let li = inspector(&app, "li", "李华", &[]).await;
     let description = "他把低保名额给了自己家亲戚";
 
     for subject in [
@@ -110,7 +101,7 @@ async fn a_staff_member_known_as_wang_shuji_is_recused_however_the_name_is_space
         "王　书记",
         "“王书记”（村支书）",
     ] {
-        let report = submit(&app, Some(subject), description).await;
+        let report = report_about(&app, Some(subject), description).await;
         assert!(recused(&app, report.id, wang).await, "{subject}");
         assert_eq!(source_of(&app, report.id, wang).await, "name");
         assert!(!recused(&app, report.id, li).await, "{subject}");
@@ -123,20 +114,20 @@ async fn a_staff_member_known_as_wang_shuji_is_recused_however_the_name_is_space
     // Someone joining the office later, known by the same name, is recused from the old
     // reports through the blind index alone: the reports stay sealed.
     let reports = report::Entity::find().all(app.db()).await.unwrap();
-    let later = staff(&app, "wang2", "王立新", &["王 书记"]).await;
+    let later = inspector(&app, "wang2", "王立新", &["王 书记"]).await;
     for report in &reports {
         assert!(recused(&app, report.id, later).await);
     }
 }
 
 async fn a_cadre_named_only_in_the_description_is_recused(app: TestApp) {
-    let zhao = staff(&app, "zhao", "赵德柱", &[]).await;
-    let nickname = staff(&app, "sun", "孙红", &["孙 会计"]).await;
+    let zhao = inspector(&app, "zhao", "赵德柱", &[]).await;
+    let nickname = inspector(&app, "sun", "孙红", &["孙 会计"]).await;
     // A bare title as an alias must not recuse its holder from every report saying "书记".
-    let titled = staff(&app, "qian", "钱芳", &["书记"]).await;
-    let other = staff(&app, "zhou", "周敏", &[]).await;
+    let titled = inspector(&app, "qian", "钱芳", &["书记"]).await;
+    let other = inspector(&app, "zhou", "周敏", &[]).await;
 
-    let report = submit(
+    let report = report_about(
         &app,
         Some("村干部"),
         "村里书记赵 德柱把低保给了他小舅子，孙会计也知道",
@@ -150,40 +141,27 @@ async fn a_cadre_named_only_in_the_description_is_recused(app: TestApp) {
 }
 
 async fn staff_not_named_are_not_recused(app: TestApp) {
-    let chen = staff(&app, "chen", "陈静", &["陈主任"]).await;
-    let report = submit(&app, Some("王某，村委会主任"), "王某把低保给了他的亲戚").await;
+    let chen = inspector(&app, "chen", "陈静", &["陈主任"]).await;
+    let report = report_about(&app, Some("王某，村委会主任"), "王某把低保给了他的亲戚").await;
     assert!(!recused(&app, report.id, chen).await);
     assert!(recused_users(app.db(), report.id).await.unwrap().is_empty());
     assert!(recused_report_ids(app.db(), chen).await.unwrap().is_empty());
-    let report = submit(&app, None, "有人把低保给了自己亲戚").await;
+    let report = report_about(&app, None, "有人把低保给了自己亲戚").await;
     assert!(recused_users(app.db(), report.id).await.unwrap().is_empty());
 }
 
-/// Whether `needle` occurs anywhere in `haystack`, byte for byte.
-fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
-
 async fn a_relative_filed_after_the_report_recuses_the_staff_member(app: TestApp) {
-    let admin = staff(&app, "admin", "管理员", &[]).await;
-    let zhou = staff(&app, "zhou", "周明", &[]).await;
-    let wu = staff(&app, "wu", "吴刚", &[]).await;
+    let admin = inspector(&app, "admin", "管理员", &[]).await;
+    let zhou = inspector(&app, "zhou", "周明", &[]).await;
+    let wu = inspector(&app, "wu", "吴刚", &[]).await;
     let relative = "欧阳晓岚";
 
-    let before = submit(&app, Some("欧阳 晓岚，网格员"), "她家条件很好还在领低保").await;
+    let before = report_about(&app, Some("欧阳 晓岚，网格员"), "她家条件很好还在领低保").await;
     assert!(!recused(&app, before.id, zhou).await);
 
-    let filing = file_relative(
-        app.db(),
-        &app.state.keyring,
-        zhou,
-        "欧阳　晓岚",
-        Some("配偶"),
-        admin,
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    let filing = file(&app, zhou, "欧阳　晓岚", Some("配偶"), admin)
+        .await
+        .unwrap();
     assert!(
         recused(&app, before.id, zhou).await,
         "a later filing still recuses"
@@ -192,9 +170,9 @@ async fn a_relative_filed_after_the_report_recuses_the_staff_member(app: TestApp
     assert!(!recused(&app, before.id, wu).await);
 
     // Reports after the filing: named in the subject, or only in the description.
-    let named = submit(&app, Some("欧阳晓岚"), "她家条件很好还在领低保").await;
+    let named = report_about(&app, Some("欧阳晓岚"), "她家条件很好还在领低保").await;
     assert!(recused(&app, named.id, zhou).await);
-    let described = submit(&app, None, "网格员欧阳晓岚家条件很好还在领低保").await;
+    let described = report_about(&app, None, "网格员欧阳晓岚家条件很好还在领低保").await;
     assert!(recused(&app, described.id, zhou).await);
     assert_eq!(source_of(&app, described.id, zhou).await, "relative");
 
@@ -262,27 +240,18 @@ async fn a_relative_filed_after_the_report_recuses_the_staff_member(app: TestApp
             .is_empty()
     );
     assert!(recused(&app, before.id, zhou).await);
-    let after = submit(&app, Some("欧阳晓岚"), "她家条件很好还在领低保").await;
+    let after = report_about(&app, Some("欧阳晓岚"), "她家条件很好还在领低保").await;
     assert!(!recused(&app, after.id, zhou).await);
 
     // A filing too short to ever match is refused rather than silently useless.
-    let refused = file_relative(
-        app.db(),
-        &app.state.keyring,
-        zhou,
-        " 王 ",
-        None,
-        admin,
-        Utc::now(),
-    )
-    .await;
+    let refused = file(&app, zhou, " 王 ", None, admin).await;
     assert!(matches!(refused, Err(ServiceError::Invalid(_))));
 }
 
 async fn an_inspector_is_recused_by_hand_only_with_a_reason(app: TestApp) {
-    let head = staff(&app, "head", "郑主任", &[]).await;
-    let feng = staff(&app, "feng", "冯涛", &[]).await;
-    let report = submit(&app, Some("王某"), "王某把低保给了他的亲戚").await;
+    let head = inspector(&app, "head", "郑主任", &[]).await;
+    let feng = inspector(&app, "feng", "冯涛", &[]).await;
+    let report = report_about(&app, Some("王某"), "王某把低保给了他的亲戚").await;
     assert!(!recused(&app, report.id, feng).await);
 
     for blank in ["", "   ", "\u{3000}"] {
@@ -360,13 +329,13 @@ async fn an_inspector_is_recused_by_hand_only_with_a_reason(app: TestApp) {
 }
 
 async fn case_queries_leave_out_exactly_the_recused_reports(app: TestApp) {
-    let admin = staff(&app, "admin", "管理员", &[]).await;
-    let jiang = staff(&app, "jiang", "蒋勇", &["蒋书记"]).await;
-    let han = staff(&app, "han", "韩梅", &[]).await;
+    let admin = inspector(&app, "admin", "管理员", &[]).await;
+    let jiang = inspector(&app, "jiang", "蒋勇", &["蒋书记"]).await;
+    let han = inspector(&app, "han", "韩梅", &[]).await;
 
-    let named = submit(&app, Some("蒋书记"), "把低保给了亲戚").await;
-    let by_hand = submit(&app, Some("王某"), "把低保给了亲戚").await;
-    let clear = submit(&app, Some("王某"), "把低保给了别人家的亲戚").await;
+    let named = report_about(&app, Some("蒋书记"), "把低保给了亲戚").await;
+    let by_hand = report_about(&app, Some("王某"), "把低保给了亲戚").await;
+    let clear = report_about(&app, Some("王某"), "把低保给了别人家的亲戚").await;
     recuse_manually(
         app.db(),
         &app.state.keyring,
@@ -383,28 +352,26 @@ async fn case_queries_leave_out_exactly_the_recused_reports(app: TestApp) {
     expected.sort();
     assert_eq!(recused_report_ids(app.db(), jiang).await.unwrap(), expected);
 
-    let visible: Vec<Uuid> = report::Entity::find()
-        .filter(not_recused_condition(jiang))
-        .all(app.db())
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
+    let visible = visible_to(&app, jiang).await;
     assert_eq!(visible, vec![clear.id]);
 
-    let mut everything: Vec<Uuid> = report::Entity::find()
-        .filter(not_recused_condition(han))
-        .all(app.db())
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
+    let mut everything = visible_to(&app, han).await;
     everything.sort();
     let mut all = vec![named.id, by_hand.id, clear.id];
     all.sort();
     assert_eq!(everything, all);
+}
+
+/// The reports a query with the recusal condition for `user` finds.
+async fn visible_to(app: &TestApp, user: Uuid) -> Vec<Uuid> {
+    report::Entity::find()
+        .filter(not_recused_condition(user))
+        .all(app.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect()
 }
 
 async fn names_of(app: &TestApp, report_id: Uuid) -> Vec<report_name::Model> {
@@ -416,17 +383,17 @@ async fn names_of(app: &TestApp, report_id: Uuid) -> Vec<report_name::Model> {
 }
 
 async fn reports_naming_one_cadre_share_blind_indexes_and_nothing_in_clear(app: TestApp) {
-    let wang = staff(&app, "wang", "王建国", &["王书记"]).await;
-    let first = submit_in(
+    let wang = inspector(&app, "wang", "王建国", &["王书记"]).await;
+    let first = report_in(
         &app,
         "qingshan-village",
         Some("王 书记，村支书"),
         "低保给了亲戚",
     )
     .await;
-    let again = submit_in(&app, "qingshan-village", Some("王书记"), "又把低保给了亲戚").await;
-    let elsewhere = submit_in(&app, "xinmin-village", Some("王书记"), "低保给了亲戚").await;
-    let two = submit_in(
+    let again = report_in(&app, "qingshan-village", Some("王书记"), "又把低保给了亲戚").await;
+    let elsewhere = report_in(&app, "xinmin-village", Some("王书记"), "低保给了亲戚").await;
+    let two = report_in(
         &app,
         "xinmin-village",
         Some("王书记、李会计"),

@@ -2,21 +2,23 @@
 //! QR codes that decode back to the site's address, the notice, and counts that point at
 //! nobody.
 
-use std::process::Output;
-
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Asia::Shanghai;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::EntityTrait;
 use serde_json::json;
 use tipoff::domain::{Channel, RawReport, ReportDraft, Role, SiteKind};
-use tipoff::entities::{audit_entry, report};
+use tipoff::entities::report;
 use tipoff::qr;
 use tipoff::services::ServiceError;
 use tipoff::services::intake::Origin;
-use tipoff::services::sites::{self, CountRules, NewSite, Shown, Site};
+use tipoff::services::sites::{self, CountRules, Shown, Site};
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, hidden_value};
+use crate::helpers::browser::{Browser, sign_in};
+use crate::helpers::cli::{BASE_URL, run_cli, said};
+use crate::helpers::sites::{add_site, try_add_site};
+use crate::helpers::storage::audit_entries;
+use crate::helpers::{TestApp, hidden_value, sqlite_app};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -28,27 +30,6 @@ on_both_backends!(
     counts_are_per_fixed_period_and_masked_below_the_threshold,
     inspectors_see_masked_counts_but_cannot_manage_sites,
 );
-
-fn new_site(kind: SiteKind, name: &str, village: Option<&str>) -> NewSite {
-    NewSite {
-        kind,
-        name: name.to_string(),
-        village: village.map(str::to_string),
-    }
-}
-
-pub async fn add_site(app: &TestApp, kind: SiteKind, name: &str, village: Option<&str>) -> Site {
-    sites::create_site(
-        app.db(),
-        &app.state.keyring,
-        &app.state.villages,
-        new_site(kind, name, village),
-        None,
-        app.now(),
-    )
-    .await
-    .expect("site created")
-}
 
 /// Stores an anonymous report as the intake would, at `now`, through `site` (a token).
 async fn report_at(app: &TestApp, site: Option<&str>, now: DateTime<Utc>) {
@@ -138,15 +119,9 @@ async fn sites_are_created_listed_and_disabled_and_households_share_one_site_per
     assert_ne!(board.token, website.token);
 
     let create = |kind, name: &'static str, village: Option<&'static str>| {
-        sites::create_site(
-            app.db(),
-            &app.state.keyring,
-            &app.state.villages,
-            new_site(kind, name, village),
-            None,
-            app.now(),
-        )
+        try_add_site(&app, kind, name, village)
     };
+    let household = |village, name| create(SiteKind::Household, name, Some(village));
     assert!(matches!(
         create(SiteKind::Household, "入户告知", None).await,
         Err(ServiceError::Invalid("staff.sites.household_needs_village"))
@@ -159,32 +134,16 @@ async fn sites_are_created_listed_and_disabled_and_households_share_one_site_per
         create(SiteKind::StationMarket, "   ", None).await,
         Err(ServiceError::Invalid("staff.sites.bad_name"))
     ));
-    let households = create(
-        SiteKind::Household,
-        "青山村入户告知",
-        Some("qingshan-village"),
-    )
-    .await
-    .unwrap();
+    let households = household("qingshan-village", "青山村入户告知")
+        .await
+        .unwrap();
     // A second household site in the same village would let one code stand for fewer homes.
-    match create(
-        SiteKind::Household,
-        "青山村三组入户",
-        Some("qingshan-village"),
-    )
-    .await
-    {
+    match household("qingshan-village", "青山村三组入户").await {
         Err(ServiceError::Invalid(key)) => assert_eq!(key, "staff.sites.household_exists"),
         other => panic!("second household site in a village: {other:?}"),
     }
     // Another village gets its own.
-    create(
-        SiteKind::Household,
-        "新民村入户告知",
-        Some("xinmin-village"),
-    )
-    .await
-    .unwrap();
+    household("xinmin-village", "新民村入户告知").await.unwrap();
 
     let listed = sites::list_sites(app.db()).await.unwrap();
     assert_eq!(listed.len(), 4);
@@ -236,20 +195,12 @@ async fn sites_are_created_listed_and_disabled_and_households_share_one_site_per
         Err(ServiceError::NotFound)
     ));
     // A disabled household site can be replaced (a leaked or damaged code).
-    let replacement = create(
-        SiteKind::Household,
-        "青山村入户告知（新）",
-        Some("qingshan-village"),
-    )
-    .await
-    .unwrap();
-    assert_ne!(replacement.token, households.token);
-
-    let audited = audit_entry::Entity::find()
-        .filter(audit_entry::Column::Action.eq("site_change"))
-        .all(app.db())
+    let replacement = household("qingshan-village", "青山村入户告知（新）")
         .await
         .unwrap();
+    assert_ne!(replacement.token, households.token);
+
+    let audited = audit_entries(&app, "site_change").await;
     assert_eq!(
         audited.len(),
         6,
@@ -334,39 +285,11 @@ async fn an_unknown_or_disabled_code_still_opens_the_form_and_the_report_is_kept
     assert_eq!(stored_site_ids(&app).await, vec![None, None]);
 }
 
-/// `tipoff site …` against the test app's database and keyring.
-async fn run_cli(app: &TestApp, args: &[&str]) -> Output {
-    let keys = app.data_dir.path().join("keys.toml");
-    let url = app.state.settings.database.url.clone();
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_tipoff"))
-            .arg("site")
-            .args(args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("TIPOFF_PROFILE", "test")
-            .env("TIPOFF__KEYS__FILE", keys)
-            .env("TIPOFF__DATABASE__URL", url)
-            .env("TIPOFF__SERVER__BASE_URL", "https://jubao.example.gov.cn")
-            .output()
-            .expect("run tipoff")
-    })
-    .await
-    .unwrap()
-}
-
-fn said(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
 async fn the_cli_adds_lists_disables_and_writes_qr_codes_that_lead_to_each_site(app: TestApp) {
     let added = run_cli(
         &app,
         &[
+            "site",
             "add",
             "--kind",
             "village_board",
@@ -380,16 +303,20 @@ async fn the_cli_adds_lists_disables_and_writes_qr_codes_that_lead_to_each_site(
     assert_eq!(added.status.code(), Some(0), "{}", said(&added));
     let board = sites::list_sites(app.db()).await.unwrap().remove(0);
     assert_eq!(board.name, "Qingshan board");
-    assert!(said(&added).contains(&format!("https://jubao.example.gov.cn/r/{}", board.token)));
+    assert!(said(&added).contains(&format!("{BASE_URL}/r/{}", board.token)));
 
-    let refused = run_cli(&app, &["add", "--kind", "household", "--name", "入户告知"]).await;
+    let refused = run_cli(
+        &app,
+        &["site", "add", "--kind", "household", "--name", "入户告知"],
+    )
+    .await;
     assert_eq!(refused.status.code(), Some(1));
     assert!(
         said(&refused).contains("needs a village"),
         "{}",
         said(&refused)
     );
-    let refused = run_cli(&app, &["add", "--kind", "billboard", "--name", "x"]).await;
+    let refused = run_cli(&app, &["site", "add", "--kind", "billboard", "--name", "x"]).await;
     assert_eq!(refused.status.code(), Some(1));
     assert!(
         said(&refused).contains("unknown kind"),
@@ -400,6 +327,7 @@ async fn the_cli_adds_lists_disables_and_writes_qr_codes_that_lead_to_each_site(
     let added = run_cli(
         &app,
         &[
+            "site",
             "add",
             "--kind",
             "household",
@@ -413,18 +341,25 @@ async fn the_cli_adds_lists_disables_and_writes_qr_codes_that_lead_to_each_site(
     assert_eq!(added.status.code(), Some(0), "{}", said(&added));
     let station = run_cli(
         &app,
-        &["add", "--kind", "station_market", "--name", "大路车站"],
+        &[
+            "site",
+            "add",
+            "--kind",
+            "station_market",
+            "--name",
+            "大路车站",
+        ],
     )
     .await;
     assert_eq!(station.status.code(), Some(0), "{}", said(&station));
 
-    let listed = run_cli(&app, &["list"]).await;
+    let listed = run_cli(&app, &["site", "list"]).await;
     assert_eq!(listed.status.code(), Some(0), "{}", said(&listed));
     let all = sites::list_sites(app.db()).await.unwrap();
     assert_eq!(all.len(), 3);
     for site in &all {
         assert!(said(&listed).contains(&site.id.to_string()));
-        assert!(said(&listed).contains(&site.url("https://jubao.example.gov.cn")));
+        assert!(said(&listed).contains(&site.url(BASE_URL)));
     }
     let station = all
         .iter()
@@ -437,7 +372,7 @@ async fn the_cli_adds_lists_disables_and_writes_qr_codes_that_lead_to_each_site(
         .unwrap()
         .clone();
 
-    let disabled = run_cli(&app, &["disable", &station.token]).await;
+    let disabled = run_cli(&app, &["site", "disable", &station.token]).await;
     assert_eq!(disabled.status.code(), Some(0), "{}", said(&disabled));
     assert!(
         !sites::find_site(app.db(), station.id)
@@ -446,12 +381,12 @@ async fn the_cli_adds_lists_disables_and_writes_qr_codes_that_lead_to_each_site(
             .unwrap()
             .enabled
     );
-    let unknown = run_cli(&app, &["disable", "no-such-site"]).await;
+    let unknown = run_cli(&app, &["site", "disable", "no-such-site"]).await;
     assert_eq!(unknown.status.code(), Some(1));
 
     let out = tempfile::tempdir().unwrap();
     let dir = out.path().join("qr");
-    let written = run_cli(&app, &["qr", "--out", dir.to_str().unwrap()]).await;
+    let written = run_cli(&app, &["site", "qr", "--out", dir.to_str().unwrap()]).await;
     assert_eq!(written.status.code(), Some(0), "{}", said(&written));
     let mut files: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
@@ -473,7 +408,7 @@ async fn the_cli_adds_lists_disables_and_writes_qr_codes_that_lead_to_each_site(
         ("village_board-qingshan-board", &board),
         (household_stem.as_str(), &household),
     ] {
-        let url = site.url("https://jubao.example.gov.cn");
+        let url = site.url(BASE_URL);
         let png = std::fs::read(dir.join(format!("{stem}.png"))).unwrap();
         assert_eq!(decode_png(&png), vec![url.clone()]);
         let svg = std::fs::read_to_string(dir.join(format!("{stem}.svg"))).unwrap();
@@ -482,20 +417,13 @@ async fn the_cli_adds_lists_disables_and_writes_qr_codes_that_lead_to_each_site(
 }
 
 async fn an_admin_manages_sites_and_prints_a_notice_whose_code_leads_to_the_site(app: TestApp) {
-    app.create_staff("admin", "管理员", &[Role::Admin], &[])
-        .await;
-    let admin = app.sign_in("admin").await;
+    let admin = app.signed_in("admin", "管理员", Role::Admin).await;
+    let add_household = async |name: &str, village: &str| {
+        let fields = [("kind", "household"), ("name", name), ("village", village)];
+        admin.post("/staff/sites", &fields).await
+    };
 
-    let page = admin
-        .post(
-            "/staff/sites",
-            &[
-                ("kind", "household"),
-                ("name", "青山村入户告知"),
-                ("village", ""),
-            ],
-        )
-        .await;
+    let page = add_household("青山村入户告知", "").await;
     assert_eq!(page.status(), 422);
     assert!(
         page.text()
@@ -504,16 +432,7 @@ async fn an_admin_manages_sites_and_prints_a_notice_whose_code_leads_to_the_site
             .contains("入户告知必须选择所在村")
     );
 
-    let page = admin
-        .post(
-            "/staff/sites",
-            &[
-                ("kind", "household"),
-                ("name", "青山村入户告知"),
-                ("village", "qingshan-village"),
-            ],
-        )
-        .await;
+    let page = add_household("青山村入户告知", "qingshan-village").await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("已新增张贴点"));
@@ -521,16 +440,7 @@ async fn an_admin_manages_sites_and_prints_a_notice_whose_code_leads_to_the_site
     let url = site.url(&app.state.settings.server.base_url);
     assert!(html.contains(&url), "the list shows the code's address");
 
-    let again = admin
-        .post(
-            "/staff/sites",
-            &[
-                ("kind", "household"),
-                ("name", "青山村二组入户"),
-                ("village", "qingshan-village"),
-            ],
-        )
-        .await;
+    let again = add_household("青山村二组入户", "qingshan-village").await;
     assert_eq!(again.status(), 422);
     assert!(again.text().await.unwrap().contains("已有入户告知张贴点"));
 
@@ -581,11 +491,8 @@ async fn an_admin_manages_sites_and_prints_a_notice_whose_code_leads_to_the_site
     assert!(css.contains("@page { size: A4; margin: 15mm; }"));
 
     let english = admin
-        .get(&format!("/staff/sites/{}/notice?lang=en", site.id))
-        .await
-        .text()
-        .await
-        .unwrap();
+        .page(&format!("/staff/sites/{}/notice?lang=en", site.id))
+        .await;
     assert!(english.contains(&campaign.title_en) && english.contains("Supervision hotline"));
 
     assert_eq!(
@@ -612,13 +519,28 @@ async fn an_admin_manages_sites_and_prints_a_notice_whose_code_leads_to_the_site
             .unwrap()
             .enabled
     );
-    let audited = audit_entry::Entity::find()
-        .filter(audit_entry::Column::Action.eq("site_change"))
-        .all(app.db())
-        .await
-        .unwrap();
+    let audited = audit_entries(&app, "site_change").await;
     assert_eq!(audited.len(), 2);
     assert!(audited.iter().all(|e| e.actor_id.is_some()));
+}
+
+/// The public boards of Qingshan and of Xinmin.
+async fn two_village_boards(app: &TestApp) -> (Site, Site) {
+    let qingshan = add_site(
+        app,
+        SiteKind::VillageBoard,
+        "青山村公开栏",
+        Some("qingshan-village"),
+    )
+    .await;
+    let xinmin = add_site(
+        app,
+        SiteKind::VillageBoard,
+        "新民村公开栏",
+        Some("xinmin-village"),
+    )
+    .await;
+    (qingshan, xinmin)
 }
 
 fn shanghai(y: i32, m: u32, d: u32) -> DateTime<Utc> {
@@ -633,20 +555,7 @@ fn date(y: i32, m: u32, d: u32) -> NaiveDate {
 }
 
 async fn counts_are_per_fixed_period_and_masked_below_the_threshold(app: TestApp) {
-    let a = add_site(
-        &app,
-        SiteKind::VillageBoard,
-        "青山村公开栏",
-        Some("qingshan-village"),
-    )
-    .await;
-    let b = add_site(
-        &app,
-        SiteKind::VillageBoard,
-        "新民村公开栏",
-        Some("xinmin-village"),
-    )
-    .await;
+    let (a, b) = two_village_boards(&app).await;
     let c = add_site(
         &app,
         SiteKind::Household,
@@ -733,25 +642,8 @@ async fn counts_are_per_fixed_period_and_masked_below_the_threshold(app: TestApp
 }
 
 async fn inspectors_see_masked_counts_but_cannot_manage_sites(app: TestApp) {
-    app.create_staff("li.jc", "李监察", &[Role::Inspector], &[])
-        .await;
-    app.create_staff("op", "话务员", &[Role::Operator], &[])
-        .await;
-    let inspector = app.sign_in("li.jc").await;
-    let a = add_site(
-        &app,
-        SiteKind::VillageBoard,
-        "青山村公开栏",
-        Some("qingshan-village"),
-    )
-    .await;
-    let b = add_site(
-        &app,
-        SiteKind::VillageBoard,
-        "新民村公开栏",
-        Some("xinmin-village"),
-    )
-    .await;
+    let inspector = app.signed_in("li.jc", "李监察", Role::Inspector).await;
+    let (a, b) = two_village_boards(&app).await;
     let now = app.now();
     for _ in 0..2 {
         report_at(&app, Some(&a.token), now).await;
@@ -793,7 +685,7 @@ async fn inspectors_see_masked_counts_but_cannot_manage_sites(app: TestApp) {
         .post("/staff/sites", &[("kind", "website"), ("name", "网站")])
         .await;
     assert_eq!(refused.status(), 403);
-    let operator = app.sign_in("op").await;
+    let operator = app.signed_in("op", "话务员", Role::Operator).await;
     assert_eq!(operator.get("/staff/counts").await.status(), 403);
     assert_eq!(sites::list_sites(app.db()).await.unwrap().len(), 2);
 }
@@ -802,10 +694,8 @@ async fn inspectors_see_masked_counts_but_cannot_manage_sites(app: TestApp) {
 /// code that a phone would read as this site's address.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_notice_rendered_in_chromium_carries_a_code_that_leads_to_the_site() {
-    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
-        .await
-        .unwrap();
-    let Some(browser) = crate::browser::Browser::desktop(&app).await else {
+    let app = sqlite_app().await;
+    let Some(browser) = Browser::desktop(&app).await else {
         return;
     };
     app.create_staff("admin", "管理员", &[Role::Admin], &[])
@@ -819,10 +709,7 @@ async fn the_notice_rendered_in_chromium_carries_a_code_that_leads_to_the_site()
     .await;
     let url = site.url(&app.state.settings.server.base_url);
 
-    browser.goto("/staff/login").await;
-    browser.fill("#username", "admin").await;
-    browser.fill("#password", "password-of-admin").await;
-    browser.click_and_wait_for_page("button[type=submit]").await;
+    sign_in(&browser, "admin").await;
     browser
         .goto(&format!("/staff/sites/{}/notice", site.id))
         .await;

@@ -6,7 +6,7 @@ use tipoff::domain::Role;
 use tipoff::entities::report;
 use tipoff::web::staff::STAFF_ROUTES;
 
-use crate::helpers::{Staff, TestApp, code_in, hidden_value};
+use crate::helpers::{Staff, TestApp, code_in, hidden_value, sqlite_app, sqlite_app_with};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -43,8 +43,7 @@ async fn every_staff_route_refuses_anonymous_and_wrong_role_requests(app: TestAp
     let mut by_role: Vec<(Role, Staff<'_>)> = Vec::new();
     for role in Role::ALL {
         let name = format!("only-{}", role.code());
-        app.create_staff(&name, &name, &[role], &[]).await;
-        by_role.push((role, app.sign_in(&name).await));
+        by_role.push((role, app.signed_in(&name, &name, role).await));
     }
     assert!(STAFF_ROUTES.len() >= 15, "the table lists the staff routes");
     // Signing out ends the session the later checks use, so that route goes last.
@@ -128,12 +127,8 @@ async fn every_staff_route_refuses_anonymous_and_wrong_role_requests(app: TestAp
 }
 
 async fn state_changing_requests_need_the_sessions_csrf_token(app: TestApp) {
-    app.create_staff("admin1", "管理员甲", &[Role::Admin], &[])
-        .await;
-    app.create_staff("admin2", "管理员乙", &[Role::Admin], &[])
-        .await;
-    let admin = app.sign_in("admin1").await;
-    let other = app.sign_in("admin2").await;
+    let admin = app.signed_in("admin1", "管理员甲", Role::Admin).await;
+    let other = app.signed_in("admin2", "管理员乙", Role::Admin).await;
     let fields = [
         ("username", "newop"),
         ("display_name", "新话务员"),
@@ -210,13 +205,7 @@ async fn an_operator_enters_a_phoned_report_and_reads_out_the_code(app: TestApp)
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["cache-control"], "no-store");
     let code = code_in(&response.text().await.unwrap());
-    let tracked = app
-        .post_json(
-            "/api/v1/track",
-            &json!({"tracking_code": code}),
-            "198.51.100.90",
-        )
-        .await;
+    let tracked = app.post_track(&code, "198.51.100.90").await;
     assert_eq!(
         tracked.status(),
         200,
@@ -253,9 +242,7 @@ async fn an_operator_enters_a_phoned_report_and_reads_out_the_code(app: TestApp)
 
 #[tokio::test]
 async fn sign_in_slows_down_per_client_and_account_but_never_locks_out() {
-    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
-        .await
-        .unwrap();
+    let app = sqlite_app().await;
     app.create_staff("insp", "检查员", &[Role::Inspector], &[])
         .await;
     let right = "password-of-insp";
@@ -307,11 +294,7 @@ async fn sign_in_slows_down_per_client_and_account_but_never_locks_out() {
 
 #[tokio::test]
 async fn sessions_end_when_idle_and_on_sign_out_and_cookies_are_secure_outside_development() {
-    let app = crate::helpers::spawn_app_with(crate::helpers::Backend::Sqlite, |s| {
-        s.staff.secure_cookie = true;
-    })
-    .await
-    .unwrap();
+    let app = sqlite_app_with(|s| s.staff.secure_cookie = true).await;
     app.create_staff("insp", "检查员", &[Role::Inspector], &[])
         .await;
     let response = app
@@ -343,14 +326,8 @@ async fn sessions_end_when_idle_and_on_sign_out_and_cookies_are_secure_outside_d
 
 #[tokio::test]
 async fn an_inspector_enrols_totp_and_each_code_works_once() {
-    let app = crate::helpers::spawn_app_with(crate::helpers::Backend::Sqlite, |s| {
-        s.staff.require_totp = true;
-    })
-    .await
-    .unwrap();
-    app.create_staff("insp", "检查员", &[Role::Inspector], &[])
-        .await;
-    let staff = app.sign_in("insp").await;
+    let app = sqlite_app_with(|s| s.staff.require_totp = true).await;
+    let staff = app.signed_in("insp", "检查员", Role::Inspector).await;
     let redirected = staff.get("/staff/cases").await;
     assert_eq!(
         redirected.status(),

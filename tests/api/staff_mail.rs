@@ -1,23 +1,24 @@
 //! Mail on the staff side: failed notifications on the admin page and as a banner, sent again
 //! with a button; escalation from the case page; staff mail addresses.
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::EntityTrait;
 use tipoff::domain::Role;
-use tipoff::entities::{audit_entry, user};
+use tipoff::entities::user;
 use tipoff::services::outbox::{self as mail_outbox, FAILED, PENDING};
 use tipoff::services::routing;
 
-use crate::deadlines::set_clock;
-use crate::helpers::{Backend, TestApp, smtp_server_available, spawn_app_with};
-use crate::mail::{
-    BUREAU, SmtpSink, free_port, outbox_rows, report_body, report_of, submit, via_smtp,
-};
-use crate::on_both_backends;
+use crate::helpers::mail::{BUREAU, POST, SmtpSink, outbox_rows, via_smtp};
+use crate::helpers::reports::{report_body, submit};
+use crate::helpers::storage::audit_entries;
+use crate::helpers::{Backend, TestApp, free_port, smtp_server_available, spawn_app_with};
+use crate::{on_both_backends, on_each_backend};
 
 on_both_backends!(
     an_inspector_escalates_a_case_from_its_page_and_sees_the_routing_record,
     an_admin_gives_a_new_account_a_mail_address,
 );
+
+on_each_backend!(a_failed_mail_is_shown_to_admins_and_inspectors_and_sent_again);
 
 const ALARM: &str = "1 封通知邮件发送失败";
 
@@ -33,33 +34,22 @@ async fn a_failed_mail_is_shown_to_admins_and_inspectors_and_sent_again(backend:
     else {
         return;
     };
-    app.create_staff("admin1", "管理员甲", &[Role::Admin], &[])
+    let admin = app.signed_in("admin1", "管理员甲", Role::Admin).await;
+    let inspector = app
+        .signed_in("inspector1", "检查员甲", Role::Inspector)
         .await;
-    app.create_staff("inspector1", "检查员甲", &[Role::Inspector], &[])
-        .await;
-    app.create_staff("operator1", "话务员甲", &[Role::Operator], &[])
-        .await;
-    let admin = app.sign_in("admin1").await;
-    let inspector = app.sign_in("inspector1").await;
-    let operator = app.sign_in("operator1").await;
+    let operator = app.signed_in("operator1", "话务员甲", Role::Operator).await;
 
     // Nothing failed yet: no banner, and the page says so.
-    let page = admin.get("/staff/admin/mail").await.text().await.unwrap();
+    let page = admin.page("/staff/admin/mail").await;
     assert!(!page.contains("mail-alarm"), "{page}");
     assert!(page.contains("没有发送失败的邮件"));
 
-    let case = report_of(
-        &app,
-        &submit(&app, report_body("connection", "dalu-community", None)).await,
-    )
-    .await;
-    // Nobody listens on the port: the one attempt allowed fails.
-    let batch = app
-        .state
-        .outbox
-        .run_once(app.db(), app.now())
+    let case = submit(&app, report_body("connection", "dalu-community", None))
         .await
-        .unwrap();
+        .report;
+    // Nobody listens on the port: the one attempt allowed fails.
+    let batch = app.run_outbox().await;
     assert_eq!(batch.failed, 1);
     let row = outbox_rows(app.db()).await.remove(0);
     assert_eq!(row.state, FAILED);
@@ -70,7 +60,7 @@ async fn a_failed_mail_is_shown_to_admins_and_inspectors_and_sent_again(backend:
     assert!(page.contains(&format!("id=\"mail-{}\"", row.id)), "{page}");
     assert!(page.contains(&case.case_number));
     assert!(page.contains("纪律检查岗"));
-    assert!(page.contains(crate::mail::POST));
+    assert!(page.contains(POST));
     assert!(page.contains(&format!(
         "action=\"/staff/admin/mail/{}/retry?lang=zh\"",
         row.id
@@ -83,16 +73,16 @@ async fn a_failed_mail_is_shown_to_admins_and_inspectors_and_sent_again(backend:
     assert!(page.contains("id=\"pending-count\">0<"));
     // The banner on every page an admin sees, leading to the admin page.
     for path in ["/staff/admin/users", "/staff/admin/mail", "/staff/totp"] {
-        let page = admin.get(path).await.text().await.unwrap();
+        let page = admin.page(path).await;
         assert!(page.contains(ALARM), "{path}: {page}");
         assert!(page.contains("<p class=\"alarm\" role=\"alert\" id=\"mail-alarm\"><a href=\"/staff/admin/mail?lang=zh\">"));
     }
     // Inspectors see it too, without the link they could not follow; operators do not.
-    let page = inspector.get("/staff/cases").await.text().await.unwrap();
+    let page = inspector.page("/staff/cases").await;
     assert!(page.contains(ALARM), "{page}");
     assert!(!page.contains("href=\"/staff/admin/mail"));
     assert_eq!(inspector.get("/staff/admin/mail").await.status(), 403);
-    let page = operator.get("/staff/cases").await.text().await.unwrap();
+    let page = operator.page("/staff/cases").await;
     assert!(!page.contains(ALARM) && !page.contains("mail-alarm"));
 
     // Inspectors may not press the button; the admin may.
@@ -107,54 +97,27 @@ async fn a_failed_mail_is_shown_to_admins_and_inspectors_and_sent_again(backend:
     );
     let row = outbox_rows(app.db()).await.remove(0);
     assert_eq!((row.state.as_str(), row.attempts), (PENDING, 0));
-    let page = admin.get("/staff/admin/mail").await.text().await.unwrap();
+    let page = admin.page("/staff/admin/mail").await;
     assert!(!page.contains("mail-alarm") && !page.contains(ALARM));
     assert!(page.contains("id=\"pending-count\">1<"));
-    assert!(
-        !inspector
-            .get("/staff/cases")
-            .await
-            .text()
-            .await
-            .unwrap()
-            .contains(ALARM)
-    );
+    assert!(!inspector.page("/staff/cases").await.contains(ALARM));
     // A second press finds nothing to send again.
     let again = admin.post(&path, &[]).await;
     assert_eq!(again.status(), 404);
     assert!(again.text().await.unwrap().contains("已不在发送失败之列"));
-    let audited = audit_entry::Entity::find()
-        .filter(audit_entry::Column::Action.eq("mail_retry"))
-        .all(app.db())
-        .await
-        .unwrap();
+    let audited = audit_entries(&app, "mail_retry").await;
     assert_eq!(audited.len(), 1);
 
     // With the server back, it goes out with the next batch, under its own Message-ID.
     if smtp_server_available() {
         let sink = SmtpSink::start(port);
-        let batch = app
-            .state
-            .outbox
-            .run_once(app.db(), app.now())
-            .await
-            .unwrap();
+        let batch = app.run_outbox().await;
         assert_eq!(batch.sent, 1);
         let messages = sink.wait_for(1, 10).await;
         assert_eq!(messages.len(), 1);
         assert_eq!(messages[0].message_id, row.message_id);
         assert_eq!(mail_outbox::failed_count(app.db()).await.unwrap(), 0);
     }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_mail_is_shown_to_admins_and_inspectors_and_sent_again_sqlite() {
-    a_failed_mail_is_shown_to_admins_and_inspectors_and_sent_again(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_mail_is_shown_to_admins_and_inspectors_and_sent_again_postgres() {
-    a_failed_mail_is_shown_to_admins_and_inspectors_and_sent_again(Backend::Postgres).await;
 }
 
 // 2. Escalation from the case page.
@@ -178,17 +141,13 @@ fn routing_record(page: &str) -> &str {
 }
 
 async fn an_inspector_escalates_a_case_from_its_page_and_sees_the_routing_record(app: TestApp) {
-    set_clock(&app, "2024-10-03 10:00");
-    app.create_staff("li.jc", "李监察", &[Role::Inspector], &[])
-        .await;
-    let inspector = app.sign_in("li.jc").await;
-    let case = report_of(
-        &app,
-        &submit(&app, report_body("connection", "dalu-community", None)).await,
-    )
-    .await;
+    app.set_clock("2024-10-03 10:00");
+    let inspector = app.signed_in("li.jc", "李监察", Role::Inspector).await;
+    let case = submit(&app, report_body("connection", "dalu-community", None))
+        .await
+        .report;
     let page_path = format!("/staff/cases/{}", case.id);
-    let page = inspector.get(&page_path).await.text().await.unwrap();
+    let page = inspector.page(&page_path).await;
     let record = routing_record(&page);
     assert!(record.contains("纪律检查岗（按转送规则）"), "{record}");
     assert!(
@@ -202,7 +161,7 @@ async fn an_inspector_escalates_a_case_from_its_page_and_sees_the_routing_record
     );
 
     // Accepted on Fri 11 Oct, escalated the same day: the mail says when verification is due.
-    set_clock(&app, "2024-10-11 10:00");
+    app.set_clock("2024-10-11 10:00");
     // Eight days on, the old session has long ended.
     let inspector = app.sign_in("li.jc").await;
     let accepted = inspector
@@ -242,7 +201,7 @@ async fn an_inspector_escalates_a_case_from_its_page_and_sees_the_routing_record
         mail.body_text
     );
 
-    let page = inspector.get(&page_path).await.text().await.unwrap();
+    let page = inspector.page(&page_path).await;
     let record = routing_record(&page);
     assert!(
         record.contains("<li class=\"escalated\"><span class=\"at\">2024-10-11 ")
@@ -265,15 +224,12 @@ async fn an_inspector_escalates_a_case_from_its_page_and_sees_the_routing_record
         assert!(page.contains(reason), "{group}: {page}");
         assert!(page.contains("id=\"routes\""), "the case page again");
     }
-    let about_staff = report_of(
+    let about_staff = submit(
         &app,
-        &submit(
-            &app,
-            report_body("policy", "xinmin-village", Some("civil_affairs_staff")),
-        )
-        .await,
+        report_body("policy", "xinmin-village", Some("civil_affairs_staff")),
     )
-    .await;
+    .await
+    .report;
     let response = inspector
         .post(
             &format!("/staff/cases/{}/escalate", about_staff.id),
@@ -305,9 +261,7 @@ async fn an_inspector_escalates_a_case_from_its_page_and_sees_the_routing_record
 // 3. Staff mail addresses.
 
 async fn an_admin_gives_a_new_account_a_mail_address(app: TestApp) {
-    app.create_staff("admin1", "管理员甲", &[Role::Admin], &[])
-        .await;
-    let admin = app.sign_in("admin1").await;
+    let admin = app.signed_in("admin1", "管理员甲", Role::Admin).await;
     let fields = |username: &'static str, email: &'static str| {
         [
             ("username", username),

@@ -3,7 +3,7 @@
 use tipoff::config::{Profile, Settings};
 use tipoff::startup::{Application, StartupError};
 
-use crate::helpers::config_dir;
+use crate::helpers::{config_dir, settings_in};
 
 #[test]
 fn production_without_a_key_file_names_the_missing_setting() {
@@ -17,10 +17,9 @@ fn production_without_a_key_file_names_the_missing_setting() {
 #[tokio::test]
 async fn production_with_a_key_file_that_is_not_there_refuses_to_start() {
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = crate::helpers::test_settings();
+    let mut settings = settings_in(dir.path());
     settings.keys.file = Some(dir.path().join("missing-keys.toml"));
     settings.keys.create_if_missing = false;
-    settings.database.url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
     let Err(error) = Application::build(settings).await else {
         panic!("started without keys");
     };

@@ -1,10 +1,12 @@
 //! The triage desk through its pages: recusal by every route, the message round trip, the
 //! workflow's refusals, and who read a case.
 
-use serde_json::json;
-use tipoff::domain::Role;
+use serde_json::{Value, json};
+use tipoff::domain::{Role, SiteKind};
 
-use crate::helpers::{TestApp, hidden_value};
+use crate::helpers::reports::submit;
+use crate::helpers::sites::add_site;
+use crate::helpers::{TestApp, hidden_value, sqlite_app};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -13,20 +15,21 @@ on_both_backends!(
     the_workflow_refuses_illegal_moves_with_the_reason,
 );
 
-async fn submit(app: &TestApp, subject: &str, village: &str, client: &str) -> String {
-    let response = app
-        .post_json(
-            "/api/v1/reports",
-            &json!({"category": "nepotism", "village": village, "subject": subject,
-                    "description": "把低保名额给了自己的亲戚", "anonymous": true}),
-            client,
-        )
-        .await;
-    assert_eq!(response.status(), 201);
-    response.json::<serde_json::Value>().await.unwrap()["tracking_code"]
-        .as_str()
-        .unwrap()
-        .to_string()
+/// An anonymous report naming `subject`, in `village`.
+fn naming(subject: &str, village: &str) -> Value {
+    json!({"category": "nepotism", "village": village, "subject": subject,
+           "description": "把低保名额给了自己的亲戚", "anonymous": true})
+}
+
+/// What the JSON API tells the reporter holding `code`.
+async fn tracked(app: &TestApp, code: &str, client_ip: &str) -> Value {
+    app.post_track(code, client_ip).await.json().await.unwrap()
+}
+
+/// The reporter answers the inspector through the JSON API.
+async fn reply_by_api(app: &TestApp, code: &str, text: &str, client_ip: &str) -> reqwest::Response {
+    let body = json!({"tracking_code": code, "text": text});
+    app.post_json("/api/v1/track/reply", &body, client_ip).await
 }
 
 /// The case ids an inspector's list links to.
@@ -43,13 +46,12 @@ async fn a_cadre_named_in_a_report_cannot_reach_it_by_any_route(app: TestApp) {
         .await;
     app.create_staff("li", "李检查", &[Role::Inspector], &[])
         .await;
-    submit(&app, "王书记，村支书", "qingshan-village", "198.51.100.40").await;
-    submit(&app, "王书记", "qingshan-village", "198.51.100.41").await;
-    let clean = submit(&app, "张会计", "qingshan-village", "198.51.100.42").await;
-    let _ = clean;
+    submit(&app, naming("王书记，村支书", "qingshan-village")).await;
+    submit(&app, naming("王书记", "qingshan-village")).await;
+    submit(&app, naming("张会计", "qingshan-village")).await;
 
     let li = app.sign_in("li").await;
-    let list = li.get("/staff/cases").await.text().await.unwrap();
+    let list = li.page("/staff/cases").await;
     let all = linked_cases(&list);
     assert_eq!(all.len(), 3, "an unrecused inspector sees all three");
     // The two reports about 王书记 in the same village are related.
@@ -66,7 +68,7 @@ async fn a_cadre_named_in_a_report_cannot_reach_it_by_any_route(app: TestApp) {
     );
 
     let wang = app.sign_in("wang").await;
-    let list = wang.get("/staff/cases").await.text().await.unwrap();
+    let list = wang.page("/staff/cases").await;
     let visible = linked_cases(&list);
     assert_eq!(
         visible.len(),
@@ -103,12 +105,7 @@ async fn a_cadre_named_in_a_report_cannot_reach_it_by_any_route(app: TestApp) {
         }
     }
     // The unrecused case he can open does not link to the recused ones.
-    let open = wang
-        .get(&format!("/staff/cases/{}", visible[0]))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let open = wang.page(&format!("/staff/cases/{}", visible[0])).await;
     for id in all.iter().filter(|id| !visible.contains(id)) {
         assert!(
             !open.contains(id.as_str()),
@@ -121,9 +118,9 @@ async fn a_cadre_named_in_a_report_cannot_reach_it_by_any_route(app: TestApp) {
 async fn an_inspector_asks_and_the_reporter_answers_on_the_status_page(app: TestApp) {
     app.create_staff("insp", "周检查", &[Role::Inspector], &[])
         .await;
-    let code = submit(&app, "赵主任", "dalu-community", "198.51.100.43").await;
+    let code = submit(&app, naming("赵主任", "dalu-community")).await.code;
     let inspector = app.sign_in("insp").await;
-    let list = inspector.get("/staff/cases").await.text().await.unwrap();
+    let list = inspector.page("/staff/cases").await;
     let id = linked_cases(&list).remove(0);
 
     let asked = inspector
@@ -167,71 +164,40 @@ async fn an_inspector_asks_and_the_reporter_answers_on_the_status_page(app: Test
         .await;
     assert_eq!(empty.status(), 422);
 
-    let list = inspector.get("/staff/cases").await.text().await.unwrap();
+    let list = inspector.page("/staff/cases").await;
     assert!(
         list.contains("未读回复"),
         "the list flags the unread answer"
     );
-    let case = inspector
-        .get(&format!("/staff/cases/{id}"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let case = inspector.page(&format!("/staff/cases/{id}")).await;
     assert!(case.contains("叫赵小宝，住在三组"));
     assert!(
         case.contains("class=\"from-reporter unread\""),
         "marked unread the first time"
     );
-    let again = inspector
-        .get(&format!("/staff/cases/{id}"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let again = inspector.page(&format!("/staff/cases/{id}")).await;
     assert!(!again.contains("from-reporter unread"), "read once seen");
     assert!(again.contains("周检查"), "the case page shows who read it");
 
     // The JSON API gives the same conversation.
-    let tracked: serde_json::Value = app
-        .post_json(
-            "/api/v1/track",
-            &json!({"tracking_code": code}),
-            "198.51.100.45",
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let tracked = tracked(&app, &code, "198.51.100.45").await;
     assert_eq!(tracked["messages"][0]["from"], "inspector");
     assert_eq!(tracked["messages"][1]["from"], "reporter");
     assert_eq!(tracked["can_reply"], true);
-    let api_reply = app
-        .post_json(
-            "/api/v1/track/reply",
-            &json!({"tracking_code": code, "text": "还有一件事"}),
-            "198.51.100.45",
-        )
-        .await;
+    let api_reply = reply_by_api(&app, &code, "还有一件事", "198.51.100.45").await;
     assert_eq!(api_reply.status(), 200);
 }
 
 async fn the_workflow_refuses_illegal_moves_with_the_reason(app: TestApp) {
     app.create_staff("insp", "吴检查", &[Role::Inspector], &[])
         .await;
-    let code = submit(&app, "孙会计", "xinmin-village", "198.51.100.46").await;
+    let code = submit(&app, naming("孙会计", "xinmin-village")).await.code;
     // Before any question the reporter cannot answer.
-    let early = app
-        .post_json(
-            "/api/v1/track/reply",
-            &json!({"tracking_code": code, "text": "你好"}),
-            "198.51.100.46",
-        )
-        .await;
+    let early = reply_by_api(&app, &code, "你好", "198.51.100.46").await;
     assert_eq!(early.status(), 409);
 
     let inspector = app.sign_in("insp").await;
-    let id = linked_cases(&inspector.get("/staff/cases").await.text().await.unwrap()).remove(0);
+    let id = linked_cases(&inspector.page("/staff/cases").await).remove(0);
     let path = format!("/staff/cases/{id}/status");
     let refused = inspector
         .post(&path, &[("transition", "close"), ("text", "已处理")])
@@ -273,48 +239,23 @@ async fn the_workflow_refuses_illegal_moves_with_the_reason(app: TestApp) {
             "{transition}"
         );
     }
-    let tracked: serde_json::Value = app
-        .post_json(
-            "/api/v1/track",
-            &json!({"tracking_code": code}),
-            "198.51.100.47",
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let tracked = tracked(&app, &code, "198.51.100.47").await;
     assert_eq!(tracked["status"], "closed");
     assert_eq!(tracked["feedback"], "已责令整改，取消不符合条件人员的低保");
-    let page = inspector
-        .get(&format!("/staff/cases/{id}"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = inspector.page(&format!("/staff/cases/{id}")).await;
     assert!(page.contains("部分属实"));
 }
 
 #[tokio::test]
 async fn the_case_list_filters_by_posting_site_and_a_household_notice_reads_as_its_village() {
-    use tipoff::domain::SiteKind;
-    use tipoff::services::sites::{NewSite, create_site};
-    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
-        .await
-        .unwrap();
-    let site = create_site(
-        app.db(),
-        &app.state.keyring,
-        &app.state.villages,
-        NewSite {
-            kind: SiteKind::Household,
-            name: "青山村入户告知（张家）".into(),
-            village: Some("qingshan-village".into()),
-        },
-        None,
-        app.now(),
+    let app = sqlite_app().await;
+    let site = add_site(
+        &app,
+        SiteKind::Household,
+        "青山村入户告知（张家）",
+        Some("qingshan-village"),
     )
-    .await
-    .unwrap();
+    .await;
     let via_site = json!({"category": "favor", "description": "扫了入户告知上的二维码", "anonymous": true, "site": site.token});
     assert_eq!(
         app.post_json("/api/v1/reports", &via_site, "198.51.100.60")
@@ -322,12 +263,10 @@ async fn the_case_list_filters_by_posting_site_and_a_household_notice_reads_as_i
             .status(),
         201
     );
-    submit(&app, "别人", "qingshan-village", "198.51.100.61").await;
+    submit(&app, naming("别人", "qingshan-village")).await;
 
-    app.create_staff("insp", "冯检查", &[Role::Inspector], &[])
-        .await;
-    let inspector = app.sign_in("insp").await;
-    let all = inspector.get("/staff/cases").await.text().await.unwrap();
+    let inspector = app.signed_in("insp", "冯检查", Role::Inspector).await;
+    let all = inspector.page("/staff/cases").await;
     assert_eq!(linked_cases(&all).len(), 2);
     assert!(
         all.contains("入户告知（青山村）"),
@@ -335,20 +274,12 @@ async fn the_case_list_filters_by_posting_site_and_a_household_notice_reads_as_i
     );
     assert!(!all.contains("张家"), "never as a household");
     let filtered = inspector
-        .get(&format!("/staff/cases?site={}", site.id))
-        .await
-        .text()
-        .await
-        .unwrap();
+        .page(&format!("/staff/cases?site={}", site.id))
+        .await;
     assert_eq!(linked_cases(&filtered).len(), 1);
 
     // Failed lookups are in the metrics.
-    app.post_json(
-        "/api/v1/track",
-        &json!({"tracking_code": "1234"}),
-        "198.51.100.62",
-    )
-    .await;
+    app.post_track("1234", "198.51.100.62").await;
     let metrics = app.get("/metrics").await.text().await.unwrap();
     assert!(
         metrics.contains("tipoff_track_failed_lookups_total 1"),

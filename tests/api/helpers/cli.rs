@@ -1,0 +1,37 @@
+//! The `tipoff` command-line tool, run against a test app's database and keyring.
+
+use std::process::Output;
+
+use super::TestApp;
+
+/// The public address the tool is told the service has (QR codes and links lead there).
+pub const BASE_URL: &str = "https://jubao.example.gov.cn";
+
+/// Runs `tipoff {args}` in the test profile on `app`'s database and keys.
+pub async fn run_cli(app: &TestApp, args: &[&str]) -> Output {
+    let keys = app.data_dir.path().join("keys.toml");
+    let url = app.state.settings.database.url.clone();
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tipoff"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("TIPOFF_PROFILE", "test")
+            .env("TIPOFF__KEYS__FILE", keys)
+            .env("TIPOFF__DATABASE__URL", url)
+            .env("TIPOFF__SERVER__BASE_URL", BASE_URL)
+            .output()
+            .expect("run tipoff")
+    })
+    .await
+    .unwrap()
+}
+
+/// Everything the tool printed, standard output then standard error.
+pub fn said(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}

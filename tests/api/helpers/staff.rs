@@ -1,0 +1,182 @@
+//! Staff accounts: created straight through the service, seen as the services see them
+//! (`Viewer`), or signed in through the login page as a browser would (`Staff`). Every test
+//! account's password is `password-of-{username}`.
+
+use tipoff::domain::Role;
+use tipoff::services::cases::Viewer;
+use tipoff::services::staff::{NewUser, create_user};
+use uuid::Uuid;
+
+use super::{TestApp, hidden_value, serde_urlencoded_pairs};
+
+impl TestApp {
+    /// Creates a staff account known also by `aliases` (for recusal).
+    pub async fn create_staff(
+        &self,
+        username: &str,
+        display_name: &str,
+        roles: &[Role],
+        aliases: &[&str],
+    ) -> Uuid {
+        self.create_account(username, display_name, roles, aliases, None)
+            .await
+    }
+
+    /// A new staff account as the services see it: who, in which roles.
+    pub async fn staff(&self, username: &str, display_name: &str, roles: &[Role]) -> Viewer {
+        let user_id = self.create_staff(username, display_name, roles, &[]).await;
+        Viewer {
+            user_id,
+            roles: roles.to_vec(),
+        }
+    }
+
+    /// A new inspector with a mailbox of their own (for the daily digest), as the services
+    /// see them.
+    pub async fn inspector_with_mail(
+        &self,
+        username: &str,
+        display_name: &str,
+        email: &str,
+    ) -> Viewer {
+        let roles = [Role::Inspector];
+        let user_id = self
+            .create_account(username, display_name, &roles, &[], Some(email))
+            .await;
+        Viewer {
+            user_id,
+            roles: roles.to_vec(),
+        }
+    }
+
+    async fn create_account(
+        &self,
+        username: &str,
+        display_name: &str,
+        roles: &[Role],
+        aliases: &[&str],
+        email: Option<&str>,
+    ) -> Uuid {
+        create_user(
+            self.db(),
+            &self.state.keyring,
+            NewUser {
+                username: username.to_string(),
+                display_name: display_name.to_string(),
+                roles: roles.to_vec(),
+                aliases: aliases.iter().map(|a| a.to_string()).collect(),
+                password: zeroize::Zeroizing::new(format!("password-of-{username}")),
+                email: email.map(str::to_string),
+            },
+            None,
+            self.now(),
+        )
+        .await
+        .expect("staff account created")
+    }
+
+    /// A new staff account in one role, signed in through the login page.
+    pub async fn signed_in(&self, username: &str, display_name: &str, role: Role) -> Staff<'_> {
+        self.create_staff(username, display_name, &[role], &[])
+            .await;
+        self.sign_in(username).await
+    }
+
+    /// Posts the sign-in form as a browser would (with the login page's token).
+    pub async fn try_sign_in(
+        &self,
+        username: &str,
+        password: &str,
+        totp: &str,
+        client_ip: &str,
+    ) -> reqwest::Response {
+        let page = self.get("/staff/login").await.text().await.unwrap();
+        let token = hidden_value(&page, "form_token");
+        self.post_form(
+            "/staff/login",
+            &[
+                ("form_token", &token),
+                ("username", username),
+                ("password", password),
+                ("totp", totp),
+            ],
+            client_ip,
+        )
+        .await
+    }
+
+    /// Signs in with the account's password and returns a client holding its session.
+    pub async fn sign_in(&self, username: &str) -> Staff<'_> {
+        let response = self
+            .try_sign_in(
+                username,
+                &format!("password-of-{username}"),
+                "",
+                "192.0.2.1",
+            )
+            .await;
+        assert_eq!(response.status(), 303, "{username} signs in");
+        Staff::from_response(self, &response).await
+    }
+}
+
+/// A signed-in staff member: the session cookie and the page's CSRF token.
+pub struct Staff<'a> {
+    pub app: &'a TestApp,
+    pub cookie: String,
+    pub csrf: String,
+}
+
+impl<'a> Staff<'a> {
+    pub async fn from_response(app: &'a TestApp, response: &reqwest::Response) -> Staff<'a> {
+        let set_cookie = response.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let cookie = set_cookie.split(';').next().unwrap().to_string();
+        let mut staff = Staff {
+            app,
+            cookie,
+            csrf: String::new(),
+        };
+        let page = staff.page("/staff/totp").await;
+        staff.csrf = hidden_value(&page, "csrf");
+        staff
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.app
+            .client
+            .get(self.app.url(path))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .expect("staff GET")
+    }
+
+    /// The HTML of a staff page, whatever its status.
+    pub async fn page(&self, path: &str) -> String {
+        self.get(path).await.text().await.expect("staff page")
+    }
+
+    /// Posts a staff form with the session's CSRF token added.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let mut all: Vec<(&str, &str)> = vec![("csrf", self.csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(path, &all).await
+    }
+
+    /// Posts exactly the given fields (no CSRF token added).
+    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        self.app
+            .client
+            .post(self.app.url(path))
+            .header("cookie", &self.cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-forwarded-for", "192.0.2.1")
+            .body(serde_urlencoded_pairs(fields))
+            .send()
+            .await
+            .expect("staff POST")
+    }
+}
