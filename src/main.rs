@@ -67,7 +67,11 @@ enum SiteCommand {
     /// List every site with its address.
     List,
     /// Disable a site: its code still opens the form, but reports are no longer attributed.
-    Disable { token_or_id: String },
+    Disable {
+        /// A site token may begin with `-` (URL-safe base64): it is still the site.
+        #[arg(allow_hyphen_values = true)]
+        token_or_id: String,
+    },
     /// Write `<kind>-<slug or id>.svg` and `.png` QR codes for every enabled site into DIR.
     Qr {
         #[arg(long)]
@@ -94,9 +98,16 @@ enum UserCommand {
         email: Option<String>,
     },
     /// Disable an account and end its sessions.
-    Disable { username: String },
+    Disable {
+        /// Usernames may begin with `-`.
+        #[arg(allow_hyphen_values = true)]
+        username: String,
+    },
     /// Set a new password (prompted) and end the account's sessions.
-    ResetPassword { username: String },
+    ResetPassword {
+        #[arg(allow_hyphen_values = true)]
+        username: String,
+    },
 }
 
 #[derive(Subcommand)]

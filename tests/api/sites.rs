@@ -736,3 +736,31 @@ async fn the_notice_rendered_in_chromium_carries_a_code_that_leads_to_the_site()
     );
     browser.assert_no_script_trouble().await;
 }
+
+/// Tokens are URL-safe base64, so about one in 64 begins with `-`: the CLI must still take
+/// it as the site to disable, not as an option.
+#[tokio::test]
+async fn the_cli_disables_a_site_whose_token_begins_with_a_hyphen() {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let app = sqlite_app().await;
+    let site = add_site(&app, SiteKind::StationMarket, "菜市场门口", None).await;
+    let token = format!("-{}", &site.token[1..]);
+    tipoff::entities::site::ActiveModel {
+        id: Set(site.id),
+        token: Set(token.clone()),
+        ..Default::default()
+    }
+    .update(app.db())
+    .await
+    .unwrap();
+
+    let disabled = run_cli(&app, &["site", "disable", &token]).await;
+    assert_eq!(disabled.status.code(), Some(0), "{}", said(&disabled));
+    assert!(
+        !sites::find_site(app.db(), site.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .enabled
+    );
+}
