@@ -5,21 +5,18 @@ use std::fmt::Write as _;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
-use chrono_tz::Asia::Shanghai;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{Nav, StaffPage};
+use super::{Desk, Nav, StaffPage, path_id, refusal};
 use crate::domain::{Category, SiteKind};
-use crate::error::{AppError, ErrorKind, Surface};
+use crate::error::{AppError, ErrorKind};
 use crate::i18n::{Catalog, Lang};
-use crate::services::ServiceError;
 use crate::services::sites::{self, CountRules, NewSite, QrError, Shown, Site};
-use crate::services::staff::SessionUser;
-use crate::web::pages::{Choice, render};
-use crate::web::{AppState, lang_of, page};
+use crate::web::AppState;
+use crate::web::pages::Choice;
 
 /// A village's name in the page's language, or its id if the configuration no longer has it.
 fn village_label(state: &AppState, lang: Lang, id: Option<&str>) -> String {
@@ -67,21 +64,20 @@ pub struct NewSiteForm {
     village: Option<String>,
 }
 
+/// The sites page: the list, and the add form as `typed` with the notice or problem of what
+/// was just done.
 async fn sites_page(
-    req: &HttpRequest,
-    state: &AppState,
-    user: &SessionUser,
+    desk: &Desk,
     typed: NewSiteForm,
     notice: Option<String>,
     problem: Option<String>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let StaffPage { t, lang, nav } = StaffPage::new(req, user, state);
-    let surface = Surface::Page(lang);
+    let StaffPage { t, lang, nav } = desk.page();
+    let state = &desk.state;
     let base_url = &state.settings.server.base_url;
     let sites = sites::list_sites(&state.db)
-        .await
-        .map_err(|e| AppError::internal(e, surface))?
+        .await?
         .into_iter()
         .map(|site| SiteLine {
             id: site.id,
@@ -94,215 +90,136 @@ async fn sites_page(
         .collect();
     let kinds = SiteKind::ALL
         .iter()
-        .map(|k| Choice {
-            code: k.code().to_string(),
-            label: t.label("site_kind", k.code()).to_string(),
-            selected: typed.kind.as_deref() == Some(k.code()),
+        .map(|k| {
+            Choice::new(
+                k.code(),
+                t.label("site_kind", k.code()),
+                typed.kind.as_deref(),
+            )
         })
         .collect();
     let villages = state
         .villages
         .all()
         .iter()
-        .map(|v| Choice {
-            code: v.id.clone(),
-            label: village_label(state, lang, Some(&v.id)),
-            selected: typed.village.as_deref() == Some(v.id.as_str()),
+        .map(|v| {
+            let label = village_label(state, lang, Some(&v.id));
+            Choice::new(&v.id, &label, typed.village.as_deref())
         })
         .collect();
-    render(
-        &SitesPage {
-            t,
-            lang,
-            nav,
-            sites,
-            kinds,
-            villages,
-            name: typed.name.unwrap_or_default(),
-            notice,
-            problem,
-        },
-        status,
-        surface,
-    )
+    let page = SitesPage {
+        t,
+        lang,
+        nav,
+        sites,
+        kinds,
+        villages,
+        name: typed.name.unwrap_or_default(),
+        notice,
+        problem,
+    };
+    desk.render(&page, status)
 }
 
-pub async fn list_sites(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: web::ReqData<SessionUser>,
+/// The sites page after a change, with what was done.
+async fn sites_done(desk: &Desk, notice: String) -> Result<HttpResponse, AppError> {
+    let blank = NewSiteForm::default();
+    sites_page(desk, blank, Some(notice), None, StatusCode::OK).await
+}
+
+/// The sites page with the add form as typed and why it was refused.
+async fn sites_refused(
+    desk: &Desk,
+    typed: NewSiteForm,
+    key: &'static str,
 ) -> Result<HttpResponse, AppError> {
-    sites_page(
-        &req,
-        &state,
-        &user,
-        NewSiteForm::default(),
-        None,
-        None,
-        StatusCode::OK,
-    )
-    .await
+    let problem = Some(desk.t().t(key).to_string());
+    sites_page(desk, typed, None, problem, StatusCode::UNPROCESSABLE_ENTITY).await
+}
+
+pub async fn list_sites(desk: Desk) -> Result<HttpResponse, AppError> {
+    sites_page(&desk, NewSiteForm::default(), None, None, StatusCode::OK).await
 }
 
 pub async fn create_site(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: web::ReqData<SessionUser>,
+    desk: Desk,
     form: web::Form<NewSiteForm>,
 ) -> Result<HttpResponse, AppError> {
-    let lang = lang_of(&req);
-    let t = lang.catalog();
     let typed = form.into_inner();
     let Some(kind) = typed.kind.as_deref().and_then(SiteKind::parse) else {
-        let problem = Some(t.t("staff.sites.bad_kind").to_string());
-        return sites_page(
-            &req,
-            &state,
-            &user,
-            typed,
-            None,
-            problem,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return sites_refused(&desk, typed, "staff.sites.bad_kind").await;
     };
     let new = NewSite {
         kind,
         name: typed.name.clone().unwrap_or_default(),
         village: typed.village.clone(),
     };
+    let state = &desk.state;
+    let by = Some(desk.user.user_id);
     match sites::create_site(
         &state.db,
         &state.keyring,
         &state.villages,
         new,
-        Some(user.user_id),
+        by,
         state.now(),
     )
     .await
     {
         Ok(site) => {
-            let notice = t.t("staff.sites.created").replace("{name}", &site.name);
-            sites_page(
-                &req,
-                &state,
-                &user,
-                NewSiteForm::default(),
-                Some(notice),
-                None,
-                StatusCode::OK,
-            )
-            .await
-        }
-        Err(ServiceError::Invalid(key)) => {
-            let problem = Some(t.t(key).to_string());
-            sites_page(
-                &req,
-                &state,
-                &user,
-                typed,
-                None,
-                problem,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(e) => Err(AppError::from(e).on(Surface::Page(lang))),
-    }
-}
-
-fn site_id(req: &HttpRequest, id: &str) -> Result<Uuid, AppError> {
-    Uuid::parse_str(id).map_err(|_| AppError::new(ErrorKind::NotFound, page(req)))
-}
-
-pub async fn disable_site(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: web::ReqData<SessionUser>,
-    id: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let surface = page(&req);
-    let id = site_id(&req, &id)?;
-    match sites::disable_site(
-        &state.db,
-        &state.keyring,
-        id,
-        Some(user.user_id),
-        state.now(),
-    )
-    .await
-    {
-        Ok(site) => {
-            let notice = lang_of(&req)
-                .catalog()
-                .t("staff.sites.disabled_notice")
+            let notice = desk
+                .t()
+                .t("staff.sites.created")
                 .replace("{name}", &site.name);
-            sites_page(
-                &req,
-                &state,
-                &user,
-                NewSiteForm::default(),
-                Some(notice),
-                None,
-                StatusCode::OK,
-            )
-            .await
+            sites_done(&desk, notice).await
         }
-        Err(e) => Err(AppError::from(e).on(surface)),
+        Err(e) => sites_refused(&desk, typed, refusal(e)?).await,
     }
 }
 
-async fn site_or_404(req: &HttpRequest, state: &AppState, id: &str) -> Result<Site, AppError> {
-    let surface = page(req);
-    sites::find_site(&state.db, site_id(req, id)?)
-        .await
-        .map_err(|e| AppError::internal(e, surface))?
-        .ok_or_else(|| AppError::new(ErrorKind::NotFound, surface))
+pub async fn disable_site(desk: Desk, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let id = path_id(&id)?;
+    let state = &desk.state;
+    let by = Some(desk.user.user_id);
+    let site = sites::disable_site(&state.db, &state.keyring, id, by, state.now()).await?;
+    let notice = desk
+        .t()
+        .t("staff.sites.disabled_notice")
+        .replace("{name}", &site.name);
+    sites_done(&desk, notice).await
 }
 
-fn qr_failed(e: QrError, surface: Surface) -> AppError {
-    AppError::internal(e, surface)
+async fn site_or_404(state: &AppState, id: &str) -> Result<Site, AppError> {
+    sites::find_site(&state.db, path_id(id)?)
+        .await?
+        .ok_or_else(|| AppError::bare(ErrorKind::NotFound))
 }
 
-/// A QR code file to download, named as `tipoff site qr` names it.
-fn download(body: Vec<u8>, content_type: &'static str, file_name: String) -> HttpResponse {
+fn qr_failed(e: QrError) -> AppError {
+    AppError::bare(ErrorKind::Internal(e.to_string()))
+}
+
+/// A site's QR code as a file to download, named as `tipoff site qr` names it.
+fn download(site: &Site, body: Vec<u8>, content_type: &'static str, ext: &str) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(content_type)
         .insert_header((
             header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{file_name}\""),
+            format!("attachment; filename=\"{}.{ext}\"", site.file_stem()),
         ))
         .body(body)
 }
 
-pub async fn site_qr_svg(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    id: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let site = site_or_404(&req, &state, &id).await?;
-    let svg = sites::qr_svg(&site.url(&state.settings.server.base_url))
-        .map_err(|e| qr_failed(e, page(&req)))?;
-    Ok(download(
-        svg.into_bytes(),
-        "image/svg+xml",
-        format!("{}.svg", site.file_stem()),
-    ))
+pub async fn site_qr_svg(desk: Desk, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let site = site_or_404(&desk.state, &id).await?;
+    let svg = sites::qr_svg(&site.url(&desk.state.settings.server.base_url)).map_err(qr_failed)?;
+    Ok(download(&site, svg.into_bytes(), "image/svg+xml", "svg"))
 }
 
-pub async fn site_qr_png(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    id: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let site = site_or_404(&req, &state, &id).await?;
-    let png = sites::qr_png(&site.url(&state.settings.server.base_url))
-        .map_err(|e| qr_failed(e, page(&req)))?;
-    Ok(download(
-        png,
-        "image/png",
-        format!("{}.png", site.file_stem()),
-    ))
+pub async fn site_qr_png(desk: Desk, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let site = site_or_404(&desk.state, &id).await?;
+    let png = sites::qr_png(&site.url(&desk.state.settings.server.base_url)).map_err(qr_failed)?;
+    Ok(download(&site, png, "image/png", "png"))
 }
 
 #[derive(Template)]
@@ -323,28 +240,22 @@ struct NoticePage<'a> {
 
 /// The A4 notice for one site: the campaign's text, the categories in plain words, the site's
 /// QR code and address, the hotline and the promise that anonymous reports are protected.
-pub async fn site_notice(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    id: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let lang = lang_of(&req);
-    let t = lang.catalog();
-    let surface = Surface::Page(lang);
-    let site = site_or_404(&req, &state, &id).await?;
+pub async fn site_notice(desk: Desk, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let (state, lang, t) = (&desk.state, desk.lang, desk.t());
+    let site = site_or_404(state, &id).await?;
     let campaign = &state.settings.campaign;
     let (title, office, notice) = match lang {
         Lang::Zh => (&campaign.title_zh, &campaign.office_zh, &campaign.notice_zh),
         Lang::En => (&campaign.title_en, &campaign.office_en, &campaign.notice_en),
     };
     let site_url = site.url(&state.settings.server.base_url);
-    let qr_svg = sites::qr_svg_inline(&site_url).map_err(|e| qr_failed(e, surface))?;
-    let today = state.now().with_timezone(&Shanghai).date_naive();
+    let qr_svg = sites::qr_svg_inline(&site_url).map_err(qr_failed)?;
+    let today = state.today();
     let mut date = String::new();
     if write!(date, "{}", today.format(t.t("notice.date_format"))).is_err() {
         date = today.to_string();
     }
-    let village = village_label(&state, lang, site.village.as_deref());
+    let village = village_label(state, lang, site.village.as_deref());
     let site_label = [village.as_str(), site.name.as_str()]
         .into_iter()
         .filter(|s| !s.is_empty())
@@ -366,7 +277,7 @@ pub async fn site_notice(
         site_label,
         date,
     };
-    render(&page, StatusCode::OK, surface)
+    desk.render(&page, StatusCode::OK)
 }
 
 /// A row of the counts tables, ready to show.
@@ -431,21 +342,15 @@ fn shown_text(t: &Catalog, shown: Shown) -> String {
     }
 }
 
-pub async fn show_counts(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: web::ReqData<SessionUser>,
-) -> Result<HttpResponse, AppError> {
-    let StaffPage { t, lang, nav } = StaffPage::new(&req, &user, &state);
-    let surface = Surface::Page(lang);
+pub async fn show_counts(desk: Desk) -> Result<HttpResponse, AppError> {
+    let StaffPage { t, lang, nav } = desk.page();
+    let state = &desk.state;
     let rules = CountRules {
         min_shown: state.settings.counts.min_shown,
         campaign_start: state.settings.campaign.start,
         campaign_end: state.settings.campaign.end,
     };
-    let counts = sites::counts(&state.db, &rules, state.now())
-        .await
-        .map_err(|e| AppError::internal(e, surface))?;
+    let counts = sites::counts(&state.db, &rules, state.now()).await?;
     let cells = |row: &[Shown; 3]| row.iter().map(|s| shown_text(t, *s)).collect();
     let periods = counts
         .periods
@@ -468,7 +373,7 @@ pub async fn show_counts(
         .villages
         .iter()
         .map(|row| CountLine {
-            label: village_label(&state, lang, Some(&row.key)),
+            label: village_label(state, lang, Some(&row.key)),
             detail: String::new(),
             cells: cells(&row.counts),
         })
@@ -479,7 +384,7 @@ pub async fn show_counts(
         .map(|row| {
             let site = &row.key;
             let mut detail = t.label("site_kind", site.kind.code()).to_string();
-            let village = village_label(&state, lang, site.village.as_deref());
+            let village = village_label(state, lang, site.village.as_deref());
             if !village.is_empty() {
                 detail.push_str(" · ");
                 detail.push_str(&village);
@@ -495,7 +400,7 @@ pub async fn show_counts(
             }
         })
         .collect();
-    render(
+    desk.render(
         &CountsPage {
             t,
             lang,
@@ -530,6 +435,5 @@ pub async fn show_counts(
             ],
         },
         StatusCode::OK,
-        surface,
     )
 }
