@@ -100,19 +100,6 @@ pub struct StaffPage {
     pub nav: Nav,
 }
 
-impl StaffPage {
-    pub fn new(req: &HttpRequest, user: &SessionUser, state: &AppState) -> StaffPage {
-        let lang = lang_of(req);
-        let t = lang.catalog();
-        let failed_mail = req.extensions().get::<FailedMail>().map_or(0, |f| f.0);
-        StaffPage {
-            t,
-            lang,
-            nav: Nav::new(user, state, failed_mail, t),
-        }
-    }
-}
-
 /// What every staff page's header needs.
 pub struct Nav {
     pub display_name: String,

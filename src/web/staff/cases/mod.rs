@@ -1,0 +1,36 @@
+//! The inspectors' triage desk: the case list, the case page and its actions.
+
+mod actions;
+mod list;
+mod page;
+
+pub use actions::{
+    add_note, ask_reporter, assign_case, change_status, escalate_case, record_event, recuse,
+};
+pub use list::list_cases;
+pub use page::show_case;
+
+use crate::i18n::{Catalog, Lang};
+use crate::services::deadlines::Stage;
+use crate::web::AppState;
+
+/// A village's name in the page's language; empty when the case names none the configuration
+/// knows.
+fn village_name(state: &AppState, lang: Lang, id: Option<&str>) -> String {
+    id.and_then(|id| state.villages.get(id))
+        .map(|v| match lang {
+            Lang::Zh => v.zh.clone(),
+            Lang::En => v.en.clone(),
+        })
+        .unwrap_or_default()
+}
+
+/// "Accept by 2024-10-10", empty when nothing is due.
+fn due_text(t: &Catalog, due: Option<(Stage, chrono::NaiveDate)>) -> String {
+    due.map(|(stage, date)| {
+        t.t("staff.due")
+            .replace("{stage}", t.label("staff.stage", stage.code()))
+            .replace("{date}", &date.to_string())
+    })
+    .unwrap_or_default()
+}
