@@ -1,9 +1,11 @@
-//! What an inspector does on a case page. Each action reads its form and makes its one
-//! service call; `act` does the rest: the case from the path, then back to the page.
+//! What an inspector does on a case page. Each action is a form and the one service call it
+//! makes; `act` is the handler of them all: the case from the path, the call, then back to
+//! the case page or the page again with the refusal's reason.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use super::page::case_page;
@@ -14,15 +16,32 @@ use crate::web::AppState;
 use crate::web::pages::see_other;
 use crate::web::staff::{Desk, path_id};
 
-/// Runs one action on the case named by the path and answers with `after`.
-async fn act<T>(
-    desk: &Desk,
-    raw_id: &str,
-    action: impl AsyncFnOnce(&AppState, &Viewer, Uuid) -> Result<T, ServiceError>,
+/// An action on a case: the form it is posted as, and its service call.
+pub trait CaseAction: DeserializeOwned {
+    async fn run(self, state: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError>;
+
+    /// Whether, done, the action puts the case out of the inspector's sight (they stepped
+    /// aside), so that they go back to the list rather than to the case.
+    fn leaves_case(&self, _viewer: &Viewer) -> bool {
+        false
+    }
+}
+
+/// `POST /staff/cases/{id}/…` for every action.
+pub async fn act<A: CaseAction>(
+    desk: Desk,
+    id: web::Path<String>,
+    form: web::Form<A>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path_id(raw_id)?;
-    let result = action(&desk.state, &desk.viewer(), id).await;
-    after(desk, id, result.map(drop)).await
+    let id = path_id(&id)?;
+    let action = form.into_inner();
+    let viewer = desk.viewer();
+    let leaves = action.leaves_case(&viewer);
+    let result = action.run(&desk.state, &viewer, id).await;
+    if leaves && result.is_ok() {
+        return Ok(see_other("/staff/cases"));
+    }
+    after(&desk, id, result).await
 }
 
 /// After an action: back to the case page (POST-redirect-GET), or the page again with the
@@ -48,16 +67,16 @@ async fn after(
     case_page(desk, id, Some(problem), StatusCode::UNPROCESSABLE_ENTITY).await
 }
 
+/// A move in the workflow, with what it needs: a reason, a finding, the case merged into.
 #[derive(Debug, Deserialize)]
-pub struct StatusForm {
+pub struct ChangeStatus {
     transition: Option<String>,
     text: Option<String>,
     outcome: Option<String>,
     into: Option<String>,
 }
 
-impl StatusForm {
-    /// The move chosen, with what it needs: a reason, a finding, the case merged into.
+impl ChangeStatus {
     fn transition(self) -> Result<Transition, ServiceError> {
         let text = self.text.unwrap_or_default();
         match self.transition.as_deref() {
@@ -80,142 +99,113 @@ impl StatusForm {
     }
 }
 
-pub async fn change_status(
-    desk: Desk,
-    id: web::Path<String>,
-    form: web::Form<StatusForm>,
-) -> Result<HttpResponse, AppError> {
-    let transition = form.into_inner().transition();
-    act(&desk, &id, async |s, viewer, id| {
-        cases::change_status(&s.db, &s.keyring, viewer, id, transition?, s.now()).await
-    })
-    .await
+impl CaseAction for ChangeStatus {
+    async fn run(self, s: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError> {
+        let transition = self.transition()?;
+        cases::change_status(&s.db, &s.keyring, viewer, id, transition, s.now()).await
+    }
 }
 
+/// Gives the case to an inspector, or to nobody.
 #[derive(Debug, Deserialize)]
-pub struct AssignForm {
+pub struct AssignCase {
     assignee: Option<String>,
 }
 
-pub async fn assign_case(
-    desk: Desk,
-    id: web::Path<String>,
-    form: web::Form<AssignForm>,
-) -> Result<HttpResponse, AppError> {
-    let assignee = form
-        .into_inner()
-        .assignee
-        .and_then(|a| Uuid::parse_str(&a).ok());
-    act(&desk, &id, async |s, viewer, id| {
+impl CaseAction for AssignCase {
+    async fn run(self, s: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError> {
+        let assignee = self.assignee.and_then(|a| Uuid::parse_str(&a).ok());
         cases::assign(&s.db, &s.keyring, viewer, id, assignee, s.now()).await
-    })
-    .await
+    }
 }
 
+/// Text an inspector writes on a case: a note for the inspectors only (`AddNote`), or a
+/// question the reporter reads on the status page (`AskReporter`).
 #[derive(Debug, Deserialize)]
-pub struct TextForm {
+pub struct Written<const TO_REPORTER: bool> {
     text: Option<String>,
 }
 
-pub async fn add_note(
-    desk: Desk,
-    id: web::Path<String>,
-    form: web::Form<TextForm>,
-) -> Result<HttpResponse, AppError> {
-    let text = form.into_inner().text.unwrap_or_default();
-    act(&desk, &id, async |s, viewer, id| {
-        cases::add_note(&s.db, &s.keyring, viewer, id, &text, s.now()).await
-    })
-    .await
+pub type AddNote = Written<false>;
+pub type AskReporter = Written<true>;
+
+impl<const TO_REPORTER: bool> CaseAction for Written<TO_REPORTER> {
+    async fn run(self, s: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError> {
+        let text = self.text.unwrap_or_default();
+        let (db, keyring, now) = (&s.db, &s.keyring, s.now());
+        if TO_REPORTER {
+            cases::ask_reporter(db, keyring, viewer, id, &text, now).await?;
+        } else {
+            cases::add_note(db, keyring, viewer, id, &text, now).await?;
+        }
+        Ok(())
+    }
 }
 
-pub async fn ask_reporter(
-    desk: Desk,
-    id: web::Path<String>,
-    form: web::Form<TextForm>,
-) -> Result<HttpResponse, AppError> {
-    let text = form.into_inner().text.unwrap_or_default();
-    act(&desk, &id, async |s, viewer, id| {
-        cases::ask_reporter(&s.db, &s.keyring, viewer, id, &text, s.now()).await
-    })
-    .await
-}
-
+/// Something done about the case outside this service, with an optional note.
 #[derive(Debug, Deserialize)]
-pub struct EventForm {
+pub struct RecordEvent {
     event: Option<String>,
     text: Option<String>,
 }
 
-pub async fn record_event(
-    desk: Desk,
-    id: web::Path<String>,
-    form: web::Form<EventForm>,
-) -> Result<HttpResponse, AppError> {
-    let form = form.into_inner();
-    let event = match form.event.as_deref() {
-        Some("transferred_discipline") => Ok(CaseEvent::TransferredToDisciplinePost),
-        Some("reported_bureau") => Ok(CaseEvent::ReportedToDistrictBureau),
-        _ => Err(ServiceError::Invalid("staff.case.choose_event")),
-    };
-    let note = form.text.filter(|t| !t.trim().is_empty());
-    act(&desk, &id, async |s, viewer, id| {
-        cases::record_event(&s.db, &s.keyring, viewer, id, event?, note, s.now()).await
-    })
-    .await
+impl CaseAction for RecordEvent {
+    async fn run(self, s: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError> {
+        let event = match self.event.as_deref() {
+            Some("transferred_discipline") => CaseEvent::TransferredToDisciplinePost,
+            Some("reported_bureau") => CaseEvent::ReportedToDistrictBureau,
+            _ => return Err(ServiceError::Invalid("staff.case.choose_event")),
+        };
+        let note = self.text.filter(|t| !t.trim().is_empty());
+        cases::record_event(&s.db, &s.keyring, viewer, id, event, note, s.now()).await
+    }
 }
 
+/// An inspector recuses a colleague, or themselves, by hand and says why.
 #[derive(Debug, Deserialize)]
-pub struct RecuseForm {
+pub struct Recuse {
     user: Option<String>,
     reason: Option<String>,
 }
 
-/// An inspector recuses a colleague, or themselves, by hand and says why.
-pub async fn recuse(
-    desk: Desk,
-    id: web::Path<String>,
-    form: web::Form<RecuseForm>,
-) -> Result<HttpResponse, AppError> {
-    let form = form.into_inner();
-    let target = form.user.as_deref().and_then(|u| Uuid::parse_str(u).ok());
-    let me = desk.user.user_id;
-    let mut stepped_aside = false;
-    let response = act(&desk, &id, async |s, _, id| {
+impl Recuse {
+    fn target(&self) -> Option<Uuid> {
+        self.user.as_deref().and_then(|u| Uuid::parse_str(u).ok())
+    }
+}
+
+impl CaseAction for Recuse {
+    async fn run(self, s: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError> {
+        let me = viewer.user_id;
         // Only someone who may see the case may act on it.
         if recusal::is_recused(&s.db, id, me).await? || !cases::case_exists(&s.db, id).await? {
             return Err(ServiceError::NotFound);
         }
-        let target = target.ok_or(ServiceError::Invalid("staff.case.choose_person"))?;
-        let reason = form.reason.as_deref().unwrap_or("");
-        recusal::recuse_manually(&s.db, &s.keyring, id, target, me, reason, s.now()).await?;
-        stepped_aside = target == me;
-        Ok(())
-    })
-    .await?;
-    // Having stepped aside, the inspector no longer sees the case.
-    Ok(if stepped_aside {
-        see_other("/staff/cases")
-    } else {
-        response
-    })
+        let target = self
+            .target()
+            .ok_or(ServiceError::Invalid("staff.case.choose_person"))?;
+        let reason = self.reason.as_deref().unwrap_or("");
+        recusal::recuse_manually(&s.db, &s.keyring, id, target, me, reason, s.now())
+            .await
+            .map(drop)
+    }
+
+    /// Having stepped aside, the inspector no longer sees the case.
+    fn leaves_case(&self, viewer: &Viewer) -> bool {
+        self.target() == Some(viewer.user_id)
+    }
 }
 
+/// Sends the case on to another group.
 #[derive(Debug, Deserialize)]
-pub struct EscalateForm {
+pub struct EscalateCase {
     group: Option<String>,
 }
 
-/// An inspector sends the case on to another group; a refusal re-shows the page with why.
-pub async fn escalate_case(
-    desk: Desk,
-    id: web::Path<String>,
-    form: web::Form<EscalateForm>,
-) -> Result<HttpResponse, AppError> {
-    let group = form.into_inner().group.unwrap_or_default();
-    act(&desk, &id, async |s, viewer, id| {
+impl CaseAction for EscalateCase {
+    async fn run(self, s: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError> {
+        let group = self.group.unwrap_or_default();
         let (routing, deadlines) = (&s.routing, &s.deadlines);
-        let group = group.trim();
         cases::escalate(
             &s.db,
             &s.keyring,
@@ -223,10 +213,9 @@ pub async fn escalate_case(
             deadlines,
             viewer,
             id,
-            group,
+            group.trim(),
             s.now(),
         )
         .await
-    })
-    .await
+    }
 }

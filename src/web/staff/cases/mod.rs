@@ -5,7 +5,7 @@ mod list;
 mod page;
 
 pub use actions::{
-    add_note, ask_reporter, assign_case, change_status, escalate_case, record_event, recuse,
+    AddNote, AskReporter, AssignCase, ChangeStatus, EscalateCase, RecordEvent, Recuse, act,
 };
 pub use list::list_cases;
 pub use page::show_case;
