@@ -1,5 +1,5 @@
 //! What every HTML page shares: rendering a template, the no-store header, the redirect after
-//! a form, times as the office reads them, and the choices of a select list.
+//! a form, times as the office reads them, village names, and the choices of a select list.
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
@@ -8,8 +8,9 @@ use askama::Template;
 use chrono::{DateTime, Utc};
 use chrono_tz::Asia::Shanghai;
 
+use crate::domain::{Village, Villages};
 use crate::error::{AppError, Surface};
-use crate::i18n::Catalog;
+use crate::i18n::{Catalog, Lang};
 
 /// Renders a page, or a generic 500 page if the template fails.
 pub fn render(
@@ -60,6 +61,27 @@ pub fn shown_time(at: DateTime<Utc>, day_only: bool) -> String {
     } else {
         local_time(at)
     }
+}
+
+fn name_in(village: &Village, lang: Lang) -> &str {
+    match lang {
+        Lang::Zh => &village.zh,
+        Lang::En => &village.en,
+    }
+}
+
+/// A configured village's name in `lang`.
+pub fn village_name<'a>(villages: &'a Villages, lang: Lang, id: &str) -> Option<&'a str> {
+    villages.get(id).map(|v| name_in(v, lang))
+}
+
+/// Every configured village as a choice, named in `lang`.
+pub fn village_choices(villages: &Villages, lang: Lang, current: Option<&str>) -> Vec<Choice> {
+    villages
+        .all()
+        .iter()
+        .map(|v| Choice::new(&v.id, name_in(v, lang), current))
+        .collect()
 }
 
 /// One option of a select list.

@@ -22,7 +22,7 @@ use crate::services::access::{Viewer, open_fields, report_dek, status_of, visibl
 use crate::services::attachments::{self, AttachmentSummary};
 use crate::services::audit::{self, AuditAction, AuditRecord};
 use crate::services::deadlines::{self, CaseDates, Deadlines, Stage};
-use crate::services::routing::{self, Routing};
+use crate::services::routing::{self, CaseRoute, Routing};
 use crate::services::{recusal, staff};
 
 /// The case page: everything about a case, decrypted for an inspector.
@@ -177,16 +177,13 @@ pub struct ReadView {
     pub reader: Option<String>,
 }
 
-/// A group the case went to.
+/// A group the case went to, and who sent it there.
 pub struct RouteView {
-    pub group_name: String,
-    /// `rule` or `escalation`.
-    pub reason: String,
+    pub route: CaseRoute,
     pub escalated: bool,
     pub actor: Option<String>,
-    pub at: DateTime<Utc>,
     /// An anonymous report's routing by rule happened at intake and keeps its day only: show
-    /// `at` as a date. An escalation is an inspector's act and keeps its time.
+    /// `route.at` as a date. An escalation is an inspector's act and keeps its time.
     pub day_only: bool,
 }
 
@@ -229,15 +226,13 @@ pub async fn case_file(
         .collect();
     let routes = record
         .into_iter()
-        .map(|r| {
-            let escalated = r.reason == routing::BY_ESCALATION;
+        .map(|route| {
+            let escalated = route.reason == routing::BY_ESCALATION;
             RouteView {
                 day_only: case.anonymous && !escalated,
                 escalated,
-                actor: name_of(r.actor),
-                at: r.at,
-                group_name: r.group_name,
-                reason: r.reason,
+                actor: name_of(route.actor),
+                route,
             }
         })
         .collect();

@@ -104,10 +104,8 @@ fn intake_page(
     let state = &desk.state;
     let (categories, villages, roles) = choices(state, lang, &values);
     let current = channel.unwrap_or(Channel::Hotline).code();
-    let channels = [Channel::Hotline, Channel::Letter, Channel::WalkIn]
-        .iter()
-        .map(|c| Choice::new(c.code(), t.label("channel", c.code()), Some(current)))
-        .collect();
+    let channels = [Channel::Hotline, Channel::Letter, Channel::WalkIn].map(Channel::code);
+    let channels = Choice::labelled(t, "channel", channels, Some(current));
     let page = IntakePage {
         t,
         lang,

@@ -16,20 +16,13 @@ use crate::error::{AppError, ErrorKind};
 use crate::i18n::{Catalog, Lang};
 use crate::services::sites::{self, CountRules, NewSite, QrError, Shown, Site};
 use crate::web::AppState;
-use crate::web::pages::Choice;
+use crate::web::pages::{Choice, village_choices, village_name};
 
 /// A village's name in the page's language, or its id if the configuration no longer has it.
 fn village_label(state: &AppState, lang: Lang, id: Option<&str>) -> String {
-    let Some(id) = id else {
-        return String::new();
-    };
-    match state.villages.get(id) {
-        Some(v) => match lang {
-            Lang::Zh => v.zh.clone(),
-            Lang::En => v.en.clone(),
-        },
-        None => id.to_string(),
-    }
+    id.map(|id| village_name(&state.villages, lang, id).unwrap_or(id))
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// One row of the sites table, ready to show.
@@ -88,25 +81,9 @@ async fn sites_page(
             enabled: site.enabled,
         })
         .collect();
-    let kinds = SiteKind::ALL
-        .iter()
-        .map(|k| {
-            Choice::new(
-                k.code(),
-                t.label("site_kind", k.code()),
-                typed.kind.as_deref(),
-            )
-        })
-        .collect();
-    let villages = state
-        .villages
-        .all()
-        .iter()
-        .map(|v| {
-            let label = village_label(state, lang, Some(&v.id));
-            Choice::new(&v.id, &label, typed.village.as_deref())
-        })
-        .collect();
+    let kinds = SiteKind::ALL.iter().map(|k| k.code());
+    let kinds = Choice::labelled(t, "site_kind", kinds, typed.kind.as_deref());
+    let villages = village_choices(&state.villages, lang, typed.village.as_deref());
     let page = SitesPage {
         t,
         lang,

@@ -13,7 +13,7 @@ use crate::i18n::{Catalog, Lang};
 use crate::services::cases::{self, CaseFilter, CaseList, Order};
 use crate::services::sites::{self, Site};
 use crate::web::AppState;
-use crate::web::pages::Choice;
+use crate::web::pages::{Choice, village_choices};
 use crate::web::staff::{Desk, Nav, StaffPage};
 
 const PER_PAGE: u64 = 50;
@@ -159,15 +159,7 @@ pub async fn list_cases(
             Category::ALL.iter().map(|c| c.code()),
             query.category.as_deref(),
         ),
-        villages: state
-            .villages
-            .all()
-            .iter()
-            .map(|v| {
-                let name = village_name(state, lang, Some(&v.id));
-                Choice::new(&v.id, &name, query.village.as_deref())
-            })
-            .collect(),
+        villages: village_choices(&state.villages, lang, query.village.as_deref()),
         channels: Choice::labelled(t, "channel", CHANNELS, query.channel.as_deref()),
         sites: sites
             .iter()

@@ -12,17 +12,14 @@ pub use page::show_case;
 
 use crate::i18n::{Catalog, Lang};
 use crate::services::deadlines::Stage;
-use crate::web::AppState;
+use crate::web::{AppState, pages};
 
 /// A village's name in the page's language; empty when the case names none the configuration
 /// knows.
 fn village_name(state: &AppState, lang: Lang, id: Option<&str>) -> String {
-    id.and_then(|id| state.villages.get(id))
-        .map(|v| match lang {
-            Lang::Zh => v.zh.clone(),
-            Lang::En => v.en.clone(),
-        })
+    id.and_then(|id| pages::village_name(&state.villages, lang, id))
         .unwrap_or_default()
+        .to_string()
 }
 
 /// "Accept by 2024-10-10", empty when nothing is due.

@@ -195,10 +195,10 @@ pub(super) async fn case_page(
         routes: routes
             .into_iter()
             .map(|r| ShownRoute {
-                reason: t.label("staff.route", &r.reason).to_string(),
+                reason: t.label("staff.route", &r.route.reason).to_string(),
                 actor: r.actor.unwrap_or_default(),
-                at: shown_time(r.at, r.day_only),
-                group: r.group_name,
+                at: shown_time(r.route.at, r.day_only),
+                group: r.route.group_name,
                 escalated: r.escalated,
             })
             .collect(),
