@@ -328,7 +328,11 @@ pub async fn show_counts(desk: Desk) -> Result<HttpResponse, AppError> {
         campaign_end: state.settings.campaign.end,
     };
     let counts = sites::counts(&state.db, &rules, state.now()).await?;
-    let cells = |row: &[Shown; 3]| row.iter().map(|s| shown_text(t, *s)).collect();
+    let line = |label: String, detail: String, row: &[Shown; 3]| CountLine {
+        label,
+        detail,
+        cells: row.iter().map(|s| shown_text(t, *s)).collect(),
+    };
     let periods = counts
         .periods
         .iter()
@@ -340,19 +344,17 @@ pub async fn show_counts(desk: Desk) -> Result<HttpResponse, AppError> {
     let kinds = counts
         .kinds
         .iter()
-        .map(|row| CountLine {
-            label: t.label("site_kind", row.key.code()).to_string(),
-            detail: String::new(),
-            cells: cells(&row.counts),
+        .map(|row| {
+            let kind = t.label("site_kind", row.key.code()).to_string();
+            line(kind, String::new(), &row.counts)
         })
         .collect();
     let villages = counts
         .villages
         .iter()
-        .map(|row| CountLine {
-            label: village_label(state, lang, Some(&row.key)),
-            detail: String::new(),
-            cells: cells(&row.counts),
+        .map(|row| {
+            let village = village_label(state, lang, Some(&row.key));
+            line(village, String::new(), &row.counts)
         })
         .collect();
     let sites = counts
@@ -370,13 +372,15 @@ pub async fn show_counts(desk: Desk) -> Result<HttpResponse, AppError> {
                 detail.push_str(" · ");
                 detail.push_str(t.t("staff.sites.disabled"));
             }
-            CountLine {
-                label: site.name.clone(),
-                detail,
-                cells: cells(&row.counts),
-            }
+            line(site.name.clone(), detail, &row.counts)
         })
         .collect();
+    let unattributed = line(
+        t.t("counts.unattributed").to_string(),
+        String::new(),
+        &counts.unattributed,
+    );
+    let section = |id, caption, rows| CountSection { id, caption, rows };
     desk.render(
         &CountsPage {
             t,
@@ -385,30 +389,14 @@ pub async fn show_counts(desk: Desk) -> Result<HttpResponse, AppError> {
             min_shown: counts.min_shown,
             periods,
             sections: vec![
-                CountSection {
-                    id: "kinds",
-                    caption: "counts.by_kind",
-                    rows: kinds,
-                },
-                CountSection {
-                    id: "villages",
-                    caption: "counts.by_village",
-                    rows: villages,
-                },
-                CountSection {
-                    id: "sites",
-                    caption: "counts.by_site",
-                    rows: sites,
-                },
-                CountSection {
-                    id: "unattributed",
-                    caption: "counts.unattributed_title",
-                    rows: vec![CountLine {
-                        label: t.t("counts.unattributed").to_string(),
-                        detail: String::new(),
-                        cells: cells(&counts.unattributed),
-                    }],
-                },
+                section("kinds", "counts.by_kind", kinds),
+                section("villages", "counts.by_village", villages),
+                section("sites", "counts.by_site", sites),
+                section(
+                    "unattributed",
+                    "counts.unattributed_title",
+                    vec![unattributed],
+                ),
             ],
         },
         StatusCode::OK,
