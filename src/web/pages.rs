@@ -1,12 +1,16 @@
-//! What every HTML page shares: rendering a template, the no-store header, and the choices
-//! of a select list.
+//! What every HTML page shares: rendering a template, the no-store header, the redirect after
+//! a form, times as the office reads them, village names, and the choices of a select list.
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use askama::Template;
+use chrono::{DateTime, Utc};
+use chrono_tz::Asia::Shanghai;
 
+use crate::domain::{Village, Villages};
 use crate::error::{AppError, Surface};
+use crate::i18n::{Catalog, Lang};
 
 /// Renders a page, or a generic 500 page if the template fails.
 pub fn render(
@@ -35,6 +39,51 @@ pub fn no_store(mut response: HttpResponse, surface: Surface) -> HttpResponse {
     response
 }
 
+/// 303 See Other: where a form that changed something sends the browser (POST-redirect-GET).
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+/// A time as staff in the office read it: Asia/Shanghai, to the minute.
+pub fn local_time(at: DateTime<Utc>) -> String {
+    at.with_timezone(&Shanghai)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+/// A time shown as its day alone when that is all that may be known of it (what an anonymous
+/// reporter did), otherwise to the minute.
+pub fn shown_time(at: DateTime<Utc>, day_only: bool) -> String {
+    if day_only {
+        crate::domain::local_day(at).to_string()
+    } else {
+        local_time(at)
+    }
+}
+
+fn name_in(village: &Village, lang: Lang) -> &str {
+    match lang {
+        Lang::Zh => &village.zh,
+        Lang::En => &village.en,
+    }
+}
+
+/// A configured village's name in `lang`.
+pub fn village_name<'a>(villages: &'a Villages, lang: Lang, id: &str) -> Option<&'a str> {
+    villages.get(id).map(|v| name_in(v, lang))
+}
+
+/// Every configured village as a choice, named in `lang`.
+pub fn village_choices(villages: &Villages, lang: Lang, current: Option<&str>) -> Vec<Choice> {
+    villages
+        .all()
+        .iter()
+        .map(|v| Choice::new(&v.id, name_in(v, lang), current))
+        .collect()
+}
+
 /// One option of a select list.
 pub struct Choice {
     pub code: String,
@@ -49,5 +98,18 @@ impl Choice {
             label: label.to_string(),
             selected: current == Some(code),
         }
+    }
+
+    /// One choice per code, each labelled by the catalog entry `{group}.{code}`.
+    pub fn labelled<'a>(
+        t: &Catalog,
+        group: &str,
+        codes: impl IntoIterator<Item = &'a str>,
+        current: Option<&str>,
+    ) -> Vec<Choice> {
+        codes
+            .into_iter()
+            .map(|code| Choice::new(code, t.label(group, code), current))
+            .collect()
     }
 }

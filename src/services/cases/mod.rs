@@ -9,7 +9,10 @@ mod workflow;
 pub use conversation::{ReplyOutcome, ask_reporter, reporter_reply};
 pub(crate) use conversation::{closing_feedback, conversation, reply_allowed};
 pub use list::{CaseFilter, CaseList, CaseRow, Order, list_cases};
-pub use page::{CaseView, EventView, MessageView, NoteView, RelatedCase, open_case};
+pub use page::{
+    CaseFile, CaseView, EventView, MessageView, NoteView, ReadView, RelatedCase, RouteView,
+    case_file, open_case,
+};
 pub use workflow::{add_note, assign, change_status, escalate, record_event};
 
 pub use super::access::{Viewer, case_exists};

@@ -1,4 +1,5 @@
-//! The case page: everything about a case, decrypted for an inspector, its opening audited.
+//! The case page: everything about a case, decrypted for an inspector, its opening audited,
+//! and what the page shows around it.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, Query};
@@ -21,7 +22,8 @@ use crate::services::access::{Viewer, open_fields, report_dek, status_of, visibl
 use crate::services::attachments::{self, AttachmentSummary};
 use crate::services::audit::{self, AuditAction, AuditRecord};
 use crate::services::deadlines::{self, CaseDates, Deadlines, Stage};
-use crate::services::recusal;
+use crate::services::routing::{self, CaseRoute, Routing};
+use crate::services::{recusal, staff};
 
 /// The case page: everything about a case, decrypted for an inspector.
 pub struct CaseView {
@@ -98,7 +100,6 @@ pub struct RelatedCase {
     pub received_on: NaiveDate,
 }
 
-/// The clear columns a list needs; the sealed ones are never loaded.
 /// The case page for an inspector, with its due date as of the day of `now` in Asia/Shanghai.
 /// Opening is audited, and the reporter's answers shown here count as read from now on.
 /// Operators and admins who are not inspectors, and recused inspectors, get `None`, as for a
@@ -154,6 +155,99 @@ pub async fn open_case(
         .await?;
     txn.commit().await?;
     Ok(Some(view))
+}
+
+/// A case as its page shows it: the case itself, who has read it, who may be given it and
+/// where it has been sent.
+pub struct CaseFile {
+    pub case: CaseView,
+    /// Every opening of the case, newest first.
+    pub reads: Vec<ReadView>,
+    /// Enabled inspectors not recused from the case: (account, display name).
+    pub assignable: Vec<(Uuid, String)>,
+    /// The groups the case went to, oldest first.
+    pub routes: Vec<RouteView>,
+    /// The configured groups it has not gone to yet: (group, name).
+    pub unrouted: Vec<(String, String)>,
+}
+
+pub struct ReadView {
+    pub at: DateTime<Utc>,
+    pub reader: Option<String>,
+}
+
+/// A group the case went to, and who sent it there.
+pub struct RouteView {
+    pub route: CaseRoute,
+    pub escalated: bool,
+    pub actor: Option<String>,
+    /// An anonymous report's routing by rule happened at intake and keeps its day only: show
+    /// `route.at` as a date. An escalation is an inspector's act and keeps its time.
+    pub day_only: bool,
+}
+
+/// The case page for an inspector: `open_case` (audited, replies marked read) and what the
+/// page shows around it. `None` exactly when `open_case` gives `None`.
+#[allow(clippy::too_many_arguments)]
+pub async fn case_file(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    routing: &Routing,
+    viewer: &Viewer,
+    id: Uuid,
+    deadlines: &Deadlines,
+    now: DateTime<Utc>,
+) -> Result<Option<CaseFile>, ServiceError> {
+    let Some(case) = open_case(db, keyring, viewer, id, deadlines, now).await? else {
+        return Ok(None);
+    };
+    let reads = audit::reads_of_case(db, id).await?;
+    let recused = recusal::recused_users(db, id).await?;
+    let assignable = staff::inspectors(db)
+        .await?
+        .into_iter()
+        .filter(|(user, _)| !recused.contains(user))
+        .collect();
+    let record = routing::routes_of_case(db, routing, id).await?;
+    let names = display_names(
+        db,
+        reads
+            .iter()
+            .filter_map(|r| r.actor)
+            .chain(record.iter().filter_map(|r| r.actor)),
+    )
+    .await?;
+    let name_of = |id: Option<Uuid>| id.and_then(|id| names.get(&id).cloned());
+    let unrouted = routing
+        .groups()
+        .filter(|(group, _)| !record.iter().any(|r| r.group == *group))
+        .map(|(group, name)| (group.to_string(), name.to_string()))
+        .collect();
+    let routes = record
+        .into_iter()
+        .map(|route| {
+            let escalated = route.reason == routing::BY_ESCALATION;
+            RouteView {
+                day_only: case.anonymous && !escalated,
+                escalated,
+                actor: name_of(route.actor),
+                route,
+            }
+        })
+        .collect();
+    Ok(Some(CaseFile {
+        reads: reads
+            .into_iter()
+            .map(|r| ReadView {
+                at: r.at,
+                reader: name_of(r.actor),
+            })
+            .collect(),
+        case,
+        assignable,
+        routes,
+        unrouted,
+    }))
 }
 
 async fn read_case(

@@ -1,21 +1,20 @@
 //! Admin pages: accounts, close-relative filings and failed mail. Admins see no report content.
 
-use actix_web::http::{StatusCode, header};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use actix_web::web;
 use askama::Template;
 use serde::Deserialize;
+use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use super::{Nav, StaffPage};
+use super::{Desk, Nav, StaffPage, path_id, refusal};
 use crate::domain::Role;
-use crate::error::{AppError, ErrorKind, Surface};
+use crate::error::{AppError, ErrorKind};
 use crate::i18n::{Catalog, Lang};
-use crate::services::access::Viewer;
-use crate::services::staff::{self, NewUser, SessionUser, UserSummary};
+use crate::services::staff::{self, NewUser, UserSummary};
 use crate::services::{ServiceError, outbox, recusal};
-use crate::web::AppState;
-use crate::web::pages::render;
-use uuid::Uuid;
+use crate::web::pages::{local_time, see_other};
 
 #[derive(Template)]
 #[template(path = "staff/users.html")]
@@ -39,38 +38,26 @@ impl UsersPage {
 }
 
 async fn users_page(
-    req: &HttpRequest,
-    state: &AppState,
-    user: &SessionUser,
+    desk: &Desk,
     notice: Option<String>,
     problem: Option<String>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let StaffPage { t, lang, nav } = StaffPage::new(req, user, state);
-    let surface = Surface::Page(lang);
-    let users = staff::list_users(&state.db)
-        .await
-        .map_err(|e| AppError::internal(e, surface))?;
-    render(
-        &UsersPage {
-            t,
-            lang,
-            nav,
-            users,
-            notice,
-            problem,
-        },
-        status,
-        surface,
-    )
+    let StaffPage { t, lang, nav } = desk.page();
+    let users = staff::list_users(&desk.state.db).await?;
+    let page = UsersPage {
+        t,
+        lang,
+        nav,
+        users,
+        notice,
+        problem,
+    };
+    desk.render(&page, status)
 }
 
-pub async fn list_users(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: web::ReqData<SessionUser>,
-) -> Result<HttpResponse, AppError> {
-    users_page(&req, &state, &user, None, None, StatusCode::OK).await
+pub async fn list_users(desk: Desk) -> Result<HttpResponse, AppError> {
+    users_page(&desk, None, None, StatusCode::OK).await
 }
 
 #[derive(Deserialize)]
@@ -89,12 +76,10 @@ pub struct NewUserForm {
 }
 
 pub async fn create_user(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: web::ReqData<SessionUser>,
+    desk: Desk,
     form: web::Form<NewUserForm>,
 ) -> Result<HttpResponse, AppError> {
-    let t = crate::web::lang_of(&req).catalog();
+    let t = desk.t();
     let form = form.into_inner();
     let roles = [
         (form.operator.is_some(), Role::Operator),
@@ -118,54 +103,28 @@ pub async fn create_user(
         password: Zeroizing::new(form.password.unwrap_or_default()),
         email: form.email,
     };
-    match staff::create_user(
-        &state.db,
-        &state.keyring,
-        new,
-        Some(user.user_id),
-        state.now(),
-    )
-    .await
-    {
+    let state = &desk.state;
+    let by = Some(desk.user.user_id);
+    match staff::create_user(&state.db, &state.keyring, new, by, state.now()).await {
         Ok(_) => {
             let notice = t.t("staff.users.created").replace("{username}", &username);
-            users_page(&req, &state, &user, Some(notice), None, StatusCode::OK).await
+            users_page(&desk, Some(notice), None, StatusCode::OK).await
         }
-        Err(ServiceError::Invalid(key)) => {
-            let problem = Some(t.t(key).to_string());
-            users_page(
-                &req,
-                &state,
-                &user,
-                None,
-                problem,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+        Err(e) => {
+            let problem = Some(t.t(refusal(e)?).to_string());
+            users_page(&desk, None, problem, StatusCode::UNPROCESSABLE_ENTITY).await
         }
-        Err(e) => Err(e.into()),
     }
 }
 
 pub async fn disable_user(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: web::ReqData<SessionUser>,
+    desk: Desk,
     username: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let surface = Surface::Page(crate::web::lang_of(&req));
-    match staff::disable_user(
-        &state.db,
-        &state.keyring,
-        &username,
-        Some(user.user_id),
-        state.now(),
-    )
-    .await
-    {
-        Ok(()) => users_page(&req, &state, &user, None, None, StatusCode::OK).await,
-        Err(e) => Err(AppError::from(e).on(surface)),
-    }
+    let state = &desk.state;
+    let by = Some(desk.user.user_id);
+    staff::disable_user(&state.db, &state.keyring, &username, by, state.now()).await?;
+    users_page(&desk, None, None, StatusCode::OK).await
 }
 
 pub struct ShownFiling {
@@ -187,21 +146,17 @@ struct RelativesPage {
 }
 
 async fn relatives_page(
-    req: &HttpRequest,
-    state: &AppState,
-    user: &SessionUser,
+    desk: &Desk,
     problem: Option<&'static str>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let StaffPage { t, lang, nav } = StaffPage::new(req, user, state);
-    let surface = Surface::Page(lang);
-    let internal = |e| AppError::internal(e, surface);
-    let accounts = staff::list_users(&state.db).await.map_err(internal)?;
+    let StaffPage { t, lang, nav } = desk.page();
+    let state = &desk.state;
+    let accounts = staff::list_users(&state.db).await?;
     let mut filings = Vec::new();
     for account in &accounts {
-        for (id, name, relation) in recusal::list_relatives(&state.db, &state.keyring, account.id)
-            .await
-            .map_err(internal)?
+        for (id, name, relation) in
+            recusal::list_relatives(&state.db, &state.keyring, account.id).await?
         {
             filings.push(ShownFiling {
                 id,
@@ -223,16 +178,12 @@ async fn relatives_page(
             .collect(),
         problem: problem.map(|key| t.t(key)),
     };
-    render(&page, status, surface)
+    desk.render(&page, status)
 }
 
 /// Close-relative filings (近亲属备案): who among the staff has relatives receiving support.
-pub async fn list_relatives(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: web::ReqData<SessionUser>,
-) -> Result<HttpResponse, AppError> {
-    relatives_page(&req, &state, &user, None, StatusCode::OK).await
+pub async fn list_relatives(desk: Desk) -> Result<HttpResponse, AppError> {
+    relatives_page(&desk, None, StatusCode::OK).await
 }
 
 #[derive(Deserialize)]
@@ -243,66 +194,40 @@ pub struct FilingForm {
 }
 
 pub async fn file_relative(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: web::ReqData<SessionUser>,
+    desk: Desk,
     form: web::Form<FilingForm>,
 ) -> Result<HttpResponse, AppError> {
-    let surface = Surface::Page(crate::web::lang_of(&req));
     let form = form.into_inner();
+    let refused = StatusCode::UNPROCESSABLE_ENTITY;
     let Some(staff_id) = form.staff.as_deref().and_then(|s| Uuid::parse_str(s).ok()) else {
-        return relatives_page(
-            &req,
-            &state,
-            &user,
-            Some("error.required"),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return relatives_page(&desk, Some("error.required"), refused).await;
     };
     let relation = form.relation.filter(|r| !r.trim().is_empty());
+    let state = &desk.state;
     match recusal::file_relative(
         &state.db,
         &state.keyring,
         staff_id,
         form.name.as_deref().unwrap_or(""),
         relation.as_deref(),
-        user.user_id,
+        desk.user.user_id,
         state.now(),
     )
     .await
     {
-        Ok(_) => relatives_page(&req, &state, &user, None, StatusCode::OK).await,
-        Err(ServiceError::Invalid(key)) => {
-            relatives_page(
-                &req,
-                &state,
-                &user,
-                Some(key),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(e) => Err(AppError::internal(e, surface)),
+        Ok(_) => relatives_page(&desk, None, StatusCode::OK).await,
+        Err(e) => relatives_page(&desk, Some(refusal(e)?), refused).await,
     }
 }
 
-pub async fn remove_relative(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: web::ReqData<SessionUser>,
-    id: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let surface = Surface::Page(crate::web::lang_of(&req));
-    let id = Uuid::parse_str(&id).map_err(|_| AppError::new(ErrorKind::NotFound, surface))?;
-    let removed =
-        recusal::remove_relative(&state.db, &state.keyring, id, user.user_id, state.now())
-            .await
-            .map_err(|e| AppError::internal(e, surface))?;
-    if !removed {
-        return Err(AppError::new(ErrorKind::NotFound, surface));
+pub async fn remove_relative(desk: Desk, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let id = path_id(&id)?;
+    let state = &desk.state;
+    let by = desk.user.user_id;
+    if !recusal::remove_relative(&state.db, &state.keyring, id, by, state.now()).await? {
+        return Err(AppError::bare(ErrorKind::NotFound));
     }
-    relatives_page(&req, &state, &user, None, StatusCode::OK).await
+    relatives_page(&desk, None, StatusCode::OK).await
 }
 
 /// A failed notification as the admin page lists it: where it was going and why it failed,
@@ -331,17 +256,14 @@ struct MailPage {
 }
 
 async fn mail_page(
-    req: &HttpRequest,
-    state: &AppState,
-    user: &SessionUser,
+    desk: &Desk,
     problem: Option<&'static str>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let StaffPage { t, lang, nav } = StaffPage::new(req, user, state);
-    let surface = Surface::Page(lang);
-    let internal = |e| AppError::internal(e, surface);
-    let rows = outbox::failed_rows(&state.db).await.map_err(internal)?;
-    let pending = outbox::pending_count(&state.db).await.map_err(internal)?;
+    let StaffPage { t, lang, nav } = desk.page();
+    let state = &desk.state;
+    let rows = outbox::failed_rows(&state.db).await?;
+    let pending = outbox::pending_count(&state.db).await?;
     let group_name = |id: &str| {
         state.routing.group(id).map_or_else(
             || t.label("staff.mail.group", id).to_string(),
@@ -358,11 +280,7 @@ async fn mail_page(
             .into_iter()
             .map(|r| ShownMail {
                 id: r.id,
-                created: r
-                    .created_at
-                    .with_timezone(&chrono_tz::Asia::Shanghai)
-                    .format("%Y-%m-%d %H:%M")
-                    .to_string(),
+                created: local_time(r.created_at),
                 kind: t.label("staff.mail.kind", &r.kind).to_string(),
                 group: group_name(&r.recipient_group),
                 recipient: r.recipient,
@@ -373,50 +291,27 @@ async fn mail_page(
             .collect(),
         problem: problem.map(|key| t.t(key)),
     };
-    render(&page, status, surface)
+    desk.render(&page, status)
 }
 
 /// Notifications that gave up after their last attempt, each with a button to send it again.
-pub async fn list_failed_mail(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: web::ReqData<SessionUser>,
-) -> Result<HttpResponse, AppError> {
-    mail_page(&req, &state, &user, None, StatusCode::OK).await
+pub async fn list_failed_mail(desk: Desk) -> Result<HttpResponse, AppError> {
+    mail_page(&desk, None, StatusCode::OK).await
 }
 
 /// Sends a failed notification again with the next batch (audited by the service).
-pub async fn retry_mail(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: web::ReqData<SessionUser>,
-    id: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let lang = crate::web::lang_of(&req);
-    let surface = Surface::Page(lang);
-    let id = Uuid::parse_str(&id).map_err(|_| AppError::new(ErrorKind::NotFound, surface))?;
-    let viewer = Viewer {
-        user_id: user.user_id,
-        roles: user.roles.clone(),
-    };
-    match outbox::retry(&state.db, &state.keyring, &viewer, id, state.now()).await {
-        Ok(()) => Ok(HttpResponse::SeeOther()
-            .insert_header((
-                header::LOCATION,
-                format!("/staff/admin/mail?lang={}", lang.code()),
-            ))
-            .finish()),
+pub async fn retry_mail(desk: Desk, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let id = path_id(&id)?;
+    let state = &desk.state;
+    match outbox::retry(&state.db, &state.keyring, &desk.viewer(), id, state.now()).await {
+        Ok(()) => Ok(see_other(&format!(
+            "/staff/admin/mail?lang={}",
+            desk.lang.code()
+        ))),
         // Sent again already (a second click), or no such row: the list as it is now.
         Err(ServiceError::NotFound) => {
-            mail_page(
-                &req,
-                &state,
-                &user,
-                Some("staff.mail.not_failed"),
-                StatusCode::NOT_FOUND,
-            )
-            .await
+            mail_page(&desk, Some("staff.mail.not_failed"), StatusCode::NOT_FOUND).await
         }
-        Err(e) => Err(AppError::from(e).on(surface)),
+        Err(e) => Err(e.into()),
     }
 }

@@ -2,30 +2,21 @@
 //! sandboxed, uncached and audited; images also as a re-encoded PNG preview.
 
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
+
 use uuid::Uuid;
 
+use super::{Desk, path_id};
 use crate::domain::attachment::Kind;
-use crate::error::{AppError, ErrorKind, Surface};
+use crate::error::{AppError, ErrorKind};
 use crate::media::preview_png;
-use crate::services::attachments::{Opening, open_attachment};
-use crate::services::cases::Viewer;
-use crate::services::staff::SessionUser;
-use crate::web::AppState;
+use crate::services::attachments::{OpenedAttachment, Opening, open_attachment};
 
 /// Nothing in a served file may run, load or frame anything, whatever a browser makes of it.
 const SANDBOX: &str = "sandbox; default-src 'none'";
 
-fn target(raw: &(String, String), surface: Surface) -> Result<(Uuid, i32), AppError> {
-    let not_found = || AppError::new(ErrorKind::NotFound, surface);
-    let id = Uuid::parse_str(&raw.0).map_err(|_| not_found())?;
-    let seq = raw
-        .1
-        .parse::<i32>()
-        .ok()
-        .filter(|n| *n >= 1)
-        .ok_or_else(not_found)?;
-    Ok((id, seq))
+fn not_found() -> AppError {
+    AppError::bare(ErrorKind::NotFound)
 }
 
 /// `attachment; filename="attachment-1.pdf"; filename*=UTF-8''%E9%99%84%E4%BB%B61.pdf`:
@@ -60,20 +51,22 @@ fn served(content_type: &str, disposition: String, body: Vec<u8>) -> HttpRespons
     response
 }
 
+/// The case and its file named by the path (`{id}/attachments/{n}`, n from 1), the file
+/// opened and the opening audited.
 async fn open(
-    req: &HttpRequest,
-    state: &AppState,
-    user: &SessionUser,
-    path: &(String, String),
+    desk: &Desk,
+    (id, seq): &(String, String),
     opening: Opening,
-) -> Result<crate::services::attachments::OpenedAttachment, AppError> {
-    let surface = crate::web::page(req);
-    let (id, seq) = target(path, surface)?;
-    let viewer = Viewer {
-        user_id: user.user_id,
-        roles: user.roles.clone(),
-    };
-    open_attachment(
+) -> Result<(Uuid, OpenedAttachment), AppError> {
+    let id = path_id(id)?;
+    let seq = seq
+        .parse::<i32>()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(not_found)?;
+    let state = &desk.state;
+    let viewer = desk.viewer();
+    let file = open_attachment(
         &state.db,
         &state.keyring,
         &viewer,
@@ -82,19 +75,17 @@ async fn open(
         opening,
         state.now(),
     )
-    .await
-    .map_err(|e| AppError::internal(e, surface))?
-    .ok_or_else(|| AppError::new(ErrorKind::NotFound, surface))
+    .await?
+    .ok_or_else(not_found)?;
+    Ok((id, file))
 }
 
 /// The stored file as a download under its neutral name and sniffed type.
 pub async fn download_attachment(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: web::ReqData<SessionUser>,
+    desk: Desk,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
-    let file = open(&req, &state, &user, &path, Opening::Download).await?;
+    let (_, file) = open(&desk, &path, Opening::Download).await?;
     Ok(served(
         file.kind.media_type(),
         disposition("attachment", file.seq, file.kind.extension()),
@@ -105,23 +96,19 @@ pub async fn download_attachment(
 /// An image attachment decoded and re-encoded as PNG: what the browser shows is pixels the
 /// server produced, never the bytes that were uploaded.
 pub async fn preview_attachment(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: web::ReqData<SessionUser>,
+    desk: Desk,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
-    let surface = crate::web::page(&req);
-    let (id, seq) = target(&path, surface)?;
-    let file = open(&req, &state, &user, &path, Opening::Preview).await?;
-    let kind: Kind = file.kind;
+    let (case, file) = open(&desk, &path, Opening::Preview).await?;
+    let (seq, kind): (i32, Kind) = (file.seq, file.kind);
     let png = web::block(move || preview_png(kind, &file.content))
         .await
-        .map_err(|e| AppError::internal(e, surface))?;
+        .map_err(|e| AppError::internal(e, desk.surface()))?;
     match png {
         Ok(png) => Ok(served("image/png", disposition("inline", seq, "png"), png)),
         Err(_) => {
-            tracing::warn!(case = %id, seq, "attachment preview could not be decoded");
-            Err(AppError::new(ErrorKind::NotFound, surface))
+            tracing::warn!(case = %case, seq, "attachment preview could not be decoded");
+            Err(not_found())
         }
     }
 }

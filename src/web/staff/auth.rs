@@ -10,14 +10,14 @@ use askama::Template;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::{SESSION_COOKIE, StaffPage};
+use super::{Desk, Nav, SESSION_COOKIE, StaffPage};
 use crate::domain::Role;
 use crate::error::{AppError, ErrorKind, Surface};
 use crate::i18n::{Catalog, Lang};
-use crate::services::staff::{self, LoginOutcome, SessionUser};
+use crate::services::staff::{self, LoginOutcome};
 use crate::web::middleware::backoff::{Backoff, client_key};
 use crate::web::middleware::rate_limit::RouteClass;
-use crate::web::pages::render;
+use crate::web::pages::{render, see_other};
 use crate::web::{AppState, client_addr, lang_of};
 
 /// Slows sign-in per (client, account) after repeated failures; never locks an account.
@@ -151,8 +151,7 @@ pub async fn login(
         form.totp.as_deref().filter(|c| !c.trim().is_empty()),
         now,
     )
-    .await
-    .map_err(|e| AppError::internal(e, surface))?;
+    .await?;
     match outcome {
         LoginOutcome::Refused => {
             state.login_throttle.failed(client, &username, now);
@@ -176,29 +175,24 @@ pub async fn login(
     }
 }
 
-pub async fn logout(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: web::ReqData<SessionUser>,
-) -> Result<HttpResponse, AppError> {
-    let lang = lang_of(&req);
-    staff::logout(&state.db, &state.keyring, &user, state.now())
-        .await
-        .map_err(|e| AppError::internal(e, Surface::Page(lang)))?;
+pub async fn logout(desk: Desk) -> Result<HttpResponse, AppError> {
+    let state = &desk.state;
+    staff::logout(&state.db, &state.keyring, &desk.user, state.now()).await?;
     let mut gone = Cookie::build(SESSION_COOKIE, "").path("/staff").finish();
     gone.make_removal();
     Ok(HttpResponse::SeeOther()
         .insert_header((
             header::LOCATION,
-            format!("/staff/login?lang={}", lang.code()),
+            format!("/staff/login?lang={}", desk.lang.code()),
         ))
         .cookie(gone)
         .finish())
 }
 
 /// Where a signed-in account starts: the case list for inspectors, entry for operators.
-pub async fn home(req: HttpRequest, user: web::ReqData<SessionUser>) -> HttpResponse {
-    let lang = lang_of(&req).code();
+pub async fn home(desk: Desk) -> HttpResponse {
+    let user = &desk.user;
+    let lang = desk.lang.code();
     let target = if user.has(Role::Inspector) {
         format!("/staff/cases?lang={lang}")
     } else if user.has(Role::Operator) {
@@ -208,9 +202,7 @@ pub async fn home(req: HttpRequest, user: web::ReqData<SessionUser>) -> HttpResp
     } else {
         format!("/staff/totp?lang={lang}")
     };
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, target))
-        .finish()
+    see_other(&target)
 }
 
 #[derive(Template)]
@@ -218,7 +210,7 @@ pub async fn home(req: HttpRequest, user: web::ReqData<SessionUser>) -> HttpResp
 struct TotpPage {
     t: &'static Catalog,
     lang: Lang,
-    nav: super::Nav,
+    nav: Nav,
     enrolled: bool,
     qr_svg: String,
     url: String,
@@ -226,27 +218,19 @@ struct TotpPage {
 }
 
 async fn totp_page(
-    req: &HttpRequest,
-    state: &AppState,
-    user: &SessionUser,
+    desk: &Desk,
     problem: Option<&'static str>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let StaffPage { t, lang, nav } = StaffPage::new(req, user, state);
-    let surface = Surface::Page(lang);
-    let url = staff::begin_totp(
-        &state.db,
-        &state.keyring,
-        user.user_id,
-        &state.settings.staff.totp_issuer,
-    )
-    .await
-    .map_err(|e| AppError::internal(e, surface))?;
+    let StaffPage { t, lang, nav } = desk.page();
+    let state = &desk.state;
+    let issuer = &state.settings.staff.totp_issuer;
+    let url = staff::begin_totp(&state.db, &state.keyring, desk.user.user_id, issuer).await?;
     let (qr_svg, url) = match url {
         Some(url) => {
             let code =
                 qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
-                    .map_err(|e| AppError::internal(e, surface))?;
+                    .map_err(|e| AppError::internal(e, desk.surface()))?;
             let svg = code
                 .render::<qrcode::render::svg::Color>()
                 .min_dimensions(220, 220)
@@ -256,28 +240,20 @@ async fn totp_page(
         }
         None => (String::new(), String::new()),
     };
-    let enrolled = url.is_empty();
-    render(
-        &TotpPage {
-            t,
-            lang,
-            nav,
-            enrolled,
-            qr_svg,
-            url,
-            problem,
-        },
-        status,
-        surface,
-    )
+    let page = TotpPage {
+        t,
+        lang,
+        nav,
+        enrolled: url.is_empty(),
+        qr_svg,
+        url,
+        problem,
+    };
+    desk.render(&page, status)
 }
 
-pub async fn totp_form(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: web::ReqData<SessionUser>,
-) -> Result<HttpResponse, AppError> {
-    totp_page(&req, &state, &user, None, StatusCode::OK).await
+pub async fn totp_form(desk: Desk) -> Result<HttpResponse, AppError> {
+    totp_page(&desk, None, StatusCode::OK).await
 }
 
 #[derive(Deserialize)]
@@ -285,31 +261,15 @@ pub struct TotpForm {
     code: Option<String>,
 }
 
-pub async fn totp_confirm(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: web::ReqData<SessionUser>,
-    form: web::Form<TotpForm>,
-) -> Result<HttpResponse, AppError> {
-    let surface = Surface::Page(lang_of(&req));
+pub async fn totp_confirm(desk: Desk, form: web::Form<TotpForm>) -> Result<HttpResponse, AppError> {
     let code = form.into_inner().code.unwrap_or_default();
-    let confirmed =
-        staff::confirm_totp(&state.db, &state.keyring, user.user_id, &code, state.now())
-            .await
-            .map_err(|e| AppError::internal(e, surface))?;
-    if confirmed {
-        Ok(HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, "/staff"))
-            .finish())
+    let state = &desk.state;
+    let me = desk.user.user_id;
+    if staff::confirm_totp(&state.db, &state.keyring, me, &code, state.now()).await? {
+        Ok(see_other("/staff"))
     } else {
-        totp_page(
-            &req,
-            &state,
-            &user,
-            Some("staff.totp_wrong"),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await
+        let wrong = Some("staff.totp_wrong");
+        totp_page(&desk, wrong, StatusCode::UNPROCESSABLE_ENTITY).await
     }
 }
 

@@ -2,22 +2,21 @@
 //! limits: the phone line must keep working during a flood.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{Nav, StaffPage};
+use super::{Desk, Nav, StaffPage};
 use crate::domain::{Channel, FieldError, RawReport, ReportDraft};
-use crate::error::{AppError, ErrorKind, Surface};
+use crate::error::{AppError, ErrorKind};
 use crate::i18n::{Catalog, Lang};
 use crate::services::ServiceError;
 use crate::services::intake::{Origin, Submission};
-use crate::services::staff::SessionUser;
-use crate::web::pages::{Choice, no_store, render};
+use crate::web::pages::Choice;
 use crate::web::report_form::{
     FieldErrors, FilesBlock, ShownError, choices, files_note, problem_texts, shown_errors,
 };
-use crate::web::{AppState, multipart, upload};
+use crate::web::{multipart, upload};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct IntakeForm {
@@ -88,25 +87,18 @@ struct Feedback<'a> {
 }
 
 fn intake_page(
-    req: &HttpRequest,
-    state: &AppState,
-    user: &SessionUser,
+    desk: &Desk,
     values: RawReport,
     channel: Option<Channel>,
     feedback: Feedback<'_>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let StaffPage { t, lang, nav } = StaffPage::new(req, user, state);
+    let StaffPage { t, lang, nav } = desk.page();
+    let state = &desk.state;
     let (categories, villages, roles) = choices(state, lang, &values);
-    let current = channel.unwrap_or(Channel::Hotline).code().to_string();
-    let channels = [Channel::Hotline, Channel::Letter, Channel::WalkIn]
-        .iter()
-        .map(|c| Choice {
-            code: c.code().to_string(),
-            label: t.label("channel", c.code()).to_string(),
-            selected: c.code() == current,
-        })
-        .collect();
+    let current = channel.unwrap_or(Channel::Hotline).code();
+    let channels = [Channel::Hotline, Channel::Letter, Channel::WalkIn].map(Channel::code);
+    let channels = Choice::labelled(t, "channel", channels, Some(current));
     let page = IntakePage {
         t,
         lang,
@@ -126,42 +118,26 @@ fn intake_page(
             feedback.file_problems,
         ),
     };
-    let surface = Surface::Page(lang);
-    render(&page, status, surface).map(|r| no_store(r, surface))
+    desk.render(&page, status)
 }
 
-pub async fn intake_form(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: web::ReqData<SessionUser>,
-) -> Result<HttpResponse, AppError> {
-    intake_page(
-        &req,
-        &state,
-        &user,
-        RawReport::default(),
-        None,
-        Feedback::default(),
-        StatusCode::OK,
-    )
+pub async fn intake_form(desk: Desk) -> Result<HttpResponse, AppError> {
+    let blank = RawReport::default();
+    intake_page(&desk, blank, None, Feedback::default(), StatusCode::OK)
 }
 
 /// An operator's report, as a plain form or (with evidence files) as multipart, streamed
 /// under the attachment limits. The CSRF field was checked by the staff guard.
-pub async fn submit_intake(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: web::ReqData<SessionUser>,
-    payload: web::Payload,
-) -> Result<HttpResponse, AppError> {
-    let lang = crate::web::lang_of(&req);
-    let surface = Surface::Page(lang);
+pub async fn submit_intake(desk: Desk, payload: web::Payload) -> Result<HttpResponse, AppError> {
+    let state = &desk.state;
+    let t = desk.t();
+    let malformed = || AppError::bare(ErrorKind::Malformed);
     let limits = multipart::Limits::new(&state.settings);
-    let (form, files, sent_files) = if multipart::is_multipart(req.headers()) {
-        match multipart::read(&req, payload.into_inner(), &limits, true).await {
+    let (form, files, sent_files) = if multipart::is_multipart(desk.req().headers()) {
+        match multipart::read(desk.req(), payload.into_inner(), &limits, true).await {
             Ok(received) => {
-                let form: IntakeForm = multipart::form_from_fields(received.fields)
-                    .ok_or_else(|| AppError::new(ErrorKind::Malformed, surface))?;
+                let form: IntakeForm =
+                    multipart::form_from_fields(received.fields).ok_or_else(malformed)?;
                 (form, received.files, received.sent_files)
             }
             Err(refused) => {
@@ -173,26 +149,21 @@ pub async fn submit_intake(
                     StatusCode::BAD_REQUEST
                 };
                 let feedback = Feedback {
-                    notice: Some(upload::cutoff_text(
-                        lang.catalog(),
-                        &refused.cutoff,
-                        &limits,
-                    )),
+                    notice: Some(upload::cutoff_text(t, &refused.cutoff, &limits)),
                     keep_metadata: keeps(&form.keep_metadata),
                     files_dropped: true,
                     ..Feedback::default()
                 };
                 let channel = parse_channel(form.channel.as_deref());
                 let (raw, _) = into_raw(form);
-                return intake_page(&req, &state, &user, raw, channel, feedback, status);
+                return intake_page(&desk, raw, channel, feedback, status);
             }
         }
     } else {
         let body = multipart::read_small(payload.into_inner(), state.settings.server.body_limit)
             .await
-            .map_err(|_| AppError::new(ErrorKind::TooLarge, surface))?;
-        let form: IntakeForm = serde_urlencoded::from_bytes(&body)
-            .map_err(|_| AppError::new(ErrorKind::Malformed, surface))?;
+            .map_err(|_| AppError::bare(ErrorKind::TooLarge))?;
+        let form: IntakeForm = serde_urlencoded::from_bytes(&body).map_err(|_| malformed())?;
         (form, Vec::new(), 0)
     };
     let channel = parse_channel(form.channel.as_deref());
@@ -218,9 +189,7 @@ pub async fn submit_intake(
                 ..Feedback::default()
             };
             return intake_page(
-                &req,
-                &state,
-                &user,
+                &desk,
                 raw,
                 channel,
                 feedback,
@@ -232,7 +201,7 @@ pub async fn submit_intake(
         draft,
         files,
         keep_metadata,
-        origin: Origin::operator(channel, user.user_id),
+        origin: Origin::operator(channel, desk.user.user_id),
     };
     let receipt = match state.intake().submit(submission, state.now()).await {
         Ok(receipt) => receipt,
@@ -240,13 +209,11 @@ pub async fn submit_intake(
             let feedback = Feedback {
                 keep_metadata,
                 files_dropped: true,
-                file_problems: problem_texts(lang.catalog(), &problems),
+                file_problems: problem_texts(t, &problems),
                 ..Feedback::default()
             };
             return intake_page(
-                &req,
-                &state,
-                &user,
+                &desk,
                 raw,
                 Some(channel),
                 feedback,
@@ -255,7 +222,7 @@ pub async fn submit_intake(
         }
         Err(e) => return Err(e.into()),
     };
-    let StaffPage { t, lang, nav } = StaffPage::new(&req, &user, &state);
+    let StaffPage { t, lang, nav } = desk.page();
     let page = IntakeDonePage {
         t,
         lang,
@@ -264,7 +231,7 @@ pub async fn submit_intake(
         anonymous: receipt.anonymous,
         files: files_note(t, receipt.files.len(), receipt.files_stripped),
     };
-    render(&page, StatusCode::OK, surface).map(|r| no_store(r, surface))
+    desk.render(&page, StatusCode::OK)
 }
 
 fn keeps(flag: &Option<String>) -> bool {

@@ -5,6 +5,7 @@ mod admin;
 mod attachments;
 mod auth;
 mod cases;
+mod desk;
 mod intake;
 mod quarantine;
 mod sites;
@@ -20,10 +21,10 @@ use futures_util::StreamExt;
 use super::{AppState, lang_of};
 use crate::domain::Role;
 use crate::error::{AppError, ErrorKind, Surface};
-use crate::i18n::{Catalog, Lang};
 use crate::services::staff::{SessionLimits, SessionUser};
 
 pub use auth::LoginThrottle;
+use desk::{Desk, Nav, StaffPage, path_id, refusal};
 
 pub const SESSION_COOKIE: &str = "tipoff_staff";
 
@@ -73,13 +74,13 @@ staff_routes! {
     post "/staff/intake" [Operator] => intake::submit_intake;
     get "/staff/cases" [Inspector, Operator] => cases::list_cases;
     get "/staff/cases/{id}" [Inspector] => cases::show_case;
-    post "/staff/cases/{id}/status" [Inspector] => cases::change_status;
-    post "/staff/cases/{id}/assign" [Inspector] => cases::assign_case;
-    post "/staff/cases/{id}/notes" [Inspector] => cases::add_note;
-    post "/staff/cases/{id}/messages" [Inspector] => cases::ask_reporter;
-    post "/staff/cases/{id}/events" [Inspector] => cases::record_event;
-    post "/staff/cases/{id}/recusals" [Inspector] => cases::recuse;
-    post "/staff/cases/{id}/escalate" [Inspector] => cases::escalate_case;
+    post "/staff/cases/{id}/status" [Inspector] => cases::act::<cases::ChangeStatus>;
+    post "/staff/cases/{id}/assign" [Inspector] => cases::act::<cases::AssignCase>;
+    post "/staff/cases/{id}/notes" [Inspector] => cases::act::<cases::AddNote>;
+    post "/staff/cases/{id}/messages" [Inspector] => cases::act::<cases::AskReporter>;
+    post "/staff/cases/{id}/events" [Inspector] => cases::act::<cases::RecordEvent>;
+    post "/staff/cases/{id}/recusals" [Inspector] => cases::act::<cases::Recuse>;
+    post "/staff/cases/{id}/escalate" [Inspector] => cases::act::<cases::EscalateCase>;
     get "/staff/quarantine" [Inspector] => quarantine::review;
     post "/staff/quarantine" [Inspector] => quarantine::decide;
     get "/staff/cases/{id}/attachments/{n}" [Inspector] => attachments::download_attachment;
@@ -101,38 +102,6 @@ staff_routes! {
     get "/staff/counts" [Admin, Inspector] => sites::show_counts;
 }
 
-/// What every staff page's header needs.
-pub struct Nav {
-    pub display_name: String,
-    pub csrf: String,
-    pub inspector: bool,
-    pub operator: bool,
-    pub admin: bool,
-    /// Notifications that gave up, shown to admins and inspectors as a banner (0 to others).
-    pub failed_mail: u64,
-    /// The banner's text, empty when nothing failed.
-    pub mail_alarm: String,
-}
-
-impl Nav {
-    pub fn new(user: &SessionUser, state: &AppState, failed_mail: u64, t: &Catalog) -> Nav {
-        Nav {
-            display_name: user.display_name.clone(),
-            csrf: state.keyring.csrf_token(&user.session_id),
-            inspector: user.has(Role::Inspector),
-            operator: user.has(Role::Operator),
-            admin: user.has(Role::Admin),
-            failed_mail,
-            mail_alarm: if failed_mail > 0 {
-                t.t("staff.mail.alarm")
-                    .replace("{n}", &failed_mail.to_string())
-            } else {
-                String::new()
-            },
-        }
-    }
-}
-
 /// How many notifications have failed, counted by the guard for the staff who see the banner.
 #[derive(Debug, Clone, Copy)]
 struct FailedMail(u64);
@@ -141,26 +110,6 @@ struct FailedMail(u64);
 /// inspectors who would otherwise wait for a notice that never comes.
 fn sees_mail_alarm(user: &SessionUser) -> bool {
     user.has(Role::Admin) || user.has(Role::Inspector)
-}
-
-/// Language, catalog and header for a staff page.
-pub struct StaffPage {
-    pub t: &'static Catalog,
-    pub lang: Lang,
-    pub nav: Nav,
-}
-
-impl StaffPage {
-    pub fn new(req: &actix_web::HttpRequest, user: &SessionUser, state: &AppState) -> StaffPage {
-        let lang = lang_of(req);
-        let t = lang.catalog();
-        let failed_mail = req.extensions().get::<FailedMail>().map_or(0, |f| f.0);
-        StaffPage {
-            t,
-            lang,
-            nav: Nav::new(user, state, failed_mail, t),
-        }
-    }
 }
 
 fn session_limits(state: &AppState) -> SessionLimits {

@@ -1,19 +1,15 @@
 //! The quarantine review: inspectors keep or discard flood reports in bulk.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use uuid::Uuid;
 
-use super::{Nav, StaffPage};
-use crate::error::{AppError, Surface};
+use super::{Desk, Nav, StaffPage};
+use crate::error::AppError;
 use crate::i18n::{Catalog, Lang};
-use crate::services::cases::Viewer;
 use crate::services::quarantine;
-use crate::services::staff::SessionUser;
-use crate::web::AppState;
-use crate::web::pages::render;
+use crate::web::pages::see_other;
 
 pub struct ShownQuarantined {
     pub id: Uuid,
@@ -32,23 +28,11 @@ struct QuarantinePage {
     rows: Vec<ShownQuarantined>,
 }
 
-fn viewer(user: &SessionUser) -> Viewer {
-    Viewer {
-        user_id: user.user_id,
-        roles: user.roles.clone(),
-    }
-}
-
-pub async fn review(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: web::ReqData<SessionUser>,
-) -> Result<HttpResponse, AppError> {
-    let StaffPage { t, lang, nav } = StaffPage::new(&req, &user, &state);
-    let surface = Surface::Page(lang);
-    let rows = quarantine::review_list(&state.db, &state.keyring, &viewer(&user), state.now())
-        .await
-        .map_err(|e| AppError::internal(e, surface))?
+pub async fn review(desk: Desk) -> Result<HttpResponse, AppError> {
+    let StaffPage { t, lang, nav } = desk.page();
+    let state = &desk.state;
+    let rows = quarantine::review_list(&state.db, &state.keyring, &desk.viewer(), state.now())
+        .await?
         .into_iter()
         .map(|q| ShownQuarantined {
             id: q.id,
@@ -61,21 +45,14 @@ pub async fn review(
             excerpt: q.excerpt.to_string(),
         })
         .collect();
-    render(
-        &QuarantinePage { t, lang, nav, rows },
-        StatusCode::OK,
-        surface,
-    )
+    desk.render(&QuarantinePage { t, lang, nav, rows }, StatusCode::OK)
 }
 
 /// Takes `decision.<report id>=keep|discard` pairs; anything else is left for later.
 pub async fn decide(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: web::ReqData<SessionUser>,
+    desk: Desk,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    let surface = crate::web::page(&req);
     let mut keep = Vec::new();
     let mut discard = Vec::new();
     for (key, value) in form.into_inner() {
@@ -91,19 +68,17 @@ pub async fn decide(
             _ => {}
         }
     }
+    let state = &desk.state;
     quarantine::decide(
         &state.db,
         &state.keyring,
-        &viewer(&user),
+        &desk.viewer(),
         &state.routing,
         &state.deadlines,
         &keep,
         &discard,
         state.now(),
     )
-    .await
-    .map_err(|e| AppError::internal(e, surface))?;
-    Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, "/staff/quarantine"))
-        .finish())
+    .await?;
+    Ok(see_other("/staff/quarantine"))
 }

@@ -5,35 +5,25 @@ use std::fmt::Write as _;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
-use chrono_tz::Asia::Shanghai;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{Nav, StaffPage};
+use super::{Desk, Nav, StaffPage, path_id, refusal};
 use crate::domain::{Category, SiteKind};
-use crate::error::{AppError, ErrorKind, Surface};
+use crate::error::{AppError, ErrorKind};
 use crate::i18n::{Catalog, Lang};
 use crate::qr::{self, QrError};
-use crate::services::ServiceError;
 use crate::services::sites::{self, CountRules, NewSite, Shown, Site};
-use crate::services::staff::SessionUser;
-use crate::web::pages::{Choice, render};
-use crate::web::{AppState, lang_of, page};
+use crate::web::AppState;
+use crate::web::pages::{Choice, village_choices, village_name};
 
 /// A village's name in the page's language, or its id if the configuration no longer has it.
 fn village_label(state: &AppState, lang: Lang, id: Option<&str>) -> String {
-    let Some(id) = id else {
-        return String::new();
-    };
-    match state.villages.get(id) {
-        Some(v) => match lang {
-            Lang::Zh => v.zh.clone(),
-            Lang::En => v.en.clone(),
-        },
-        None => id.to_string(),
-    }
+    id.map(|id| village_name(&state.villages, lang, id).unwrap_or(id))
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// One row of the sites table, ready to show.
@@ -68,21 +58,20 @@ pub struct NewSiteForm {
     village: Option<String>,
 }
 
+/// The sites page: the list, and the add form as `typed` with the notice or problem of what
+/// was just done.
 async fn sites_page(
-    req: &HttpRequest,
-    state: &AppState,
-    user: &SessionUser,
+    desk: &Desk,
     typed: NewSiteForm,
     notice: Option<String>,
     problem: Option<String>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let StaffPage { t, lang, nav } = StaffPage::new(req, user, state);
-    let surface = Surface::Page(lang);
+    let StaffPage { t, lang, nav } = desk.page();
+    let state = &desk.state;
     let base_url = &state.settings.server.base_url;
     let sites = sites::list_sites(&state.db)
-        .await
-        .map_err(|e| AppError::internal(e, surface))?
+        .await?
         .into_iter()
         .map(|site| SiteLine {
             id: site.id,
@@ -93,217 +82,122 @@ async fn sites_page(
             enabled: site.enabled,
         })
         .collect();
-    let kinds = SiteKind::ALL
-        .iter()
-        .map(|k| Choice {
-            code: k.code().to_string(),
-            label: t.label("site_kind", k.code()).to_string(),
-            selected: typed.kind.as_deref() == Some(k.code()),
-        })
-        .collect();
-    let villages = state
-        .villages
-        .all()
-        .iter()
-        .map(|v| Choice {
-            code: v.id.clone(),
-            label: village_label(state, lang, Some(&v.id)),
-            selected: typed.village.as_deref() == Some(v.id.as_str()),
-        })
-        .collect();
-    render(
-        &SitesPage {
-            t,
-            lang,
-            nav,
-            sites,
-            kinds,
-            villages,
-            name: typed.name.unwrap_or_default(),
-            notice,
-            problem,
-        },
-        status,
-        surface,
-    )
+    let kinds = SiteKind::ALL.iter().map(|k| k.code());
+    let kinds = Choice::labelled(t, "site_kind", kinds, typed.kind.as_deref());
+    let villages = village_choices(&state.villages, lang, typed.village.as_deref());
+    let page = SitesPage {
+        t,
+        lang,
+        nav,
+        sites,
+        kinds,
+        villages,
+        name: typed.name.unwrap_or_default(),
+        notice,
+        problem,
+    };
+    desk.render(&page, status)
 }
 
-pub async fn list_sites(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: web::ReqData<SessionUser>,
+/// The sites page after a change, with what was done.
+async fn sites_done(desk: &Desk, notice: String) -> Result<HttpResponse, AppError> {
+    let blank = NewSiteForm::default();
+    sites_page(desk, blank, Some(notice), None, StatusCode::OK).await
+}
+
+/// The sites page with the add form as typed and why it was refused.
+async fn sites_refused(
+    desk: &Desk,
+    typed: NewSiteForm,
+    key: &'static str,
 ) -> Result<HttpResponse, AppError> {
-    sites_page(
-        &req,
-        &state,
-        &user,
-        NewSiteForm::default(),
-        None,
-        None,
-        StatusCode::OK,
-    )
-    .await
+    let problem = Some(desk.t().t(key).to_string());
+    sites_page(desk, typed, None, problem, StatusCode::UNPROCESSABLE_ENTITY).await
+}
+
+pub async fn list_sites(desk: Desk) -> Result<HttpResponse, AppError> {
+    sites_page(&desk, NewSiteForm::default(), None, None, StatusCode::OK).await
 }
 
 pub async fn create_site(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: web::ReqData<SessionUser>,
+    desk: Desk,
     form: web::Form<NewSiteForm>,
 ) -> Result<HttpResponse, AppError> {
-    let lang = lang_of(&req);
-    let t = lang.catalog();
     let typed = form.into_inner();
     let Some(kind) = typed.kind.as_deref().and_then(SiteKind::parse) else {
-        let problem = Some(t.t("staff.sites.bad_kind").to_string());
-        return sites_page(
-            &req,
-            &state,
-            &user,
-            typed,
-            None,
-            problem,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return sites_refused(&desk, typed, "staff.sites.bad_kind").await;
     };
     let new = NewSite {
         kind,
         name: typed.name.clone().unwrap_or_default(),
         village: typed.village.clone(),
     };
+    let state = &desk.state;
+    let by = Some(desk.user.user_id);
     match sites::create_site(
         &state.db,
         &state.keyring,
         &state.villages,
         new,
-        Some(user.user_id),
+        by,
         state.now(),
     )
     .await
     {
         Ok(site) => {
-            let notice = t.t("staff.sites.created").replace("{name}", &site.name);
-            sites_page(
-                &req,
-                &state,
-                &user,
-                NewSiteForm::default(),
-                Some(notice),
-                None,
-                StatusCode::OK,
-            )
-            .await
-        }
-        Err(ServiceError::Invalid(key)) => {
-            let problem = Some(t.t(key).to_string());
-            sites_page(
-                &req,
-                &state,
-                &user,
-                typed,
-                None,
-                problem,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(e) => Err(AppError::from(e).on(Surface::Page(lang))),
-    }
-}
-
-fn site_id(req: &HttpRequest, id: &str) -> Result<Uuid, AppError> {
-    Uuid::parse_str(id).map_err(|_| AppError::new(ErrorKind::NotFound, page(req)))
-}
-
-pub async fn disable_site(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: web::ReqData<SessionUser>,
-    id: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let surface = page(&req);
-    let id = site_id(&req, &id)?;
-    match sites::disable_site(
-        &state.db,
-        &state.keyring,
-        id,
-        Some(user.user_id),
-        state.now(),
-    )
-    .await
-    {
-        Ok(site) => {
-            let notice = lang_of(&req)
-                .catalog()
-                .t("staff.sites.disabled_notice")
+            let notice = desk
+                .t()
+                .t("staff.sites.created")
                 .replace("{name}", &site.name);
-            sites_page(
-                &req,
-                &state,
-                &user,
-                NewSiteForm::default(),
-                Some(notice),
-                None,
-                StatusCode::OK,
-            )
-            .await
+            sites_done(&desk, notice).await
         }
-        Err(e) => Err(AppError::from(e).on(surface)),
+        Err(e) => sites_refused(&desk, typed, refusal(e)?).await,
     }
 }
 
-async fn site_or_404(req: &HttpRequest, state: &AppState, id: &str) -> Result<Site, AppError> {
-    let surface = page(req);
-    sites::find_site(&state.db, site_id(req, id)?)
-        .await
-        .map_err(|e| AppError::internal(e, surface))?
-        .ok_or_else(|| AppError::new(ErrorKind::NotFound, surface))
+pub async fn disable_site(desk: Desk, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let id = path_id(&id)?;
+    let state = &desk.state;
+    let by = Some(desk.user.user_id);
+    let site = sites::disable_site(&state.db, &state.keyring, id, by, state.now()).await?;
+    let notice = desk
+        .t()
+        .t("staff.sites.disabled_notice")
+        .replace("{name}", &site.name);
+    sites_done(&desk, notice).await
 }
 
-fn qr_failed(e: QrError, surface: Surface) -> AppError {
-    AppError::internal(e, surface)
+async fn site_or_404(state: &AppState, id: &str) -> Result<Site, AppError> {
+    sites::find_site(&state.db, path_id(id)?)
+        .await?
+        .ok_or_else(|| AppError::bare(ErrorKind::NotFound))
 }
 
-/// A QR code file to download, named as `tipoff site qr` names it.
-fn download(body: Vec<u8>, content_type: &'static str, file_name: String) -> HttpResponse {
+fn qr_failed(e: QrError) -> AppError {
+    AppError::bare(ErrorKind::Internal(e.to_string()))
+}
+
+/// A site's QR code as a file to download, named as `tipoff site qr` names it.
+fn download(site: &Site, body: Vec<u8>, content_type: &'static str, ext: &str) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(content_type)
         .insert_header((
             header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{file_name}\""),
+            format!("attachment; filename=\"{}.{ext}\"", site.file_stem()),
         ))
         .body(body)
 }
 
-pub async fn site_qr_svg(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    id: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let site = site_or_404(&req, &state, &id).await?;
-    let svg = qr::svg(&site.url(&state.settings.server.base_url))
-        .map_err(|e| qr_failed(e, page(&req)))?;
-    Ok(download(
-        svg.into_bytes(),
-        "image/svg+xml",
-        format!("{}.svg", site.file_stem()),
-    ))
+pub async fn site_qr_svg(desk: Desk, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let site = site_or_404(&desk.state, &id).await?;
+    let svg = qr::svg(&site.url(&desk.state.settings.server.base_url)).map_err(qr_failed)?;
+    Ok(download(&site, svg.into_bytes(), "image/svg+xml", "svg"))
 }
 
-pub async fn site_qr_png(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    id: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let site = site_or_404(&req, &state, &id).await?;
-    let png = qr::png(&site.url(&state.settings.server.base_url))
-        .map_err(|e| qr_failed(e, page(&req)))?;
-    Ok(download(
-        png,
-        "image/png",
-        format!("{}.png", site.file_stem()),
-    ))
+pub async fn site_qr_png(desk: Desk, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let site = site_or_404(&desk.state, &id).await?;
+    let png = qr::png(&site.url(&desk.state.settings.server.base_url)).map_err(qr_failed)?;
+    Ok(download(&site, png, "image/png", "png"))
 }
 
 #[derive(Template)]
@@ -324,28 +218,22 @@ struct NoticePage<'a> {
 
 /// The A4 notice for one site: the campaign's text, the categories in plain words, the site's
 /// QR code and address, the hotline and the promise that anonymous reports are protected.
-pub async fn site_notice(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    id: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let lang = lang_of(&req);
-    let t = lang.catalog();
-    let surface = Surface::Page(lang);
-    let site = site_or_404(&req, &state, &id).await?;
+pub async fn site_notice(desk: Desk, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let (state, lang, t) = (&desk.state, desk.lang, desk.t());
+    let site = site_or_404(state, &id).await?;
     let campaign = &state.settings.campaign;
     let (title, office, notice) = match lang {
         Lang::Zh => (&campaign.title_zh, &campaign.office_zh, &campaign.notice_zh),
         Lang::En => (&campaign.title_en, &campaign.office_en, &campaign.notice_en),
     };
     let site_url = site.url(&state.settings.server.base_url);
-    let qr_svg = qr::svg_inline(&site_url).map_err(|e| qr_failed(e, surface))?;
-    let today = state.now().with_timezone(&Shanghai).date_naive();
+    let qr_svg = qr::svg_inline(&site_url).map_err(qr_failed)?;
+    let today = state.today();
     let mut date = String::new();
     if write!(date, "{}", today.format(t.t("notice.date_format"))).is_err() {
         date = today.to_string();
     }
-    let village = village_label(&state, lang, site.village.as_deref());
+    let village = village_label(state, lang, site.village.as_deref());
     let site_label = [village.as_str(), site.name.as_str()]
         .into_iter()
         .filter(|s| !s.is_empty())
@@ -367,7 +255,7 @@ pub async fn site_notice(
         site_label,
         date,
     };
-    render(&page, StatusCode::OK, surface)
+    desk.render(&page, StatusCode::OK)
 }
 
 /// A row of the counts tables, ready to show.
@@ -432,22 +320,20 @@ fn shown_text(t: &Catalog, shown: Shown) -> String {
     }
 }
 
-pub async fn show_counts(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    user: web::ReqData<SessionUser>,
-) -> Result<HttpResponse, AppError> {
-    let StaffPage { t, lang, nav } = StaffPage::new(&req, &user, &state);
-    let surface = Surface::Page(lang);
+pub async fn show_counts(desk: Desk) -> Result<HttpResponse, AppError> {
+    let StaffPage { t, lang, nav } = desk.page();
+    let state = &desk.state;
     let rules = CountRules {
         min_shown: state.settings.counts.min_shown,
         campaign_start: state.settings.campaign.start,
         campaign_end: state.settings.campaign.end,
     };
-    let counts = sites::counts(&state.db, &rules, state.now())
-        .await
-        .map_err(|e| AppError::internal(e, surface))?;
-    let cells = |row: &[Shown; 3]| row.iter().map(|s| shown_text(t, *s)).collect();
+    let counts = sites::counts(&state.db, &rules, state.now()).await?;
+    let line = |label: String, detail: String, row: &[Shown; 3]| CountLine {
+        label,
+        detail,
+        cells: row.iter().map(|s| shown_text(t, *s)).collect(),
+    };
     let periods = counts
         .periods
         .iter()
@@ -459,19 +345,17 @@ pub async fn show_counts(
     let kinds = counts
         .kinds
         .iter()
-        .map(|row| CountLine {
-            label: t.label("site_kind", row.key.code()).to_string(),
-            detail: String::new(),
-            cells: cells(&row.counts),
+        .map(|row| {
+            let kind = t.label("site_kind", row.key.code()).to_string();
+            line(kind, String::new(), &row.counts)
         })
         .collect();
     let villages = counts
         .villages
         .iter()
-        .map(|row| CountLine {
-            label: village_label(&state, lang, Some(&row.key)),
-            detail: String::new(),
-            cells: cells(&row.counts),
+        .map(|row| {
+            let village = village_label(state, lang, Some(&row.key));
+            line(village, String::new(), &row.counts)
         })
         .collect();
     let sites = counts
@@ -480,7 +364,7 @@ pub async fn show_counts(
         .map(|row| {
             let site = &row.key;
             let mut detail = t.label("site_kind", site.kind.code()).to_string();
-            let village = village_label(&state, lang, site.village.as_deref());
+            let village = village_label(state, lang, site.village.as_deref());
             if !village.is_empty() {
                 detail.push_str(" · ");
                 detail.push_str(&village);
@@ -489,14 +373,16 @@ pub async fn show_counts(
                 detail.push_str(" · ");
                 detail.push_str(t.t("staff.sites.disabled"));
             }
-            CountLine {
-                label: site.name.clone(),
-                detail,
-                cells: cells(&row.counts),
-            }
+            line(site.name.clone(), detail, &row.counts)
         })
         .collect();
-    render(
+    let unattributed = line(
+        t.t("counts.unattributed").to_string(),
+        String::new(),
+        &counts.unattributed,
+    );
+    let section = |id, caption, rows| CountSection { id, caption, rows };
+    desk.render(
         &CountsPage {
             t,
             lang,
@@ -504,33 +390,16 @@ pub async fn show_counts(
             min_shown: counts.min_shown,
             periods,
             sections: vec![
-                CountSection {
-                    id: "kinds",
-                    caption: "counts.by_kind",
-                    rows: kinds,
-                },
-                CountSection {
-                    id: "villages",
-                    caption: "counts.by_village",
-                    rows: villages,
-                },
-                CountSection {
-                    id: "sites",
-                    caption: "counts.by_site",
-                    rows: sites,
-                },
-                CountSection {
-                    id: "unattributed",
-                    caption: "counts.unattributed_title",
-                    rows: vec![CountLine {
-                        label: t.t("counts.unattributed").to_string(),
-                        detail: String::new(),
-                        cells: cells(&counts.unattributed),
-                    }],
-                },
+                section("kinds", "counts.by_kind", kinds),
+                section("villages", "counts.by_village", villages),
+                section("sites", "counts.by_site", sites),
+                section(
+                    "unattributed",
+                    "counts.unattributed_title",
+                    vec![unattributed],
+                ),
             ],
         },
         StatusCode::OK,
-        surface,
     )
 }

@@ -1,0 +1,221 @@
+//! What an inspector does on a case page. Each action is a form and the one service call it
+//! makes; `act` is the handler of them all: the case from the path, the call, then back to
+//! the case page or the page again with the refusal's reason.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use super::page::case_page;
+use crate::error::AppError;
+use crate::services::cases::{self, CaseEvent, Outcome, Transition, Viewer};
+use crate::services::{ServiceError, recusal};
+use crate::web::AppState;
+use crate::web::pages::see_other;
+use crate::web::staff::{Desk, path_id};
+
+/// An action on a case: the form it is posted as, and its service call.
+pub trait CaseAction: DeserializeOwned {
+    async fn run(self, state: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError>;
+
+    /// Whether, done, the action puts the case out of the inspector's sight (they stepped
+    /// aside), so that they go back to the list rather than to the case.
+    fn leaves_case(&self, _viewer: &Viewer) -> bool {
+        false
+    }
+}
+
+/// `POST /staff/cases/{id}/…` for every action.
+pub async fn act<A: CaseAction>(
+    desk: Desk,
+    id: web::Path<String>,
+    form: web::Form<A>,
+) -> Result<HttpResponse, AppError> {
+    let id = path_id(&id)?;
+    let action = form.into_inner();
+    let viewer = desk.viewer();
+    let leaves = action.leaves_case(&viewer);
+    let result = action.run(&desk.state, &viewer, id).await;
+    if leaves && result.is_ok() {
+        return Ok(see_other("/staff/cases"));
+    }
+    after(&desk, id, result).await
+}
+
+/// After an action: back to the case page (POST-redirect-GET), or the page again with the
+/// refusal's reason.
+async fn after(
+    desk: &Desk,
+    id: Uuid,
+    result: Result<(), ServiceError>,
+) -> Result<HttpResponse, AppError> {
+    let t = desk.t();
+    let problem = match result {
+        Ok(()) => {
+            let lang = desk.lang.code();
+            return Ok(see_other(&format!("/staff/cases/{id}?lang={lang}")));
+        }
+        Err(ServiceError::IllegalTransition { from, to }) => t
+            .t("staff.case.illegal")
+            .replace("{from}", t.label("status", from.code()))
+            .replace("{to}", t.label("status", to.code())),
+        Err(ServiceError::Invalid(key)) => t.t(key).to_string(),
+        Err(e) => return Err(e.into()),
+    };
+    case_page(desk, id, Some(problem), StatusCode::UNPROCESSABLE_ENTITY).await
+}
+
+/// A move in the workflow, with what it needs: a reason, a finding, the case merged into.
+#[derive(Debug, Deserialize)]
+pub struct ChangeStatus {
+    transition: Option<String>,
+    text: Option<String>,
+    outcome: Option<String>,
+    into: Option<String>,
+}
+
+impl ChangeStatus {
+    fn transition(self) -> Result<Transition, ServiceError> {
+        let text = self.text.unwrap_or_default();
+        match self.transition.as_deref() {
+            Some("accept") => Ok(Transition::Accept),
+            Some("not_accept") => Ok(Transition::NotAccept { reason: text }),
+            Some("start_verifying") => Ok(Transition::StartVerifying),
+            Some("conclude") => match self.outcome.as_deref().and_then(Outcome::parse) {
+                Some(outcome) => Ok(Transition::Conclude {
+                    outcome,
+                    finding: text,
+                }),
+                None => Err(ServiceError::Invalid("staff.case.choose_outcome")),
+            },
+            Some("close") => Ok(Transition::Close { feedback: text }),
+            Some("merge") => Ok(Transition::Merge {
+                into_case_number: self.into.unwrap_or_default().trim().to_string(),
+            }),
+            _ => Err(ServiceError::Invalid("staff.case.choose_move")),
+        }
+    }
+}
+
+impl CaseAction for ChangeStatus {
+    async fn run(self, s: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError> {
+        let transition = self.transition()?;
+        cases::change_status(&s.db, &s.keyring, viewer, id, transition, s.now()).await
+    }
+}
+
+/// Gives the case to an inspector, or to nobody.
+#[derive(Debug, Deserialize)]
+pub struct AssignCase {
+    assignee: Option<String>,
+}
+
+impl CaseAction for AssignCase {
+    async fn run(self, s: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError> {
+        let assignee = self.assignee.and_then(|a| Uuid::parse_str(&a).ok());
+        cases::assign(&s.db, &s.keyring, viewer, id, assignee, s.now()).await
+    }
+}
+
+/// Text an inspector writes on a case: a note for the inspectors only (`AddNote`), or a
+/// question the reporter reads on the status page (`AskReporter`).
+#[derive(Debug, Deserialize)]
+pub struct Written<const TO_REPORTER: bool> {
+    text: Option<String>,
+}
+
+pub type AddNote = Written<false>;
+pub type AskReporter = Written<true>;
+
+impl<const TO_REPORTER: bool> CaseAction for Written<TO_REPORTER> {
+    async fn run(self, s: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError> {
+        let text = self.text.unwrap_or_default();
+        let (db, keyring, now) = (&s.db, &s.keyring, s.now());
+        if TO_REPORTER {
+            cases::ask_reporter(db, keyring, viewer, id, &text, now).await?;
+        } else {
+            cases::add_note(db, keyring, viewer, id, &text, now).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Something done about the case outside this service, with an optional note.
+#[derive(Debug, Deserialize)]
+pub struct RecordEvent {
+    event: Option<String>,
+    text: Option<String>,
+}
+
+impl CaseAction for RecordEvent {
+    async fn run(self, s: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError> {
+        let event = match self.event.as_deref() {
+            Some("transferred_discipline") => CaseEvent::TransferredToDisciplinePost,
+            Some("reported_bureau") => CaseEvent::ReportedToDistrictBureau,
+            _ => return Err(ServiceError::Invalid("staff.case.choose_event")),
+        };
+        let note = self.text.filter(|t| !t.trim().is_empty());
+        cases::record_event(&s.db, &s.keyring, viewer, id, event, note, s.now()).await
+    }
+}
+
+/// An inspector recuses a colleague, or themselves, by hand and says why.
+#[derive(Debug, Deserialize)]
+pub struct Recuse {
+    user: Option<String>,
+    reason: Option<String>,
+}
+
+impl Recuse {
+    fn target(&self) -> Option<Uuid> {
+        self.user.as_deref().and_then(|u| Uuid::parse_str(u).ok())
+    }
+}
+
+impl CaseAction for Recuse {
+    async fn run(self, s: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError> {
+        let me = viewer.user_id;
+        // Only someone who may see the case may act on it.
+        if recusal::is_recused(&s.db, id, me).await? || !cases::case_exists(&s.db, id).await? {
+            return Err(ServiceError::NotFound);
+        }
+        let target = self
+            .target()
+            .ok_or(ServiceError::Invalid("staff.case.choose_person"))?;
+        let reason = self.reason.as_deref().unwrap_or("");
+        recusal::recuse_manually(&s.db, &s.keyring, id, target, me, reason, s.now())
+            .await
+            .map(drop)
+    }
+
+    /// Having stepped aside, the inspector no longer sees the case.
+    fn leaves_case(&self, viewer: &Viewer) -> bool {
+        self.target() == Some(viewer.user_id)
+    }
+}
+
+/// Sends the case on to another group.
+#[derive(Debug, Deserialize)]
+pub struct EscalateCase {
+    group: Option<String>,
+}
+
+impl CaseAction for EscalateCase {
+    async fn run(self, s: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError> {
+        let group = self.group.unwrap_or_default();
+        let (routing, deadlines) = (&s.routing, &s.deadlines);
+        cases::escalate(
+            &s.db,
+            &s.keyring,
+            routing,
+            deadlines,
+            viewer,
+            id,
+            group.trim(),
+            s.now(),
+        )
+        .await
+    }
+}

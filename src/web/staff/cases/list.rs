@@ -1,0 +1,191 @@
+//! The case list: filters, counts by status, and one row per visible case.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{due_text, village_name};
+use crate::domain::{Category, Role, SiteKind, Status};
+use crate::error::AppError;
+use crate::i18n::{Catalog, Lang};
+use crate::services::cases::{self, CaseFilter, CaseList, Order};
+use crate::services::sites::{self, Site};
+use crate::web::AppState;
+use crate::web::pages::{Choice, village_choices};
+use crate::web::staff::{Desk, Nav, StaffPage};
+
+const PER_PAGE: u64 = 50;
+
+/// The channels the list filters by, in the order the filter offers them.
+const CHANNELS: [&str; 5] = ["web", "api", "hotline", "letter", "walk_in"];
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    status: Option<String>,
+    category: Option<String>,
+    village: Option<String>,
+    channel: Option<String>,
+    site: Option<String>,
+    mine: Option<String>,
+    overdue: Option<String>,
+    order: Option<String>,
+    page: Option<u64>,
+}
+
+impl ListQuery {
+    fn filter(&self) -> CaseFilter {
+        let some = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+        CaseFilter {
+            status: self.status.as_deref().and_then(Status::parse),
+            category: self.category.as_deref().and_then(Category::parse),
+            village: some(&self.village),
+            channel: some(&self.channel),
+            site: self.site.as_deref().and_then(|s| Uuid::parse_str(s).ok()),
+            assigned_to_me: self.mine.is_some(),
+            overdue: self.overdue.is_some(),
+            order: if self.order.as_deref() == Some("oldest") {
+                Order::OldestFirst
+            } else {
+                Order::NewestFirst
+            },
+        }
+    }
+}
+
+pub struct ShownRow {
+    pub id: Uuid,
+    pub case_number: String,
+    pub category: String,
+    pub village: String,
+    pub channel: String,
+    pub status: String,
+    pub received_on: String,
+    pub anonymous: bool,
+    pub assignee: String,
+    pub unread_replies: u64,
+    /// "Accept by 2024-10-10", empty when nothing is due.
+    pub due: String,
+    pub overdue: bool,
+}
+
+#[derive(Template)]
+#[template(path = "staff/cases.html")]
+struct CasesPage {
+    t: &'static Catalog,
+    lang: Lang,
+    nav: Nav,
+    inspector: bool,
+    rows: Vec<ShownRow>,
+    counts: Vec<(String, String, u64)>,
+    total: u64,
+    statuses: Vec<Choice>,
+    categories: Vec<Choice>,
+    villages: Vec<Choice>,
+    channels: Vec<Choice>,
+    sites: Vec<Choice>,
+    mine: bool,
+    overdue: bool,
+    oldest: bool,
+}
+
+pub async fn list_cases(
+    desk: Desk,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let StaffPage { t, lang, nav } = desk.page();
+    let state = &desk.state;
+    let filter = query.filter();
+    let CaseList {
+        rows,
+        counts,
+        total,
+        ..
+    } = cases::list_cases(
+        &state.db,
+        &desk.viewer(),
+        &filter,
+        query.page.unwrap_or(1),
+        PER_PAGE,
+        &state.deadlines,
+        state.today(),
+    )
+    .await?;
+    let sites = sites::list_sites(&state.db).await?;
+    let rows = rows
+        .into_iter()
+        .map(|r| ShownRow {
+            id: r.id,
+            category: t.label("category", r.category.code()).to_string(),
+            village: village_name(state, lang, r.village.as_deref()),
+            channel: t.label("channel", &r.channel).to_string(),
+            status: t.label("status", r.status.code()).to_string(),
+            received_on: r.received_on.to_string(),
+            case_number: r.case_number,
+            anonymous: r.anonymous,
+            assignee: r.assignee.unwrap_or_default(),
+            unread_replies: r.unread_replies,
+            due: due_text(t, r.due),
+            overdue: r.overdue,
+        })
+        .collect();
+    let page = CasesPage {
+        t,
+        lang,
+        nav,
+        inspector: desk.user.has(Role::Inspector),
+        rows,
+        counts: counts
+            .into_iter()
+            .map(|(s, n)| {
+                (
+                    s.code().to_string(),
+                    t.label("status", s.code()).to_string(),
+                    n,
+                )
+            })
+            .collect(),
+        total,
+        statuses: Choice::labelled(
+            t,
+            "status",
+            Status::ALL.iter().map(|s| s.code()),
+            query.status.as_deref(),
+        ),
+        categories: Choice::labelled(
+            t,
+            "category",
+            Category::ALL.iter().map(|c| c.code()),
+            query.category.as_deref(),
+        ),
+        villages: village_choices(&state.villages, lang, query.village.as_deref()),
+        channels: Choice::labelled(t, "channel", CHANNELS, query.channel.as_deref()),
+        sites: sites
+            .iter()
+            .map(|site| {
+                let label = site_label(t, state, lang, site);
+                Choice::new(&site.id.to_string(), &label, query.site.as_deref())
+            })
+            .collect(),
+        mine: filter.assigned_to_me,
+        overdue: filter.overdue,
+        oldest: filter.order == Order::OldestFirst,
+    };
+    desk.render(&page, StatusCode::OK)
+}
+
+/// A posting site as the filter lists it: a household notice is one site per village, so it
+/// reads as the village, never as a household.
+fn site_label(t: &Catalog, state: &AppState, lang: Lang, site: &Site) -> String {
+    let kind = t.label("site_kind", site.kind.code());
+    match site.kind {
+        SiteKind::Household => {
+            format!(
+                "{kind}（{}）",
+                village_name(state, lang, site.village.as_deref())
+            )
+        }
+        _ => format!("{kind}：{}", site.name),
+    }
+}
