@@ -52,8 +52,6 @@ pub enum ErrorKind {
     CsrfRejected,
     /// A service refused the input: the catalog key of the reason (422).
     Rejected(&'static str),
-    /// The step is not possible from where the case stands (409).
-    Conflict,
     /// Evidence files refused, each with its reason (422).
     Files(Vec<FileProblem>),
     /// Anything else: the cause goes to the log only.
@@ -114,7 +112,6 @@ impl AppError {
             ErrorKind::Forbidden => "forbidden",
             ErrorKind::CsrfRejected => "csrf",
             ErrorKind::Rejected(_) | ErrorKind::Files(_) => "validation_failed",
-            ErrorKind::Conflict => "not_allowed",
             ErrorKind::Internal(_) => "internal",
         }
     }
@@ -125,7 +122,7 @@ impl From<ServiceError> for AppError {
         AppError::bare(match e {
             ServiceError::NotFound => ErrorKind::NotFound,
             ServiceError::Forbidden => ErrorKind::Forbidden,
-            ServiceError::IllegalTransition { .. } => ErrorKind::Conflict,
+            ServiceError::IllegalTransition { .. } => ErrorKind::NotAllowed,
             ServiceError::Invalid(key) => ErrorKind::Rejected(key),
             ServiceError::Files(problems) => ErrorKind::Files(problems),
             ServiceError::Busy(wait) => ErrorKind::RateLimited(wait),
@@ -185,7 +182,7 @@ impl ResponseError for AppError {
                 too_large: true, ..
             } => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorKind::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorKind::NotAllowed | ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::NotAllowed => StatusCode::CONFLICT,
             ErrorKind::Rejected(_) | ErrorKind::Files(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorKind::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ErrorKind::SignIn => StatusCode::SEE_OTHER,
@@ -195,14 +192,14 @@ impl ResponseError for AppError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        // Without a surface this answer is a stand-in that `surface_errors` replaces (and
-        // logs); logging here too would log the cause twice.
+        // Without a surface this answer is a bare stand-in that `surface_errors` replaces
+        // (and logs): rendering or logging here too would do that work twice.
         match self.surface {
             Some(surface) => {
                 self.log();
                 self.respond(surface)
             }
-            None => self.respond(Surface::Page(Lang::Zh)),
+            None => HttpResponse::build(self.status_code()).finish(),
         }
     }
 }
@@ -264,8 +261,7 @@ impl AppError {
                     | ErrorKind::Invalid { .. }
                     | ErrorKind::Refused { .. }
                     | ErrorKind::CheckCode
-                    | ErrorKind::NotAllowed
-                    | ErrorKind::Conflict => (
+                    | ErrorKind::NotAllowed => (
                         t.t("page.bad_request_title"),
                         t.t("page.bad_request").to_string(),
                     ),

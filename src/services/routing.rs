@@ -366,7 +366,6 @@ pub async fn routes_of_case<C: ConnectionTrait>(
 /// Sends a case on to one more group inside the caller's transaction: the routing record
 /// and the group's mail. A group the case already went to, and the civil-affairs post (or a
 /// group left with no mailbox) for a case about civil-affairs staff, are refused.
-#[allow(clippy::too_many_arguments)]
 pub(crate) async fn route_escalation<C: ConnectionTrait>(
     txn: &C,
     routing: &Routing,

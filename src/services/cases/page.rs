@@ -188,7 +188,6 @@ pub struct RouteView {
 
 /// The case page for an inspector: `open_case` (audited, replies marked read) and what the
 /// page shows around it. `None` exactly when `open_case` gives `None`.
-#[allow(clippy::too_many_arguments)]
 pub async fn case_file(
     db: &DatabaseConnection,
     keyring: &Keyring,

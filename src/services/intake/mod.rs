@@ -93,7 +93,8 @@ pub struct Receipt {
     pub received_on: NaiveDate,
     pub anonymous: bool,
     pub files: Vec<StoredFile>,
-    /// Whether the files lost their details (always for an anonymous report).
+    /// Whether the files lost their details (always for an anonymous report); false
+    /// without files.
     pub files_stripped: bool,
 }
 
@@ -132,9 +133,7 @@ impl Intake<'_> {
         if origin.operator.is_none() {
             origin.quarantined = self.admit(now).await?;
         }
-        let mut receipt = self.store(draft, origin, now).await?;
-        receipt.files_stripped = strip;
-        Ok(receipt)
+        self.store(draft, origin, now).await
     }
 
     /// Whether a public report goes to quarantine (a flood), or `Busy` when quarantine
@@ -198,7 +197,7 @@ impl Intake<'_> {
 }
 
 /// How many reports wait in quarantine (the ceiling on a flood).
-pub async fn quarantined_count(db: &DatabaseConnection) -> Result<u64, ServiceError> {
+async fn quarantined_count(db: &DatabaseConnection) -> Result<u64, ServiceError> {
     Ok(report::Entity::find()
         .filter(report::Column::Quarantined.eq(true))
         .count(db)
