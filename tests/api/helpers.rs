@@ -145,11 +145,22 @@ pub fn postgres_url() -> Option<String> {
 
 /// A port nobody listens on right now (the OS picks it; the caller's server binds it next).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    // A port is handed out before anything listens on it (mail written while SMTP is down),
+    // so the kernel may offer it again to a test running beside this one: never hand out the
+    // same port twice in one run.
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 struct PgDatabase {
