@@ -85,6 +85,7 @@ async fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
     let mut settings = Settings::load_from(&config, Profile::Test).expect("settings");
+    settings.attachments.worker_program = Some(env!("CARGO_BIN_EXE_tipoff").into());
     settings.keys.file = Some(dir.path().join("keys.toml"));
     settings.database.url = format!(
         "sqlite://{}?mode=rwc",

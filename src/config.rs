@@ -212,6 +212,20 @@ pub struct AttachmentSettings {
     pub max_file_bytes: u64,
     /// Largest sum of a report's files, in bytes.
     pub max_total_bytes: u64,
+    /// The program run as a file worker (`PROGRAM media-worker`); the running executable
+    /// when unset. Tests, which run the service inside their own binary, point it at tipoff.
+    #[serde(default)]
+    pub worker_program: Option<PathBuf>,
+    /// Each worker's address space, in MiB.
+    pub worker_memory_mb: u64,
+    /// Each worker's processor time, in seconds.
+    pub worker_cpu_seconds: u64,
+    /// Each worker's wall-clock time, in seconds.
+    pub worker_seconds: u64,
+    /// How many files are checked at once; the others wait for a free worker.
+    pub worker_parallel: usize,
+    /// How long a file waits for a free worker before its report is refused as busy.
+    pub worker_queue_seconds: u64,
 }
 
 /// The longest deadline accepted: about two years of working days.

@@ -48,6 +48,17 @@ enum Command {
         #[command(subcommand)]
         command: SiteCommand,
     },
+    /// Check one uploaded file, under the limits given, from stdin to stdout (run by the
+    /// service itself for every file; not for people).
+    #[command(name = "media-worker", hide = true)]
+    MediaWorker {
+        #[arg(long)]
+        memory_mb: u64,
+        #[arg(long)]
+        cpu_seconds: u64,
+        #[arg(long)]
+        input_max: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -141,6 +152,20 @@ fn read_password(prompt: &str) -> anyhow::Result<Zeroizing<String>> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A file worker starts no runtime, reads no settings and opens nothing: it sets its
+    // limits and parses one file.
+    if let Some(Command::MediaWorker {
+        memory_mb,
+        cpu_seconds,
+        input_max,
+    }) = cli.command
+    {
+        return tipoff::media::worker::serve(tipoff::media::worker::Limits {
+            memory_mb,
+            cpu_seconds,
+            input_max,
+        });
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -267,6 +292,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             app.run_until_stopped().await?;
             Ok(())
         }
+        Command::MediaWorker { .. } => unreachable!("a file worker starts no runtime"),
     }
 }
 

@@ -39,6 +39,8 @@ pub enum StartupError {
     Config(#[from] crate::config::ConfigError),
     #[error("mail: {0}")]
     Mail(#[from] crate::mail::MailError),
+    #[error("cannot find the program that checks uploaded files: {0}")]
+    MediaWorker(std::io::Error),
     #[error("cannot listen on {address}: {source}")]
     Bind {
         address: String,
@@ -89,6 +91,8 @@ impl Application {
         let outbox = outbox::Worker::from_settings(&settings.mail)?;
         let keyring = load_keyring(&settings)?;
         let deadlines = Deadlines::load(&settings.deadlines)?;
+        let media =
+            crate::media::Workers::new(&settings.attachments).map_err(StartupError::MediaWorker)?;
         let missing = deadlines::missing_years(&deadlines.calendar, deadlines::today(clock()));
         if !missing.is_empty() {
             let years: Vec<String> = missing.iter().map(i32::to_string).collect();
@@ -126,6 +130,7 @@ impl Application {
             clock,
             routing,
             outbox,
+            media,
         });
         let server = run(listener, state.clone())?;
         Ok(Application {

@@ -100,9 +100,25 @@ pub enum Refusal {
     /// What identifies the sender cannot be removed (an encrypted PDF): not accepted on an
     /// anonymous report, nor when the reporter did not ask to keep file details.
     CannotStrip,
+    /// The file could not be checked: its worker died, overran its limits or its time.
+    Unchecked,
 }
 
 impl Refusal {
+    pub const ALL: [Refusal; 6] = [
+        Refusal::Empty,
+        Refusal::Unsupported,
+        Refusal::Damaged,
+        Refusal::NotAudio,
+        Refusal::CannotStrip,
+        Refusal::Unchecked,
+    ];
+
+    /// The refusal whose `key()` this is.
+    pub fn from_key(key: &str) -> Option<Refusal> {
+        Refusal::ALL.into_iter().find(|r| r.key() == key)
+    }
+
     pub fn key(self) -> &'static str {
         match self {
             Refusal::Empty => "attach.empty",
@@ -110,12 +126,13 @@ impl Refusal {
             Refusal::Damaged => "attach.damaged",
             Refusal::NotAudio => "attach.not_audio",
             Refusal::CannotStrip => "attach.cannot_strip",
+            Refusal::Unchecked => "attach.unchecked",
         }
     }
 }
 
 /// A file ready to be sealed and stored.
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Attachment {
     pub kind: Kind,
     /// `附件1.jpg` unless the original is kept, then the sender's own file name.

@@ -2,7 +2,8 @@
 //! are kept, stripped of what identifies its sender.
 
 use super::sniff;
-use crate::domain::attachment::{Attachment, Refusal, Upload, clean_name, neutral_name};
+use super::worker::{Busy, Job, Outcome, Workers};
+use crate::domain::attachment::{Attachment, Kind, Refusal, Upload, clean_name, neutral_name};
 
 /// Checks what the file really is and, when `strip` is set, removes everything in it that
 /// could identify its sender (and its name). `seq` counts from 1 within the report.
@@ -46,52 +47,76 @@ pub struct FileProblem {
     pub refusal: Refusal,
 }
 
-/// Checks and (where `strip`) strips every file, off the async workers: parsing a 10 MB PDF
-/// is real work. A parser that panics on a hostile file refuses that file, nothing more.
-pub async fn prepare(files: Vec<Upload>, strip: bool) -> Result<Vec<Attachment>, Vec<FileProblem>> {
-    if files.is_empty() {
-        return Ok(Vec::new());
-    }
-    let count = files.len();
-    let work = move || {
-        let mut accepted = Vec::new();
-        let mut problems = Vec::new();
-        for (i, upload) in files.into_iter().enumerate() {
-            let name = upload.name.clone();
-            let prepared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                prepare_file(i + 1, upload, strip)
-            }))
-            .unwrap_or(Err(Refusal::Damaged));
-            match prepared {
-                Ok(file) => accepted.push(file),
-                Err(refusal) => problems.push(FileProblem {
-                    index: i + 1,
-                    name,
-                    refusal,
-                }),
+/// Why a report's files were not all taken.
+#[derive(Debug, Clone)]
+pub enum NotPrepared {
+    /// Each refused file with its reason.
+    Files(Vec<FileProblem>),
+    /// No worker was free in time: the report is refused whole, to be sent again.
+    Busy(std::time::Duration),
+}
+
+/// Checks and (where `strip`) strips every file, each in a worker process of its own: a
+/// parser that dies or overruns on a hostile file refuses that file, nothing more.
+pub async fn prepare(
+    workers: &Workers,
+    files: Vec<Upload>,
+    strip: bool,
+) -> Result<Vec<Attachment>, NotPrepared> {
+    let mut accepted = Vec::new();
+    let mut problems = Vec::new();
+    for (i, upload) in files.into_iter().enumerate() {
+        let job = Job::Prepare {
+            seq: i + 1,
+            strip,
+            name: upload.name.clone(),
+        };
+        let refusal = match workers.run(&job, &upload.bytes).await {
+            Err(Busy(wait)) => return Err(NotPrepared::Busy(wait)),
+            Ok(Outcome::Prepared(file)) => {
+                accepted.push(file);
+                continue;
             }
-        }
-        if problems.is_empty() {
-            Ok(accepted)
-        } else {
-            Err(problems)
-        }
+            Ok(Outcome::Refused(refusal)) => refusal,
+            Ok(Outcome::Preview(_)) => Refusal::Unchecked,
+        };
+        problems.push(FileProblem {
+            index: i + 1,
+            name: upload.name,
+            refusal,
+        });
+    }
+    if problems.is_empty() {
+        Ok(accepted)
+    } else {
+        Err(NotPrepared::Files(problems))
+    }
+}
+
+/// The preview PNG of an image attachment, made in a worker.
+pub async fn preview(workers: &Workers, kind: Kind, bytes: &[u8]) -> Result<Vec<u8>, NotPrepared> {
+    let job = Job::Preview {
+        kind: kind.code().to_string(),
     };
-    tokio::task::spawn_blocking(work).await.unwrap_or_else(|_| {
-        Err((1..=count)
-            .map(|index| FileProblem {
-                index,
-                name: None,
-                refusal: Refusal::Damaged,
-            })
-            .collect())
-    })
+    match workers.run(&job, bytes).await {
+        Err(Busy(wait)) => Err(NotPrepared::Busy(wait)),
+        Ok(Outcome::Preview(png)) => Ok(png),
+        Ok(Outcome::Refused(refusal)) => Err(NotPrepared::Files(vec![FileProblem {
+            index: 1,
+            name: None,
+            refusal,
+        }])),
+        Ok(Outcome::Prepared(_)) => Err(NotPrepared::Files(vec![FileProblem {
+            index: 1,
+            name: None,
+            refusal: Refusal::Unchecked,
+        }])),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::attachment::Kind;
 
     #[test]
     fn a_file_is_judged_by_its_bytes_not_its_name() {

@@ -22,9 +22,17 @@ pub fn preview_png(kind: Kind, bytes: &[u8]) -> Result<Vec<u8>, Refusal> {
     limits.max_image_width = Some(PREVIEW_MAX_SIDE);
     limits.max_image_height = Some(PREVIEW_MAX_SIDE);
     limits.max_alloc = Some(PREVIEW_MAX_ALLOC);
+    use image::ImageDecoder;
     let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
     reader.limits(limits);
-    let decoded = reader.decode().map_err(|_| Refusal::Damaged)?;
+    let mut decoder = reader.into_decoder().map_err(|_| Refusal::Damaged)?;
+    // The picture the right way up: the orientation is the one EXIF detail a stripped photo
+    // keeps, and the preview has none at all.
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut decoded = image::DynamicImage::from_decoder(decoder).map_err(|_| Refusal::Damaged)?;
+    decoded.apply_orientation(orientation);
     let fitted = if decoded.width() > PREVIEW_BOX || decoded.height() > PREVIEW_BOX {
         decoded.thumbnail(PREVIEW_BOX, PREVIEW_BOX)
     } else {

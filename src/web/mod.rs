@@ -45,6 +45,8 @@ pub struct AppState {
     pub routing: crate::services::routing::Routing,
     /// This instance's outbox sender.
     pub outbox: crate::services::outbox::Worker,
+    /// The worker processes every uploaded file is checked in.
+    pub media: crate::media::Workers,
 }
 
 impl AppState {
@@ -61,6 +63,7 @@ impl AppState {
             deadlines: &self.deadlines,
             flood: &self.flood,
             limits: &self.settings.limits,
+            media: &self.media,
         }
     }
 

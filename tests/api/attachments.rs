@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use tipoff::domain::Role;
 use tipoff::entities::{attachment, audit_entry, report};
 
-use crate::helpers::reports::report_form;
+use crate::helpers::files::*;
 use crate::helpers::storage::{contains_bytes, stored_bytes};
 use crate::helpers::{Staff, TestApp, code_in, hidden_value, sqlite_app};
 use crate::on_both_backends;
@@ -30,103 +30,6 @@ on_both_backends!(
 /// Uploads big enough to move the process's peak memory run one at a time, so the
 /// memory test measures its own upload only.
 static BIG_UPLOADS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-const CANARY_NAME: &str = "zhangsan-home-gps-7731.jpg";
-const LATITUDE: [(u32, u32); 3] = [(39, 1), (54, 1), (2712, 100)];
-
-/// Fails the test on any server error: nothing here may ever yield a 5xx.
-fn no_5xx(response: &reqwest::Response) {
-    assert!(
-        !response.status().is_server_error(),
-        "{} answered {}",
-        response.url(),
-        response.status()
-    );
-}
-
-/// A small real JPEG (encoded with `image`) carrying an EXIF APP1 segment with GPS position
-/// and the phone's make and model, inserted right after SOI.
-fn jpeg_with_gps() -> Vec<u8> {
-    use exif::{Field, In, Rational, Tag, Value};
-    let pixels = image::RgbImage::from_fn(64, 48, |x, y| {
-        image::Rgb([(x * 4) as u8, (y * 5) as u8, 128])
-    });
-    let mut plain = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut plain, 90)
-        .encode_image(&pixels)
-        .unwrap();
-    let rational = |v: &[(u32, u32)]| {
-        Value::Rational(
-            v.iter()
-                .map(|(n, d)| Rational { num: *n, denom: *d })
-                .collect(),
-        )
-    };
-    let fields = [
-        Field {
-            tag: Tag::Make,
-            ifd_num: In::PRIMARY,
-            value: Value::Ascii(vec![b"HUAWEI".to_vec()]),
-        },
-        Field {
-            tag: Tag::Model,
-            ifd_num: In::PRIMARY,
-            value: Value::Ascii(vec![b"Mate 60 Pro".to_vec()]),
-        },
-        Field {
-            tag: Tag::GPSLatitudeRef,
-            ifd_num: In::PRIMARY,
-            value: Value::Ascii(vec![b"N".to_vec()]),
-        },
-        Field {
-            tag: Tag::GPSLatitude,
-            ifd_num: In::PRIMARY,
-            value: rational(&LATITUDE),
-        },
-        Field {
-            tag: Tag::GPSLongitudeRef,
-            ifd_num: In::PRIMARY,
-            value: Value::Ascii(vec![b"E".to_vec()]),
-        },
-        Field {
-            tag: Tag::GPSLongitude,
-            ifd_num: In::PRIMARY,
-            value: rational(&[(116, 1), (23, 1), (1744, 100)]),
-        },
-    ];
-    let mut writer = exif::experimental::Writer::new();
-    for field in &fields {
-        writer.push_field(field);
-    }
-    let mut tiff = Cursor::new(Vec::new());
-    writer.write(&mut tiff, false).unwrap();
-    let mut app1 = b"Exif\0\0".to_vec();
-    app1.extend_from_slice(&tiff.into_inner());
-    let mut jpeg = plain[..2].to_vec();
-    jpeg.extend_from_slice(&[0xFF, 0xE1]);
-    jpeg.extend_from_slice(&u16::try_from(app1.len() + 2).unwrap().to_be_bytes());
-    jpeg.extend_from_slice(&app1);
-    jpeg.extend_from_slice(&plain[2..]);
-    let parsed = exif_of(&jpeg).expect("the fixture carries EXIF");
-    assert!(
-        parsed.get_field(Tag::GPSLatitude, In::PRIMARY).is_some(),
-        "the fixture carries GPS"
-    );
-    jpeg
-}
-
-fn exif_of(bytes: &[u8]) -> Option<exif::Exif> {
-    exif::Reader::new()
-        .read_from_container(&mut Cursor::new(bytes))
-        .ok()
-}
-
-fn has_gps(bytes: &[u8]) -> bool {
-    exif_of(bytes).is_some_and(|e| {
-        e.get_field(exif::Tag::GPSLatitude, exif::In::PRIMARY)
-            .is_some()
-    })
-}
 
 fn tiny_png() -> Vec<u8> {
     let pixels = image::RgbImage::from_pixel(4, 4, image::Rgb([200, 10, 10]));
@@ -166,84 +69,6 @@ fn pdf_with_author() -> Vec<u8> {
     doc.save_to(&mut out).unwrap();
     assert!(String::from_utf8_lossy(&out).contains("Canary Author Zhang"));
     out
-}
-
-/// A file part: (file name, declared type, bytes).
-type FilePart<'a> = (&'a str, &'a str, &'a [u8]);
-
-const BOUNDARY: &str = "----tipoffTestBoundary7MA4YWxkTrZu0gW";
-
-/// A multipart/form-data body: text fields first, then files, as a browser sends a form.
-fn multipart(fields: &[(&str, &str)], files: &[FilePart<'_>]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for (name, value) in fields {
-        body.extend_from_slice(
-            format!(
-                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
-            )
-            .as_bytes(),
-        );
-    }
-    for (filename, content_type, bytes) in files {
-        body.extend_from_slice(
-            format!(
-                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
-    body
-}
-
-async fn post_multipart(
-    app: &TestApp,
-    path: &str,
-    body: impl Into<reqwest::Body>,
-    client_ip: &str,
-    cookie: Option<&str>,
-) -> reqwest::Response {
-    let mut request = app
-        .client
-        .post(app.url(path))
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={BOUNDARY}"),
-        )
-        .header("x-forwarded-for", client_ip)
-        .body(body);
-    if let Some(cookie) = cookie {
-        request = request.header("cookie", cookie);
-    }
-    let response = request.send().await.expect("POST multipart");
-    no_5xx(&response);
-    response
-}
-
-/// Sends the public form with files, as a browser would after loading it.
-async fn submit_with_files(
-    app: &TestApp,
-    fields: &[(&str, &str)],
-    files: &[FilePart<'_>],
-    client_ip: &str,
-) -> reqwest::Response {
-    let token = app.form_token().await;
-    let all = report_form(&token, "村主任的亲戚开着小车还在吃低保，照片为证", fields);
-    post_multipart(
-        app,
-        "/report?lang=en",
-        multipart(&all, files),
-        client_ip,
-        None,
-    )
-    .await
-}
-
-/// `submit_with_files` with one file and the form as it comes.
-async fn submit_file(app: &TestApp, file: FilePart<'_>, client_ip: &str) -> reqwest::Response {
-    submit_with_files(app, &[], &[file], client_ip).await
 }
 
 async fn inspector(app: &TestApp) -> Staff<'_> {

@@ -6,6 +6,7 @@
 
 pub mod browser;
 pub mod cli;
+pub mod files;
 pub mod mail;
 pub mod reports;
 pub mod sites;
@@ -86,7 +87,11 @@ pub fn config_dir() -> PathBuf {
 }
 
 pub fn test_settings() -> Settings {
-    Settings::load_from(&config_dir(), Profile::Test).expect("test settings load")
+    let mut settings =
+        Settings::load_from(&config_dir(), Profile::Test).expect("test settings load");
+    // The service runs inside this test binary: its file workers are the real tipoff.
+    settings.attachments.worker_program = Some(PathBuf::from(env!("CARGO_BIN_EXE_tipoff")));
+    settings
 }
 
 /// The test settings with the key file and a SQLite database in `dir`, for tests that build

@@ -66,6 +66,12 @@ pub(super) fn jpeg(b: &[u8]) -> Result<Vec<u8>, Refusal> {
                 } else if keep {
                     out.extend_from_slice(&[0xFF, marker]);
                     out.extend_from_slice(segment);
+                } else if marker == 0xE1
+                    && let Some(turn) = orientation(body)
+                {
+                    // The one detail kept of EXIF: which way up the picture is. It names no
+                    // one, and without it a portrait photo arrives on its side.
+                    out.extend_from_slice(&orientation_segment(turn));
                 }
                 at += len;
                 if marker == 0xDA {
@@ -91,6 +97,54 @@ pub(super) fn jpeg(b: &[u8]) -> Result<Vec<u8>, Refusal> {
     }
 }
 
+/// The EXIF Orientation (1–8) of an APP1 segment's body, from its first image directory.
+fn orientation(body: &[u8]) -> Option<u16> {
+    let tiff = body.strip_prefix(b"Exif\0\0")?;
+    let big = match tiff.get(..4)? {
+        b"MM\0*" => true,
+        b"II*\0" => false,
+        _ => return None,
+    };
+    let u16_at = |at: usize| -> Option<u16> {
+        let b: [u8; 2] = tiff.get(at..at.checked_add(2)?)?.try_into().ok()?;
+        Some(if big {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        })
+    };
+    let u32_at = |at: usize| -> Option<usize> {
+        let b: [u8; 4] = tiff.get(at..at.checked_add(4)?)?.try_into().ok()?;
+        usize::try_from(if big {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        })
+        .ok()
+    };
+    let ifd = u32_at(4)?;
+    let entries = usize::from(u16_at(ifd)?);
+    (0..entries).find_map(|i| {
+        let entry = ifd + 2 + 12 * i;
+        // Tag 0x0112, type SHORT, one value.
+        (u16_at(entry)? == 0x0112 && u16_at(entry + 2)? == 3 && u32_at(entry + 4)? == 1)
+            .then(|| u16_at(entry + 8))
+            .flatten()
+            .filter(|turn| (1..=8).contains(turn))
+    })
+}
+
+/// An APP1 segment holding an EXIF directory with the Orientation tag alone.
+fn orientation_segment(turn: u16) -> Vec<u8> {
+    let mut body = b"Exif\0\0MM\0*\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01".to_vec();
+    body.extend_from_slice(&turn.to_be_bytes());
+    body.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    let mut segment = vec![0xFF, 0xE1];
+    segment.extend_from_slice(&u16::try_from(body.len() + 2).unwrap_or(0).to_be_bytes());
+    segment.extend_from_slice(&body);
+    segment
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,6 +155,22 @@ mod tests {
         s.extend_from_slice(&u16::try_from(body.len() + 2).unwrap().to_be_bytes());
         s.extend_from_slice(body);
         s
+    }
+
+    #[test]
+    fn the_orientation_alone_survives_of_exif() {
+        // Little-endian EXIF: Make first, then Orientation 6 (turned 90° clockwise).
+        let mut tiff = b"II*\0\x08\0\0\0\x02\0".to_vec();
+        tiff.extend_from_slice(&[0x0F, 0x01, 2, 0, 8, 0, 0, 0, b'C', b'a', b'n', b'a']);
+        tiff.extend_from_slice(&[0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0]);
+        tiff.extend_from_slice(&[0, 0, 0, 0]);
+        let mut body = b"Exif\0\0".to_vec();
+        body.extend_from_slice(&tiff);
+        assert_eq!(orientation(&body), Some(6));
+        let kept = orientation_segment(6);
+        assert_eq!(orientation(&kept[4..]), Some(6));
+        assert_eq!(orientation(b"Exif\0\0MM\0*\0\0\0\x08\0\x01"), None);
+        assert_eq!(orientation(b"Exif\0\0II*\0\xff\xff\xff\xff"), None);
     }
 
     #[test]

@@ -22,6 +22,7 @@ use crate::crypto::Keyring;
 use crate::domain::attachment::{Kind, Upload};
 use crate::domain::{Channel, ReportDraft, TrackingCode};
 use crate::entities::{report, used_form_token};
+use crate::media::NotPrepared;
 
 /// The token of this form was already used: a replay, or the same form sent twice.
 pub const TOKEN_USED: &str = "form.token_used";
@@ -39,6 +40,7 @@ pub struct Intake<'a> {
     pub deadlines: &'a Deadlines,
     pub flood: &'a FloodGauge,
     pub limits: &'a LimitSettings,
+    pub media: &'a crate::media::Workers,
 }
 
 /// How a report came in: the channel, the operator who typed it for a caller or letter, the
@@ -126,9 +128,12 @@ impl Intake<'_> {
         // Anonymous reports always lose file metadata; real-name ones unless the reporter
         // asked to keep it as evidence.
         let strip = draft.is_anonymous() || !keep_metadata;
-        let attachments = crate::media::prepare(files, strip)
+        let attachments = crate::media::prepare(self.media, files, strip)
             .await
-            .map_err(ServiceError::Files)?;
+            .map_err(|refused| match refused {
+                NotPrepared::Files(problems) => ServiceError::Files(problems),
+                NotPrepared::Busy(wait) => ServiceError::Busy(wait),
+            })?;
         let draft = draft.with_attachments(attachments);
         if origin.operator.is_none() {
             origin.quarantined = self.admit(now).await?;

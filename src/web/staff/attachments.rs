@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::{Desk, path_id};
 use crate::domain::attachment::Kind;
 use crate::error::{AppError, ErrorKind};
-use crate::media::preview_png;
+use crate::media::NotPrepared;
 use crate::services::attachments::{OpenedAttachment, Opening, open_attachment};
 
 /// Nothing in a served file may run, load or frame anything, whatever a browser makes of it.
@@ -101,11 +101,10 @@ pub async fn preview_attachment(
 ) -> Result<HttpResponse, AppError> {
     let (case, file) = open(&desk, &path, Opening::Preview).await?;
     let (seq, kind): (i32, Kind) = (file.seq, file.kind);
-    let png = web::block(move || preview_png(kind, &file.content))
-        .await
-        .map_err(|e| AppError::internal(e, desk.surface()))?;
+    let png = crate::media::preview(&desk.state.media, kind, &file.content).await;
     match png {
         Ok(png) => Ok(served("image/png", disposition("inline", seq, "png"), png)),
+        Err(NotPrepared::Busy(wait)) => Err(AppError::bare(ErrorKind::RateLimited(wait))),
         Err(_) => {
             tracing::warn!(case = %case, seq, "attachment preview could not be decoded");
             Err(not_found())

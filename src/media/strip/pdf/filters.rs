@@ -1,0 +1,257 @@
+//! A PDF stream's filters, decoded with a budget: every filter of a chain counts, so a
+//! small file cannot expand to gigabytes however its layers are stacked.
+
+use std::io::Read;
+
+/// A filter the stripper can decode (the data filters of ISO 32000-1, 7.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Data {
+    Flate,
+    Lzw,
+    Ascii85,
+    AsciiHex,
+    RunLength,
+}
+
+/// What a filter name stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Filter {
+    Data(Data),
+    /// A JPEG image: its bytes go through the JPEG stripper.
+    Dct,
+    /// An image codec whose data holds no metadata (fax, JBIG2): kept as it is.
+    Bilevel,
+    /// Anything else, JPEG 2000 among them (its boxes can carry XML): cannot be cleaned.
+    Unknown,
+}
+
+impl Filter {
+    /// The filter named `name` (without its slash), full names and the abbreviations
+    /// allowed in inline images.
+    pub(super) fn named(name: &[u8]) -> Filter {
+        match name {
+            b"FlateDecode" | b"Fl" => Filter::Data(Data::Flate),
+            b"LZWDecode" | b"LZW" => Filter::Data(Data::Lzw),
+            b"ASCII85Decode" | b"A85" => Filter::Data(Data::Ascii85),
+            b"ASCIIHexDecode" | b"AHx" => Filter::Data(Data::AsciiHex),
+            b"RunLengthDecode" | b"RL" => Filter::Data(Data::RunLength),
+            b"DCTDecode" | b"DCT" => Filter::Dct,
+            b"CCITTFaxDecode" | b"CCF" | b"JBIG2Decode" => Filter::Bilevel,
+            _ => Filter::Unknown,
+        }
+    }
+}
+
+/// What a file's streams may still expand to, shared by every decode of the file.
+#[derive(Debug)]
+pub(super) struct Budget(pub u64);
+
+/// The budget ran out: the file expands past what any real document does.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct OverBudget;
+
+impl Budget {
+    fn spend(&mut self, n: usize) -> Result<(), OverBudget> {
+        self.0 = self.0.checked_sub(n as u64).ok_or(OverBudget)?;
+        Ok(())
+    }
+}
+
+/// `data` decoded through every filter of `chain`, in order. A damaged stream yields what
+/// decodes before the damage (a lenient reader would use that too).
+pub(super) fn decode(
+    data: &[u8],
+    chain: &[Data],
+    budget: &mut Budget,
+) -> Result<Vec<u8>, OverBudget> {
+    let mut current = data.to_vec();
+    for filter in chain {
+        current = decode_one(*filter, &current, budget)?;
+    }
+    Ok(current)
+}
+
+fn decode_one(filter: Data, input: &[u8], budget: &mut Budget) -> Result<Vec<u8>, OverBudget> {
+    let mut out = Vec::new();
+    match filter {
+        Data::Flate => {
+            let mut decoder = flate2::read::ZlibDecoder::new(input);
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                match decoder.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        budget.spend(n)?;
+                        out.extend_from_slice(&buf[..n]);
+                    }
+                }
+            }
+        }
+        Data::Lzw => {
+            // PDF's LZW codes grow one code early, as TIFF's do.
+            let mut decoder =
+                weezl::decode::Decoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8);
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut rest = input;
+            loop {
+                let step = decoder.decode_bytes(rest, &mut buf);
+                budget.spend(step.consumed_out)?;
+                out.extend_from_slice(&buf[..step.consumed_out]);
+                rest = &rest[step.consumed_in..];
+                match step.status {
+                    Ok(weezl::LzwStatus::Ok) if step.consumed_in + step.consumed_out > 0 => {}
+                    _ => break,
+                }
+            }
+        }
+        Data::Ascii85 => {
+            let mut group = [0u8; 5];
+            let mut filled = 0;
+            for &c in input {
+                match c {
+                    b'~' => break,
+                    b'z' if filled == 0 => {
+                        budget.spend(4)?;
+                        out.extend_from_slice(&[0; 4]);
+                    }
+                    b'!'..=b'u' => {
+                        group[filled] = c - b'!';
+                        filled += 1;
+                        if filled == 5 {
+                            budget.spend(4)?;
+                            out.extend_from_slice(&base85(&group));
+                            filled = 0;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if filled > 1 {
+                group[filled..].fill(84);
+                budget.spend(filled - 1)?;
+                out.extend_from_slice(&base85(&group)[..filled - 1]);
+            }
+        }
+        Data::AsciiHex => {
+            let mut high = None;
+            for &c in input {
+                let digit = match c {
+                    b'>' => break,
+                    b'0'..=b'9' => c - b'0',
+                    b'a'..=b'f' => c - b'a' + 10,
+                    b'A'..=b'F' => c - b'A' + 10,
+                    _ => continue,
+                };
+                match high.take() {
+                    None => high = Some(digit),
+                    Some(h) => {
+                        budget.spend(1)?;
+                        out.push(h << 4 | digit);
+                    }
+                }
+            }
+            if let Some(h) = high {
+                budget.spend(1)?;
+                out.push(h << 4);
+            }
+        }
+        Data::RunLength => {
+            let mut at = 0;
+            while let Some(&length) = input.get(at) {
+                match length {
+                    128 => break,
+                    0..=127 => {
+                        let run = input.get(at + 1..at + 2 + usize::from(length));
+                        let run = run.unwrap_or(input.get(at + 1..).unwrap_or(&[]));
+                        budget.spend(run.len())?;
+                        out.extend_from_slice(run);
+                        at += 2 + usize::from(length);
+                    }
+                    _ => {
+                        let Some(&byte) = input.get(at + 1) else {
+                            break;
+                        };
+                        let n = 257 - usize::from(length);
+                        budget.spend(n)?;
+                        out.resize(out.len() + n, byte);
+                        at += 2;
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn base85(group: &[u8; 5]) -> [u8; 4] {
+    let value = group
+        .iter()
+        .fold(0u64, |acc, &d| acc * 85 + u64::from(d))
+        .min(u64::from(u32::MAX));
+    u32::try_from(value).unwrap_or(u32::MAX).to_be_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn zlib(data: &[u8]) -> Vec<u8> {
+        let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        encoder.write_all(data).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    #[test]
+    fn each_filter_decodes_what_its_encoder_wrote() {
+        let text = b"[1 0 R /Type /Page] << /Kids [2 0 R] >>".repeat(20);
+        let mut budget = Budget(1 << 20);
+        assert_eq!(
+            decode(&zlib(&text), &[Data::Flate], &mut budget).unwrap(),
+            text
+        );
+        let lzw = weezl::encode::Encoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8)
+            .encode(&text)
+            .unwrap();
+        assert_eq!(decode(&lzw, &[Data::Lzw], &mut budget).unwrap(), text);
+        assert_eq!(
+            decode(b"87cURD]i,\"Ebo80~>", &[Data::Ascii85], &mut budget).unwrap(),
+            b"Hello World!"
+        );
+        assert_eq!(
+            decode(b"48 65 6c6C6f>", &[Data::AsciiHex], &mut budget).unwrap(),
+            b"Hello"
+        );
+        assert_eq!(
+            decode(
+                &[2, b'a', b'b', b'c', 254, b'z', 128],
+                &[Data::RunLength],
+                &mut budget
+            )
+            .unwrap(),
+            b"abczzz"
+        );
+    }
+
+    #[test]
+    fn every_layer_of_a_chain_counts_against_one_budget() {
+        let inner = zlib(&vec![0u8; 4 * 1024 * 1024]);
+        let outer = zlib(&inner);
+        assert!(outer.len() < 16 * 1024, "a small file");
+        let chain = [Data::Flate, Data::Flate];
+        let mut budget = Budget(1024 * 1024);
+        assert_eq!(decode(&outer, &chain, &mut budget), Err(OverBudget));
+        let mut budget = Budget(8 * 1024 * 1024);
+        assert_eq!(
+            decode(&outer, &chain, &mut budget).unwrap().len(),
+            4 * 1024 * 1024
+        );
+        assert!(budget.0 < 4 * 1024 * 1024, "both layers were counted");
+        // Run-length: 2 bytes of input stand for 128 of output.
+        let runs = [129u8, 0].repeat(64 * 1024);
+        assert_eq!(
+            decode(&runs, &[Data::RunLength], &mut Budget(1 << 20)),
+            Err(OverBudget)
+        );
+    }
+}

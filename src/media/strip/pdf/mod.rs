@@ -1,0 +1,136 @@
+//! PDF: the document written anew without what identifies its sender, after a bounded first
+//! look (`scan`) and a bounded load.
+
+mod clean;
+mod filters;
+mod scan;
+
+use std::collections::HashSet;
+
+use filters::Budget;
+
+use crate::domain::attachment::Refusal;
+
+/// The deepest nesting of arrays and dictionaries accepted in a PDF: real documents stay in
+/// single digits, and the PDF parser recurses once per level.
+const PDF_NESTING_MAX: usize = 64;
+
+/// What all of a PDF's streams may decode to together, every filter of every chain counted:
+/// a 10 MB file that would expand to gigabytes is refused instead.
+const PDF_DECODED_MAX: u64 = 128 * 1024 * 1024;
+
+/// PDF: the trailer keeps only its root (its /Info with author, producer and dates, its /ID
+/// and anything else go); XMP, application data, modification dates, embedded and attached
+/// files, annotation authors and dates and signature details are removed from every object;
+/// every JPEG image goes through the JPEG stripper; objects nothing refers to any more
+/// (older revisions' info dictionaries among them) are dropped, and the file is written
+/// anew — which also drops incremental updates — and must read back. What cannot be cleaned
+/// (an encrypted PDF, a filter that cannot be decoded, JPEG 2000) is `CannotStrip`.
+pub(super) fn pdf(b: &[u8]) -> Result<Vec<u8>, Refusal> {
+    let first_look = scan::scan(b, PDF_DECODED_MAX);
+    if first_look.nesting > PDF_NESTING_MAX || first_look.over_budget {
+        return Err(Refusal::Damaged);
+    }
+    let mut doc = load(b)?;
+    if doc.trailer.has(b"Encrypt") {
+        return Err(Refusal::CannotStrip);
+    }
+    if first_look.unknown_filter {
+        return Err(Refusal::CannotStrip);
+    }
+    // A new trailer with the root alone: /Info, /ID and whatever else a writer put there go.
+    let root = doc
+        .trailer
+        .get(b"Root")
+        .map_err(|_| Refusal::Damaged)?
+        .clone();
+    doc.trailer = lopdf::Dictionary::new();
+    doc.trailer.set("Root", root);
+    clean::clean(&mut doc, &mut Budget(PDF_DECODED_MAX))?;
+    let reachable = reachable_objects(&doc);
+    doc.objects.retain(|id, _| reachable.contains(id));
+    if doc.catalog().is_err() {
+        return Err(Refusal::Damaged);
+    }
+    // The cross-reference table is written up to `max_id`, which a damaged trailer may
+    // understate: objects past it would be written but not found again.
+    doc.max_id = doc.objects.keys().map(|(id, _)| *id).max().unwrap_or(0);
+    let mut out = Vec::with_capacity(b.len());
+    doc.save_to(&mut out).map_err(|_| Refusal::Damaged)?;
+    // Only a file that reads back is stored: the writer leaves out some kinds of object
+    // (cross-reference streams, object streams) a damaged file may have used as its root.
+    let written = load(&out)?;
+    if written.catalog().is_err() {
+        return Err(Refusal::Damaged);
+    }
+    Ok(out)
+}
+
+std::thread_local! {
+    /// What the object streams of the file being loaded may still decode to, and whether
+    /// one of them was refused. The loader takes a plain function, so its state lives here.
+    static OBJECT_STREAMS: std::cell::RefCell<(Budget, bool)> =
+        const { std::cell::RefCell::new((Budget(0), false)) };
+}
+
+/// Loads a PDF, looking into every object stream before the parser does: one that decodes
+/// past the budget or nests too deep is emptied, and the file refused.
+fn load(b: &[u8]) -> Result<lopdf::Document, Refusal> {
+    OBJECT_STREAMS.with_borrow_mut(|state| *state = (Budget(PDF_DECODED_MAX), false));
+    let doc = lopdf::Reader {
+        buffer: b,
+        document: lopdf::Document::new(),
+        encryption_state: None,
+        raw_objects: std::collections::BTreeMap::new(),
+    }
+    .read(Some(check_object_stream));
+    let refused = OBJECT_STREAMS.with_borrow(|state| state.1);
+    match doc {
+        Ok(doc) if !refused => Ok(doc),
+        _ => Err(Refusal::Damaged),
+    }
+}
+
+/// The loader's look at each object as it is read (`lopdf::Reader::read`'s filter).
+fn check_object_stream(
+    id: lopdf::ObjectId,
+    object: &mut lopdf::Object,
+) -> Option<(lopdf::ObjectId, lopdf::Object)> {
+    if let lopdf::Object::Stream(stream) = object
+        && stream.dict.has_type(b"ObjStm")
+    {
+        let safe = OBJECT_STREAMS.with_borrow_mut(|(budget, refused)| {
+            let safe = clean::data_chain(&stream.dict)
+                .and_then(|chain| filters::decode(&stream.content, &chain, budget).ok())
+                .is_some_and(|decoded| scan::scan(&decoded, 0).nesting <= PDF_NESTING_MAX);
+            *refused |= !safe;
+            safe
+        });
+        if !safe {
+            *object = lopdf::Object::Null;
+        }
+    }
+    Some((id, object.clone()))
+}
+
+/// The objects reachable from the trailer, found without recursion and in linear time.
+fn reachable_objects(doc: &lopdf::Document) -> HashSet<lopdf::ObjectId> {
+    let mut seen = HashSet::new();
+    let mut stack: Vec<&lopdf::Object> = doc.trailer.iter().map(|(_, v)| v).collect();
+    while let Some(object) = stack.pop() {
+        match object {
+            lopdf::Object::Reference(id) => {
+                if seen.insert(*id)
+                    && let Some(target) = doc.objects.get(id)
+                {
+                    stack.push(target);
+                }
+            }
+            lopdf::Object::Array(items) => stack.extend(items.iter()),
+            lopdf::Object::Dictionary(dict) => stack.extend(dict.iter().map(|(_, v)| v)),
+            lopdf::Object::Stream(stream) => stack.extend(stream.dict.iter().map(|(_, v)| v)),
+            _ => {}
+        }
+    }
+    seen
+}
