@@ -192,11 +192,12 @@ fn base85(group: &[u8; 5]) -> [u8; 4] {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use std::io::Write;
 
-    fn zlib(data: &[u8]) -> Vec<u8> {
+    /// `data` compressed as a FlateDecode stream holds it.
+    pub(in super::super) fn zlib(data: &[u8]) -> Vec<u8> {
         let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
         encoder.write_all(data).unwrap();
         encoder.finish().unwrap()

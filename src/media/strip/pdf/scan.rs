@@ -221,14 +221,8 @@ pub(super) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::filters::tests::zlib;
     use super::*;
-    use std::io::Write;
-
-    fn zlib(data: &[u8]) -> Vec<u8> {
-        let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
-        encoder.write_all(data).unwrap();
-        encoder.finish().unwrap()
-    }
 
     fn nesting(b: &[u8]) -> usize {
         scan(b, 1 << 20).nesting
