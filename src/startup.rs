@@ -126,6 +126,7 @@ impl Application {
             clock,
             routing,
             outbox,
+            public_counts: Default::default(),
         });
         let server = run(listener, state.clone())?;
         Ok(Application {
