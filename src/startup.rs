@@ -131,6 +131,7 @@ impl Application {
             routing,
             outbox,
             media,
+            public_counts: Default::default(),
         });
         let server = run(listener, state.clone())?;
         Ok(Application {

@@ -26,6 +26,16 @@ pub fn start_of_day(now: DateTime<Utc>) -> DateTime<Utc> {
     start_of(local_day(now))
 }
 
+/// The midnight (Asia/Shanghai) that ends the day `at` falls on, or `at` itself when it is
+/// one: an expiry kept to the day, never earlier than the real one.
+pub fn end_of_day(at: DateTime<Utc>) -> DateTime<Utc> {
+    let start = start_of_day(at);
+    if start == at {
+        return at;
+    }
+    local_day(at).succ_opt().map_or(at, start_of)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -50,6 +60,19 @@ mod tests {
             .single()
             .unwrap();
         assert_eq!(local_day(start_of_day(early)).to_string(), "2026-03-03");
+    }
+
+    #[test]
+    fn a_spent_token_expires_at_the_midnight_after_its_expiry() {
+        // 09:13 on the 12th in Shanghai (01:13 UTC) runs to midnight of the 13th.
+        let expiry = "2025-06-12T01:13:05Z".parse::<DateTime<Utc>>().unwrap();
+        let end = end_of_day(expiry);
+        assert_eq!(
+            end,
+            "2025-06-12T16:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
+        assert!(end > expiry);
+        assert_eq!(end_of_day(end), end, "a midnight is its own end");
     }
 
     #[test]

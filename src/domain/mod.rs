@@ -10,7 +10,7 @@ mod tracking_code;
 mod workflow;
 
 pub use calendar::{CalendarError, WorkCalendar};
-pub use local_time::{local_day, start_of, start_of_day};
+pub use local_time::{end_of_day, local_day, start_of, start_of_day};
 pub use person_name::{
     MIN_NAME_CHARS, is_invisible, is_title_only, names_in_subject, normalize_name,
 };

@@ -14,8 +14,8 @@ pub struct Model {
     pub subject_role: Option<String>,
     pub anonymous: bool,
     pub status: String,
+    /// The day only, for every report: no report keeps a time of day.
     pub received_on: Date,
-    pub received_at: Option<DateTimeUtc>,
     pub status_changed_at: Option<DateTimeUtc>,
     pub dek_id: Uuid,
     pub dek_kek_id: String,

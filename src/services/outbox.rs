@@ -7,6 +7,11 @@
 //! instances claim with `FOR UPDATE SKIP LOCKED` and never take the same row; SQLite is
 //! single-instance and its one-statement claim is serialized by the database lock.
 //!
+//! A report keeps no time of day, and neither do its rows once done: the claim (the lease
+//! while a row is being sent) is cleared, and the times of a sent or failed row of a report
+//! are cut to their day, as is the Date of its mail. On SQLite the claim's page versions are
+//! then checkpointed out of the write-ahead log.
+//!
 //! The daily digests are outbox rows too, written once per Asia/Shanghai day by whichever
 //! instance's tick gets there first.
 
@@ -23,6 +28,7 @@ use super::access::Viewer;
 use super::audit::{self, AuditAction, AuditRecord};
 use crate::config::MailSettings;
 use crate::crypto::Keyring;
+use crate::domain::start_of_day;
 use crate::entities::outbox;
 use crate::mail::{MailError, Mailer, Outgoing, Rendered};
 
@@ -169,21 +175,43 @@ pub async fn claim_batch(
     Ok(claimed)
 }
 
-/// Marks a claimed row sent. `false` when this instance no longer holds the claim.
+/// An instant of a row as it is kept once the row is done: a row of a report keeps the day.
+fn kept(row: &outbox::Model, at: DateTime<Utc>) -> DateTime<Utc> {
+    if row.report_id.is_some() {
+        start_of_day(at)
+    } else {
+        at
+    }
+}
+
+/// Marks a claimed row sent and forgets the claim. `false` when this instance no longer
+/// holds the claim.
 pub async fn mark_sent(
     db: &DatabaseConnection,
-    id: Uuid,
+    row: &outbox::Model,
     instance_id: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, ServiceError> {
     let done = outbox::Entity::update_many()
         .col_expr(outbox::Column::State, Expr::value(SENT))
-        .col_expr(outbox::Column::SentAt, Expr::value(now))
+        .col_expr(outbox::Column::SentAt, Expr::value(kept(row, now)))
+        .col_expr(
+            outbox::Column::ClaimedAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(
+            outbox::Column::NextAttemptAt,
+            Expr::value(kept(row, row.next_attempt_at)),
+        )
+        .col_expr(
+            outbox::Column::CreatedAt,
+            Expr::value(kept(row, row.created_at)),
+        )
         .col_expr(
             outbox::Column::LastError,
             Expr::value(Option::<String>::None),
         )
-        .filter(outbox::Column::Id.eq(id))
+        .filter(outbox::Column::Id.eq(row.id))
         .filter(outbox::Column::State.eq(CLAIMED))
         .filter(outbox::Column::ClaimedBy.eq(instance_id))
         .exec(db)
@@ -201,17 +229,16 @@ pub async fn mark_attempt_failed(
     error: &str,
     now: DateTime<Utc>,
 ) -> Result<&'static str, ServiceError> {
-    let state = if row.attempts >= policy.max_attempts {
-        FAILED
+    let (state, next_attempt_at, created_at) = if row.attempts >= policy.max_attempts {
+        // Done with: a row of a report keeps its days only.
+        (FAILED, kept(row, now), kept(row, row.created_at))
     } else {
-        PENDING
+        (PENDING, now + policy.backoff(row.attempts), row.created_at)
     };
     outbox::Entity::update_many()
         .col_expr(outbox::Column::State, Expr::value(state))
-        .col_expr(
-            outbox::Column::NextAttemptAt,
-            Expr::value(now + policy.backoff(row.attempts)),
-        )
+        .col_expr(outbox::Column::NextAttemptAt, Expr::value(next_attempt_at))
+        .col_expr(outbox::Column::CreatedAt, Expr::value(created_at))
         .col_expr(
             outbox::Column::ClaimedAt,
             Expr::value(Option::<DateTime<Utc>>::None),
@@ -302,6 +329,7 @@ impl Worker {
         )
         .await?;
         let mut batch = Batch::default();
+        let of_reports = rows.iter().any(|r| r.report_id.is_some());
         for row in rows {
             let outgoing = Outgoing {
                 to: &row.recipient,
@@ -310,9 +338,10 @@ impl Worker {
                 text: &row.body_text,
                 html: &row.body_html,
             };
-            match self.mailer.send(&outgoing, now).await {
+            // The Date of a report's mail is its day: the hour would place the report.
+            match self.mailer.send(&outgoing, kept(&row, now)).await {
                 Ok(()) => {
-                    mark_sent(db, row.id, &self.instance_id, now).await?;
+                    mark_sent(db, &row, &self.instance_id, now).await?;
                     batch.sent += 1;
                 }
                 Err(e) => {
@@ -335,7 +364,25 @@ impl Worker {
                 }
             }
         }
+        if of_reports {
+            forget_claims_on_disk(db).await;
+        }
         Ok(batch)
+    }
+}
+
+/// On SQLite, the page versions that held a batch's claim times stay in the write-ahead log
+/// until it is reset: checkpoint it and truncate it (`secure_delete` has already zeroed what
+/// the database file freed). Best effort: a reader in the way leaves it to the next batch.
+async fn forget_claims_on_disk(db: &DatabaseConnection) {
+    if db.get_database_backend() != DatabaseBackend::Sqlite {
+        return;
+    }
+    if let Err(e) = db
+        .execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+        .await
+    {
+        tracing::warn!(error = %e, "outbox: checkpoint of the write-ahead log");
     }
 }
 

@@ -279,8 +279,9 @@ pub fn without_recused(recipients: Vec<Recipient>, recused: &[Uuid]) -> Vec<Reci
 /// Routes a new case inside the intake transaction: records each group on the case and
 /// writes one outbox row per recipient. Returns the groups.
 ///
-/// An anonymous report keeps no time of day, so its routing record and outbox rows carry
-/// the day only (the mail itself goes out with the next batch).
+/// No report keeps a time of day (a real-name one's would bracket the anonymous ones beside
+/// it), so its routing record and outbox rows carry the day only (the mail itself goes out
+/// with the next batch).
 pub async fn route_report<C: ConnectionTrait>(
     txn: &C,
     routing: &Routing,
@@ -288,11 +289,7 @@ pub async fn route_report<C: ConnectionTrait>(
     recused: &[Uuid],
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, ServiceError> {
-    let at = if case.anonymous {
-        start_of_day(now)
-    } else {
-        now
-    };
+    let at = start_of_day(now);
     let groups = routing.groups_for(case);
     for group in &groups {
         insert_route(txn, case.report_id, group, BY_RULE, None, at).await?;

@@ -47,6 +47,8 @@ pub struct AppState {
     pub outbox: crate::services::outbox::Worker,
     /// The worker processes every uploaded file is checked in.
     pub media: crate::media::Workers,
+    /// Public submissions and answers, counted instead of logged.
+    pub public_counts: middleware::PublicCounts,
 }
 
 impl AppState {
@@ -158,8 +160,20 @@ pub async fn metrics(
                  tipoff_outbox_pending {pending}\n\
                  # HELP tipoff_track_failed_lookups_total Tracking-code lookups that found nothing.\n\
                  # TYPE tipoff_track_failed_lookups_total counter\n\
-                 tipoff_track_failed_lookups_total {failed_lookups}\n",
+                 tipoff_track_failed_lookups_total {failed_lookups}\n\
+                 # HELP tipoff_public_submissions_total Reports stored from the public form and API (not logged one by one).\n\
+                 # TYPE tipoff_public_submissions_total counter\n\
+                 tipoff_public_submissions_total {submissions}\n\
+                 # HELP tipoff_public_replies_total Reporters' answers stored (not logged one by one).\n\
+                 # TYPE tipoff_public_replies_total counter\n\
+                 tipoff_public_replies_total {replies}\n\
+                 # HELP tipoff_public_unstored_total Public submissions and answers that stored nothing (refused, or asked to confirm).\n\
+                 # TYPE tipoff_public_unstored_total counter\n\
+                 tipoff_public_unstored_total {unstored}\n",
                 failed_lookups = state.lookups.failed_total(),
+                submissions = state.public_counts.submissions(),
+                replies = state.public_counts.replies(),
+                unstored = state.public_counts.others(),
             )),
         Err(e) => {
             tracing::error!(error = %e, "metrics: database");

@@ -22,4 +22,5 @@ mod sites;
 mod staff;
 mod staff_mail;
 mod startup;
+mod time_of_day;
 mod triage;

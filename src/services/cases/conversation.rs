@@ -161,11 +161,12 @@ pub async fn reporter_reply(
         return Ok(ReplyOutcome::NotAllowed);
     }
     let detail = format!("reporter replied on case {}", before.case_number);
+    // A reporter's own action keeps its date only, in the audit log as everywhere.
     let txn = audit::begin(
         db,
         keyring,
         AuditRecord::new(None, AuditAction::Message, Some(before.id), &detail),
-        now,
+        start_of_day(now),
     )
     .await?;
     let Some(current) = report::Entity::find_by_id(before.id).one(&txn).await? else {

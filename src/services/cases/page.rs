@@ -34,8 +34,6 @@ pub struct CaseView {
     pub channel: String,
     pub status: Status,
     pub received_on: NaiveDate,
-    /// Kept for real-name reports only: an anonymous one has no time of day.
-    pub received_at: Option<DateTime<Utc>>,
     pub anonymous: bool,
     pub assignee_id: Option<Uuid>,
     pub assignee_name: Option<String>,
@@ -357,7 +355,6 @@ async fn read_case(
         channel: found.channel,
         status,
         received_on: found.received_on,
-        received_at: found.received_at,
         anonymous: found.anonymous,
         assignee_name: name_of(found.assignee_id),
         assignee_id: found.assignee_id,

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::{Origin, TOKEN_USED};
 use crate::crypto::{Keyring, new_tracking_code};
-use crate::domain::{ReportDraft, Status, TrackingCode, local_day};
+use crate::domain::{ReportDraft, Status, TrackingCode, end_of_day, local_day};
 use crate::entities::{case_counter, report, used_form_token};
 use crate::services::access::{new_row_key, report_fields};
 use crate::services::{ServiceError, attachments, sites};
@@ -39,7 +39,8 @@ pub(super) async fn store_report(
     if let Some(token) = origin.form_token {
         let inserted = used_form_token::Entity::insert(used_form_token::ActiveModel {
             nonce: Set(token.nonce.to_vec()),
-            expires_at: Set(token.expires_at),
+            // Its day only: the token's expiry is its issue time plus a fixed age.
+            expires_at: Set(end_of_day(token.expires_at)),
         })
         .on_conflict_do_nothing_on([used_form_token::Column::Nonce])
         .exec_without_returning(txn)
@@ -71,7 +72,6 @@ pub(super) async fn store_report(
         anonymous: Set(draft.is_anonymous()),
         status: Set(Status::Received.code().to_string()),
         received_on: Set(received_on),
-        received_at: Set((!draft.is_anonymous()).then_some(now)),
         status_changed_at: Set(None),
         dek_id: Set(wrapped.dek_id),
         dek_kek_id: Set(wrapped.kek_id),

@@ -13,6 +13,7 @@ use crate::services::intake::{Origin, Submission};
 use crate::services::tracking::{Lookup, Replied};
 use crate::web::lookup::{TrackAnswer, look_up, reply};
 use crate::web::middleware::rate_limit::RouteClass;
+use crate::web::middleware::{Counted, counted};
 use crate::web::pages::no_store;
 use crate::web::{AppState, api, client_addr, lang_of, multipart, upload};
 
@@ -303,7 +304,10 @@ async fn submit(
             })
             .collect(),
     };
-    Ok(no_store(HttpResponse::Created().json(answer), surface))
+    Ok(counted(
+        no_store(HttpResponse::Created().json(answer), surface),
+        Counted::Submission,
+    ))
 }
 
 /// See a report's status and messages.
@@ -368,9 +372,12 @@ pub async fn reply_report(
     let t = lang_of(&req).catalog();
     let body = body.into_inner();
     match reply(&req, &state, &body.tracking_code, &body.text).await? {
-        Replied::Stored(progress) => Ok(no_store(
-            HttpResponse::Ok().json(TrackAnswer::new(progress, t)),
-            surface,
+        Replied::Stored(progress) => Ok(counted(
+            no_store(
+                HttpResponse::Ok().json(TrackAnswer::new(progress, t)),
+                surface,
+            ),
+            Counted::Reply,
         )),
         Replied::NotFound => Err(AppError::new(ErrorKind::NotFound, surface)),
         Replied::CheckDigit => Err(AppError::new(ErrorKind::CheckCode, surface)),

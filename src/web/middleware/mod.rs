@@ -1,15 +1,17 @@
-//! Middleware: security headers, the request log, the surface of errors, and per-client
-//! rate limits.
+//! Middleware: security headers, the request log (and the counts kept instead of it for
+//! public submissions and answers), the surface of errors, and per-client rate limits.
 
 pub mod abuse;
 pub mod backoff;
 pub mod rate_limit;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::middleware::DefaultHeaders;
+use actix_web::{HttpResponse, http::Method, web};
 
 use crate::error::{AppError, Surface};
 
@@ -41,8 +43,69 @@ pub fn security_headers(hsts: bool) -> DefaultHeaders {
     }
 }
 
+/// The public routes (all `POST`) whose requests are counted, never logged one by one: a
+/// line with its time for each accepted report would be its time of day (the nth success is
+/// the nth case number), and a refusal or a confirmation asked for just before is as telling.
+const COUNTED_ROUTES: [&str; 4] = [
+    "/report",
+    "/api/v1/reports",
+    "/track/reply",
+    "/api/v1/track/reply",
+];
+
+/// What a counted public request achieved, set on its response by the handler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counted {
+    /// A report was stored.
+    Submission,
+    /// A reporter's answer was stored.
+    Reply,
+}
+
+/// Marks a response as the success of a counted public request.
+pub fn counted(mut response: HttpResponse, what: Counted) -> HttpResponse {
+    response.extensions_mut().insert(what);
+    response
+}
+
+/// The counts kept instead of request lines for the public submission and answer routes,
+/// since the start of this instance (in memory only).
+#[derive(Debug, Default)]
+pub struct PublicCounts {
+    submissions: AtomicU64,
+    replies: AtomicU64,
+    others: AtomicU64,
+}
+
+impl PublicCounts {
+    fn record(&self, what: Option<Counted>) {
+        let counter = match what {
+            Some(Counted::Submission) => &self.submissions,
+            Some(Counted::Reply) => &self.replies,
+            None => &self.others,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Reports stored.
+    pub fn submissions(&self) -> u64 {
+        self.submissions.load(Ordering::Relaxed)
+    }
+
+    /// Reporters' answers stored.
+    pub fn replies(&self) -> u64 {
+        self.replies.load(Ordering::Relaxed)
+    }
+
+    /// Requests to those routes that stored nothing (refused, or asked to confirm).
+    pub fn others(&self) -> u64 {
+        self.others.load(Ordering::Relaxed)
+    }
+}
+
 /// Logs method, route pattern, status and latency — never the path as sent (it may carry a
-/// site token), the client address, the user agent or anything from the body.
+/// site token), the client address, the user agent or anything from the body. Public
+/// submissions and answers are counted instead (`COUNTED_ROUTES`).
 pub fn log_request<S, B>(
     req: ServiceRequest,
     srv: &S,
@@ -56,6 +119,17 @@ where
     async move {
         let res = fut.await?;
         let route = res.request().match_pattern();
+        if method == Method::POST
+            && route
+                .as_deref()
+                .is_some_and(|r| COUNTED_ROUTES.contains(&r))
+        {
+            if let Some(state) = res.request().app_data::<web::Data<crate::web::AppState>>() {
+                let what = res.response().extensions().get::<Counted>().copied();
+                state.public_counts.record(what);
+            }
+            return Ok(res);
+        }
         tracing::info!(
             method = %method,
             route = route.as_deref().unwrap_or("(unmatched)"),

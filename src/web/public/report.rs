@@ -11,6 +11,7 @@ use crate::i18n::{Catalog, Lang};
 use crate::services::ServiceError;
 use crate::services::intake::{Origin, SpentToken, Submission, TOKEN_USED};
 use crate::web::middleware::rate_limit::RouteClass;
+use crate::web::middleware::{Counted, counted};
 use crate::web::pages::{Choice, no_store, render};
 use crate::web::report_form::{
     FieldErrors, FilesBlock, ShownError, busy_notice, choices, files_note, problem_texts,
@@ -371,7 +372,8 @@ async fn accept_report(
         anonymous: receipt.anonymous,
         files: files_note(t, receipt.files.len(), receipt.files_stripped),
     };
-    render(&page, StatusCode::OK, surface).map(|r| no_store(r, surface))
+    render(&page, StatusCode::OK, surface)
+        .map(|r| counted(no_store(r, surface), Counted::Submission))
 }
 
 #[derive(Template)]

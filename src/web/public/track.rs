@@ -9,6 +9,7 @@ use crate::error::{AppError, Surface};
 use crate::i18n::{Catalog, Lang};
 use crate::services::tracking::{Lookup, Replied};
 use crate::web::lookup::{TrackAnswer, look_up, reply};
+use crate::web::middleware::{Counted, counted};
 use crate::web::pages::{no_store, render};
 use crate::web::{AppState, lang_of};
 
@@ -145,7 +146,11 @@ pub async fn reply_report(
         reply_code,
         reply_text: kept.to_string(),
     };
-    render(&page, status, surface).map(|r| no_store(r, surface))
+    // Only a stored answer is answered with 200.
+    render(&page, status, surface).map(|r| match status {
+        StatusCode::OK => counted(no_store(r, surface), Counted::Reply),
+        _ => no_store(r, surface),
+    })
 }
 
 /// The code again, as a hidden field of the reply form, only where a reply is possible.
