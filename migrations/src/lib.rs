@@ -9,6 +9,7 @@ mod m20261128_000005_sites;
 mod m20261128_000006_abuse;
 mod m20261128_000007_attachments;
 mod m20261128_000008_staff_email;
+mod m20261202_000020_enrolments;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000006_abuse::Migration),
             Box::new(m20261128_000007_attachments::Migration),
             Box::new(m20261128_000008_staff_email::Migration),
+            Box::new(m20261202_000020_enrolments::Migration),
         ]
     }
 }
