@@ -158,6 +158,8 @@ pub struct StaffSettings {
     pub login_burst: u32,
     /// The name authenticator apps show for the account.
     pub totp_issuer: String,
+    /// How long an account's one-time enrolment link works.
+    pub enrolment_link_hours: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -328,6 +330,12 @@ fn is_loopback_host(host: &str) -> bool {
     }
 }
 
+/// Settings that are text even when they look like a number, and the variables they come from.
+const TEXT_FROM_ENV: &[(&str, &str)] = &[
+    ("mail.smtp.password", "TIPOFF__MAIL__SMTP__PASSWORD"),
+    ("mail.smtp.username", "TIPOFF__MAIL__SMTP__USERNAME"),
+];
+
 impl Settings {
     /// Reads the settings for the profile named by `TIPOFF_PROFILE` from `./config`.
     pub fn load() -> Result<Settings, ConfigError> {
@@ -335,7 +343,7 @@ impl Settings {
     }
 
     pub fn load_from(dir: &Path, profile: Profile) -> Result<Settings, ConfigError> {
-        let raw = config::Config::builder()
+        let mut builder = config::Config::builder()
             .add_source(config::File::from(dir.join("default.toml")))
             .add_source(
                 config::File::from(dir.join(format!("{}.toml", profile.as_str()))).required(false),
@@ -347,8 +355,13 @@ impl Settings {
                     .list_separator(",")
                     .with_list_parse_key("server.trusted_proxies")
                     .try_parsing(true),
-            )
-            .build()?;
+            );
+        // Parsing would turn a password of digits into a number (and drop its leading
+        // zeros): these are taken from the environment exactly as written.
+        for (key, var) in TEXT_FROM_ENV {
+            builder = builder.set_override_option(*key, std::env::var(var).ok())?;
+        }
+        let raw = builder.build()?;
         let mut settings: Settings = raw.try_deserialize()?;
         settings.profile = profile;
         settings.validate()?;
@@ -399,6 +412,10 @@ impl Settings {
             ("limits.track_burst", self.limits.track_burst),
             ("staff.login_per_minute", self.staff.login_per_minute),
             ("staff.login_burst", self.staff.login_burst),
+            (
+                "staff.enrolment_link_hours",
+                self.staff.enrolment_link_hours,
+            ),
             ("counts.min_shown", self.counts.min_shown),
         ] {
             if value == 0 {
@@ -595,6 +612,9 @@ mod tests {
             ("TIPOFF__SERVER__PORT", "9099"),
             ("TIPOFF__DATABASE__URL", "postgres://db.invalid/tipoff"),
             ("TIPOFF__SERVER__TRUSTED_PROXIES", "10.0.0.1,10.0.0.2"),
+            // A password (and a user name) of digits alone is text, leading zero and all.
+            ("TIPOFF__MAIL__SMTP__PASSWORD", "0012345678"),
+            ("TIPOFF__MAIL__SMTP__USERNAME", "10086"),
         ];
         for (k, v) in vars {
             // SAFETY: no other test in this binary reads the environment.
@@ -614,6 +634,13 @@ mod tests {
         assert_eq!(settings.server.port, 9099);
         assert_eq!(settings.database.url, "postgres://db.invalid/tipoff");
         assert_eq!(settings.server.trusted_proxies.len(), 2);
+        let smtp = &settings.mail.smtp;
+        use secrecy::ExposeSecret;
+        assert_eq!(
+            smtp.password.as_ref().map(|p| p.expose_secret()),
+            Some("0012345678")
+        );
+        assert_eq!(smtp.username.as_deref(), Some("10086"));
         assert!(settings.server.hsts, "production sends HSTS");
         assert_eq!(
             settings.keys.file.as_deref(),

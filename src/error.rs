@@ -44,6 +44,8 @@ pub enum ErrorKind {
         fields: BTreeMap<String, String>,
     },
     RateLimited(Duration),
+    /// A method the route does not answer; the methods it does, for the `Allow` header.
+    MethodNotAllowed(&'static str),
     /// A staff page without a live session: go and sign in.
     SignIn,
     /// Signed in, but the account's roles do not allow this.
@@ -108,6 +110,7 @@ impl AppError {
             } => "too_large",
             ErrorKind::Refused { .. } => "validation_failed",
             ErrorKind::RateLimited(_) => "rate_limited",
+            ErrorKind::MethodNotAllowed(_) => "method_not_allowed",
             ErrorKind::SignIn => "sign_in",
             ErrorKind::Forbidden => "forbidden",
             ErrorKind::CsrfRejected => "csrf",
@@ -148,7 +151,7 @@ pub struct ErrorBody {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// Stable machine-readable code: not_found, malformed_body, validation_failed,
-    /// check_code, too_large, rate_limited, internal.
+    /// check_code, not_allowed, too_large, rate_limited, method_not_allowed, internal.
     pub code: String,
     /// Human-readable, in the request's language.
     pub message: String,
@@ -185,6 +188,7 @@ impl ResponseError for AppError {
             ErrorKind::NotAllowed => StatusCode::CONFLICT,
             ErrorKind::Rejected(_) | ErrorKind::Files(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorKind::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            ErrorKind::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ErrorKind::SignIn => StatusCode::SEE_OTHER,
             ErrorKind::Forbidden | ErrorKind::CsrfRejected => StatusCode::FORBIDDEN,
             ErrorKind::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -230,6 +234,9 @@ impl AppError {
         if let ErrorKind::RateLimited(wait) = self.kind {
             builder.insert_header((header::RETRY_AFTER, wait.as_secs().max(1).to_string()));
         }
+        if let ErrorKind::MethodNotAllowed(allow) = self.kind {
+            builder.insert_header((header::ALLOW, allow));
+        }
         match surface {
             Surface::Api(lang) => builder.json(self.body(lang.catalog())),
             Surface::Page(lang) => {
@@ -261,7 +268,8 @@ impl AppError {
                     | ErrorKind::Invalid { .. }
                     | ErrorKind::Refused { .. }
                     | ErrorKind::CheckCode
-                    | ErrorKind::NotAllowed => (
+                    | ErrorKind::NotAllowed
+                    | ErrorKind::MethodNotAllowed(_) => (
                         t.t("page.bad_request_title"),
                         t.t("page.bad_request").to_string(),
                     ),

@@ -250,10 +250,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         display_name,
                         roles,
                         aliases,
-                        password,
                         email,
                     };
-                    staff::create_user(&db, &keyring, new, None, now).await?;
+                    staff::create_user(&db, &keyring, new, &password, None, now).await?;
                     println!("created account {username}");
                 }
                 UserCommand::Disable { username } => {

@@ -33,6 +33,11 @@ pub enum StartupError {
     /// A holiday schedule that cannot be trusted: the message names the file and date.
     #[error(transparent)]
     Calendar(#[from] crate::domain::CalendarError),
+    #[error(
+        "key file {path} can be read by group or others (mode {mode:o}): run `chmod 600 {path}` \
+         (production refuses keys that others on the machine could read)"
+    )]
+    KeyFileReadable { path: String, mode: u32 },
     #[error("database: {0}")]
     Db(#[from] sea_orm::DbErr),
     #[error(transparent)]
@@ -71,7 +76,27 @@ pub fn load_keyring(settings: &Settings) -> Result<Keyring, StartupError> {
         tracing::warn!(path = %path.display(), "development keys created");
         eprintln!("{banner}");
     }
+    check_key_file_mode(settings, path)?;
     Ok(Keyring::load(path)?)
+}
+
+/// Production refuses a keyring that group or others may read; elsewhere it is a warning.
+fn check_key_file_mode(settings: &Settings, path: &std::path::Path) -> Result<(), StartupError> {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(metadata) = std::fs::metadata(path) else {
+        // Keyring::load names the file and why it cannot be read.
+        return Ok(());
+    };
+    let mode = metadata.permissions().mode() & 0o777;
+    if mode & 0o077 == 0 {
+        return Ok(());
+    }
+    let path = path.display().to_string();
+    if settings.profile == crate::config::Profile::Production {
+        return Err(StartupError::KeyFileReadable { path, mode });
+    }
+    tracing::warn!(%path, mode = format!("{mode:o}"), "key file can be read by group or others");
+    Ok(())
 }
 
 impl Application {
@@ -156,12 +181,16 @@ impl Application {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
             loop {
                 tick.tick().await;
-                state.limiters.forget_idle();
-                state.lookups.forget_idle(state.now());
+                state.forget_idle();
                 if let Err(e) =
                     crate::services::intake::forget_spent_tokens(&state.db, state.now()).await
                 {
                     tracing::warn!(error = %e, "could not forget spent form tokens");
+                }
+                if let Err(e) =
+                    crate::services::enrolment::forget_expired(&state.db, state.now()).await
+                {
+                    tracing::warn!(error = %e, "could not forget expired enrolment links");
                 }
             }
         });
@@ -285,17 +314,21 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::web::staff::register)
         .service(
             web::scope("/api/v1")
-                .route(
-                    "/reports",
-                    web::post()
-                        .guard(actix_web::guard::fn_guard(multipart::multipart_guard))
-                        .to(api::submit_report_with_files),
+                .service(
+                    api::resource("/reports", "POST")
+                        .route(
+                            web::post()
+                                .guard(actix_web::guard::fn_guard(multipart::multipart_guard))
+                                .to(api::submit_report_with_files),
+                        )
+                        .route(web::post().to(api::submit_report)),
                 )
-                .route("/reports", web::post().to(api::submit_report))
-                .route("/track", web::post().to(api::track_report))
-                .route("/track/reply", web::post().to(api::reply_report))
-                .route("/version", web::get().to(api::version))
-                .route("/openapi.json", web::get().to(api::openapi)),
+                .service(api::resource("/track", "POST").route(web::post().to(api::track_report)))
+                .service(
+                    api::resource("/track/reply", "POST").route(web::post().to(api::reply_report)),
+                )
+                .service(api::resource("/version", "GET").route(web::get().to(api::version)))
+                .service(api::resource("/openapi.json", "GET").route(web::get().to(api::openapi))),
         )
         .default_service(web::to(public::not_found));
 }

@@ -10,6 +10,7 @@ mod m20261128_000006_abuse;
 mod m20261128_000007_attachments;
 mod m20261128_000008_staff_email;
 mod m20261202_000020_day_only;
+mod m20261202_000021_enrolments;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000007_attachments::Migration),
             Box::new(m20261128_000008_staff_email::Migration),
             Box::new(m20261202_000020_day_only::Migration),
+            Box::new(m20261202_000021_enrolments::Migration),
         ]
     }
 }

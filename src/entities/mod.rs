@@ -6,6 +6,7 @@ pub mod audit_head;
 pub mod case_counter;
 pub mod case_route;
 pub mod digest;
+pub mod enrolment;
 pub mod message;
 pub mod note;
 pub mod outbox;

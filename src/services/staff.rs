@@ -1,11 +1,10 @@
 //! Staff accounts: passwords, roles, aliases, TOTP and sessions.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Argon2, password_hash::rand_core::OsRng};
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -13,39 +12,20 @@ use zeroize::Zeroizing;
 use super::ServiceError;
 use super::access::{Sealer, new_row_key, row_key};
 use super::audit::{self, AuditAction, AuditRecord};
+use super::passwords::{NO_PASSWORD, hash_password, verify_password};
 use crate::crypto::{Dek, Keyring, WrappedDek};
 use crate::domain::Role;
 use crate::entities::{session, user, user_alias, user_role};
 
-/// A new account as an admin (or the CLI) describes it.
+/// A new account as an admin (or the CLI) describes it. Its password is the person's own:
+/// typed at the server's terminal (`tipoff user add`), or set through an enrolment link.
 pub struct NewUser {
     pub username: String,
     pub display_name: String,
     pub roles: Vec<Role>,
     pub aliases: Vec<String>,
-    pub password: Zeroizing<String>,
     /// The account's own mailbox, for the daily digest of its due cases; optional.
     pub email: Option<String>,
-}
-
-pub const MIN_PASSWORD: usize = 12;
-
-pub fn hash_password(password: &str) -> Result<String, ServiceError> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|_| ServiceError::Invalid("staff.users.weak_password"))
-}
-
-/// Constant work whether or not the hash parses, so a missing account costs the same time.
-pub fn verify_password(password: &str, stored: &str) -> bool {
-    match PasswordHash::new(stored) {
-        Ok(parsed) => Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
-        Err(_) => false,
-    }
 }
 
 /// A staff mail address as lettre will send to it, or `None` when left empty.
@@ -72,37 +52,50 @@ fn valid_username(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
 }
 
-/// Creates an account with its roles and aliases, indexes its names for recusal (which may
-/// recuse it from existing reports at once) and records it in the audit log.
+/// Creates an account with its roles, aliases and password (typed by its owner at the
+/// server's terminal), indexes its names for recusal (which may recuse it from existing
+/// reports at once) and records it in the audit log.
 pub async fn create_user(
     db: &DatabaseConnection,
     keyring: &Keyring,
     new: NewUser,
+    password: &str,
     actor: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> Result<Uuid, ServiceError> {
+    check_new_user(&new)?;
+    let password_hash = hash_password(password).await?;
+    let detail = format!("created account {}", new.username);
+    let record = AuditRecord::new(actor, AuditAction::UserChange, None, &detail);
+    let txn = audit::begin(db, keyring, record, now).await?;
+    let id = insert_user(&txn, keyring, new, password_hash, now).await?;
+    txn.commit().await?;
+    Ok(id)
+}
+
+/// The checks a new account passes before anything is hashed or written.
+pub(super) fn check_new_user(new: &NewUser) -> Result<(), ServiceError> {
     if !valid_username(&new.username) {
         return Err(ServiceError::Invalid("staff.users.bad_username"));
     }
     if new.roles.is_empty() {
         return Err(ServiceError::Invalid("staff.users.no_role"));
     }
-    if new.password.chars().count() < MIN_PASSWORD {
-        return Err(ServiceError::Invalid("staff.users.weak_password"));
-    }
+    parse_email(new.email.as_deref()).map(|_| ())
+}
+
+/// Writes a checked new account (roles, aliases, recusals) in the caller's transaction.
+pub(super) async fn insert_user(
+    txn: &DatabaseTransaction,
+    keyring: &Keyring,
+    new: NewUser,
+    password_hash: String,
+    now: DateTime<Utc>,
+) -> Result<Uuid, ServiceError> {
     let email = parse_email(new.email.as_deref())?;
-    let password_hash = hash_password(&new.password)?;
-    let detail = format!("created account {}", new.username);
-    let txn = audit::begin(
-        db,
-        keyring,
-        AuditRecord::new(actor, AuditAction::UserChange, None, &detail),
-        now,
-    )
-    .await?;
     if user::Entity::find()
         .filter(user::Column::Username.eq(&new.username))
-        .one(&txn)
+        .one(txn)
         .await?
         .is_some()
     {
@@ -123,14 +116,14 @@ pub async fn create_user(
         created_at: Set(now),
         email: Set(email),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
     for role in &new.roles {
         user_role::ActiveModel {
             user_id: Set(id),
             role: Set(role.code().to_string()),
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
     }
     for alias in new
@@ -144,12 +137,16 @@ pub async fn create_user(
             user_id: Set(id),
             alias: Set(alias.to_string()),
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
     }
-    super::recusal::rematch_user(&txn, keyring, id, now).await?;
-    txn.commit().await?;
+    super::recusal::rematch_user(txn, keyring, id, now).await?;
     Ok(id)
+}
+
+/// Whether the account has never set a password of its own (it waits for its enrolment).
+pub(super) fn awaits_enrolment(account: &user::Model) -> bool {
+    account.password_hash == NO_PASSWORD
 }
 
 /// The roles an account holds.
@@ -161,13 +158,6 @@ pub async fn roles_of(db: &DatabaseConnection, user_id: Uuid) -> Result<Vec<Role
         .iter()
         .filter_map(|r| Role::parse(&r.role))
         .collect())
-}
-
-/// An argon2id hash of a password nobody has, verified when the account does not exist so
-/// that a missing account takes as long to refuse as a wrong password.
-fn dummy_hash() -> &'static str {
-    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HASH.get_or_init(|| hash_password("no account has this password").unwrap_or_default())
 }
 
 /// The signed-in staff member behind a session cookie.
@@ -207,7 +197,7 @@ fn totp_sealer(dek: &Dek, user_id: Uuid) -> Sealer<'_> {
     Sealer::new(dek, "users", user_id)
 }
 
-fn open_totp_secret(
+pub(super) fn open_totp_secret(
     keyring: &Keyring,
     account: &user::Model,
 ) -> Result<Option<Zeroizing<Vec<u8>>>, ServiceError> {
@@ -247,12 +237,8 @@ pub async fn login(
         .filter(user::Column::Username.eq(username))
         .one(db)
         .await?;
-    let password_ok = verify_password(
-        password,
-        account
-            .as_ref()
-            .map_or(dummy_hash(), |a| a.password_hash.as_str()),
-    );
+    let password_ok =
+        verify_password(password, account.as_ref().map(|a| a.password_hash.as_str())).await;
     let Some(account) = account else {
         return refuse_login(db, keyring, "failed sign-in for an unknown account", now).await;
     };
@@ -260,21 +246,12 @@ pub async fn login(
         let detail = format!("failed sign-in for {}", account.username);
         return refuse_login(db, keyring, &detail, now).await;
     }
+    let code_refused = format!("failed sign-in (code) for {}", account.username);
     let mut new_step = None;
     if let Some(last_step) = account.totp_last_step {
-        let secret = open_totp_secret(keyring, &account)?;
-        let step = match (secret, totp) {
-            (Some(secret), Some(code)) => {
-                crate::crypto::totp_step(&secret, code, now.timestamp().max(0) as u64)
-            }
-            _ => None,
-        };
-        match step {
-            Some(step) if (step as i64) > last_step => new_step = Some(step as i64),
-            _ => {
-                let detail = format!("failed sign-in (code) for {}", account.username);
-                return refuse_login(db, keyring, &detail, now).await;
-            }
+        match code_step(keyring, &account, totp, now)? {
+            Some(step) if step > last_step => new_step = Some(step),
+            _ => return refuse_login(db, keyring, &code_refused, now).await,
         }
     }
     let detail = format!("signed in: {}", account.username);
@@ -285,10 +262,13 @@ pub async fn login(
         now,
     )
     .await?;
-    if let Some(step) = new_step {
-        let mut active: user::ActiveModel = account.clone().into();
-        active.totp_last_step = Set(Some(step));
-        active.update(&txn).await?;
+    // Checked and spent in one statement: of two sign-ins racing with one code, the
+    // second finds the step already used and is refused.
+    if let Some(step) = new_step
+        && !spend_step(&txn, account.id, step, user::Column::TotpLastStep.lt(step)).await?
+    {
+        txn.rollback().await?;
+        return refuse_login(db, keyring, &code_refused, now).await;
     }
     let session_id = crate::crypto::random_token();
     session::ActiveModel {
@@ -415,7 +395,9 @@ pub async fn begin_totp(
     )?)))
 }
 
-/// Enrolment step two: a valid code turns TOTP on; that code's step is then used up.
+/// Enrolment step two: a valid code turns TOTP on; that code's step is then used up. An
+/// account that is enrolled already is refused: confirming again could move its used step
+/// back and let a spent code work a second time.
 pub async fn confirm_totp(
     db: &DatabaseConnection,
     keyring: &Keyring,
@@ -426,10 +408,10 @@ pub async fn confirm_totp(
     let Some(account) = user::Entity::find_by_id(user_id).one(db).await? else {
         return Ok(false);
     };
-    let Some(secret) = open_totp_secret(keyring, &account)? else {
+    if account.totp_last_step.is_some() {
         return Ok(false);
-    };
-    let Some(step) = crate::crypto::totp_step(&secret, code, now.timestamp().max(0) as u64) else {
+    }
+    let Some(step) = code_step(keyring, &account, Some(code), now)? else {
         return Ok(false);
     };
     let detail = format!("two-factor enrolled: {}", account.username);
@@ -440,11 +422,43 @@ pub async fn confirm_totp(
         now,
     )
     .await?;
-    let mut active: user::ActiveModel = account.into();
-    active.totp_last_step = Set(Some(step as i64));
-    active.update(&txn).await?;
+    if !spend_step(&txn, account.id, step, user::Column::TotpLastStep.is_null()).await? {
+        txn.rollback().await?;
+        return Ok(false);
+    }
     txn.commit().await?;
     Ok(true)
+}
+
+/// The time step of `code` for the account's TOTP secret, if it is valid now.
+pub(super) fn code_step(
+    keyring: &Keyring,
+    account: &user::Model,
+    code: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>, ServiceError> {
+    let (Some(secret), Some(code)) = (open_totp_secret(keyring, account)?, code) else {
+        return Ok(None);
+    };
+    let step = crate::crypto::totp_step(&secret, code, now.timestamp().max(0) as u64);
+    Ok(step.map(|s| s as i64))
+}
+
+/// Records `step` as the account's last used one if `unused` (a condition on the stored
+/// step) still holds, in one statement; false when it did not.
+pub(super) async fn spend_step(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    step: i64,
+    unused: sea_orm::sea_query::SimpleExpr,
+) -> Result<bool, ServiceError> {
+    let spent = user::Entity::update_many()
+        .col_expr(user::Column::TotpLastStep, Expr::value(step))
+        .filter(user::Column::Id.eq(user_id))
+        .filter(unused)
+        .exec(db)
+        .await?;
+    Ok(spent.rows_affected == 1)
 }
 
 /// An account as the admin page lists it.
@@ -457,6 +471,8 @@ pub struct UserSummary {
     pub aliases: Vec<String>,
     pub disabled: bool,
     pub totp_enrolled: bool,
+    /// Made on the admin pages and its owner has not yet used the enrolment link.
+    pub awaiting_enrolment: bool,
     pub email: Option<String>,
 }
 
@@ -480,6 +496,7 @@ pub async fn list_users(db: &DatabaseConnection) -> Result<Vec<UserSummary>, Ser
                 .filter(|x| x.user_id == a.id)
                 .map(|x| x.alias.clone())
                 .collect(),
+            awaiting_enrolment: awaits_enrolment(&a),
             id: a.id,
             username: a.username,
             display_name: a.display_name,
@@ -525,10 +542,7 @@ pub async fn reset_password(
     actor: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
-    if password.chars().count() < MIN_PASSWORD {
-        return Err(ServiceError::Invalid("staff.users.weak_password"));
-    }
-    let hash = hash_password(password)?;
+    let hash = hash_password(password).await?;
     let detail = format!("reset the password of {username}");
     change_account(db, keyring, username, &detail, actor, now, |active| {
         active.password_hash = Set(hash);

@@ -69,6 +69,15 @@ impl AppState {
         }
     }
 
+    /// Forgets the client addresses kept in memory (rate limits, failed look-ups and
+    /// sign-ins) once they can no longer change an answer; the sweeper calls it every minute.
+    pub fn forget_idle(&self) {
+        let now = self.now();
+        self.limiters.forget_idle();
+        self.lookups.forget_idle(now);
+        self.login_throttle.forget_idle(now);
+    }
+
     /// Today in Asia/Shanghai, the day deadlines are measured against.
     pub fn today(&self) -> chrono::NaiveDate {
         crate::services::deadlines::today(self.now())

@@ -230,3 +230,181 @@ async fn the_openapi_document_describes_every_api_route_and_its_errors() {
     let health = app.get("/healthz").await;
     assert_eq!(health.status(), 200);
 }
+
+#[tokio::test]
+async fn an_api_route_answers_an_undeclared_method_with_405_and_what_it_allows() {
+    let app = sqlite_app().await;
+    let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
+    let mut routes: Vec<(String, Vec<String>)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(path, item)| {
+            let methods = item.as_object().unwrap().keys().map(|m| m.to_uppercase());
+            (path.clone(), methods.collect())
+        })
+        .collect();
+    routes.push(("/api/v1/openapi.json".into(), vec!["GET".into()]));
+    assert!(routes.len() >= 5, "every API route is walked");
+    for (path, declared) in routes {
+        for method in ["GET", "POST", "PUT", "DELETE", "PATCH"] {
+            if declared.iter().any(|m| m == method) {
+                continue;
+            }
+            let response = app
+                .client
+                .request(method.parse().unwrap(), app.url(&path))
+                .header("x-forwarded-for", "198.51.100.13")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 405, "{method} {path}");
+            assert_eq!(
+                response.headers()["allow"],
+                declared.join(", ").as_str(),
+                "{method} {path}"
+            );
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(
+                body["error"]["code"], "method_not_allowed",
+                "{method} {path}"
+            );
+        }
+    }
+    // Outside the API an unknown path is still the 404 page.
+    assert_eq!(app.get("/api/v1/no-such-route").await.status(), 404);
+}
+
+#[tokio::test]
+async fn every_answer_an_api_route_gives_is_in_the_openapi_document() {
+    let app = sqlite_app().await;
+    let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
+    let submitted: Value = app
+        .post_json("/api/v1/reports", &valid_report(), "198.51.100.30")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let code = submitted["tracking_code"]
+        .as_str()
+        .unwrap()
+        .replace(' ', "");
+    let mut mistyped = code.clone().into_bytes();
+    mistyped[15] = mistyped_digit(mistyped[15]);
+    let mistyped = String::from_utf8(mistyped).unwrap();
+    let unknown = tipoff::crypto::new_tracking_code().digits().to_string();
+    let huge = json!({"text": "x".repeat(app.state.settings.server.body_limit + 1)}).to_string();
+    let track = |code: &str| json!({"tracking_code": code}).to_string();
+    let reply = |code: &str, text: &str| json!({"tracking_code": code, "text": text}).to_string();
+
+    // Each route, the bodies to try, and one to repeat until the client is limited.
+    let tries: Vec<(&str, Vec<String>, String)> = vec![
+        (
+            "/api/v1/reports",
+            vec![
+                "{".into(),
+                json!({"category": "favor", "x": 1}).to_string(),
+                json!({"category": "lottery", "description": "abc", "anonymous": false})
+                    .to_string(),
+                huge.clone(),
+            ],
+            valid_report().to_string(),
+        ),
+        (
+            "/api/v1/track",
+            vec![
+                "{".into(),
+                "{}".into(),
+                json!({"tracking_code": 5}).to_string(),
+                track(&code),
+                track(&unknown),
+                track("12345"),
+                track(&mistyped),
+                huge.clone(),
+            ],
+            track(&unknown),
+        ),
+        (
+            "/api/v1/track/reply",
+            vec![
+                "{".into(),
+                track(&code),
+                reply(&code, "补充一点情况"),
+                reply(&code, ""),
+                reply(&unknown, "补充"),
+                reply(&mistyped, "补充"),
+                huge.clone(),
+            ],
+            reply(&unknown, "补充"),
+        ),
+    ];
+    for (path, bodies, repeated) in tries {
+        let documented = doc["paths"][path]["post"]["responses"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{path} is documented"));
+        let send = |body: String, client: String| {
+            app.client
+                .post(app.url(path))
+                .header("content-type", "application/json")
+                .header("x-forwarded-for", client)
+                .body(body)
+                .send()
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, body) in bodies.into_iter().enumerate() {
+            let status = send(body, format!("198.51.100.{}", 40 + i))
+                .await
+                .unwrap()
+                .status();
+            seen.insert(status.as_u16());
+        }
+        // And one client past its limit.
+        let mut limited = false;
+        for _ in 0..40 {
+            let response = send(repeated.clone(), "198.51.100.99".into())
+                .await
+                .unwrap();
+            seen.insert(response.status().as_u16());
+            if response.status() == 429 {
+                limited = true;
+                break;
+            }
+        }
+        assert!(limited, "{path} limits a client");
+        for status in seen {
+            assert!(
+                documented.contains_key(&status.to_string()),
+                "{path} answers {status}, which its document does not list"
+            );
+        }
+    }
+
+    // What the service refuses, the document refuses too.
+    let schemas = &doc["components"]["schemas"];
+    let report = &schemas["ReportBody"];
+    for field in ["category", "description", "anonymous"] {
+        let kind = &report["properties"][field]["type"];
+        assert!(
+            kind.is_string() && kind != "null",
+            "required {field} is not nullable: {kind}"
+        );
+    }
+    for body in ["TrackBody", "ReplyBody"] {
+        let pattern = schemas[body]["properties"]["tracking_code"]["pattern"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{body} gives the tracking-code pattern"));
+        let pattern = regex::Regex::new(pattern).unwrap();
+        let grouped = submitted["tracking_code"].as_str().unwrap();
+        let full_width: String = code
+            .chars()
+            .map(|c| char::from_u32(c as u32 - '0' as u32 + 0xFF10).unwrap())
+            .collect();
+        for good in [grouped, &code, &code.replace("", "-")[1..], &full_width] {
+            assert!(pattern.is_match(good), "{body}: {good}");
+            assert!(tipoff::domain::TrackingCode::parse(good).is_ok(), "{good}");
+        }
+        for bad in ["12345", "abcd efgh ijkl mnop", "12345678901234567", ""] {
+            assert!(!pattern.is_match(bad), "{body}: {bad}");
+        }
+    }
+}

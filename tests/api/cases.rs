@@ -26,6 +26,7 @@ on_both_backends!(
     a_recused_inspector_never_sees_the_case,
     the_triage_list_filters_orders_and_pages,
     notes_events_and_assignments_are_recorded_and_sealed,
+    a_merged_case_names_its_target_only_to_those_who_may_see_it,
 );
 
 fn now() -> DateTime<Utc> {
@@ -76,6 +77,21 @@ async fn move_to(app: &TestApp, viewer: &Viewer, id: Uuid, transition: Transitio
     cases::change_status(app.db(), &app.state.keyring, viewer, id, transition, now())
         .await
         .unwrap();
+}
+
+/// Recuses `who` from a report, as intake does when the report names them.
+async fn recuse(app: &TestApp, report_id: Uuid, who: &Viewer) {
+    recusal::ActiveModel {
+        report_id: Set(report_id),
+        user_id: Set(who.user_id),
+        source: Set("named".into()),
+        reason: Set(None),
+        by_user: Set(None),
+        at: Set(now()),
+    }
+    .insert(app.db())
+    .await
+    .unwrap();
 }
 
 async fn open(app: &TestApp, viewer: &Viewer, id: Uuid) -> Option<cases::CaseView> {
@@ -617,17 +633,7 @@ async fn a_recused_inspector_never_sees_the_case(app: TestApp) {
         .await
         .unwrap();
     }
-    recusal::ActiveModel {
-        report_id: Set(second.report.id),
-        user_id: Set(recused.user_id),
-        source: Set("named".into()),
-        reason: Set(None),
-        by_user: Set(None),
-        at: Set(now()),
-    }
-    .insert(app.db())
-    .await
-    .unwrap();
+    recuse(&app, second.report.id, &recused).await;
 
     let seen = open(&app, &inspector, first.report.id).await.unwrap();
     let related: Vec<&str> = seen
@@ -942,4 +948,32 @@ async fn notes_events_and_assignments_are_recorded_and_sealed(app: TestApp) {
         .unwrap();
     let view = open(&app, &inspector, case.report.id).await.unwrap();
     assert!(view.assignee_id.is_none());
+}
+
+async fn a_merged_case_names_its_target_only_to_those_who_may_see_it(app: TestApp) {
+    let inspector = app.staff("li.jc", "李监察", &[Role::Inspector]).await;
+    let recused = app.staff("wang.jc", "王监察", &[Role::Inspector]).await;
+    let merged = submit_anonymous(&app, "nepotism", "qingshan-village").await;
+    let target = submit_anonymous(&app, "nepotism", "qingshan-village").await;
+    recuse(&app, target.report.id, &recused).await;
+    let into_case_number = target.report.case_number.clone();
+    move_to(
+        &app,
+        &inspector,
+        merged.report.id,
+        Transition::Merge { into_case_number },
+    )
+    .await;
+
+    let seen = open(&app, &inspector, merged.report.id).await.unwrap();
+    assert_eq!(
+        seen.merged_into.as_deref(),
+        Some(target.report.case_number.as_str())
+    );
+    let their_view = open(&app, &recused, merged.report.id).await.unwrap();
+    assert_eq!(their_view.status, Status::Merged);
+    assert_eq!(
+        their_view.merged_into, None,
+        "the case it went into is not named to someone recused from it"
+    );
 }

@@ -13,7 +13,7 @@ pub mod sites;
 pub mod staff;
 pub mod storage;
 
-pub use staff::Staff;
+pub use staff::{Staff, totp_secret_of};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

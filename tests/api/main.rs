@@ -20,6 +20,7 @@ mod rate_limits;
 mod recusal;
 mod sites;
 mod staff;
+mod staff_enrolment;
 mod staff_mail;
 mod startup;
 mod time_of_day;

@@ -1,18 +1,23 @@
 //! The staff side's gatekeeping: every staff route refuses the wrong people, CSRF, sign-in
 //! slow-down without lock-out, TOTP, sessions, and operator entry.
 
+use sea_orm::EntityTrait;
 use serde_json::json;
 use tipoff::domain::Role;
-use tipoff::entities::report;
+use tipoff::entities::{report, session};
+use tipoff::services::staff::{self, LoginOutcome};
 use tipoff::web::staff::STAFF_ROUTES;
 
-use crate::helpers::{Staff, TestApp, code_in, hidden_value, sqlite_app, sqlite_app_with};
+use crate::helpers::{
+    Staff, TestApp, code_in, hidden_value, sqlite_app, sqlite_app_with, totp_secret_of,
+};
 use crate::on_both_backends;
 
 on_both_backends!(
     every_staff_route_refuses_anonymous_and_wrong_role_requests,
     state_changing_requests_need_the_sessions_csrf_token,
     an_operator_enters_a_phoned_report_and_reads_out_the_code,
+    one_totp_code_signs_in_once_when_two_sign_ins_race,
 );
 
 async fn request(
@@ -340,17 +345,7 @@ async fn an_inspector_enrols_totp_and_each_code_works_once() {
     assert!(page.contains("<svg"), "the QR code is shown");
     let url_start = page.find("otpauth://totp/").expect("otpauth URL shown");
     let url = &page[url_start..page[url_start..].find('<').unwrap() + url_start];
-    let secret = url
-        .split("secret=")
-        .nth(1)
-        .unwrap()
-        .split('&')
-        .next()
-        .unwrap();
-    let secret = totp_rs::Secret::try_from_base32(secret)
-        .unwrap()
-        .as_bytes()
-        .to_vec();
+    let secret = totp_secret_of(url);
     let code_now = || tipoff::crypto::totp_code(&secret, app.now().timestamp() as u64).unwrap();
 
     let wrong = staff.post("/staff/totp", &[("code", "000000")]).await;
@@ -393,4 +388,94 @@ async fn an_inspector_enrols_totp_and_each_code_works_once() {
         "a code is never accepted twice"
     );
     let _ = hidden_value;
+}
+
+async fn one_totp_code_signs_in_once_when_two_sign_ins_race(app: TestApp) {
+    let id = app
+        .create_staff("insp", "检查员", &[Role::Inspector], &[])
+        .await;
+    let secret = app.enrol_totp(id).await;
+    app.advance(60);
+    let code = app.totp_code(&secret, 0);
+    let (db, keyring, now) = (app.db(), &app.state.keyring, app.now());
+    let sign_in = || staff::login(db, keyring, "insp", "password-of-insp", Some(&code), now);
+    for round in 0..3 {
+        let (a, b) = tokio::join!(sign_in(), sign_in());
+        let signed_in = [a.unwrap(), b.unwrap()]
+            .iter()
+            .filter(|o| matches!(o, LoginOutcome::SignedIn { .. }))
+            .count();
+        assert_eq!(
+            signed_in,
+            usize::from(round == 0),
+            "round {round}: one code, one session"
+        );
+    }
+    let sessions = session::Entity::find().all(db).await.unwrap();
+    assert_eq!(sessions.len(), 1);
+}
+
+#[tokio::test]
+async fn an_enrolled_account_is_not_enrolled_again_nor_its_spent_codes_revived() {
+    let app = sqlite_app().await;
+    let id = app
+        .create_staff("insp", "检查员", &[Role::Inspector], &[])
+        .await;
+    let secret = app.enrol_totp(id).await;
+    app.advance(30);
+    let code = app.totp_code(&secret, 0);
+    let response = app
+        .try_sign_in("insp", "password-of-insp", &code, "192.0.2.80")
+        .await;
+    assert_eq!(response.status(), 303);
+    let staff = Staff::from_response(&app, &response).await;
+
+    // The previous step's code is still within the allowed drift: confirming "enrolment"
+    // with it must neither succeed nor move the used step back.
+    let previous = app.totp_code(&secret, -1);
+    let again = staff.post("/staff/totp", &[("code", &previous)]).await;
+    assert_eq!(
+        again.status(),
+        422,
+        "an enrolled account is not enrolled again"
+    );
+    let fresh = app.totp_code(&secret, 0);
+    assert_eq!(
+        staff
+            .post("/staff/totp", &[("code", &fresh)])
+            .await
+            .status(),
+        422
+    );
+    assert_eq!(
+        app.try_sign_in("insp", "password-of-insp", &code, "192.0.2.81")
+            .await
+            .status(),
+        401,
+        "the spent code stays spent"
+    );
+    let page = staff.page("/staff/totp").await;
+    assert!(!page.contains("otpauth://"), "no new secret is offered");
+}
+
+#[tokio::test]
+async fn the_sign_in_throttle_forgets_a_client_once_its_wait_is_long_over() {
+    let app = sqlite_app().await;
+    app.create_staff("insp", "检查员", &[Role::Inspector], &[])
+        .await;
+    for _ in 0..4 {
+        app.try_sign_in("insp", "wrong-password!", "", "192.0.2.90")
+            .await;
+    }
+    let throttle = &app.state.login_throttle;
+    assert_eq!(throttle.remembered(), 1);
+    app.state.forget_idle();
+    assert_eq!(
+        throttle.remembered(),
+        1,
+        "kept while it may still slow the client"
+    );
+    app.advance(2 * 3600);
+    app.state.forget_idle();
+    assert_eq!(throttle.remembered(), 0, "the address is not kept for ever");
 }

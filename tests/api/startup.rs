@@ -1,7 +1,7 @@
 //! Starting up: production refuses to run without keys and says which setting is missing.
 
 use tipoff::config::{Profile, Settings};
-use tipoff::startup::{Application, StartupError};
+use tipoff::startup::{Application, StartupError, load_keyring};
 
 use crate::helpers::{config_dir, settings_in};
 
@@ -54,4 +54,39 @@ async fn development_creates_its_keys_once_and_keeps_them() {
         first,
         "existing keys are never replaced"
     );
+}
+
+#[test]
+fn production_refuses_a_key_file_that_group_or_others_can_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = settings_in(dir.path());
+    let key_file = settings.keys.file.clone().unwrap();
+    tipoff::crypto::Keyring::generate()
+        .write_new(&key_file)
+        .unwrap();
+    let chmod =
+        |mode| std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(mode)).unwrap();
+    settings.profile = Profile::Production;
+    for mode in [0o640, 0o604, 0o644, 0o660] {
+        chmod(mode);
+        let Err(error) = load_keyring(&settings) else {
+            panic!("a key file of mode {mode:o} was accepted");
+        };
+        let message = error.to_string();
+        assert!(message.contains("keys.toml"), "{message}");
+        assert!(message.contains("chmod 600"), "{message}");
+    }
+    chmod(0o600);
+    assert!(load_keyring(&settings).is_ok());
+    chmod(0o400);
+    assert!(
+        load_keyring(&settings).is_ok(),
+        "read-only for the owner is fine"
+    );
+
+    // Elsewhere it is only a warning, so development and test keep working.
+    chmod(0o644);
+    settings.profile = Profile::Development;
+    assert!(load_keyring(&settings).is_ok());
 }

@@ -331,16 +331,18 @@ async fn read_case(
         })
         .collect::<Result<Vec<_>, ServiceError>>()?;
 
-    let merged_into = match found.merged_into {
-        Some(target) => {
+    // The case it went into is named only to those who may see that case.
+    let merged_into = match (found.merged_into, viewer.visible()) {
+        (Some(target), Some(visible)) => {
             report::Entity::find_by_id(target)
+                .filter(visible)
                 .select_only()
                 .column(report::Column::CaseNumber)
                 .into_tuple::<String>()
                 .one(txn)
                 .await?
         }
-        None => None,
+        _ => None,
     };
     let related = related_cases(txn, viewer, id).await?;
     let attachments = attachments::summaries(txn, &dek, id).await?;

@@ -48,7 +48,7 @@ pub struct ApiDoc;
 pub struct ReportBody {
     /// favor | connection | policy | wrongful_inclusion | wrongful_exclusion | taper_period |
     /// extreme_poverty | bribery | nepotism | other
-    #[schema(required = true, example = "connection")]
+    #[schema(required = true, value_type = String, example = "connection")]
     category: Option<String>,
     /// An id from the configured village list.
     #[schema(example = "dalu-community")]
@@ -58,11 +58,11 @@ pub struct ReportBody {
     /// village_cadre | caseworker | civil_affairs_staff | grid_worker | other
     subject_role: Option<String>,
     /// What happened: 5 to 5,000 characters after trimming.
-    #[schema(required = true)]
+    #[schema(required = true, value_type = String)]
     description: Option<String>,
     /// Roughly when, free text, at most 100 characters.
     occurred: Option<String>,
-    #[schema(required = true)]
+    #[schema(required = true, value_type = bool)]
     anonymous: Option<bool>,
     /// Required when `anonymous` is false.
     reporter: Option<ReporterBody>,
@@ -143,8 +143,11 @@ pub struct SubmitAnswer {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TrackBody {
-    /// Spaces and hyphens are ignored.
-    #[schema(example = "1234 5678 9012 3452")]
+    /// 16 digits; spaces and hyphens are ignored.
+    #[schema(
+        example = "1234 5678 9012 3452",
+        pattern = "^[ \u{3000}-]*([0-9\u{FF10}-\u{FF19}][ \u{3000}-]*){16}$"
+    )]
     tracking_code: String,
 }
 
@@ -171,7 +174,7 @@ pub struct VersionAnswer {
         (status = 400, description = "Body is not JSON, or not readable multipart", body = ErrorBody),
         (status = 413, description = "Body too large; or an upload passed a limit — more than 5 files, a file over 10 MB, over 25 MB in all (configurable): reading stopped there, nothing was stored, and error.fields names the file (`file[2]`) or `files` with the reason", body = ErrorBody),
         (status = 422, description = "A field is missing or invalid, or a file was refused (not an accepted kind by its content, damaged, a video, or an anonymous report's file whose metadata cannot be removed); reasons per field and per file (`file[2]`) in error.fields; nothing was stored", body = ErrorBody),
-        (status = 429, description = "Too many submissions from this client; see Retry-After", body = ErrorBody),
+        (status = 429, description = "Too many submissions from this client, or too many held for review just now; see Retry-After", body = ErrorBody),
         (status = 500, description = "Server failure; nothing was stored", body = ErrorBody),
     )
 )]
@@ -319,7 +322,8 @@ async fn submit(
         (status = 200, description = "The report's progress", body = TrackAnswer),
         (status = 400, description = "Body is not JSON", body = ErrorBody),
         (status = 404, description = "Unknown code, or not 16 digits (the same answer)", body = ErrorBody),
-        (status = 422, description = "Check digit wrong: please check the code", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 422, description = "Check digit wrong: please check the code; or JSON of the wrong shape (a missing or unknown field, a wrong type)", body = ErrorBody),
         (status = 429, description = "Too many lookups from this client; see Retry-After", body = ErrorBody),
     )
 )]
@@ -343,9 +347,14 @@ pub async fn track_report(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplyBody {
-    #[schema(example = "1234 5678 9012 3452")]
+    /// 16 digits; spaces and hyphens are ignored.
+    #[schema(
+        example = "1234 5678 9012 3452",
+        pattern = "^[ \u{3000}-]*([0-9\u{FF10}-\u{FF19}][ \u{3000}-]*){16}$"
+    )]
     tracking_code: String,
     /// The answer: 1 to 5,000 characters.
+    #[schema(min_length = 1, max_length = 5000)]
     text: String,
 }
 
@@ -359,7 +368,8 @@ pub struct ReplyBody {
         (status = 400, description = "Body is not JSON", body = ErrorBody),
         (status = 404, description = "Unknown code, or not 16 digits (the same answer)", body = ErrorBody),
         (status = 409, description = "No question was asked yet, or the case is closed", body = ErrorBody),
-        (status = 422, description = "Check digit wrong, or the text empty or too long", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 422, description = "Check digit wrong, or the text empty or too long; or JSON of the wrong shape (a missing or unknown field, a wrong type)", body = ErrorBody),
         (status = 429, description = "Too many attempts from this client; see Retry-After", body = ErrorBody),
     )
 )]
@@ -406,6 +416,14 @@ pub async fn version() -> HttpResponse {
 
 pub async fn openapi() -> HttpResponse {
     HttpResponse::Ok().json(ApiDoc::openapi())
+}
+
+/// An API path whose undeclared methods are answered 405 with `Allow: {allow}` (a bare
+/// route would fall through to the 404 page).
+pub fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(move |req: HttpRequest| async move {
+        Err::<HttpResponse, _>(AppError::new(ErrorKind::MethodNotAllowed(allow), api(&req)))
+    }))
 }
 
 /// A JSON body the server could not take becomes an error body: 400 when it is not JSON at

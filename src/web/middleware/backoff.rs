@@ -42,11 +42,9 @@ impl<K: Hash + Eq + Clone> Backoff<K> {
     }
 
     pub fn failed(&self, key: K, now: DateTime<Utc>) {
+        // Old entries are dropped by `forget_idle` on the sweeper's tick, never by a scan here
+        // under the lock on the request's path.
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        // Entries older than a day are forgotten, so the map does not grow without bound.
-        if map.len() > 10_000 {
-            map.retain(|_, (_, last)| now - *last < chrono::Duration::days(1));
-        }
         let entry = map.entry(key).or_insert((0, now));
         entry.0 = entry.0.saturating_add(1);
         entry.1 = now;
@@ -55,6 +53,18 @@ impl<K: Hash + Eq + Clone> Backoff<K> {
     pub fn succeeded(&self, key: &K) {
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         map.remove(key);
+    }
+
+    /// How many keys are remembered.
+    pub fn len(&self) -> usize {
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Forgets keys whose last failure is older than the longest wait.

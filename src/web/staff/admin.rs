@@ -6,12 +6,12 @@ use actix_web::web;
 use askama::Template;
 use serde::Deserialize;
 use uuid::Uuid;
-use zeroize::Zeroizing;
 
 use super::{Desk, Nav, StaffPage, path_id, refusal};
 use crate::domain::Role;
 use crate::error::{AppError, ErrorKind};
 use crate::i18n::{Catalog, Lang};
+use crate::services::enrolment::{self, Invitation};
 use crate::services::staff::{self, NewUser, UserSummary};
 use crate::services::{ServiceError, outbox, recusal};
 use crate::web::pages::{local_time, see_other};
@@ -24,7 +24,15 @@ struct UsersPage {
     nav: Nav,
     users: Vec<UserSummary>,
     notice: Option<String>,
+    /// A link just issued, shown this once.
+    link: Option<ShownLink>,
     problem: Option<String>,
+}
+
+pub struct ShownLink {
+    pub username: String,
+    pub url: String,
+    pub expires: String,
 }
 
 impl UsersPage {
@@ -37,27 +45,71 @@ impl UsersPage {
     }
 }
 
-async fn users_page(
-    desk: &Desk,
-    notice: Option<String>,
-    problem: Option<String>,
-    status: StatusCode,
-) -> Result<HttpResponse, AppError> {
+/// What the accounts page says above the list: a notice with the link just issued, or why
+/// the last request was refused.
+enum Said {
+    Nothing,
+    Issued { notice: String, link: Invitation },
+    Refused(String),
+}
+
+async fn users_page(desk: &Desk, said: Said, status: StatusCode) -> Result<HttpResponse, AppError> {
     let StaffPage { t, lang, nav } = desk.page();
     let users = staff::list_users(&desk.state.db).await?;
+    let (notice, link, problem) = match said {
+        Said::Nothing => (None, None, None),
+        Said::Issued { notice, link } => {
+            let shown = ShownLink {
+                url: super::enrol::link_url(&desk.state, &link.path()),
+                expires: local_time(link.expires_at),
+                username: link.username,
+            };
+            (Some(notice), Some(shown), None)
+        }
+        Said::Refused(problem) => (None, None, Some(problem)),
+    };
     let page = UsersPage {
         t,
         lang,
         nav,
         users,
         notice,
+        link,
         problem,
     };
     desk.render(&page, status)
 }
 
 pub async fn list_users(desk: Desk) -> Result<HttpResponse, AppError> {
-    users_page(&desk, None, None, StatusCode::OK).await
+    users_page(&desk, Said::Nothing, StatusCode::OK).await
+}
+
+fn link_lifetime(desk: &Desk) -> chrono::Duration {
+    chrono::Duration::hours(i64::from(desk.state.settings.staff.enrolment_link_hours))
+}
+
+/// The accounts page after issuing a link, or with the reason it was refused.
+async fn after_issuing(
+    desk: &Desk,
+    issued: Result<Invitation, ServiceError>,
+    notice_key: &str,
+) -> Result<HttpResponse, AppError> {
+    let t = desk.t();
+    match issued {
+        Ok(link) => {
+            let notice = t.t(notice_key).replace("{username}", &link.username);
+            users_page(desk, Said::Issued { notice, link }, StatusCode::OK).await
+        }
+        Err(e) => {
+            let problem = t.t(refusal(e)?).to_string();
+            users_page(
+                desk,
+                Said::Refused(problem),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -65,7 +117,6 @@ pub struct NewUserForm {
     username: Option<String>,
     display_name: Option<String>,
     aliases: Option<String>,
-    password: Option<String>,
     email: Option<String>,
     #[serde(default)]
     operator: Option<String>,
@@ -75,11 +126,12 @@ pub struct NewUserForm {
     admin: Option<String>,
 }
 
+/// Creates an account without a password and shows the one-time link its owner sets their
+/// own password and two-factor code with.
 pub async fn create_user(
     desk: Desk,
     form: web::Form<NewUserForm>,
 ) -> Result<HttpResponse, AppError> {
-    let t = desk.t();
     let form = form.into_inner();
     let roles = [
         (form.operator.is_some(), Role::Operator),
@@ -89,9 +141,8 @@ pub async fn create_user(
     .into_iter()
     .filter_map(|(on, role)| on.then_some(role))
     .collect();
-    let username = form.username.unwrap_or_default().trim().to_string();
     let new = NewUser {
-        username: username.clone(),
+        username: form.username.unwrap_or_default().trim().to_string(),
         display_name: form.display_name.unwrap_or_default(),
         roles,
         aliases: form
@@ -100,21 +151,32 @@ pub async fn create_user(
             .split([',', '，', '、', ';', '；'])
             .map(str::to_string)
             .collect(),
-        password: Zeroizing::new(form.password.unwrap_or_default()),
         email: form.email,
     };
     let state = &desk.state;
-    let by = Some(desk.user.user_id);
-    match staff::create_user(&state.db, &state.keyring, new, by, state.now()).await {
-        Ok(_) => {
-            let notice = t.t("staff.users.created").replace("{username}", &username);
-            users_page(&desk, Some(notice), None, StatusCode::OK).await
-        }
-        Err(e) => {
-            let problem = Some(t.t(refusal(e)?).to_string());
-            users_page(&desk, None, problem, StatusCode::UNPROCESSABLE_ENTITY).await
-        }
-    }
+    let (by, lifetime) = (desk.user.user_id, link_lifetime(&desk));
+    let issued =
+        enrolment::invite_user(&state.db, &state.keyring, new, by, lifetime, state.now()).await;
+    after_issuing(&desk, issued, "staff.users.created").await
+}
+
+/// A new link for an account whose owner has not enrolled yet.
+pub async fn reissue_link(
+    desk: Desk,
+    username: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let state = &desk.state;
+    let (by, lifetime) = (desk.user.user_id, link_lifetime(&desk));
+    let issued = enrolment::reissue(
+        &state.db,
+        &state.keyring,
+        &username,
+        by,
+        lifetime,
+        state.now(),
+    )
+    .await;
+    after_issuing(&desk, issued, "staff.enrol.reissued").await
 }
 
 pub async fn disable_user(
@@ -124,7 +186,7 @@ pub async fn disable_user(
     let state = &desk.state;
     let by = Some(desk.user.user_id);
     staff::disable_user(&state.db, &state.keyring, &username, by, state.now()).await?;
-    users_page(&desk, None, None, StatusCode::OK).await
+    users_page(&desk, Said::Nothing, StatusCode::OK).await
 }
 
 pub struct ShownFiling {

@@ -46,6 +46,16 @@ impl LoginThrottle {
     pub fn succeeded(&self, client: Option<IpAddr>, username: &str) {
         self.0.succeeded(&Self::key(client, username));
     }
+
+    /// Forgets the clients (staff addresses) whose failures can no longer slow them.
+    pub fn forget_idle(&self, now: DateTime<Utc>) {
+        self.0.forget_idle(now);
+    }
+
+    /// How many (client, account) pairs are remembered.
+    pub fn remembered(&self) -> usize {
+        self.0.len()
+    }
 }
 
 #[derive(Template)]
@@ -227,17 +237,7 @@ async fn totp_page(
     let issuer = &state.settings.staff.totp_issuer;
     let url = staff::begin_totp(&state.db, &state.keyring, desk.user.user_id, issuer).await?;
     let (qr_svg, url) = match url {
-        Some(url) => {
-            let code =
-                qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
-                    .map_err(|e| AppError::internal(e, desk.surface()))?;
-            let svg = code
-                .render::<qrcode::render::svg::Color>()
-                .min_dimensions(220, 220)
-                .quiet_zone(true)
-                .build();
-            (svg, url.to_string())
-        }
+        Some(url) => (totp_qr(&url, desk.surface())?, url.to_string()),
         None => (String::new(), String::new()),
     };
     let page = TotpPage {
@@ -250,6 +250,17 @@ async fn totp_page(
         problem,
     };
     desk.render(&page, status)
+}
+
+/// The otpauth:// URL as a QR code for an authenticator app to scan.
+pub(super) fn totp_qr(url: &str, surface: Surface) -> Result<String, AppError> {
+    let code = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|e| AppError::internal(e, surface))?;
+    Ok(code
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(220, 220)
+        .quiet_zone(true)
+        .build())
 }
 
 pub async fn totp_form(desk: Desk) -> Result<HttpResponse, AppError> {

@@ -6,6 +6,7 @@ mod attachments;
 mod auth;
 mod cases;
 mod desk;
+mod enrol;
 mod intake;
 mod quarantine;
 mod sites;
@@ -49,8 +50,11 @@ macro_rules! staff_routes {
         ];
 
         pub fn register(cfg: &mut web::ServiceConfig) {
+            // Before a session exists: signing in, and the one-time enrolment link.
             cfg.route("/staff/login", web::get().to(auth::login_form))
-                .route("/staff/login", web::post().to(auth::login));
+                .route("/staff/login", web::post().to(auth::login))
+                .route("/staff/enrol/{token}", web::get().to(enrol::enrol_form))
+                .route("/staff/enrol/{token}", web::post().to(enrol::enrol));
             $(
                 cfg.route(
                     $path,
@@ -88,6 +92,7 @@ staff_routes! {
     get "/staff/admin/users" [Admin] => admin::list_users;
     post "/staff/admin/users" [Admin] => admin::create_user;
     post "/staff/admin/users/{username}/disable" [Admin] => admin::disable_user;
+    post "/staff/admin/users/{username}/enrolment" [Admin] => admin::reissue_link;
     get "/staff/admin/relatives" [Admin] => admin::list_relatives;
     post "/staff/admin/relatives" [Admin] => admin::file_relative;
     post "/staff/admin/relatives/{id}/remove" [Admin] => admin::remove_relative;

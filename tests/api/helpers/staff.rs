@@ -4,7 +4,7 @@
 
 use tipoff::domain::Role;
 use tipoff::services::cases::Viewer;
-use tipoff::services::staff::{NewUser, create_user};
+use tipoff::services::staff::{NewUser, begin_totp, confirm_totp, create_user};
 use uuid::Uuid;
 
 use super::{TestApp, hidden_value, serde_urlencoded_pairs};
@@ -65,9 +65,9 @@ impl TestApp {
                 display_name: display_name.to_string(),
                 roles: roles.to_vec(),
                 aliases: aliases.iter().map(|a| a.to_string()).collect(),
-                password: zeroize::Zeroizing::new(format!("password-of-{username}")),
                 email: email.map(str::to_string),
             },
+            &format!("password-of-{username}"),
             None,
             self.now(),
         )
@@ -80,6 +80,30 @@ impl TestApp {
         self.create_staff(username, display_name, &[role], &[])
             .await;
         self.sign_in(username).await
+    }
+
+    /// Enrols the account in TOTP through the services at the app's "now" (that step is then
+    /// used up) and returns its secret, for making codes.
+    pub async fn enrol_totp(&self, user_id: Uuid) -> Vec<u8> {
+        let keyring = &self.state.keyring;
+        let url = begin_totp(self.db(), keyring, user_id, "tipoff")
+            .await
+            .unwrap()
+            .expect("not yet enrolled");
+        let secret = totp_secret_of(&url);
+        let code = self.totp_code(&secret, 0);
+        assert!(
+            confirm_totp(self.db(), keyring, user_id, &code, self.now())
+                .await
+                .unwrap()
+        );
+        secret
+    }
+
+    /// The TOTP code of `secret` `offset` steps from the app's "now".
+    pub fn totp_code(&self, secret: &[u8], offset: i64) -> String {
+        let at = self.now().timestamp() + 30 * offset;
+        tipoff::crypto::totp_code(secret, at as u64).unwrap()
     }
 
     /// Posts the sign-in form as a browser would (with the login page's token).
@@ -118,6 +142,21 @@ impl TestApp {
         assert_eq!(response.status(), 303, "{username} signs in");
         Staff::from_response(self, &response).await
     }
+}
+
+/// The secret in an otpauth:// URL, as an authenticator app reads it.
+pub fn totp_secret_of(url: &str) -> Vec<u8> {
+    let secret = url
+        .split("secret=")
+        .nth(1)
+        .expect("the URL holds the secret")
+        .split('&')
+        .next()
+        .unwrap();
+    totp_rs::Secret::try_from_base32(secret)
+        .unwrap()
+        .as_bytes()
+        .to_vec()
 }
 
 /// A signed-in staff member: the session cookie and the page's CSRF token.

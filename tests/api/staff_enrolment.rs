@@ -1,0 +1,214 @@
+//! New accounts made on the admin pages: the admin never knows their password; a one-time
+//! link lets the person set their own password and two-factor code.
+
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use tipoff::domain::Role;
+use tipoff::entities::{audit_entry, user};
+
+use crate::helpers::{Staff, TestApp, totp_secret_of};
+use crate::on_both_backends;
+
+on_both_backends!(
+    an_admin_issues_an_enrolment_link_and_only_its_holder_sets_the_password_and_code,
+    an_enrolment_link_expires_and_a_new_one_replaces_it,
+);
+
+/// Creates an inspector on the admin page, trying to give it a password as the old form
+/// did, and returns the one-time link shown.
+async fn create_on_admin_page(admin: &Staff<'_>, username: &str) -> String {
+    let created = admin
+        .post(
+            "/staff/admin/users",
+            &[
+                ("username", username),
+                ("display_name", "新检查员"),
+                ("password", "chosen-by-the-admin"),
+                ("inspector", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status(), 200);
+    assert_eq!(created.headers()["cache-control"], "no-store");
+    link_in(&created.text().await.unwrap())
+}
+
+/// The path of the enrolment link on a page.
+fn link_in(page: &str) -> String {
+    let start = page
+        .find("/staff/enrol/")
+        .expect("the enrolment link is shown");
+    let end = page[start..]
+        .find(|c: char| !(c.is_ascii_alphanumeric() || "/-_".contains(c)))
+        .map_or(page.len(), |n| start + n);
+    page[start..end].to_string()
+}
+
+async fn post_enrolment(
+    app: &TestApp,
+    link: &str,
+    password: &str,
+    code: &str,
+) -> reqwest::Response {
+    app.post_form(
+        link,
+        &[
+            ("password", password),
+            ("password_again", password),
+            ("code", code),
+        ],
+        "192.0.2.40",
+    )
+    .await
+}
+
+async fn an_admin_issues_an_enrolment_link_and_only_its_holder_sets_the_password_and_code(
+    app: TestApp,
+) {
+    let admin_id = app
+        .create_staff("admin1", "管理员甲", &[Role::Admin], &[])
+        .await;
+    let admin = app.sign_in("admin1").await;
+    let link = create_on_admin_page(&admin, "new.jc").await;
+    assert!(
+        !admin.page("/staff/admin/users").await.contains(&link),
+        "the link is shown once"
+    );
+    assert_eq!(
+        app.try_sign_in("new.jc", "chosen-by-the-admin", "", "192.0.2.41")
+            .await
+            .status(),
+        401,
+        "the admin cannot sign in as the new account"
+    );
+
+    let page = app.get(&link).await;
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .starts_with("no-store")
+    );
+    let page = page.text().await.unwrap();
+    assert!(page.contains("new.jc") && page.contains("<svg"));
+    let start = page
+        .find("otpauth://totp/")
+        .expect("the TOTP secret is offered");
+    let url = &page[start..start + page[start..].find('<').unwrap()];
+    let secret = totp_secret_of(url);
+
+    let own_password = "my-own-long-password";
+    let weak = post_enrolment(&app, &link, "short", &app.totp_code(&secret, 0)).await;
+    assert_eq!(weak.status(), 422);
+    assert!(weak.text().await.unwrap().contains("密码至少12位"));
+    let wrong_code = post_enrolment(&app, &link, own_password, "000000").await;
+    assert_eq!(wrong_code.status(), 422);
+    let mismatch = app
+        .post_form(
+            &link,
+            &[
+                ("password", own_password),
+                ("password_again", "something-else-entirely"),
+                ("code", &app.totp_code(&secret, 0)),
+            ],
+            "192.0.2.40",
+        )
+        .await;
+    assert_eq!(mismatch.status(), 422);
+    assert_eq!(
+        app.try_sign_in("new.jc", own_password, "", "192.0.2.42")
+            .await
+            .status(),
+        401,
+        "nothing was set by the refused attempts"
+    );
+
+    let done = post_enrolment(&app, &link, own_password, &app.totp_code(&secret, 0)).await;
+    assert_eq!(done.status(), 303);
+    assert!(
+        done.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/staff/login")
+    );
+    // Used once: the link is dead now, however it is tried.
+    assert_eq!(app.get(&link).await.status(), 404);
+    let replay = post_enrolment(
+        &app,
+        &link,
+        "an-attackers-password",
+        &app.totp_code(&secret, 0),
+    )
+    .await;
+    assert_eq!(replay.status(), 404);
+
+    // Their own password alone is not enough: two-factor is on from the start.
+    assert_eq!(
+        app.try_sign_in("new.jc", own_password, "", "192.0.2.43")
+            .await
+            .status(),
+        401
+    );
+    app.advance(30);
+    let signed_in = app
+        .try_sign_in(
+            "new.jc",
+            own_password,
+            &app.totp_code(&secret, 0),
+            "192.0.2.44",
+        )
+        .await;
+    assert_eq!(signed_in.status(), 303);
+
+    // The audit says who issued the link, and that the person completed it.
+    let entries = audit_entry::Entity::find().all(app.db()).await.unwrap();
+    let issued = entries
+        .iter()
+        .find(|e| e.detail.contains("enrolment link") && e.detail.contains("new.jc"))
+        .expect("the link is audited");
+    assert_eq!(issued.actor_id, Some(admin_id));
+    assert!(issued.detail.contains("admin1"), "{}", issued.detail);
+    let new_id = user::Entity::find()
+        .filter(user::Column::Username.eq("new.jc"))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.actor_id == Some(new_id) && e.detail.contains("enrolled")),
+        "completing enrolment is audited as the person"
+    );
+}
+
+async fn an_enrolment_link_expires_and_a_new_one_replaces_it(app: TestApp) {
+    let first_admin = app.signed_in("admin1", "管理员甲", Role::Admin).await;
+    let first = create_on_admin_page(&first_admin, "late.jc").await;
+    let hours = app.state.settings.staff.enrolment_link_hours;
+    app.advance(i64::from(hours) * 3600 + 1);
+    let expired = app.get(&first).await;
+    assert_eq!(expired.status(), 404);
+    assert!(expired.text().await.unwrap().contains("链接无效或已过期"));
+
+    // The admin's session has ended meanwhile too.
+    let admin = app.sign_in("admin1").await;
+    let reissued = admin
+        .post("/staff/admin/users/late.jc/enrolment", &[])
+        .await;
+    assert_eq!(reissued.status(), 200);
+    let second = link_in(&reissued.text().await.unwrap());
+    assert_ne!(second, first);
+    assert_eq!(app.get(&second).await.status(), 200);
+    assert_eq!(
+        app.get(&first).await.status(),
+        404,
+        "the old link stays dead"
+    );
+
+    // An account that has enrolled gets no new link: that would be a way in for the admin.
+    let enrolled = admin.post("/staff/admin/users/admin1/enrolment", &[]).await;
+    assert_eq!(enrolled.status(), 422);
+    assert!(!enrolled.text().await.unwrap().contains("/staff/enrol/"));
+}
