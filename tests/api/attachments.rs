@@ -9,11 +9,11 @@ use std::time::Duration;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 use tipoff::domain::Role;
-use tipoff::entities::{attachment, audit_entry, report};
+use tipoff::entities::{audit_entry, report};
 
 use crate::helpers::files::*;
 use crate::helpers::storage::{contains_bytes, stored_bytes};
-use crate::helpers::{Staff, TestApp, code_in, hidden_value, sqlite_app};
+use crate::helpers::{TestApp, code_in, hidden_value, sqlite_app};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -69,35 +69,6 @@ fn pdf_with_author() -> Vec<u8> {
     doc.save_to(&mut out).unwrap();
     assert!(String::from_utf8_lossy(&out).contains("Canary Author Zhang"));
     out
-}
-
-async fn inspector(app: &TestApp) -> Staff<'_> {
-    app.signed_in("insp", "检查员甲", Role::Inspector).await
-}
-
-/// An inspector signed in to look at the only report stored, and that report.
-async fn inspector_and_the_report(app: &TestApp) -> (Staff<'_>, report::Model) {
-    let stored = only_report(app).await;
-    (inspector(app).await, stored)
-}
-
-async fn only_report(app: &TestApp) -> report::Model {
-    let mut all = report::Entity::find().all(app.db()).await.unwrap();
-    assert_eq!(all.len(), 1, "exactly one report stored");
-    all.remove(0)
-}
-
-async fn counts(app: &TestApp) -> (u64, u64) {
-    (
-        report::Entity::find().count(app.db()).await.unwrap(),
-        attachment::Entity::find().count(app.db()).await.unwrap(),
-    )
-}
-
-async fn staff_get(staff: &Staff<'_>, path: &str) -> reqwest::Response {
-    let response = staff.get(path).await;
-    no_5xx(&response);
-    response
 }
 
 fn header<'a>(response: &'a reqwest::Response, name: &str) -> &'a str {

@@ -7,6 +7,7 @@
 pub mod browser;
 pub mod cli;
 pub mod files;
+pub mod hostile;
 pub mod mail;
 pub mod reports;
 pub mod sites;

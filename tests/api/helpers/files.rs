@@ -3,8 +3,12 @@
 
 use std::io::Cursor;
 
-use super::TestApp;
+use sea_orm::{EntityTrait, PaginatorTrait};
+use tipoff::domain::Role;
+use tipoff::entities::{attachment, report};
+
 use super::reports::report_form;
+use super::{Staff, TestApp};
 
 pub const CANARY_NAME: &str = "zhangsan-home-gps-7731.jpg";
 pub const LATITUDE: [(u32, u32); 3] = [(39, 1), (54, 1), (2712, 100)];
@@ -22,6 +26,12 @@ pub fn no_5xx(response: &reqwest::Response) {
 /// A small real JPEG (encoded with `image`) carrying an EXIF APP1 segment with GPS position
 /// and the phone's make and model, inserted right after SOI.
 pub fn jpeg_with_gps() -> Vec<u8> {
+    jpeg_with_gps_turned(None)
+}
+
+/// `jpeg_with_gps`, with an EXIF Orientation (6: the phone was held upright, the picture
+/// must be turned 90° clockwise to show it so).
+pub fn jpeg_with_gps_turned(orientation: Option<u16>) -> Vec<u8> {
     use exif::{Field, In, Rational, Tag, Value};
     let pixels = image::RgbImage::from_fn(64, 48, |x, y| {
         image::Rgb([(x * 4) as u8, (y * 5) as u8, 128])
@@ -69,8 +79,13 @@ pub fn jpeg_with_gps() -> Vec<u8> {
             value: rational(&[(116, 1), (23, 1), (1744, 100)]),
         },
     ];
+    let turned = orientation.map(|turn| Field {
+        tag: Tag::Orientation,
+        ifd_num: In::PRIMARY,
+        value: Value::Short(vec![turn]),
+    });
     let mut writer = exif::experimental::Writer::new();
-    for field in &fields {
+    for field in fields.iter().chain(turned.iter()) {
         writer.push_field(field);
     }
     let mut tiff = Cursor::new(Vec::new());
@@ -179,4 +194,33 @@ pub async fn submit_with_files(
 /// `submit_with_files` with one file and the form as it comes.
 pub async fn submit_file(app: &TestApp, file: FilePart<'_>, client_ip: &str) -> reqwest::Response {
     submit_with_files(app, &[], &[file], client_ip).await
+}
+
+pub async fn inspector(app: &TestApp) -> Staff<'_> {
+    app.signed_in("insp", "检查员甲", Role::Inspector).await
+}
+
+/// An inspector signed in to look at the only report stored, and that report.
+pub async fn inspector_and_the_report(app: &TestApp) -> (Staff<'_>, report::Model) {
+    let stored = only_report(app).await;
+    (inspector(app).await, stored)
+}
+
+pub async fn only_report(app: &TestApp) -> report::Model {
+    let mut all = report::Entity::find().all(app.db()).await.unwrap();
+    assert_eq!(all.len(), 1, "exactly one report stored");
+    all.remove(0)
+}
+
+pub async fn counts(app: &TestApp) -> (u64, u64) {
+    (
+        report::Entity::find().count(app.db()).await.unwrap(),
+        attachment::Entity::find().count(app.db()).await.unwrap(),
+    )
+}
+
+pub async fn staff_get(staff: &Staff<'_>, path: &str) -> reqwest::Response {
+    let response = staff.get(path).await;
+    no_5xx(&response);
+    response
 }
