@@ -40,6 +40,9 @@ pub(super) fn scan(b: &[u8], budget: u64) -> Scan {
         let dict = &b[closed..at];
         let (data, end) = stream_data(b, next + 6, dict);
         at = end;
+        // A cross-reference table may point into stream data as if it were an object: what
+        // nests there in valid syntax counts too.
+        found.nesting = found.nesting.max(hidden_nesting(data));
         let Some(chain) = chain_of(dict) else {
             found.unknown_filter = true;
             continue;
@@ -133,6 +136,28 @@ impl Nesting {
         self.depth += 1;
         self.deepest = self.deepest.max(self.depth);
     }
+}
+
+/// The deepest nesting in `data` read as object syntax, where any byte that cannot stand
+/// outside a string in object syntax ends it: in binary data (a picture, compressed text)
+/// such runs are a few bytes long, while a parser pointed into the data would recurse
+/// through a long run of openers.
+fn hidden_nesting(data: &[u8]) -> usize {
+    let mut syntax = Nesting::default();
+    let mut at = 0;
+    while at < data.len() {
+        let c = data[at];
+        if !(c.is_ascii_graphic() || c.is_ascii_whitespace()) {
+            syntax = Nesting {
+                deepest: syntax.deepest,
+                ..Nesting::default()
+            };
+            at += 1;
+            continue;
+        }
+        syntax.step(data, &mut at);
+    }
+    syntax.deepest
 }
 
 fn is_delimiter(c: u8) -> bool {
@@ -232,12 +257,33 @@ mod tests {
     fn nesting_is_measured_token_by_token() {
         assert_eq!(nesting(b"<< /A [ [ 1 ] ] >>"), 3);
         assert_eq!(nesting(b"(((([[[[))))) << >>"), 1);
-        assert_eq!(nesting(b"<< /Length 4 >>\nstream\n[[[[\nendstream"), 1);
+        // Stream data is not the file's syntax, but what nests there counts (see below).
+        assert_eq!(nesting(b"<< /Length 4 >>\nstream\n[[[[\nendstream"), 4);
+        assert_eq!(nesting(b"<< /Length 4 >>\nstream\n[\x80[[\nendstream"), 2);
         // A name that ends in "stream" does not start stream data.
         assert_eq!(nesting(b"<< /xstream [[[[ 1 ]]]] >>"), 5);
         // Neither does a comment that says "endstream" end one early or late.
         assert_eq!(nesting(b"[ % endstream\n [ [ ] ] ]"), 3);
         assert_eq!(nesting(b"<A0> <<>> [<<>>]"), 2);
+    }
+
+    #[test]
+    fn nesting_hidden_in_stream_data_counts_but_binary_data_does_not() {
+        let mut file = b"3 0 obj\n<< /Length 2000 >>\nstream\n".to_vec();
+        file.extend_from_slice(&b"[".repeat(2000));
+        file.extend_from_slice(b"\nendstream\nendobj\n");
+        assert_eq!(nesting(&file), 2000);
+        // Pseudo-random bytes, as compressed data looks: openers run short.
+        let mut state = 0x2545_f491_u32;
+        let noise: Vec<u8> = (0..1 << 20)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                state as u8
+            })
+            .collect();
+        assert!(hidden_nesting(&noise) < 8, "{}", hidden_nesting(&noise));
     }
 
     #[test]
