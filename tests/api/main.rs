@@ -18,6 +18,7 @@ mod privacy;
 mod public_pages;
 mod rate_limits;
 mod recusal;
+mod recusal_later;
 mod sites;
 mod staff;
 mod staff_mail;

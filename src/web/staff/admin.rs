@@ -127,6 +127,45 @@ pub async fn disable_user(
     users_page(&desk, None, None, StatusCode::OK).await
 }
 
+#[derive(Deserialize)]
+pub struct AliasForm {
+    alias: Option<String>,
+}
+
+/// Adds a name an account is known by; recusals from reports already naming it follow at
+/// once (see `staff::add_alias`).
+pub async fn add_alias(
+    desk: Desk,
+    username: web::Path<String>,
+    form: web::Form<AliasForm>,
+) -> Result<HttpResponse, AppError> {
+    let alias = form.into_inner().alias.unwrap_or_default();
+    let state = &desk.state;
+    let by = Some(desk.user.user_id);
+    let added = staff::add_alias(
+        &state.db,
+        &state.keyring,
+        &username,
+        &alias,
+        by,
+        state.now(),
+    )
+    .await;
+    match added {
+        Ok(_) => {
+            let notice = desk
+                .t()
+                .t("staff.users.alias_added")
+                .replace("{username}", &username);
+            users_page(&desk, Some(notice), None, StatusCode::OK).await
+        }
+        Err(e) => {
+            let problem = Some(desk.t().t(refusal(e)?).to_string());
+            users_page(&desk, None, problem, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+    }
+}
+
 pub struct ShownFiling {
     pub id: Uuid,
     pub staff: String,
