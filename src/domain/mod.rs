@@ -2,6 +2,7 @@
 
 pub mod attachment;
 mod calendar;
+mod client_key;
 mod local_time;
 mod person_name;
 mod report_draft;
@@ -10,6 +11,7 @@ mod tracking_code;
 mod workflow;
 
 pub use calendar::{CalendarError, WorkCalendar};
+pub use client_key::ClientKey;
 pub use local_time::{end_of_day, local_day, start_of, start_of_day};
 pub use person_name::{
     MIN_NAME_CHARS, is_invisible, is_title_only, names_in_subject, normalize_name,

@@ -3,8 +3,9 @@
 
 use image::ImageDecoder;
 
-use crate::domain::attachment::{Kind, Refusal, Upload, neutral_name};
-use crate::media::{prepare_file, preview_png, sniff};
+use crate::domain::attachment::{Attachment, Kind, Refusal, Upload, neutral_name};
+use crate::media::sniff;
+use crate::media::worker::{Job, Outcome, run};
 
 /// What a file is taken to be, judged by its bytes alone.
 ///
@@ -18,7 +19,7 @@ pub fn file_sniff(data: &[u8]) {
         (Some("page.html"), true),
         (None, true),
     ] {
-        let prepared = prepare_file(1, upload(data, name), strip);
+        let prepared = prepare_file_as_worker(1, upload(data, name), strip);
         match (sniffed, &prepared) {
             (_, Err(Refusal::Empty)) => assert!(data.is_empty()),
             (None, outcome) => assert_eq!(outcome.as_ref().err(), Some(&Refusal::Unsupported)),
@@ -47,8 +48,8 @@ pub fn file_sniff(data: &[u8]) {
 /// can find; a PDF keeps no document info, ID or XMP. Keeping details instead stores the
 /// upload unchanged, and accepts whatever stripping accepts.
 pub fn metadata_strip(data: &[u8]) {
-    let stripped = prepare_file(2, upload(data, Some("王五/IMG_0001.jpg")), true);
-    let kept = prepare_file(2, upload(data, Some("王五/IMG_0001.jpg")), false);
+    let stripped = prepare_file_as_worker(2, upload(data, Some("王五/IMG_0001.jpg")), true);
+    let kept = prepare_file_as_worker(2, upload(data, Some("王五/IMG_0001.jpg")), false);
     if let Ok(file) = &kept {
         assert!(!file.stripped);
         assert_eq!(file.content, data, "a kept file was changed");
@@ -87,7 +88,7 @@ pub fn metadata_strip(data: &[u8]) {
         check_image_is_clean(file.kind, &file.content);
     }
 
-    let again = prepare_file(2, upload(&file.content, None), true)
+    let again = prepare_file_as_worker(2, upload(&file.content, None), true)
         .unwrap_or_else(|refusal| panic!("a stripped {:?} is refused: {refusal:?}", file.kind));
     assert_eq!(again.kind, file.kind);
     // A PDF is written anew each time (object numbers may move); every other kind is cut,
@@ -103,23 +104,52 @@ pub fn metadata_strip(data: &[u8]) {
 /// stripper would remove.
 pub fn image_preview(data: &[u8]) {
     let Some(kind) = sniff(data).filter(|k| k.is_image()) else {
-        assert_eq!(preview_png(Kind::Pdf, data), Err(Refusal::Unsupported));
+        assert_eq!(
+            preview_as_worker(Kind::Pdf, data),
+            Err(Refusal::Unsupported)
+        );
         return;
     };
-    let Ok(png) = preview_png(kind, data) else {
+    let Ok(png) = preview_as_worker(kind, data) else {
         return;
     };
     let decoded = image::load_from_memory_with_format(&png, image::ImageFormat::Png)
         .unwrap_or_else(|e| panic!("a preview does not decode: {e}"));
     assert!(decoded.width() >= 1 && decoded.height() >= 1);
     assert!(decoded.width() <= 1600 && decoded.height() <= 1600);
-    let restripped = prepare_file(1, upload(&png, None), true)
+    let restripped = prepare_file_as_worker(1, upload(&png, None), true)
         .unwrap_or_else(|refusal| panic!("a preview is refused: {refusal:?}"));
     assert_eq!(restripped.kind, Kind::Png);
     assert!(
         restripped.content == png,
         "a preview carried chunks the stripper removes"
     );
+}
+
+/// `prepare_file` as the file worker runs it: the same job, the same in-process bounds.
+fn prepare_file_as_worker(seq: usize, upload: Upload, strip: bool) -> Result<Attachment, Refusal> {
+    let job = Job::Prepare {
+        seq,
+        strip,
+        name: upload.name,
+    };
+    match run(job, upload.bytes) {
+        Outcome::Prepared(file) => Ok(file),
+        Outcome::Refused(refusal) => Err(refusal),
+        Outcome::Preview(_) => panic!("a prepare job answered with a preview"),
+    }
+}
+
+/// `preview_png` as the file worker runs it.
+fn preview_as_worker(kind: Kind, data: &[u8]) -> Result<Vec<u8>, Refusal> {
+    let job = Job::Preview {
+        kind: kind.code().to_string(),
+    };
+    match run(job, data.to_vec()) {
+        Outcome::Preview(png) => Ok(png),
+        Outcome::Refused(refusal) => Err(refusal),
+        Outcome::Prepared(_) => panic!("a preview job answered with a file"),
+    }
 }
 
 fn upload(data: &[u8], name: Option<&str>) -> Upload {
@@ -141,10 +171,14 @@ fn check_image_is_clean(kind: Kind, bytes: &[u8]) {
     let Ok(mut decoder) = reader.into_decoder() else {
         return;
     };
-    assert_eq!(
-        decoder.exif_metadata().ok().flatten(),
-        None,
-        "EXIF survived"
+    // The one EXIF detail kept is which way up the picture is: a directory holding the
+    // Orientation tag alone.
+    let exif = decoder.exif_metadata().ok().flatten();
+    assert!(
+        exif.as_deref()
+            .is_none_or(|e| e.len() == 26
+                && e.starts_with(b"MM\0*\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01")),
+        "EXIF survived: {exif:?}"
     );
     assert_eq!(decoder.xmp_metadata().ok().flatten(), None, "XMP survived");
     assert_eq!(
@@ -195,7 +229,7 @@ mod tests {
         ];
         for (name, kind) in accepted {
             let data = seed("metadata_strip", name);
-            let file = prepare_file(1, upload(&data, None), true)
+            let file = prepare_file_as_worker(1, upload(&data, None), true)
                 .unwrap_or_else(|refusal| panic!("{name}: {refusal:?}"));
             assert_eq!(file.kind, kind, "{name}");
             assert!(file.content.len() <= data.len(), "{name}");
@@ -207,13 +241,13 @@ mod tests {
         ];
         for (name, refusal) in refused {
             let data = seed("metadata_strip", name);
-            let outcome = prepare_file(1, upload(&data, None), true);
+            let outcome = prepare_file_as_worker(1, upload(&data, None), true);
             assert_eq!(outcome.err(), Some(refusal), "{name}");
         }
         for name in ["jpeg", "png-wide", "webp-lossy", "webp-alpha"] {
             let data = seed("image_preview", name);
             let kind = sniff(&data).unwrap();
-            assert!(preview_png(kind, &data).is_ok(), "{name}");
+            assert!(preview_as_worker(kind, &data).is_ok(), "{name}");
         }
     }
 

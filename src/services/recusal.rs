@@ -1,8 +1,11 @@
 //! Recusal (回避): staff named in a report, or whose filed close relatives are, never see it.
 //!
-//! Matching goes through blind indexes (`HMAC(index key, normalised name)`), so a filing or
-//! an alias added after a report still finds it without decrypting anything. A recusal, once
-//! made, stays: see `rematch_user`.
+//! One matcher decides, at intake and after it: a staff member's name, alias or filed
+//! relative's name found in the report's subject or description, however spaced, titles
+//! and all (`FreeText::mentions`). A new account, alias or filing re-runs it over every
+//! report, opening each one's subject and description in memory only (`rematch_user`).
+//! The blind indexes of the people a subject names stay for linking repeat reports. A
+//! recusal, once made, stays: see `rematch_user`.
 
 use std::collections::HashSet;
 
@@ -16,7 +19,7 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use super::ServiceError;
-use super::access::{Sealer, new_row_key, report_dek, row_key};
+use super::access::{Sealer, new_row_key, report_dek, report_fields, row_key};
 use super::audit::{self, AuditAction, AuditRecord};
 use crate::crypto::{Dek, Keyring, WrappedDek};
 use crate::domain::{
@@ -92,7 +95,7 @@ pub async fn recuse_at_intake<C: ConnectionTrait>(
     // The description (and the subject as a whole) is free text that no splitting can take
     // apart reliably, so staff names are looked for inside it. Staff names are few and
     // already in clear; relatives' names are sealed and opened here only in memory.
-    let text = FreeText::new(draft);
+    let text = FreeText::new(draft.subject.as_deref(), &draft.description);
     for account in user::Entity::find().all(txn).await? {
         if text.mentions(&account.display_name) {
             matches.add(account.id, BY_NAME);
@@ -120,8 +123,11 @@ pub async fn recuse_at_intake<C: ConnectionTrait>(
 }
 
 /// Rebuilds the blind indexes of a staff member's display name and aliases, then recuses
-/// them from every existing report that names them. Call after any change to the account's
-/// names (and after a close-relative filing changes).
+/// them from every existing report whose subject or description names them or a filed
+/// relative, by the matcher intake uses. Call inside the transaction that changes the
+/// account's names or filings, so the change and its recusals commit together and the
+/// account's next request already cannot reach those reports. Each report's text is opened
+/// in memory only, in batches; reports the account is already recused from are skipped.
 ///
 /// Existing recusals are never removed here: a report named this person (or their
 /// relative) when it came in, and dropping an alias must not be a way back onto that case.
@@ -168,38 +174,116 @@ pub async fn rematch_user<C: ConnectionTrait>(
     }
 
     // Relatives' rows are kept as they are: they belong to the filings.
-    let known_as = staff_name::Entity::find()
-        .filter(staff_name::Column::UserId.eq(user_id))
+    let own: Vec<&str> = std::iter::once(account.display_name.as_str())
+        .chain(aliases.iter().map(|a| a.alias.as_str()))
+        .collect();
+    let relatives = relative_filing::Entity::find()
+        .filter(relative_filing::Column::UserId.eq(user_id))
         .all(txn)
-        .await?;
-    if known_as.is_empty() {
+        .await?
+        .iter()
+        .map(|filing| open_filing(keyring, filing).map(|(name, _)| name))
+        .collect::<Result<Vec<_>, _>>()?;
+    let relatives: Vec<&str> = relatives.iter().map(|name| name.as_str()).collect();
+    if !own
+        .iter()
+        .chain(&relatives)
+        .any(|name| FreeText::can_match(name))
+    {
         return Ok(Vec::new());
     }
-    let hits = report_name::Entity::find()
-        .filter(
-            report_name::Column::NameIndex.is_in(
-                known_as
-                    .iter()
-                    .map(|s| s.name_index.clone())
-                    .collect::<Vec<_>>(),
-            ),
-        )
-        .order_by_asc(report_name::Column::ReportId)
-        .all(txn)
-        .await?;
-    let mut matches = Matches::default();
-    for hit in &hits {
-        for name in known_as.iter().filter(|s| s.name_index == hit.name_index) {
-            matches.add(hit.report_id, recusal_source(&name.source));
-        }
-    }
+
+    let already: HashSet<Uuid> = recused_report_ids(txn, user_id)
+        .await?
+        .into_iter()
+        .collect();
     let mut newly = Vec::new();
-    for (report_id, source) in matches.0 {
-        if insert_recusal(txn, report_id, user_id, source, None, None, now).await? {
-            newly.push(report_id);
+    let mut after: Option<Uuid> = None;
+    loop {
+        let batch = sealed_texts(txn, after).await?;
+        let Some(last) = batch.last() else {
+            break;
+        };
+        after = Some(last.id);
+        for sealed in batch.iter().filter(|r| !already.contains(&r.id)) {
+            let text = sealed.open(keyring)?;
+            let source = if own.iter().any(|name| text.mentions(name)) {
+                BY_NAME
+            } else if relatives.iter().any(|name| text.mentions(name)) {
+                BY_RELATIVE
+            } else {
+                continue;
+            };
+            if insert_recusal(txn, sealed.id, user_id, source, None, None, now).await? {
+                newly.push(sealed.id);
+            }
         }
     }
     Ok(newly)
+}
+
+/// Reports opened per query while re-matching: enough to keep round trips few, few enough
+/// that memory stays small however many reports there are.
+const REMATCH_BATCH: u64 = 500;
+
+/// What re-matching needs of a report: its id, its wrapped data key and its sealed text.
+struct SealedText {
+    id: Uuid,
+    wrapped: WrappedDek,
+    subject: Option<Vec<u8>>,
+    description: Vec<u8>,
+}
+
+impl SealedText {
+    fn open(&self, keyring: &Keyring) -> Result<FreeText, ServiceError> {
+        let dek = row_key(keyring, &self.wrapped, self.id)?;
+        let fields = report_fields(&dek, self.id);
+        let description = fields.open("description", &self.description)?;
+        let subject = fields.open_opt("subject", self.subject.as_deref())?;
+        Ok(FreeText::new(
+            subject.as_deref().map(String::as_str),
+            &description,
+        ))
+    }
+}
+
+/// The next batch of reports after `after` in id order, only the columns re-matching reads.
+async fn sealed_texts<C: ConnectionTrait>(
+    db: &C,
+    after: Option<Uuid>,
+) -> Result<Vec<SealedText>, ServiceError> {
+    let mut query = report::Entity::find()
+        .select_only()
+        .columns([
+            report::Column::Id,
+            report::Column::DekId,
+            report::Column::DekKekId,
+            report::Column::DekWrapped,
+            report::Column::Subject,
+            report::Column::Description,
+        ])
+        .order_by_asc(report::Column::Id)
+        .limit(REMATCH_BATCH);
+    if let Some(after) = after {
+        query = query.filter(report::Column::Id.gt(after));
+    }
+    type Row = (Uuid, Uuid, String, Vec<u8>, Option<Vec<u8>>, Vec<u8>);
+    let rows: Vec<Row> = query.into_tuple().all(db).await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, dek_id, kek_id, bytes, subject, description)| SealedText {
+                id,
+                wrapped: WrappedDek {
+                    dek_id,
+                    kek_id,
+                    bytes,
+                },
+                subject,
+                description,
+            },
+        )
+        .collect())
 }
 
 /// Files a close relative of a staff member (近亲属备案) and recuses the staff member from
@@ -506,26 +590,29 @@ struct FreeText {
 }
 
 impl FreeText {
-    fn new(draft: &ReportDraft) -> FreeText {
+    fn new(subject: Option<&str>, description: &str) -> FreeText {
         FreeText {
-            description: Zeroizing::new(normalize_name(&draft.description)),
-            subject: Zeroizing::new(
-                draft
-                    .subject
-                    .as_deref()
-                    .map(normalize_name)
-                    .unwrap_or_default(),
-            ),
+            description: Zeroizing::new(normalize_name(description)),
+            subject: Zeroizing::new(subject.map(normalize_name).unwrap_or_default()),
         }
     }
 
-    /// A single character or a bare title ("书记") would match nearly every report.
+    /// Whether a name is ever looked for: a single character or a bare title ("书记") would
+    /// match nearly every report.
+    fn can_match(name: &str) -> bool {
+        matchable(&normalize_name(name))
+    }
+
     fn mentions(&self, name: &str) -> bool {
         let name = Zeroizing::new(normalize_name(name));
-        name.chars().count() >= MIN_NAME_CHARS
-            && !is_title_only(&name)
+        matchable(&name)
             && (self.description.contains(name.as_str()) || self.subject.contains(name.as_str()))
     }
+}
+
+/// A normalised name long enough, and more than a title, to be looked for in a report.
+pub(crate) fn matchable(normalized: &str) -> bool {
+    normalized.chars().count() >= MIN_NAME_CHARS && !is_title_only(normalized)
 }
 
 async fn insert_recusal<C: ConnectionTrait>(

@@ -149,6 +149,56 @@ pub(super) fn awaits_enrolment(account: &user::Model) -> bool {
     account.password_hash == NO_PASSWORD
 }
 
+/// Longest alias an admin may add, in characters (as for a filed relative's name).
+const ALIAS_MAX: usize = 50;
+
+/// Adds a name an account is known by ("王书记") and, in the same transaction, recuses the
+/// account from every report that already names it, so its next request cannot reach them.
+/// Returns false when the account already had that alias. A single character or a bare
+/// title is refused: it would never be matched, and the admin should know.
+pub async fn add_alias(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    username: &str,
+    alias: &str,
+    actor: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<bool, ServiceError> {
+    let alias = alias.trim();
+    if !super::recusal::matchable(&crate::domain::normalize_name(alias)) {
+        return Err(ServiceError::Invalid("staff.users.alias_useless"));
+    }
+    if alias.chars().count() > ALIAS_MAX {
+        return Err(ServiceError::Invalid("staff.users.alias_long"));
+    }
+    let account = user::Entity::find()
+        .filter(user::Column::Username.eq(username))
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let detail = format!("added an alias for account {}", account.username);
+    let record = AuditRecord::new(actor, AuditAction::UserChange, None, &detail);
+    let txn = audit::begin(db, keyring, record, now).await?;
+    let known = user_alias::Entity::find()
+        .filter(user_alias::Column::UserId.eq(account.id))
+        .filter(user_alias::Column::Alias.eq(alias))
+        .one(&txn)
+        .await?;
+    if known.is_some() {
+        return Ok(false);
+    }
+    user_alias::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        user_id: Set(account.id),
+        alias: Set(alias.to_string()),
+    }
+    .insert(&txn)
+    .await?;
+    super::recusal::rematch_user(&txn, keyring, account.id, now).await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
 /// The roles an account holds.
 pub async fn roles_of(db: &DatabaseConnection, user_id: Uuid) -> Result<Vec<Role>, ServiceError> {
     Ok(user_role::Entity::find()

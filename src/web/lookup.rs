@@ -1,5 +1,6 @@
 //! The guard around tracking codes, shared by the status page and the API: the per-client
-//! budget, the growing wait after failed lookups, and recording what each lookup came to.
+//! budget, the growing wait after failed lookups (counted across hits, forgotten only with
+//! time), and recording what each lookup came to.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -19,11 +20,11 @@ use crate::services::tracking::{self, Lookup, Progress, Replied};
 pub async fn look_up(req: &HttpRequest, state: &AppState, typed: &str) -> Result<Lookup, AppError> {
     let client = guard(req, state)?;
     let lookup = tracking::look_up(&state.db, &state.keyring, typed).await?;
-    match lookup {
-        Lookup::Found(_) => state.lookups.succeeded(client),
-        Lookup::NotFound => state.lookups.failed(client, state.now()),
-        // A typo caught by the check digit reveals nothing about other codes.
-        Lookup::CheckDigit => {}
+    // A hit forgives nothing: a guesser holding one real code of their own could otherwise
+    // look it up between guesses and never meet a wait. Only time forgets failures.
+    // A typo caught by the check digit reveals nothing about other codes.
+    if let Lookup::NotFound = lookup {
+        state.lookups.failed(client, state.now());
     }
     Ok(lookup)
 }

@@ -128,6 +128,11 @@ pub fn client_addr(req: &HttpRequest, trusted: &[IpAddr]) -> Option<IpAddr> {
         .or(Some(peer))
 }
 
+/// The client as the flood shares count it, kept in memory only (see `ClientKey`).
+pub fn source_of(req: &HttpRequest, state: &AppState) -> crate::domain::ClientKey {
+    crate::domain::ClientKey::of(client_addr(req, &state.settings.server.trusted_proxies))
+}
+
 /// 200 when the database answers, 503 otherwise.
 pub async fn health(state: actix_web::web::Data<AppState>) -> actix_web::HttpResponse {
     match state.db.ping().await {

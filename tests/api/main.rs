@@ -19,6 +19,7 @@ mod privacy;
 mod public_pages;
 mod rate_limits;
 mod recusal;
+mod recusal_later;
 mod sites;
 mod staff;
 mod staff_enrolment;

@@ -20,7 +20,7 @@ use super::routing::{CaseMeta, Routing, route_report};
 use crate::config::LimitSettings;
 use crate::crypto::Keyring;
 use crate::domain::attachment::{Kind, Upload};
-use crate::domain::{Channel, ReportDraft, TrackingCode};
+use crate::domain::{Channel, ClientKey, ReportDraft, TrackingCode};
 use crate::entities::{report, used_form_token};
 use crate::media::NotPrepared;
 
@@ -51,6 +51,8 @@ pub struct Origin {
     pub operator: Option<Uuid>,
     pub form_token: Option<SpentToken>,
     pub quarantined: bool,
+    /// Who sent a public report, for the flood shares only (kept in memory, never stored).
+    pub source: Option<ClientKey>,
 }
 
 impl Origin {
@@ -60,6 +62,7 @@ impl Origin {
             operator: None,
             form_token: None,
             quarantined: false,
+            source: None,
         }
     }
 
@@ -136,15 +139,16 @@ impl Intake<'_> {
             })?;
         let draft = draft.with_attachments(attachments);
         if origin.operator.is_none() {
-            origin.quarantined = self.admit(now).await?;
+            let source = origin.source.unwrap_or(ClientKey::of(None));
+            origin.quarantined = self.admit(source, now).await?;
         }
         self.store(draft, origin, now).await
     }
 
     /// Whether a public report goes to quarantine (a flood), or `Busy` when quarantine
     /// itself is full.
-    async fn admit(&self, now: DateTime<Utc>) -> Result<bool, ServiceError> {
-        if !self.flood.record(now) {
+    async fn admit(&self, source: ClientKey, now: DateTime<Utc>) -> Result<bool, ServiceError> {
+        if !self.flood.record(source, now) {
             return Ok(false);
         }
         if quarantined_count(self.db).await? >= self.limits.quarantine_ceiling {

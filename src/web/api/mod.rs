@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
 use crate::domain::attachment::Upload;
-use crate::domain::{Channel, RawReport, ReportDraft};
+use crate::domain::{Channel, ClientKey, RawReport, ReportDraft};
 use crate::error::{AppError, ErrorBody, ErrorKind, Surface};
 use crate::services::intake::{Origin, Submission};
 use crate::services::tracking::{Lookup, Replied};
@@ -15,7 +15,7 @@ use crate::web::lookup::{TrackAnswer, look_up, reply};
 use crate::web::middleware::rate_limit::RouteClass;
 use crate::web::middleware::{Counted, counted};
 use crate::web::pages::no_store;
-use crate::web::{AppState, api, client_addr, lang_of, multipart, upload};
+use crate::web::{AppState, api, client_addr, lang_of, multipart, source_of, upload};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -192,7 +192,8 @@ pub async fn submit_report(
         )
         .map_err(|wait| AppError::new(ErrorKind::RateLimited(wait), surface))?;
     let draft = parse_draft(&state, body.into_inner(), surface)?;
-    submit(&state, draft, Vec::new(), false, surface).await
+    let source = source_of(&req, &state);
+    submit(&state, draft, Vec::new(), false, source, surface).await
 }
 
 fn parse_draft(
@@ -275,7 +276,16 @@ pub async fn submit_report_with_files(
     })?;
     let keep_metadata = body.keep_metadata == Some(true);
     let draft = parse_draft(&state, body, surface)?;
-    submit(&state, draft, received.files, keep_metadata, surface).await
+    let source = source_of(&req, &state);
+    submit(
+        &state,
+        draft,
+        received.files,
+        keep_metadata,
+        source,
+        surface,
+    )
+    .await
 }
 
 /// The intake pipeline, then the 201 answer with the tracking code and the stored files.
@@ -284,13 +294,17 @@ async fn submit(
     draft: ReportDraft,
     files: Vec<Upload>,
     keep_metadata: bool,
+    source: ClientKey,
     surface: Surface,
 ) -> Result<HttpResponse, AppError> {
     let submission = Submission {
         draft,
         files,
         keep_metadata,
-        origin: Origin::public(Channel::Api),
+        origin: Origin {
+            source: Some(source),
+            ..Origin::public(Channel::Api)
+        },
     };
     let receipt = state.intake().submit(submission, state.now()).await?;
     let answer = SubmitAnswer {

@@ -50,10 +50,6 @@ impl LookupGuard {
         }
     }
 
-    pub fn succeeded(&self, client: Option<IpAddr>) {
-        self.backoff.succeeded(&client_key(client));
-    }
-
     /// Failed lookups since start, for the metrics endpoint.
     pub fn failed_total(&self) -> u64 {
         self.failed_total.load(Ordering::Relaxed)
@@ -80,5 +76,34 @@ mod tests {
         assert_eq!(guard.wait(client, t0), 4);
         assert_eq!(guard.wait(Some(IpAddr::from([203, 0, 113, 10])), t0), 0);
         assert_eq!(guard.failed_total(), 3);
+    }
+
+    #[test]
+    fn only_time_forgets_failures() {
+        let guard = LookupGuard::new(&LimitSettings::tiny());
+        let client = Some(IpAddr::from([203, 0, 113, 9]));
+        let t0 = Utc::now();
+        for _ in 0..3 {
+            guard.failed(client, t0);
+        }
+        assert_eq!(guard.wait(client, t0), 4);
+        // An hour on, the old failures are gone, swept or not.
+        let later = t0 + Duration::hours(1);
+        guard.failed(client, later);
+        assert_eq!(guard.wait(client, later), 0);
+        guard.forget_idle(later + Duration::hours(1));
+        assert_eq!(guard.wait(client, later), 0);
+    }
+
+    #[test]
+    fn one_ipv6_64_is_one_client() {
+        let guard = LookupGuard::new(&LimitSettings::tiny());
+        let t0 = Utc::now();
+        for host in 1..=3u16 {
+            let addr = std::net::Ipv6Addr::new(0x2001, 0xdb8, 5, 6, 0, 0, 0, host);
+            guard.failed(Some(IpAddr::V6(addr)), t0);
+        }
+        let same_64 = std::net::Ipv6Addr::new(0x2001, 0xdb8, 5, 6, 9, 9, 9, 9);
+        assert_eq!(guard.wait(Some(IpAddr::V6(same_64)), t0), 4);
     }
 }

@@ -46,6 +46,10 @@ impl<K: Hash + Eq + Clone> Backoff<K> {
         // under the lock on the request's path.
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let entry = map.entry(key).or_insert((0, now));
+        // Time is what forgets failures, whether or not the sweep has run yet.
+        if now - entry.1 >= self.horizon() {
+            entry.0 = 0;
+        }
         entry.0 = entry.0.saturating_add(1);
         entry.1 = now;
     }
@@ -67,17 +71,22 @@ impl<K: Hash + Eq + Clone> Backoff<K> {
         self.len() == 0
     }
 
-    /// Forgets keys whose last failure is older than the longest wait.
+    /// Forgets keys whose last failure is older than the horizon.
     pub fn forget_idle(&self, now: DateTime<Utc>) {
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let horizon = chrono::Duration::seconds(self.max_wait_secs.max(3600));
+        let horizon = self.horizon();
         map.retain(|_, (_, last)| now - *last < horizon);
+    }
+
+    /// How long failures are remembered: the longest wait, and at least an hour.
+    fn horizon(&self) -> chrono::Duration {
+        chrono::Duration::seconds(self.max_wait_secs.max(3600))
     }
 }
 
-/// The key for a client with no address (a Unix socket, say): one shared budget.
+/// The key for a client: the one rule of `ClientKey` (IPv6 per /64, no address shared).
 pub fn client_key(client: Option<IpAddr>) -> IpAddr {
-    client.unwrap_or(IpAddr::from([0, 0, 0, 0]))
+    crate::domain::ClientKey::of(client).addr()
 }
 
 #[cfg(test)]

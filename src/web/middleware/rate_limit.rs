@@ -7,6 +7,7 @@ use std::time::Duration;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+use super::backoff::client_key;
 use crate::config::{LimitSettings, StaffSettings};
 
 /// Which budget a request spends. Staff entry (later) has none of these.
@@ -30,17 +31,6 @@ fn quota(per_minute: u32, burst: u32) -> Quota {
     Quota::per_minute(per_minute).allow_burst(burst)
 }
 
-/// IPv6 clients are limited per /64: one subscriber usually holds a whole /64.
-fn key_of(addr: IpAddr) -> IpAddr {
-    match addr {
-        IpAddr::V4(_) => addr,
-        IpAddr::V6(v6) => {
-            let bits = u128::from(v6) & !((1u128 << 64) - 1);
-            IpAddr::V6(bits.into())
-        }
-    }
-}
-
 impl Limiters {
     pub fn new(limits: &LimitSettings, staff: &StaffSettings) -> Limiters {
         Limiters {
@@ -52,8 +42,8 @@ impl Limiters {
 
     /// `Err(wait)` when the client has spent its budget for this class.
     pub fn check(&self, class: RouteClass, client: Option<IpAddr>) -> Result<(), Duration> {
-        // No address (a Unix socket, say) shares one budget rather than none.
-        let key = key_of(client.unwrap_or(IpAddr::from([0, 0, 0, 0])));
+        // IPv6 per /64; no address (a Unix socket, say) shares one budget rather than none.
+        let key = client_key(client);
         let limiter = match class {
             RouteClass::Submit => &self.submit,
             RouteClass::Track => &self.track,

@@ -17,7 +17,7 @@ use crate::web::report_form::{
     FieldErrors, FilesBlock, ShownError, busy_notice, choices, files_note, problem_texts,
     shown_errors, with_retry_after,
 };
-use crate::web::{AppState, client_addr, lang_of};
+use crate::web::{AppState, client_addr, lang_of, source_of};
 use crate::web::{multipart, upload};
 use chrono::DateTime;
 
@@ -333,6 +333,7 @@ async fn accept_report(
             expires_at: DateTime::from_timestamp(issued.issued_at + limits.form_token_max_age, 0)
                 .unwrap_or(now),
         }),
+        source: Some(source_of(req, state)),
         ..Origin::public(Channel::Web)
     };
     let submission = Submission {

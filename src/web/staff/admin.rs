@@ -49,6 +49,7 @@ impl UsersPage {
 /// the last request was refused.
 enum Said {
     Nothing,
+    Done(String),
     Issued { notice: String, link: Invitation },
     Refused(String),
 }
@@ -58,6 +59,7 @@ async fn users_page(desk: &Desk, said: Said, status: StatusCode) -> Result<HttpR
     let users = staff::list_users(&desk.state.db).await?;
     let (notice, link, problem) = match said {
         Said::Nothing => (None, None, None),
+        Said::Done(notice) => (Some(notice), None, None),
         Said::Issued { notice, link } => {
             let shown = ShownLink {
                 url: super::enrol::link_url(&desk.state, &link.path()),
@@ -187,6 +189,50 @@ pub async fn disable_user(
     let by = Some(desk.user.user_id);
     staff::disable_user(&state.db, &state.keyring, &username, by, state.now()).await?;
     users_page(&desk, Said::Nothing, StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+pub struct AliasForm {
+    alias: Option<String>,
+}
+
+/// Adds a name an account is known by; recusals from reports already naming it follow at
+/// once (see `staff::add_alias`).
+pub async fn add_alias(
+    desk: Desk,
+    username: web::Path<String>,
+    form: web::Form<AliasForm>,
+) -> Result<HttpResponse, AppError> {
+    let alias = form.into_inner().alias.unwrap_or_default();
+    let state = &desk.state;
+    let by = Some(desk.user.user_id);
+    let added = staff::add_alias(
+        &state.db,
+        &state.keyring,
+        &username,
+        &alias,
+        by,
+        state.now(),
+    )
+    .await;
+    match added {
+        Ok(_) => {
+            let notice = desk
+                .t()
+                .t("staff.users.alias_added")
+                .replace("{username}", &username);
+            users_page(&desk, Said::Done(notice), StatusCode::OK).await
+        }
+        Err(e) => {
+            let problem = desk.t().t(refusal(e)?).to_string();
+            users_page(
+                &desk,
+                Said::Refused(problem),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
 }
 
 pub struct ShownFiling {

@@ -93,6 +93,7 @@ staff_routes! {
     post "/staff/admin/users" [Admin] => admin::create_user;
     post "/staff/admin/users/{username}/disable" [Admin] => admin::disable_user;
     post "/staff/admin/users/{username}/enrolment" [Admin] => admin::reissue_link;
+    post "/staff/admin/users/{username}/aliases" [Admin] => admin::add_alias;
     get "/staff/admin/relatives" [Admin] => admin::list_relatives;
     post "/staff/admin/relatives" [Admin] => admin::file_relative;
     post "/staff/admin/relatives/{id}/remove" [Admin] => admin::remove_relative;
