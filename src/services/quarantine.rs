@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
 };
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -21,6 +21,8 @@ use crate::entities::report;
 
 /// How many characters of a quarantined report's text the review list shows.
 const EXCERPT_CHARS: usize = 120;
+/// How many quarantined reports one page of the review shows.
+pub const PER_PAGE: u64 = 100;
 
 pub struct Quarantined {
     pub id: Uuid,
@@ -31,28 +33,62 @@ pub struct Quarantined {
     pub excerpt: Zeroizing<String>,
 }
 
-/// The quarantined reports an inspector may review (recused ones stay hidden), oldest first,
-/// each with the start of its text. Reading them is one audit entry for the whole list.
+/// One page of the quarantine review.
+pub struct Review {
+    pub rows: Vec<Quarantined>,
+    /// How many reports wait in quarantine for this inspector, over all pages.
+    pub total: u64,
+    /// Pages count from 1.
+    pub page: u64,
+}
+
+impl Review {
+    pub fn pages(&self) -> u64 {
+        self.total.div_ceil(PER_PAGE).max(1)
+    }
+}
+
+/// One page of the quarantined reports an inspector may review (recused ones stay hidden),
+/// oldest first, each with the start of its text. Reading a page is one audit entry naming
+/// the case numbers shown.
 pub async fn review_list(
     db: &DatabaseConnection,
     keyring: &Keyring,
     viewer: &Viewer,
+    page: u64,
     now: DateTime<Utc>,
-) -> Result<Vec<Quarantined>, ServiceError> {
+) -> Result<Review, ServiceError> {
+    let page = page.max(1);
     if !viewer.is_inspector() {
-        return Ok(Vec::new());
+        return Ok(Review {
+            rows: Vec::new(),
+            total: 0,
+            page,
+        });
     }
-    let rows = report::Entity::find()
-        .filter(report::Column::Quarantined.eq(true))
-        .filter(not_recused_condition(viewer.user_id))
+    let held = || {
+        report::Entity::find()
+            .filter(report::Column::Quarantined.eq(true))
+            .filter(not_recused_condition(viewer.user_id))
+    };
+    let total = held().count(db).await?;
+    let rows = held()
         .order_by_asc(report::Column::CaseNumber)
-        .limit(500)
+        .offset((page - 1).saturating_mul(PER_PAGE))
+        .limit(PER_PAGE)
         .all(db)
         .await?;
     if rows.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Review {
+            rows: Vec::new(),
+            total,
+            page,
+        });
     }
-    let detail = format!("reviewed {} quarantined reports", rows.len());
+    let detail = format!(
+        "reviewed quarantined reports: {}",
+        case_numbers(rows.iter().map(|r| r.case_number.as_str()))
+    );
     let txn = audit::begin(
         db,
         keyring,
@@ -75,7 +111,20 @@ pub async fn review_list(
             excerpt: Zeroizing::new(excerpt),
         });
     }
-    Ok(list)
+    Ok(Review {
+        rows: list,
+        total,
+        page,
+    })
+}
+
+fn case_numbers<'a>(numbers: impl Iterator<Item = &'a str>) -> String {
+    let listed: Vec<&str> = numbers.collect();
+    if listed.is_empty() {
+        "none".to_string()
+    } else {
+        listed.join(", ")
+    }
 }
 
 /// Keeps (releases to the case list) or discards (deletes, shredding the report with its
@@ -96,18 +145,6 @@ pub async fn decide(
         return Ok(0);
     }
     let txn = db.begin().await?;
-    let detail = format!(
-        "quarantine: keep {} report(s), discard {} report(s)",
-        keep.len(),
-        discard.len()
-    );
-    audit::append(
-        &txn,
-        keyring,
-        AuditRecord::new(Some(viewer.user_id), AuditAction::CaseEvent, None, &detail),
-        now,
-    )
-    .await?;
     let mine = || {
         sea_orm::Condition::all()
             .add(report::Column::Quarantined.eq(true))
@@ -139,6 +176,29 @@ pub async fn decide(
         let recused = recusal::recused_users(&txn, row.id).await?;
         route_report(&txn, routing, &case, &recused, now).await?;
     }
+    let shredded: Vec<String> = report::Entity::find()
+        .select_only()
+        .column(report::Column::CaseNumber)
+        .filter(mine())
+        .filter(report::Column::Id.is_in(discard.iter().copied()))
+        .order_by_asc(report::Column::CaseNumber)
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    // The record names every report kept and every report shredded, so that a discard can be
+    // answered for case by case.
+    let detail = format!(
+        "quarantine: kept {}; discarded {}",
+        case_numbers(released.iter().map(|r| r.case_number.as_str())),
+        case_numbers(shredded.iter().map(String::as_str)),
+    );
+    audit::append(
+        &txn,
+        keyring,
+        AuditRecord::new(Some(viewer.user_id), AuditAction::CaseEvent, None, &detail),
+        now,
+    )
+    .await?;
     let kept = report::Entity::update_many()
         .set(report::ActiveModel {
             quarantined: Set(false),

@@ -13,6 +13,7 @@ mod browser_flows;
 mod cases;
 mod deadlines;
 mod digest;
+mod flood_shares;
 mod hostile_files;
 mod mail;
 mod privacy;

@@ -3,6 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
+use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{Desk, Nav, StaffPage};
@@ -26,13 +27,45 @@ struct QuarantinePage {
     lang: Lang,
     nav: Nav,
     rows: Vec<ShownQuarantined>,
+    /// "Reports 101–200 of 734", when anything waits.
+    showing: String,
+    previous: Option<u64>,
+    next: Option<u64>,
+    page: u64,
 }
 
-pub async fn review(desk: Desk) -> Result<HttpResponse, AppError> {
+#[derive(Deserialize)]
+pub struct ReviewQuery {
+    page: Option<u64>,
+}
+
+pub async fn review(desk: Desk, query: web::Query<ReviewQuery>) -> Result<HttpResponse, AppError> {
     let StaffPage { t, lang, nav } = desk.page();
     let state = &desk.state;
-    let rows = quarantine::review_list(&state.db, &state.keyring, &desk.viewer(), state.now())
-        .await?
+    let review = quarantine::review_list(
+        &state.db,
+        &state.keyring,
+        &desk.viewer(),
+        query.page.unwrap_or(1),
+        state.now(),
+    )
+    .await?;
+    let pages = review.pages();
+    let page = review.page;
+    let first = (page - 1) * quarantine::PER_PAGE + 1;
+    let showing = if review.rows.is_empty() {
+        String::new()
+    } else {
+        t.t("staff.quarantine.showing")
+            .replace("{first}", &first.to_string())
+            .replace(
+                "{last}",
+                &(first + review.rows.len() as u64 - 1).to_string(),
+            )
+            .replace("{total}", &review.total.to_string())
+    };
+    let rows = review
+        .rows
         .into_iter()
         .map(|q| ShownQuarantined {
             id: q.id,
@@ -45,12 +78,23 @@ pub async fn review(desk: Desk) -> Result<HttpResponse, AppError> {
             excerpt: q.excerpt.to_string(),
         })
         .collect();
-    desk.render(&QuarantinePage { t, lang, nav, rows }, StatusCode::OK)
+    let page = QuarantinePage {
+        t,
+        lang,
+        nav,
+        rows,
+        showing,
+        previous: (page > 1).then(|| (page - 1).min(pages)),
+        next: (page < pages).then_some(page + 1),
+        page,
+    };
+    desk.render(&page, StatusCode::OK)
 }
 
 /// Takes `decision.<report id>=keep|discard` pairs; anything else is left for later.
 pub async fn decide(
     desk: Desk,
+    page: web::Query<ReviewQuery>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let mut keep = Vec::new();
@@ -80,5 +124,9 @@ pub async fn decide(
         state.now(),
     )
     .await?;
-    Ok(see_other("/staff/quarantine"))
+    // Back to the page the decisions were made on; what was decided has left it.
+    Ok(see_other(&format!(
+        "/staff/quarantine?page={}",
+        page.page.unwrap_or(1).max(1)
+    )))
 }
