@@ -313,6 +313,22 @@ async fn pdfs_from_anonymous_reporters_carry_nothing_of_them(app: TestApp) {
     )
     .await;
     assert_eq!(response.status(), 422);
+
+    // Nor can a JPEG drawn inline in a page's content: refused, saying why.
+    let inline = pdf_inline_jpeg(&jpeg_with_gps());
+    assert!(contains(&pdf_text(&inline), b"Mate 60 Pro"));
+    let response = api_report_with(
+        &app,
+        &[("i.pdf", "application/pdf", &inline)],
+        "198.51.100.52",
+    )
+    .await;
+    assert_eq!(response.status(), 422);
+    let answer = response.text().await.unwrap();
+    assert!(
+        answer.contains("无法去除文件中可能暴露身份的信息"),
+        "{answer}"
+    );
 }
 
 #[tokio::test]

@@ -242,6 +242,24 @@ pub fn pdf_phone_scan(jpeg_with_gps: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A page that draws a JPEG photo, EXIF and all, inline (`BI … ID … EI`) in its compressed
+/// content rather than as an image object.
+pub fn pdf_inline_jpeg(jpeg_with_gps: &[u8]) -> Vec<u8> {
+    document(dictionary! {}, |doc, page_id| {
+        let mut content =
+            b"q 200 0 0 200 0 0 cm BI /W 64 /H 48 /CS /RGB /BPC 8 /F /DCT ID ".to_vec();
+        content.extend_from_slice(jpeg_with_gps);
+        content.extend_from_slice(b"\nEI Q");
+        let content = doc.add_object(Stream::new(
+            dictionary! {"Filter" => "FlateDecode"},
+            zlib(&content),
+        ));
+        if let Ok(Object::Dictionary(p)) = doc.get_object_mut(page_id) {
+            p.set("Contents", content);
+        }
+    })
+}
+
 /// A commented PDF: a sticky note and a highlight signed by their author, with dates, and
 /// the page's own edit record.
 pub fn pdf_commented() -> Vec<u8> {

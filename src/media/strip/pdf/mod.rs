@@ -3,6 +3,7 @@
 
 mod clean;
 mod filters;
+mod inline;
 mod scan;
 
 use std::collections::HashSet;
@@ -25,7 +26,8 @@ const PDF_DECODED_MAX: u64 = 128 * 1024 * 1024;
 /// every JPEG image goes through the JPEG stripper; objects nothing refers to any more
 /// (older revisions' info dictionaries among them) are dropped, and the file is written
 /// anew — which also drops incremental updates — and must read back. What cannot be cleaned
-/// (an encrypted PDF, a filter that cannot be decoded, JPEG 2000) is `CannotStrip`.
+/// (an encrypted PDF, a filter that cannot be decoded, JPEG 2000, a JPEG written inline in
+/// a page's content) is `CannotStrip`.
 pub(super) fn pdf(b: &[u8]) -> Result<Vec<u8>, Refusal> {
     let first_look = scan::scan(b, PDF_DECODED_MAX);
     if first_look.nesting > PDF_NESTING_MAX || first_look.over_budget {
@@ -46,7 +48,9 @@ pub(super) fn pdf(b: &[u8]) -> Result<Vec<u8>, Refusal> {
         .clone();
     doc.trailer = lopdf::Dictionary::new();
     doc.trailer.set("Root", root);
-    clean::clean(&mut doc, &mut Budget(PDF_DECODED_MAX))?;
+    let mut budget = Budget(PDF_DECODED_MAX);
+    inline::refuse_inline_codecs(&doc, &mut budget)?;
+    clean::clean(&mut doc, &mut budget)?;
     let reachable = reachable_objects(&doc);
     doc.objects.retain(|id, _| reachable.contains(id));
     if doc.catalog().is_err() {
