@@ -11,7 +11,7 @@ use crate::config::Settings;
 use crate::crypto::Keyring;
 use crate::domain::Villages;
 use crate::services::deadlines::{self, Deadlines};
-use crate::services::intake::FloodGauge;
+use crate::services::intake::{FloodGauge, GroupCommit};
 use crate::services::outbox;
 use crate::services::routing::Routing;
 use crate::web::middleware::abuse::LookupGuard;
@@ -142,8 +142,16 @@ impl Application {
             .map_err(|source| StartupError::Bind { address, source })?
             .port();
 
+        // PostgreSQL groups concurrent commits on its own (the bench compares both).
+        let commits = match db.get_database_backend() {
+            sea_orm::DatabaseBackend::Sqlite => {
+                GroupCommit::new(settings.database.group_commit_max)
+            }
+            _ => GroupCommit::new(1),
+        };
         let state = web::Data::new(AppState {
             db,
+            commits,
             keyring,
             villages: Villages::new(settings.villages.clone()),
             limiters: Limiters::new(&settings.limits, &settings.staff),

@@ -47,6 +47,8 @@ pub struct AppState {
     pub outbox: crate::services::outbox::Worker,
     /// The worker processes every uploaded file is checked in.
     pub media: crate::media::Workers,
+    /// Reports waiting for the next group commit.
+    pub commits: crate::services::intake::GroupCommit,
     /// Public submissions and answers, counted instead of logged.
     pub public_counts: middleware::PublicCounts,
 }
@@ -66,6 +68,7 @@ impl AppState {
             flood: &self.flood,
             limits: &self.settings.limits,
             media: &self.media,
+            commits: &self.commits,
         }
     }
 

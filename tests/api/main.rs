@@ -14,6 +14,7 @@ mod cases;
 mod deadlines;
 mod digest;
 mod flood_shares;
+mod group_commit;
 mod hostile_files;
 mod mail;
 mod privacy;

@@ -3,14 +3,18 @@
 //! metadata rule for evidence files, file preparation, then one transaction that stores the
 //! report with everything it brings (recusals, routing, outbox rows, files, the spent token).
 
+mod batch;
 mod flood;
 mod store;
 
+pub use batch::GroupCommit;
 pub use flood::FloodGauge;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::TransactionTrait;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    TransactionTrait,
+};
 use uuid::Uuid;
 
 use super::ServiceError;
@@ -23,6 +27,7 @@ use crate::domain::attachment::{Kind, Upload};
 use crate::domain::{Channel, ClientKey, ReportDraft, TrackingCode};
 use crate::entities::{report, used_form_token};
 use crate::media::NotPrepared;
+use batch::{Entered, Job};
 
 /// The token of this form was already used: a replay, or the same form sent twice.
 pub const TOKEN_USED: &str = "form.token_used";
@@ -41,6 +46,7 @@ pub struct Intake<'a> {
     pub flood: &'a FloodGauge,
     pub limits: &'a LimitSettings,
     pub media: &'a crate::media::Workers,
+    pub commits: &'a GroupCommit,
 }
 
 /// How a report came in: the channel, the operator who typed it for a caller or letter, the
@@ -158,18 +164,96 @@ impl Intake<'_> {
     }
 
     /// Stores a report whose files are prepared, and returns its receipt only after the
-    /// transaction has committed, so an acknowledged report is durable. The mail carries
-    /// the date by which the report must be accepted.
+    /// transaction holding it has committed, so an acknowledged report is durable. With
+    /// group commit, that transaction holds the reports that arrived meanwhile as well.
     pub async fn store(
         &self,
         draft: ReportDraft,
         origin: Origin,
         now: DateTime<Utc>,
     ) -> Result<Receipt, ServiceError> {
-        let txn = self.db.begin().await?;
-        let stored = store::store_report(&txn, self.keyring, &draft, origin, now).await?;
+        if !self.commits.batches() {
+            let txn = self.db.begin().await?;
+            let receipt = self.store_in(&txn, draft, origin, now).await?;
+            txn.commit().await?;
+            return Ok(receipt);
+        }
+        let own = match self.commits.enter(Job { draft, origin, now }).await {
+            Entered::Done(result) => return result,
+            Entered::Lead(job) => *job,
+        };
+        // Handed over when this returns, or if this request is dropped half-way.
+        let _leading = self.commits.lead();
+        let (jobs, followers): (Vec<Job>, Vec<_>) = self.commits.followers().into_iter().unzip();
+        let mut results = self.write_batch(std::iter::once(own).chain(jobs)).await;
+        let own = results.remove(0);
+        for (follower, result) in followers.into_iter().zip(results) {
+            follower.answer(result);
+        }
+        own
+    }
+
+    /// Writes the jobs in one transaction, each in a savepoint of its own: the answer of
+    /// each, in order, once the transaction has committed (or the error that stopped it).
+    async fn write_batch(
+        &self,
+        jobs: impl Iterator<Item = Job>,
+    ) -> Vec<Result<Receipt, ServiceError>> {
+        let jobs: Vec<Job> = jobs.collect();
+        let all_failed = |e: &sea_orm::DbErr, n: usize| {
+            (0..n)
+                .map(|_| {
+                    Err(ServiceError::Db(sea_orm::DbErr::Custom(format!(
+                        "batch: {e}"
+                    ))))
+                })
+                .collect()
+        };
+        let txn = match self.db.begin().await {
+            Ok(txn) => txn,
+            Err(e) => return all_failed(&e, jobs.len()),
+        };
+        let mut results = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            results.push(self.store_in_savepoint(&txn, job).await);
+        }
+        if let Err(e) = txn.commit().await {
+            return all_failed(&e, results.len());
+        }
+        self.commits.committed(results.len());
+        results
+    }
+
+    async fn store_in_savepoint(
+        &self,
+        txn: &DatabaseTransaction,
+        Job { draft, origin, now }: Job,
+    ) -> Result<Receipt, ServiceError> {
+        let savepoint = txn.begin().await?;
+        match self.store_in(&savepoint, draft, origin, now).await {
+            Ok(receipt) => {
+                savepoint.commit().await?;
+                Ok(receipt)
+            }
+            Err(refused) => {
+                savepoint.rollback().await?;
+                Err(refused)
+            }
+        }
+    }
+
+    /// Writes one report with everything it brings, inside `txn`. The mail carries the date
+    /// by which the report must be accepted.
+    async fn store_in(
+        &self,
+        txn: &DatabaseTransaction,
+        draft: ReportDraft,
+        origin: Origin,
+        now: DateTime<Utc>,
+    ) -> Result<Receipt, ServiceError> {
+        let stored = store::store_report(txn, self.keyring, &draft, origin, now).await?;
         let recused =
-            recusal::recuse_at_intake(&txn, self.keyring, stored.report_id, &draft, now).await?;
+            recusal::recuse_at_intake(txn, self.keyring, stored.report_id, &draft, now).await?;
         let case = CaseMeta {
             report_id: stored.report_id,
             case_number: &stored.case_number,
@@ -183,9 +267,8 @@ impl Intake<'_> {
         // A flood report is routed only once an inspector keeps it: the flood must not
         // reach the inspectors' mailboxes either.
         if !origin.quarantined {
-            route_report(&txn, self.routing, &case, &recused, now).await?;
+            route_report(txn, self.routing, &case, &recused, now).await?;
         }
-        txn.commit().await?;
         Ok(Receipt {
             tracking_code: stored.tracking_code,
             received_on: stored.received_on,

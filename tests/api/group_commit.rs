@@ -1,0 +1,69 @@
+//! Group commit: reports sent at the same moment share transactions, each is answered only
+//! once it is durable, and one that fails (a form sent twice) fails alone, leaving the
+//! others' case numbers without a gap.
+
+use futures_util::future::join_all;
+use sea_orm::{EntityTrait, QueryOrder};
+use serde_json::json;
+use tipoff::entities::report;
+
+use crate::helpers::TestApp;
+use crate::helpers::reports::{next_ip, report_form, report_of};
+use crate::on_both_backends;
+
+on_both_backends!(reports_sent_together_are_durable_when_answered_and_a_replay_fails_alone);
+
+const TOGETHER: usize = 40;
+
+async fn reports_sent_together_are_durable_when_answered_and_a_replay_fails_alone(app: TestApp) {
+    let token = app.form_token().await;
+    let twice = report_form(&token, "同一张表单同时提交了两次", &[]);
+    let api = (0..TOGETHER).map(|n| {
+        let app = &app;
+        async move {
+            let body = json!({"category": "other", "description": format!("同时提交的第{n}份"), "anonymous": true});
+            let response = app.post_json("/api/v1/reports", &body, &next_ip()).await;
+            assert_eq!(response.status(), 201);
+            let answer: serde_json::Value = response.json().await.unwrap();
+            // Answered means committed: another connection finds it at once.
+            report_of(app, answer["tracking_code"].as_str().unwrap()).await;
+        }
+    });
+    let sources = [next_ip(), next_ip()];
+    let forms = sources
+        .iter()
+        .map(|ip| app.post_form("/report", &twice, ip));
+    let (_, forms) = tokio::join!(join_all(api), join_all(forms));
+    let mut statuses: Vec<u16> = forms.iter().map(|r| r.status().as_u16()).collect();
+    statuses.sort();
+    assert_eq!(statuses, [200, 409], "the form sent twice is stored once");
+
+    let stored = report::Entity::find()
+        .order_by_asc(report::Column::CaseNumber)
+        .all(app.db())
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), TOGETHER + 1);
+    let year = &stored[0].case_number[..4];
+    for (n, row) in stored.iter().enumerate() {
+        assert_eq!(
+            row.case_number,
+            format!("{year}-{:04}", n + 1),
+            "case numbers run without a gap"
+        );
+    }
+    let (batches, reports) = app.state.commits.written();
+    if app.has_postgres() {
+        assert_eq!(batches, 0, "PostgreSQL commits each report on its own");
+    } else {
+        assert_eq!(
+            reports,
+            TOGETHER as u64 + 2,
+            "every report went through a batch"
+        );
+        assert!(
+            batches < reports,
+            "reports sent together share commits ({batches} batches for {reports})"
+        );
+    }
+}
