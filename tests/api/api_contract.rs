@@ -2,6 +2,7 @@
 
 use serde_json::{Value, json};
 
+use crate::helpers::reports::next_ip;
 use crate::helpers::storage::report_count;
 use crate::helpers::{TestApp, mistyped_digit, sqlite_app};
 use crate::on_both_backends;
@@ -75,9 +76,10 @@ async fn an_integration_submits_and_tracks_a_report(app: TestApp) {
     assert_eq!(response.status(), 201);
 }
 
-/// The status and error body the API answers `body` with (all from one client).
+/// The status and error body the API answers `body` with (each from a client of its own:
+/// a malformed body spends its sender's budget like any other).
 async fn refused(app: &TestApp, path: &str, body: &Value) -> (reqwest::StatusCode, Value) {
-    let response = app.post_json(path, body, "198.51.100.11").await;
+    let response = app.post_json(path, body, &next_ip()).await;
     (response.status(), response.json().await.unwrap())
 }
 
@@ -87,7 +89,7 @@ async fn bad_bodies_get_error_bodies_never_a_server_error(app: TestApp) {
         app.client
             .post(&url)
             .header("content-type", "application/json")
-            .header("x-forwarded-for", "198.51.100.11")
+            .header("x-forwarded-for", next_ip())
             .body(body)
             .send()
     };
@@ -131,7 +133,7 @@ async fn bad_bodies_get_error_bodies_never_a_server_error(app: TestApp) {
         .client
         .post(&url)
         .header("content-type", "text/plain")
-        .header("x-forwarded-for", "198.51.100.11")
+        .header("x-forwarded-for", next_ip())
         .body("hello")
         .send()
         .await

@@ -305,3 +305,54 @@ async fn guessing_from_many_addresses_of_one_ipv6_slash_64_meets_the_waits() {
         "the next /64 is someone else"
     );
 }
+
+#[tokio::test]
+async fn a_client_past_its_budget_is_refused_before_its_body_is_read() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let app = sqlite_app_with(|s| {
+        s.limits.submit_burst = 1;
+        s.limits.submit_per_minute = 1;
+    })
+    .await;
+    let flooder = "203.0.113.77";
+    let body =
+        json!({"category": "other", "description": "先用掉这个客户端的额度", "anonymous": true});
+    let spent = app.post_json("/api/v1/reports", &body, flooder).await;
+    assert_eq!(spent.status(), 201);
+    let host = app.address.trim_start_matches("http://").to_string();
+    for content_type in ["application/json", "multipart/form-data; boundary=XyZ"] {
+        // A body announced but never sent: only a refusal that reads none of it can answer.
+        let mut stream = tokio::net::TcpStream::connect(&host).await.unwrap();
+        let head = format!(
+            "POST /api/v1/reports HTTP/1.1\r\nHost: {host}\r\nX-Forwarded-For: {flooder}\r\n\
+             Content-Type: {content_type}\r\nContent-Length: 5000\r\n\r\n{{\"cat"
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 1024];
+        let read = tokio::time::timeout(std::time::Duration::from_secs(3), async {
+            while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = stream.read(&mut buf).await.unwrap();
+                if n == 0 {
+                    break;
+                }
+                answer.extend_from_slice(&buf[..n]);
+            }
+        })
+        .await;
+        assert!(
+            read.is_ok(),
+            "{content_type}: no answer while the body was pending"
+        );
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.starts_with("HTTP/1.1 429"),
+            "{content_type}: {answer}"
+        );
+        assert!(
+            answer.to_ascii_lowercase().contains("retry-after"),
+            "{answer}"
+        );
+    }
+}

@@ -181,16 +181,11 @@ pub struct VersionAnswer {
 pub async fn submit_report(
     req: HttpRequest,
     state: web::Data<AppState>,
+    // Before the body: a client past its budget is refused without a byte of it read.
+    _budget: SubmitBudget,
     body: web::Json<ReportBody>,
 ) -> Result<HttpResponse, AppError> {
     let surface = api(&req);
-    state
-        .limiters
-        .check(
-            RouteClass::Submit,
-            client_addr(&req, &state.settings.server.trusted_proxies),
-        )
-        .map_err(|wait| AppError::new(ErrorKind::RateLimited(wait), surface))?;
     let draft = parse_draft(&state, body.into_inner(), surface)?;
     let source = source_of(&req, &state);
     submit(&state, draft, Vec::new(), false, source, surface).await
@@ -217,17 +212,13 @@ fn parse_draft(
 pub async fn submit_report_with_files(
     req: HttpRequest,
     state: web::Data<AppState>,
+    _budget: SubmitBudget,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let surface = api(&req);
     let t = lang_of(&req).catalog();
-    let limited = state.limiters.check(
-        RouteClass::Submit,
-        client_addr(&req, &state.settings.server.trusted_proxies),
-    );
     let limits = multipart::Limits::new(&state.settings);
-    let received = match multipart::read(&req, payload.into_inner(), &limits, limited.is_ok()).await
-    {
+    let received = match multipart::read(&req, payload.into_inner(), &limits, true).await {
         Ok(received) => received,
         Err(refused) if refused.cutoff.is_too_large() => {
             let reason = upload::cutoff_text(t, &refused.cutoff, &limits);
@@ -246,9 +237,6 @@ pub async fn submit_report_with_files(
         }
         Err(_) => return Err(AppError::new(ErrorKind::Malformed, surface)),
     };
-    if let Err(wait) = limited {
-        return Err(AppError::new(ErrorKind::RateLimited(wait), surface));
-    }
     let invalid = |detail: String| {
         AppError::new(
             ErrorKind::Invalid {
@@ -430,6 +418,31 @@ pub async fn version() -> HttpResponse {
 
 pub async fn openapi() -> HttpResponse {
     HttpResponse::Ok().json(ApiDoc::openapi())
+}
+
+/// The client's submission budget, checked as the request's first extractor: a client
+/// past it is answered 429 before its body is read or parsed, and before any key or
+/// database work — a flood costs the server a header's worth of work.
+pub struct SubmitBudget;
+
+impl actix_web::FromRequest for SubmitBudget {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<SubmitBudget, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let checked = match req.app_data::<web::Data<AppState>>() {
+            Some(state) => state
+                .limiters
+                .check(
+                    RouteClass::Submit,
+                    client_addr(req, &state.settings.server.trusted_proxies),
+                )
+                .map(|()| SubmitBudget)
+                .map_err(|wait| AppError::new(ErrorKind::RateLimited(wait), api(req))),
+            None => Err(AppError::internal("no application state", api(req))),
+        };
+        std::future::ready(checked)
+    }
 }
 
 /// An API path whose undeclared methods are answered 405 with `Allow: {allow}` (a bare
