@@ -5,7 +5,7 @@
 use sea_orm::sea_query::Query;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
-    QueryFilter, QuerySelect,
+    JoinType, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 use super::ServiceError;
 use crate::crypto::{Dek, Keyring, SealContext, WrappedDek};
 use crate::domain::{Role, Status, TrackingCode};
-use crate::entities::{recusal, report};
+use crate::entities::{message, recusal, report};
 
 /// The table a report's own fields are sealed for.
 const REPORTS: &str = "reports";
@@ -135,14 +135,60 @@ pub(crate) async fn find_by_code<C: ConnectionTrait>(
     else {
         return Ok(None);
     };
+    Ok(Some(rehash(db, keyring, code, found).await?))
+}
+
+/// A report found by its tracking code, with its messages: one indexed read (the report
+/// joined to its messages), which is all a reporter's status page needs but for a closed
+/// case's feedback.
+pub(crate) async fn find_with_messages<C: ConnectionTrait>(
+    db: &C,
+    keyring: &Keyring,
+    code: &TrackingCode,
+) -> Result<Option<(report::Model, Vec<message::Model>)>, ServiceError> {
+    let hashes: Vec<Vec<u8>> = keyring
+        .lookup_hashes(code)
+        .into_iter()
+        .map(|(_, h)| h)
+        .collect();
+    let rows = with_messages(hashes).all(db).await?;
+    let Some((found, _)) = rows.first() else {
+        return Ok(None);
+    };
+    let found = rehash(db, keyring, code, found.clone()).await?;
+    let messages = rows.into_iter().filter_map(|(_, m)| m).collect();
+    Ok(Some((found, messages)))
+}
+
+/// The report with the given tracking hashes and each of its messages, oldest first: one
+/// row per message (or one with no message).
+fn with_messages(hashes: Vec<Vec<u8>>) -> sea_orm::SelectTwo<report::Entity, message::Entity> {
+    let of_report = message::Entity::belongs_to(report::Entity)
+        .from(message::Column::ReportId)
+        .to(report::Column::Id)
+        .into();
+    report::Entity::find()
+        .join_rev(JoinType::LeftJoin, of_report)
+        .select_also(message::Entity)
+        .filter(report::Column::TrackingHash.is_in(hashes))
+        .order_by_asc(message::Column::At)
+}
+
+/// A report found under an older lookup key is stored again under the current one.
+async fn rehash<C: ConnectionTrait>(
+    db: &C,
+    keyring: &Keyring,
+    code: &TrackingCode,
+    found: report::Model,
+) -> Result<report::Model, ServiceError> {
     let (current_id, current_hash) = keyring.current_lookup_hash(code);
-    if found.tracking_key_id != current_id {
-        let mut active: report::ActiveModel = found.clone().into();
-        active.tracking_key_id = Set(current_id);
-        active.tracking_hash = Set(current_hash);
-        return Ok(Some(active.update(db).await?));
+    if found.tracking_key_id == current_id {
+        return Ok(found);
     }
-    Ok(Some(found))
+    let mut active: report::ActiveModel = found.into();
+    active.tracking_key_id = Set(current_id);
+    active.tracking_hash = Set(current_hash);
+    Ok(active.update(db).await?)
 }
 
 /// Does the same database work as a lookup of an unknown code, so a malformed code cannot
@@ -151,9 +197,8 @@ pub(crate) async fn find_nothing<C: ConnectionTrait>(
     db: &C,
     keyring: &Keyring,
 ) -> Result<(), ServiceError> {
-    report::Entity::find()
-        .filter(report::Column::TrackingHash.is_in([keyring.dummy_lookup_hash()]))
-        .one(db)
+    with_messages(vec![keyring.dummy_lookup_hash()])
+        .all(db)
         .await?;
     Ok(())
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::DatabaseConnection;
 
 use super::ServiceError;
-use super::access::{find_by_code, find_nothing, report_dek, status_of};
+use super::access::{find_nothing, find_with_messages, report_dek, status_of};
 use super::cases::{self, ReplyOutcome};
 use crate::crypto::Keyring;
 use crate::domain::{Status, TrackingCode, TrackingCodeError, local_day};
@@ -100,7 +100,7 @@ pub async fn track(
     keyring: &Keyring,
     code: &TrackingCode,
 ) -> Result<Option<Progress>, ServiceError> {
-    let Some(found) = find_by_code(db, keyring, code).await? else {
+    let Some((found, messages)) = find_with_messages(db, keyring, code).await? else {
         return Ok(None);
     };
     let status = status_of(&found.status);
@@ -108,8 +108,20 @@ pub async fn track(
         .status_changed_at
         .map(local_day)
         .unwrap_or(found.received_on);
+    let closed = status == Status::Closed;
+    // The data key opens messages and the closing feedback: with neither, the answer needs
+    // no key at all.
+    if messages.is_empty() && !closed {
+        return Ok(Some(Progress {
+            status,
+            updated_on,
+            messages: Vec::new(),
+            can_reply: false,
+            feedback: None,
+        }));
+    }
     let dek = report_dek(keyring, &found)?;
-    let conversation = cases::conversation(db, &dek, &found).await?;
+    let conversation = cases::open_conversation(&dek, &found, messages)?;
     let can_reply = cases::reply_allowed(status, &conversation);
     let messages = conversation
         .into_iter()
@@ -119,7 +131,7 @@ pub async fn track(
             at: local_day(m.at),
         })
         .collect();
-    let feedback = if status == Status::Closed {
+    let feedback = if closed {
         cases::closing_feedback(db, &dek, found.id)
             .await?
             .map(|text| text.to_string())

@@ -97,14 +97,15 @@ pub(crate) struct ConversationMessage {
     pub text: Zeroizing<String>,
 }
 
-/// The conversation with the reporter, oldest first.
-pub(crate) async fn conversation<C: ConnectionTrait>(
-    db: &C,
+/// Opens a report's messages, read already (with the report, by a tracking-code lookup),
+/// in the order the conversation shows them.
+pub(crate) fn open_conversation(
     dek: &Dek,
     report: &report::Model,
+    mut messages: Vec<message::Model>,
 ) -> Result<Vec<ConversationMessage>, ServiceError> {
-    sorted_messages(db, report)
-        .await?
+    sort_messages(report, &mut messages);
+    messages
         .into_iter()
         .map(|m| {
             Ok(ConversationMessage {
@@ -217,7 +218,13 @@ pub(super) async fn sorted_messages<C: ConnectionTrait>(
         .order_by_asc(message::Column::At)
         .all(db)
         .await?;
+    sort_messages(report, &mut messages);
+    Ok(messages)
+}
+
+/// By day; within a day an anonymous reporter's answers (kept at the day only) after the
+/// inspectors' questions.
+fn sort_messages(report: &report::Model, messages: &mut [message::Model]) {
     let day_only = |m: &message::Model| report.anonymous && !m.from_inspector;
     messages.sort_by_key(|m| (local_day(m.at), day_only(m), m.at));
-    Ok(messages)
 }
