@@ -2,7 +2,7 @@
 //! (content sealed with a fresh data key) and its files.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
     EntityTrait, QueryFilter,
@@ -110,25 +110,22 @@ async fn next_case_number(
 ) -> Result<String, ServiceError> {
     use chrono::Datelike;
     let year = received_on.year();
-    case_counter::Entity::insert(case_counter::ActiveModel {
+    // One statement: the year's row is made on its first report, counted up on every other.
+    let counted = case_counter::Entity::insert(case_counter::ActiveModel {
         year: Set(year),
-        last: Set(0),
+        last: Set(1),
     })
-    .on_conflict_do_nothing_on([case_counter::Column::Year])
-    .exec_without_returning(txn)
+    .on_conflict(
+        OnConflict::column(case_counter::Column::Year)
+            .value(
+                case_counter::Column::Last,
+                Expr::col((case_counter::Entity, case_counter::Column::Last)).add(1),
+            )
+            .to_owned(),
+    )
+    .exec_with_returning(txn)
     .await?;
-    let updated = case_counter::Entity::update_many()
-        .col_expr(
-            case_counter::Column::Last,
-            Expr::col(case_counter::Column::Last).add(1),
-        )
-        .filter(case_counter::Column::Year.eq(year))
-        .exec_with_returning(txn)
-        .await?;
-    let last = updated
-        .first()
-        .map(|c| c.last)
-        .ok_or_else(|| sea_orm::DbErr::RecordNotFound("case counter".into()))?;
+    let last = counted.last;
     Ok(format!("{year}-{last:04}"))
 }
 
