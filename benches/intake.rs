@@ -533,15 +533,29 @@ async fn main() {
             let url = postgres_database(&admin).await;
             let bare = postgres_baseline(&url, seconds).await;
             let pg_dir = tempfile::tempdir().expect("temp dir");
-            let pg_base = start(settings_for(pg_dir.path(), url, true)).await;
-            let runs = submissions(
+            let pg_base = start(settings_for(pg_dir.path(), url.clone(), true)).await;
+            let mut runs = submissions(
                 "PostgreSQL",
                 &pg_base,
                 seconds,
                 Arc::new(std::sync::Mutex::new(Vec::new())),
             )
             .await;
-            Some((bare, runs, pg_dir))
+            // The same without group commit: does PostgreSQL's own commit grouping suffice?
+            let alone_dir = tempfile::tempdir().expect("temp dir");
+            let mut alone = settings_for(alone_dir.path(), url, true);
+            alone.database.group_commit_max = 1;
+            let alone_base = start(alone).await;
+            runs.extend(
+                submissions(
+                    "PostgreSQL, a transaction per report",
+                    &alone_base,
+                    seconds,
+                    Arc::new(std::sync::Mutex::new(Vec::new())),
+                )
+                .await,
+            );
+            Some((bare, runs, (pg_dir, alone_dir)))
         }
         _ => {
             println!("PostgreSQL phases skipped: TIPOFF_TEST_POSTGRES_URL is not set");

@@ -94,7 +94,7 @@ pub struct ServerSettings {
 pub struct DatabaseSettings {
     pub url: String,
     pub max_connections: u32,
-    /// The most reports one group-commit transaction takes on SQLite (1: none).
+    /// The most reports one group-commit transaction takes (1: none).
     pub group_commit_max: usize,
 }
 

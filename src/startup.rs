@@ -142,13 +142,7 @@ impl Application {
             .map_err(|source| StartupError::Bind { address, source })?
             .port();
 
-        // PostgreSQL groups concurrent commits on its own (the bench compares both).
-        let commits = match db.get_database_backend() {
-            sea_orm::DatabaseBackend::Sqlite => {
-                GroupCommit::new(settings.database.group_commit_max)
-            }
-            _ => GroupCommit::new(1),
-        };
+        let commits = GroupCommit::new(settings.database.group_commit_max);
         let state = web::Data::new(AppState {
             db,
             commits,

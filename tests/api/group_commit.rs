@@ -53,17 +53,13 @@ async fn reports_sent_together_are_durable_when_answered_and_a_replay_fails_alon
         );
     }
     let (batches, reports) = app.state.commits.written();
-    if app.has_postgres() {
-        assert_eq!(batches, 0, "PostgreSQL commits each report on its own");
-    } else {
-        assert_eq!(
-            reports,
-            TOGETHER as u64 + 2,
-            "every report went through a batch"
-        );
-        assert!(
-            batches < reports,
-            "reports sent together share commits ({batches} batches for {reports})"
-        );
-    }
+    assert_eq!(
+        reports,
+        TOGETHER as u64 + 2,
+        "every report went through a batch"
+    );
+    assert!(
+        batches < reports,
+        "reports sent together share commits ({batches} batches for {reports})"
+    );
 }
