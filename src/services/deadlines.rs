@@ -16,9 +16,10 @@ use uuid::Uuid;
 
 use super::ServiceError;
 use super::access::not_recused_condition;
+use super::staff;
 use crate::config::DeadlineSettings;
 use crate::domain::{CalendarError, Category, Status, WorkCalendar, local_day, start_of};
-use crate::entities::{report, report_event, user};
+use crate::entities::{report, report_event};
 
 /// The step of the workflow a deadline is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -313,23 +314,7 @@ pub async fn due_or_overdue<C: ConnectionTrait>(
     );
     let rows: Vec<Row> = query.into_tuple().all(db).await?;
     let accepted = acceptance_days(db, rows.iter().map(|r| r.0).collect()).await?;
-    let mut assignees: Vec<Uuid> = rows.iter().filter_map(|r| r.6).collect();
-    assignees.sort_unstable();
-    assignees.dedup();
-    let names: HashMap<Uuid, String> = if assignees.is_empty() {
-        HashMap::new()
-    } else {
-        user::Entity::find()
-            .select_only()
-            .column(user::Column::Id)
-            .column(user::Column::DisplayName)
-            .filter(user::Column::Id.is_in(assignees))
-            .into_tuple::<(Uuid, String)>()
-            .all(db)
-            .await?
-            .into_iter()
-            .collect()
-    };
+    let names = staff::display_names(db, rows.iter().filter_map(|r| r.6)).await?;
     let mut due_cases: Vec<DueCase> = rows
         .into_iter()
         .filter_map(

@@ -316,13 +316,8 @@ pub async fn file_relative(
         .ok_or_else(|| sea_orm::DbErr::RecordNotFound("user".into()))?;
 
     let detail = format!("filed a close relative for user {}", account.username);
-    let txn = audit::begin(
-        db,
-        keyring,
-        AuditRecord::new(Some(actor), AuditAction::FilingChange, None, &detail),
-        now,
-    )
-    .await?;
+    let record = AuditRecord::new(Some(actor), AuditAction::FilingChange, None, &detail);
+    let txn = audit::begin(db, keyring, record, now).await?;
 
     let filing_id = Uuid::new_v4();
     let (dek, wrapped) = new_row_key(keyring, filing_id)?;
@@ -378,13 +373,8 @@ pub async fn remove_relative(
         .map_or_else(|| filing.user_id.to_string(), |u| u.username);
 
     let detail = format!("removed a close-relative filing for user {username}");
-    let txn = audit::begin(
-        db,
-        keyring,
-        AuditRecord::new(Some(actor), AuditAction::FilingChange, None, &detail),
-        now,
-    )
-    .await?;
+    let record = AuditRecord::new(Some(actor), AuditAction::FilingChange, None, &detail);
+    let txn = audit::begin(db, keyring, record, now).await?;
     staff_name::Entity::delete_many()
         .filter(staff_name::Column::FilingId.eq(filing_id))
         .exec(&txn)
@@ -455,13 +445,8 @@ pub async fn recuse_manually<C: ConnectionTrait + TransactionTrait>(
     let sealed = reason_sealer(&dek, report_id, user_id).seal("reason", reason)?;
 
     let detail = format!("recused {} by hand", account.username);
-    let txn = audit::begin(
-        db,
-        keyring,
-        AuditRecord::new(Some(by), AuditAction::Recuse, Some(report_id), &detail),
-        now,
-    )
-    .await?;
+    let record = AuditRecord::new(Some(by), AuditAction::Recuse, Some(report_id), &detail);
+    let txn = audit::begin(db, keyring, record, now).await?;
     let inserted = insert_recusal(
         &txn,
         report_id,

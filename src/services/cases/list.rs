@@ -11,10 +11,11 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::domain::{Category, Status};
-use crate::entities::{message, report, user};
+use crate::entities::{message, report};
 use crate::services::ServiceError;
 use crate::services::access::{Viewer, status_of};
 use crate::services::deadlines::{self, CaseDates, Deadlines, Stage};
+use crate::services::staff;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Order {
@@ -189,7 +190,7 @@ pub async fn list_cases(
         .all(db)
         .await?;
 
-    let names = display_names(db, found.iter().filter_map(|r| r.assignee_id)).await?;
+    let names = staff::display_names(db, found.iter().filter_map(|r| r.assignee_id)).await?;
     let unread = unread_replies(db, found.iter().map(|r| r.id).collect()).await?;
     let accepted = deadlines::acceptance_days(db, found.iter().map(|r| r.id).collect()).await?;
     let rows = found
@@ -247,28 +248,5 @@ async fn unread_replies<C: ConnectionTrait>(
         .await?
         .into_iter()
         .map(|(id, n)| (id, u64::try_from(n).unwrap_or(0)))
-        .collect())
-}
-
-/// Display names by account id, in one query.
-pub(super) async fn display_names<C: ConnectionTrait>(
-    db: &C,
-    ids: impl IntoIterator<Item = Uuid>,
-) -> Result<HashMap<Uuid, String>, ServiceError> {
-    let mut ids: Vec<Uuid> = ids.into_iter().collect();
-    ids.sort_unstable();
-    ids.dedup();
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    Ok(user::Entity::find()
-        .select_only()
-        .column(user::Column::Id)
-        .column(user::Column::DisplayName)
-        .filter(user::Column::Id.is_in(ids))
-        .into_tuple::<(Uuid, String)>()
-        .all(db)
-        .await?
-        .into_iter()
         .collect())
 }

@@ -13,7 +13,6 @@ use zeroize::Zeroizing;
 use crate::crypto::Keyring;
 
 use super::conversation::sorted_messages;
-use super::list::display_names;
 use super::{event_detail, message_body, note_body};
 use crate::domain::{Category, Outcome, Status, SubjectRole};
 use crate::entities::{message, note, report, report_event, report_name};
@@ -119,18 +118,13 @@ pub async fn open_case(
         return Ok(None);
     };
     let detail = format!("opened case {}", before.case_number);
-    let txn = audit::begin(
-        db,
-        keyring,
-        AuditRecord::new(
-            Some(viewer.user_id),
-            AuditAction::OpenCase,
-            Some(id),
-            &detail,
-        ),
-        now,
-    )
-    .await?;
+    let record = AuditRecord::new(
+        Some(viewer.user_id),
+        AuditAction::OpenCase,
+        Some(id),
+        &detail,
+    );
+    let txn = audit::begin(db, keyring, record, now).await?;
     // Recused in the meantime: dropping the transaction takes the audit entry back too.
     let Some(found) = visible_report(&txn, viewer, id).await? else {
         return Ok(None);
@@ -206,7 +200,7 @@ pub async fn case_file(
         .filter(|(user, _)| !recused.contains(user))
         .collect();
     let record = routing::routes_of_case(db, routing, id).await?;
-    let names = display_names(
+    let names = staff::display_names(
         db,
         reads
             .iter()
@@ -271,7 +265,7 @@ async fn read_case(
         .await?;
     let messages = sorted_messages(txn, &found).await?;
     let recused = recusal::recused_users(txn, id).await?;
-    let names = display_names(
+    let names = staff::display_names(
         txn,
         events
             .iter()
