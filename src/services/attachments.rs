@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DerivePartialModel,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -61,35 +61,38 @@ pub struct AttachmentSummary {
     pub name: Zeroizing<String>,
 }
 
+/// What a file's summary reads of it: everything but its content.
+#[derive(DerivePartialModel)]
+#[sea_orm(entity = "attachment::Entity")]
+struct Listed {
+    id: Uuid,
+    seq: i32,
+    kind: String,
+    size: i64,
+    stripped: bool,
+    name: Vec<u8>,
+}
+
 /// The files of a report, in order, with their names opened. Reads no content.
 pub(crate) async fn summaries<C: ConnectionTrait>(
     db: &C,
     dek: &Dek,
     report_id: Uuid,
 ) -> Result<Vec<AttachmentSummary>, ServiceError> {
-    let rows: Vec<(Uuid, i32, String, i64, bool, Vec<u8>)> = attachment::Entity::find()
-        .select_only()
-        .columns([
-            attachment::Column::Id,
-            attachment::Column::Seq,
-            attachment::Column::Kind,
-            attachment::Column::Size,
-            attachment::Column::Stripped,
-            attachment::Column::Name,
-        ])
+    let rows = attachment::Entity::find()
         .filter(attachment::Column::ReportId.eq(report_id))
         .order_by_asc(attachment::Column::Seq)
-        .into_tuple()
+        .into_partial_model::<Listed>()
         .all(db)
         .await?;
     rows.into_iter()
-        .map(|(id, seq, kind, size, stripped, name)| {
+        .map(|row| {
             Ok(AttachmentSummary {
-                seq,
-                kind: Kind::parse(&kind).ok_or(ServiceError::Corrupt("attachment kind"))?,
-                size,
-                stripped,
-                name: sealer(dek, id).open("name", &name)?,
+                seq: row.seq,
+                kind: Kind::parse(&row.kind).ok_or(ServiceError::Corrupt("attachment kind"))?,
+                size: row.size,
+                stripped: row.stripped,
+                name: sealer(dek, row.id).open("name", &row.name)?,
             })
         })
         .collect()

@@ -12,8 +12,8 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionSession, TransactionTrait,
-    sea_query::OnConflict,
+    DerivePartialModel, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionSession,
+    TransactionTrait, sea_query::OnConflict,
 };
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -247,42 +247,42 @@ impl SealedText {
     }
 }
 
+/// What re-matching reads of a report: its key and the two texts that can name someone.
+#[derive(DerivePartialModel)]
+#[sea_orm(entity = "report::Entity")]
+struct Rematched {
+    id: Uuid,
+    dek_id: Uuid,
+    dek_kek_id: String,
+    dek_wrapped: Vec<u8>,
+    subject: Option<Vec<u8>>,
+    description: Vec<u8>,
+}
+
 /// The next batch of reports after `after` in id order, only the columns re-matching reads.
 async fn sealed_texts<C: ConnectionTrait>(
     db: &C,
     after: Option<Uuid>,
 ) -> Result<Vec<SealedText>, ServiceError> {
     let mut query = report::Entity::find()
-        .select_only()
-        .columns([
-            report::Column::Id,
-            report::Column::DekId,
-            report::Column::DekKekId,
-            report::Column::DekWrapped,
-            report::Column::Subject,
-            report::Column::Description,
-        ])
         .order_by_asc(report::Column::Id)
         .limit(REMATCH_BATCH);
     if let Some(after) = after {
         query = query.filter(report::Column::Id.gt(after));
     }
-    type Row = (Uuid, Uuid, String, Vec<u8>, Option<Vec<u8>>, Vec<u8>);
-    let rows: Vec<Row> = query.into_tuple().all(db).await?;
+    let rows = query.into_partial_model::<Rematched>().all(db).await?;
     Ok(rows
         .into_iter()
-        .map(
-            |(id, dek_id, kek_id, bytes, subject, description)| SealedText {
-                id,
-                wrapped: WrappedDek {
-                    dek_id,
-                    kek_id,
-                    bytes,
-                },
-                subject,
-                description,
+        .map(|row| SealedText {
+            id: row.id,
+            wrapped: WrappedDek {
+                dek_id: row.dek_id,
+                kek_id: row.dek_kek_id,
+                bytes: row.dek_wrapped,
             },
-        )
+            subject: row.subject,
+            description: row.description,
+        })
         .collect())
 }
 

@@ -617,6 +617,29 @@ pub async fn inspectors(db: &DatabaseConnection) -> Result<Vec<(Uuid, String)>, 
         .collect())
 }
 
+/// Display names by account id, in one query.
+pub async fn display_names<C: ConnectionTrait>(
+    db: &C,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> Result<HashMap<Uuid, String>, ServiceError> {
+    let mut ids: Vec<Uuid> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .column(user::Column::DisplayName)
+        .filter(user::Column::Id.is_in(ids))
+        .into_tuple::<(Uuid, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -649,27 +672,4 @@ mod tests {
             Err(ServiceError::Invalid("staff.users.bad_email"))
         ));
     }
-}
-
-/// Display names by account id, in one query.
-pub async fn display_names<C: ConnectionTrait>(
-    db: &C,
-    ids: impl IntoIterator<Item = Uuid>,
-) -> Result<HashMap<Uuid, String>, ServiceError> {
-    let mut ids: Vec<Uuid> = ids.into_iter().collect();
-    ids.sort_unstable();
-    ids.dedup();
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    Ok(user::Entity::find()
-        .select_only()
-        .column(user::Column::Id)
-        .column(user::Column::DisplayName)
-        .filter(user::Column::Id.is_in(ids))
-        .into_tuple::<(Uuid, String)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect())
 }

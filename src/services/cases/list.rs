@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DerivePartialModel, EntityTrait,
     Order as SqlOrder, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
@@ -73,8 +73,9 @@ pub struct CaseList {
     pub per_page: u64,
 }
 
-/// How verification came out.
-#[derive(Debug, FromQueryResult)]
+/// What the list reads of a report: metadata only, nothing sealed.
+#[derive(Debug, DerivePartialModel)]
+#[sea_orm(entity = "report::Entity")]
 struct Metadata {
     id: Uuid,
     case_number: String,
@@ -86,18 +87,6 @@ struct Metadata {
     anonymous: bool,
     assignee_id: Option<Uuid>,
 }
-
-const METADATA: [report::Column; 9] = [
-    report::Column::Id,
-    report::Column::CaseNumber,
-    report::Column::Category,
-    report::Column::Village,
-    report::Column::Channel,
-    report::Column::Status,
-    report::Column::ReceivedOn,
-    report::Column::Anonymous,
-    report::Column::AssigneeId,
-];
 
 /// The triage list: one page of the cases the viewer may see, with counts per status and each
 /// case's due date as of `today` (in Asia/Shanghai). Reads metadata only and decrypts nothing;
@@ -179,14 +168,12 @@ pub async fn list_cases(
         Order::OldestFirst => SqlOrder::Asc,
     };
     let found: Vec<Metadata> = report::Entity::find()
-        .select_only()
-        .columns(METADATA)
         .filter(narrowed)
         .order_by(report::Column::ReceivedOn, direction.clone())
         .order_by(report::Column::CaseNumber, direction)
         .offset((page - 1).saturating_mul(per_page))
         .limit(per_page)
-        .into_model::<Metadata>()
+        .into_partial_model::<Metadata>()
         .all(db)
         .await?;
 

@@ -4,8 +4,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DerivePartialModel,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -393,14 +393,7 @@ async fn related_cases<C: ConnectionTrait>(
     if places.is_empty() {
         return Ok(Vec::new());
     }
-    let found: Vec<(Uuid, String, String, NaiveDate)> = report::Entity::find()
-        .select_only()
-        .columns([
-            report::Column::Id,
-            report::Column::CaseNumber,
-            report::Column::Status,
-            report::Column::ReceivedOn,
-        ])
+    let found = report::Entity::find()
         .filter(
             report::Column::Id.in_subquery(
                 Query::select()
@@ -414,16 +407,26 @@ async fn related_cases<C: ConnectionTrait>(
         .filter(visible)
         .order_by_desc(report::Column::ReceivedOn)
         .order_by_desc(report::Column::CaseNumber)
-        .into_tuple()
+        .into_partial_model::<Related>()
         .all(db)
         .await?;
     Ok(found
         .into_iter()
-        .map(|(id, case_number, status, received_on)| RelatedCase {
-            id,
-            case_number,
-            status: status_of(&status),
-            received_on,
+        .map(|row| RelatedCase {
+            id: row.id,
+            case_number: row.case_number,
+            status: status_of(&row.status),
+            received_on: row.received_on,
         })
         .collect())
+}
+
+/// What the related-cases list reads of another report.
+#[derive(DerivePartialModel)]
+#[sea_orm(entity = "report::Entity")]
+struct Related {
+    id: Uuid,
+    case_number: String,
+    status: String,
+    received_on: NaiveDate,
 }

@@ -357,7 +357,10 @@ pub async fn show_counts(desk: Desk) -> Result<HttpResponse, AppError> {
         (t.label("site_kind", kind.code()).to_string(), String::new())
     });
     let villages = count_lines(&counts.villages, line, |village| {
-        (village_label(state, lang, Some(village.as_str())), String::new())
+        (
+            village_label(state, lang, Some(village.as_str())),
+            String::new(),
+        )
     });
     let sites = count_lines(&counts.sites, line, |site| {
         let mut detail = t.label("site_kind", site.kind.code()).to_string();
