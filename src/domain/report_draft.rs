@@ -253,23 +253,17 @@ fn check_len(
     }
 }
 
-/// What an empty field is told.
-enum Refusal {
-    Required,
-    None,
-}
-
-/// A field read by `parse` once cleaned: empty is `None` (refused as `required` where that is
-/// the rule), and what does not parse is refused with the reason `parse` gives.
+/// A field read by `parse` once cleaned: empty is `None` (refused as `required` where it is
+/// required), and what does not parse is refused with the reason `parse` gives.
 fn parsed<T>(
     fail: &mut impl FnMut(&'static str, &'static str),
     field: &'static str,
     raw: Option<String>,
-    empty: Refusal,
+    required: bool,
     parse: impl FnOnce(&str) -> Result<T, &'static str>,
 ) -> Option<T> {
     let Some(text) = clean(raw) else {
-        if let Refusal::Required = empty {
+        if required {
             fail(field, "required");
         }
         return None;
@@ -283,13 +277,9 @@ impl ReportDraft {
         let mut errors = Vec::new();
         let mut fail = |field, reason| errors.push(FieldError { field, reason });
 
-        let category = parsed(
-            &mut fail,
-            "category",
-            raw.category,
-            Refusal::Required,
-            |code| Category::parse(code).ok_or("unknown_choice"),
-        );
+        let category = parsed(&mut fail, "category", raw.category, true, |code| {
+            Category::parse(code).ok_or("unknown_choice")
+        });
         let village = clean(raw.village);
         if village
             .as_deref()
@@ -297,13 +287,9 @@ impl ReportDraft {
         {
             fail("village", "unknown_choice");
         }
-        let subject_role = parsed(
-            &mut fail,
-            "subject_role",
-            raw.subject_role,
-            Refusal::None,
-            |code| SubjectRole::parse(code).ok_or("unknown_choice"),
-        );
+        let subject_role = parsed(&mut fail, "subject_role", raw.subject_role, false, |code| {
+            SubjectRole::parse(code).ok_or("unknown_choice")
+        });
         let description = clean(raw.description);
         match description.as_ref().map(|d| d.chars().count()) {
             None => fail("description", "required"),
@@ -324,13 +310,9 @@ impl ReportDraft {
                     Some(n) if n > NAME_MAX => fail("reporter_name", "too_long"),
                     Some(_) => {}
                 }
-                let phone = parsed(
-                    &mut fail,
-                    "reporter_phone",
-                    raw.reporter_phone,
-                    Refusal::Required,
-                    |p| Phone::parse(p).ok_or("invalid_phone"),
-                );
+                let phone = parsed(&mut fail, "reporter_phone", raw.reporter_phone, true, |p| {
+                    Phone::parse(p).ok_or("invalid_phone")
+                });
                 name.zip(phone)
                     .map(|(name, phone)| Reporter { name, phone })
             }

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use super::ServiceError;
-use super::access::{Sealer, Viewer, report_dek, visible_report};
+use super::access::{Sealer, Viewer, readable, report_dek, visible_report};
 use super::audit::{self, AuditAction, AuditRecord};
 use crate::crypto::{Dek, Keyring};
 use crate::domain::attachment::{Attachment, Kind};
@@ -126,10 +126,7 @@ pub async fn open_attachment(
     opening: Opening,
     now: DateTime<Utc>,
 ) -> Result<Option<OpenedAttachment>, ServiceError> {
-    if !viewer.is_inspector() {
-        return Ok(None);
-    }
-    let Some(before) = visible_report(db, viewer, report_id).await? else {
+    let Some(before) = readable(db, viewer, report_id).await? else {
         return Ok(None);
     };
     let kind = attachment::Entity::find()

@@ -416,10 +416,7 @@ mod tests {
 
     #[test]
     fn today_is_the_day_in_shanghai() {
-        let late_utc = Utc
-            .with_ymd_and_hms(2024, 9, 30, 16, 30, 0)
-            .single()
-            .unwrap();
+        let late_utc = crate::domain::utc(2024, 9, 30, 16, 30, 0);
         assert_eq!(today(late_utc), d("2024-10-01"));
         assert_eq!(
             start_of(d("2024-10-01")),

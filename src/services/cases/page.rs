@@ -17,7 +17,9 @@ use super::{event_detail, message_body, note_body};
 use crate::domain::{Category, Outcome, Status, SubjectRole};
 use crate::entities::{message, note, report, report_event, report_name};
 use crate::services::ServiceError;
-use crate::services::access::{Viewer, open_fields, report_dek, status_of, visible_report};
+use crate::services::access::{
+    Viewer, open_fields, readable, report_dek, status_of, visible_report,
+};
 use crate::services::attachments::{self, AttachmentSummary};
 use crate::services::audit::{self, AuditAction, AuditRecord};
 use crate::services::deadlines::{self, CaseDates, Deadlines, Stage};
@@ -109,12 +111,9 @@ pub async fn open_case(
     deadlines: &Deadlines,
     now: DateTime<Utc>,
 ) -> Result<Option<CaseView>, ServiceError> {
-    if !viewer.is_inspector() {
-        return Ok(None);
-    }
     // Read once before the transaction for the audit detail, so the audit append can be the
     // transaction's first statement; everything shown is read again inside it.
-    let Some(before) = visible_report(db, viewer, id).await? else {
+    let Some(before) = readable(db, viewer, id).await? else {
         return Ok(None);
     };
     let detail = format!("opened case {}", before.case_number);
@@ -284,46 +283,37 @@ async fn read_case(
         accepted_on: deadlines::acceptance_day(&events),
     });
 
-    let events = events
-        .into_iter()
-        .map(|e| {
-            Ok(EventView {
-                detail: e
-                    .detail
-                    .as_deref()
-                    .map(|d| event_detail(&dek, e.id).open("detail", d))
-                    .transpose()?,
-                at: e.at,
-                actor: name_of(e.actor_id),
-                from: e.from_status.as_deref().and_then(Status::parse),
-                to: e.to_status.as_deref().and_then(Status::parse),
-                kind: e.kind,
-            })
+    let events = open_all(events, |e| {
+        Ok(EventView {
+            detail: e
+                .detail
+                .as_deref()
+                .map(|d| event_detail(&dek, e.id).open("detail", d))
+                .transpose()?,
+            at: e.at,
+            actor: name_of(e.actor_id),
+            from: e.from_status.as_deref().and_then(Status::parse),
+            to: e.to_status.as_deref().and_then(Status::parse),
+            kind: e.kind,
         })
-        .collect::<Result<Vec<_>, ServiceError>>()?;
-    let notes = notes
-        .into_iter()
-        .map(|n| {
-            Ok(NoteView {
-                text: note_body(&dek, n.id).open("body", &n.body)?,
-                at: n.at,
-                author: name_of(Some(n.author_id)),
-            })
+    })?;
+    let notes = open_all(notes, |n| {
+        Ok(NoteView {
+            text: note_body(&dek, n.id).open("body", &n.body)?,
+            at: n.at,
+            author: name_of(Some(n.author_id)),
         })
-        .collect::<Result<Vec<_>, ServiceError>>()?;
-    let messages = messages
-        .into_iter()
-        .map(|m| {
-            Ok(MessageView {
-                text: message_body(&dek, m.id).open("body", &m.body)?,
-                at: m.at,
-                day_only: found.anonymous && !m.from_inspector,
-                from_inspector: m.from_inspector,
-                author: name_of(m.author_id),
-                unread: !m.from_inspector && m.read_at.is_none(),
-            })
+    })?;
+    let messages = open_all(messages, |m| {
+        Ok(MessageView {
+            text: message_body(&dek, m.id).open("body", &m.body)?,
+            at: m.at,
+            day_only: found.anonymous && !m.from_inspector,
+            from_inspector: m.from_inspector,
+            author: name_of(m.author_id),
+            unread: !m.from_inspector && m.read_at.is_none(),
         })
-        .collect::<Result<Vec<_>, ServiceError>>()?;
+    })?;
 
     // The case it went into is named only to those who may see that case.
     let merged_into = match (found.merged_into, viewer.visible()) {
@@ -429,4 +419,13 @@ struct Related {
     case_number: String,
     status: String,
     received_on: NaiveDate,
+}
+
+/// Each stored row opened into what the page shows; the first that cannot be opened fails
+/// the whole page.
+fn open_all<R, V>(
+    rows: Vec<R>,
+    open: impl FnMut(R) -> Result<V, ServiceError>,
+) -> Result<Vec<V>, ServiceError> {
+    rows.into_iter().map(open).collect()
 }
