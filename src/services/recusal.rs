@@ -505,13 +505,7 @@ pub async fn recused_users<C: ConnectionTrait>(
     db: &C,
     report_id: Uuid,
 ) -> Result<Vec<Uuid>, ServiceError> {
-    recusal_side(
-        db,
-        recusal::Column::ReportId,
-        report_id,
-        recusal::Column::UserId,
-    )
-    .await
+    other_side(db, (recusal::Column::ReportId, report_id)).await
 }
 
 /// Every case a staff member is kept away from.
@@ -519,22 +513,19 @@ pub async fn recused_report_ids<C: ConnectionTrait>(
     db: &C,
     user_id: Uuid,
 ) -> Result<Vec<Uuid>, ServiceError> {
-    recusal_side(
-        db,
-        recusal::Column::UserId,
-        user_id,
-        recusal::Column::ReportId,
-    )
-    .await
+    other_side(db, (recusal::Column::UserId, user_id)).await
 }
 
-/// One side of the recusals whose other side is `id`, in order.
-async fn recusal_side<C: ConnectionTrait>(
+/// The ids on the other side of the recusals whose `by` column is `id` (a report's staff, or a
+/// staff member's reports), in order.
+async fn other_side<C: ConnectionTrait>(
     db: &C,
-    by: recusal::Column,
-    id: Uuid,
-    wanted: recusal::Column,
+    (by, id): (recusal::Column, Uuid),
 ) -> Result<Vec<Uuid>, ServiceError> {
+    let wanted = match by {
+        recusal::Column::ReportId => recusal::Column::UserId,
+        _ => recusal::Column::ReportId,
+    };
     Ok(recusal::Entity::find()
         .select_only()
         .column(wanted)
