@@ -454,12 +454,18 @@ mod tests {
         );
     }
 
-    #[test]
-    fn write_new_then_load_round_trips_with_mode_0600() {
+    /// A new keyring written at `name` in a fresh temporary folder.
+    fn written(name: &str) -> (TempDir, std::path::PathBuf, Keyring) {
         let tmp = TempDir::new();
-        let path = tmp.0.join("nested/dir/keyring.toml");
+        let path = tmp.0.join(name);
         let ring = Keyring::generate();
         ring.write_new(&path).unwrap();
+        (tmp, path, ring)
+    }
+
+    #[test]
+    fn write_new_then_load_round_trips_with_mode_0600() {
+        let (_tmp, path, ring) = written("nested/dir/keyring.toml");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -473,10 +479,7 @@ mod tests {
 
     #[test]
     fn write_new_refuses_to_overwrite() {
-        let tmp = TempDir::new();
-        let path = tmp.0.join("keyring.toml");
-        let first = Keyring::generate();
-        first.write_new(&path).unwrap();
+        let (_tmp, path, first) = written("keyring.toml");
         let err = Keyring::generate()
             .write_new(&path)
             .unwrap_err()
@@ -488,10 +491,7 @@ mod tests {
 
     #[test]
     fn rotate_then_write_replace_keeps_retired_keys() {
-        let tmp = TempDir::new();
-        let path = tmp.0.join("keyring.toml");
-        let mut ring = Keyring::generate();
-        ring.write_new(&path).unwrap();
+        let (tmp, path, mut ring) = written("keyring.toml");
         let old = ring.active_kek_id().to_owned();
         let new = ring.rotate(KeyPurpose::Kek).to_owned();
         assert_ne!(old, new);

@@ -132,31 +132,31 @@ impl WorkCalendar {
     /// received on a Friday with 1 working day to accept is due on Monday; `start` itself may
     /// be a holiday. `n = 0` is `start`.
     pub fn add_working_days(&self, start: NaiveDate, n: u32) -> NaiveDate {
-        let mut day = start;
-        let mut left = n;
-        while left > 0 {
-            let Some(next) = day.succ_opt() else {
-                return day;
-            };
-            day = next;
-            if self.is_working_day(day) {
-                left -= 1;
-            }
-        }
-        day
+        self.step_working_days(start, n, NaiveDate::succ_opt)
     }
 
     /// The `n`-th working day before `end` (`n = 0` is `end`). It inverts `add_working_days`
     /// for comparisons: `add_working_days(d, n) < end` exactly when
     /// `d < sub_working_days(end, n)`, which lets "overdue" be a date comparison in SQL.
     pub fn sub_working_days(&self, end: NaiveDate, n: u32) -> NaiveDate {
-        let mut day = end;
+        self.step_working_days(end, n, NaiveDate::pred_opt)
+    }
+
+    /// The `n`-th working day from `from`, one `step` (a day later or earlier) at a time;
+    /// the last representable day where the dates run out.
+    fn step_working_days(
+        &self,
+        from: NaiveDate,
+        n: u32,
+        step: fn(&NaiveDate) -> Option<NaiveDate>,
+    ) -> NaiveDate {
+        let mut day = from;
         let mut left = n;
         while left > 0 {
-            let Some(previous) = day.pred_opt() else {
+            let Some(next) = step(&day) else {
                 return day;
             };
-            day = previous;
+            day = next;
             if self.is_working_day(day) {
                 left -= 1;
             }

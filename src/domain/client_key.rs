@@ -52,14 +52,16 @@ fn prefix(addr: IpAddr, v6_bits: u32) -> IpAddr {
     }
 }
 
+/// The key of a client at `addr`, written out, for tests.
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
+pub(crate) fn key(addr: &str) -> ClientKey {
+    ClientKey::of(Some(addr.parse().unwrap()))
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
-
-    fn key(addr: &str) -> ClientKey {
-        ClientKey::of(Some(addr.parse().unwrap()))
-    }
 
     #[test]
     fn ipv6_is_keyed_per_64_and_grouped_per_56_and_ipv4_per_address() {

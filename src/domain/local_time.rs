@@ -36,6 +36,15 @@ pub fn end_of_day(at: DateTime<Utc>) -> DateTime<Utc> {
     local_day(at).succ_opt().map_or(at, start_of)
 }
 
+/// An instant written as a UTC date and time to the second, for tests.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) fn utc(year: i32, month: u32, day: u32, hour: u32, min: u32, sec: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(year, month, day, hour, min, sec)
+        .single()
+        .unwrap()
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -44,10 +53,7 @@ mod tests {
     #[test]
     fn an_anonymous_answer_keeps_only_its_day_in_shanghai() {
         // 2026-03-02 23:30 in Shanghai is still 15:30 UTC on the same date.
-        let now = Utc
-            .with_ymd_and_hms(2026, 3, 2, 15, 30, 0)
-            .single()
-            .unwrap();
+        let now = utc(2026, 3, 2, 15, 30, 0);
         let day = start_of_day(now);
         assert_eq!(
             day,
@@ -55,10 +61,7 @@ mod tests {
         );
         assert_eq!(day.with_timezone(&Shanghai).time(), NaiveTime::MIN);
         // 00:30 in Shanghai on the 3rd is the previous day in UTC.
-        let early = Utc
-            .with_ymd_and_hms(2026, 3, 2, 16, 30, 0)
-            .single()
-            .unwrap();
+        let early = utc(2026, 3, 2, 16, 30, 0);
         assert_eq!(local_day(start_of_day(early)).to_string(), "2026-03-03");
     }
 

@@ -253,25 +253,33 @@ fn check_len(
     }
 }
 
+/// A field read by `parse` once cleaned: empty is `None` (refused as `required` where it is
+/// required), and what does not parse is refused with the reason `parse` gives.
+fn parsed<T>(
+    fail: &mut impl FnMut(&'static str, &'static str),
+    field: &'static str,
+    raw: Option<String>,
+    required: bool,
+    parse: impl FnOnce(&str) -> Result<T, &'static str>,
+) -> Option<T> {
+    let Some(text) = clean(raw) else {
+        if required {
+            fail(field, "required");
+        }
+        return None;
+    };
+    parse(&text).map_err(|reason| fail(field, reason)).ok()
+}
+
 impl ReportDraft {
     /// Checks every field and reports all problems at once, so a form is re-shown only once.
     pub fn parse(raw: RawReport, villages: &Villages) -> Result<ReportDraft, Vec<FieldError>> {
         let mut errors = Vec::new();
         let mut fail = |field, reason| errors.push(FieldError { field, reason });
 
-        let category = match clean(raw.category) {
-            None => {
-                fail("category", "required");
-                None
-            }
-            Some(code) => {
-                let parsed = Category::parse(&code);
-                if parsed.is_none() {
-                    fail("category", "unknown_choice");
-                }
-                parsed
-            }
-        };
+        let category = parsed(&mut fail, "category", raw.category, true, |code| {
+            Category::parse(code).ok_or("unknown_choice")
+        });
         let village = clean(raw.village);
         if village
             .as_deref()
@@ -279,16 +287,9 @@ impl ReportDraft {
         {
             fail("village", "unknown_choice");
         }
-        let subject_role = match clean(raw.subject_role) {
-            None => None,
-            Some(code) => {
-                let parsed = SubjectRole::parse(&code);
-                if parsed.is_none() {
-                    fail("subject_role", "unknown_choice");
-                }
-                parsed
-            }
-        };
+        let subject_role = parsed(&mut fail, "subject_role", raw.subject_role, false, |code| {
+            SubjectRole::parse(code).ok_or("unknown_choice")
+        });
         let description = clean(raw.description);
         match description.as_ref().map(|d| d.chars().count()) {
             None => fail("description", "required"),
@@ -309,19 +310,9 @@ impl ReportDraft {
                     Some(n) if n > NAME_MAX => fail("reporter_name", "too_long"),
                     Some(_) => {}
                 }
-                let phone = match clean(raw.reporter_phone) {
-                    None => {
-                        fail("reporter_phone", "required");
-                        None
-                    }
-                    Some(p) => {
-                        let parsed = Phone::parse(&p);
-                        if parsed.is_none() {
-                            fail("reporter_phone", "invalid_phone");
-                        }
-                        parsed
-                    }
-                };
+                let phone = parsed(&mut fail, "reporter_phone", raw.reporter_phone, true, |p| {
+                    Phone::parse(p).ok_or("invalid_phone")
+                });
                 name.zip(phone)
                     .map(|(name, phone)| Reporter { name, phone })
             }

@@ -11,7 +11,4 @@ pub struct Model {
     pub last_mac: Option<Vec<u8>>,
 }
 
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
-
-impl ActiveModelBehavior for ActiveModel {}
+super::standalone_table!();

@@ -10,7 +10,4 @@ pub struct Model {
     pub last: i32,
 }
 
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
-
-impl ActiveModelBehavior for ActiveModel {}
+super::standalone_table!();

@@ -10,7 +10,4 @@ pub struct Model {
     pub enqueued_at: DateTimeUtc,
 }
 
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
-
-impl ActiveModelBehavior for ActiveModel {}
+super::standalone_table!();

@@ -1,5 +1,17 @@
 //! sea-orm entities, one file per table.
 
+/// What sea-orm asks of every table here besides its `Model`: no declared relations (joins
+/// are written in the queries that need them) and no hooks on save.
+macro_rules! standalone_table {
+    () => {
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {}
+
+        impl ActiveModelBehavior for ActiveModel {}
+    };
+}
+use standalone_table;
+
 pub mod attachment;
 pub mod audit_entry;
 pub mod audit_head;

@@ -12,7 +12,4 @@ pub struct Model {
     pub last_seen_at: DateTimeUtc,
 }
 
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
-
-impl ActiveModelBehavior for ActiveModel {}
+super::standalone_table!();

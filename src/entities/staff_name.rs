@@ -14,7 +14,4 @@ pub struct Model {
     pub name_index: Vec<u8>,
 }
 
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
-
-impl ActiveModelBehavior for ActiveModel {}
+super::standalone_table!();

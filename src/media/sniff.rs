@@ -77,11 +77,17 @@ pub(super) fn syncsafe(b: &[u8]) -> Option<usize> {
 /// Raw AAC: an ADTS frame header, and a second one where the first frame says it ends (when
 /// the file is that long).
 fn adts_frames(bytes: &[u8]) -> bool {
-    let Some(first) = adts_frame_len(bytes) else {
+    two_frames(bytes, 7, adts_frame_len)
+}
+
+/// A frame header at the start, and a second one where the first frame ends when at least
+/// `header` bytes are left there.
+fn two_frames(bytes: &[u8], header: usize, frame_len: fn(&[u8]) -> Option<usize>) -> bool {
+    let Some(first) = frame_len(bytes) else {
         return false;
     };
     match bytes.get(first..) {
-        Some(rest) if rest.len() >= 7 => adts_frame_len(rest).is_some(),
+        Some(rest) if rest.len() >= header => frame_len(rest).is_some(),
         _ => true,
     }
 }
@@ -101,13 +107,7 @@ fn adts_frame_len(h: &[u8]) -> Option<usize> {
 /// MPEG audio (MP3 and its layer I/II cousins): a valid frame header, and a second one where
 /// the first frame ends (when the file is that long).
 fn mpeg_audio_frames(bytes: &[u8]) -> bool {
-    let Some(first) = mpeg_frame_len(bytes) else {
-        return false;
-    };
-    match bytes.get(first..) {
-        Some(rest) if rest.len() >= 4 => mpeg_frame_len(rest).is_some(),
-        _ => true,
-    }
+    two_frames(bytes, 4, mpeg_frame_len)
 }
 
 /// The length of the MPEG audio frame whose header starts `h`, or `None` if it is not one.
@@ -165,6 +165,17 @@ pub(super) fn mpeg_frame_len(h: &[u8]) -> Option<usize> {
     (len >= 4).then_some(len)
 }
 
+/// `n` MPEG-1 layer III frames (128 kbit/s, 44.1 kHz: 417 bytes each) of `fill`, for tests.
+#[cfg(test)]
+pub(super) fn mp3_frames(n: usize, fill: u8) -> Vec<u8> {
+    let mut mp3 = Vec::new();
+    for _ in 0..n {
+        mp3.extend_from_slice(&[0xFF, 0xFB, 0x90, 0x64]);
+        mp3.extend(std::iter::repeat_n(fill, 413));
+    }
+    mp3
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,12 +197,7 @@ mod tests {
 
     #[test]
     fn mpeg_audio_needs_a_real_frame_header_and_id3_is_skipped() {
-        // MPEG-1 layer III, 128 kbit/s, 44.1 kHz: 417-byte frames.
-        let mut mp3 = Vec::new();
-        for _ in 0..3 {
-            mp3.extend_from_slice(&[0xFF, 0xFB, 0x90, 0x64]);
-            mp3.extend(std::iter::repeat_n(0u8, 413));
-        }
+        let mp3 = mp3_frames(3, 0);
         assert_eq!(mpeg_frame_len(&mp3), Some(417));
         assert_eq!(sniff(&mp3), Some(Kind::Mp3));
         let mut tagged = b"ID3\x04\0\0\0\0\0\x05hello".to_vec();

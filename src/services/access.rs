@@ -100,6 +100,19 @@ pub(crate) async fn workable<C: ConnectionTrait>(
         .ok_or(ServiceError::NotFound)
 }
 
+/// The case as an inspector about to read it sees it; nothing for anyone else, as for a case
+/// they may not see.
+pub(crate) async fn readable<C: ConnectionTrait>(
+    db: &C,
+    viewer: &Viewer,
+    id: Uuid,
+) -> Result<Option<report::Model>, ServiceError> {
+    if !viewer.is_inspector() {
+        return Ok(None);
+    }
+    visible_report(db, viewer, id).await
+}
+
 /// Whether a report with this id exists at all (visibility is the caller's to check).
 pub async fn case_exists<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<bool, ServiceError> {
     Ok(report::Entity::find_by_id(id)

@@ -3,14 +3,14 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DerivePartialModel,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use super::ServiceError;
-use super::access::{Sealer, Viewer, report_dek, visible_report};
+use super::access::{Sealer, Viewer, readable, report_dek, visible_report};
 use super::audit::{self, AuditAction, AuditRecord};
 use crate::crypto::{Dek, Keyring};
 use crate::domain::attachment::{Attachment, Kind};
@@ -61,35 +61,38 @@ pub struct AttachmentSummary {
     pub name: Zeroizing<String>,
 }
 
+/// What a file's summary reads of it: everything but its content.
+#[derive(DerivePartialModel)]
+#[sea_orm(entity = "attachment::Entity")]
+struct Listed {
+    id: Uuid,
+    seq: i32,
+    kind: String,
+    size: i64,
+    stripped: bool,
+    name: Vec<u8>,
+}
+
 /// The files of a report, in order, with their names opened. Reads no content.
 pub(crate) async fn summaries<C: ConnectionTrait>(
     db: &C,
     dek: &Dek,
     report_id: Uuid,
 ) -> Result<Vec<AttachmentSummary>, ServiceError> {
-    let rows: Vec<(Uuid, i32, String, i64, bool, Vec<u8>)> = attachment::Entity::find()
-        .select_only()
-        .columns([
-            attachment::Column::Id,
-            attachment::Column::Seq,
-            attachment::Column::Kind,
-            attachment::Column::Size,
-            attachment::Column::Stripped,
-            attachment::Column::Name,
-        ])
+    let rows = attachment::Entity::find()
         .filter(attachment::Column::ReportId.eq(report_id))
         .order_by_asc(attachment::Column::Seq)
-        .into_tuple()
+        .into_partial_model::<Listed>()
         .all(db)
         .await?;
     rows.into_iter()
-        .map(|(id, seq, kind, size, stripped, name)| {
+        .map(|row| {
             Ok(AttachmentSummary {
-                seq,
-                kind: Kind::parse(&kind).ok_or(ServiceError::Corrupt("attachment kind"))?,
-                size,
-                stripped,
-                name: sealer(dek, id).open("name", &name)?,
+                seq: row.seq,
+                kind: Kind::parse(&row.kind).ok_or(ServiceError::Corrupt("attachment kind"))?,
+                size: row.size,
+                stripped: row.stripped,
+                name: sealer(dek, row.id).open("name", &row.name)?,
             })
         })
         .collect()
@@ -123,10 +126,7 @@ pub async fn open_attachment(
     opening: Opening,
     now: DateTime<Utc>,
 ) -> Result<Option<OpenedAttachment>, ServiceError> {
-    if !viewer.is_inspector() {
-        return Ok(None);
-    }
-    let Some(before) = visible_report(db, viewer, report_id).await? else {
+    let Some(before) = readable(db, viewer, report_id).await? else {
         return Ok(None);
     };
     let kind = attachment::Entity::find()

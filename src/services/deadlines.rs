@@ -11,14 +11,18 @@ use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Query, SelectStatement};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DerivePartialModel, EntityTrait, QueryFilter,
+    QuerySelect,
+};
 use uuid::Uuid;
 
 use super::ServiceError;
 use super::access::not_recused_condition;
+use super::staff;
 use crate::config::DeadlineSettings;
 use crate::domain::{CalendarError, Category, Status, WorkCalendar, local_day, start_of};
-use crate::entities::{report, report_event, user};
+use crate::entities::{report, report_event};
 
 /// The step of the workflow a deadline is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -269,6 +273,19 @@ pub struct DueCase {
     pub assignee: Option<String>,
 }
 
+/// What the digest reads of a case that may be due.
+#[derive(DerivePartialModel)]
+#[sea_orm(entity = "report::Entity")]
+struct Pending {
+    id: Uuid,
+    case_number: String,
+    category: String,
+    village: Option<String>,
+    status: String,
+    received_on: NaiveDate,
+    assignee_id: Option<Uuid>,
+}
+
 /// What the daily digest lists: every case whose current stage is overdue or due within
 /// `remind_days` working days after `today`, the most urgent first. With `for_user`, only the
 /// cases assigned to that account and not recused from it (a recusal filed after the
@@ -284,16 +301,6 @@ pub async fn due_or_overdue<C: ConnectionTrait>(
         .add_working_days(today, deadlines.settings.remind_days);
     let limit = horizon.succ_opt().unwrap_or(horizon);
     let mut query = report::Entity::find()
-        .select_only()
-        .columns([
-            report::Column::Id,
-            report::Column::CaseNumber,
-            report::Column::Category,
-            report::Column::Village,
-            report::Column::Status,
-            report::Column::ReceivedOn,
-            report::Column::AssigneeId,
-        ])
         .filter(deadlines.due_before(limit))
         // Flood reports waiting in quarantine are not cases yet.
         .filter(report::Column::Quarantined.eq(false));
@@ -302,56 +309,29 @@ pub async fn due_or_overdue<C: ConnectionTrait>(
             .filter(report::Column::AssigneeId.eq(user_id))
             .filter(not_recused_condition(user_id));
     }
-    type Row = (
-        Uuid,
-        String,
-        String,
-        Option<String>,
-        String,
-        NaiveDate,
-        Option<Uuid>,
-    );
-    let rows: Vec<Row> = query.into_tuple().all(db).await?;
-    let accepted = acceptance_days(db, rows.iter().map(|r| r.0).collect()).await?;
-    let mut assignees: Vec<Uuid> = rows.iter().filter_map(|r| r.6).collect();
-    assignees.sort_unstable();
-    assignees.dedup();
-    let names: HashMap<Uuid, String> = if assignees.is_empty() {
-        HashMap::new()
-    } else {
-        user::Entity::find()
-            .select_only()
-            .column(user::Column::Id)
-            .column(user::Column::DisplayName)
-            .filter(user::Column::Id.is_in(assignees))
-            .into_tuple::<(Uuid, String)>()
-            .all(db)
-            .await?
-            .into_iter()
-            .collect()
-    };
+    let rows = query.into_partial_model::<Pending>().all(db).await?;
+    let accepted = acceptance_days(db, rows.iter().map(|r| r.id).collect()).await?;
+    let names = staff::display_names(db, rows.iter().filter_map(|r| r.assignee_id)).await?;
     let mut due_cases: Vec<DueCase> = rows
         .into_iter()
-        .filter_map(
-            |(id, case_number, category, village, status, received_on, assignee)| {
-                let dates = CaseDates {
-                    status: Status::parse(&status)?,
-                    received_on,
-                    accepted_on: accepted.get(&id).copied(),
-                };
-                let (stage, due) = deadlines.due(&dates)?;
-                Some(DueCase {
-                    id,
-                    case_number,
-                    category: Category::parse(&category).unwrap_or(Category::Other),
-                    village,
-                    stage,
-                    due,
-                    overdue: due < today,
-                    assignee: assignee.and_then(|a| names.get(&a).cloned()),
-                })
-            },
-        )
+        .filter_map(|row| {
+            let dates = CaseDates {
+                status: Status::parse(&row.status)?,
+                received_on: row.received_on,
+                accepted_on: accepted.get(&row.id).copied(),
+            };
+            let (stage, due) = deadlines.due(&dates)?;
+            Some(DueCase {
+                id: row.id,
+                category: Category::parse(&row.category).unwrap_or(Category::Other),
+                case_number: row.case_number,
+                village: row.village,
+                stage,
+                due,
+                overdue: due < today,
+                assignee: row.assignee_id.and_then(|a| names.get(&a).cloned()),
+            })
+        })
         .collect();
     due_cases.sort_by(|a, b| (a.due, &a.case_number).cmp(&(b.due, &b.case_number)));
     Ok(due_cases)
@@ -436,10 +416,7 @@ mod tests {
 
     #[test]
     fn today_is_the_day_in_shanghai() {
-        let late_utc = Utc
-            .with_ymd_and_hms(2024, 9, 30, 16, 30, 0)
-            .single()
-            .unwrap();
+        let late_utc = crate::domain::utc(2024, 9, 30, 16, 30, 0);
         assert_eq!(today(late_utc), d("2024-10-01"));
         assert_eq!(
             start_of(d("2024-10-01")),

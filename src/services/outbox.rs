@@ -452,13 +452,8 @@ pub async fn retry(
         return Err(ServiceError::Forbidden);
     }
     let detail = format!("mail {id}: retry");
-    let txn = audit::begin(
-        db,
-        keyring,
-        AuditRecord::new(Some(viewer.user_id), AuditAction::MailRetry, None, &detail),
-        now,
-    )
-    .await?;
+    let record = AuditRecord::new(Some(viewer.user_id), AuditAction::MailRetry, None, &detail);
+    let txn = audit::begin(db, keyring, record, now).await?;
     let reset = outbox::Entity::update_many()
         .col_expr(outbox::Column::State, Expr::value(PENDING))
         .col_expr(outbox::Column::Attempts, Expr::value(0))

@@ -12,8 +12,8 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionSession, TransactionTrait,
-    sea_query::OnConflict,
+    DerivePartialModel, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionSession,
+    TransactionTrait, sea_query::OnConflict,
 };
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -247,42 +247,42 @@ impl SealedText {
     }
 }
 
+/// What re-matching reads of a report: its key and the two texts that can name someone.
+#[derive(DerivePartialModel)]
+#[sea_orm(entity = "report::Entity")]
+struct Rematched {
+    id: Uuid,
+    dek_id: Uuid,
+    dek_kek_id: String,
+    dek_wrapped: Vec<u8>,
+    subject: Option<Vec<u8>>,
+    description: Vec<u8>,
+}
+
 /// The next batch of reports after `after` in id order, only the columns re-matching reads.
 async fn sealed_texts<C: ConnectionTrait>(
     db: &C,
     after: Option<Uuid>,
 ) -> Result<Vec<SealedText>, ServiceError> {
     let mut query = report::Entity::find()
-        .select_only()
-        .columns([
-            report::Column::Id,
-            report::Column::DekId,
-            report::Column::DekKekId,
-            report::Column::DekWrapped,
-            report::Column::Subject,
-            report::Column::Description,
-        ])
         .order_by_asc(report::Column::Id)
         .limit(REMATCH_BATCH);
     if let Some(after) = after {
         query = query.filter(report::Column::Id.gt(after));
     }
-    type Row = (Uuid, Uuid, String, Vec<u8>, Option<Vec<u8>>, Vec<u8>);
-    let rows: Vec<Row> = query.into_tuple().all(db).await?;
+    let rows = query.into_partial_model::<Rematched>().all(db).await?;
     Ok(rows
         .into_iter()
-        .map(
-            |(id, dek_id, kek_id, bytes, subject, description)| SealedText {
-                id,
-                wrapped: WrappedDek {
-                    dek_id,
-                    kek_id,
-                    bytes,
-                },
-                subject,
-                description,
+        .map(|row| SealedText {
+            id: row.id,
+            wrapped: WrappedDek {
+                dek_id: row.dek_id,
+                kek_id: row.dek_kek_id,
+                bytes: row.dek_wrapped,
             },
-        )
+            subject: row.subject,
+            description: row.description,
+        })
         .collect())
 }
 
@@ -316,13 +316,8 @@ pub async fn file_relative(
         .ok_or_else(|| sea_orm::DbErr::RecordNotFound("user".into()))?;
 
     let detail = format!("filed a close relative for user {}", account.username);
-    let txn = audit::begin(
-        db,
-        keyring,
-        AuditRecord::new(Some(actor), AuditAction::FilingChange, None, &detail),
-        now,
-    )
-    .await?;
+    let record = AuditRecord::new(Some(actor), AuditAction::FilingChange, None, &detail);
+    let txn = audit::begin(db, keyring, record, now).await?;
 
     let filing_id = Uuid::new_v4();
     let (dek, wrapped) = new_row_key(keyring, filing_id)?;
@@ -378,13 +373,8 @@ pub async fn remove_relative(
         .map_or_else(|| filing.user_id.to_string(), |u| u.username);
 
     let detail = format!("removed a close-relative filing for user {username}");
-    let txn = audit::begin(
-        db,
-        keyring,
-        AuditRecord::new(Some(actor), AuditAction::FilingChange, None, &detail),
-        now,
-    )
-    .await?;
+    let record = AuditRecord::new(Some(actor), AuditAction::FilingChange, None, &detail);
+    let txn = audit::begin(db, keyring, record, now).await?;
     staff_name::Entity::delete_many()
         .filter(staff_name::Column::FilingId.eq(filing_id))
         .exec(&txn)
@@ -455,13 +445,8 @@ pub async fn recuse_manually<C: ConnectionTrait + TransactionTrait>(
     let sealed = reason_sealer(&dek, report_id, user_id).seal("reason", reason)?;
 
     let detail = format!("recused {} by hand", account.username);
-    let txn = audit::begin(
-        db,
-        keyring,
-        AuditRecord::new(Some(by), AuditAction::Recuse, Some(report_id), &detail),
-        now,
-    )
-    .await?;
+    let record = AuditRecord::new(Some(by), AuditAction::Recuse, Some(report_id), &detail);
+    let txn = audit::begin(db, keyring, record, now).await?;
     let inserted = insert_recusal(
         &txn,
         report_id,
@@ -520,13 +505,7 @@ pub async fn recused_users<C: ConnectionTrait>(
     db: &C,
     report_id: Uuid,
 ) -> Result<Vec<Uuid>, ServiceError> {
-    recusal_side(
-        db,
-        recusal::Column::ReportId,
-        report_id,
-        recusal::Column::UserId,
-    )
-    .await
+    other_side(db, (recusal::Column::ReportId, report_id)).await
 }
 
 /// Every case a staff member is kept away from.
@@ -534,22 +513,19 @@ pub async fn recused_report_ids<C: ConnectionTrait>(
     db: &C,
     user_id: Uuid,
 ) -> Result<Vec<Uuid>, ServiceError> {
-    recusal_side(
-        db,
-        recusal::Column::UserId,
-        user_id,
-        recusal::Column::ReportId,
-    )
-    .await
+    other_side(db, (recusal::Column::UserId, user_id)).await
 }
 
-/// One side of the recusals whose other side is `id`, in order.
-async fn recusal_side<C: ConnectionTrait>(
+/// The ids on the other side of the recusals whose `by` column is `id` (a report's staff, or a
+/// staff member's reports), in order.
+async fn other_side<C: ConnectionTrait>(
     db: &C,
-    by: recusal::Column,
-    id: Uuid,
-    wanted: recusal::Column,
+    (by, id): (recusal::Column, Uuid),
 ) -> Result<Vec<Uuid>, ServiceError> {
+    let wanted = match by {
+        recusal::Column::ReportId => recusal::Column::UserId,
+        _ => recusal::Column::ReportId,
+    };
     Ok(recusal::Entity::find()
         .select_only()
         .column(wanted)

@@ -8,7 +8,7 @@ use chrono_tz::Asia::Shanghai;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+    QueryOrder, QuerySelect, Select, SqlErr, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -201,11 +201,7 @@ pub async fn list_sites<C: ConnectionTrait>(db: &C) -> Result<Vec<Site>, Service
 }
 
 pub async fn find_site<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Option<Site>, ServiceError> {
-    site::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .map(Site::try_from)
-        .transpose()
+    one_site(db, site::Entity::find_by_id(id)).await
 }
 
 /// The site a token belongs to, enabled or not.
@@ -213,12 +209,18 @@ pub async fn find_by_token<C: ConnectionTrait>(
     db: &C,
     token: &str,
 ) -> Result<Option<Site>, ServiceError> {
-    site::Entity::find()
-        .filter(site::Column::Token.eq(token))
-        .one(db)
-        .await?
-        .map(Site::try_from)
-        .transpose()
+    one_site(
+        db,
+        site::Entity::find().filter(site::Column::Token.eq(token)),
+    )
+    .await
+}
+
+async fn one_site<C: ConnectionTrait>(
+    db: &C,
+    query: Select<site::Entity>,
+) -> Result<Option<Site>, ServiceError> {
+    query.one(db).await?.map(Site::try_from).transpose()
 }
 
 /// A site named by its id or by its token, as an admin types it on the command line.
@@ -263,13 +265,8 @@ pub async fn disable_site(
     now: DateTime<Utc>,
 ) -> Result<Site, ServiceError> {
     let detail = format!("site {id} disabled");
-    let txn = audit::begin(
-        db,
-        keyring,
-        AuditRecord::new(actor, AuditAction::SiteChange, None, &detail),
-        now,
-    )
-    .await?;
+    let record = AuditRecord::new(actor, AuditAction::SiteChange, None, &detail);
+    let txn = audit::begin(db, keyring, record, now).await?;
     let changed = site::Entity::update_many()
         .col_expr(site::Column::Enabled, Expr::value(false))
         .col_expr(

@@ -1,10 +1,12 @@
 //! Staff accounts: passwords, roles, aliases, TOTP and sessions.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -305,13 +307,8 @@ pub async fn login(
         }
     }
     let detail = format!("signed in: {}", account.username);
-    let txn = audit::begin(
-        db,
-        keyring,
-        AuditRecord::new(Some(account.id), AuditAction::Login, None, &detail),
-        now,
-    )
-    .await?;
+    let record = AuditRecord::new(Some(account.id), AuditAction::Login, None, &detail);
+    let txn = audit::begin(db, keyring, record, now).await?;
     // Checked and spent in one statement: of two sign-ins racing with one code, the
     // second finds the step already used and is refused.
     if let Some(step) = new_step
@@ -342,13 +339,8 @@ async fn refuse_login(
     detail: &str,
     now: DateTime<Utc>,
 ) -> Result<LoginOutcome, ServiceError> {
-    let txn = audit::begin(
-        db,
-        keyring,
-        AuditRecord::new(None, AuditAction::LoginFailed, None, detail),
-        now,
-    )
-    .await?;
+    let record = AuditRecord::new(None, AuditAction::LoginFailed, None, detail);
+    let txn = audit::begin(db, keyring, record, now).await?;
     txn.commit().await?;
     Ok(LoginOutcome::Refused)
 }
@@ -395,13 +387,8 @@ pub async fn logout(
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
     let detail = format!("signed out: {}", user.username);
-    let txn = audit::begin(
-        db,
-        keyring,
-        AuditRecord::new(Some(user.user_id), AuditAction::Logout, None, &detail),
-        now,
-    )
-    .await?;
+    let record = AuditRecord::new(Some(user.user_id), AuditAction::Logout, None, &detail);
+    let txn = audit::begin(db, keyring, record, now).await?;
     session::Entity::delete_by_id(crate::crypto::session_id_hash(&user.session_id))
         .exec(&txn)
         .await?;
@@ -465,13 +452,8 @@ pub async fn confirm_totp(
         return Ok(false);
     };
     let detail = format!("two-factor enrolled: {}", account.username);
-    let txn = audit::begin(
-        db,
-        keyring,
-        AuditRecord::new(Some(account.id), AuditAction::UserChange, None, &detail),
-        now,
-    )
-    .await?;
+    let record = AuditRecord::new(Some(account.id), AuditAction::UserChange, None, &detail);
+    let txn = audit::begin(db, keyring, record, now).await?;
     if !spend_step(&txn, account.id, step, user::Column::TotpLastStep.is_null()).await? {
         txn.rollback().await?;
         return Ok(false);
@@ -611,13 +593,8 @@ async fn change_account(
     now: DateTime<Utc>,
     change: impl FnOnce(&mut user::ActiveModel),
 ) -> Result<(), ServiceError> {
-    let txn = audit::begin(
-        db,
-        keyring,
-        AuditRecord::new(actor, AuditAction::UserChange, None, detail),
-        now,
-    )
-    .await?;
+    let record = AuditRecord::new(actor, AuditAction::UserChange, None, detail);
+    let txn = audit::begin(db, keyring, record, now).await?;
     let account = find_by_username(&txn, username).await?;
     session::Entity::delete_many()
         .filter(session::Column::UserId.eq(account.id))
@@ -637,6 +614,29 @@ pub async fn inspectors(db: &DatabaseConnection) -> Result<Vec<(Uuid, String)>, 
         .into_iter()
         .filter(|u| !u.disabled && u.roles.contains(&Role::Inspector))
         .map(|u| (u.id, u.display_name))
+        .collect())
+}
+
+/// Display names by account id, in one query.
+pub async fn display_names<C: ConnectionTrait>(
+    db: &C,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> Result<HashMap<Uuid, String>, ServiceError> {
+    let mut ids: Vec<Uuid> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .column(user::Column::DisplayName)
+        .filter(user::Column::Id.is_in(ids))
+        .into_tuple::<(Uuid, String)>()
+        .all(db)
+        .await?
+        .into_iter()
         .collect())
 }
 

@@ -5,10 +5,8 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use actix_web::HttpRequest;
-
+use super::Visit;
 use super::middleware::rate_limit::RouteClass;
-use super::{AppState, client_addr};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -17,8 +15,8 @@ use crate::i18n::Catalog;
 use crate::services::tracking::{self, Lookup, Progress, Replied};
 
 /// Looks a code up for this client.
-pub async fn look_up(req: &HttpRequest, state: &AppState, typed: &str) -> Result<Lookup, AppError> {
-    let client = guard(req, state)?;
+pub async fn look_up(visit: &Visit, typed: &str) -> Result<Lookup, AppError> {
+    let (client, state) = (guard(visit)?, &visit.state);
     let lookup = tracking::look_up(&state.db, &state.keyring, typed).await?;
     // A hit forgives nothing: a guesser holding one real code of their own could otherwise
     // look it up between guesses and never meet a wait. Only time forgets failures.
@@ -30,13 +28,8 @@ pub async fn look_up(req: &HttpRequest, state: &AppState, typed: &str) -> Result
 }
 
 /// Stores this client's answer to the inspectors.
-pub async fn reply(
-    req: &HttpRequest,
-    state: &AppState,
-    typed: &str,
-    text: &str,
-) -> Result<Replied, AppError> {
-    let client = guard(req, state)?;
+pub async fn reply(visit: &Visit, typed: &str, text: &str) -> Result<Replied, AppError> {
+    let (client, state) = (guard(visit)?, &visit.state);
     let replied = tracking::reply(&state.db, &state.keyring, typed, text, state.now()).await?;
     if let Replied::NotFound = replied {
         state.lookups.failed(client, state.now());
@@ -45,8 +38,8 @@ pub async fn reply(
 }
 
 /// The per-client budget and the growing wait after failed lookups.
-fn guard(req: &HttpRequest, state: &AppState) -> Result<Option<IpAddr>, AppError> {
-    let client = client_addr(req, &state.settings.server.trusted_proxies);
+fn guard(visit: &Visit) -> Result<Option<IpAddr>, AppError> {
+    let (client, state) = (visit.client(), &visit.state);
     if let Err(wait) = state.limiters.check(RouteClass::Track, client) {
         return Err(AppError::bare(ErrorKind::RateLimited(wait)));
     }

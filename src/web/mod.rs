@@ -9,6 +9,9 @@ pub mod public;
 pub mod report_form;
 pub mod staff;
 pub mod upload;
+pub mod visit;
+
+pub use visit::Visit;
 
 use std::net::IpAddr;
 use std::sync::Arc;

@@ -9,7 +9,7 @@ use actix_web::http::header::{self, HeaderValue};
 
 use super::AppState;
 use super::multipart;
-use super::pages::Choice;
+use super::pages::{Choice, village_choices};
 use super::upload;
 use crate::domain::{Category, FieldError, RawReport, SubjectRole};
 use crate::i18n::{Catalog, Lang};
@@ -72,38 +72,19 @@ pub fn choices(
     values: &RawReport,
 ) -> (Vec<Choice>, Vec<Choice>, Vec<Choice>) {
     let t = lang.catalog();
-    let categories = Category::ALL
-        .iter()
-        .map(|c| {
-            Choice::new(
-                c.code(),
-                t.label("category", c.code()),
-                values.category.as_deref(),
-            )
-        })
-        .collect();
-    let villages = state
-        .villages
-        .all()
-        .iter()
-        .map(|v| {
-            let label = match lang {
-                Lang::Zh => v.zh.as_str(),
-                Lang::En => v.en.as_str(),
-            };
-            Choice::new(&v.id, label, values.village.as_deref())
-        })
-        .collect();
-    let roles = SubjectRole::ALL
-        .iter()
-        .map(|r| {
-            Choice::new(
-                r.code(),
-                t.label("role", r.code()),
-                values.subject_role.as_deref(),
-            )
-        })
-        .collect();
+    let categories = Choice::labelled(
+        t,
+        "category",
+        Category::ALL.iter().map(|c| c.code()),
+        values.category.as_deref(),
+    );
+    let villages = village_choices(&state.villages, lang, values.village.as_deref());
+    let roles = Choice::labelled(
+        t,
+        "role",
+        SubjectRole::ALL.iter().map(|r| r.code()),
+        values.subject_role.as_deref(),
+    );
     (categories, villages, roles)
 }
 

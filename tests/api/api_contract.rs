@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::reports::next_ip;
 use crate::helpers::storage::report_count;
-use crate::helpers::{TestApp, mistyped_digit, sqlite_app};
+use crate::helpers::{TestApp, json_with, mistyped_digit, sqlite_app};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -55,8 +55,7 @@ async fn an_integration_submits_and_tracks_a_report(app: TestApp) {
                 "198.51.100.10",
             )
             .await;
-        assert_eq!(tracked.status(), 200);
-        let body: Value = tracked.json().await.unwrap();
+        let body = json_with(tracked, 200).await;
         assert_eq!(body["status"], "received");
         assert_eq!(body["status_text"], text);
         assert_eq!(body["messages"], json!([]));
@@ -94,8 +93,7 @@ async fn bad_bodies_get_error_bodies_never_a_server_error(app: TestApp) {
             .send()
     };
     let not_json = raw("{\"category\": ").await.unwrap();
-    assert_eq!(not_json.status(), 400);
-    let body: Value = not_json.json().await.unwrap();
+    let body = json_with(not_json, 400).await;
     assert_eq!(body["error"]["code"], "malformed_body");
     assert!(body["error"]["message"].as_str().unwrap().len() > 3);
 
@@ -146,17 +144,24 @@ async fn bad_bodies_get_error_bodies_never_a_server_error(app: TestApp) {
     assert_eq!(report_count(&app).await, 0);
 }
 
-async fn track_answers_follow_the_contract(app: TestApp) {
-    let body: Value = app
-        .post_json("/api/v1/reports", &valid_report(), "198.51.100.12")
+/// A valid report submitted through the API: the answer, its tracking code (digits only),
+/// and the same code with its check digit mistyped.
+async fn submitted(app: &TestApp, client_ip: &str) -> (Value, String, String) {
+    let answer: Value = app
+        .post_json("/api/v1/reports", &valid_report(), client_ip)
         .await
         .json()
         .await
         .unwrap();
-    let code: String = body["tracking_code"].as_str().unwrap().replace(' ', "");
-    let mut mistyped: Vec<u8> = code.clone().into_bytes();
+    let code = answer["tracking_code"].as_str().unwrap().replace(' ', "");
+    let mut mistyped = code.clone().into_bytes();
     mistyped[15] = mistyped_digit(mistyped[15]);
     let mistyped = String::from_utf8(mistyped).unwrap();
+    (answer, code, mistyped)
+}
+
+async fn track_answers_follow_the_contract(app: TestApp) {
+    let (_, _, mistyped) = submitted(&app, "198.51.100.12").await;
 
     let response = app
         .post_json(
@@ -165,8 +170,7 @@ async fn track_answers_follow_the_contract(app: TestApp) {
             "198.51.100.12",
         )
         .await;
-    assert_eq!(response.status(), 422);
-    let body: Value = response.json().await.unwrap();
+    let body = json_with(response, 422).await;
     assert_eq!(body["error"]["code"], "check_code");
     assert!(
         body["error"]["fields"]["tracking_code"]
@@ -177,8 +181,7 @@ async fn track_answers_follow_the_contract(app: TestApp) {
 
     let never_issued = tipoff::crypto::new_tracking_code();
     let unknown = app.post_track(never_issued.digits(), "198.51.100.12").await;
-    assert_eq!(unknown.status(), 404);
-    let unknown: Value = unknown.json().await.unwrap();
+    let unknown = json_with(unknown, 404).await;
     for (i, not_a_code) in ["12345", "abcd efgh ijkl mnop", "12345678901234567", ""]
         .iter()
         .enumerate()
@@ -281,19 +284,7 @@ async fn an_api_route_answers_an_undeclared_method_with_405_and_what_it_allows()
 async fn every_answer_an_api_route_gives_is_in_the_openapi_document() {
     let app = sqlite_app().await;
     let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
-    let submitted: Value = app
-        .post_json("/api/v1/reports", &valid_report(), "198.51.100.30")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let code = submitted["tracking_code"]
-        .as_str()
-        .unwrap()
-        .replace(' ', "");
-    let mut mistyped = code.clone().into_bytes();
-    mistyped[15] = mistyped_digit(mistyped[15]);
-    let mistyped = String::from_utf8(mistyped).unwrap();
+    let (submitted, code, mistyped) = submitted(&app, "198.51.100.30").await;
     let unknown = tipoff::crypto::new_tracking_code().digits().to_string();
     let huge = json!({"text": "x".repeat(app.state.settings.server.body_limit + 1)}).to_string();
     let track = |code: &str| json!({"tracking_code": code}).to_string();

@@ -13,7 +13,7 @@ use tipoff::entities::{audit_entry, report};
 
 use crate::helpers::files::*;
 use crate::helpers::storage::{contains_bytes, stored_bytes};
-use crate::helpers::{TestApp, code_in, hidden_value, sqlite_app};
+use crate::helpers::{TestApp, body_with, code_in, hidden_value, json_with, sqlite_app};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -203,8 +203,7 @@ async fn a_pdf_named_jpg_is_stored_and_served_as_a_pdf_without_its_author(app: T
         &[("scan.jpg", "image/jpeg", &pdf)],
     );
     let response = post_multipart(&app, "/api/v1/reports", body, "198.51.100.2", None).await;
-    assert_eq!(response.status(), 201);
-    let answer: Value = response.json().await.unwrap();
+    let answer = json_with(response, 201).await;
     assert_eq!(answer["attachments"][0]["kind"], "pdf", "{answer}");
     assert_eq!(answer["attachments"][0]["name"], "附件1.pdf");
     assert_eq!(answer["attachments"][0]["stripped"], true);
@@ -232,8 +231,7 @@ async fn a_pdf_named_jpg_is_stored_and_served_as_a_pdf_without_its_author(app: T
 async fn html_files_and_polyglots_are_refused_or_served_inert(app: TestApp) {
     let html = b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>";
     let response = submit_file(&app, ("evidence.jpg", "image/jpeg", html), "198.51.100.3").await;
-    assert_eq!(response.status(), 422);
-    let page = response.text().await.unwrap();
+    let page = body_with(response, 422).await;
     assert!(page.contains("File 1 (evidence.jpg)"), "names the file");
     assert!(page.contains("not accepted"), "says why");
     assert!(page.contains("照片为证"), "typed text kept");
@@ -246,8 +244,7 @@ async fn html_files_and_polyglots_are_refused_or_served_inert(app: TestApp) {
     let mut fake = vec![0xFF, 0xD8, 0xFF];
     fake.extend_from_slice(html);
     let response = submit_file(&app, ("x.jpg", "image/jpeg", &fake), "198.51.100.3").await;
-    assert_eq!(response.status(), 422);
-    assert!(response.text().await.unwrap().contains("damaged"));
+    assert!(body_with(response, 422).await.contains("damaged"));
     assert_eq!(counts(&app).await, (0, 0), "nothing stored");
 
     // A real JPEG with a script appended: accepted as a picture, stored without the script,
@@ -357,8 +354,7 @@ async fn limits_refuse_too_many_and_too_large_files_and_store_nothing(app: TestA
         .map(|_| ("p.png", "image/png", png.as_slice()))
         .collect();
     let response = submit_with_files(&app, &[], &six, "198.51.100.6").await;
-    assert_eq!(response.status(), 413);
-    let page = response.text().await.unwrap();
+    let page = body_with(response, 413).await;
     assert!(page.contains("At most 5 files"), "{page}");
     assert!(page.contains("照片为证"), "typed text kept");
 
@@ -367,8 +363,7 @@ async fn limits_refuse_too_many_and_too_large_files_and_store_nothing(app: TestA
     let body = multipart(&[("report", &report.to_string())], &six);
     let response =
         post_multipart(&app, "/api/v1/reports?lang=en", body, "198.51.100.6", None).await;
-    assert_eq!(response.status(), 413);
-    let error: Value = response.json().await.unwrap();
+    let error = json_with(response, 413).await;
     assert_eq!(error["error"]["code"], "too_large");
     assert!(
         error["error"]["fields"]["files"]
@@ -381,8 +376,7 @@ async fn limits_refuse_too_many_and_too_large_files_and_store_nothing(app: TestA
     let mut big = tiny_png();
     big.resize(11 * 1024 * 1024, 0);
     let response = submit_file(&app, ("huge.png", "image/png", &big), "198.51.100.7").await;
-    assert_eq!(response.status(), 413);
-    let page = response.text().await.unwrap();
+    let page = body_with(response, 413).await;
     assert!(
         page.contains("File 1 (huge.png)") && page.contains("10 MB"),
         "{page}"
@@ -398,8 +392,7 @@ async fn limits_refuse_too_many_and_too_large_files_and_store_nothing(app: TestA
     let body = multipart(&[("report", &report.to_string())], &three);
     let response =
         post_multipart(&app, "/api/v1/reports?lang=en", body, "198.51.100.8", None).await;
-    assert_eq!(response.status(), 413);
-    let error: Value = response.json().await.unwrap();
+    let error = json_with(response, 413).await;
     assert!(
         error["error"]["fields"]["files"]
             .as_str()
@@ -476,8 +469,7 @@ async fn a_real_name_reporter_may_keep_file_details_as_evidence(app: TestApp) {
     let mut kept = real_name.to_vec();
     kept.push(("keep_metadata", "true"));
     let response = submit_with_files(&app, &kept, &photo, "198.51.100.11").await;
-    assert_eq!(response.status(), 200);
-    assert!(response.text().await.unwrap().contains("as they are"));
+    assert!(body_with(response, 200).await.contains("as they are"));
     let response = submit_with_files(&app, &real_name, &photo, "198.51.100.12").await;
     assert_eq!(response.status(), 200);
     // Anonymous: the box is ignored.
@@ -747,8 +739,7 @@ async fn hostile_multipart_bodies_get_4xx_never_5xx(app: TestApp) {
         &[("deep.pdf", "application/pdf", deep.as_bytes())],
     )
     .await;
-    assert_eq!(response.status(), 422);
-    let error: Value = response.json().await.unwrap();
+    let error = json_with(response, 422).await;
     assert!(
         error["error"]["fields"]["file[1]"]
             .as_str()
@@ -762,8 +753,7 @@ async fn hostile_multipart_bodies_get_4xx_never_5xx(app: TestApp) {
         &[("locked.pdf", "application/pdf", &locked)],
     )
     .await;
-    assert_eq!(response.status(), 422);
-    let error: Value = response.json().await.unwrap();
+    let error = json_with(response, 422).await;
     let reason = error["error"]["fields"]["file[1]"].as_str().unwrap();
     assert!(reason.contains("cannot be removed"), "{error}");
     assert_eq!(counts(&app).await, (0, 0), "nothing stored");
@@ -776,8 +766,7 @@ async fn hostile_multipart_bodies_get_4xx_never_5xx(app: TestApp) {
         &[("locked.pdf", "application/pdf", &locked)],
     )
     .await;
-    assert_eq!(response.status(), 201);
-    let answer: Value = response.json().await.unwrap();
+    let answer = json_with(response, 201).await;
     assert_eq!(answer["attachments"][0]["stripped"], false);
     assert_eq!(answer["attachments"][0]["name"], "locked.pdf");
 }

@@ -1,5 +1,6 @@
 //! The inspectors' desk: the workflow, the conversation with the reporter, and who sees what.
 
+use crate::helpers::body_with;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Asia::Shanghai;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
@@ -191,8 +192,7 @@ async fn a_case_goes_from_received_to_closed_and_the_reporter_reads_the_feedback
             &next_ip(),
         )
         .await;
-    assert_eq!(page.status(), 200);
-    let html = page.text().await.unwrap();
+    let html = body_with(page, 200).await;
     assert!(
         html.contains("办理结果反馈"),
         "the feedback heading is shown"

@@ -426,6 +426,18 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
+/// The body of an answer that came with `status` (asserted first).
+pub async fn body_with(response: reqwest::Response, status: u16) -> String {
+    assert_eq!(response.status(), status);
+    response.text().await.unwrap()
+}
+
+/// The JSON body of an answer that came with `status` (asserted first).
+pub async fn json_with(response: reqwest::Response, status: u16) -> serde_json::Value {
+    assert_eq!(response.status(), status);
+    response.json().await.unwrap()
+}
+
 /// The tracking code shown on a receipt page, as printed (grouped).
 pub fn code_in(html: &str) -> String {
     let start = html

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::helpers::files::*;
 use crate::helpers::hostile::*;
-use crate::helpers::{TestApp, free_port, sqlite_app, sqlite_app_with};
+use crate::helpers::{TestApp, body_with, free_port, sqlite_app, sqlite_app_with};
 use crate::on_both_backends;
 
 on_both_backends!(pdfs_from_anonymous_reporters_carry_nothing_of_them);
@@ -33,8 +33,7 @@ async fn a_file_that_kills_its_worker_costs_one_file_and_nothing_else() {
         "198.51.100.20",
     )
     .await;
-    assert_eq!(response.status(), 422);
-    let page = response.text().await.unwrap();
+    let page = body_with(response, 422).await;
     assert!(
         page.contains("could not be checked"),
         "says the file could not be checked"

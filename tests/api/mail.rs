@@ -32,7 +32,8 @@ use crate::helpers::mail::{
 use crate::helpers::reports::{report_body, submit, submit_to};
 use crate::helpers::storage::audit_entries;
 use crate::helpers::{
-    Backend, TestApp, free_port, settings_in, smtp_server_available, spawn_app, spawn_app_with,
+    Backend, TestApp, body_with, free_port, settings_in, smtp_server_available, spawn_app,
+    spawn_app_with,
 };
 use crate::{on_both_backends, on_each_backend};
 
@@ -504,8 +505,7 @@ async fn a_row_that_keeps_failing_becomes_failed_and_an_admin_can_retry_it(backe
 
     // The metric shows it, to a local scraper only.
     let metrics = app.get("/metrics").await;
-    assert_eq!(metrics.status(), 200);
-    let text = metrics.text().await.unwrap();
+    let text = body_with(metrics, 200).await;
     assert!(text.contains("\ntipoff_outbox_failed 1\n"), "{text}");
     assert!(text.contains("\ntipoff_outbox_pending 0\n"), "{text}");
     let proxied = app

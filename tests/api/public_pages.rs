@@ -1,7 +1,7 @@
 //! A resident on the public pages: report, keep the code, check progress — in Chinese and English.
 
 use crate::helpers::storage::report_count;
-use crate::helpers::{TestApp, code_in, mistyped_digit};
+use crate::helpers::{TestApp, body_with, code_in, mistyped_digit};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -15,8 +15,7 @@ on_both_backends!(
 
 async fn an_anonymous_resident_reports_and_later_sees_it_received(app: TestApp) {
     let home = app.get("/").await;
-    assert_eq!(home.status(), 200);
-    let home = home.text().await.unwrap();
+    let home = body_with(home, 200).await;
     assert!(
         home.contains("人情保"),
         "the notice lists the categories in Chinese"
@@ -74,8 +73,7 @@ async fn a_resident_reading_english_gets_english_pages(app: TestApp) {
             "198.51.100.2",
         )
         .await;
-    assert_eq!(tracked.status(), 200);
-    let html = tracked.text().await.unwrap();
+    let html = body_with(tracked, 200).await;
     assert!(html.contains("Received"), "{html}");
     assert!(!html.contains("已收到"));
 }
@@ -181,8 +179,7 @@ async fn a_mistyped_code_is_told_apart_from_an_unknown_one(app: TestApp) {
     let mistyped = app
         .post_form("/track", &[("tracking_code", &swapped)], "198.51.100.4")
         .await;
-    assert_eq!(mistyped.status(), 422);
-    assert!(mistyped.text().await.unwrap().contains("查询码有误"));
+    assert!(body_with(mistyped, 422).await.contains("查询码有误"));
 
     // A valid code that was never issued, and something that is not a code at all.
     let never_issued = tipoff::crypto::new_tracking_code();
@@ -193,13 +190,11 @@ async fn a_mistyped_code_is_told_apart_from_an_unknown_one(app: TestApp) {
             "198.51.100.4",
         )
         .await;
-    assert_eq!(unknown.status(), 404);
-    let unknown = unknown.text().await.unwrap();
+    let unknown = body_with(unknown, 404).await;
     let malformed = app
         .post_form("/track", &[("tracking_code", "12345")], "198.51.100.4")
         .await;
-    assert_eq!(malformed.status(), 404);
-    let malformed = malformed.text().await.unwrap();
+    let malformed = body_with(malformed, 404).await;
     assert!(unknown.contains("没有找到"));
     assert_eq!(
         unknown.replace(never_issued.digits(), ""),
@@ -221,8 +216,7 @@ async fn a_stale_form_is_shown_again_with_the_text_kept(app: TestApp) {
             "198.51.100.5",
         )
         .await;
-    assert_eq!(response.status(), 422);
-    let html = response.text().await.unwrap();
+    let html = body_with(response, 422).await;
     assert!(html.contains("我等了很久才提交这份举报"));
     assert!(html.contains("页面停留时间过长"));
     assert_eq!(report_count(&app).await, 0);
@@ -239,8 +233,7 @@ async fn a_real_name_report_is_received(app: TestApp) {
             "198.51.100.6",
         )
         .await;
-    assert_eq!(receipt.status(), 200);
-    let html = receipt.text().await.unwrap();
+    let html = body_with(receipt, 200).await;
     assert!(html.contains("实名举报"));
     assert!(
         !html.contains("张三"),

@@ -15,11 +15,14 @@ use tipoff::services::sites::{self, CountRules, Shown, Site};
 use uuid::Uuid;
 
 use crate::helpers::browser::{Browser, sign_in};
-use crate::helpers::cli::{BASE_URL, run_cli, said};
+use crate::helpers::cli::{BASE_URL, assert_ran, assert_refused, cli_add_site, run_cli, said};
 use crate::helpers::sites::{add_site, try_add_site};
 use crate::helpers::storage::audit_entries;
-use crate::helpers::{TestApp, hidden_value, sqlite_app};
+use crate::helpers::{TestApp, body_with, hidden_value, sqlite_app};
 use crate::on_both_backends;
+
+/// The village the posted sites below are in.
+const QINGSHAN: Option<&str> = Some("qingshan-village");
 
 on_both_backends!(
     sites_are_created_listed_and_disabled_and_households_share_one_site_per_village,
@@ -109,7 +112,7 @@ async fn sites_are_created_listed_and_disabled_and_households_share_one_site_per
         &app,
         SiteKind::VillageBoard,
         "  青山村村务公开栏 ",
-        Some("qingshan-village"),
+        QINGSHAN,
     )
     .await;
     assert_eq!(board.name, "青山村村务公开栏");
@@ -233,16 +236,9 @@ async fn submit_through(app: &TestApp, token: &str, client_ip: &str) -> reqwest:
 }
 
 async fn a_report_through_a_sites_code_is_attributed_to_that_site(app: TestApp) {
-    let board = add_site(
-        &app,
-        SiteKind::GroupBoard,
-        "青山村三组公示栏",
-        Some("qingshan-village"),
-    )
-    .await;
+    let board = add_site(&app, SiteKind::GroupBoard, "青山村三组公示栏", QINGSHAN).await;
     let response = submit_through(&app, &board.token, "198.51.100.1").await;
-    assert_eq!(response.status(), 200);
-    assert!(response.text().await.unwrap().contains("tracking-code"));
+    assert!(body_with(response, 200).await.contains("tracking-code"));
     assert_eq!(stored_site_ids(&app).await, vec![Some(board.id)]);
 
     // The JSON API takes the same token.
@@ -280,81 +276,29 @@ async fn an_unknown_or_disabled_code_still_opens_the_form_and_the_report_is_kept
         .await
         .unwrap();
     let response = submit_through(&app, &station.token, "198.51.100.4").await;
-    assert_eq!(response.status(), 200);
-    assert!(response.text().await.unwrap().contains("tracking-code"));
+    assert!(body_with(response, 200).await.contains("tracking-code"));
     assert_eq!(stored_site_ids(&app).await, vec![None, None]);
 }
 
 async fn the_cli_adds_lists_disables_and_writes_qr_codes_that_lead_to_each_site(app: TestApp) {
-    let added = run_cli(
-        &app,
-        &[
-            "site",
-            "add",
-            "--kind",
-            "village_board",
-            "--name",
-            "Qingshan board",
-            "--village",
-            "qingshan-village",
-        ],
-    )
-    .await;
-    assert_eq!(added.status.code(), Some(0), "{}", said(&added));
+    let added = cli_add_site(&app, "village_board", "Qingshan board", QINGSHAN).await;
+    assert_ran(&added);
     let board = sites::list_sites(app.db()).await.unwrap().remove(0);
     assert_eq!(board.name, "Qingshan board");
     assert!(said(&added).contains(&format!("{BASE_URL}/r/{}", board.token)));
 
-    let refused = run_cli(
-        &app,
-        &["site", "add", "--kind", "household", "--name", "入户告知"],
-    )
-    .await;
-    assert_eq!(refused.status.code(), Some(1));
-    assert!(
-        said(&refused).contains("needs a village"),
-        "{}",
-        said(&refused)
-    );
-    let refused = run_cli(&app, &["site", "add", "--kind", "billboard", "--name", "x"]).await;
-    assert_eq!(refused.status.code(), Some(1));
-    assert!(
-        said(&refused).contains("unknown kind"),
-        "{}",
-        said(&refused)
-    );
+    let refused = cli_add_site(&app, "household", "入户告知", None).await;
+    assert_refused(&refused, "needs a village");
+    let refused = cli_add_site(&app, "billboard", "x", None).await;
+    assert_refused(&refused, "unknown kind");
 
-    let added = run_cli(
-        &app,
-        &[
-            "site",
-            "add",
-            "--kind",
-            "household",
-            "--name",
-            "青山村入户告知",
-            "--village",
-            "qingshan-village",
-        ],
-    )
-    .await;
-    assert_eq!(added.status.code(), Some(0), "{}", said(&added));
-    let station = run_cli(
-        &app,
-        &[
-            "site",
-            "add",
-            "--kind",
-            "station_market",
-            "--name",
-            "大路车站",
-        ],
-    )
-    .await;
-    assert_eq!(station.status.code(), Some(0), "{}", said(&station));
+    let added = cli_add_site(&app, "household", "青山村入户告知", QINGSHAN).await;
+    assert_ran(&added);
+    let station = cli_add_site(&app, "station_market", "大路车站", None).await;
+    assert_ran(&station);
 
     let listed = run_cli(&app, &["site", "list"]).await;
-    assert_eq!(listed.status.code(), Some(0), "{}", said(&listed));
+    assert_ran(&listed);
     let all = sites::list_sites(app.db()).await.unwrap();
     assert_eq!(all.len(), 3);
     for site in &all {
@@ -373,7 +317,7 @@ async fn the_cli_adds_lists_disables_and_writes_qr_codes_that_lead_to_each_site(
         .clone();
 
     let disabled = run_cli(&app, &["site", "disable", &station.token]).await;
-    assert_eq!(disabled.status.code(), Some(0), "{}", said(&disabled));
+    assert_ran(&disabled);
     assert!(
         !sites::find_site(app.db(), station.id)
             .await
@@ -387,7 +331,7 @@ async fn the_cli_adds_lists_disables_and_writes_qr_codes_that_lead_to_each_site(
     let out = tempfile::tempdir().unwrap();
     let dir = out.path().join("qr");
     let written = run_cli(&app, &["site", "qr", "--out", dir.to_str().unwrap()]).await;
-    assert_eq!(written.status.code(), Some(0), "{}", said(&written));
+    assert_ran(&written);
     let mut files: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -433,16 +377,14 @@ async fn an_admin_manages_sites_and_prints_a_notice_whose_code_leads_to_the_site
     );
 
     let page = add_household("青山村入户告知", "qingshan-village").await;
-    assert_eq!(page.status(), 200);
-    let html = page.text().await.unwrap();
+    let html = body_with(page, 200).await;
     assert!(html.contains("已新增张贴点"));
     let site = sites::list_sites(app.db()).await.unwrap().remove(0);
     let url = site.url(&app.state.settings.server.base_url);
     assert!(html.contains(&url), "the list shows the code's address");
 
     let again = add_household("青山村二组入户", "qingshan-village").await;
-    assert_eq!(again.status(), 422);
-    assert!(again.text().await.unwrap().contains("已有入户告知张贴点"));
+    assert!(body_with(again, 422).await.contains("已有入户告知张贴点"));
 
     let png = admin.get(&format!("/staff/sites/{}/qr.png", site.id)).await;
     assert_eq!(png.status(), 200);
@@ -510,8 +452,7 @@ async fn an_admin_manages_sites_and_prints_a_notice_whose_code_leads_to_the_site
     let disabled = admin
         .post(&format!("/staff/sites/{}/disable", site.id), &[])
         .await;
-    assert_eq!(disabled.status(), 200);
-    assert!(disabled.text().await.unwrap().contains("已停用张贴点"));
+    assert!(body_with(disabled, 200).await.contains("已停用张贴点"));
     assert!(
         !sites::find_site(app.db(), site.id)
             .await
@@ -526,13 +467,7 @@ async fn an_admin_manages_sites_and_prints_a_notice_whose_code_leads_to_the_site
 
 /// The public boards of Qingshan and of Xinmin.
 async fn two_village_boards(app: &TestApp) -> (Site, Site) {
-    let qingshan = add_site(
-        app,
-        SiteKind::VillageBoard,
-        "青山村公开栏",
-        Some("qingshan-village"),
-    )
-    .await;
+    let qingshan = add_site(app, SiteKind::VillageBoard, "青山村公开栏", QINGSHAN).await;
     let xinmin = add_site(
         app,
         SiteKind::VillageBoard,
@@ -556,13 +491,7 @@ fn date(y: i32, m: u32, d: u32) -> NaiveDate {
 
 async fn counts_are_per_fixed_period_and_masked_below_the_threshold(app: TestApp) {
     let (a, b) = two_village_boards(&app).await;
-    let c = add_site(
-        &app,
-        SiteKind::Household,
-        "青山村入户告知",
-        Some("qingshan-village"),
-    )
-    .await;
+    let c = add_site(&app, SiteKind::Household, "青山村入户告知", QINGSHAN).await;
     let d = add_site(&app, SiteKind::StationMarket, "大路车站", None).await;
 
     // "Today" is Wednesday 18 March 2026: the week is 16–22 March.
@@ -653,8 +582,7 @@ async fn inspectors_see_masked_counts_but_cannot_manage_sites(app: TestApp) {
     }
 
     let page = inspector.get("/staff/counts").await;
-    assert_eq!(page.status(), 200);
-    let html = page.text().await.unwrap();
+    let html = body_with(page, 200).await;
     let row = |name: &str| {
         let start = html.find(name).unwrap_or_else(|| panic!("{name} row"));
         let end = html[start..].find("</tr>").unwrap() + start;
@@ -700,13 +628,7 @@ async fn the_notice_rendered_in_chromium_carries_a_code_that_leads_to_the_site()
     };
     app.create_staff("admin", "管理员", &[Role::Admin], &[])
         .await;
-    let site = add_site(
-        &app,
-        SiteKind::VillageBoard,
-        "青山村村务公开栏",
-        Some("qingshan-village"),
-    )
-    .await;
+    let site = add_site(&app, SiteKind::VillageBoard, "青山村村务公开栏", QINGSHAN).await;
     let url = site.url(&app.state.settings.server.base_url);
 
     sign_in(&browser, "admin").await;
@@ -755,7 +677,7 @@ async fn the_cli_disables_a_site_whose_token_begins_with_a_hyphen() {
     .unwrap();
 
     let disabled = run_cli(&app, &["site", "disable", &token]).await;
-    assert_eq!(disabled.status.code(), Some(0), "{}", said(&disabled));
+    assert_ran(&disabled);
     assert!(
         !sites::find_site(app.db(), site.id)
             .await

@@ -9,7 +9,7 @@ use tipoff::services::staff::{self, LoginOutcome};
 use tipoff::web::staff::STAFF_ROUTES;
 
 use crate::helpers::{
-    Staff, TestApp, code_in, hidden_value, sqlite_app, sqlite_app_with, totp_secret_of,
+    Staff, TestApp, body_with, code_in, hidden_value, sqlite_app, sqlite_app_with, totp_secret_of,
 };
 use crate::on_both_backends;
 
@@ -141,8 +141,7 @@ async fn state_changing_requests_need_the_sessions_csrf_token(app: TestApp) {
         ("operator", "1"),
     ];
     let missing = admin.post_raw("/staff/admin/users", &fields).await;
-    assert_eq!(missing.status(), 403);
-    assert!(missing.text().await.unwrap().contains("页面已过期"));
+    assert!(body_with(missing, 403).await.contains("页面已过期"));
     let mut with_other: Vec<(&str, &str)> = vec![("csrf", other.csrf.as_str())];
     with_other.extend_from_slice(&fields);
     assert_eq!(
@@ -160,8 +159,7 @@ async fn state_changing_requests_need_the_sessions_csrf_token(app: TestApp) {
     );
 
     let created = admin.post("/staff/admin/users", &fields).await;
-    assert_eq!(created.status(), 200);
-    assert!(created.text().await.unwrap().contains("newop"));
+    assert!(body_with(created, 200).await.contains("newop"));
     let users = tipoff::services::staff::list_users(app.db()).await.unwrap();
     assert!(
         users
@@ -191,8 +189,7 @@ async fn an_operator_enters_a_phoned_report_and_reads_out_the_code(app: TestApp)
 
     // …and the hotline keeps working from the same address.
     let form = operator.get("/staff/intake").await;
-    assert_eq!(form.status(), 200);
-    assert!(form.text().await.unwrap().contains("监督电话"));
+    assert!(body_with(form, 200).await.contains("监督电话"));
     let response = operator
         .post(
             "/staff/intake",
@@ -239,8 +236,7 @@ async fn an_operator_enters_a_phoned_report_and_reads_out_the_code(app: TestApp)
             ],
         )
         .await;
-    assert_eq!(invalid.status(), 422);
-    let html = invalid.text().await.unwrap();
+    let html = body_with(invalid, 422).await;
     assert!(html.contains("这是一段描述文字"), "typed text kept");
     assert!(html.contains("href=\"#channel\""));
 }
@@ -255,12 +251,9 @@ async fn sign_in_slows_down_per_client_and_account_but_never_locks_out() {
         let refused = app
             .try_sign_in("insp", "wrong-password!", "", "192.0.2.50")
             .await;
-        assert_eq!(refused.status(), 401);
         assert!(
-            refused
-                .text()
+            body_with(refused, 401)
                 .await
-                .unwrap()
                 .contains("用户名、密码或验证码不正确")
         );
     }

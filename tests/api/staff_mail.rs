@@ -10,7 +10,9 @@ use tipoff::services::routing;
 use crate::helpers::mail::{BUREAU, POST, SmtpSink, outbox_rows, via_smtp};
 use crate::helpers::reports::{report_body, submit};
 use crate::helpers::storage::audit_entries;
-use crate::helpers::{Backend, TestApp, free_port, smtp_server_available, spawn_app_with};
+use crate::helpers::{
+    Backend, TestApp, body_with, free_port, smtp_server_available, spawn_app_with,
+};
 use crate::{on_both_backends, on_each_backend};
 
 on_both_backends!(
@@ -55,8 +57,7 @@ async fn a_failed_mail_is_shown_to_admins_and_inspectors_and_sent_again(backend:
     assert_eq!(row.state, FAILED);
 
     let response = admin.get("/staff/admin/mail").await;
-    assert_eq!(response.status(), 200);
-    let page = response.text().await.unwrap();
+    let page = body_with(response, 200).await;
     assert!(page.contains(&format!("id=\"mail-{}\"", row.id)), "{page}");
     assert!(page.contains(&case.case_number));
     assert!(page.contains("纪律检查岗"));
@@ -103,8 +104,7 @@ async fn a_failed_mail_is_shown_to_admins_and_inspectors_and_sent_again(backend:
     assert!(!inspector.page("/staff/cases").await.contains(ALARM));
     // A second press finds nothing to send again.
     let again = admin.post(&path, &[]).await;
-    assert_eq!(again.status(), 404);
-    assert!(again.text().await.unwrap().contains("已不在发送失败之列"));
+    assert!(body_with(again, 404).await.contains("已不在发送失败之列"));
     let audited = audit_entries(&app, "mail_retry").await;
     assert_eq!(audited.len(), 1);
 
@@ -236,12 +236,9 @@ async fn an_inspector_escalates_a_case_from_its_page_and_sees_the_routing_record
             &[("group", "civil_affairs_post")],
         )
         .await;
-    assert_eq!(response.status(), 422);
     assert!(
-        response
-            .text()
+        body_with(response, 422)
             .await
-            .unwrap()
             .contains("反映民政工作人员的案件不转送本级民政岗")
     );
     assert_eq!(
@@ -277,20 +274,16 @@ async fn an_admin_gives_a_new_account_a_mail_address(app: TestApp) {
             &fields("li.jc", "li.jc at example.org"),
         )
         .await;
-    assert_eq!(refused.status(), 422);
-    assert!(refused.text().await.unwrap().contains("邮箱地址格式不正确"));
+    assert!(body_with(refused, 422).await.contains("邮箱地址格式不正确"));
     let created = admin
         .post(
             "/staff/admin/users",
             &fields("li.jc", " li.jc@example.org "),
         )
         .await;
-    assert_eq!(created.status(), 200);
     assert!(
-        created
-            .text()
+        body_with(created, 200)
             .await
-            .unwrap()
             .contains("<td>li.jc@example.org</td>")
     );
     let without = admin

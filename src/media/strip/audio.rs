@@ -166,11 +166,7 @@ mod tests {
 
     #[test]
     fn mp3_loses_id3_and_ape_tags() {
-        let mut frames = Vec::new();
-        for _ in 0..2 {
-            frames.extend_from_slice(&[0xFF, 0xFB, 0x90, 0x64]);
-            frames.extend(std::iter::repeat_n(0x11u8, 413));
-        }
+        let frames = crate::media::sniff::mp3_frames(2, 0x11);
         let mut file = b"ID3\x03\0\0\0\0\0\x0aTIT2SECRET".to_vec();
         file.extend_from_slice(&frames);
         let mut ape = b"APETAGEX".to_vec();

@@ -256,14 +256,7 @@ mod properties {
                     kept: true,
                 }
             }),
-            body().prop_map(|mut body| {
-                body.splice(0..0, *b"Adobe");
-                Segment {
-                    marker: 0xEE,
-                    body,
-                    kept: true,
-                }
-            }),
+            tagged(0xEE, b"Adobe", true),
             (0xE1u8..=0xEF, body()).prop_filter_map("Adobe is kept", |(marker, body)| {
                 (marker != 0xEE || !body.starts_with(b"Adobe")).then_some(Segment {
                     marker,
@@ -276,15 +269,16 @@ mod properties {
                 body,
                 kept: false
             }),
-            body().prop_map(|mut body| {
-                body.splice(0..0, *b"JFXX\0");
-                Segment {
-                    marker: 0xE0,
-                    body,
-                    kept: false,
-                }
-            }),
+            tagged(0xE0, b"JFXX\0", false),
         ]
+    }
+
+    /// A `marker` segment whose body starts with `tag`.
+    fn tagged(marker: u8, tag: &'static [u8], kept: bool) -> impl Strategy<Value = Segment> {
+        body().prop_map(move |mut body| {
+            body.splice(0..0, tag.iter().copied());
+            Segment { marker, body, kept }
+        })
     }
 
     /// Entropy-coded data: any bytes, with every 0xFF stuffed and restart markers between.

@@ -163,13 +163,8 @@ pub async fn reporter_reply(
     }
     let detail = format!("reporter replied on case {}", before.case_number);
     // A reporter's own action keeps its date only, in the audit log as everywhere.
-    let txn = audit::begin(
-        db,
-        keyring,
-        AuditRecord::new(None, AuditAction::Message, Some(before.id), &detail),
-        start_of_day(now),
-    )
-    .await?;
+    let record = AuditRecord::new(None, AuditAction::Message, Some(before.id), &detail);
+    let txn = audit::begin(db, keyring, record, start_of_day(now)).await?;
     let Some(current) = report::Entity::find_by_id(before.id).one(&txn).await? else {
         return Ok(ReplyOutcome::NotFound);
     };

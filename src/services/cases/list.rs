@@ -5,16 +5,17 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DerivePartialModel, EntityTrait,
     Order as SqlOrder, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
 use crate::domain::{Category, Status};
-use crate::entities::{message, report, user};
+use crate::entities::{message, report};
 use crate::services::ServiceError;
 use crate::services::access::{Viewer, status_of};
 use crate::services::deadlines::{self, CaseDates, Deadlines, Stage};
+use crate::services::staff;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Order {
@@ -72,8 +73,9 @@ pub struct CaseList {
     pub per_page: u64,
 }
 
-/// How verification came out.
-#[derive(Debug, FromQueryResult)]
+/// What the list reads of a report: metadata only, nothing sealed.
+#[derive(Debug, DerivePartialModel)]
+#[sea_orm(entity = "report::Entity")]
 struct Metadata {
     id: Uuid,
     case_number: String,
@@ -85,18 +87,6 @@ struct Metadata {
     anonymous: bool,
     assignee_id: Option<Uuid>,
 }
-
-const METADATA: [report::Column; 9] = [
-    report::Column::Id,
-    report::Column::CaseNumber,
-    report::Column::Category,
-    report::Column::Village,
-    report::Column::Channel,
-    report::Column::Status,
-    report::Column::ReceivedOn,
-    report::Column::Anonymous,
-    report::Column::AssigneeId,
-];
 
 /// The triage list: one page of the cases the viewer may see, with counts per status and each
 /// case's due date as of `today` (in Asia/Shanghai). Reads metadata only and decrypts nothing;
@@ -178,18 +168,16 @@ pub async fn list_cases(
         Order::OldestFirst => SqlOrder::Asc,
     };
     let found: Vec<Metadata> = report::Entity::find()
-        .select_only()
-        .columns(METADATA)
         .filter(narrowed)
         .order_by(report::Column::ReceivedOn, direction.clone())
         .order_by(report::Column::CaseNumber, direction)
         .offset((page - 1).saturating_mul(per_page))
         .limit(per_page)
-        .into_model::<Metadata>()
+        .into_partial_model::<Metadata>()
         .all(db)
         .await?;
 
-    let names = display_names(db, found.iter().filter_map(|r| r.assignee_id)).await?;
+    let names = staff::display_names(db, found.iter().filter_map(|r| r.assignee_id)).await?;
     let unread = unread_replies(db, found.iter().map(|r| r.id).collect()).await?;
     let accepted = deadlines::acceptance_days(db, found.iter().map(|r| r.id).collect()).await?;
     let rows = found
@@ -247,28 +235,5 @@ async fn unread_replies<C: ConnectionTrait>(
         .await?
         .into_iter()
         .map(|(id, n)| (id, u64::try_from(n).unwrap_or(0)))
-        .collect())
-}
-
-/// Display names by account id, in one query.
-pub(super) async fn display_names<C: ConnectionTrait>(
-    db: &C,
-    ids: impl IntoIterator<Item = Uuid>,
-) -> Result<HashMap<Uuid, String>, ServiceError> {
-    let mut ids: Vec<Uuid> = ids.into_iter().collect();
-    ids.sort_unstable();
-    ids.dedup();
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    Ok(user::Entity::find()
-        .select_only()
-        .column(user::Column::Id)
-        .column(user::Column::DisplayName)
-        .filter(user::Column::Id.is_in(ids))
-        .into_tuple::<(Uuid, String)>()
-        .all(db)
-        .await?
-        .into_iter()
         .collect())
 }

@@ -4,8 +4,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DerivePartialModel,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -13,12 +13,13 @@ use zeroize::Zeroizing;
 use crate::crypto::Keyring;
 
 use super::conversation::sorted_messages;
-use super::list::display_names;
 use super::{event_detail, message_body, note_body};
 use crate::domain::{Category, Outcome, Status, SubjectRole};
 use crate::entities::{message, note, report, report_event, report_name};
 use crate::services::ServiceError;
-use crate::services::access::{Viewer, open_fields, report_dek, status_of, visible_report};
+use crate::services::access::{
+    Viewer, open_fields, readable, report_dek, status_of, visible_report,
+};
 use crate::services::attachments::{self, AttachmentSummary};
 use crate::services::audit::{self, AuditAction, AuditRecord};
 use crate::services::deadlines::{self, CaseDates, Deadlines, Stage};
@@ -110,27 +111,19 @@ pub async fn open_case(
     deadlines: &Deadlines,
     now: DateTime<Utc>,
 ) -> Result<Option<CaseView>, ServiceError> {
-    if !viewer.is_inspector() {
-        return Ok(None);
-    }
     // Read once before the transaction for the audit detail, so the audit append can be the
     // transaction's first statement; everything shown is read again inside it.
-    let Some(before) = visible_report(db, viewer, id).await? else {
+    let Some(before) = readable(db, viewer, id).await? else {
         return Ok(None);
     };
     let detail = format!("opened case {}", before.case_number);
-    let txn = audit::begin(
-        db,
-        keyring,
-        AuditRecord::new(
-            Some(viewer.user_id),
-            AuditAction::OpenCase,
-            Some(id),
-            &detail,
-        ),
-        now,
-    )
-    .await?;
+    let record = AuditRecord::new(
+        Some(viewer.user_id),
+        AuditAction::OpenCase,
+        Some(id),
+        &detail,
+    );
+    let txn = audit::begin(db, keyring, record, now).await?;
     // Recused in the meantime: dropping the transaction takes the audit entry back too.
     let Some(found) = visible_report(&txn, viewer, id).await? else {
         return Ok(None);
@@ -206,7 +199,7 @@ pub async fn case_file(
         .filter(|(user, _)| !recused.contains(user))
         .collect();
     let record = routing::routes_of_case(db, routing, id).await?;
-    let names = display_names(
+    let names = staff::display_names(
         db,
         reads
             .iter()
@@ -271,7 +264,7 @@ async fn read_case(
         .await?;
     let messages = sorted_messages(txn, &found).await?;
     let recused = recusal::recused_users(txn, id).await?;
-    let names = display_names(
+    let names = staff::display_names(
         txn,
         events
             .iter()
@@ -290,46 +283,37 @@ async fn read_case(
         accepted_on: deadlines::acceptance_day(&events),
     });
 
-    let events = events
-        .into_iter()
-        .map(|e| {
-            Ok(EventView {
-                detail: e
-                    .detail
-                    .as_deref()
-                    .map(|d| event_detail(&dek, e.id).open("detail", d))
-                    .transpose()?,
-                at: e.at,
-                actor: name_of(e.actor_id),
-                from: e.from_status.as_deref().and_then(Status::parse),
-                to: e.to_status.as_deref().and_then(Status::parse),
-                kind: e.kind,
-            })
+    let events = open_all(events, |e| {
+        Ok(EventView {
+            detail: e
+                .detail
+                .as_deref()
+                .map(|d| event_detail(&dek, e.id).open("detail", d))
+                .transpose()?,
+            at: e.at,
+            actor: name_of(e.actor_id),
+            from: e.from_status.as_deref().and_then(Status::parse),
+            to: e.to_status.as_deref().and_then(Status::parse),
+            kind: e.kind,
         })
-        .collect::<Result<Vec<_>, ServiceError>>()?;
-    let notes = notes
-        .into_iter()
-        .map(|n| {
-            Ok(NoteView {
-                text: note_body(&dek, n.id).open("body", &n.body)?,
-                at: n.at,
-                author: name_of(Some(n.author_id)),
-            })
+    })?;
+    let notes = open_all(notes, |n| {
+        Ok(NoteView {
+            text: note_body(&dek, n.id).open("body", &n.body)?,
+            at: n.at,
+            author: name_of(Some(n.author_id)),
         })
-        .collect::<Result<Vec<_>, ServiceError>>()?;
-    let messages = messages
-        .into_iter()
-        .map(|m| {
-            Ok(MessageView {
-                text: message_body(&dek, m.id).open("body", &m.body)?,
-                at: m.at,
-                day_only: found.anonymous && !m.from_inspector,
-                from_inspector: m.from_inspector,
-                author: name_of(m.author_id),
-                unread: !m.from_inspector && m.read_at.is_none(),
-            })
+    })?;
+    let messages = open_all(messages, |m| {
+        Ok(MessageView {
+            text: message_body(&dek, m.id).open("body", &m.body)?,
+            at: m.at,
+            day_only: found.anonymous && !m.from_inspector,
+            from_inspector: m.from_inspector,
+            author: name_of(m.author_id),
+            unread: !m.from_inspector && m.read_at.is_none(),
         })
-        .collect::<Result<Vec<_>, ServiceError>>()?;
+    })?;
 
     // The case it went into is named only to those who may see that case.
     let merged_into = match (found.merged_into, viewer.visible()) {
@@ -399,14 +383,7 @@ async fn related_cases<C: ConnectionTrait>(
     if places.is_empty() {
         return Ok(Vec::new());
     }
-    let found: Vec<(Uuid, String, String, NaiveDate)> = report::Entity::find()
-        .select_only()
-        .columns([
-            report::Column::Id,
-            report::Column::CaseNumber,
-            report::Column::Status,
-            report::Column::ReceivedOn,
-        ])
+    let found = report::Entity::find()
         .filter(
             report::Column::Id.in_subquery(
                 Query::select()
@@ -420,16 +397,35 @@ async fn related_cases<C: ConnectionTrait>(
         .filter(visible)
         .order_by_desc(report::Column::ReceivedOn)
         .order_by_desc(report::Column::CaseNumber)
-        .into_tuple()
+        .into_partial_model::<Related>()
         .all(db)
         .await?;
     Ok(found
         .into_iter()
-        .map(|(id, case_number, status, received_on)| RelatedCase {
-            id,
-            case_number,
-            status: status_of(&status),
-            received_on,
+        .map(|row| RelatedCase {
+            id: row.id,
+            case_number: row.case_number,
+            status: status_of(&row.status),
+            received_on: row.received_on,
         })
         .collect())
+}
+
+/// What the related-cases list reads of another report.
+#[derive(DerivePartialModel)]
+#[sea_orm(entity = "report::Entity")]
+struct Related {
+    id: Uuid,
+    case_number: String,
+    status: String,
+    received_on: NaiveDate,
+}
+
+/// Each stored row opened into what the page shows; the first that cannot be opened fails
+/// the whole page.
+fn open_all<R, V>(
+    rows: Vec<R>,
+    open: impl FnMut(R) -> Result<V, ServiceError>,
+) -> Result<Vec<V>, ServiceError> {
+    rows.into_iter().map(open).collect()
 }

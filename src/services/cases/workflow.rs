@@ -44,13 +44,8 @@ impl Work {
         detail: &str,
         now: DateTime<Utc>,
     ) -> Result<Work, ServiceError> {
-        let txn = audit::begin(
-            db,
-            keyring,
-            AuditRecord::new(Some(viewer.user_id), action, Some(before.id), detail),
-            now,
-        )
-        .await?;
+        let record = AuditRecord::new(Some(viewer.user_id), action, Some(before.id), detail);
+        let txn = audit::begin(db, keyring, record, now).await?;
         let case = visible_report(&txn, viewer, before.id)
             .await?
             .ok_or(ServiceError::NotFound)?;

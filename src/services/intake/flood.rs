@@ -98,9 +98,13 @@ impl FloodGauge {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::domain::client_key_of as source;
 
-    fn source(addr: &str) -> ClientKey {
-        ClientKey::of(Some(addr.parse().unwrap()))
+    /// A gauge that holds reports past 20 a minute.
+    fn gauge_of_20_a_minute() -> FloodGauge {
+        let mut limits = LimitSettings::tiny();
+        limits.flood_per_minute = 20;
+        FloodGauge::new(&limits)
     }
 
     #[test]
@@ -119,9 +123,7 @@ mod tests {
 
     #[test]
     fn a_flood_from_few_sources_spares_everyone_else() {
-        let mut limits = LimitSettings::tiny();
-        limits.flood_per_minute = 20;
-        let gauge = FloodGauge::new(&limits);
+        let gauge = gauge_of_20_a_minute();
         let t0 = Utc::now();
         let flooders: Vec<ClientKey> = (1..=16)
             .map(|n| source(&format!("203.0.113.{n}")))
@@ -144,9 +146,7 @@ mod tests {
 
     #[test]
     fn one_slash_56_is_one_source_however_many_64s_it_uses() {
-        let mut limits = LimitSettings::tiny();
-        limits.flood_per_minute = 20;
-        let gauge = FloodGauge::new(&limits);
+        let gauge = gauge_of_20_a_minute();
         let t0 = Utc::now();
         for n in 0..100u16 {
             let addr = std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 0xab00 + n, 0, 0, 0, 1);

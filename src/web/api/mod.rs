@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
 use crate::domain::attachment::Upload;
-use crate::domain::{Channel, ClientKey, RawReport, ReportDraft};
+use crate::domain::{Channel, RawReport, ReportDraft};
 use crate::error::{AppError, ErrorBody, ErrorKind, Surface};
 use crate::services::intake::{Origin, Submission};
 use crate::services::tracking::{Lookup, Replied};
@@ -15,7 +15,7 @@ use crate::web::lookup::{TrackAnswer, look_up, reply};
 use crate::web::middleware::rate_limit::RouteClass;
 use crate::web::middleware::{Counted, counted};
 use crate::web::pages::no_store;
-use crate::web::{AppState, api, client_addr, lang_of, multipart, source_of, upload};
+use crate::web::{AppState, Visit, api, client_addr, lang_of, multipart, upload};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -179,16 +179,14 @@ pub struct VersionAnswer {
     )
 )]
 pub async fn submit_report(
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    visit: Visit,
     // Before the body: a client past its budget is refused without a byte of it read.
     _budget: SubmitBudget,
     body: web::Json<ReportBody>,
 ) -> Result<HttpResponse, AppError> {
-    let surface = api(&req);
-    let draft = parse_draft(&state, body.into_inner(), surface)?;
-    let source = source_of(&req, &state);
-    submit(&state, draft, Vec::new(), false, source, surface).await
+    let surface = visit.api();
+    let draft = parse_draft(&visit.state, body.into_inner(), surface)?;
+    submit(&visit, draft, Vec::new(), false).await
 }
 
 fn parse_draft(
@@ -210,15 +208,13 @@ fn parse_draft(
 /// Multipart submission: the `report` part and the `file` parts, streamed under the
 /// attachment limits (documented on `submit_report`).
 pub async fn submit_report_with_files(
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    visit: Visit,
     _budget: SubmitBudget,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
-    let surface = api(&req);
-    let t = lang_of(&req).catalog();
+    let (surface, t, state) = (visit.api(), visit.t(), &visit.state);
     let limits = multipart::Limits::new(&state.settings);
-    let received = match multipart::read(&req, payload.into_inner(), &limits, true).await {
+    let received = match multipart::read(&visit.req, payload.into_inner(), &limits, true).await {
         Ok(received) => received,
         Err(refused) if refused.cutoff.is_too_large() => {
             let reason = upload::cutoff_text(t, &refused.cutoff, &limits);
@@ -263,37 +259,27 @@ pub async fn submit_report_with_files(
         }
     })?;
     let keep_metadata = body.keep_metadata == Some(true);
-    let draft = parse_draft(&state, body, surface)?;
-    let source = source_of(&req, &state);
-    submit(
-        &state,
-        draft,
-        received.files,
-        keep_metadata,
-        source,
-        surface,
-    )
-    .await
+    let draft = parse_draft(state, body, surface)?;
+    submit(&visit, draft, received.files, keep_metadata).await
 }
 
 /// The intake pipeline, then the 201 answer with the tracking code and the stored files.
 async fn submit(
-    state: &AppState,
+    visit: &Visit,
     draft: ReportDraft,
     files: Vec<Upload>,
     keep_metadata: bool,
-    source: ClientKey,
-    surface: Surface,
 ) -> Result<HttpResponse, AppError> {
     let submission = Submission {
         draft,
         files,
         keep_metadata,
         origin: Origin {
-            source: Some(source),
+            source: Some(visit.source()),
             ..Origin::public(Channel::Api)
         },
     };
+    let state = &visit.state;
     let receipt = state.intake().submit(submission, state.now()).await?;
     let answer = SubmitAnswer {
         tracking_code: receipt.tracking_code.grouped(),
@@ -310,7 +296,7 @@ async fn submit(
             .collect(),
     };
     Ok(counted(
-        no_store(HttpResponse::Created().json(answer), surface),
+        no_store(HttpResponse::Created().json(answer), visit.api()),
         Counted::Submission,
     ))
 }
@@ -330,13 +316,11 @@ async fn submit(
     )
 )]
 pub async fn track_report(
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    visit: Visit,
     body: web::Json<TrackBody>,
 ) -> Result<HttpResponse, AppError> {
-    let surface = api(&req);
-    let t = lang_of(&req).catalog();
-    match look_up(&req, &state, &body.tracking_code).await? {
+    let (surface, t) = (visit.api(), visit.t());
+    match look_up(&visit, &body.tracking_code).await? {
         Lookup::Found(progress) => Ok(no_store(
             HttpResponse::Ok().json(TrackAnswer::new(progress, t)),
             surface,
@@ -376,14 +360,12 @@ pub struct ReplyBody {
     )
 )]
 pub async fn reply_report(
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    visit: Visit,
     body: web::Json<ReplyBody>,
 ) -> Result<HttpResponse, AppError> {
-    let surface = api(&req);
-    let t = lang_of(&req).catalog();
+    let (surface, t) = (visit.api(), visit.t());
     let body = body.into_inner();
-    match reply(&req, &state, &body.tracking_code, &body.text).await? {
+    match reply(&visit, &body.tracking_code, &body.text).await? {
         Replied::Stored(progress) => Ok(counted(
             no_store(
                 HttpResponse::Ok().json(TrackAnswer::new(progress, t)),

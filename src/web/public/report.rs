@@ -17,7 +17,7 @@ use crate::web::report_form::{
     FieldErrors, FilesBlock, ShownError, busy_notice, choices, files_note, problem_texts,
     shown_errors, with_retry_after,
 };
-use crate::web::{AppState, client_addr, lang_of, source_of};
+use crate::web::{AppState, Visit, lang_of};
 use crate::web::{multipart, upload};
 use chrono::DateTime;
 
@@ -150,81 +150,62 @@ fn form_page(
     render(&page, status, Surface::Page(lang))
 }
 
-pub async fn report_form(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, AppError> {
-    form_page(
-        &state,
-        lang_of(&req),
-        RawReport::default(),
-        Feedback::default(),
-        StatusCode::OK,
-    )
+pub async fn report_form(visit: Visit) -> Result<HttpResponse, AppError> {
+    fresh_form(&visit, RawReport::default())
 }
 
 /// The form reached from a posted notice's QR code. An unknown token still opens the form:
 /// a resident is never turned away.
 pub async fn report_form_for_site(
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    visit: Visit,
     token: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let values = RawReport {
         site: Some(token.into_inner()).filter(|t| t.len() <= crate::domain::SITE_MAX),
         ..RawReport::default()
     };
-    form_page(
-        &state,
-        lang_of(&req),
-        values,
-        Feedback::default(),
-        StatusCode::OK,
-    )
+    fresh_form(&visit, values)
+}
+
+/// The form as it first opens: nothing refused yet.
+fn fresh_form(visit: &Visit, values: RawReport) -> Result<HttpResponse, AppError> {
+    let feedback = Feedback::default();
+    form_page(&visit.state, visit.lang, values, feedback, StatusCode::OK)
 }
 
 /// The public submission limit for this client: `Err(wait)` when it is used up.
-fn submit_allowed(req: &HttpRequest, state: &AppState) -> Result<(), std::time::Duration> {
-    state.limiters.check(
-        RouteClass::Submit,
-        client_addr(req, &state.settings.server.trusted_proxies),
-    )
+fn submit_allowed(visit: &Visit) -> Result<(), std::time::Duration> {
+    visit
+        .state
+        .limiters
+        .check(RouteClass::Submit, visit.client())
 }
 
 /// A url-encoded report form (no files).
 pub async fn submit_report(
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    visit: Visit,
     form: web::Form<ReportForm>,
 ) -> Result<HttpResponse, AppError> {
-    let limited = submit_allowed(&req, &state);
-    accept_report(&req, &state, form.into_inner(), Vec::new(), 0, limited).await
+    let limited = submit_allowed(&visit);
+    accept_report(&visit, form.into_inner(), Vec::new(), 0, limited).await
 }
 
 /// A multipart report form with evidence files, read as it streams in. A limit passed while
 /// reading answers 413 at once with the form and what was typed before the files.
 pub async fn submit_report_with_files(
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    visit: Visit,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
-    let lang = lang_of(&req);
-    let limited = submit_allowed(&req, &state);
+    let (lang, state) = (visit.lang, &visit.state);
+    let limited = submit_allowed(&visit);
     let limits = multipart::Limits::new(&state.settings);
     // A client over its limit still has its text shown again, but its files are only counted.
-    match multipart::read(&req, payload.into_inner(), &limits, limited.is_ok()).await {
+    match multipart::read(&visit.req, payload.into_inner(), &limits, limited.is_ok()).await {
         Ok(received) => {
             let form = ReportForm::from_fields(received.fields)
-                .ok_or_else(|| AppError::new(ErrorKind::Malformed, Surface::Page(lang)))?;
-            accept_report(
-                &req,
-                &state,
-                form,
-                received.files,
-                received.sent_files,
-                limited,
-            )
-            .await
+                .ok_or_else(|| AppError::new(ErrorKind::Malformed, visit.page()))?;
+            let (files, sent) = (received.files, received.sent_files);
+            accept_report(&visit, form, files, sent, limited).await
         }
         Err(refused) => {
             let form = ReportForm::from_fields(refused.received.fields).unwrap_or_default();
@@ -242,7 +223,7 @@ pub async fn submit_report_with_files(
                 files_dropped: true,
                 ..Feedback::default()
             };
-            form_page(&state, lang, raw, feedback, status)
+            form_page(state, lang, raw, feedback, status)
         }
     }
 }
@@ -251,16 +232,13 @@ pub async fn submit_report_with_files(
 /// token, the confirmation step, the checks, the files, flood admission, then the one
 /// transaction that stores the report with its files.
 async fn accept_report(
-    req: &HttpRequest,
-    state: &AppState,
+    visit: &Visit,
     form: ReportForm,
     files: Vec<crate::domain::attachment::Upload>,
     sent_files: usize,
     limited: Result<(), std::time::Duration>,
 ) -> Result<HttpResponse, AppError> {
-    let lang = lang_of(req);
-    let surface = Surface::Page(lang);
-    let t = lang.catalog();
+    let (lang, surface, t, state) = (visit.lang, visit.page(), visit.t(), &*visit.state);
     let honeypot_filled = form
         .website
         .as_deref()
@@ -333,7 +311,7 @@ async fn accept_report(
             expires_at: DateTime::from_timestamp(issued.issued_at + limits.form_token_max_age, 0)
                 .unwrap_or(now),
         }),
-        source: Some(source_of(req, state)),
+        source: Some(visit.source()),
         ..Origin::public(Channel::Web)
     };
     let submission = Submission {

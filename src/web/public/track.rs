@@ -11,7 +11,7 @@ use crate::services::tracking::{Lookup, Replied};
 use crate::web::lookup::{TrackAnswer, look_up, reply};
 use crate::web::middleware::{Counted, counted};
 use crate::web::pages::{no_store, render};
-use crate::web::{AppState, lang_of};
+use crate::web::{Visit, lang_of};
 
 #[derive(Debug, Deserialize)]
 pub struct TrackForm {
@@ -49,15 +49,12 @@ pub async fn track_form(req: HttpRequest) -> Result<HttpResponse, AppError> {
 }
 
 pub async fn track_report(
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    visit: Visit,
     form: web::Form<TrackForm>,
 ) -> Result<HttpResponse, AppError> {
-    let lang = lang_of(&req);
-    let t = lang.catalog();
-    let surface = Surface::Page(lang);
+    let (lang, t, surface) = (visit.lang, visit.t(), visit.page());
     let typed = form.into_inner().tracking_code.unwrap_or_default();
-    let (status, progress, problem) = match look_up(&req, &state, &typed).await? {
+    let (status, progress, problem) = match look_up(&visit, &typed).await? {
         Lookup::Found(p) => (StatusCode::OK, Some(TrackAnswer::new(p, t)), None),
         Lookup::NotFound => (StatusCode::NOT_FOUND, None, Some(t.t("track.not_found"))),
         Lookup::CheckDigit => (
@@ -92,18 +89,14 @@ pub struct ReplyForm {
 
 /// A reporter answers the inspectors' question from the status page.
 pub async fn reply_report(
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    visit: Visit,
     form: web::Form<ReplyForm>,
 ) -> Result<HttpResponse, AppError> {
-    let lang = lang_of(&req);
-    let t = lang.catalog();
-    let surface = Surface::Page(lang);
+    let (lang, t, surface) = (visit.lang, visit.t(), visit.page());
     let form = form.into_inner();
     let typed = form.tracking_code.unwrap_or_default();
     let text = form.text.unwrap_or_default();
-    let (status, progress, problem, notice, kept) = match reply(&req, &state, &typed, &text).await?
-    {
+    let (status, progress, problem, notice, kept) = match reply(&visit, &typed, &text).await? {
         Replied::Stored(p) => (StatusCode::OK, Some(p), None, Some("track.reply_sent"), ""),
         Replied::NotFound => (
             StatusCode::NOT_FOUND,

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -18,7 +18,7 @@ use crate::services::staff::{self, LoginOutcome};
 use crate::web::middleware::backoff::{Backoff, client_key};
 use crate::web::middleware::rate_limit::RouteClass;
 use crate::web::pages::{render, see_other};
-use crate::web::{AppState, client_addr, lang_of};
+use crate::web::{AppState, Visit};
 
 /// Slows sign-in per (client, account) after repeated failures; never locks an account.
 pub struct LoginThrottle(Backoff<(IpAddr, String)>);
@@ -90,11 +90,14 @@ fn login_page(
     Ok(response)
 }
 
-pub async fn login_form(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, AppError> {
-    login_page(&state, lang_of(&req), String::new(), None, StatusCode::OK)
+pub async fn login_form(visit: Visit) -> Result<HttpResponse, AppError> {
+    login_page(
+        &visit.state,
+        visit.lang,
+        String::new(),
+        None,
+        StatusCode::OK,
+    )
 }
 
 #[derive(Deserialize)]
@@ -105,18 +108,12 @@ pub struct LoginForm {
     form_token: Option<String>,
 }
 
-pub async fn login(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    form: web::Form<LoginForm>,
-) -> Result<HttpResponse, AppError> {
-    let lang = lang_of(&req);
-    let t = lang.catalog();
-    let surface = Surface::Page(lang);
+pub async fn login(visit: Visit, form: web::Form<LoginForm>) -> Result<HttpResponse, AppError> {
+    let (lang, t, surface, state) = (visit.lang, visit.t(), visit.page(), &visit.state);
     let form = form.into_inner();
     let username = form.username.unwrap_or_default().trim().to_string();
     let now = state.now();
-    let client = client_addr(&req, &state.settings.server.trusted_proxies);
+    let client = visit.client();
 
     let token_ok = form.form_token.as_deref().is_some_and(|token| {
         state
@@ -130,7 +127,7 @@ pub async fn login(
     });
     if !token_ok {
         let problem = Some(t.t("page.csrf").to_string());
-        return login_page(&state, lang, username, problem, StatusCode::FORBIDDEN);
+        return login_page(state, lang, username, problem, StatusCode::FORBIDDEN);
     }
     if let Err(wait) = state.limiters.check(RouteClass::Login, client) {
         return Err(AppError::new(ErrorKind::RateLimited(wait), surface));
@@ -141,7 +138,7 @@ pub async fn login(
             .t("staff.login_wait")
             .replace("{seconds}", &wait.to_string());
         let mut response = login_page(
-            &state,
+            state,
             lang,
             username,
             Some(problem),
@@ -166,7 +163,7 @@ pub async fn login(
         LoginOutcome::Refused => {
             state.login_throttle.failed(client, &username, now);
             let problem = Some(t.t("staff.login_refused").to_string());
-            login_page(&state, lang, username, problem, StatusCode::UNAUTHORIZED)
+            login_page(state, lang, username, problem, StatusCode::UNAUTHORIZED)
         }
         LoginOutcome::SignedIn { session_id, .. } => {
             state.login_throttle.succeeded(client, &username);

@@ -2,7 +2,7 @@
 //! two-factor on. Reached without a session; the link's token is the only credential.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
@@ -12,7 +12,7 @@ use crate::i18n::{Catalog, Lang};
 use crate::services::enrolment::{self, Completion, OpenLink};
 use crate::web::middleware::rate_limit::RouteClass;
 use crate::web::pages::{no_store, render, see_other};
-use crate::web::{AppState, client_addr, lang_of};
+use crate::web::{AppState, Visit};
 
 #[derive(Template)]
 #[template(path = "staff/enrol.html")]
@@ -54,12 +54,8 @@ async fn enrol_page(
     Ok(no_store(render(&page, status, surface)?, surface))
 }
 
-pub async fn enrol_form(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    token: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    enrol_page(&state, lang_of(&req), &token, None, StatusCode::OK).await
+pub async fn enrol_form(visit: Visit, token: web::Path<String>) -> Result<HttpResponse, AppError> {
+    enrol_page(&visit.state, visit.lang, &token, None, StatusCode::OK).await
 }
 
 #[derive(Deserialize)]
@@ -70,24 +66,19 @@ pub struct EnrolForm {
 }
 
 pub async fn enrol(
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    visit: Visit,
     token: web::Path<String>,
     form: web::Form<EnrolForm>,
 ) -> Result<HttpResponse, AppError> {
-    let lang = lang_of(&req);
-    let client = client_addr(&req, &state.settings.server.trusted_proxies);
-    if let Err(wait) = state.limiters.check(RouteClass::Login, client) {
-        return Err(AppError::new(
-            ErrorKind::RateLimited(wait),
-            Surface::Page(lang),
-        ));
+    let (lang, state) = (visit.lang, &visit.state);
+    if let Err(wait) = state.limiters.check(RouteClass::Login, visit.client()) {
+        return Err(AppError::new(ErrorKind::RateLimited(wait), visit.page()));
     }
     let form = form.into_inner();
     let password = zeroize::Zeroizing::new(form.password.unwrap_or_default());
     let refused = StatusCode::UNPROCESSABLE_ENTITY;
     if form.password_again.as_deref() != Some(password.as_str()) {
-        return enrol_page(&state, lang, &token, Some("staff.enrol.mismatch"), refused).await;
+        return enrol_page(state, lang, &token, Some("staff.enrol.mismatch"), refused).await;
     }
     let code = form.code.unwrap_or_default();
     let done = enrolment::complete(
@@ -102,9 +93,9 @@ pub async fn enrol(
     match done {
         Ok(Completion::Enrolled) => Ok(see_other(&format!("/staff/login?lang={}", lang.code()))),
         // The page finds the link dead too and answers 404.
-        Ok(Completion::DeadLink) => enrol_page(&state, lang, &token, None, refused).await,
+        Ok(Completion::DeadLink) => enrol_page(state, lang, &token, None, refused).await,
         Err(crate::services::ServiceError::Invalid(key)) => {
-            enrol_page(&state, lang, &token, Some(key), refused).await
+            enrol_page(state, lang, &token, Some(key), refused).await
         }
         Err(e) => Err(e.into()),
     }

@@ -15,7 +15,7 @@ use crate::domain::{Category, SiteKind};
 use crate::error::{AppError, ErrorKind};
 use crate::i18n::{Catalog, Lang};
 use crate::qr::{self, QrError};
-use crate::services::sites::{self, CountRules, NewSite, Shown, Site};
+use crate::services::sites::{self, CountRow, CountRules, NewSite, Shown, Site};
 use crate::web::AppState;
 use crate::web::pages::{Choice, village_choices, village_name};
 
@@ -265,6 +265,17 @@ struct CountLine {
     cells: Vec<String>,
 }
 
+/// One line per row, labelled (and detailed) by `label`.
+fn count_lines<K>(
+    rows: &[CountRow<K>],
+    line: impl Fn((String, String), &[Shown; 3]) -> CountLine,
+    label: impl Fn(&K) -> (String, String),
+) -> Vec<CountLine> {
+    rows.iter()
+        .map(|row| line(label(&row.key), &row.counts))
+        .collect()
+}
+
 struct PeriodHead {
     label: &'static str,
     range: String,
@@ -329,7 +340,7 @@ pub async fn show_counts(desk: Desk) -> Result<HttpResponse, AppError> {
         campaign_end: state.settings.campaign.end,
     };
     let counts = sites::counts(&state.db, &rules, state.now()).await?;
-    let line = |label: String, detail: String, row: &[Shown; 3]| CountLine {
+    let line = |(label, detail): (String, String), row: &[Shown; 3]| CountLine {
         label,
         detail,
         cells: row.iter().map(|s| shown_text(t, *s)).collect(),
@@ -342,43 +353,30 @@ pub async fn show_counts(desk: Desk) -> Result<HttpResponse, AppError> {
             range: format!("{} – {}", span.first, span.last),
         })
         .collect();
-    let kinds = counts
-        .kinds
-        .iter()
-        .map(|row| {
-            let kind = t.label("site_kind", row.key.code()).to_string();
-            line(kind, String::new(), &row.counts)
-        })
-        .collect();
-    let villages = counts
-        .villages
-        .iter()
-        .map(|row| {
-            let village = village_label(state, lang, Some(&row.key));
-            line(village, String::new(), &row.counts)
-        })
-        .collect();
-    let sites = counts
-        .sites
-        .iter()
-        .map(|row| {
-            let site = &row.key;
-            let mut detail = t.label("site_kind", site.kind.code()).to_string();
-            let village = village_label(state, lang, site.village.as_deref());
-            if !village.is_empty() {
-                detail.push_str(" · ");
-                detail.push_str(&village);
-            }
-            if !site.enabled {
-                detail.push_str(" · ");
-                detail.push_str(t.t("staff.sites.disabled"));
-            }
-            line(site.name.clone(), detail, &row.counts)
-        })
-        .collect();
+    let kinds = count_lines(&counts.kinds, line, |kind| {
+        (t.label("site_kind", kind.code()).to_string(), String::new())
+    });
+    let villages = count_lines(&counts.villages, line, |village| {
+        (
+            village_label(state, lang, Some(village.as_str())),
+            String::new(),
+        )
+    });
+    let sites = count_lines(&counts.sites, line, |site| {
+        let mut detail = t.label("site_kind", site.kind.code()).to_string();
+        let village = village_label(state, lang, site.village.as_deref());
+        if !village.is_empty() {
+            detail.push_str(" · ");
+            detail.push_str(&village);
+        }
+        if !site.enabled {
+            detail.push_str(" · ");
+            detail.push_str(t.t("staff.sites.disabled"));
+        }
+        (site.name.clone(), detail)
+    });
     let unattributed = line(
-        t.t("counts.unattributed").to_string(),
-        String::new(),
+        (t.t("counts.unattributed").to_string(), String::new()),
         &counts.unattributed,
     );
     let section = |id, caption, rows| CountSection { id, caption, rows };

@@ -27,6 +27,26 @@ pub async fn run_cli(app: &TestApp, args: &[&str]) -> Output {
     .unwrap()
 }
 
+/// `tipoff site add --kind {kind} --name {name}`, with `--village` where one is given.
+pub async fn cli_add_site(app: &TestApp, kind: &str, name: &str, village: Option<&str>) -> Output {
+    let mut args = vec!["site", "add", "--kind", kind, "--name", name];
+    if let Some(village) = village {
+        args.extend(["--village", village]);
+    }
+    run_cli(app, &args).await
+}
+
+/// The tool ran to its end (exit code 0); what it printed otherwise.
+pub fn assert_ran(output: &Output) {
+    assert_eq!(output.status.code(), Some(0), "{}", said(output));
+}
+
+/// The tool refused (exit code 1) and said why.
+pub fn assert_refused(output: &Output, reason: &str) {
+    assert_eq!(output.status.code(), Some(1));
+    assert!(said(output).contains(reason), "{}", said(output));
+}
+
 /// Everything the tool printed, standard output then standard error.
 pub fn said(output: &Output) -> String {
     format!(

@@ -290,24 +290,23 @@ mod tests {
     fn nesting_inside_a_compressed_object_stream_counts() {
         let deep = format!("1 0 {}", "[".repeat(5000));
         let data = zlib(deep.as_bytes());
+        let file = object_stream("/N 1 /First 4 /Filter /FlateDecode", &data);
+        assert_eq!(nesting(&file), 5000);
+        // Behind a chain of filters too.
+        let file = object_stream("/Filter [/FlateDecode /FlateDecode]", &zlib(&data));
+        assert_eq!(nesting(&file), 5000);
+    }
+
+    /// A PDF holding one object stream with `entries` in its dictionary and `data` inside.
+    fn object_stream(entries: &str, data: &[u8]) -> Vec<u8> {
         let mut file = format!(
-            "%PDF-1.5\n3 0 obj\n<< /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode /Length {} >>\nstream\n",
+            "%PDF-1.5\n3 0 obj\n<< /Type /ObjStm {entries} /Length {} >>\nstream\n",
             data.len()
         )
         .into_bytes();
-        file.extend_from_slice(&data);
+        file.extend_from_slice(data);
         file.extend_from_slice(b"\nendstream\nendobj\n");
-        assert_eq!(nesting(&file), 5000);
-        // Behind a chain of filters too.
-        let twice = zlib(&data);
-        let mut file = format!(
-            "%PDF-1.5\n3 0 obj\n<< /Type /ObjStm /Filter [/FlateDecode /FlateDecode] /Length {} >>\nstream\n",
-            twice.len()
-        )
-        .into_bytes();
-        file.extend_from_slice(&twice);
-        file.extend_from_slice(b"\nendstream\nendobj\n");
-        assert_eq!(nesting(&file), 5000);
+        file
     }
 
     #[test]
