@@ -4,7 +4,7 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use governor::clock::{Clock, DefaultClock};
+use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use super::backoff::client_key;
@@ -51,7 +51,9 @@ impl Limiters {
         };
         limiter
             .check_key(&key)
-            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+            // The limiter's own clock: making a new one calibrates it, which cost every
+            // refusal more than the rest of its work.
+            .map_err(|not_until| not_until.wait_time_from(limiter.clock().now()))
     }
 
     /// Forgets clients whose budget has refilled, so memory does not grow with visitors.
