@@ -352,9 +352,10 @@ async fn lookups(base: &str, seconds: f64, codes: Arc<Vec<String>>) -> Vec<Outco
     out
 }
 
-/// Sixteen residents at a person's pace, alone and then beside one client flooding as fast
-/// as it can; the server keeps its real per-client limits. Returns (alone, beside, flood).
-async fn fairness(dir: &Path, seconds: f64) -> (Outcome, Outcome, Outcome) {
+/// Sixteen residents at a person's pace (and sixteen more checking their codes), alone and
+/// then beside one client flooding submissions as fast as it can; the server keeps its real
+/// per-client limits. Returns (submitting alone, beside, checking alone, beside, flood).
+async fn fairness(dir: &Path, seconds: f64) -> [Outcome; 5] {
     let mut settings = settings_for(
         dir,
         format!("sqlite://{}?mode=rwc", dir.join("fair.db").display()),
@@ -364,11 +365,16 @@ async fn fairness(dir: &Path, seconds: f64) -> (Outcome, Outcome, Outcome) {
     settings.limits.submit_per_minute = 60;
     settings.limits.submit_burst = 10;
     let base = start(settings).await;
+    let codes = std::sync::Mutex::new(Vec::new());
+    for n in 0..16 {
+        submit(&client(), &base, n, None, Some(&codes)).await;
+    }
+    let codes = Arc::new(codes.into_inner().expect("codes"));
     let pace = Duration::from_secs(2);
     let residents = |label: &'static str| {
         let (c, b) = (client(), base.clone());
         phase(
-            format!("fairness: 16 residents, {label}"),
+            format!("fairness: 16 residents submitting, {label}"),
             seconds.max(4.0),
             16,
             pace,
@@ -379,7 +385,33 @@ async fn fairness(dir: &Path, seconds: f64) -> (Outcome, Outcome, Outcome) {
             },
         )
     };
-    let alone = residents("no flood").await;
+    let checkers = |label: &'static str| {
+        let (c, b, codes) = (client(), base.clone(), codes.clone());
+        phase(
+            format!("fairness: 16 residents checking codes, {label}"),
+            seconds.max(4.0),
+            16,
+            // Within a person's look-up budget too (the test profile's: 60 a minute).
+            Duration::from_secs(2),
+            move |n| {
+                let (c, url, code) = (
+                    c.clone(),
+                    format!("{b}/api/v1/track"),
+                    codes[n % 16].clone(),
+                );
+                let from = format!("192.0.2.{}", n % 16 + 1);
+                async move {
+                    c.post(url)
+                        .header("x-forwarded-for", from)
+                        .json(&json!({"tracking_code": code}))
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status() == 200)
+                }
+            },
+        )
+    };
+    let (alone, checking_alone) = tokio::join!(residents("no flood"), checkers("no flood"));
     let stop = Arc::new(AtomicBool::new(false));
     let flood_count = Arc::new(AtomicU64::new(0));
     let flooder = {
@@ -413,10 +445,13 @@ async fn fairness(dir: &Path, seconds: f64) -> (Outcome, Outcome, Outcome) {
             }
         })
     };
-    let beside = residents("beside one flooding client").await;
+    let (beside, checking_beside) = tokio::join!(
+        residents("beside one flooding client"),
+        checkers("beside one flooding client")
+    );
     stop.store(true, Ordering::Relaxed);
     let flood = flooder.await.expect("flooder");
-    (alone, beside, flood)
+    [alone, beside, checking_alone, checking_beside, flood]
 }
 
 fn rss_kib(pid: u32, field: &str) -> u64 {
@@ -562,7 +597,8 @@ async fn main() {
             None
         }
     };
-    let (alone, beside, flood) = fairness(dir.path(), seconds).await;
+    let [alone, beside, checking_alone, checking_beside, flood] =
+        fairness(dir.path(), seconds).await;
     let (healthy, idle_kib, peak_kib, binary_load) = binary(dir.path(), seconds).await;
 
     println!(
@@ -593,6 +629,8 @@ async fn main() {
     print_row(&looked[2], Some(&looked[0]));
     print_row(&alone, None);
     print_row(&beside, Some(&alone));
+    print_row(&checking_alone, None);
+    print_row(&checking_beside, Some(&checking_alone));
     print_row(&flood, None);
     print_row(&binary_load, Some(&sqlite_bare));
     println!();
@@ -612,6 +650,14 @@ async fn main() {
         beside.ms(0.99),
         alone.ms(0.99),
         beside.ms(0.99) / alone.ms(0.99).max(0.001)
+    );
+    println!(
+        "fairness: look-ups' success {:.1}% beside the flood ({:.1}% alone); p99 {:.2} ms beside it, {:.2} ms alone ({:.2}x)",
+        checking_beside.success(),
+        checking_alone.success(),
+        checking_beside.ms(0.99),
+        checking_alone.ms(0.99),
+        checking_beside.ms(0.99) / checking_alone.ms(0.99).max(0.001)
     );
     println!(
         "binary: healthy {:.0} ms after start on a database of {} reports; RSS idle {:.1} MiB, peak under c=32 submissions {:.1} MiB",
