@@ -1,9 +1,12 @@
-//! The `tipoff` command: serve (default), migrate, key generate, audit verify.
+//! The `tipoff` command: serve (default), migrate, keys, audit verify, users and sites.
+
+mod cli;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use cli::keys::KeyCommand;
 use tipoff::config::Settings;
 use tipoff::crypto::Keyring;
 use tipoff::domain::Role;
@@ -128,15 +131,6 @@ enum AuditCommand {
     Verify,
 }
 
-#[derive(Subcommand)]
-enum KeyCommand {
-    /// Write a new keyring (mode 0600) to FILE; refuses to overwrite.
-    Generate {
-        #[arg(long)]
-        out: PathBuf,
-    },
-}
-
 /// A password from the terminal without echo, or the first line of stdin when piped.
 fn read_password(prompt: &str) -> anyhow::Result<Zeroizing<String>> {
     use std::io::IsTerminal;
@@ -187,16 +181,7 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Key {
-            command: KeyCommand::Generate { out },
-        } => {
-            Keyring::generate().write_new(&out)?;
-            println!(
-                "wrote a new keyring to {} (mode 0600): back it up offline",
-                out.display()
-            );
-            Ok(())
-        }
+        Command::Key { command } => cli::keys::run(command).await,
         Command::Audit {
             command: AuditCommand::Verify,
         } => {

@@ -42,6 +42,8 @@ pub enum AuditAction {
     /// A failed notification sent again.
     MailRetry,
     SiteChange,
+    /// A key rotation's re-wrapping or re-indexing run, or a key retired.
+    KeyChange,
 }
 
 impl AuditAction {
@@ -63,6 +65,7 @@ impl AuditAction {
             AuditAction::OpenAttachment => "open_attachment",
             AuditAction::MailRetry => "mail_retry",
             AuditAction::SiteChange => "site_change",
+            AuditAction::KeyChange => "key_change",
         }
     }
 }

@@ -16,6 +16,7 @@ mod digest;
 mod flood_shares;
 mod group_commit;
 mod hostile_files;
+mod key_rotation;
 mod mail;
 mod privacy;
 mod public_pages;
