@@ -36,6 +36,12 @@ enum Command {
         #[command(subcommand)]
         command: KeyCommand,
     },
+    /// Destroy the content of cases closed longer ago than retention.keep_days_after_close.
+    Purge {
+        /// List what would be destroyed, and destroy nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Check the audit log.
     Audit {
         #[command(subcommand)]
@@ -182,6 +188,7 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Key { command } => cli::keys::run(command).await,
+        Command::Purge { dry_run } => cli::retention::purge(dry_run).await,
         Command::Audit {
             command: AuditCommand::Verify,
         } => {

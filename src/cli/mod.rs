@@ -1,4 +1,5 @@
-//! The `tipoff` subcommands that keep data over its lifetime: keys, and (later) retention
-//! and backups. Each prints what it did for an operator; none prints a secret.
+//! The `tipoff` subcommands that keep data over its lifetime: keys, retention and backups.
+//! Each prints what it did for an operator; none prints a secret.
 
 pub mod keys;
+pub mod retention;

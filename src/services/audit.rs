@@ -44,6 +44,8 @@ pub enum AuditAction {
     SiteChange,
     /// A key rotation's re-wrapping or re-indexing run, or a key retired.
     KeyChange,
+    /// A closed case's content destroyed under the retention rule.
+    Purge,
 }
 
 impl AuditAction {
@@ -66,6 +68,7 @@ impl AuditAction {
             AuditAction::MailRetry => "mail_retry",
             AuditAction::SiteChange => "site_change",
             AuditAction::KeyChange => "key_change",
+            AuditAction::Purge => "purge",
         }
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! Layered one way: `audit`, `access`, `blind` and `deadlines` at the bottom; `recusal`,
 //! `outbox`, `attachments`, `sites`, `staff` on them; `routing` over the outbox; `intake`,
-//! `cases`, `quarantine`, `digest`, `tracking` and `keys` on top.
+//! `cases`, `quarantine`, `digest`, `tracking`, `keys` and `retention` on top.
 
 pub mod access;
 pub mod attachments;
@@ -18,6 +18,7 @@ pub mod outbox;
 pub mod passwords;
 pub mod quarantine;
 pub mod recusal;
+pub mod retention;
 pub mod routing;
 pub mod sites;
 pub mod staff;

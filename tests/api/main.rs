@@ -23,6 +23,7 @@ mod public_pages;
 mod rate_limits;
 mod recusal;
 mod recusal_later;
+mod retention;
 mod sites;
 mod staff;
 mod staff_enrolment;

@@ -70,6 +70,7 @@ pub async fn pending<C: ConnectionTrait>(db: &C, keyring: &Keyring) -> Result<u6
     let index = keyring.active_id(KeyPurpose::Index);
     let reports = report::Entity::find()
         .filter(report::Column::DekKekId.ne(kek))
+        .filter(report::Column::PurgedOn.is_null())
         .count(db)
         .await?;
     let filings = relative_filing::Entity::find()
@@ -176,6 +177,7 @@ async fn rewrap_reports<C: ConnectionTrait>(
             report::Column::DekWrapped,
         ])
         .filter(report::Column::DekKekId.ne(kek))
+        .filter(report::Column::PurgedOn.is_null())
         .order_by_asc(report::Column::Id)
         .limit(size)
         .into_tuple()

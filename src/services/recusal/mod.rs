@@ -212,6 +212,8 @@ async fn sealed_texts<C: ConnectionTrait>(
     after: Option<Uuid>,
 ) -> Result<Vec<SealedText>, ServiceError> {
     let mut query = report::Entity::find()
+        // A purged report has nothing left to name anyone.
+        .filter(report::Column::PurgedOn.is_null())
         .order_by_asc(report::Column::Id)
         .limit(REMATCH_BATCH);
     if let Some(after) = after {
