@@ -42,6 +42,17 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Write a consistent copy of the (SQLite) database to FILE while the service runs, with
+    /// a manifest beside it; the keyring is never in it.
+    Backup {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Make a backup (checked against its manifest) the database, in an empty data directory.
+    Restore {
+        #[arg(long)]
+        from: PathBuf,
+    },
     /// Check the audit log.
     Audit {
         #[command(subcommand)]
@@ -189,6 +200,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Key { command } => cli::keys::run(command).await,
         Command::Purge { dry_run } => cli::retention::purge(dry_run).await,
+        Command::Backup { out } => cli::backup::backup(&out).await,
+        Command::Restore { from } => cli::backup::restore(&from).await,
         Command::Audit {
             command: AuditCommand::Verify,
         } => {

@@ -8,6 +8,7 @@ mod api_contract;
 mod at_rest;
 mod attachments;
 mod audit;
+mod backup_drill;
 mod browser;
 mod browser_flows;
 mod cases;
