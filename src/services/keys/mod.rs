@@ -19,7 +19,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::ServiceError;
-use super::access::{report_dek, report_fields, row_key};
+use super::access::{report_dek, report_fields};
 use super::audit::{self, AuditAction, AuditRecord};
 use super::blind::index_report_names;
 use super::recusal::reindex_staff;
@@ -167,7 +167,6 @@ async fn rewrap_reports<C: ConnectionTrait>(
     keyring: &Keyring,
     size: u64,
 ) -> Result<Option<u64>, ServiceError> {
-    let kek = keyring.active_kek_id();
     let rows: Vec<(Uuid, Uuid, String, Vec<u8>)> = report::Entity::find()
         .select_only()
         .columns([
@@ -176,33 +175,26 @@ async fn rewrap_reports<C: ConnectionTrait>(
             report::Column::DekKekId,
             report::Column::DekWrapped,
         ])
-        .filter(report::Column::DekKekId.ne(kek))
+        .filter(report::Column::DekKekId.ne(keyring.active_kek_id()))
         .filter(report::Column::PurgedOn.is_null())
         .order_by_asc(report::Column::Id)
         .limit(size)
         .into_tuple()
         .all(txn)
         .await?;
-    if rows.is_empty() {
-        return Ok(None);
-    }
-    let n = rows.len() as u64;
-    for (id, dek_id, kek_id, bytes) in rows {
-        let old = WrappedDek {
-            dek_id,
-            kek_id,
-            bytes,
-        };
-        let new = keyring.rewrap(&old, &id.to_string())?;
-        report::Entity::update_many()
-            .col_expr(report::Column::DekKekId, Expr::value(new.kek_id))
-            .col_expr(report::Column::DekWrapped, Expr::value(new.bytes))
-            .filter(report::Column::Id.eq(id))
-            .filter(report::Column::DekKekId.eq(old.kek_id))
-            .exec(txn)
-            .await?;
-    }
-    Ok(Some(n))
+    let rows = rows
+        .into_iter()
+        .map(|(owner, dek_id, kek_id, bytes)| Owned {
+            owner,
+            wrapped: WrappedDek {
+                dek_id,
+                kek_id,
+                bytes,
+            },
+        });
+    use report::Column as R;
+    store_rewrapped::<report::Entity, _>(txn, keyring, rows, [R::Id, R::DekKekId, R::DekWrapped])
+        .await
 }
 
 async fn rewrap_filings<C: ConnectionTrait>(
@@ -216,26 +208,22 @@ async fn rewrap_filings<C: ConnectionTrait>(
         .limit(size)
         .all(txn)
         .await?;
-    if rows.is_empty() {
-        return Ok(None);
-    }
-    let n = rows.len() as u64;
-    for filing in rows {
-        let old = WrappedDek {
+    let rows = rows.into_iter().map(|filing| Owned {
+        owner: filing.id,
+        wrapped: WrappedDek {
             dek_id: filing.dek_id,
             kek_id: filing.dek_kek_id,
             bytes: filing.dek_wrapped,
-        };
-        let new = keyring.rewrap(&old, &filing.id.to_string())?;
-        relative_filing::Entity::update_many()
-            .col_expr(relative_filing::Column::DekKekId, Expr::value(new.kek_id))
-            .col_expr(relative_filing::Column::DekWrapped, Expr::value(new.bytes))
-            .filter(relative_filing::Column::Id.eq(filing.id))
-            .filter(relative_filing::Column::DekKekId.eq(old.kek_id))
-            .exec(txn)
-            .await?;
-    }
-    Ok(Some(n))
+        },
+    });
+    use relative_filing::Column as F;
+    store_rewrapped::<relative_filing::Entity, _>(
+        txn,
+        keyring,
+        rows,
+        [F::Id, F::DekKekId, F::DekWrapped],
+    )
+    .await
 }
 
 async fn rewrap_totp<C: ConnectionTrait>(
@@ -243,17 +231,14 @@ async fn rewrap_totp<C: ConnectionTrait>(
     keyring: &Keyring,
     size: u64,
 ) -> Result<Option<u64>, ServiceError> {
-    let rows = user::Entity::find()
+    let accounts = user::Entity::find()
         .filter(user::Column::TotpKekId.ne(keyring.active_kek_id()))
         .order_by_asc(user::Column::Id)
         .limit(size)
         .all(txn)
         .await?;
-    if rows.is_empty() {
-        return Ok(None);
-    }
-    let n = rows.len() as u64;
-    for account in rows {
+    let mut rows = Vec::with_capacity(accounts.len());
+    for account in accounts {
         let (Some(dek_id), Some(kek_id), Some(bytes)) = (
             account.totp_dek_id,
             account.totp_kek_id,
@@ -263,23 +248,47 @@ async fn rewrap_totp<C: ConnectionTrait>(
                 "a TOTP key id without its wrapped key",
             ));
         };
-        let old = WrappedDek {
-            dek_id,
-            kek_id,
-            bytes,
-        };
-        // Unwrapping proves the key opens before the old wrapping is replaced.
-        row_key(keyring, &old, account.id)?;
-        let new = keyring.rewrap(&old, &account.id.to_string())?;
-        user::Entity::update_many()
-            .col_expr(user::Column::TotpKekId, Expr::value(new.kek_id))
-            .col_expr(user::Column::TotpDekWrapped, Expr::value(new.bytes))
-            .filter(user::Column::Id.eq(account.id))
-            .filter(user::Column::TotpKekId.eq(old.kek_id))
+        rows.push(Owned {
+            owner: account.id,
+            wrapped: WrappedDek {
+                dek_id,
+                kek_id,
+                bytes,
+            },
+        });
+    }
+    use user::Column as U;
+    store_rewrapped::<user::Entity, _>(txn, keyring, rows, [U::Id, U::TotpKekId, U::TotpDekWrapped])
+        .await
+}
+
+/// A wrapped data key and the row it belongs to (the owner bound into its wrapping).
+struct Owned {
+    owner: Uuid,
+    wrapped: WrappedDek,
+}
+
+/// Re-wraps each row's key under the active KEK and stores it, in the `[id, kek id, wrapped
+/// key]` columns, guarded by the KEK it was read under; `None` when there were no rows.
+async fn store_rewrapped<E: EntityTrait, C: ConnectionTrait>(
+    txn: &C,
+    keyring: &Keyring,
+    rows: impl IntoIterator<Item = Owned>,
+    [id, kek, wrapped]: [E::Column; 3],
+) -> Result<Option<u64>, ServiceError> {
+    let mut n = 0;
+    for row in rows {
+        let new = keyring.rewrap(&row.wrapped, &row.owner.to_string())?;
+        E::update_many()
+            .col_expr(kek, Expr::value(new.kek_id))
+            .col_expr(wrapped, Expr::value(new.bytes))
+            .filter(id.eq(row.owner))
+            .filter(kek.eq(row.wrapped.kek_id))
             .exec(txn)
             .await?;
+        n += 1;
     }
-    Ok(Some(n))
+    Ok((n > 0).then_some(n))
 }
 
 async fn reindex_reports<C: ConnectionTrait>(
