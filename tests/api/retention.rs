@@ -14,7 +14,10 @@ use crate::helpers::reports::{next_ip, report_of};
 use crate::helpers::storage::{audit_entries, contains_bytes, stored_bytes};
 use crate::helpers::{TestApp, code_in};
 
-crate::on_both_backends!(a_case_past_its_retention_period_is_shredded);
+crate::on_both_backends!(
+    a_case_past_its_retention_period_is_shredded,
+    the_daily_purge_runs_only_when_turned_on
+);
 
 async fn purge(app: &TestApp, args: &[&str], keep_days: Option<&str>) -> std::process::Output {
     let mut all = vec!["purge"];
@@ -280,4 +283,45 @@ async fn a_case_past_its_retention_period_is_shredded(app: TestApp) {
 
     let again = purge(&app, &[], Some("30")).await;
     assert!(said(&again).contains("0 case(s)"), "{}", said(&again));
+}
+
+async fn the_daily_purge_runs_only_when_turned_on(app: TestApp) {
+    let viewer = app.staff("li.jc", "李监察", &[Role::Inspector]).await;
+    let (_, old) = closed_case(&app, &viewer, "丙金丝雀", "王某，村委会主任").await;
+    closed_days_ago(&app, old.id, 400).await;
+    let purged = || async {
+        report::Entity::find_by_id(old.id)
+            .one(app.db())
+            .await
+            .unwrap()
+            .unwrap()
+            .purged_on
+            .is_some()
+    };
+    // A period set but the daily job off (the default): the service destroys nothing.
+    let mut settings = app.state.settings.clone();
+    settings.retention.keep_days_after_close = Some(365);
+    assert!(!settings.retention.daily_purge);
+    let quiet = tipoff::startup::Application::build(settings.clone())
+        .await
+        .unwrap();
+    let quiet = tokio::spawn(quiet.run_until_stopped());
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!purged().await);
+    quiet.abort();
+
+    // Turned on, a service purges when it starts and then once a day.
+    settings.retention.daily_purge = true;
+    let purging = tipoff::startup::Application::build(settings).await.unwrap();
+    let purging = tokio::spawn(purging.run_until_stopped());
+    let mut waited = 0;
+    while !purged().await {
+        assert!(waited < 100, "the daily purge ran at start");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    purging.abort();
+    let entries = audit_entries(&app, "purge").await;
+    assert_eq!(entries.len(), 1);
+    assert!(entries[0].detail.contains(&old.case_number));
 }
