@@ -11,7 +11,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait,
 };
 use tipoff::config::DatabaseSettings;
-use tipoff::crypto::{Dek, Keyring, SealContext, random_bytes};
+use tipoff::crypto::{Dek, KeyPurpose, Keyring, SealContext, change_key_file, random_bytes};
 use tipoff::entities::report;
 use uuid::Uuid;
 
@@ -128,8 +128,12 @@ fn main() {
         started.elapsed().as_secs_f64()
     );
 
-    assert!(tipoff(dir.path(), &url, &["key", "rotate", "--kind", "kek"]).success());
-    let rss_before = children_max_rss_kib();
+    // Rotated here rather than by `tipoff key rotate`, so the only child measured is rewrap.
+    change_key_file(&dir.path().join("keys.toml"), chrono::Utc::now(), |ring| {
+        Ok(ring.rotate(KeyPurpose::Kek).to_owned())
+    })
+    .expect("rotate");
+    assert_eq!(children_max_rss_kib(), 0);
     let started = Instant::now();
     let status = tipoff(
         dir.path(),
@@ -157,10 +161,9 @@ fn main() {
     assert_eq!(left, 0, "every report is under the new KEK");
     println!(
         "key rewrap: {reports} report keys in {:.1} s ({:.0} reports/s), batch {batch}, \
-         peak resident memory {:.1} MiB (rotate's peak before: {:.1} MiB)",
+         peak resident memory {:.1} MiB",
         elapsed.as_secs_f64(),
         reports as f64 / elapsed.as_secs_f64(),
-        rss as f64 / 1024.0,
-        rss_before as f64 / 1024.0
+        rss as f64 / 1024.0
     );
 }
