@@ -71,6 +71,20 @@ pub struct Settings {
     pub villages: Vec<Village>,
     pub mail: MailSettings,
     pub routing: RoutingSettings,
+    #[serde(default)]
+    pub retention: RetentionSettings,
+}
+
+/// How long a closed case's content is kept. Unset by default: nothing is destroyed until
+/// an office decides.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// Days after closing after which `tipoff purge` destroys a case's content.
+    pub keep_days_after_close: Option<u32>,
+    /// Whether the service itself purges once a day (off unless turned on).
+    #[serde(default)]
+    pub daily_purge: bool,
 }
 
 fn default_profile() -> Profile {

@@ -3,7 +3,10 @@
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr,
+    Statement,
+};
 
 use crate::config::DatabaseSettings;
 
@@ -46,4 +49,25 @@ pub fn sqlite_file(url: &str) -> Option<&str> {
     let rest = rest.strip_prefix("//").unwrap_or(rest);
     let path = rest.split('?').next()?;
     (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+/// On SQLite, copies the write-ahead log into the database file and truncates it, so page
+/// versions that held deleted data leave the disk (`secure_delete` has already zeroed what
+/// the database file freed). Returns false when a reader kept it from completing; nothing
+/// to do on PostgreSQL.
+pub async fn checkpoint_wal(db: &DatabaseConnection) -> Result<bool, DbErr> {
+    if db.get_database_backend() != DatabaseBackend::Sqlite {
+        return Ok(true);
+    }
+    let row = db
+        .query_one_raw(Statement::from_string(
+            DatabaseBackend::Sqlite,
+            "PRAGMA wal_checkpoint(TRUNCATE)",
+        ))
+        .await?;
+    let busy: i32 = match row {
+        Some(row) => row.try_get_by_index(0)?,
+        None => 0,
+    };
+    Ok(busy == 0)
 }

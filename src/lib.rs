@@ -2,6 +2,7 @@
 //! inspectors sealed at rest.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod backup;
 pub mod config;
 pub mod crypto;
 pub mod db;

@@ -1,9 +1,12 @@
-//! The `tipoff` command: serve (default), migrate, key generate, audit verify.
+//! The `tipoff` command: serve (default), migrate, keys, audit verify, users and sites.
+
+mod cli;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use cli::keys::KeyCommand;
 use tipoff::config::Settings;
 use tipoff::crypto::Keyring;
 use tipoff::domain::Role;
@@ -32,6 +35,23 @@ enum Command {
     Key {
         #[command(subcommand)]
         command: KeyCommand,
+    },
+    /// Destroy the content of cases closed longer ago than retention.keep_days_after_close.
+    Purge {
+        /// List what would be destroyed, and destroy nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Write a consistent copy of the (SQLite) database to FILE while the service runs, with
+    /// a manifest beside it; the keyring is never in it.
+    Backup {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Make a backup (checked against its manifest) the database, in an empty data directory.
+    Restore {
+        #[arg(long)]
+        from: PathBuf,
     },
     /// Check the audit log.
     Audit {
@@ -128,15 +148,6 @@ enum AuditCommand {
     Verify,
 }
 
-#[derive(Subcommand)]
-enum KeyCommand {
-    /// Write a new keyring (mode 0600) to FILE; refuses to overwrite.
-    Generate {
-        #[arg(long)]
-        out: PathBuf,
-    },
-}
-
 /// A password from the terminal without echo, or the first line of stdin when piped.
 fn read_password(prompt: &str) -> anyhow::Result<Zeroizing<String>> {
     use std::io::IsTerminal;
@@ -187,16 +198,10 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Key {
-            command: KeyCommand::Generate { out },
-        } => {
-            Keyring::generate().write_new(&out)?;
-            println!(
-                "wrote a new keyring to {} (mode 0600): back it up offline",
-                out.display()
-            );
-            Ok(())
-        }
+        Command::Key { command } => cli::keys::run(command).await,
+        Command::Purge { dry_run } => cli::retention::purge(dry_run).await,
+        Command::Backup { out } => cli::backup::backup(&out).await,
+        Command::Restore { from } => cli::backup::restore(&from).await,
         Command::Audit {
             command: AuditCommand::Verify,
         } => {

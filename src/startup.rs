@@ -181,9 +181,11 @@ impl Application {
         // Rate-limit memory holds client addresses: forget them as soon as they refill.
         let sweeper = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
+            let mut purged_on = None;
             loop {
                 tick.tick().await;
                 state.forget_idle();
+                daily_purge(&state, &mut purged_on).await;
                 if let Err(e) =
                     crate::services::intake::forget_spent_tokens(&state.db, state.now()).await
                 {
@@ -252,6 +254,28 @@ impl Application {
             }
         });
         Some((stop, task))
+    }
+}
+
+/// The retention purge, once a day, when `retention.daily_purge` is on and a retention
+/// period is set.
+async fn daily_purge(state: &AppState, last: &mut Option<chrono::NaiveDate>) {
+    let retention = &state.settings.retention;
+    let (true, Some(keep_days)) = (retention.daily_purge, retention.keep_days_after_close) else {
+        return;
+    };
+    let now = state.now();
+    let today = crate::domain::local_day(now);
+    if *last == Some(today) {
+        return;
+    }
+    match crate::services::retention::purge_expired(&state.db, &state.keyring, keep_days, now).await
+    {
+        Ok(purged) => {
+            *last = Some(today);
+            tracing::info!(cases = purged.cases.len(), "daily retention purge");
+        }
+        Err(e) => tracing::error!(error = %e, "daily retention purge"),
     }
 }
 

@@ -11,6 +11,7 @@ mod m20261128_000007_attachments;
 mod m20261128_000008_staff_email;
 mod m20261202_000020_day_only;
 mod m20261202_000021_enrolments;
+mod m20261202_000030_purged;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000008_staff_email::Migration),
             Box::new(m20261202_000020_day_only::Migration),
             Box::new(m20261202_000021_enrolments::Migration),
+            Box::new(m20261202_000030_purged::Migration),
         ]
     }
 }

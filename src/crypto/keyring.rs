@@ -32,7 +32,7 @@ pub enum KeyPurpose {
 }
 
 impl KeyPurpose {
-    const ALL: [KeyPurpose; 5] = [
+    pub const ALL: [KeyPurpose; 5] = [
         KeyPurpose::Kek,
         KeyPurpose::Lookup,
         KeyPurpose::Index,
@@ -50,7 +50,7 @@ impl KeyPurpose {
         }
     }
 
-    fn slot(self) -> usize {
+    pub(super) fn slot(self) -> usize {
         self as usize
     }
 }
@@ -66,10 +66,10 @@ pub(super) struct Key {
 }
 
 pub struct Keyring {
-    keys: Vec<Key>,
+    pub(super) keys: Vec<Key>,
     /// Index into `keys` of the active key, per `KeyPurpose::slot`; making this an index
     /// rather than a flag means "exactly one active" cannot be violated after loading.
-    active: [usize; 5],
+    pub(super) active: [usize; 5],
 }
 
 const HEADER: &str = "# tipoff keyring — keep secret, back up offline\n\
@@ -369,7 +369,7 @@ fn create_parent(path: &Path) -> io::Result<()> {
     Ok(())
 }
 
-fn create_private(path: &Path) -> io::Result<fs::File> {
+pub(super) fn create_private(path: &Path) -> io::Result<fs::File> {
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -385,12 +385,12 @@ fn create_private(path: &Path) -> io::Result<fs::File> {
     options.open(path)
 }
 
-fn write_synced(file: &mut fs::File, text: &str) -> io::Result<()> {
+pub(super) fn write_synced(file: &mut fs::File, text: &str) -> io::Result<()> {
     file.write_all(text.as_bytes())?;
     file.sync_all()
 }
 
-fn sync_dir(dir: &Path) -> io::Result<()> {
+pub(super) fn sync_dir(dir: &Path) -> io::Result<()> {
     // Makes the rename itself durable; only meaningful (and possible) on Unix.
     #[cfg(unix)]
     fs::File::open(dir)?.sync_all()?;

@@ -6,11 +6,13 @@
 
 mod envelope;
 mod keyring;
+mod rotation;
 mod staff;
 mod tokens;
 
 pub use envelope::{Dek, SealContext, WrappedDek};
 pub use keyring::{KeyPurpose, Keyring};
+pub use rotation::{KeyInfo, change_key_file};
 pub use staff::{new_totp_secret, session_id_hash, totp_code, totp_step, totp_url};
 pub use tokens::{FormToken, FormTokenError, new_tracking_code, random_bytes, random_token};
 

@@ -95,6 +95,14 @@ fn lookup_mac(key: &SecretKey, code: &TrackingCode) -> Vec<u8> {
     mac_parts(key, &[LOOKUP_LABEL, &[FORMAT_V1], code.digits().as_bytes()])
 }
 
+fn index_mac(key: &SecretKey, parts: &[&str]) -> Vec<u8> {
+    let mut fields: Vec<&[u8]> = Vec::with_capacity(parts.len() + 2);
+    fields.push(INDEX_LABEL);
+    fields.push(&[FORMAT_V1]);
+    fields.extend(parts.iter().map(|p| p.as_bytes()));
+    mac_parts(key, &fields)
+}
+
 impl Keyring {
     /// The code's hash under every lookup key, active first, so a code issued before a
     /// rotation is still found.
@@ -120,11 +128,15 @@ impl Keyring {
     /// personal data without storing it in the clear.
     pub fn blind_index(&self, parts: &[&str]) -> (String, Vec<u8>) {
         let key = self.active(KeyPurpose::Index);
-        let mut fields: Vec<&[u8]> = Vec::with_capacity(parts.len() + 2);
-        fields.push(INDEX_LABEL);
-        fields.push(&[FORMAT_V1]);
-        fields.extend(parts.iter().map(|p| p.as_bytes()));
-        (key.id.clone(), mac_parts(&key.secret, &fields))
+        (key.id.clone(), index_mac(&key.secret, parts))
+    }
+
+    /// The same parts' index under every index key, active first: while a rotation is
+    /// re-indexing, a row is compared only with indexes made under its own key.
+    pub fn blind_indexes(&self, parts: &[&str]) -> Vec<(String, Vec<u8>)> {
+        self.newest_first(KeyPurpose::Index)
+            .map(|key| (key.id.clone(), index_mac(&key.secret, parts)))
+            .collect()
     }
 
     /// `base64url(1 ‖ id_len ‖ id ‖ issued_at BE ‖ nonce16) . base64url(HMAC(payload))`.

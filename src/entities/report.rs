@@ -35,6 +35,8 @@ pub struct Model {
     pub quarantined: bool,
     /// The posting site whose QR code the report came through, if any.
     pub site_id: Option<Uuid>,
+    /// The day its content was destroyed under the retention rule; only metadata is left.
+    pub purged_on: Option<Date>,
 }
 
 super::standalone_table!();

@@ -234,8 +234,12 @@ pub(crate) fn row_key(
 }
 
 /// The report's data key. Everything sealed for this report (its fields, events, notes,
-/// messages, recusal reasons and files) opens with it.
+/// messages, recusal reasons and files) opens with it. A purged report has no key any
+/// more: it reads as not found.
 pub(crate) fn report_dek(keyring: &Keyring, found: &report::Model) -> Result<Dek, ServiceError> {
+    if found.purged_on.is_some() {
+        return Err(ServiceError::NotFound);
+    }
     row_key(
         keyring,
         &WrappedDek {

@@ -42,6 +42,10 @@ pub enum AuditAction {
     /// A failed notification sent again.
     MailRetry,
     SiteChange,
+    /// A key rotation's re-wrapping or re-indexing run, or a key retired.
+    KeyChange,
+    /// A closed case's content destroyed under the retention rule.
+    Purge,
 }
 
 impl AuditAction {
@@ -63,6 +67,8 @@ impl AuditAction {
             AuditAction::OpenAttachment => "open_attachment",
             AuditAction::MailRetry => "mail_retry",
             AuditAction::SiteChange => "site_change",
+            AuditAction::KeyChange => "key_change",
+            AuditAction::Purge => "purge",
         }
     }
 }

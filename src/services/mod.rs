@@ -1,21 +1,24 @@
 //! Business operations over a database connection and the keyring; no HTTP types here.
 //!
-//! Layered one way: `audit`, `access` and `deadlines` at the bottom; `recusal`, `outbox`,
-//! `attachments`, `sites`, `staff` on them; `routing` over the outbox; `intake`, `cases`,
-//! `quarantine`, `digest` and `tracking` on top.
+//! Layered one way: `audit`, `access`, `blind` and `deadlines` at the bottom; `recusal`,
+//! `outbox`, `attachments`, `sites`, `staff` on them; `routing` over the outbox; `intake`,
+//! `cases`, `quarantine`, `digest`, `tracking`, `keys` and `retention` on top.
 
 pub mod access;
 pub mod attachments;
 pub mod audit;
+mod blind;
 pub mod cases;
 pub mod deadlines;
 pub mod digest;
 pub mod enrolment;
 pub mod intake;
+pub mod keys;
 pub mod outbox;
 pub mod passwords;
 pub mod quarantine;
 pub mod recusal;
+pub mod retention;
 pub mod routing;
 pub mod sites;
 pub mod staff;

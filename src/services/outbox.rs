@@ -372,16 +372,9 @@ impl Worker {
 }
 
 /// On SQLite, the page versions that held a batch's claim times stay in the write-ahead log
-/// until it is reset: checkpoint it and truncate it (`secure_delete` has already zeroed what
-/// the database file freed). Best effort: a reader in the way leaves it to the next batch.
+/// until it is reset. Best effort: a reader in the way leaves it to the next batch.
 async fn forget_claims_on_disk(db: &DatabaseConnection) {
-    if db.get_database_backend() != DatabaseBackend::Sqlite {
-        return;
-    }
-    if let Err(e) = db
-        .execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
-        .await
-    {
+    if let Err(e) = crate::db::checkpoint_wal(db).await {
         tracing::warn!(error = %e, "outbox: checkpoint of the write-ahead log");
     }
 }

@@ -58,6 +58,8 @@ pub struct CaseRow {
     pub due: Option<(Stage, NaiveDate)>,
     /// Past the due date on the day the list was asked for.
     pub overdue: bool,
+    /// Its content was destroyed under the retention rule: metadata is all there is.
+    pub purged: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -86,6 +88,7 @@ struct Metadata {
     received_on: NaiveDate,
     anonymous: bool,
     assignee_id: Option<Uuid>,
+    purged_on: Option<NaiveDate>,
 }
 
 /// The triage list: one page of the cases the viewer may see, with counts per status and each
@@ -202,6 +205,7 @@ pub async fn list_cases(
                 anonymous: r.anonymous,
                 overdue: due.is_some_and(|(_, day)| day < today),
                 due,
+                purged: r.purged_on.is_some(),
             }
         })
         .collect();

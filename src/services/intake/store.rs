@@ -89,6 +89,7 @@ pub(super) async fn store_report(
         outcome: Set(None),
         quarantined: Set(origin.quarantined),
         site_id: Set(site_id),
+        purged_on: Set(None),
     }
     .insert(txn)
     .await?;

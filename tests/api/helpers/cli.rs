@@ -1,30 +1,31 @@
-//! The `tipoff` command-line tool, run against a test app's database and keyring.
+//! The `tipoff` command-line tool, run against a test app's database and keys.
 
-use std::process::Output;
+use std::process::{Command, Output};
 
 use super::TestApp;
 
 /// The public address the tool is told the service has (QR codes and links lead there).
 pub const BASE_URL: &str = "https://jubao.example.gov.cn";
 
+/// `tipoff {args}` in the test profile on `app`'s database and keys, not yet started.
+pub fn cli_command(app: &TestApp, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tipoff"));
+    command
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("TIPOFF_PROFILE", "test")
+        .env("TIPOFF__KEYS__FILE", app.data_dir.path().join("keys.toml"))
+        .env("TIPOFF__DATABASE__URL", &app.state.settings.database.url)
+        .env("TIPOFF__SERVER__BASE_URL", BASE_URL);
+    command
+}
+
 /// Runs `tipoff {args}` in the test profile on `app`'s database and keys.
 pub async fn run_cli(app: &TestApp, args: &[&str]) -> Output {
-    let keys = app.data_dir.path().join("keys.toml");
-    let url = app.state.settings.database.url.clone();
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_tipoff"))
-            .args(args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("TIPOFF_PROFILE", "test")
-            .env("TIPOFF__KEYS__FILE", keys)
-            .env("TIPOFF__DATABASE__URL", url)
-            .env("TIPOFF__SERVER__BASE_URL", BASE_URL)
-            .output()
-            .expect("run tipoff")
-    })
-    .await
-    .unwrap()
+    let mut command = cli_command(app, args);
+    tokio::task::spawn_blocking(move || command.output().expect("run tipoff"))
+        .await
+        .unwrap()
 }
 
 /// `tipoff site add --kind {kind} --name {name}`, with `--village` where one is given.

@@ -68,6 +68,8 @@ pub struct ShownRow {
     /// "Accept by 2024-10-10", empty when nothing is due.
     pub due: String,
     pub overdue: bool,
+    /// Destroyed under the retention rule: shown as such, with no page to open.
+    pub purged: bool,
 }
 
 #[derive(Template)]
@@ -128,6 +130,7 @@ pub async fn list_cases(
             unread_replies: r.unread_replies,
             due: due_text(t, r.due),
             overdue: r.overdue,
+            purged: r.purged,
         })
         .collect();
     let page = CasesPage {

@@ -21,25 +21,21 @@ use zeroize::Zeroizing;
 use super::ServiceError;
 use super::access::{Sealer, new_row_key, report_dek, report_fields, row_key};
 use super::audit::{self, AuditAction, AuditRecord};
+use super::blind::{index_report_names, index_staff_name, staff_names_matching};
 use crate::crypto::{Dek, Keyring, WrappedDek};
-use crate::domain::{
-    MIN_NAME_CHARS, ReportDraft, is_title_only, names_in_subject, normalize_name, start_of_day,
-};
-use crate::entities::{
-    recusal, relative_filing, report, report_name, staff_name, user, user_alias,
-};
+use crate::domain::{MIN_NAME_CHARS, ReportDraft, is_title_only, normalize_name, start_of_day};
+use crate::entities::{recusal, relative_filing, report, staff_name, user, user_alias};
+
+mod names;
+
+pub(crate) use names::reindex_staff;
+use names::{FILINGS, STAFF_RELATIVE, find_user, index_own_names, open_filing};
 
 /// Why a recusal exists, as stored in `recusals.source`.
 const BY_NAME: &str = "name";
 const BY_RELATIVE: &str = "relative";
 const BY_HAND: &str = "manual";
 
-/// Where a staff name comes from, as stored in `staff_names.source`.
-const STAFF_DISPLAY: &str = "display";
-const STAFF_ALIAS: &str = "alias";
-const STAFF_RELATIVE: &str = "relative";
-
-const FILINGS: &str = "relative_filings";
 const RECUSALS: &str = "recusals";
 
 /// Longest relative name or relation an admin may file, in characters.
@@ -59,35 +55,18 @@ pub async fn recuse_at_intake<C: ConnectionTrait>(
     draft: &ReportDraft,
     now: DateTime<Utc>,
 ) -> Result<Vec<Uuid>, ServiceError> {
-    let names = draft
-        .subject
-        .as_deref()
-        .map(names_in_subject)
-        .unwrap_or_default();
-    let village = draft.village.as_deref().unwrap_or("");
-    let mut name_indexes = Vec::with_capacity(names.len());
-    for name in &names {
-        let (key_id, name_index) = keyring.blind_index(&[name]);
-        let (_, place_index) = keyring.blind_index(&[name, village]);
-        report_name::ActiveModel {
-            id: Set(Uuid::new_v4()),
-            report_id: Set(report_id),
-            index_key_id: Set(key_id),
-            name_index: Set(name_index.clone()),
-            place_index: Set(place_index),
-        }
-        .insert(txn)
-        .await?;
-        name_indexes.push(name_index);
-    }
+    let names = index_report_names(
+        txn,
+        keyring,
+        report_id,
+        draft.subject.as_deref(),
+        draft.village.as_deref(),
+    )
+    .await?;
 
     let mut matches = Matches::default();
-    if !name_indexes.is_empty() {
-        let named = staff_name::Entity::find()
-            .filter(staff_name::Column::NameIndex.is_in(name_indexes))
-            .all(txn)
-            .await?;
-        for row in named {
+    if let Some(named) = staff_names_matching(keyring, &names) {
+        for row in staff_name::Entity::find().filter(named).all(txn).await? {
             matches.add(row.user_id, recusal_source(&row.source));
         }
     }
@@ -138,40 +117,8 @@ pub async fn rematch_user<C: ConnectionTrait>(
     user_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Vec<Uuid>, ServiceError> {
-    let account = user::Entity::find_by_id(user_id)
-        .one(txn)
-        .await?
-        .ok_or_else(|| sea_orm::DbErr::RecordNotFound("user".into()))?;
-    staff_name::Entity::delete_many()
-        .filter(staff_name::Column::UserId.eq(user_id))
-        .filter(staff_name::Column::Source.is_in([STAFF_DISPLAY, STAFF_ALIAS]))
-        .exec(txn)
-        .await?;
-
-    let aliases = user_alias::Entity::find()
-        .filter(user_alias::Column::UserId.eq(user_id))
-        .all(txn)
-        .await?;
-    let mut indexed: HashSet<String> = HashSet::new();
-    let own_names = std::iter::once((account.display_name.as_str(), STAFF_DISPLAY))
-        .chain(aliases.iter().map(|a| (a.alias.as_str(), STAFF_ALIAS)));
-    for (name, source) in own_names {
-        let normalized = normalize_name(name);
-        if normalized.is_empty() || !indexed.insert(normalized.clone()) {
-            continue;
-        }
-        let (key_id, name_index) = keyring.blind_index(&[&normalized]);
-        staff_name::ActiveModel {
-            id: Set(Uuid::new_v4()),
-            user_id: Set(user_id),
-            source: Set(source.to_string()),
-            filing_id: Set(None),
-            index_key_id: Set(key_id),
-            name_index: Set(name_index),
-        }
-        .insert(txn)
-        .await?;
-    }
+    let account = find_user(txn, user_id).await?;
+    let aliases = index_own_names(txn, keyring, &account).await?;
 
     // Relatives' rows are kept as they are: they belong to the filings.
     let own: Vec<&str> = std::iter::once(account.display_name.as_str())
@@ -265,6 +212,8 @@ async fn sealed_texts<C: ConnectionTrait>(
     after: Option<Uuid>,
 ) -> Result<Vec<SealedText>, ServiceError> {
     let mut query = report::Entity::find()
+        // A purged report has nothing left to name anyone.
+        .filter(report::Column::PurgedOn.is_null())
         .order_by_asc(report::Column::Id)
         .limit(REMATCH_BATCH);
     if let Some(after) = after {
@@ -335,16 +284,14 @@ pub async fn file_relative(
     .insert(&txn)
     .await?;
 
-    let (key_id, name_index) = keyring.blind_index(&[&normalized]);
-    staff_name::ActiveModel {
-        id: Set(Uuid::new_v4()),
-        user_id: Set(staff_user_id),
-        source: Set(STAFF_RELATIVE.to_string()),
-        filing_id: Set(Some(filing_id)),
-        index_key_id: Set(key_id),
-        name_index: Set(name_index),
-    }
-    .insert(&txn)
+    index_staff_name(
+        &txn,
+        keyring,
+        staff_user_id,
+        STAFF_RELATIVE,
+        Some(filing_id),
+        &normalized,
+    )
     .await?;
 
     rematch_user(&txn, keyring, staff_user_id, now).await?;
@@ -621,26 +568,6 @@ async fn insert_recusal<C: ConnectionTrait>(
 /// A recusal's row is the (report, account) pair; its reason is sealed with the report's key.
 fn reason_sealer(dek: &Dek, report_id: Uuid, user_id: Uuid) -> Sealer<'_> {
     Sealer::new(dek, RECUSALS, format!("{report_id}/{user_id}"))
-}
-
-fn open_filing(
-    keyring: &Keyring,
-    filing: &relative_filing::Model,
-) -> Result<(Zeroizing<String>, Option<Zeroizing<String>>), ServiceError> {
-    let dek = row_key(
-        keyring,
-        &WrappedDek {
-            dek_id: filing.dek_id,
-            kek_id: filing.dek_kek_id.clone(),
-            bytes: filing.dek_wrapped.clone(),
-        },
-        filing.id,
-    )?;
-    let sealed = Sealer::new(&dek, FILINGS, filing.id);
-    Ok((
-        sealed.open("name", &filing.name)?,
-        sealed.open_opt("relation", filing.relation.as_deref())?,
-    ))
 }
 
 #[cfg(test)]
