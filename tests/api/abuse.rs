@@ -175,17 +175,7 @@ async fn past_the_quarantine_ceiling_the_public_is_told_to_come_back_and_the_hot
     assert!(html.contains("分钟后再试") && html.contains("忙碌时提交的举报内容"));
 
     let operator = app.signed_in("op", "话务员", Role::Operator).await;
-    let entered = operator
-        .post(
-            "/staff/intake",
-            &[
-                ("channel", "hotline"),
-                ("category", "other"),
-                ("description", "电话登记不受影响"),
-                ("anonymous", "true"),
-            ],
-        )
-        .await;
+    let entered = operator.enter_hotline_call("电话登记不受影响").await;
     assert_eq!(
         entered.status(),
         200,

@@ -82,15 +82,7 @@ async fn a_resident_and_an_operator_get_through(app: &TestApp) {
 
     let operator = app.signed_in("op", "话务员", Role::Operator).await;
     let entered = operator
-        .post(
-            "/staff/intake",
-            &[
-                ("channel", "hotline"),
-                ("category", "other"),
-                ("description", "电话反映：刷屏期间打进来的举报"),
-                ("anonymous", "true"),
-            ],
-        )
+        .enter_hotline_call("电话反映：刷屏期间打进来的举报")
         .await;
     assert_eq!(entered.status(), 200);
     assert_with_the_inspectors(app, "the operator's entry").await;

@@ -198,6 +198,18 @@ impl<'a> Staff<'a> {
         self.get(path).await.text().await.expect("staff page")
     }
 
+    /// Enters an anonymous hotline call of the category "other" saying `description`; the
+    /// answer is the receipt page.
+    pub async fn enter_hotline_call(&self, description: &str) -> reqwest::Response {
+        let fields = [
+            ("channel", "hotline"),
+            ("category", "other"),
+            ("description", description),
+            ("anonymous", "true"),
+        ];
+        self.post("/staff/intake", &fields).await
+    }
+
     /// Posts a staff form with the session's CSRF token added.
     pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
         let mut all: Vec<(&str, &str)> = vec![("csrf", self.csrf.as_str())];
