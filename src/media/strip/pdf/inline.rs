@@ -1,51 +1,23 @@
 //! Inline images (`BI … ID … EI` inside a page's content): a JPEG or JPEG 2000 written
 //! there keeps its own metadata and cannot be cleaned in place, so such a PDF is refused.
+//! The first look (`scan`) asks this of every content stream it decodes anyway.
 
-use lopdf::{Dictionary, Object};
-
-use super::clean::data_chain;
-use super::filters::{self, Budget};
-use crate::domain::attachment::Refusal;
+use super::scan::find;
 
 /// Filter names (full and abbreviated, as inline images may use) whose data carries its
 /// own metadata.
 const CODECS_WITH_METADATA: [&[u8]; 4] = [b"DCTDecode", b"DCT", b"JPXDecode", b"JPX"];
 
-/// Whether a stream holds page content: a page's `/Contents` or a form XObject. Images,
-/// fonts, object streams, metadata and embedded files carry a `Type`, a `Subtype` other
-/// than `Form` or a font program's lengths.
-fn is_content(dict: &Dictionary) -> bool {
-    let subtype = dict.get(b"Subtype").and_then(Object::as_name).ok();
-    match subtype {
-        Some(b"Form") => true,
-        Some(_) => false,
-        None => !dict.has(b"Type") && !dict.has(b"Length1") && !dict.has(b"Length2"),
+/// Whether a stream, by its dictionary as written, holds page content: a page's
+/// `/Contents` or a form XObject. Images, fonts, object streams, metadata and embedded files
+/// carry a `Type`, a `Subtype` other than `Form` or a font program's lengths.
+pub(super) fn is_content(dict: &[u8]) -> bool {
+    if find(dict, b"/Subtype").is_some() {
+        return find(dict, b"/Form").is_some();
     }
-}
-
-/// Refuses the document when any content stream holds an inline JPEG or JPEG 2000 image.
-/// Content behind a filter that is not a data filter is left to the image rules.
-pub(super) fn refuse_inline_codecs(
-    doc: &lopdf::Document,
-    budget: &mut Budget,
-) -> Result<(), Refusal> {
-    for object in doc.objects.values() {
-        let Object::Stream(stream) = object else {
-            continue;
-        };
-        if !is_content(&stream.dict) {
-            continue;
-        }
-        let Some(chain) = data_chain(&stream.dict) else {
-            continue;
-        };
-        let content =
-            filters::decode(&stream.content, &chain, budget).map_err(|_| Refusal::Damaged)?;
-        if has_inline_codec(&content) {
-            return Err(Refusal::CannotStrip);
-        }
-    }
-    Ok(())
+    [b"/Type".as_slice(), b"/Length1", b"/Length2", b"/Length3"]
+        .iter()
+        .all(|key| find(dict, key).is_none())
 }
 
 fn is_white(byte: u8) -> bool {
@@ -66,7 +38,7 @@ fn operator_at(content: &[u8], at: usize, op: &[u8]) -> bool {
 /// Scans content for `BI <entries> ID <data> EI`, true when an image's entries name a codec
 /// that keeps metadata. Strings and comments are passed over, and image data is skipped up
 /// to its `EI`, so that bytes inside them are not read as operators.
-fn has_inline_codec(content: &[u8]) -> bool {
+pub(super) fn has_inline_codec(content: &[u8]) -> bool {
     let mut at = 0;
     while at < content.len() {
         match content[at] {
@@ -144,6 +116,15 @@ mod tests {
             b"BI /W 1 /H 1 /Filter [/AHx /DCTDecode] ID 00 EI"
         ));
         assert!(has_inline_codec(b"BI/W 1/H 1/F/JPX ID x EI"));
+    }
+
+    #[test]
+    fn content_streams_are_told_by_their_dictionary() {
+        assert!(is_content(b"/Length 40 /Filter /FlateDecode"));
+        assert!(is_content(b"/Type /XObject /Subtype /Form /BBox [0 0 9 9]"));
+        assert!(!is_content(b"/Type /XObject /Subtype /Image /Width 4"));
+        assert!(!is_content(b"/Length 300 /Length1 280"));
+        assert!(!is_content(b"/Type /ObjStm /N 3 /First 12"));
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub(super) fn pdf(b: &[u8]) -> Result<Vec<u8>, Refusal> {
     if doc.trailer.has(b"Encrypt") {
         return Err(Refusal::CannotStrip);
     }
-    if first_look.unknown_filter {
+    if first_look.unknown_filter || first_look.inline_codec {
         return Err(Refusal::CannotStrip);
     }
     // A new trailer with the root alone: /Info, /ID and whatever else a writer put there go.
@@ -48,9 +48,7 @@ pub(super) fn pdf(b: &[u8]) -> Result<Vec<u8>, Refusal> {
         .clone();
     doc.trailer = lopdf::Dictionary::new();
     doc.trailer.set("Root", root);
-    let mut budget = Budget(PDF_DECODED_MAX);
-    inline::refuse_inline_codecs(&doc, &mut budget)?;
-    clean::clean(&mut doc, &mut budget)?;
+    clean::clean(&mut doc, &mut Budget(PDF_DECODED_MAX))?;
     let reachable = reachable_objects(&doc);
     doc.objects.retain(|id, _| reachable.contains(id));
     if doc.catalog().is_err() {

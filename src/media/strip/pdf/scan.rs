@@ -1,8 +1,10 @@
 //! The first look at a PDF, before any parser touches it: how deep its object syntax nests
 //! (at the top level and inside every object stream, where the parser recurses too), and
-//! whether its streams, every filter of every chain counted, stay within a budget.
+//! whether its streams, every filter of every chain counted, stay within a budget — and,
+//! from the same decoded data, whether a page's content draws a JPEG inline.
 
 use super::filters::{self, Budget, Data, Filter};
+use super::inline;
 
 /// What the first look found.
 #[derive(Debug, PartialEq, Eq)]
@@ -13,6 +15,8 @@ pub(super) struct Scan {
     pub over_budget: bool,
     /// A stream names a filter that cannot be decoded or cleaned.
     pub unknown_filter: bool,
+    /// A page's content draws a JPEG or JPEG 2000 image inline, which cannot be cleaned.
+    pub inline_codec: bool,
 }
 
 /// Scans `b` with `budget` bytes for everything its streams decode to.
@@ -22,6 +26,7 @@ pub(super) fn scan(b: &[u8], budget: u64) -> Scan {
         nesting: 0,
         over_budget: false,
         unknown_filter: false,
+        inline_codec: false,
     };
     let mut syntax = Nesting::default();
     let mut at = 0;
@@ -60,7 +65,10 @@ pub(super) fn scan(b: &[u8], budget: u64) -> Scan {
                 }
                 found.nesting = found.nesting.max(inner.deepest);
             }
-            Ok(_) => {}
+            Ok(decoded) => {
+                found.inline_codec |=
+                    inline::is_content(dict) && inline::has_inline_codec(&decoded);
+            }
         }
     }
     found.nesting = found.nesting.max(syntax.deepest);
