@@ -15,7 +15,7 @@ use crate::web::lookup::{TrackAnswer, look_up, reply};
 use crate::web::middleware::rate_limit::RouteClass;
 use crate::web::middleware::{Counted, counted};
 use crate::web::pages::no_store;
-use crate::web::{AppState, Visit, api, client_addr, lang_of, multipart, upload};
+use crate::web::{AppState, Visit, api, lang_of, multipart, upload};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -411,18 +411,15 @@ impl actix_web::FromRequest for SubmitBudget {
     type Error = AppError;
     type Future = std::future::Ready<Result<SubmitBudget, AppError>>;
 
-    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let checked = match req.app_data::<web::Data<AppState>>() {
-            Some(state) => state
-                .limiters
-                .check(
-                    RouteClass::Submit,
-                    client_addr(req, &state.settings.server.trusted_proxies),
-                )
-                .map(|()| SubmitBudget)
-                .map_err(|wait| AppError::new(ErrorKind::RateLimited(wait), api(req))),
-            None => Err(AppError::internal("no application state", api(req))),
-        };
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let checked = Visit::from_request(req, payload)
+            .into_inner()
+            .and_then(|visit| {
+                (visit.state.limiters)
+                    .check(RouteClass::Submit, visit.client())
+                    .map(|()| SubmitBudget)
+                    .map_err(|wait| AppError::new(ErrorKind::RateLimited(wait), visit.api()))
+            });
         std::future::ready(checked)
     }
 }
