@@ -185,7 +185,9 @@ impl Intake<'_> {
         // Handed over when this returns, or if this request is dropped half-way.
         let _leading = self.commits.lead();
         let (jobs, followers): (Vec<Job>, Vec<_>) = self.commits.followers().into_iter().unzip();
-        let mut results = self.write_batch(std::iter::once(own).chain(jobs)).await;
+        let mut results = self
+            .write_batch(std::iter::once(own).chain(jobs).collect())
+            .await;
         let own = results.remove(0);
         for (follower, result) in followers.into_iter().zip(results) {
             follower.answer(result);
@@ -195,11 +197,7 @@ impl Intake<'_> {
 
     /// Writes the jobs in one transaction, each in a savepoint of its own: the answer of
     /// each, in order, once the transaction has committed (or the error that stopped it).
-    async fn write_batch(
-        &self,
-        jobs: impl Iterator<Item = Job>,
-    ) -> Vec<Result<Receipt, ServiceError>> {
-        let jobs: Vec<Job> = jobs.collect();
+    async fn write_batch(&self, jobs: Vec<Job>) -> Vec<Result<Receipt, ServiceError>> {
         let all_failed = |e: &sea_orm::DbErr, n: usize| {
             (0..n)
                 .map(|_| {
