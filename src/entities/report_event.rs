@@ -7,12 +7,17 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
+    /// The case, whose DEK seals `detail`.
     pub report_id: Uuid,
     pub at: DateTimeUtc,
+    /// The staff member who did it; none for the system or the reporter.
     pub actor_id: Option<Uuid>,
+    /// What happened: `status`, `assigned`, `escalated`, an event code…
     pub kind: String,
+    /// For a status change, the two statuses.
     pub from_status: Option<String>,
     pub to_status: Option<String>,
+    /// Sealed: the reason, finding, feedback or free text of the event.
     pub detail: Option<Vec<u8>>,
 }
 

@@ -7,9 +7,13 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
+    /// The staff member recused when a report names this.
     pub user_id: Uuid,
+    /// `display`, `alias` or `relative`.
     pub source: String,
+    /// The close-relative filing it came from, for `relative`.
     pub filing_id: Option<Uuid>,
+    /// HMAC of the normalised name under key `index_key_id`: matching without the name.
     pub index_key_id: String,
     pub name_index: Vec<u8>,
 }

@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 use super::ServiceError;
 use crate::crypto::{Dek, Keyring, SealContext, WrappedDek};
 use crate::domain::{Role, Status, TrackingCode};
-use crate::entities::{message, recusal, report};
+use crate::entities::{message, recusal, report, user, user_role};
 
 /// The table a report's own fields are sealed for.
 const REPORTS: &str = "reports";
@@ -356,4 +356,27 @@ pub async fn open_report<C: ConnectionTrait>(
     };
     let dek = report_dek(keyring, &found)?;
     Ok(Some(open_fields(&dek, &found)?))
+}
+
+/// Whether an enabled account other than those in `except` holds `role`: a case no
+/// inspector may see, or an office with no admin, is what this guards against.
+pub(crate) async fn someone_else_holds<C: ConnectionTrait>(
+    db: &C,
+    role: Role,
+    except: Vec<Uuid>,
+) -> Result<bool, ServiceError> {
+    let holders: Vec<Uuid> = user_role::Entity::find()
+        .select_only()
+        .column(user_role::Column::UserId)
+        .filter(user_role::Column::Role.eq(role.code()))
+        .filter(user_role::Column::UserId.is_not_in(except))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let enabled = user::Entity::find()
+        .filter(user::Column::Id.is_in(holders))
+        .filter(user::Column::Disabled.eq(false))
+        .one(db)
+        .await?;
+    Ok(enabled.is_some())
 }

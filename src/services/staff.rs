@@ -12,7 +12,7 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use super::ServiceError;
-use super::access::{Sealer, new_row_key, row_key};
+use super::access::{Sealer, new_row_key, row_key, someone_else_holds};
 use super::audit::{self, AuditAction, AuditRecord};
 use super::passwords::{NO_PASSWORD, hash_password, verify_password};
 use crate::crypto::{Dek, Keyring, WrappedDek};
@@ -550,7 +550,8 @@ async fn find_by_username(
         .ok_or(ServiceError::NotFound)
 }
 
-/// Disables an account and ends its sessions; the account and its history stay.
+/// Disables an account and ends its sessions; the account and its history stay. The last
+/// enabled admin cannot be disabled: nobody could then manage accounts.
 pub async fn disable_user(
     db: &DatabaseConnection,
     keyring: &Keyring,
@@ -559,10 +560,45 @@ pub async fn disable_user(
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
     let detail = format!("disabled account {username}");
+    let record = AuditRecord::new(actor, AuditAction::UserChange, None, &detail);
+    let txn = audit::begin(db, keyring, record, now).await?;
+    let account = find_by_username(&txn, username).await?;
+    let admin = !account.disabled && holds(&txn, account.id, Role::Admin).await?;
+    if admin && !someone_else_holds(&txn, Role::Admin, vec![account.id]).await? {
+        return Err(ServiceError::Invalid("error.last_admin"));
+    }
+    end_sessions_and_change(&txn, account, |active| active.disabled = Set(true)).await?;
+    Ok(txn.commit().await?)
+}
+
+/// Enables a disabled account again. It signs in as before; recusals made while it was
+/// disabled stand (they were made for disabled accounts too).
+pub async fn enable_user(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    username: &str,
+    actor: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    let detail = format!("enabled account {username}");
     change_account(db, keyring, username, &detail, actor, now, |active| {
-        active.disabled = Set(true);
+        active.disabled = Set(false);
     })
     .await
+}
+
+/// Whether an account holds a role.
+async fn holds<C: ConnectionTrait>(
+    db: &C,
+    user_id: Uuid,
+    role: Role,
+) -> Result<bool, ServiceError> {
+    Ok(
+        user_role::Entity::find_by_id((user_id, role.code().to_string()))
+            .one(db)
+            .await?
+            .is_some(),
+    )
 }
 
 /// Sets a new password and ends the account's sessions.
@@ -596,14 +632,24 @@ async fn change_account(
     let record = AuditRecord::new(actor, AuditAction::UserChange, None, detail);
     let txn = audit::begin(db, keyring, record, now).await?;
     let account = find_by_username(&txn, username).await?;
+    end_sessions_and_change(&txn, account, change).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Ends an account's sessions and applies `change` to it, inside the caller's transaction.
+async fn end_sessions_and_change(
+    txn: &DatabaseTransaction,
+    account: user::Model,
+    change: impl FnOnce(&mut user::ActiveModel),
+) -> Result<(), ServiceError> {
     session::Entity::delete_many()
         .filter(session::Column::UserId.eq(account.id))
-        .exec(&txn)
+        .exec(txn)
         .await?;
     let mut active: user::ActiveModel = account.into();
     change(&mut active);
-    active.update(&txn).await?;
-    txn.commit().await?;
+    active.update(txn).await?;
     Ok(())
 }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use actix_web::HttpResponse;
 use actix_web::http::header::{self, HeaderValue};
+use serde::Deserialize;
 
 use super::AppState;
 use super::multipart;
@@ -14,6 +15,50 @@ use super::upload;
 use crate::domain::{Category, FieldError, RawReport, SubjectRole};
 use crate::i18n::{Catalog, Lang};
 use crate::media::FileProblem;
+
+/// A report's own fields as a form posts them, shared by the public form and operator entry.
+/// Every field is optional here so that a missing one becomes a reason on the re-shown
+/// form, not a bare 400.
+#[derive(Debug, Default, Deserialize)]
+pub struct TypedReport {
+    category: Option<String>,
+    village: Option<String>,
+    subject: Option<String>,
+    subject_role: Option<String>,
+    description: Option<String>,
+    occurred: Option<String>,
+    /// `true` or `false` from the radio buttons; anything else is "not chosen".
+    anonymous: Option<String>,
+    reporter_name: Option<String>,
+    reporter_phone: Option<String>,
+}
+
+impl TypedReport {
+    /// The report as typed, through the posting site it came from (if any).
+    pub fn into_raw(self, site: Option<String>) -> RawReport {
+        RawReport {
+            category: self.category,
+            village: self.village,
+            subject: self.subject,
+            subject_role: self.subject_role,
+            description: self.description,
+            occurred: self.occurred,
+            anonymous: match self.anonymous.as_deref() {
+                Some("true") => Some(true),
+                Some("false") => Some(false),
+                _ => None,
+            },
+            reporter_name: self.reporter_name,
+            reporter_phone: self.reporter_phone,
+            site,
+        }
+    }
+}
+
+/// A ticked checkbox: present and not empty.
+pub fn ticked(flag: &Option<String>) -> bool {
+    flag.as_deref().is_some_and(|v| !v.is_empty())
+}
 
 pub struct ShownError {
     pub field: &'static str,

@@ -171,6 +171,9 @@ async fn an_anonymous_photo_loses_its_gps_device_and_name(app: TestApp) {
     )
     .await;
     assert_eq!(other.status(), 404);
+    // A colleague keeps the case in sight once this inspector steps aside.
+    app.create_staff("colleague", "吴敏", &[Role::Inspector], &[])
+        .await;
     let response = staff
         .post(
             &format!("/staff/cases/{}/recusals", stored.id),

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod abuse;
+mod accounts;
 mod api_contract;
 mod at_rest;
 mod attachments;
@@ -24,6 +25,7 @@ mod public_pages;
 mod rate_limits;
 mod recusal;
 mod recusal_later;
+mod recusal_safety;
 mod retention;
 mod sites;
 mod staff;

@@ -9,13 +9,13 @@ use sea_orm::{
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use super::workflow::Work;
+use super::workflow::Workable;
 use super::{event_detail, message_body};
 use crate::crypto::{Dek, Keyring};
 use crate::domain::{Status, TrackingCode, is_finished, local_day, required_text, start_of_day};
 use crate::entities::{message, report, report_event};
 use crate::services::ServiceError;
-use crate::services::access::{Viewer, find_by_code, report_dek, status_of, workable};
+use crate::services::access::{Viewer, find_by_code, report_dek, status_of};
 use crate::services::audit::{self, AuditAction, AuditRecord};
 
 /// What the reporter's answer came to.
@@ -40,22 +40,14 @@ pub async fn ask_reporter(
     text: &str,
     now: DateTime<Utc>,
 ) -> Result<Uuid, ServiceError> {
-    let before = workable(db, viewer, id).await?;
+    let workable = Workable::find(db, keyring, viewer, id).await?;
+    let before = &workable.before;
     let text = required_text(text).map_err(ServiceError::Invalid)?;
     if is_finished(status_of(&before.status)) {
         return Err(ServiceError::Invalid("error.case_closed"));
     }
     let detail = format!("case {}: message to the reporter", before.case_number);
-    let work = Work::begin(
-        db,
-        keyring,
-        viewer,
-        AuditAction::Message,
-        &before,
-        &detail,
-        now,
-    )
-    .await?;
+    let work = workable.begin(AuditAction::Message, &detail, now).await?;
     if is_finished(status_of(&work.case.status)) {
         return Err(ServiceError::Invalid("error.case_closed"));
     }

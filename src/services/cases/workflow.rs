@@ -32,24 +32,47 @@ pub(crate) struct Work {
     actor: Uuid,
 }
 
-impl Work {
-    /// Starts a write on a case the viewer may work: the audit entry is the transaction's
-    /// first statement (it takes the write lock), then the case is read again inside it.
+/// A case the viewer may work, as read before the write begins: what a command checks and
+/// describes before it takes the lock.
+pub(crate) struct Workable<'a> {
+    db: &'a DatabaseConnection,
+    keyring: &'a Keyring,
+    viewer: &'a Viewer,
+    pub before: report::Model,
+}
+
+impl<'a> Workable<'a> {
+    /// Reads the case for a viewer who may work it; refused for anyone else.
+    pub(crate) async fn find(
+        db: &'a DatabaseConnection,
+        keyring: &'a Keyring,
+        viewer: &'a Viewer,
+        id: Uuid,
+    ) -> Result<Workable<'a>, ServiceError> {
+        let before = workable(db, viewer, id).await?;
+        Ok(Workable {
+            db,
+            keyring,
+            viewer,
+            before,
+        })
+    }
+
+    /// Starts the write: the audit entry is the transaction's first statement (it takes the
+    /// write lock), then the case is read again inside it.
     pub(crate) async fn begin(
-        db: &DatabaseConnection,
-        keyring: &Keyring,
-        viewer: &Viewer,
+        &self,
         action: AuditAction,
-        before: &report::Model,
         detail: &str,
         now: DateTime<Utc>,
     ) -> Result<Work, ServiceError> {
-        let record = AuditRecord::new(Some(viewer.user_id), action, Some(before.id), detail);
-        let txn = audit::begin(db, keyring, record, now).await?;
-        let case = visible_report(&txn, viewer, before.id)
+        let (viewer, id) = (self.viewer, self.before.id);
+        let record = AuditRecord::new(Some(viewer.user_id), action, Some(id), detail);
+        let txn = audit::begin(self.db, self.keyring, record, now).await?;
+        let case = visible_report(&txn, viewer, id)
             .await?
             .ok_or(ServiceError::NotFound)?;
-        let dek = report_dek(keyring, &case)?;
+        let dek = report_dek(self.keyring, &case)?;
         Ok(Work {
             txn,
             case,
@@ -57,7 +80,9 @@ impl Work {
             actor: viewer.user_id,
         })
     }
+}
 
+impl Work {
     /// Adds an entry to the case's history, its detail sealed with the report's key.
     pub(crate) async fn record(
         &self,
@@ -99,7 +124,8 @@ pub async fn change_status(
     transition: Transition,
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
-    let before = workable(db, viewer, id).await?;
+    let workable = Workable::find(db, keyring, viewer, id).await?;
+    let before = &workable.before;
     let from = status_of(&before.status);
     let to = transition.target();
     if !is_legal(from, to) {
@@ -113,7 +139,7 @@ pub async fn change_status(
         }
         Transition::Close { feedback } => (Some(required_text(feedback)), None, None),
         Transition::Merge { into_case_number } => {
-            let target = merge_target(db, viewer, &before, into_case_number).await?;
+            let target = merge_target(db, viewer, before, into_case_number).await?;
             (None, None, Some(target))
         }
     };
@@ -128,16 +154,9 @@ pub async fn change_status(
     if let Some((_, number)) = &merge_target {
         audit_detail.push_str(&format!(" (into {number})"));
     }
-    let work = Work::begin(
-        db,
-        keyring,
-        viewer,
-        AuditAction::StatusChange,
-        &before,
-        &audit_detail,
-        now,
-    )
-    .await?;
+    let work = workable
+        .begin(AuditAction::StatusChange, &audit_detail, now)
+        .await?;
     let mut active = report::ActiveModel {
         status: Set(to.code().to_string()),
         status_changed_at: Set(Some(now)),
@@ -210,19 +229,11 @@ pub async fn record_event(
     note: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
-    let before = workable(db, viewer, id).await?;
+    let workable = Workable::find(db, keyring, viewer, id).await?;
+    let before = &workable.before;
     let note = optional_text(note.as_deref()).map_err(ServiceError::Invalid)?;
     let detail = format!("case {}: {}", before.case_number, event.describe());
-    let work = Work::begin(
-        db,
-        keyring,
-        viewer,
-        AuditAction::CaseEvent,
-        &before,
-        &detail,
-        now,
-    )
-    .await?;
+    let work = workable.begin(AuditAction::CaseEvent, &detail, now).await?;
     work.record(event.code(), None, note, now).await?;
     work.commit().await
 }
@@ -237,7 +248,8 @@ pub async fn assign(
     assignee: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
-    let before = workable(db, viewer, id).await?;
+    let workable = Workable::find(db, keyring, viewer, id).await?;
+    let before = &workable.before;
     let assignee_account = match assignee {
         Some(user_id) => Some(
             user::Entity::find_by_id(user_id)
@@ -255,16 +267,7 @@ pub async fn assign(
         ),
         None => format!("case {}: unassigned", before.case_number),
     };
-    let work = Work::begin(
-        db,
-        keyring,
-        viewer,
-        AuditAction::Assign,
-        &before,
-        &detail,
-        now,
-    )
-    .await?;
+    let work = workable.begin(AuditAction::Assign, &detail, now).await?;
     if let Some(account) = &assignee_account {
         let inspector = user_role::Entity::find_by_id((account.id, Role::Inspector.code().into()))
             .one(&work.txn)
@@ -295,19 +298,11 @@ pub async fn add_note(
     text: &str,
     now: DateTime<Utc>,
 ) -> Result<Uuid, ServiceError> {
-    let before = workable(db, viewer, id).await?;
+    let workable = Workable::find(db, keyring, viewer, id).await?;
+    let before = &workable.before;
     let text = required_text(text).map_err(ServiceError::Invalid)?;
     let detail = format!("case {}: note added", before.case_number);
-    let work = Work::begin(
-        db,
-        keyring,
-        viewer,
-        AuditAction::Note,
-        &before,
-        &detail,
-        now,
-    )
-    .await?;
+    let work = workable.begin(AuditAction::Note, &detail, now).await?;
     let note_id = Uuid::new_v4();
     note::ActiveModel {
         id: Set(note_id),
@@ -337,21 +332,13 @@ pub async fn escalate(
     group: &str,
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
-    let before = workable(db, viewer, report_id).await?;
+    let workable = Workable::find(db, keyring, viewer, report_id).await?;
+    let before = &workable.before;
     let Some(target) = routing.group(group) else {
         return Err(ServiceError::Invalid("error.unknown_group"));
     };
     let detail = format!("case {}: escalated to {group}", before.case_number);
-    let work = Work::begin(
-        db,
-        keyring,
-        viewer,
-        AuditAction::CaseEvent,
-        &before,
-        &detail,
-        now,
-    )
-    .await?;
+    let work = workable.begin(AuditAction::CaseEvent, &detail, now).await?;
     let village = work.case.village.clone();
     let accepted = deadlines::acceptance_days(&work.txn, vec![report_id]).await?;
     let due = deadlines

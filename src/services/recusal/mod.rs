@@ -11,19 +11,23 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DerivePartialModel, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionSession,
-    TransactionTrait, sea_query::OnConflict,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DerivePartialModel, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionSession, TransactionTrait,
+    sea_query::{Expr, OnConflict},
 };
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use super::ServiceError;
-use super::access::{Sealer, new_row_key, report_dek, report_fields, row_key};
+use super::access::{Sealer, new_row_key, report_dek, report_fields, row_key, someone_else_holds};
 use super::audit::{self, AuditAction, AuditRecord};
 use super::blind::{index_report_names, index_staff_name, staff_names_matching};
 use crate::crypto::{Dek, Keyring, WrappedDek};
-use crate::domain::{MIN_NAME_CHARS, ReportDraft, is_title_only, normalize_name, start_of_day};
+use crate::domain::{
+    MIN_NAME_CHARS, ReportDraft, Role, is_title_only, normalize_name, start_of_day,
+};
 use crate::entities::{recusal, relative_filing, report, staff_name, user, user_alias};
 
 mod names;
@@ -394,6 +398,12 @@ pub async fn recuse_manually<C: ConnectionTrait + TransactionTrait>(
     let detail = format!("recused {} by hand", account.username);
     let record = AuditRecord::new(Some(by), AuditAction::Recuse, Some(report_id), &detail);
     let txn = audit::begin(db, keyring, record, now).await?;
+    // Read inside the write lock: two inspectors stepping aside at once must not both pass.
+    let mut kept_away = recused_users(&txn, report_id).await?;
+    kept_away.push(user_id);
+    if !someone_else_holds(&txn, Role::Inspector, kept_away).await? {
+        return Err(ServiceError::Invalid("error.recusal_last_inspector"));
+    }
     let inserted = insert_recusal(
         &txn,
         report_id,
@@ -562,6 +572,13 @@ async fn insert_recusal<C: ConnectionTrait>(
     )
     .exec_without_returning(db)
     .await?;
+    // Someone kept away from a case cannot be the one handling it.
+    report::Entity::update_many()
+        .col_expr(report::Column::AssigneeId, Expr::value(None::<Uuid>))
+        .filter(report::Column::Id.eq(report_id))
+        .filter(report::Column::AssigneeId.eq(user_id))
+        .exec(db)
+        .await?;
     Ok(inserted > 0)
 }
 

@@ -14,26 +14,18 @@ use crate::web::middleware::rate_limit::RouteClass;
 use crate::web::middleware::{Counted, counted};
 use crate::web::pages::{Choice, no_store, render};
 use crate::web::report_form::{
-    FieldErrors, FilesBlock, ShownError, busy_notice, choices, files_note, problem_texts,
-    shown_errors, with_retry_after,
+    FieldErrors, FilesBlock, ShownError, TypedReport, busy_notice, choices, files_note,
+    problem_texts, shown_errors, ticked, with_retry_after,
 };
 use crate::web::{AppState, Visit, lang_of};
 use crate::web::{multipart, upload};
 use chrono::DateTime;
 
-/// The form as posted. Every field is optional here so that a missing one becomes a
-/// reason on the re-shown form, not a bare 400.
+/// The form as posted: the report's fields and the public form's own.
 #[derive(Debug, Default, Deserialize)]
 pub struct ReportForm {
-    category: Option<String>,
-    village: Option<String>,
-    subject: Option<String>,
-    subject_role: Option<String>,
-    description: Option<String>,
-    occurred: Option<String>,
-    anonymous: Option<String>,
-    reporter_name: Option<String>,
-    reporter_phone: Option<String>,
+    #[serde(flatten)]
+    report: TypedReport,
     site: Option<String>,
     form_token: Option<String>,
     /// The hidden field people never see: bots fill it.
@@ -50,30 +42,13 @@ impl ReportForm {
     }
 
     fn keeps_metadata(&self) -> bool {
-        self.keep_metadata.as_deref().is_some_and(|v| !v.is_empty())
+        ticked(&self.keep_metadata)
     }
 
     /// The report as typed, and the form token; public so the fuzz target reads a body
     /// exactly as this handler does.
     pub fn into_parts(self) -> (RawReport, Option<String>) {
-        let anonymous = match self.anonymous.as_deref() {
-            Some("true") => Some(true),
-            Some("false") => Some(false),
-            _ => None,
-        };
-        let raw = RawReport {
-            category: self.category,
-            village: self.village,
-            subject: self.subject,
-            subject_role: self.subject_role,
-            description: self.description,
-            occurred: self.occurred,
-            anonymous,
-            reporter_name: self.reporter_name,
-            reporter_phone: self.reporter_phone,
-            site: self.site,
-        };
-        (raw, self.form_token)
+        (self.report.into_raw(self.site), self.form_token)
     }
 }
 

@@ -7,21 +7,21 @@ use askama::Template;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{Desk, Nav, StaffPage, path_id, refusal};
+use super::confirm::{self, Ask, Confirmation};
+use super::{Desk, StaffPage, path_id, refusal, staff_template};
 use crate::domain::Role;
 use crate::error::{AppError, ErrorKind};
-use crate::i18n::{Catalog, Lang};
 use crate::services::enrolment::{self, Invitation};
 use crate::services::staff::{self, NewUser, UserSummary};
 use crate::services::{ServiceError, outbox, recusal};
 use crate::web::pages::{local_time, see_other};
 
+staff_template!(UsersPage, RelativesPage, MailPage);
+
 #[derive(Template)]
 #[template(path = "staff/users.html")]
 struct UsersPage {
-    t: &'static Catalog,
-    lang: Lang,
-    nav: Nav,
+    frame: StaffPage,
     users: Vec<UserSummary>,
     notice: Option<String>,
     /// A link just issued, shown this once.
@@ -55,7 +55,7 @@ enum Said {
 }
 
 async fn users_page(desk: &Desk, said: Said, status: StatusCode) -> Result<HttpResponse, AppError> {
-    let StaffPage { t, lang, nav } = desk.page();
+    let frame = desk.page();
     let users = staff::list_users(&desk.state.db).await?;
     let (notice, link, problem) = match said {
         Said::Nothing => (None, None, None),
@@ -71,9 +71,7 @@ async fn users_page(desk: &Desk, said: Said, status: StatusCode) -> Result<HttpR
         Said::Refused(problem) => (None, None, Some(problem)),
     };
     let page = UsersPage {
-        t,
-        lang,
-        nav,
+        frame,
         users,
         notice,
         link,
@@ -181,14 +179,65 @@ pub async fn reissue_link(
     after_issuing(&desk, issued, "staff.enrol.reissued").await
 }
 
+/// Disables an account, after a confirmation page: its sessions end at once. The last
+/// enabled admin is refused with the reason.
 pub async fn disable_user(
+    desk: Desk,
+    username: web::Path<String>,
+    form: web::Form<Confirmation>,
+) -> Result<HttpResponse, AppError> {
+    let t = desk.t();
+    let lang = desk.lang.code();
+    if !form.given() {
+        return confirm::ask(
+            &desk,
+            Ask {
+                question: t
+                    .t("staff.users.disable_ask")
+                    .replace("{username}", &username),
+                consequence: t.t("staff.users.disable_consequence").to_string(),
+                action: format!("/staff/admin/users/{username}/disable?lang={lang}"),
+                fields: Vec::new(),
+                button: t.t("staff.users.disable").to_string(),
+                back: format!("/staff/admin/users?lang={lang}"),
+            },
+        );
+    }
+    let state = &desk.state;
+    let by = Some(desk.user.user_id);
+    let done = staff::disable_user(&state.db, &state.keyring, &username, by, state.now()).await;
+    after_change(&desk, done, "staff.users.disabled_done", &username).await
+}
+
+/// Enables a disabled account again.
+pub async fn enable_user(
     desk: Desk,
     username: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let state = &desk.state;
     let by = Some(desk.user.user_id);
-    staff::disable_user(&state.db, &state.keyring, &username, by, state.now()).await?;
-    users_page(&desk, Said::Nothing, StatusCode::OK).await
+    let done = staff::enable_user(&state.db, &state.keyring, &username, by, state.now()).await;
+    after_change(&desk, done, "staff.users.enabled_done", &username).await
+}
+
+/// The accounts page after a change to one of them: what was done, or why it was refused.
+async fn after_change(
+    desk: &Desk,
+    done: Result<(), ServiceError>,
+    notice: &str,
+    username: &str,
+) -> Result<HttpResponse, AppError> {
+    let t = desk.t();
+    match done {
+        Ok(()) => {
+            let notice = t.t(notice).replace("{username}", username);
+            users_page(desk, Said::Done(notice), StatusCode::OK).await
+        }
+        Err(e) => {
+            let problem = t.t(refusal(e)?).to_string();
+            users_page(desk, Said::Refused(problem), StatusCode::CONFLICT).await
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -245,9 +294,7 @@ pub struct ShownFiling {
 #[derive(Template)]
 #[template(path = "staff/relatives.html")]
 struct RelativesPage {
-    t: &'static Catalog,
-    lang: Lang,
-    nav: Nav,
+    frame: StaffPage,
     filings: Vec<ShownFiling>,
     staff: Vec<(Uuid, String)>,
     problem: Option<&'static str>,
@@ -258,7 +305,8 @@ async fn relatives_page(
     problem: Option<&'static str>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let StaffPage { t, lang, nav } = desk.page();
+    let frame = desk.page();
+    let t = frame.t;
     let state = &desk.state;
     let accounts = staff::list_users(&state.db).await?;
     let mut filings = Vec::new();
@@ -275,9 +323,7 @@ async fn relatives_page(
         }
     }
     let page = RelativesPage {
-        t,
-        lang,
-        nav,
+        frame,
         filings,
         staff: accounts
             .into_iter()
@@ -354,9 +400,7 @@ pub struct ShownMail {
 #[derive(Template)]
 #[template(path = "staff/mail.html")]
 struct MailPage {
-    t: &'static Catalog,
-    lang: Lang,
-    nav: Nav,
+    frame: StaffPage,
     rows: Vec<ShownMail>,
     failed: u64,
     pending: u64,
@@ -368,7 +412,8 @@ async fn mail_page(
     problem: Option<&'static str>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let StaffPage { t, lang, nav } = desk.page();
+    let frame = desk.page();
+    let t = frame.t;
     let state = &desk.state;
     let rows = outbox::failed_rows(&state.db).await?;
     let pending = outbox::pending_count(&state.db).await?;
@@ -379,9 +424,7 @@ async fn mail_page(
         )
     };
     let page = MailPage {
-        t,
-        lang,
-        nav,
+        frame,
         failed: rows.len() as u64,
         pending,
         rows: rows

@@ -10,7 +10,7 @@ use askama::Template;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::{Desk, Nav, SESSION_COOKIE, StaffPage};
+use super::{Desk, SESSION_COOKIE, StaffPage, staff_template};
 use crate::domain::Role;
 use crate::error::{AppError, ErrorKind, Surface};
 use crate::i18n::{Catalog, Lang};
@@ -19,6 +19,8 @@ use crate::web::middleware::backoff::{Backoff, client_key};
 use crate::web::middleware::rate_limit::RouteClass;
 use crate::web::pages::{render, see_other};
 use crate::web::{AppState, Visit};
+
+staff_template!(TotpPage);
 
 /// Slows sign-in per (client, account) after repeated failures; never locks an account.
 pub struct LoginThrottle(Backoff<(IpAddr, String)>);
@@ -215,9 +217,7 @@ pub async fn home(desk: Desk) -> HttpResponse {
 #[derive(Template)]
 #[template(path = "staff/totp.html")]
 struct TotpPage {
-    t: &'static Catalog,
-    lang: Lang,
-    nav: Nav,
+    frame: StaffPage,
     enrolled: bool,
     qr_svg: String,
     url: String,
@@ -229,7 +229,7 @@ async fn totp_page(
     problem: Option<&'static str>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let StaffPage { t, lang, nav } = desk.page();
+    let frame = desk.page();
     let state = &desk.state;
     let issuer = &state.settings.staff.totp_issuer;
     let url = staff::begin_totp(&state.db, &state.keyring, desk.user.user_id, issuer).await?;
@@ -238,9 +238,7 @@ async fn totp_page(
         None => (String::new(), String::new()),
     };
     let page = TotpPage {
-        t,
-        lang,
-        nav,
+        frame,
         enrolled: url.is_empty(),
         qr_svg,
         url,

@@ -100,6 +100,20 @@ pub struct StaffPage {
     pub nav: Nav,
 }
 
+/// Lets the named templates, each holding a `frame: StaffPage`, read `t`, `lang` and `nav` as
+/// their own fields (askama reads `self.t`, which goes through `Deref`).
+macro_rules! staff_template {
+    ($($template:ident),+ $(,)?) => {$(
+        impl std::ops::Deref for $template {
+            type Target = $crate::web::staff::desk::StaffPage;
+            fn deref(&self) -> &Self::Target {
+                &self.frame
+            }
+        }
+    )+};
+}
+pub(crate) use staff_template;
+
 /// What every staff page's header needs.
 pub struct Nav {
     pub display_name: String,

@@ -6,30 +6,26 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{Desk, Nav, StaffPage};
+use super::{Desk, StaffPage, staff_template};
 use crate::domain::{Channel, FieldError, RawReport, ReportDraft};
 use crate::error::{AppError, ErrorKind};
-use crate::i18n::{Catalog, Lang};
 use crate::services::ServiceError;
 use crate::services::intake::{Origin, Submission};
 use crate::web::pages::Choice;
 use crate::web::report_form::{
-    FieldErrors, FilesBlock, ShownError, choices, files_note, problem_texts, shown_errors,
+    FieldErrors, FilesBlock, ShownError, TypedReport, choices, files_note, problem_texts,
+    shown_errors, ticked,
 };
 use crate::web::{multipart, upload};
 
+staff_template!(IntakePage, IntakeDonePage);
+
+/// An operator's form: how the report came in, then the report's fields.
 #[derive(Debug, Default, Deserialize)]
 pub struct IntakeForm {
     channel: Option<String>,
-    category: Option<String>,
-    village: Option<String>,
-    subject: Option<String>,
-    subject_role: Option<String>,
-    description: Option<String>,
-    occurred: Option<String>,
-    anonymous: Option<String>,
-    reporter_name: Option<String>,
-    reporter_phone: Option<String>,
+    #[serde(flatten)]
+    report: TypedReport,
     /// "Keep file details as evidence": for real-name reports only.
     keep_metadata: Option<String>,
 }
@@ -46,9 +42,7 @@ fn parse_channel(code: Option<&str>) -> Option<Channel> {
 #[derive(Template)]
 #[template(path = "staff/intake.html")]
 struct IntakePage {
-    t: &'static Catalog,
-    lang: Lang,
-    nav: Nav,
+    frame: StaffPage,
     values: RawReport,
     channels: Vec<Choice>,
     errors: Vec<ShownError>,
@@ -68,9 +62,7 @@ impl FieldErrors for IntakePage {
 #[derive(Template)]
 #[template(path = "staff/intake_done.html")]
 struct IntakeDonePage {
-    t: &'static Catalog,
-    lang: Lang,
-    nav: Nav,
+    frame: StaffPage,
     code: String,
     anonymous: bool,
     files: String,
@@ -93,16 +85,15 @@ fn intake_page(
     feedback: Feedback<'_>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let StaffPage { t, lang, nav } = desk.page();
+    let frame = desk.page();
+    let t = frame.t;
     let state = &desk.state;
-    let (categories, villages, roles) = choices(state, lang, &values);
+    let (categories, villages, roles) = choices(state, desk.lang, &values);
     let current = channel.unwrap_or(Channel::Hotline).code();
     let channels = [Channel::Hotline, Channel::Letter, Channel::WalkIn].map(Channel::code);
     let channels = Choice::labelled(t, "channel", channels, Some(current));
     let page = IntakePage {
-        t,
-        lang,
-        nav,
+        frame,
         values,
         channels,
         errors: shown_errors(t, feedback.errors),
@@ -150,7 +141,7 @@ pub async fn submit_intake(desk: Desk, payload: web::Payload) -> Result<HttpResp
                 };
                 let feedback = Feedback {
                     notice: Some(upload::cutoff_text(t, &refused.cutoff, &limits)),
-                    keep_metadata: keeps(&form.keep_metadata),
+                    keep_metadata: ticked(&form.keep_metadata),
                     files_dropped: true,
                     ..Feedback::default()
                 };
@@ -222,11 +213,10 @@ pub async fn submit_intake(desk: Desk, payload: web::Payload) -> Result<HttpResp
         }
         Err(e) => return Err(e.into()),
     };
-    let StaffPage { t, lang, nav } = desk.page();
+    let frame = desk.page();
+    let t = frame.t;
     let page = IntakeDonePage {
-        t,
-        lang,
-        nav,
+        frame,
         code: receipt.tracking_code.grouped(),
         anonymous: receipt.anonymous,
         files: files_note(t, receipt.files.len(), receipt.files_stripped),
@@ -234,28 +224,7 @@ pub async fn submit_intake(desk: Desk, payload: web::Payload) -> Result<HttpResp
     desk.render(&page, StatusCode::OK)
 }
 
-fn keeps(flag: &Option<String>) -> bool {
-    flag.as_deref().is_some_and(|v| !v.is_empty())
-}
-
 /// The report as typed, and whether the operator ticked "keep file details".
 fn into_raw(form: IntakeForm) -> (RawReport, bool) {
-    let keep_metadata = keeps(&form.keep_metadata);
-    let raw = RawReport {
-        category: form.category,
-        village: form.village,
-        subject: form.subject,
-        subject_role: form.subject_role,
-        description: form.description,
-        occurred: form.occurred,
-        anonymous: match form.anonymous.as_deref() {
-            Some("true") => Some(true),
-            Some("false") => Some(false),
-            _ => None,
-        },
-        reporter_name: form.reporter_name,
-        reporter_phone: form.reporter_phone,
-        site: None,
-    };
-    (raw, keep_metadata)
+    (form.report.into_raw(None), ticked(&form.keep_metadata))
 }

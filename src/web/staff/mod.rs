@@ -5,6 +5,7 @@ mod admin;
 mod attachments;
 mod auth;
 mod cases;
+mod confirm;
 mod desk;
 mod enrol;
 mod intake;
@@ -25,7 +26,7 @@ use crate::error::{AppError, ErrorKind, Surface};
 use crate::services::staff::{SessionLimits, SessionUser};
 
 pub use auth::LoginThrottle;
-use desk::{Desk, Nav, StaffPage, path_id, refusal};
+use desk::{Desk, StaffPage, path_id, refusal, staff_template};
 
 pub const SESSION_COOKIE: &str = "tipoff_staff";
 
@@ -92,6 +93,7 @@ staff_routes! {
     get "/staff/admin/users" [Admin] => admin::list_users;
     post "/staff/admin/users" [Admin] => admin::create_user;
     post "/staff/admin/users/{username}/disable" [Admin] => admin::disable_user;
+    post "/staff/admin/users/{username}/enable" [Admin] => admin::enable_user;
     post "/staff/admin/users/{username}/enrolment" [Admin] => admin::reissue_link;
     post "/staff/admin/users/{username}/aliases" [Admin] => admin::add_alias;
     get "/staff/admin/relatives" [Admin] => admin::list_relatives;

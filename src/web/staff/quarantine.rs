@@ -6,11 +6,12 @@ use askama::Template;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{Desk, Nav, StaffPage};
+use super::{Desk, StaffPage, staff_template};
 use crate::error::AppError;
-use crate::i18n::{Catalog, Lang};
 use crate::services::quarantine;
 use crate::web::pages::see_other;
+
+staff_template!(QuarantinePage);
 
 pub struct ShownQuarantined {
     pub id: Uuid,
@@ -23,9 +24,7 @@ pub struct ShownQuarantined {
 #[derive(Template)]
 #[template(path = "staff/quarantine.html")]
 struct QuarantinePage {
-    t: &'static Catalog,
-    lang: Lang,
-    nav: Nav,
+    frame: StaffPage,
     rows: Vec<ShownQuarantined>,
     /// "Reports 101–200 of 734", when anything waits.
     showing: String,
@@ -40,7 +39,8 @@ pub struct ReviewQuery {
 }
 
 pub async fn review(desk: Desk, query: web::Query<ReviewQuery>) -> Result<HttpResponse, AppError> {
-    let StaffPage { t, lang, nav } = desk.page();
+    let frame = desk.page();
+    let t = frame.t;
     let state = &desk.state;
     let review = quarantine::review_list(
         &state.db,
@@ -79,9 +79,7 @@ pub async fn review(desk: Desk, query: web::Query<ReviewQuery>) -> Result<HttpRe
         })
         .collect();
     let page = QuarantinePage {
-        t,
-        lang,
-        nav,
+        frame,
         rows,
         showing,
         previous: (page > 1).then(|| (page - 1).min(pages)),

@@ -10,7 +10,7 @@ use askama::Template;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{Desk, Nav, StaffPage, path_id, refusal};
+use super::{Desk, StaffPage, path_id, refusal, staff_template};
 use crate::domain::{Category, SiteKind};
 use crate::error::{AppError, ErrorKind};
 use crate::i18n::{Catalog, Lang};
@@ -18,6 +18,8 @@ use crate::qr::{self, QrError};
 use crate::services::sites::{self, CountRow, CountRules, NewSite, Shown, Site};
 use crate::web::AppState;
 use crate::web::pages::{Choice, village_choices, village_name};
+
+staff_template!(SitesPage, CountsPage);
 
 /// A village's name in the page's language, or its id if the configuration no longer has it.
 fn village_label(state: &AppState, lang: Lang, id: Option<&str>) -> String {
@@ -39,9 +41,7 @@ struct SiteLine {
 #[derive(Template)]
 #[template(path = "staff/sites.html")]
 struct SitesPage {
-    t: &'static Catalog,
-    lang: Lang,
-    nav: Nav,
+    frame: StaffPage,
     sites: Vec<SiteLine>,
     kinds: Vec<Choice>,
     villages: Vec<Choice>,
@@ -67,7 +67,8 @@ async fn sites_page(
     problem: Option<String>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let StaffPage { t, lang, nav } = desk.page();
+    let frame = desk.page();
+    let t = frame.t;
     let state = &desk.state;
     let base_url = &state.settings.server.base_url;
     let sites = sites::list_sites(&state.db)
@@ -76,7 +77,7 @@ async fn sites_page(
         .map(|site| SiteLine {
             id: site.id,
             kind: t.label("site_kind", site.kind.code()),
-            village: village_label(state, lang, site.village.as_deref()),
+            village: village_label(state, desk.lang, site.village.as_deref()),
             url: site.url(base_url),
             name: site.name,
             enabled: site.enabled,
@@ -84,11 +85,9 @@ async fn sites_page(
         .collect();
     let kinds = SiteKind::ALL.iter().map(|k| k.code());
     let kinds = Choice::labelled(t, "site_kind", kinds, typed.kind.as_deref());
-    let villages = village_choices(&state.villages, lang, typed.village.as_deref());
+    let villages = village_choices(&state.villages, desk.lang, typed.village.as_deref());
     let page = SitesPage {
-        t,
-        lang,
-        nav,
+        frame,
         sites,
         kinds,
         villages,
@@ -284,9 +283,7 @@ struct PeriodHead {
 #[derive(Template)]
 #[template(path = "staff/counts.html")]
 struct CountsPage {
-    t: &'static Catalog,
-    lang: Lang,
-    nav: Nav,
+    frame: StaffPage,
     min_shown: u32,
     periods: Vec<PeriodHead>,
     sections: Vec<CountSection>,
@@ -332,7 +329,8 @@ fn shown_text(t: &Catalog, shown: Shown) -> String {
 }
 
 pub async fn show_counts(desk: Desk) -> Result<HttpResponse, AppError> {
-    let StaffPage { t, lang, nav } = desk.page();
+    let frame = desk.page();
+    let t = frame.t;
     let state = &desk.state;
     let rules = CountRules {
         min_shown: state.settings.counts.min_shown,
@@ -358,13 +356,13 @@ pub async fn show_counts(desk: Desk) -> Result<HttpResponse, AppError> {
     });
     let villages = count_lines(&counts.villages, line, |village| {
         (
-            village_label(state, lang, Some(village.as_str())),
+            village_label(state, desk.lang, Some(village.as_str())),
             String::new(),
         )
     });
     let sites = count_lines(&counts.sites, line, |site| {
         let mut detail = t.label("site_kind", site.kind.code()).to_string();
-        let village = village_label(state, lang, site.village.as_deref());
+        let village = village_label(state, desk.lang, site.village.as_deref());
         if !village.is_empty() {
             detail.push_str(" · ");
             detail.push_str(&village);
@@ -382,9 +380,7 @@ pub async fn show_counts(desk: Desk) -> Result<HttpResponse, AppError> {
     let section = |id, caption, rows| CountSection { id, caption, rows };
     desk.render(
         &CountsPage {
-            t,
-            lang,
-            nav,
+            frame,
             min_shown: counts.min_shown,
             periods,
             sections: vec![

@@ -14,7 +14,9 @@ use crate::services::cases::{self, CaseFilter, CaseList, Order};
 use crate::services::sites::{self, Site};
 use crate::web::AppState;
 use crate::web::pages::{Choice, village_choices};
-use crate::web::staff::{Desk, Nav, StaffPage};
+use crate::web::staff::{Desk, StaffPage, staff_template};
+
+staff_template!(CasesPage);
 
 const PER_PAGE: u64 = 50;
 
@@ -75,9 +77,7 @@ pub struct ShownRow {
 #[derive(Template)]
 #[template(path = "staff/cases.html")]
 struct CasesPage {
-    t: &'static Catalog,
-    lang: Lang,
-    nav: Nav,
+    frame: StaffPage,
     inspector: bool,
     rows: Vec<ShownRow>,
     counts: Vec<(String, String, u64)>,
@@ -96,7 +96,8 @@ pub async fn list_cases(
     desk: Desk,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let StaffPage { t, lang, nav } = desk.page();
+    let frame = desk.page();
+    let t = frame.t;
     let state = &desk.state;
     let filter = query.filter();
     let CaseList {
@@ -120,7 +121,7 @@ pub async fn list_cases(
         .map(|r| ShownRow {
             id: r.id,
             category: t.label("category", r.category.code()).to_string(),
-            village: village_name(state, lang, r.village.as_deref()),
+            village: village_name(state, desk.lang, r.village.as_deref()),
             channel: t.label("channel", &r.channel).to_string(),
             status: t.label("status", r.status.code()).to_string(),
             received_on: r.received_on.to_string(),
@@ -134,9 +135,7 @@ pub async fn list_cases(
         })
         .collect();
     let page = CasesPage {
-        t,
-        lang,
-        nav,
+        frame,
         inspector: desk.user.has(Role::Inspector),
         rows,
         counts: counts
@@ -162,12 +161,12 @@ pub async fn list_cases(
             Category::ALL.iter().map(|c| c.code()),
             query.category.as_deref(),
         ),
-        villages: village_choices(&state.villages, lang, query.village.as_deref()),
+        villages: village_choices(&state.villages, desk.lang, query.village.as_deref()),
         channels: Choice::labelled(t, "channel", CHANNELS, query.channel.as_deref()),
         sites: sites
             .iter()
             .map(|site| {
-                let label = site_label(t, state, lang, site);
+                let label = site_label(t, state, desk.lang, site);
                 Choice::new(&site.id.to_string(), &label, query.site.as_deref())
             })
             .collect(),

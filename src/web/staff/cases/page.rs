@@ -8,11 +8,13 @@ use uuid::Uuid;
 use super::{due_text, village_name};
 use crate::domain::Status;
 use crate::error::{AppError, ErrorKind};
-use crate::i18n::{Catalog, Lang};
+use crate::i18n::Catalog;
 use crate::services::cases::{self, CaseFile, CaseView, Outcome};
 use crate::web::pages::{Choice, local_time, shown_time};
-use crate::web::staff::{Desk, Nav, StaffPage, path_id};
+use crate::web::staff::{Desk, StaffPage, path_id, staff_template};
 use crate::web::upload::size_text;
+
+staff_template!(CasePage);
 
 pub struct ShownEvent {
     pub at: String,
@@ -51,9 +53,7 @@ pub struct ShownAttachment {
 #[derive(Template)]
 #[template(path = "staff/case.html")]
 struct CasePage {
-    t: &'static Catalog,
-    lang: Lang,
-    nav: Nav,
+    frame: StaffPage,
     id: Uuid,
     case: CaseView,
     category: String,
@@ -100,7 +100,8 @@ pub(super) async fn case_page(
     problem: Option<String>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let StaffPage { t, lang, nav } = desk.page();
+    let frame = desk.page();
+    let t = frame.t;
     let state = &desk.state;
     let file = cases::case_file(
         &state.db,
@@ -124,12 +125,10 @@ pub(super) async fn case_page(
     };
     let assignee = case.assignee_id.map(|a| a.to_string());
     let page = CasePage {
-        t,
-        lang,
-        nav,
+        frame,
         id,
         category: t.label("category", case.category.code()).to_string(),
-        village: village_name(state, lang, case.village.as_deref()),
+        village: village_name(state, desk.lang, case.village.as_deref()),
         channel: t.label("channel", &case.channel).to_string(),
         status: t.label("status", case.status.code()).to_string(),
         subject_role: case

@@ -1,0 +1,122 @@
+//! A recusal never leaves a case that nobody may see, and never leaves the recused person
+//! handling it.
+
+use chrono::Utc;
+use sea_orm::EntityTrait;
+use serde_json::json;
+use tipoff::domain::Role;
+use tipoff::entities::report;
+use tipoff::services::ServiceError;
+use tipoff::services::cases::{self, Viewer};
+use tipoff::services::recusal::{is_recused, recuse_manually};
+use tipoff::services::staff::disable_user;
+use uuid::Uuid;
+
+use crate::helpers::TestApp;
+use crate::helpers::reports::submit;
+use crate::on_both_backends;
+
+on_both_backends!(
+    the_last_inspector_who_may_see_a_case_cannot_step_aside,
+    a_recused_assignee_no_longer_handles_the_case,
+);
+
+async fn a_report(app: &TestApp) -> report::Model {
+    let body = json!({
+        "category": "nepotism",
+        "village": "qingshan-village",
+        "description": "村里有人把低保给了自己的亲戚",
+        "anonymous": true
+    });
+    submit(app, body).await.report
+}
+
+/// `who` steps `user` aside from the case, with a reason.
+async fn recuse(
+    app: &TestApp,
+    case: &report::Model,
+    user: Uuid,
+    who: Uuid,
+) -> Result<bool, ServiceError> {
+    let reason = "与被举报人是同村邻居";
+    let keyring = &app.state.keyring;
+    recuse_manually(app.db(), keyring, case.id, user, who, reason, Utc::now()).await
+}
+
+async fn assignee(app: &TestApp, id: Uuid) -> Option<Uuid> {
+    let case = report::Entity::find_by_id(id).one(app.db()).await.unwrap();
+    case.unwrap().assignee_id
+}
+
+fn refused_as_last(result: Result<bool, ServiceError>) -> bool {
+    matches!(
+        result,
+        Err(ServiceError::Invalid("error.recusal_last_inspector"))
+    )
+}
+
+async fn the_last_inspector_who_may_see_a_case_cannot_step_aside(app: TestApp) {
+    let only = app.staff("zheng", "郑主任", &[Role::Inspector]).await;
+    app.staff("li", "李话务", &[Role::Operator]).await;
+    let case = a_report(&app).await;
+
+    // The only inspector: refused, and nothing written.
+    assert!(refused_as_last(
+        recuse(&app, &case, only.user_id, only.user_id).await
+    ));
+    assert!(!is_recused(app.db(), case.id, only.user_id).await.unwrap());
+
+    // An operator or a disabled inspector is nobody who could work the case.
+    app.staff("feng", "冯涛", &[Role::Inspector]).await;
+    disable_user(app.db(), &app.state.keyring, "feng", None, Utc::now())
+        .await
+        .unwrap();
+    assert!(refused_as_last(
+        recuse(&app, &case, only.user_id, only.user_id).await
+    ));
+
+    // With a second inspector the first may step aside; the second then may not.
+    let second = app.staff("wu", "吴敏", &[Role::Inspector]).await;
+    assert!(
+        recuse(&app, &case, only.user_id, only.user_id)
+            .await
+            .unwrap()
+    );
+    assert!(refused_as_last(
+        recuse(&app, &case, second.user_id, second.user_id).await
+    ));
+    assert!(!is_recused(app.db(), case.id, second.user_id).await.unwrap());
+
+    // Recusing someone who is not an inspector takes nobody away from the case.
+    let clerk = app.staff("sun", "孙文员", &[Role::Operator]).await;
+    assert!(
+        recuse(&app, &case, clerk.user_id, second.user_id)
+            .await
+            .unwrap()
+    );
+}
+
+async fn a_recused_assignee_no_longer_handles_the_case(app: TestApp) {
+    let head: Viewer = app.staff("zheng", "郑主任", &[Role::Inspector]).await;
+    let feng = app.staff("feng", "冯涛", &[Role::Inspector]).await;
+    let case = a_report(&app).await;
+    let keyring = &app.state.keyring;
+    cases::assign(
+        app.db(),
+        keyring,
+        &head,
+        case.id,
+        Some(feng.user_id),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(assignee(&app, case.id).await, Some(feng.user_id));
+
+    assert!(
+        recuse(&app, &case, feng.user_id, head.user_id)
+            .await
+            .unwrap()
+    );
+    assert_eq!(assignee(&app, case.id).await, None);
+}
