@@ -27,7 +27,8 @@ pub use report_draft::{
 pub use site_kind::SiteKind;
 pub use tracking_code::{TrackingCode, TrackingCodeError};
 pub use workflow::{
-    CaseEvent, Outcome, TEXT_MAX, Transition, is_finished, is_legal, optional_text, required_text,
+    CaseEvent, Outcome, TEXT_MAX, Transition, conversation_open, is_finished, is_legal,
+    optional_text, required_text,
 };
 
 /// Where a case stands, as the API names it.

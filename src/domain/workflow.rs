@@ -89,6 +89,15 @@ pub fn is_legal(from: Status, to: Status) -> bool {
     )
 }
 
+/// Inspectors and the reporter talk while the case is being worked: not once it is concluded,
+/// not accepted, closed or merged (a question there could never change the outcome).
+pub fn conversation_open(status: Status) -> bool {
+    matches!(
+        status,
+        Status::Received | Status::Accepted | Status::Verifying
+    )
+}
+
 /// No more conversation once a case is closed or merged into another.
 pub fn is_finished(status: Status) -> bool {
     matches!(status, Status::Closed | Status::Merged)

@@ -21,6 +21,8 @@ pub struct Progress {
     pub can_reply: bool,
     /// What the inspectors told the reporter when they closed the case.
     pub feedback: Option<String>,
+    /// Why the report was not accepted (不予受理), once it was not.
+    pub not_accepted_reason: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -109,15 +111,18 @@ pub async fn track(
         .map(local_day)
         .unwrap_or(found.received_on);
     let closed = status == Status::Closed;
-    // The data key opens messages and the closing feedback: with neither, the answer needs
-    // no key at all.
-    if messages.is_empty() && !closed {
+    // A report not accepted and then closed shows both the reason and the feedback.
+    let refused = status == Status::NotAccepted || closed;
+    // The data key opens messages, the reason and the feedback: with none of them, the
+    // answer needs no key at all.
+    if messages.is_empty() && !closed && !refused {
         return Ok(Some(Progress {
             status,
             updated_on,
             messages: Vec::new(),
             can_reply: false,
             feedback: None,
+            not_accepted_reason: None,
         }));
     }
     let dek = report_dek(keyring, &found)?;
@@ -131,18 +136,19 @@ pub async fn track(
             at: local_day(m.at),
         })
         .collect();
-    let feedback = if closed {
-        cases::closing_feedback(db, &dek, found.id)
-            .await?
-            .map(|text| text.to_string())
-    } else {
-        None
+    let said = async |shown: bool, when: Status| -> Result<Option<String>, ServiceError> {
+        if !shown {
+            return Ok(None);
+        }
+        let text = cases::status_detail(db, &dek, found.id, when).await?;
+        Ok(text.map(|text| text.to_string()))
     };
     Ok(Some(Progress {
         status,
         updated_on,
         messages,
         can_reply,
-        feedback,
+        feedback: said(closed, Status::Closed).await?,
+        not_accepted_reason: said(refused, Status::NotAccepted).await?,
     }))
 }

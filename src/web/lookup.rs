@@ -66,6 +66,9 @@ pub struct TrackAnswer {
     /// Once the case is closed: what the inspectors tell the reporter about its outcome.
     /// Null until then.
     pub feedback: Option<String>,
+    /// Once the report was not accepted (不予受理): the reason the inspectors gave. Null
+    /// otherwise.
+    pub not_accepted_reason: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -97,6 +100,7 @@ impl TrackAnswer {
                 .collect(),
             can_reply: progress.can_reply,
             feedback: progress.feedback,
+            not_accepted_reason: progress.not_accepted_reason,
         }
     }
 }

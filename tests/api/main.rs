@@ -33,4 +33,5 @@ mod staff_enrolment;
 mod staff_mail;
 mod startup;
 mod time_of_day;
+mod track_reasons;
 mod triage;

@@ -12,7 +12,9 @@ use zeroize::Zeroizing;
 use super::workflow::Workable;
 use super::{event_detail, message_body};
 use crate::crypto::{Dek, Keyring};
-use crate::domain::{Status, TrackingCode, is_finished, local_day, required_text, start_of_day};
+use crate::domain::{
+    Status, TrackingCode, conversation_open, local_day, required_text, start_of_day,
+};
 use crate::entities::{message, report, report_event};
 use crate::services::ServiceError;
 use crate::services::access::{Viewer, find_by_code, report_dek, status_of};
@@ -43,12 +45,12 @@ pub async fn ask_reporter(
     let workable = Workable::find(db, keyring, viewer, id).await?;
     let before = &workable.before;
     let text = required_text(text).map_err(ServiceError::Invalid)?;
-    if is_finished(status_of(&before.status)) {
+    if !conversation_open(status_of(&before.status)) {
         return Err(ServiceError::Invalid("error.case_closed"));
     }
     let detail = format!("case {}: message to the reporter", before.case_number);
     let work = workable.begin(AuditAction::Message, &detail, now).await?;
-    if is_finished(status_of(&work.case.status)) {
+    if !conversation_open(status_of(&work.case.status)) {
         return Err(ServiceError::Invalid("error.case_closed"));
     }
     let message_id =
@@ -112,23 +114,25 @@ pub(crate) fn open_conversation(
 /// The reporter may answer once an inspector has asked something, until the case is closed
 /// or merged.
 pub(crate) fn reply_allowed(status: Status, conversation: &[ConversationMessage]) -> bool {
-    !is_finished(status) && conversation.iter().any(|m| m.from_inspector)
+    conversation_open(status) && conversation.iter().any(|m| m.from_inspector)
 }
 
-/// The feedback given when the case was closed.
-pub(crate) async fn closing_feedback<C: ConnectionTrait>(
+/// What the inspectors wrote when the case last entered `status`: the closing feedback for
+/// `Closed`, the reason for `NotAccepted`.
+pub(crate) async fn status_detail<C: ConnectionTrait>(
     db: &C,
     dek: &Dek,
     report_id: Uuid,
+    status: Status,
 ) -> Result<Option<Zeroizing<String>>, ServiceError> {
-    let closing = report_event::Entity::find()
+    let entered = report_event::Entity::find()
         .filter(report_event::Column::ReportId.eq(report_id))
         .filter(report_event::Column::Kind.eq("status"))
-        .filter(report_event::Column::ToStatus.eq(Status::Closed.code()))
+        .filter(report_event::Column::ToStatus.eq(status.code()))
         .order_by_desc(report_event::Column::At)
         .one(db)
         .await?;
-    closing
+    entered
         .and_then(|e| e.detail.map(|d| (e.id, d)))
         .map(|(event_id, d)| event_detail(dek, event_id).open("detail", &d))
         .transpose()
@@ -179,7 +183,7 @@ async fn may_reply<C: ConnectionTrait>(
     db: &C,
     found: &report::Model,
 ) -> Result<bool, ServiceError> {
-    if is_finished(status_of(&found.status)) {
+    if !conversation_open(status_of(&found.status)) {
         return Ok(false);
     }
     Ok(message::Entity::find()

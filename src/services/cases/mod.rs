@@ -7,7 +7,7 @@ mod page;
 mod workflow;
 
 pub use conversation::{ReplyOutcome, ask_reporter, reporter_reply};
-pub(crate) use conversation::{closing_feedback, open_conversation, reply_allowed};
+pub(crate) use conversation::{open_conversation, reply_allowed, status_detail};
 pub use list::{CaseFilter, CaseList, CaseRow, Order, list_cases};
 pub use page::{
     CaseFile, CaseView, EventView, MessageView, NoteView, ReadView, RelatedCase, RouteView,
