@@ -2,6 +2,7 @@
 
 pub mod attachment;
 mod calendar;
+mod case_number;
 mod client_key;
 mod local_time;
 mod person_name;
@@ -11,6 +12,7 @@ mod tracking_code;
 mod workflow;
 
 pub use calendar::{CalendarError, WorkCalendar};
+pub use case_number::parse_case_number;
 pub use client_key::ClientKey;
 #[cfg(test)]
 pub(crate) use client_key::key as client_key_of;

@@ -2,13 +2,14 @@
 //! inspectors' questions, and answer them. Unknown and malformed codes cost the same work.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, EntityTrait};
 
 use super::ServiceError;
 use super::access::{find_nothing, find_with_messages, report_dek, status_of};
 use super::cases::{self, ReplyOutcome};
-use crate::crypto::Keyring;
+use crate::crypto::{Dek, Keyring};
 use crate::domain::{Status, TrackingCode, TrackingCodeError, local_day};
+use crate::entities::report;
 
 /// What a reporter may learn about their report with its tracking code.
 #[derive(Debug, Clone)]
@@ -23,6 +24,16 @@ pub struct Progress {
     pub feedback: Option<String>,
     /// Why the report was not accepted (不予受理), once it was not.
     pub not_accepted_reason: Option<String>,
+    /// For a report merged into another case: that case's progress. The feedback and the
+    /// reason are then that case's: the reporter learns how the matter ended.
+    pub merged_case: Option<CaseProgress>,
+}
+
+/// Where the case a report was merged into stands (nothing of its own conversation).
+#[derive(Debug, Clone, Copy)]
+pub struct CaseProgress {
+    pub status: Status,
+    pub updated_on: NaiveDate,
 }
 
 #[derive(Debug, Clone)]
@@ -106,23 +117,27 @@ pub async fn track(
         return Ok(None);
     };
     let status = status_of(&found.status);
-    let updated_on = found
-        .status_changed_at
-        .map(local_day)
-        .unwrap_or(found.received_on);
-    let closed = status == Status::Closed;
-    // A report not accepted and then closed shows both the reason and the feedback.
-    let refused = status == Status::NotAccepted || closed;
+    let merged = match status {
+        Status::Merged => case_merged_into(db, &found).await?,
+        _ => None,
+    };
+    let merged_case = merged.as_ref().map(|case| CaseProgress {
+        status: status_of(&case.status),
+        updated_on: updated_on(case),
+    });
+    let decided_case = merged.as_ref().unwrap_or(&found);
+    let decided_status = status_of(&decided_case.status);
     // The data key opens messages, the reason and the feedback: with none of them, the
     // answer needs no key at all.
-    if messages.is_empty() && !closed && !refused {
+    if messages.is_empty() && !has_decision(decided_status) {
         return Ok(Some(Progress {
             status,
-            updated_on,
+            updated_on: updated_on(&found),
             messages: Vec::new(),
             can_reply: false,
             feedback: None,
             not_accepted_reason: None,
+            merged_case,
         }));
     }
     let dek = report_dek(keyring, &found)?;
@@ -136,19 +151,67 @@ pub async fn track(
             at: local_day(m.at),
         })
         .collect();
-    let said = async |shown: bool, when: Status| -> Result<Option<String>, ServiceError> {
-        if !shown {
-            return Ok(None);
-        }
-        let text = cases::status_detail(db, &dek, found.id, when).await?;
-        Ok(text.map(|text| text.to_string()))
+    let (feedback, not_accepted_reason) = match &merged {
+        _ if !has_decision(decided_status) => (None, None),
+        Some(case) => decision(db, &report_dek(keyring, case)?, case).await?,
+        None => decision(db, &dek, &found).await?,
     };
     Ok(Some(Progress {
         status,
-        updated_on,
+        updated_on: updated_on(&found),
         messages,
         can_reply,
-        feedback: said(closed, Status::Closed).await?,
-        not_accepted_reason: said(refused, Status::NotAccepted).await?,
+        feedback,
+        not_accepted_reason,
+        merged_case,
     }))
+}
+
+/// The day a case last changed status, or arrived.
+fn updated_on(case: &report::Model) -> NaiveDate {
+    case.status_changed_at
+        .map(local_day)
+        .unwrap_or(case.received_on)
+}
+
+/// Whether the inspectors have told the reporter something sealed: the reason a report was
+/// not accepted, or the closing feedback (a case not accepted and then closed has both).
+fn has_decision(status: Status) -> bool {
+    matches!(status, Status::NotAccepted | Status::Closed)
+}
+
+/// The closing feedback and the reason for not accepting, opened with the case's key.
+async fn decision(
+    db: &DatabaseConnection,
+    dek: &Dek,
+    case: &report::Model,
+) -> Result<(Option<String>, Option<String>), ServiceError> {
+    let said = async |when: Status| -> Result<Option<String>, ServiceError> {
+        let text = cases::status_detail(db, dek, case.id, when).await?;
+        Ok(text.map(|text| text.to_string()))
+    };
+    let feedback = match status_of(&case.status) {
+        Status::Closed => said(Status::Closed).await?,
+        _ => None,
+    };
+    Ok((feedback, said(Status::NotAccepted).await?))
+}
+
+/// The case a merged report ended up in, following a merged case's own merge (a few steps
+/// at most: a merge never targets a merged case, but the target may be merged later).
+async fn case_merged_into(
+    db: &DatabaseConnection,
+    report: &report::Model,
+) -> Result<Option<report::Model>, ServiceError> {
+    let mut next = report.merged_into;
+    let mut found = None;
+    for _ in 0..8 {
+        let Some(id) = next else { break };
+        let Some(case) = report::Entity::find_by_id(id).one(db).await? else {
+            break;
+        };
+        next = case.merged_into;
+        found = Some(case);
+    }
+    Ok(found)
 }

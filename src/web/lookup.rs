@@ -69,6 +69,20 @@ pub struct TrackAnswer {
     /// Once the report was not accepted (不予受理): the reason the inspectors gave. Null
     /// otherwise.
     pub not_accepted_reason: Option<String>,
+    /// Once the report was merged into another case handling the same matter: where that
+    /// case stands. `feedback` and `not_accepted_reason` are then that case's. Null
+    /// otherwise.
+    pub merged_case: Option<MergedCase>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MergedCase {
+    /// received | accepted | not_accepted | verifying | concluded | closed
+    pub status: &'static str,
+    /// The status in the request's language.
+    pub status_text: &'static str,
+    /// The date of its last change (Asia/Shanghai), YYYY-MM-DD.
+    pub updated_at: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -101,6 +115,11 @@ impl TrackAnswer {
             can_reply: progress.can_reply,
             feedback: progress.feedback,
             not_accepted_reason: progress.not_accepted_reason,
+            merged_case: progress.merged_case.map(|case| MergedCase {
+                status: case.status.code(),
+                status_text: t.label("status", case.status.code()),
+                updated_at: case.updated_on.to_string(),
+            }),
         }
     }
 }

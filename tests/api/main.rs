@@ -20,6 +20,7 @@ mod group_commit;
 mod hostile_files;
 mod key_rotation;
 mod mail;
+mod merges;
 mod privacy;
 mod public_pages;
 mod rate_limits;

@@ -43,8 +43,10 @@ pub struct CaseView {
     pub due: Option<(Stage, NaiveDate)>,
     /// Past the due date on the day the case was opened.
     pub overdue: bool,
-    /// The case number this one was merged into.
-    pub merged_into: Option<String>,
+    /// The case this one was merged into (id, number), named to those who may see it.
+    pub merged_into: Option<(Uuid, String)>,
+    /// The cases merged into this one (id, number) that the viewer may see, oldest first.
+    pub merged_from: Vec<(Uuid, String)>,
     pub description: Zeroizing<String>,
     pub subject: Option<Zeroizing<String>>,
     pub subject_role: Option<SubjectRole>,
@@ -316,17 +318,32 @@ async fn read_case(
     })?;
 
     // The case it went into is named only to those who may see that case.
-    let merged_into = match (found.merged_into, viewer.visible()) {
-        (Some(target), Some(visible)) => {
-            report::Entity::find_by_id(target)
+    let (merged_into, merged_from) = match viewer.visible() {
+        Some(visible) => {
+            let into = match found.merged_into {
+                Some(target) => {
+                    report::Entity::find_by_id(target)
+                        .filter(visible.clone())
+                        .select_only()
+                        .columns([report::Column::Id, report::Column::CaseNumber])
+                        .into_tuple::<(Uuid, String)>()
+                        .one(txn)
+                        .await?
+                }
+                None => None,
+            };
+            let from = report::Entity::find()
+                .filter(report::Column::MergedInto.eq(id))
                 .filter(visible)
                 .select_only()
-                .column(report::Column::CaseNumber)
-                .into_tuple::<String>()
-                .one(txn)
-                .await?
+                .columns([report::Column::Id, report::Column::CaseNumber])
+                .order_by_asc(report::Column::CaseNumber)
+                .into_tuple::<(Uuid, String)>()
+                .all(txn)
+                .await?;
+            (into, from)
         }
-        _ => None,
+        None => (None, Vec::new()),
     };
     let related = related_cases(txn, viewer, id).await?;
     let attachments = attachments::summaries(txn, &dek, id).await?;
@@ -348,6 +365,7 @@ async fn read_case(
         overdue: due.is_some_and(|(_, day)| day < today),
         due,
         merged_into,
+        merged_from,
         description: opened.description,
         subject: opened.subject,
         subject_role: found.subject_role.as_deref().and_then(SubjectRole::parse),

@@ -2,7 +2,7 @@
 //! escalation to another group. Each is one transaction whose first statement is its audit
 //! entry.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction,
     EntityTrait, QueryFilter, QuerySelect,
@@ -13,7 +13,7 @@ use super::{event_detail, note_body};
 use crate::crypto::{Dek, Keyring};
 use crate::domain::{
     CaseEvent, Category, Channel, Role, Status, SubjectRole, Transition, is_legal, optional_text,
-    required_text,
+    parse_case_number, required_text,
 };
 use crate::entities::{note, report, report_event, user, user_role};
 use crate::services::ServiceError;
@@ -193,17 +193,21 @@ async fn merge_target(
     case: &report::Model,
     into_case_number: &str,
 ) -> Result<(Uuid, String), ServiceError> {
-    let number = into_case_number.trim();
-    if number.is_empty() {
+    if into_case_number.trim().is_empty() {
         return Err(ServiceError::Invalid("error.required"));
     }
+    // "0001" means this case's year: the one the inspector is looking at.
+    let year = case.received_on.year();
+    let Some(number) = parse_case_number(into_case_number, year) else {
+        return Err(ServiceError::Invalid("error.merge_target"));
+    };
     let Some(visible) = viewer.visible() else {
         return Err(ServiceError::Forbidden);
     };
     let target = report::Entity::find()
         .select_only()
         .columns([report::Column::Id, report::Column::Status])
-        .filter(report::Column::CaseNumber.eq(number))
+        .filter(report::Column::CaseNumber.eq(&number))
         .filter(visible)
         .into_tuple::<(Uuid, String)>()
         .one(db)
@@ -212,9 +216,7 @@ async fn merge_target(
         Some((target, _)) if target == case.id => {
             Err(ServiceError::Invalid("error.merge_into_itself"))
         }
-        Some((target, status)) if status_of(&status) != Status::Merged => {
-            Ok((target, number.to_string()))
-        }
+        Some((target, status)) if status_of(&status) != Status::Merged => Ok((target, number)),
         _ => Err(ServiceError::Invalid("error.merge_target")),
     }
 }

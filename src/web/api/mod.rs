@@ -35,6 +35,7 @@ use crate::web::{AppState, Visit, api, lang_of, multipart, upload};
         TrackBody,
         crate::web::lookup::TrackAnswer,
         crate::web::lookup::TrackMessage,
+        crate::web::lookup::MergedCase,
         VersionAnswer,
         ErrorBody,
         crate::error::ErrorDetail
