@@ -120,16 +120,35 @@ pub fn names_in_subject(subject: &str) -> Vec<String> {
         }
     };
     for piece in subject.split(|c: char| SEPARATORS.contains(&fold_width(c))) {
-        for part in split_conjunctions(&normalize_name(piece)) {
-            let part = strip_plural(&part);
-            // "村支书王某": the title in front is dropped as well, so both spellings match.
-            if let Some(rest) = strip_title_prefix(part) {
-                keep(rest.to_string());
+        // "刘某某 青山村书记": a space between a name and a role separates them, as a comma
+        // would; the piece as a whole is kept too, for names written with a space inside.
+        for piece in std::iter::once(piece).chain(spaced_words(piece)) {
+            for part in split_conjunctions(&normalize_name(piece)) {
+                let part = strip_plural(&part);
+                // "村支书王某": the title in front is dropped as well, so both spellings match.
+                if let Some(rest) = strip_title_prefix(part) {
+                    keep(rest.to_string());
+                }
+                keep(part.to_string());
             }
-            keep(part.to_string());
         }
     }
     names
+}
+
+/// The words of a piece written with spaces between Chinese words, when every word is
+/// long enough to be a name: none for "王 小明" (a spaced name) or Latin "Zhang San".
+fn spaced_words(piece: &str) -> Vec<&str> {
+    let words: Vec<&str> = piece
+        .split(|c: char| fold_width(c).is_whitespace())
+        .filter(|w| !normalize_name(w).is_empty())
+        .collect();
+    let chinese = |w: &str| w.chars().any(|c| ('\u{4E00}'..='\u{9FFF}').contains(&c));
+    let splits = words.len() > 1
+        && words
+            .iter()
+            .all(|w| chinese(w) && normalize_name(w).chars().count() >= MIN_NAME_CHARS);
+    if splits { words } else { Vec::new() }
 }
 
 fn fold_width(c: char) -> char {
@@ -266,6 +285,17 @@ mod tests {
             names_in_subject("Zhang San (grid worker)"),
             vec!["zhangsan"]
         );
+    }
+
+    #[test]
+    fn a_space_between_a_name_and_a_role_separates_them() {
+        let spaced = names_in_subject("刘某某 青山村书记");
+        let comma = names_in_subject("刘某某，青山村党支部书记");
+        assert!(spaced.contains(&"刘某某".to_string()), "{spaced:?}");
+        assert!(comma.contains(&"刘某某".to_string()), "{comma:?}");
+        // A spaced name is not split into a surname and a given name.
+        assert_eq!(names_in_subject("王 小明"), vec!["王小明"]);
+        assert_eq!(names_in_subject("Zhang San"), vec!["zhangsan"]);
     }
 
     #[test]

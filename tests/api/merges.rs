@@ -15,13 +15,18 @@ use crate::on_both_backends;
 on_both_backends!(
     a_case_is_merged_by_its_number_however_it_is_typed,
     the_merged_reporter_sees_the_combined_cases_progress_and_feedback,
+    reports_naming_one_cadre_with_a_space_or_a_comma_are_related,
 );
 
 async fn a_report(app: &TestApp, description: &str) -> Submitted {
+    about(app, "刘某某，青山村党支部书记", description).await
+}
+
+async fn about(app: &TestApp, subject: &str, description: &str) -> Submitted {
     let body = json!({
         "category": "nepotism",
         "village": "qingshan-village",
-        "subject": "刘某某，青山村党支部书记",
+        "subject": subject,
         "description": description,
         "anonymous": true
     });
@@ -159,4 +164,23 @@ async fn the_merged_reporter_sees_the_combined_cases_progress_and_feedback(app: 
         .unwrap();
     assert!(page.contains("合并办理"), "{page}");
     assert!(page.contains(feedback), "{page}");
+}
+
+async fn reports_naming_one_cadre_with_a_space_or_a_comma_are_related(app: TestApp) {
+    let inspector = app.staff("zheng", "郑主任", &[Role::Inspector]).await;
+    let spaced = about(&app, "刘某某 青山村书记", "刘某某把低保给了他的侄子").await;
+    let comma = about(&app, "刘某某，青山村党支部书记", "书记的侄子家有车").await;
+    let keyring = &app.state.keyring;
+    let deadlines = &app.state.deadlines;
+    let id = comma.report.id;
+    let seen = cases::open_case(app.db(), keyring, &inspector, id, deadlines, Utc::now())
+        .await
+        .unwrap()
+        .expect("the inspector sees the case");
+    let related: Vec<&str> = seen
+        .related
+        .iter()
+        .map(|r| r.case_number.as_str())
+        .collect();
+    assert_eq!(related, vec![spaced.report.case_number.as_str()]);
 }
