@@ -353,12 +353,19 @@ async fn an_inspector_enrols_totp_and_each_code_works_once() {
     let _ = hidden_value;
 }
 
-async fn one_totp_code_signs_in_once_when_two_sign_ins_race(app: TestApp) {
+/// The inspector "insp", enrolled in TOTP `seconds` ago (so a fresh code is due): its
+/// secret.
+async fn enrolled_inspector(app: &TestApp, seconds: i64) -> Vec<u8> {
     let id = app
         .create_staff("insp", "检查员", &[Role::Inspector], &[])
         .await;
     let secret = app.enrol_totp(id).await;
-    app.advance(60);
+    app.advance(seconds);
+    secret
+}
+
+async fn one_totp_code_signs_in_once_when_two_sign_ins_race(app: TestApp) {
+    let secret = enrolled_inspector(&app, 60).await;
     let code = app.totp_code(&secret, 0);
     let (db, keyring, now) = (app.db(), &app.state.keyring, app.now());
     let sign_in = || staff::login(db, keyring, "insp", "password-of-insp", Some(&code), now);
@@ -381,11 +388,7 @@ async fn one_totp_code_signs_in_once_when_two_sign_ins_race(app: TestApp) {
 #[tokio::test]
 async fn an_enrolled_account_is_not_enrolled_again_nor_its_spent_codes_revived() {
     let app = sqlite_app().await;
-    let id = app
-        .create_staff("insp", "检查员", &[Role::Inspector], &[])
-        .await;
-    let secret = app.enrol_totp(id).await;
-    app.advance(30);
+    let secret = enrolled_inspector(&app, 30).await;
     let code = app.totp_code(&secret, 0);
     let response = app
         .try_sign_in("insp", "password-of-insp", &code, "192.0.2.80")
