@@ -440,7 +440,10 @@ pub async fn json_with(response: reqwest::Response, status: u16) -> serde_json::
 
 /// The value of a header the answer must carry, as text.
 pub fn header<'r>(response: &'r reqwest::Response, name: &str) -> &'r str {
-    response.headers()[name]
+    response
+        .headers()
+        .get(name)
+        .unwrap_or_else(|| panic!("{name} header"))
         .to_str()
         .unwrap_or_else(|_| panic!("{name} is text"))
 }
