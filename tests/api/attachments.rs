@@ -13,7 +13,7 @@ use tipoff::entities::{audit_entry, report};
 
 use crate::helpers::files::*;
 use crate::helpers::storage::{contains_bytes, stored_bytes};
-use crate::helpers::{TestApp, body_with, code_in, hidden_value, json_with, sqlite_app};
+use crate::helpers::{TestApp, body_with, code_in, header, hidden_value, json_with, sqlite_app};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -71,13 +71,25 @@ fn pdf_with_author() -> Vec<u8> {
     out
 }
 
-fn header<'a>(response: &'a reqwest::Response, name: &str) -> &'a str {
-    response
-        .headers()
-        .get(name)
-        .unwrap_or_else(|| panic!("{name} header"))
-        .to_str()
-        .unwrap()
+/// Sends an anonymous report saying `description` with `files` through the JSON API, which
+/// must refuse it as too large, and returns the error body.
+async fn too_large_for_the_api(
+    app: &TestApp,
+    description: &str,
+    files: &[FilePart<'_>],
+    client_ip: &str,
+) -> Value {
+    let report = json!({"category": "favor", "description": description, "anonymous": true});
+    let body = multipart(&[("report", &report.to_string())], files);
+    let response = post_multipart(app, "/api/v1/reports?lang=en", body, client_ip, None).await;
+    json_with(response, 413).await
+}
+
+/// What an API error says about the files.
+fn files_reason(error: &Value) -> &str {
+    error["error"]["fields"]["files"]
+        .as_str()
+        .expect("the files are named")
 }
 
 /// The headers that make a served file inert whatever it contains.
@@ -362,19 +374,9 @@ async fn limits_refuse_too_many_and_too_large_files_and_store_nothing(app: TestA
     assert!(page.contains("照片为证"), "typed text kept");
 
     // The same through the API: a JSON error body with the reason.
-    let report = json!({"category": "favor", "description": "六个附件太多了", "anonymous": true});
-    let body = multipart(&[("report", &report.to_string())], &six);
-    let response =
-        post_multipart(&app, "/api/v1/reports?lang=en", body, "198.51.100.6", None).await;
-    let error = json_with(response, 413).await;
+    let error = too_large_for_the_api(&app, "六个附件太多了", &six, "198.51.100.6").await;
     assert_eq!(error["error"]["code"], "too_large");
-    assert!(
-        error["error"]["fields"]["files"]
-            .as_str()
-            .unwrap()
-            .contains("At most 5"),
-        "{error}"
-    );
+    assert!(files_reason(&error).contains("At most 5"), "{error}");
 
     let mut big = tiny_png();
     big.resize(11 * 1024 * 1024, 0);
@@ -391,18 +393,8 @@ async fn limits_refuse_too_many_and_too_large_files_and_store_nothing(app: TestA
     let three: Vec<FilePart<'_>> = (0..3)
         .map(|_| ("n.png", "image/png", nine.as_slice()))
         .collect();
-    let report = json!({"category": "favor", "description": "合计超过上限", "anonymous": true});
-    let body = multipart(&[("report", &report.to_string())], &three);
-    let response =
-        post_multipart(&app, "/api/v1/reports?lang=en", body, "198.51.100.8", None).await;
-    let error = json_with(response, 413).await;
-    assert!(
-        error["error"]["fields"]["files"]
-            .as_str()
-            .unwrap()
-            .contains("25 MB"),
-        "{error}"
-    );
+    let error = too_large_for_the_api(&app, "合计超过上限", &three, "198.51.100.8").await;
+    assert!(files_reason(&error).contains("25 MB"), "{error}");
     assert_eq!(counts(&app).await, (0, 0), "nothing stored in any case");
 
     // Within the limits the same files go in.

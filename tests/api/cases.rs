@@ -30,6 +30,9 @@ on_both_backends!(
     a_merged_case_names_its_target_only_to_those_who_may_see_it,
 );
 
+/// What a service call on a case came to.
+type Tried<T = ()> = Result<T, ServiceError>;
+
 fn now() -> DateTime<Utc> {
     Utc::now()
 }
@@ -74,10 +77,18 @@ async fn track(app: &TestApp, code: &str) -> Value {
     response.json().await.unwrap()
 }
 
+/// `cases::ask_reporter` as `viewer`, now.
+async fn try_ask(app: &TestApp, viewer: &Viewer, id: Uuid, question: &str) -> Tried<Uuid> {
+    cases::ask_reporter(app.db(), &app.state.keyring, viewer, id, question, now()).await
+}
+
 async fn move_to(app: &TestApp, viewer: &Viewer, id: Uuid, transition: Transition) {
-    cases::change_status(app.db(), &app.state.keyring, viewer, id, transition, now())
-        .await
-        .unwrap();
+    try_move(app, viewer, id, transition).await.unwrap();
+}
+
+/// `cases::change_status` as `viewer`, now.
+async fn try_move(app: &TestApp, viewer: &Viewer, id: Uuid, to: Transition) -> Tried {
+    cases::change_status(app.db(), &app.state.keyring, viewer, id, to, now()).await
 }
 
 /// Recuses `who` from a report, as intake does when the report names them.
@@ -95,6 +106,11 @@ async fn recuse(app: &TestApp, report_id: Uuid, who: &Viewer) {
     .unwrap();
 }
 
+/// `cases::assign` as `viewer`, now: the case goes to `assignee`, or to nobody.
+async fn try_assign(app: &TestApp, viewer: &Viewer, id: Uuid, assignee: Option<Uuid>) -> Tried {
+    cases::assign(app.db(), &app.state.keyring, viewer, id, assignee, now()).await
+}
+
 async fn open(app: &TestApp, viewer: &Viewer, id: Uuid) -> Option<cases::CaseView> {
     cases::open_case(
         app.db(),
@@ -106,6 +122,11 @@ async fn open(app: &TestApp, viewer: &Viewer, id: Uuid) -> Option<cases::CaseVie
     )
     .await
     .unwrap()
+}
+
+/// `cases::add_note` as `viewer`, now.
+async fn try_note(app: &TestApp, viewer: &Viewer, id: Uuid, text: &str) -> Tried<Uuid> {
+    cases::add_note(app.db(), &app.state.keyring, viewer, id, text, now()).await
 }
 
 async fn list(app: &TestApp, viewer: &Viewer, filter: &CaseFilter) -> cases::CaseList {
@@ -245,9 +266,7 @@ async fn illegal_moves_are_refused_with_the_reason(app: TestApp) {
     let change = |viewer: &Viewer, id: Uuid, transition: Transition| {
         let viewer = viewer.clone();
         let app = &app;
-        async move {
-            cases::change_status(app.db(), &app.state.keyring, &viewer, id, transition, now()).await
-        }
+        async move { try_move(app, &viewer, id, transition).await }
     };
 
     let skipped = change(
@@ -408,16 +427,9 @@ async fn an_inspector_asks_and_the_anonymous_reporter_answers(app: TestApp) {
     );
 
     let question = "请问您说的小车是什么颜色、什么品牌？";
-    cases::ask_reporter(
-        app.db(),
-        keyring,
-        &inspector,
-        case.report.id,
-        question,
-        now(),
-    )
-    .await
-    .unwrap();
+    try_ask(&app, &inspector, case.report.id, question)
+        .await
+        .unwrap();
     let asked = track(&app, &case.code).await;
     assert_eq!(asked["messages"][0]["from"], "inspector");
     assert_eq!(asked["messages"][0]["text"], question);
@@ -490,16 +502,9 @@ async fn an_inspector_asks_and_the_anonymous_reporter_answers(app: TestApp) {
     // A real-name reporter's answer keeps its time.
     let named = submit_real_name(&app).await;
     let named_code = TrackingCode::parse(&named.code).unwrap();
-    cases::ask_reporter(
-        app.db(),
-        keyring,
-        &inspector,
-        named.report.id,
-        "请问是哪天送的？",
-        now(),
-    )
-    .await
-    .unwrap();
+    try_ask(&app, &inspector, named.report.id, "请问是哪天送的？")
+        .await
+        .unwrap();
     let replied_at = now();
     assert_eq!(
         cases::reporter_reply(app.db(), keyring, &named_code, "三月五日", replied_at)
@@ -538,15 +543,7 @@ async fn an_inspector_asks_and_the_anonymous_reporter_answers(app: TestApp) {
         ReplyOutcome::NotAllowed
     );
     assert!(matches!(
-        cases::ask_reporter(
-            app.db(),
-            keyring,
-            &inspector,
-            case.report.id,
-            "还在吗？",
-            now()
-        )
-        .await,
+        try_ask(&app, &inspector, case.report.id, "还在吗？").await,
         Err(ServiceError::Invalid("error.case_closed"))
     ));
 }
@@ -583,15 +580,7 @@ async fn an_operator_sees_only_the_reports_they_entered(app: TestApp) {
     assert!(open(&app, &operator, entered[0].report.id).await.is_none());
     assert!(open(&app, &operator, public.report.id).await.is_none());
     assert!(matches!(
-        cases::add_note(
-            app.db(),
-            &app.state.keyring,
-            &operator,
-            entered[0].report.id,
-            "接线员备注",
-            now()
-        )
-        .await,
+        try_note(&app, &operator, entered[0].report.id, "接线员备注").await,
         Err(ServiceError::Forbidden)
     ));
 
@@ -664,46 +653,27 @@ async fn a_recused_inspector_never_sees_the_case(app: TestApp) {
         3
     );
 
-    let keyring = &app.state.keyring;
     assert!(matches!(
-        cases::change_status(
-            app.db(),
-            keyring,
-            &recused,
-            second.report.id,
-            Transition::Accept,
-            now()
-        )
-        .await,
+        try_move(&app, &recused, second.report.id, Transition::Accept).await,
         Err(ServiceError::NotFound)
     ));
     assert!(matches!(
-        cases::add_note(app.db(), keyring, &recused, second.report.id, "看看", now()).await,
+        try_note(&app, &recused, second.report.id, "看看").await,
         Err(ServiceError::NotFound)
     ));
     assert!(matches!(
-        cases::assign(
-            app.db(),
-            keyring,
-            &inspector,
-            second.report.id,
-            Some(recused.user_id),
-            now()
-        )
-        .await,
+        try_assign(&app, &inspector, second.report.id, Some(recused.user_id)).await,
         Err(ServiceError::Invalid("error.assignee"))
     ));
     // Nor can the case be merged into one they cannot see.
     assert!(matches!(
-        cases::change_status(
-            app.db(),
-            keyring,
+        try_move(
+            &app,
             &recused,
             first.report.id,
             Transition::Merge {
                 into_case_number: second.report.case_number.clone()
-            },
-            now()
+            }
         )
         .await,
         Err(ServiceError::Invalid("error.merge_target"))
@@ -741,27 +711,12 @@ async fn the_triage_list_filters_orders_and_pages(app: TestApp) {
     .unwrap();
 
     move_to(&app, &inspector, b.report.id, Transition::Accept).await;
-    let keyring = &app.state.keyring;
-    cases::assign(
-        app.db(),
-        keyring,
-        &inspector,
-        c.report.id,
-        Some(inspector.user_id),
-        now(),
-    )
-    .await
-    .unwrap();
-    cases::assign(
-        app.db(),
-        keyring,
-        &inspector,
-        a.report.id,
-        Some(colleague.user_id),
-        now(),
-    )
-    .await
-    .unwrap();
+    try_assign(&app, &inspector, c.report.id, Some(inspector.user_id))
+        .await
+        .unwrap();
+    try_assign(&app, &inspector, a.report.id, Some(colleague.user_id))
+        .await
+        .unwrap();
 
     let everything = list(&app, &inspector, &CaseFilter::default()).await;
     assert_eq!(
@@ -858,7 +813,7 @@ async fn notes_events_and_assignments_are_recorded_and_sealed(app: TestApp) {
     let keyring = &app.state.keyring;
 
     let text = "已联系村民小组长，约定周三入户";
-    let note_id = cases::add_note(app.db(), keyring, &inspector, case.report.id, text, now())
+    let note_id = try_note(&app, &inspector, case.report.id, text)
         .await
         .unwrap();
     let stored = note::Entity::find_by_id(note_id)
@@ -872,7 +827,7 @@ async fn notes_events_and_assignments_are_recorded_and_sealed(app: TestApp) {
         "the note is sealed"
     );
     assert!(matches!(
-        cases::add_note(app.db(), keyring, &inspector, case.report.id, " ", now()).await,
+        try_note(&app, &inspector, case.report.id, " ").await,
         Err(ServiceError::Invalid("error.required"))
     ));
 
@@ -901,27 +856,12 @@ async fn notes_events_and_assignments_are_recorded_and_sealed(app: TestApp) {
     .unwrap();
 
     assert!(matches!(
-        cases::assign(
-            app.db(),
-            keyring,
-            &inspector,
-            case.report.id,
-            Some(operator.user_id),
-            now()
-        )
-        .await,
+        try_assign(&app, &inspector, case.report.id, Some(operator.user_id)).await,
         Err(ServiceError::Invalid("error.assignee"))
     ));
-    cases::assign(
-        app.db(),
-        keyring,
-        &inspector,
-        case.report.id,
-        Some(inspector.user_id),
-        now(),
-    )
-    .await
-    .unwrap();
+    try_assign(&app, &inspector, case.report.id, Some(inspector.user_id))
+        .await
+        .unwrap();
 
     let view = open(&app, &inspector, case.report.id).await.unwrap();
     assert_eq!(view.notes.len(), 1);
@@ -946,7 +886,7 @@ async fn notes_events_and_assignments_are_recorded_and_sealed(app: TestApp) {
     );
     assert!(view.reporter_name.is_none());
 
-    cases::assign(app.db(), keyring, &inspector, case.report.id, None, now())
+    try_assign(&app, &inspector, case.report.id, None)
         .await
         .unwrap();
     let view = open(&app, &inspector, case.report.id).await.unwrap();

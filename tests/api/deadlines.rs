@@ -63,6 +63,11 @@ async fn due_on(app: &TestApp, day: NaiveDate, assignee: Option<Uuid>) -> Vec<Du
 type DueRow = (String, Option<(Stage, NaiveDate)>, bool);
 
 /// Every row's `DueRow`, in list order.
+/// The row `dues` lists for case `number`: due at `stage`'s end on `date`, late or not.
+fn due(number: &str, stage: Stage, date: &str, overdue: bool) -> DueRow {
+    (number.to_string(), Some((stage, d(date))), overdue)
+}
+
 fn dues(list: &CaseList) -> Vec<DueRow> {
     list.rows
         .iter()
@@ -85,11 +90,7 @@ async fn a_case_received_in_the_national_day_week_falls_due_and_becomes_overdue(
     let on_the_day = list(&app, &inspector, false).await;
     assert_eq!(
         dues(&on_the_day),
-        vec![(
-            a_number.clone(),
-            Some((Stage::Accept, d("2024-10-10"))),
-            false
-        )]
+        vec![due(&a_number, Stage::Accept, "2024-10-10", false)]
     );
     assert!(list(&app, &inspector, true).await.rows.is_empty());
 
@@ -104,16 +105,8 @@ async fn a_case_received_in_the_national_day_week_falls_due_and_becomes_overdue(
     assert_eq!(
         dues(&next_day),
         vec![
-            (
-                b_number.clone(),
-                Some((Stage::Accept, d("2024-10-15"))),
-                false
-            ),
-            (
-                a_number.clone(),
-                Some((Stage::Accept, d("2024-10-10"))),
-                true
-            ),
+            due(&b_number, Stage::Accept, "2024-10-15", false),
+            due(&a_number, Stage::Accept, "2024-10-10", true),
         ]
     );
     let overdue = list(&app, &inspector, true).await;
@@ -164,11 +157,7 @@ async fn a_case_received_in_the_national_day_week_falls_due_and_becomes_overdue(
     let accepted = list(&app, &inspector, false).await;
     assert_eq!(
         dues(&accepted)[1],
-        (
-            a_number.clone(),
-            Some((Stage::Verify, d("2024-10-31"))),
-            false
-        )
+        due(&a_number, Stage::Verify, "2024-10-31", false)
     );
     assert!(list(&app, &inspector, true).await.rows.is_empty());
 
@@ -179,11 +168,7 @@ async fn a_case_received_in_the_national_day_week_falls_due_and_becomes_overdue(
     let b_late = list(&app, &inspector, true).await;
     assert_eq!(
         dues(&b_late),
-        vec![(
-            b_number.clone(),
-            Some((Stage::Accept, d("2024-10-15"))),
-            true
-        )]
+        vec![due(&b_number, Stage::Accept, "2024-10-15", true)]
     );
 
     // The digest on Tue 29 Oct looks 2 working days ahead, to Thu 31 Oct.
@@ -249,12 +234,11 @@ async fn a_case_received_in_the_national_day_week_falls_due_and_becomes_overdue(
     let ids = |list: &CaseList| list.rows.iter().map(|r| r.id).collect::<Vec<_>>();
     assert_eq!(ids(&list(&app, &inspector, true).await), vec![b]);
     app.set_clock("2024-11-01 09:00");
-    let late = list(&app, &inspector, true).await;
     assert_eq!(
-        dues(&late),
+        dues(&list(&app, &inspector, true).await),
         vec![
-            (b_number, Some((Stage::Accept, d("2024-10-15"))), true),
-            (a_number, Some((Stage::Verify, d("2024-10-31"))), true),
+            due(&b_number, Stage::Accept, "2024-10-15", true),
+            due(&a_number, Stage::Verify, "2024-10-31", true),
         ]
     );
 }

@@ -70,15 +70,24 @@ async fn assert_with_the_inspectors(app: &TestApp, what: &str) {
     assert!(mails > 0, "{what} reaches the inspectors' mailbox");
 }
 
-async fn a_resident_and_an_operator_get_through(app: &TestApp) {
+/// A resident at `client_ip` sends the form saying `description`, and it is received and
+/// not held.
+async fn resident_gets_through(app: &TestApp, description: &str, client_ip: &str, what: &str) {
     let receipt = app
-        .submit_form(
-            &[("description", "我家隔壁的低保是村干部帮着办的")],
-            "198.51.100.77",
-        )
+        .submit_form(&[("description", description)], client_ip)
         .await;
     assert_eq!(receipt.status(), 200);
-    assert_with_the_inspectors(app, "the resident's report").await;
+    assert_with_the_inspectors(app, what).await;
+}
+
+async fn a_resident_and_an_operator_get_through(app: &TestApp) {
+    resident_gets_through(
+        app,
+        "我家隔壁的低保是村干部帮着办的",
+        "198.51.100.77",
+        "the resident's report",
+    )
+    .await;
 
     let operator = app.signed_in("op", "话务员", Role::Operator).await;
     let entered = operator
@@ -120,14 +129,13 @@ async fn a_flood_from_one_ipv6_slash_56_leaves_a_residents_report_with_the_inspe
         .collect();
     flood_from(&app, &sources, 6).await;
     // The resident is in another /56 of the same provider's /48.
-    let receipt = app
-        .submit_form(
-            &[("description", "隔壁网段的居民反映情况")],
-            "2001:db8:7:cd00::5",
-        )
-        .await;
-    assert_eq!(receipt.status(), 200);
-    assert_with_the_inspectors(&app, "the neighbouring /56's report").await;
+    resident_gets_through(
+        &app,
+        "隔壁网段的居民反映情况",
+        "2001:db8:7:cd00::5",
+        "the neighbouring /56's report",
+    )
+    .await;
     a_resident_and_an_operator_get_through(&app).await;
 }
 

@@ -14,7 +14,7 @@ pub mod sites;
 pub mod staff;
 pub mod storage;
 
-pub use staff::{Staff, totp_secret_of};
+pub use staff::Staff;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -436,6 +436,16 @@ pub async fn body_with(response: reqwest::Response, status: u16) -> String {
 pub async fn json_with(response: reqwest::Response, status: u16) -> serde_json::Value {
     assert_eq!(response.status(), status);
     response.json().await.unwrap()
+}
+
+/// The value of a header the answer must carry, as text.
+pub fn header<'r>(response: &'r reqwest::Response, name: &str) -> &'r str {
+    response
+        .headers()
+        .get(name)
+        .unwrap_or_else(|| panic!("{name} header"))
+        .to_str()
+        .unwrap_or_else(|_| panic!("{name} is text"))
 }
 
 /// The tracking code shown on a receipt page, as printed (grouped).

@@ -12,7 +12,7 @@ use tipoff::services::recusal::{file_relative, list_relatives};
 use tipoff::services::tracking::{Lookup, look_up};
 
 use crate::helpers::TestApp;
-use crate::helpers::cli::{cli_command, run_cli, said};
+use crate::helpers::cli::{assert_failed, cli_command, run_cli, said};
 use crate::helpers::reports::{Submitted, report_body, submit};
 
 crate::on_both_backends!(
@@ -209,37 +209,21 @@ async fn a_rewrap_killed_half_way_finishes_when_run_again(app: TestApp) {
 async fn rotation_refuses_what_it_cannot_do(app: TestApp) {
     let sent = submit(&app, report_body("connection", "dalu-community", None)).await;
     let out = run_cli(&app, &["key", "rotate", "--kind", "everything"]).await;
-    assert!(!out.status.success());
-    assert!(
-        said(&out).contains("unknown kind 'everything'"),
-        "{}",
-        said(&out)
-    );
+    assert_failed(&out, "unknown kind 'everything'");
 
     let ring = keyring_of(&app);
     let active = ring.active_kek_id().to_owned();
     let out = run_cli(&app, &["key", "retire", &active]).await;
-    assert!(!out.status.success());
-    assert!(said(&out).contains("active kek key"), "{}", said(&out));
+    assert_failed(&out, "active kek key");
     let out = run_cli(&app, &["key", "retire", "kek-nonesuch"]).await;
-    assert!(!out.status.success());
-    assert!(
-        said(&out).contains("no key 'kek-nonesuch'"),
-        "{}",
-        said(&out)
-    );
+    assert_failed(&out, "no key 'kek-nonesuch'");
 
     // Tracking codes are stored only as hashes: a retired lookup key stays until each code
     // has been used once under the new one, and retiring it says so.
     let old_lookup = ring.active_id(KeyPurpose::Lookup).to_owned();
     rotate(&app, "lookup").await;
     let out = run_cli(&app, &["key", "retire", &old_lookup]).await;
-    assert!(!out.status.success());
-    assert!(
-        said(&out).contains("still used by 1 row(s)"),
-        "{}",
-        said(&out)
-    );
+    assert_failed(&out, "still used by 1 row(s)");
     let ring = keyring_of(&app);
     assert!(matches!(
         look_up(app.db(), &ring, &sent.code).await.unwrap(),

@@ -204,18 +204,14 @@ async fn a_mistyped_code_is_told_apart_from_an_unknown_one(app: TestApp) {
 }
 
 async fn a_stale_form_is_shown_again_with_the_text_kept(app: TestApp) {
-    let response = app
-        .post_form(
-            "/report",
-            &[
-                ("form_token", "forged.token"),
-                ("category", "favor"),
-                ("description", "我等了很久才提交这份举报"),
-                ("anonymous", "true"),
-            ],
-            "198.51.100.5",
-        )
-        .await;
+    // A token the form never signed stands for one that has run out.
+    let stale = [
+        ("form_token", "forged.token"),
+        ("category", "favor"),
+        ("description", "我等了很久才提交这份举报"),
+        ("anonymous", "true"),
+    ];
+    let response = app.post_form("/report", &stale, "198.51.100.5").await;
     let html = body_with(response, 422).await;
     assert!(html.contains("我等了很久才提交这份举报"));
     assert!(html.contains("页面停留时间过长"));

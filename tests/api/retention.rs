@@ -2,7 +2,7 @@
 //! purged by `tipoff purge`, its sealed bytes gone from the SQLite files (or the PostgreSQL
 //! rows), its metadata still counted, and the ledger saying it was destroyed.
 
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 use tipoff::domain::{Role, TrackingCode};
 use tipoff::entities::{attachment, message, note, report, report_event, report_name};
 use tipoff::services::cases::{self, CaseFilter, Outcome, Transition, Viewer};
@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::helpers::cli::{cli_command, said};
 use crate::helpers::files::{jpeg_with_gps, submit_with_files};
 use crate::helpers::reports::{next_ip, report_of};
-use crate::helpers::storage::{audit_entries, contains_bytes, stored_bytes};
+use crate::helpers::storage::{audit_entries, contains_bytes, rows_of_report, stored_bytes};
 use crate::helpers::{TestApp, code_in};
 
 crate::on_both_backends!(
@@ -113,45 +113,20 @@ async fn sealed_pieces(app: &TestApp, id: Uuid) -> Vec<Vec<u8>> {
         found.subject.unwrap(),
         found.tracking_hash,
     ];
-    for file in attachment::Entity::find()
-        .filter(attachment::Column::ReportId.eq(id))
-        .all(db)
-        .await
-        .unwrap()
-    {
+    for file in rows_of_report(app, attachment::Column::ReportId, id).await {
         pieces.push(file.content);
         pieces.push(file.name);
     }
-    for m in message::Entity::find()
-        .filter(message::Column::ReportId.eq(id))
-        .all(db)
-        .await
-        .unwrap()
-    {
+    for m in rows_of_report(app, message::Column::ReportId, id).await {
         pieces.push(m.body);
     }
-    for n in note::Entity::find()
-        .filter(note::Column::ReportId.eq(id))
-        .all(db)
-        .await
-        .unwrap()
-    {
+    for n in rows_of_report(app, note::Column::ReportId, id).await {
         pieces.push(n.body);
     }
-    for e in report_event::Entity::find()
-        .filter(report_event::Column::ReportId.eq(id))
-        .all(db)
-        .await
-        .unwrap()
-    {
+    for e in rows_of_report(app, report_event::Column::ReportId, id).await {
         pieces.extend(e.detail);
     }
-    for n in report_name::Entity::find()
-        .filter(report_name::Column::ReportId.eq(id))
-        .all(db)
-        .await
-        .unwrap()
-    {
+    for n in rows_of_report(app, report_name::Column::ReportId, id).await {
         pieces.push(n.name_index);
     }
     assert!(

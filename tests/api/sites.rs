@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::helpers::browser::{Browser, sign_in};
 use crate::helpers::cli::{BASE_URL, assert_ran, assert_refused, cli_add_site, run_cli, said};
-use crate::helpers::sites::{add_site, try_add_site};
+use crate::helpers::sites::{add_site, site_is_enabled, try_add_site};
 use crate::helpers::storage::audit_entries;
 use crate::helpers::{TestApp, body_with, hidden_value, sqlite_app};
 use crate::on_both_backends;
@@ -318,13 +318,7 @@ async fn the_cli_adds_lists_disables_and_writes_qr_codes_that_lead_to_each_site(
 
     let disabled = run_cli(&app, &["site", "disable", &station.token]).await;
     assert_ran(&disabled);
-    assert!(
-        !sites::find_site(app.db(), station.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .enabled
-    );
+    assert!(!site_is_enabled(&app, station.id).await);
     let unknown = run_cli(&app, &["site", "disable", "no-such-site"]).await;
     assert_eq!(unknown.status.code(), Some(1));
 
@@ -453,13 +447,7 @@ async fn an_admin_manages_sites_and_prints_a_notice_whose_code_leads_to_the_site
         .post(&format!("/staff/sites/{}/disable", site.id), &[])
         .await;
     assert!(body_with(disabled, 200).await.contains("已停用张贴点"));
-    assert!(
-        !sites::find_site(app.db(), site.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .enabled
-    );
+    assert!(!site_is_enabled(&app, site.id).await);
     let audited = audit_entries(&app, "site_change").await;
     assert_eq!(audited.len(), 2);
     assert!(audited.iter().all(|e| e.actor_id.is_some()));
@@ -678,11 +666,5 @@ async fn the_cli_disables_a_site_whose_token_begins_with_a_hyphen() {
 
     let disabled = run_cli(&app, &["site", "disable", &token]).await;
     assert_ran(&disabled);
-    assert!(
-        !sites::find_site(app.db(), site.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .enabled
-    );
+    assert!(!site_is_enabled(&app, site.id).await);
 }

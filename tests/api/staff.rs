@@ -8,8 +8,9 @@ use tipoff::entities::{report, session};
 use tipoff::services::staff::{self, LoginOutcome};
 use tipoff::web::staff::STAFF_ROUTES;
 
+use crate::helpers::staff::totp_secret_on;
 use crate::helpers::{
-    Staff, TestApp, body_with, code_in, hidden_value, sqlite_app, sqlite_app_with, totp_secret_of,
+    Staff, TestApp, body_with, code_in, header, hidden_value, sqlite_app, sqlite_app_with,
 };
 use crate::on_both_backends;
 
@@ -68,12 +69,7 @@ async fn every_staff_route_refuses_anonymous_and_wrong_role_requests(app: TestAp
             route.method,
             route.path
         );
-        assert!(
-            anonymous.headers()["location"]
-                .to_str()
-                .unwrap()
-                .starts_with("/staff/login")
-        );
+        assert!(header(&anonymous, "location").starts_with("/staff/login"));
 
         let forged = request(
             &app,
@@ -190,8 +186,8 @@ async fn an_operator_enters_a_phoned_report_and_reads_out_the_code(app: TestApp)
     // …and the hotline keeps working from the same address.
     let form = operator.get("/staff/intake").await;
     assert!(body_with(form, 200).await.contains("监督电话"));
-    let response = operator
-        .post(
+    let receipt = operator
+        .post_for_private_page(
             "/staff/intake",
             &[
                 ("channel", "hotline"),
@@ -204,9 +200,7 @@ async fn an_operator_enters_a_phoned_report_and_reads_out_the_code(app: TestApp)
             ],
         )
         .await;
-    assert_eq!(response.status(), 200);
-    assert_eq!(response.headers()["cache-control"], "no-store");
-    let code = code_in(&response.text().await.unwrap());
+    let code = code_in(&receipt);
     let tracked = app.post_track(&code, "198.51.100.90").await;
     assert_eq!(
         tracked.status(),
@@ -298,12 +292,7 @@ async fn sessions_end_when_idle_and_on_sign_out_and_cookies_are_secure_outside_d
     let response = app
         .try_sign_in("insp", "password-of-insp", "", "192.0.2.60")
         .await;
-    assert!(
-        response.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .contains("Secure")
-    );
+    assert!(header(&response, "set-cookie").contains("Secure"));
     let staff = Staff::from_response(&app, &response).await;
     assert_eq!(staff.get("/staff/totp").await.status(), 200);
     app.advance(31 * 60);
@@ -336,9 +325,7 @@ async fn an_inspector_enrols_totp_and_each_code_works_once() {
 
     let page = staff.get("/staff/totp").await.text().await.unwrap();
     assert!(page.contains("<svg"), "the QR code is shown");
-    let url_start = page.find("otpauth://totp/").expect("otpauth URL shown");
-    let url = &page[url_start..page[url_start..].find('<').unwrap() + url_start];
-    let secret = totp_secret_of(url);
+    let secret = totp_secret_on(&page);
     let code_now = || tipoff::crypto::totp_code(&secret, app.now().timestamp() as u64).unwrap();
 
     let wrong = staff.post("/staff/totp", &[("code", "000000")]).await;
@@ -353,42 +340,32 @@ async fn an_inspector_enrols_totp_and_each_code_works_once() {
 
     // The code used to enrol is spent; a password alone no longer signs in.
     let used = code_now();
-    assert_eq!(
-        app.try_sign_in("insp", "password-of-insp", "", "192.0.2.70")
-            .await
-            .status(),
-        401
-    );
-    assert_eq!(
-        app.try_sign_in("insp", "password-of-insp", &used, "192.0.2.71")
-            .await
-            .status(),
-        401
-    );
+    assert_eq!(app.sign_in_status("insp", "", "192.0.2.70").await, 401);
+    assert_eq!(app.sign_in_status("insp", &used, "192.0.2.71").await, 401);
     app.advance(60);
     let fresh = code_now();
+    assert_eq!(app.sign_in_status("insp", &fresh, "192.0.2.72").await, 303);
     assert_eq!(
-        app.try_sign_in("insp", "password-of-insp", &fresh, "192.0.2.72")
-            .await
-            .status(),
-        303
-    );
-    assert_eq!(
-        app.try_sign_in("insp", "password-of-insp", &fresh, "192.0.2.73")
-            .await
-            .status(),
+        app.sign_in_status("insp", &fresh, "192.0.2.73").await,
         401,
         "a code is never accepted twice"
     );
     let _ = hidden_value;
 }
 
-async fn one_totp_code_signs_in_once_when_two_sign_ins_race(app: TestApp) {
+/// The inspector "insp", enrolled in TOTP `seconds` ago (so a fresh code is due): its
+/// secret.
+async fn enrolled_inspector(app: &TestApp, seconds: i64) -> Vec<u8> {
     let id = app
         .create_staff("insp", "检查员", &[Role::Inspector], &[])
         .await;
     let secret = app.enrol_totp(id).await;
-    app.advance(60);
+    app.advance(seconds);
+    secret
+}
+
+async fn one_totp_code_signs_in_once_when_two_sign_ins_race(app: TestApp) {
+    let secret = enrolled_inspector(&app, 60).await;
     let code = app.totp_code(&secret, 0);
     let (db, keyring, now) = (app.db(), &app.state.keyring, app.now());
     let sign_in = || staff::login(db, keyring, "insp", "password-of-insp", Some(&code), now);
@@ -411,11 +388,7 @@ async fn one_totp_code_signs_in_once_when_two_sign_ins_race(app: TestApp) {
 #[tokio::test]
 async fn an_enrolled_account_is_not_enrolled_again_nor_its_spent_codes_revived() {
     let app = sqlite_app().await;
-    let id = app
-        .create_staff("insp", "检查员", &[Role::Inspector], &[])
-        .await;
-    let secret = app.enrol_totp(id).await;
-    app.advance(30);
+    let secret = enrolled_inspector(&app, 30).await;
     let code = app.totp_code(&secret, 0);
     let response = app
         .try_sign_in("insp", "password-of-insp", &code, "192.0.2.80")
@@ -441,9 +414,7 @@ async fn an_enrolled_account_is_not_enrolled_again_nor_its_spent_codes_revived()
         422
     );
     assert_eq!(
-        app.try_sign_in("insp", "password-of-insp", &code, "192.0.2.81")
-            .await
-            .status(),
+        app.sign_in_status("insp", &code, "192.0.2.81").await,
         401,
         "the spent code stays spent"
     );

@@ -5,7 +5,8 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tipoff::domain::Role;
 use tipoff::entities::{audit_entry, user};
 
-use crate::helpers::{Staff, TestApp, body_with, totp_secret_of};
+use crate::helpers::staff::totp_secret_on;
+use crate::helpers::{Staff, TestApp, body_with, header};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -17,7 +18,7 @@ on_both_backends!(
 /// did, and returns the one-time link shown.
 async fn create_on_admin_page(admin: &Staff<'_>, username: &str) -> String {
     let created = admin
-        .post(
+        .post_for_private_page(
             "/staff/admin/users",
             &[
                 ("username", username),
@@ -27,9 +28,7 @@ async fn create_on_admin_page(admin: &Staff<'_>, username: &str) -> String {
             ],
         )
         .await;
-    assert_eq!(created.status(), 200);
-    assert_eq!(created.headers()["cache-control"], "no-store");
-    link_in(&created.text().await.unwrap())
+    link_in(&created)
 }
 
 /// The path of the enrolment link on a page.
@@ -41,6 +40,18 @@ fn link_in(page: &str) -> String {
         .find(|c: char| !(c.is_ascii_alphanumeric() || "/-_".contains(c)))
         .map_or(page.len(), |n| start + n);
     page[start..end].to_string()
+}
+
+/// The status a sign-in as the new account "new.jc" gets with `password` and `totp`.
+async fn new_account_sign_in(
+    app: &TestApp,
+    password: &str,
+    totp: &str,
+    client_ip: &str,
+) -> reqwest::StatusCode {
+    app.try_sign_in("new.jc", password, totp, client_ip)
+        .await
+        .status()
 }
 
 async fn post_enrolment(
@@ -74,28 +85,17 @@ async fn an_admin_issues_an_enrolment_link_and_only_its_holder_sets_the_password
         "the link is shown once"
     );
     assert_eq!(
-        app.try_sign_in("new.jc", "chosen-by-the-admin", "", "192.0.2.41")
-            .await
-            .status(),
+        new_account_sign_in(&app, "chosen-by-the-admin", "", "192.0.2.41").await,
         401,
         "the admin cannot sign in as the new account"
     );
 
     let page = app.get(&link).await;
     assert_eq!(page.status(), 200);
-    assert!(
-        page.headers()["cache-control"]
-            .to_str()
-            .unwrap()
-            .starts_with("no-store")
-    );
+    assert!(header(&page, "cache-control").starts_with("no-store"));
     let page = page.text().await.unwrap();
     assert!(page.contains("new.jc") && page.contains("<svg"));
-    let start = page
-        .find("otpauth://totp/")
-        .expect("the TOTP secret is offered");
-    let url = &page[start..start + page[start..].find('<').unwrap()];
-    let secret = totp_secret_of(url);
+    let secret = totp_secret_on(&page);
 
     let own_password = "my-own-long-password";
     let weak = post_enrolment(&app, &link, "short", &app.totp_code(&secret, 0)).await;
@@ -115,21 +115,14 @@ async fn an_admin_issues_an_enrolment_link_and_only_its_holder_sets_the_password
         .await;
     assert_eq!(mismatch.status(), 422);
     assert_eq!(
-        app.try_sign_in("new.jc", own_password, "", "192.0.2.42")
-            .await
-            .status(),
+        new_account_sign_in(&app, own_password, "", "192.0.2.42").await,
         401,
         "nothing was set by the refused attempts"
     );
 
     let done = post_enrolment(&app, &link, own_password, &app.totp_code(&secret, 0)).await;
     assert_eq!(done.status(), 303);
-    assert!(
-        done.headers()["location"]
-            .to_str()
-            .unwrap()
-            .starts_with("/staff/login")
-    );
+    assert!(header(&done, "location").starts_with("/staff/login"));
     // Used once: the link is dead now, however it is tried.
     assert_eq!(app.get(&link).await.status(), 404);
     let replay = post_enrolment(
@@ -143,21 +136,15 @@ async fn an_admin_issues_an_enrolment_link_and_only_its_holder_sets_the_password
 
     // Their own password alone is not enough: two-factor is on from the start.
     assert_eq!(
-        app.try_sign_in("new.jc", own_password, "", "192.0.2.43")
-            .await
-            .status(),
+        new_account_sign_in(&app, own_password, "", "192.0.2.43").await,
         401
     );
     app.advance(30);
-    let signed_in = app
-        .try_sign_in(
-            "new.jc",
-            own_password,
-            &app.totp_code(&secret, 0),
-            "192.0.2.44",
-        )
-        .await;
-    assert_eq!(signed_in.status(), 303);
+    let code = app.totp_code(&secret, 0);
+    assert_eq!(
+        new_account_sign_in(&app, own_password, &code, "192.0.2.44").await,
+        303
+    );
 
     // The audit says who issued the link, and that the person completed it.
     let entries = audit_entry::Entity::find().all(app.db()).await.unwrap();

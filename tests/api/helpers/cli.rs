@@ -48,6 +48,12 @@ pub fn assert_refused(output: &Output, reason: &str) {
     assert!(said(output).contains(reason), "{}", said(output));
 }
 
+/// The tool failed (any exit code but 0) and said why.
+pub fn assert_failed(output: &Output, reason: &str) {
+    assert!(!output.status.success());
+    assert!(said(output).contains(reason), "{}", said(output));
+}
+
 /// Everything the tool printed, standard output then standard error.
 pub fn said(output: &Output) -> String {
     format!(

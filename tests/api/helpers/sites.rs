@@ -34,3 +34,12 @@ pub async fn add_site(app: &TestApp, kind: SiteKind, name: &str, village: Option
         .await
         .expect("site created")
 }
+
+/// Whether the stored site `id` still takes reports (it must exist).
+pub async fn site_is_enabled(app: &TestApp, id: uuid::Uuid) -> bool {
+    sites::find_site(app.db(), id)
+        .await
+        .unwrap()
+        .expect("site exists")
+        .enabled
+}

@@ -129,6 +129,20 @@ impl TestApp {
         .await
     }
 
+    /// The status a sign-in with the account's own password and `totp` gets, from
+    /// `client_ip`.
+    pub async fn sign_in_status(
+        &self,
+        username: &str,
+        totp: &str,
+        client_ip: &str,
+    ) -> reqwest::StatusCode {
+        let password = format!("password-of-{username}");
+        self.try_sign_in(username, &password, totp, client_ip)
+            .await
+            .status()
+    }
+
     /// Signs in with the account's password and returns a client holding its session.
     pub async fn sign_in(&self, username: &str) -> Staff<'_> {
         let response = self
@@ -157,6 +171,15 @@ pub fn totp_secret_of(url: &str) -> Vec<u8> {
         .unwrap()
         .as_bytes()
         .to_vec()
+}
+
+/// The TOTP secret an enrolment page offers, read from its otpauth:// URL.
+pub fn totp_secret_on(page: &str) -> Vec<u8> {
+    let start = page
+        .find("otpauth://totp/")
+        .expect("the TOTP secret is offered");
+    let end = start + page[start..].find('<').expect("the URL ends");
+    totp_secret_of(&page[start..end])
 }
 
 /// A signed-in staff member: the session cookie and the page's CSRF token.
@@ -215,6 +238,15 @@ impl<'a> Staff<'a> {
         let mut all: Vec<(&str, &str)> = vec![("csrf", self.csrf.as_str())];
         all.extend_from_slice(fields);
         self.post_raw(path, &all).await
+    }
+
+    /// Posts a staff form whose answer is a page for this person's eyes only (200, never
+    /// cached: it shows a code or a link once), and returns that page.
+    pub async fn post_for_private_page(&self, path: &str, fields: &[(&str, &str)]) -> String {
+        let response = self.post(path, fields).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        response.text().await.expect("staff page")
     }
 
     /// Posts exactly the given fields (no CSRF token added).

@@ -74,6 +74,23 @@ pub async fn report_count(app: &TestApp) -> u64 {
     report::Entity::find().count(app.db()).await.unwrap()
 }
 
+/// The stored rows of one kind that belong to report `id`, found by their report column.
+pub async fn rows_of_report<C>(
+    app: &TestApp,
+    column: C,
+    id: uuid::Uuid,
+) -> Vec<<C::EntityName as EntityTrait>::Model>
+where
+    C: ColumnTrait,
+    C::EntityName: EntityTrait<Column = C>,
+{
+    <C::EntityName as EntityTrait>::find()
+        .filter(column.eq(id))
+        .all(app.db())
+        .await
+        .unwrap()
+}
+
 /// The audit log's entries for one kind of action.
 pub async fn audit_entries(app: &TestApp, action: &str) -> Vec<audit_entry::Model> {
     audit_entry::Entity::find()
