@@ -635,7 +635,12 @@ async fn a_recused_inspector_never_sees_the_case(app: TestApp) {
         .collect();
     assert_eq!(related, vec![second.report.case_number.as_str()]);
     let other = open(&app, &inspector, second.report.id).await.unwrap();
-    assert_eq!(other.recused, vec!["王监察".to_string()]);
+    let recused_names: Vec<&str> = other
+        .recused
+        .iter()
+        .map(|r| r.display_name.as_str())
+        .collect();
+    assert_eq!(recused_names, vec!["王监察"]);
 
     assert!(open(&app, &recused, second.report.id).await.is_none());
     let their_view = open(&app, &recused, first.report.id).await.unwrap();

@@ -8,7 +8,7 @@ use tipoff::domain::Role;
 use tipoff::entities::report;
 use tipoff::services::ServiceError;
 use tipoff::services::cases::{self, Viewer};
-use tipoff::services::recusal::{is_recused, recuse_manually};
+use tipoff::services::recusal::{file_relative, is_recused, recuse_manually};
 use tipoff::services::staff::disable_user;
 use uuid::Uuid;
 
@@ -19,6 +19,7 @@ use crate::on_both_backends;
 on_both_backends!(
     the_last_inspector_who_may_see_a_case_cannot_step_aside,
     a_recused_assignee_no_longer_handles_the_case,
+    the_case_page_says_why_each_person_is_recused,
 );
 
 async fn a_report(app: &TestApp) -> report::Model {
@@ -119,4 +120,50 @@ async fn a_recused_assignee_no_longer_handles_the_case(app: TestApp) {
             .unwrap()
     );
     assert_eq!(assignee(&app, case.id).await, None);
+}
+
+async fn the_case_page_says_why_each_person_is_recused(app: TestApp) {
+    let zheng = app
+        .staff("zheng", "郑主任", &[Role::Inspector])
+        .await
+        .user_id;
+    let head = app.sign_in("zheng").await;
+    let admin = app.staff("admin", "管理员", &[Role::Admin]).await.user_id;
+    app.create_staff("wang", "王建国", &[Role::Inspector], &["王书记"])
+        .await;
+    let li = app.staff("li", "李明", &[Role::Inspector]).await;
+    let feng = app.staff("feng", "冯涛", &[Role::Inspector]).await;
+    let keyring = &app.state.keyring;
+    file_relative(
+        app.db(),
+        keyring,
+        li.user_id,
+        "李小花",
+        Some("女儿"),
+        admin,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let body = json!({
+        "category": "nepotism",
+        "village": "qingshan-village",
+        "subject": "王书记",
+        "description": "王书记把低保给了李小花家，她家有车有房",
+        "anonymous": true
+    });
+    let case = submit(&app, body).await.report;
+    recuse(&app, &case, feng.user_id, zheng).await.unwrap();
+
+    let page = head.page(&format!("/staff/cases/{}", case.id)).await;
+    for shown in [
+        "王建国",
+        "举报内容提到“王书记”（其别名）",
+        "李明",
+        "举报内容提到其备案近亲属“李小花”（女儿）",
+        "冯涛",
+        "由郑主任手动回避，理由：与被举报人是同村邻居",
+    ] {
+        assert!(page.contains(shown), "{shown} in {page}");
+    }
 }

@@ -57,8 +57,8 @@ pub struct CaseView {
     pub notes: Vec<NoteView>,
     pub messages: Vec<MessageView>,
     pub related: Vec<RelatedCase>,
-    /// Display names of the staff recused from this case.
-    pub recused: Vec<String>,
+    /// The staff recused from this case, and why.
+    pub recused: Vec<recusal::Recused>,
     /// The evidence files, without their content.
     pub attachments: Vec<AttachmentSummary>,
 }
@@ -347,8 +347,15 @@ async fn read_case(
     };
     let related = related_cases(txn, viewer, id).await?;
     let attachments = attachments::summaries(txn, &dek, id).await?;
-    let mut recused: Vec<String> = recused.iter().filter_map(|u| name_of(Some(*u))).collect();
-    recused.sort();
+    let recused = recusal::explain(
+        txn,
+        keyring,
+        &dek,
+        id,
+        opened.subject.as_deref().map(String::as_str),
+        &opened.description,
+    )
+    .await?;
 
     Ok(CaseView {
         id,

@@ -30,8 +30,10 @@ use crate::domain::{
 };
 use crate::entities::{recusal, relative_filing, report, staff_name, user, user_alias};
 
+mod explain;
 mod names;
 
+pub use explain::{Recused, Why, explain};
 pub(crate) use names::reindex_staff;
 use names::{FILINGS, STAFF_RELATIVE, find_user, index_own_names, open_filing};
 

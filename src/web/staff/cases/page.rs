@@ -10,6 +10,7 @@ use crate::domain::Status;
 use crate::error::{AppError, ErrorKind};
 use crate::i18n::Catalog;
 use crate::services::cases::{self, CaseFile, CaseView, Outcome};
+use crate::services::recusal::{Recused, Why};
 use crate::web::pages::{Choice, local_time, shown_time};
 use crate::web::staff::{Desk, StaffPage, path_id, staff_template};
 use crate::web::upload::size_text;
@@ -75,6 +76,32 @@ struct CasePage {
     escalate_to: Vec<Choice>,
     problem: Option<String>,
     attachments: Vec<ShownAttachment>,
+}
+
+impl CasePage {
+    /// Why a person is recused, in words: the ground is often itself a lead.
+    fn why_recused(&self, recused: &Recused) -> String {
+        let t = self.t;
+        match &recused.why {
+            Why::Named { written, alias } => {
+                let key = if *alias {
+                    "staff.case.recused_alias"
+                } else {
+                    "staff.case.recused_named"
+                };
+                t.t(key).replace("{name}", written)
+            }
+            Why::Relative { relative, relation } => t
+                .t("staff.case.recused_relative")
+                .replace("{name}", relative)
+                .replace("{relation}", relation.as_deref().map_or("", |r| r.as_str())),
+            Why::ByHand { by, reason } => t
+                .t("staff.case.recused_by_hand")
+                .replace("{by}", by.as_deref().unwrap_or("—"))
+                .replace("{reason}", reason.as_deref().map_or("", |r| r.as_str())),
+            Why::NoLongerOnFile => t.t("staff.case.recused_no_longer").to_string(),
+        }
+    }
 }
 
 /// The status changes offered on a case page: only legal ones are shown.
