@@ -189,7 +189,11 @@ async fn an_anonymous_photo_loses_its_gps_device_and_name(app: TestApp) {
     let response = staff
         .post(
             &format!("/staff/cases/{}/recusals", stored.id),
-            &[("user", &staff_id(&app, "insp").await), ("reason", "亲属")],
+            &[
+                ("user", &staff_id(&app, "insp").await),
+                ("reason", "亲属"),
+                ("confirmed", "yes"),
+            ],
         )
         .await;
     assert_eq!(response.status(), 303);

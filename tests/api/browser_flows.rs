@@ -272,6 +272,10 @@ async fn script_typed_into_every_field_stays_text_on_every_page() {
     desk.choose("form[action*='/recusals?'] select", "吴同事")
         .await;
     send_case_form(&desk, "recusals", "input[name='reason']", &recusal_reason).await;
+    // A recusal is confirmed first; the page carries the reason over, still inert.
+    assert_inert(&desk, 200, &["确定让吴同事回避本案？"]).await;
+    desk.click_and_wait_for_page("section.confirm button[type='submit']")
+        .await;
     assert_inert(
         &desk,
         200,

@@ -13,6 +13,7 @@ mod backup_drill;
 mod browser;
 mod browser_flows;
 mod cases;
+mod confirmations;
 mod deadlines;
 mod digest;
 mod flood_shares;

@@ -187,6 +187,25 @@ pub async fn change_status(
 }
 
 /// The case a merge goes into: one the viewer may see, not this one, not itself merged.
+/// The number of the case a merge would go into, checked as the merge itself checks it (the
+/// move legal, the target visible and not merged), so that a confirmation can name it.
+pub async fn merge_preview(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    id: Uuid,
+    into_case_number: &str,
+) -> Result<String, ServiceError> {
+    let case = workable(db, viewer, id).await?;
+    let from = status_of(&case.status);
+    if !is_legal(from, Status::Merged) {
+        return Err(ServiceError::IllegalTransition {
+            from,
+            to: Status::Merged,
+        });
+    }
+    Ok(merge_target(db, viewer, &case, into_case_number).await?.1)
+}
+
 async fn merge_target(
     db: &DatabaseConnection,
     viewer: &Viewer,

@@ -374,8 +374,25 @@ pub async fn file_relative(
     }
 }
 
-pub async fn remove_relative(desk: Desk, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+/// Revokes a close-relative filing, after a confirmation page.
+pub async fn remove_relative(
+    desk: Desk,
+    id: web::Path<String>,
+    form: web::Form<Confirmation>,
+) -> Result<HttpResponse, AppError> {
     let id = path_id(&id)?;
+    if !form.given() {
+        let (t, lang) = (desk.t(), desk.lang.code());
+        let ask = Ask {
+            question: t.t("staff.relatives.remove_ask").to_string(),
+            consequence: t.t("staff.relatives.remove_consequence").to_string(),
+            action: format!("/staff/admin/relatives/{id}/remove?lang={lang}"),
+            fields: Vec::new(),
+            button: t.t("staff.relatives.remove").to_string(),
+            back: format!("/staff/admin/relatives?lang={lang}"),
+        };
+        return confirm::ask(&desk, ask);
+    }
     let state = &desk.state;
     let by = desk.user.user_id;
     if !recusal::remove_relative(&state.db, &state.keyring, id, by, state.now()).await? {

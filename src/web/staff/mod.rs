@@ -5,7 +5,7 @@ mod admin;
 mod attachments;
 mod auth;
 mod cases;
-mod confirm;
+pub(crate) mod confirm;
 mod desk;
 mod enrol;
 mod intake;

@@ -10,15 +10,30 @@ use uuid::Uuid;
 
 use super::page::case_page;
 use crate::error::AppError;
+use crate::i18n::Catalog;
 use crate::services::cases::{self, CaseEvent, Outcome, Transition, Viewer};
-use crate::services::{ServiceError, recusal};
+use crate::services::{ServiceError, recusal, staff};
 use crate::web::AppState;
 use crate::web::pages::see_other;
+use crate::web::staff::confirm::{self, Ask, Confirmation};
 use crate::web::staff::{Desk, path_id};
 
 /// An action on a case: the form it is posted as, and its service call.
 pub trait CaseAction: DeserializeOwned {
     async fn run(self, state: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError>;
+
+    /// For an action that cannot be undone: what the confirmation page asks, checked first
+    /// as far as it can be (a refusal is shown at once, not after confirming). `None` for
+    /// the others.
+    async fn confirmation(
+        &self,
+        _state: &AppState,
+        _viewer: &Viewer,
+        _id: Uuid,
+        _t: &'static Catalog,
+    ) -> Result<Option<Confirm>, ServiceError> {
+        Ok(None)
+    }
 
     /// Whether, done, the action puts the case out of the inspector's sight (they stepped
     /// aside), so that they go back to the list rather than to the case.
@@ -27,15 +42,56 @@ pub trait CaseAction: DeserializeOwned {
     }
 }
 
+/// What a confirmation page says and the fields it posts again.
+pub struct Confirm {
+    pub question: String,
+    pub consequence: String,
+    pub button: String,
+    pub fields: Vec<(&'static str, String)>,
+}
+
+/// An action's form with the confirmation page's own field.
+#[derive(Deserialize)]
+pub struct Posted<A> {
+    #[serde(flatten)]
+    action: A,
+    #[serde(flatten)]
+    confirmation: Confirmation,
+}
+
 /// `POST /staff/cases/{id}/…` for every action.
 pub async fn act<A: CaseAction>(
     desk: Desk,
     id: web::Path<String>,
-    form: web::Form<A>,
+    form: web::Form<Posted<A>>,
 ) -> Result<HttpResponse, AppError> {
     let id = path_id(&id)?;
-    let action = form.into_inner();
+    let Posted {
+        action,
+        confirmation,
+    } = form.into_inner();
     let viewer = desk.viewer();
+    if !confirmation.given() {
+        match action
+            .confirmation(&desk.state, &viewer, id, desk.t())
+            .await
+        {
+            Ok(None) => {}
+            Ok(Some(confirm)) => {
+                let lang = desk.lang.code();
+                let ask = Ask {
+                    question: confirm.question,
+                    consequence: confirm.consequence,
+                    action: format!("{}?lang={lang}", desk.req().path()),
+                    fields: confirm.fields,
+                    button: confirm.button,
+                    back: format!("/staff/cases/{id}?lang={lang}"),
+                };
+                return confirm::ask(&desk, ask);
+            }
+            Err(refused) => return after(&desk, id, Err(refused)).await,
+        }
+    }
     let leaves = action.leaves_case(&viewer);
     let result = action.run(&desk.state, &viewer, id).await;
     if leaves && result.is_ok() {
@@ -103,6 +159,27 @@ impl CaseAction for ChangeStatus {
     async fn run(self, s: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError> {
         let transition = self.transition()?;
         cases::change_status(&s.db, &s.keyring, viewer, id, transition, s.now()).await
+    }
+
+    /// A merge is asked about: the case then stops being worked on its own.
+    async fn confirmation(
+        &self,
+        s: &AppState,
+        viewer: &Viewer,
+        id: Uuid,
+        t: &'static Catalog,
+    ) -> Result<Option<Confirm>, ServiceError> {
+        if self.transition.as_deref() != Some("merge") {
+            return Ok(None);
+        }
+        let typed = self.into.as_deref().unwrap_or_default();
+        let into = cases::merge_preview(&s.db, viewer, id, typed).await?;
+        Ok(Some(Confirm {
+            question: t.t("staff.case.merge_ask").replace("{into}", &into),
+            consequence: t.t("staff.case.merge_consequence").to_string(),
+            button: t.t("staff.case.merge_confirm").to_string(),
+            fields: vec![("transition", "merge".into()), ("into", into)],
+        }))
     }
 }
 
@@ -193,6 +270,38 @@ impl CaseAction for Recuse {
     /// Having stepped aside, the inspector no longer sees the case.
     fn leaves_case(&self, viewer: &Viewer) -> bool {
         self.target() == Some(viewer.user_id)
+    }
+
+    /// A recusal is asked about: it cannot be undone.
+    async fn confirmation(
+        &self,
+        s: &AppState,
+        viewer: &Viewer,
+        _id: Uuid,
+        t: &'static Catalog,
+    ) -> Result<Option<Confirm>, ServiceError> {
+        let target = self
+            .target()
+            .ok_or(ServiceError::Invalid("staff.case.choose_person"))?;
+        let reason = self.reason.clone().unwrap_or_default();
+        if reason.trim().is_empty() {
+            return Err(ServiceError::Invalid("error.required"));
+        }
+        let names = staff::display_names(&s.db, [target]).await?;
+        let name = names
+            .get(&target)
+            .ok_or(ServiceError::Invalid("staff.case.choose_person"))?;
+        let question = if target == viewer.user_id {
+            t.t("staff.case.recuse_self_ask").to_string()
+        } else {
+            t.t("staff.case.recuse_ask").replace("{name}", name)
+        };
+        Ok(Some(Confirm {
+            question,
+            consequence: t.t("staff.case.recuse_consequence").to_string(),
+            button: t.t("staff.case.recuse_confirm").to_string(),
+            fields: vec![("user", target.to_string()), ("reason", reason)],
+        }))
     }
 }
 

@@ -1,0 +1,156 @@
+//! What cannot be undone is asked about first, on a page of the server's (no script): a
+//! recusal, a merge, a withdrawn close-relative filing. A refusal is shown at once.
+
+use chrono::Utc;
+use sea_orm::EntityTrait;
+use serde_json::json;
+use tipoff::domain::Role;
+use tipoff::entities::{relative_filing, report};
+use tipoff::services::recusal::{file_relative, is_recused};
+
+use crate::helpers::TestApp;
+use crate::helpers::reports::{Submitted, submit};
+use crate::on_both_backends;
+
+on_both_backends!(
+    a_recusal_is_confirmed_before_it_is_made,
+    a_merge_is_confirmed_naming_the_case_it_goes_into,
+    a_filing_is_withdrawn_only_once_confirmed,
+);
+
+async fn a_report(app: &TestApp) -> Submitted {
+    let body = json!({
+        "category": "nepotism",
+        "village": "qingshan-village",
+        "description": "村里有人把低保给了自己的亲戚",
+        "anonymous": true
+    });
+    submit(app, body).await
+}
+
+async fn status_of(app: &TestApp, case: &Submitted) -> String {
+    let found = report::Entity::find_by_id(case.report.id)
+        .one(app.db())
+        .await;
+    found.unwrap().unwrap().status
+}
+
+async fn a_recusal_is_confirmed_before_it_is_made(app: TestApp) {
+    let head = app.signed_in("zheng", "郑主任", Role::Inspector).await;
+    let feng = app.staff("feng", "冯涛", &[Role::Inspector]).await.user_id;
+    let case = a_report(&app).await;
+    let path = format!("/staff/cases/{}/recusals", case.report.id);
+    let who = feng.to_string();
+
+    let blank = head.post(&path, &[("user", &who), ("reason", " ")]).await;
+    assert_eq!(blank.status(), 422, "a missing reason is refused at once");
+
+    let reason = "与被举报人是亲戚";
+    let asked = head
+        .post(&path, &[("user", &who), ("reason", reason)])
+        .await;
+    assert_eq!(asked.status(), 200);
+    let page = asked.text().await.unwrap();
+    assert!(page.contains("确定让冯涛回避本案？"), "{page}");
+    assert!(page.contains("不能撤销"), "{page}");
+    assert!(page.contains(&format!(r#"value="{reason}""#)), "{page}");
+    assert!(!is_recused(app.db(), case.report.id, feng).await.unwrap());
+
+    let done = head
+        .post(
+            &path,
+            &[("user", &who), ("reason", reason), ("confirmed", "yes")],
+        )
+        .await;
+    assert_eq!(done.status(), 303);
+    assert!(is_recused(app.db(), case.report.id, feng).await.unwrap());
+}
+
+async fn a_merge_is_confirmed_naming_the_case_it_goes_into(app: TestApp) {
+    let head = app.signed_in("zheng", "郑主任", Role::Inspector).await;
+    let master = a_report(&app).await;
+    let merged = a_report(&app).await;
+    let path = format!("/staff/cases/{}/status", merged.report.id);
+    let number = master.report.case_number.clone();
+    let short = number.split_once('-').unwrap().1.to_string();
+
+    let unknown = head
+        .post(&path, &[("transition", "merge"), ("into", "9999")])
+        .await;
+    assert_eq!(unknown.status(), 422, "an unknown case is refused at once");
+    assert!(
+        unknown
+            .text()
+            .await
+            .unwrap()
+            .contains("没有可并入的该编号案件")
+    );
+
+    let asked = head
+        .post(&path, &[("transition", "merge"), ("into", &short)])
+        .await;
+    assert_eq!(asked.status(), 200);
+    let page = asked.text().await.unwrap();
+    assert!(
+        page.contains(&format!("确定将本案并入 {number}？")),
+        "{page}"
+    );
+    assert_eq!(status_of(&app, &merged).await, "received");
+
+    let done = head
+        .post(
+            &path,
+            &[
+                ("transition", "merge"),
+                ("into", &number),
+                ("confirmed", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status(), 303);
+    assert_eq!(status_of(&app, &merged).await, "merged");
+}
+
+async fn a_filing_is_withdrawn_only_once_confirmed(app: TestApp) {
+    let admin = app.signed_in("zhao", "赵敏", Role::Admin).await;
+    let admin_id = app.staff("qian", "钱进", &[Role::Admin]).await.user_id;
+    let wang = app
+        .staff("wang", "王建国", &[Role::Inspector])
+        .await
+        .user_id;
+    let keyring = &app.state.keyring;
+    let filing = file_relative(
+        app.db(),
+        keyring,
+        wang,
+        "王小花",
+        Some("女儿"),
+        admin_id,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let path = format!("/staff/admin/relatives/{filing}/remove");
+    let on_file = || async {
+        relative_filing::Entity::find_by_id(filing)
+            .one(app.db())
+            .await
+            .unwrap()
+            .is_some()
+    };
+
+    let asked = admin.post(&path, &[]).await;
+    assert_eq!(asked.status(), 200);
+    assert!(
+        asked
+            .text()
+            .await
+            .unwrap()
+            .contains("确定撤销这条近亲属备案？")
+    );
+    assert!(on_file().await);
+
+    let done = admin.post(&path, &[("confirmed", "yes")]).await;
+    assert_eq!(done.status(), 200);
+    assert!(!on_file().await);
+}
