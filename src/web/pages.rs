@@ -53,6 +53,12 @@ pub fn local_time(at: DateTime<Utc>) -> String {
         .to_string()
 }
 
+/// The time of day alone, Asia/Shanghai, to the minute: for a second time on a day already
+/// shown.
+pub fn clock_time(at: DateTime<Utc>) -> String {
+    at.with_timezone(&Shanghai).format("%H:%M").to_string()
+}
+
 /// A time shown as its day alone when that is all that may be known of it (what an anonymous
 /// reporter did), otherwise to the minute.
 pub fn shown_time(at: DateTime<Utc>, day_only: bool) -> String {

@@ -14,7 +14,7 @@ use crate::crypto::Keyring;
 
 use super::conversation::sorted_messages;
 use super::{event_detail, message_body, note_body};
-use crate::domain::{Category, Outcome, Status, SubjectRole};
+use crate::domain::{Category, Outcome, Status, SubjectRole, local_day};
 use crate::entities::{message, note, report, report_event, report_name};
 use crate::services::ServiceError;
 use crate::services::access::{
@@ -164,9 +164,46 @@ pub struct CaseFile {
     pub unrouted: Vec<(String, String)>,
 }
 
+/// One person's reads of a case on one day (the audit log keeps every one).
 pub struct ReadView {
-    pub at: DateTime<Utc>,
+    pub day: NaiveDate,
     pub reader: Option<String>,
+    /// The first and the last read of that day.
+    pub first: DateTime<Utc>,
+    pub last: DateTime<Utc>,
+    pub times: usize,
+}
+
+/// Reads (newest first) folded into one line per reader and local day, newest day first.
+fn reads_by_day(
+    reads: Vec<audit::CaseRead>,
+    name_of: impl Fn(Option<Uuid>) -> Option<String>,
+) -> Vec<ReadView> {
+    let mut days: Vec<(Option<Uuid>, ReadView)> = Vec::new();
+    for read in reads {
+        let day = local_day(read.at);
+        match days
+            .iter_mut()
+            .find(|(actor, view)| *actor == read.actor && view.day == day)
+        {
+            Some((_, view)) => {
+                view.first = view.first.min(read.at);
+                view.last = view.last.max(read.at);
+                view.times += 1;
+            }
+            None => days.push((
+                read.actor,
+                ReadView {
+                    day,
+                    reader: name_of(read.actor),
+                    first: read.at,
+                    last: read.at,
+                    times: 1,
+                },
+            )),
+        }
+    }
+    days.into_iter().map(|(_, view)| view).collect()
 }
 
 /// A group the case went to, and who sent it there.
@@ -228,13 +265,7 @@ pub async fn case_file(
         })
         .collect();
     Ok(Some(CaseFile {
-        reads: reads
-            .into_iter()
-            .map(|r| ReadView {
-                at: r.at,
-                reader: name_of(r.actor),
-            })
-            .collect(),
+        reads: reads_by_day(reads, name_of),
         case,
         assignable,
         routes,

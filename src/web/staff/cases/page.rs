@@ -11,7 +11,7 @@ use crate::error::{AppError, ErrorKind};
 use crate::i18n::Catalog;
 use crate::services::cases::{self, CaseFile, CaseView, Outcome};
 use crate::services::recusal::{Recused, Why};
-use crate::web::pages::{Choice, local_time, shown_time};
+use crate::web::pages::{Choice, clock_time, local_time, shown_time};
 use crate::web::staff::{Desk, StaffPage, path_id, staff_template};
 use crate::web::upload::size_text;
 
@@ -205,7 +205,17 @@ pub(super) async fn case_page(
             .collect(),
         reads: reads
             .into_iter()
-            .map(|r| (r.reader.unwrap_or_default(), local_time(r.at)))
+            .map(|r| {
+                let span = if r.times == 1 {
+                    local_time(r.first)
+                } else {
+                    t.t("staff.case.read_span")
+                        .replace("{first}", &local_time(r.first))
+                        .replace("{last}", &clock_time(r.last))
+                        .replace("{times}", &r.times.to_string())
+                };
+                (r.reader.unwrap_or_default(), span)
+            })
             .collect(),
         inspectors: assignable
             .iter()
