@@ -12,6 +12,7 @@ mod m20261128_000008_staff_email;
 mod m20261202_000020_day_only;
 mod m20261202_000021_enrolments;
 mod m20261202_000030_purged;
+mod m20261203_000040_event_dates;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000020_day_only::Migration),
             Box::new(m20261202_000021_enrolments::Migration),
             Box::new(m20261202_000030_purged::Migration),
+            Box::new(m20261203_000040_event_dates::Migration),
         ]
     }
 }

@@ -19,6 +19,9 @@ pub struct Model {
     pub to_status: Option<String>,
     /// Sealed: the reason, finding, feedback or free text of the event.
     pub detail: Option<Vec<u8>>,
+    /// For a transfer or a report to the bureau: the day it happened, as the inspector gives
+    /// it (`at` is when it was recorded).
+    pub happened_on: Option<Date>,
 }
 
 super::standalone_table!();

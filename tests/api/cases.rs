@@ -837,13 +837,17 @@ async fn notes_events_and_assignments_are_recorded_and_sealed(app: TestApp) {
     ));
 
     let transfer_note = "移交街道纪检监察工作站";
+    let today = tipoff::domain::local_day(now());
     cases::record_event(
         app.db(),
         keyring,
         &inspector,
         case.report.id,
-        CaseEvent::TransferredToDisciplinePost,
-        Some(transfer_note.into()),
+        cases::Happened {
+            event: CaseEvent::TransferredToDisciplinePost,
+            on: today,
+            note: Some(transfer_note.into()),
+        },
         now(),
     )
     .await
@@ -853,8 +857,11 @@ async fn notes_events_and_assignments_are_recorded_and_sealed(app: TestApp) {
         keyring,
         &inspector,
         case.report.id,
-        CaseEvent::ReportedToDistrictBureau,
-        None,
+        cases::Happened {
+            event: CaseEvent::ReportedToDistrictBureau,
+            on: today,
+            note: None,
+        },
         now(),
     )
     .await

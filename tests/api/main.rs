@@ -12,6 +12,7 @@ mod audit;
 mod backup_drill;
 mod browser;
 mod browser_flows;
+mod case_events;
 mod case_reads;
 mod cases;
 mod confirmations;

@@ -13,7 +13,9 @@ pub use page::{
     CaseFile, CaseView, EventView, MessageView, NoteView, ReadView, RelatedCase, RouteView,
     case_file, open_case,
 };
-pub use workflow::{add_note, assign, change_status, escalate, merge_preview, record_event};
+pub use workflow::{
+    Happened, add_note, assign, change_status, escalate, merge_preview, record_event,
+};
 
 pub use super::access::{Viewer, case_exists};
 pub use crate::domain::{CaseEvent, Outcome, TEXT_MAX, Transition, is_legal};

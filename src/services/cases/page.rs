@@ -73,6 +73,8 @@ pub struct EventView {
     /// The reason, finding or feedback of a status change, the note on a recorded event, or
     /// the assignee's name.
     pub detail: Option<Zeroizing<String>>,
+    /// For a transfer or a report to the bureau: the day it happened.
+    pub happened_on: Option<NaiveDate>,
 }
 
 pub struct NoteView {
@@ -318,6 +320,7 @@ async fn read_case(
 
     let events = open_all(events, |e| {
         Ok(EventView {
+            happened_on: e.happened_on,
             detail: e
                 .detail
                 .as_deref()

@@ -2,7 +2,7 @@
 //! escalation to another group. Each is one transaction whose first statement is its audit
 //! entry.
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction,
     EntityTrait, QueryFilter, QuerySelect,
@@ -12,8 +12,8 @@ use uuid::Uuid;
 use super::{event_detail, note_body};
 use crate::crypto::{Dek, Keyring};
 use crate::domain::{
-    CaseEvent, Category, Channel, Role, Status, SubjectRole, Transition, is_legal, optional_text,
-    parse_case_number, required_text,
+    CaseEvent, Category, Channel, Role, Status, SubjectRole, Transition, is_legal, local_day,
+    optional_text, parse_case_number, required_text,
 };
 use crate::entities::{note, report, report_event, user, user_role};
 use crate::services::ServiceError;
@@ -91,6 +91,18 @@ impl Work {
         detail: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<(), ServiceError> {
+        self.record_dated(kind, change, detail, None, now).await
+    }
+
+    /// `record`, with the day the thing happened when it is not the day it is recorded.
+    pub(crate) async fn record_dated(
+        &self,
+        kind: &str,
+        change: Option<(Status, Status)>,
+        detail: Option<&str>,
+        happened_on: Option<NaiveDate>,
+        now: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
         let id = Uuid::new_v4();
         report_event::ActiveModel {
             id: Set(id),
@@ -103,6 +115,7 @@ impl Work {
             detail: Set(detail
                 .map(|d| event_detail(&self.dek, id).seal("detail", d))
                 .transpose()?),
+            happened_on: Set(happened_on),
         }
         .insert(&self.txn)
         .await?;
@@ -240,22 +253,39 @@ async fn merge_target(
     }
 }
 
-/// Records a transfer or an escalation in the case's history, with an optional note.
+/// Something done about a case outside this service, on the day it happened (often
+/// recorded later), with an optional note.
+#[derive(Debug, Clone)]
+pub struct Happened {
+    pub event: CaseEvent,
+    pub on: NaiveDate,
+    pub note: Option<String>,
+}
+
+/// Records a transfer or a report to the bureau in the case's history. The day may not be
+/// in the future nor before the report arrived.
 pub async fn record_event(
     db: &DatabaseConnection,
     keyring: &Keyring,
     viewer: &Viewer,
     id: Uuid,
-    event: CaseEvent,
-    note: Option<String>,
+    happened: Happened,
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
     let workable = Workable::find(db, keyring, viewer, id).await?;
     let before = &workable.before;
+    let Happened { event, on, note } = happened;
+    if on > local_day(now) {
+        return Err(ServiceError::Invalid("error.date_future"));
+    }
+    if on < before.received_on {
+        return Err(ServiceError::Invalid("error.date_before_report"));
+    }
     let note = optional_text(note.as_deref()).map_err(ServiceError::Invalid)?;
-    let detail = format!("case {}: {}", before.case_number, event.describe());
+    let detail = format!("case {}: {} on {on}", before.case_number, event.describe());
     let work = workable.begin(AuditAction::CaseEvent, &detail, now).await?;
-    work.record(event.code(), None, note, now).await?;
+    work.record_dated(event.code(), None, note, Some(on), now)
+        .await?;
     work.commit().await
 }
 

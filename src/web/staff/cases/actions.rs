@@ -4,14 +4,16 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
+use chrono::NaiveDate;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use super::page::case_page;
+use crate::domain::local_day;
 use crate::error::AppError;
 use crate::i18n::Catalog;
-use crate::services::cases::{self, CaseEvent, Outcome, Transition, Viewer};
+use crate::services::cases::{self, CaseEvent, Happened, Outcome, Transition, Viewer};
 use crate::services::{ServiceError, recusal, staff};
 use crate::web::AppState;
 use crate::web::pages::see_other;
@@ -219,10 +221,12 @@ impl<const TO_REPORTER: bool> CaseAction for Written<TO_REPORTER> {
     }
 }
 
-/// Something done about the case outside this service, with an optional note.
+/// Something done about the case outside this service, on the day it happened (today
+/// when left empty), with an optional note.
 #[derive(Debug, Deserialize)]
 pub struct RecordEvent {
     event: Option<String>,
+    on: Option<String>,
     text: Option<String>,
 }
 
@@ -233,8 +237,15 @@ impl CaseAction for RecordEvent {
             Some("reported_bureau") => CaseEvent::ReportedToDistrictBureau,
             _ => return Err(ServiceError::Invalid("staff.case.choose_event")),
         };
+        let now = s.now();
+        let on = match self.on.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+            None => local_day(now),
+            Some(typed) => NaiveDate::parse_from_str(typed, "%Y-%m-%d")
+                .map_err(|_| ServiceError::Invalid("error.date"))?,
+        };
         let note = self.text.filter(|t| !t.trim().is_empty());
-        cases::record_event(&s.db, &s.keyring, viewer, id, event, note, s.now()).await
+        let happened = Happened { event, on, note };
+        cases::record_event(&s.db, &s.keyring, viewer, id, happened, now).await
     }
 }
 

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::{due_text, village_name};
 use crate::domain::Status;
+use crate::domain::local_day;
 use crate::error::{AppError, ErrorKind};
 use crate::i18n::Catalog;
 use crate::services::cases::{self, CaseFile, CaseView, Outcome};
@@ -76,6 +77,8 @@ struct CasePage {
     escalate_to: Vec<Choice>,
     problem: Option<String>,
     attachments: Vec<ShownAttachment>,
+    /// Today in Shanghai, YYYY-MM-DD: the default and the latest day of a recorded event.
+    today: String,
 }
 
 impl CasePage {
@@ -179,7 +182,13 @@ pub(super) async fn case_page(
                         t.label("status", from.code()),
                         t.label("status", to.code())
                     ),
-                    _ => t.label("staff.event", &e.kind).to_string(),
+                    _ => match e.happened_on {
+                        Some(on) => t
+                            .t("staff.case.event_on")
+                            .replace("{event}", t.label("staff.event", &e.kind))
+                            .replace("{on}", &on.to_string()),
+                        None => t.label("staff.event", &e.kind).to_string(),
+                    },
                 },
                 detail: e.detail.as_ref().map(|d| d.to_string()).unwrap_or_default(),
             })
@@ -255,6 +264,7 @@ pub(super) async fn case_page(
                 image: a.kind.is_image(),
             })
             .collect(),
+        today: local_day(state.now()).to_string(),
         case,
     };
     desk.render(&page, status)
