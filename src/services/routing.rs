@@ -267,6 +267,13 @@ fn about_civil_affairs_staff(case: &CaseMeta<'_>) -> bool {
     case.subject_role == Some(SubjectRole::CivilAffairsStaff)
 }
 
+/// Whether a case about someone in `subject_role` may be sent on to `group`: a case about
+/// civil-affairs staff never goes to their own post. Escalation lists leave such groups out,
+/// and escalation refuses them.
+pub fn may_escalate_to(group: &str, subject_role: Option<SubjectRole>) -> bool {
+    !(group == CIVIL_AFFAIRS_POST && subject_role == Some(SubjectRole::CivilAffairsStaff))
+}
+
 /// Mail to staff members' own mailboxes leaves out everyone recused from the case; group
 /// mailboxes belong to offices and stay.
 pub fn without_recused(recipients: Vec<Recipient>, recused: &[Uuid]) -> Vec<Recipient> {
@@ -372,7 +379,7 @@ pub(crate) async fn route_escalation<C: ConnectionTrait>(
     recused: &[Uuid],
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
-    if group == CIVIL_AFFAIRS_POST && about_civil_affairs_staff(case) {
+    if !may_escalate_to(group, case.subject_role) {
         return Err(ServiceError::Invalid("error.excluded_group"));
     }
     let already = case_route::Entity::find()

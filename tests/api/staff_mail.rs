@@ -18,6 +18,7 @@ use crate::{on_both_backends, on_each_backend};
 on_both_backends!(
     an_inspector_escalates_a_case_from_its_page_and_sees_the_routing_record,
     an_admin_gives_a_new_account_a_mail_address,
+    a_case_about_civil_affairs_staff_is_never_offered_to_their_post,
 );
 
 on_each_backend!(a_failed_mail_is_shown_to_admins_and_inspectors_and_sent_again);
@@ -307,4 +308,24 @@ async fn an_admin_gives_a_new_account_a_mail_address(app: TestApp) {
             ("wang.jc".to_string(), None),
         ]
     );
+}
+
+async fn a_case_about_civil_affairs_staff_is_never_offered_to_their_post(app: TestApp) {
+    let inspector = app.signed_in("li.jc", "李监察", Role::Inspector).await;
+    let body = report_body("connection", "dalu-community", Some("civil_affairs_staff"));
+    let case = submit(&app, body).await.report;
+    let page = inspector.page(&format!("/staff/cases/{}", case.id)).await;
+    let choices = escalation_choices(&page);
+    assert!(
+        !choices.iter().any(|c| c == "civil_affairs_post"),
+        "{choices:?}"
+    );
+    // Posted anyway, it is refused with the reason.
+    let refused = inspector
+        .post(
+            &format!("/staff/cases/{}/escalate", case.id),
+            &[("group", "civil_affairs_post")],
+        )
+        .await;
+    assert_eq!(refused.status(), 422);
 }

@@ -252,6 +252,7 @@ pub async fn case_file(
     let unrouted = routing
         .groups()
         .filter(|(group, _)| !record.iter().any(|r| r.group == *group))
+        .filter(|(group, _)| routing::may_escalate_to(group, case.subject_role))
         .map(|(group, name)| (group.to_string(), name.to_string()))
         .collect();
     let routes = record
