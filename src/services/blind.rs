@@ -2,7 +2,7 @@
 //! names staff are known by (`staff_names`), made the same way at intake, on a change of
 //! names and when a rotation of the index key re-indexes them.
 
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait};
 use uuid::Uuid;
 
 use super::ServiceError;
@@ -19,22 +19,38 @@ pub(crate) async fn index_report_names<C: ConnectionTrait>(
     subject: Option<&str>,
     village: Option<&str>,
 ) -> Result<Vec<String>, ServiceError> {
+    let (rows, names) = report_name_rows(keyring, report_id, subject, village);
+    report_name::Entity::insert_many(rows)
+        .exec_without_returning(db)
+        .await?;
+    Ok(names)
+}
+
+/// The index rows of every person `subject` names, under the active index key, and the
+/// names found (normalized); nothing is written.
+pub(crate) fn report_name_rows(
+    keyring: &Keyring,
+    report_id: Uuid,
+    subject: Option<&str>,
+    village: Option<&str>,
+) -> (Vec<report_name::ActiveModel>, Vec<String>) {
     let names = subject.map(names_in_subject).unwrap_or_default();
     let village = village.unwrap_or("");
-    for name in &names {
-        let (key_id, name_index) = keyring.blind_index(&[name]);
-        let (_, place_index) = keyring.blind_index(&[name, village]);
-        report_name::ActiveModel {
-            id: Set(Uuid::new_v4()),
-            report_id: Set(report_id),
-            index_key_id: Set(key_id),
-            name_index: Set(name_index),
-            place_index: Set(place_index),
-        }
-        .insert(db)
-        .await?;
-    }
-    Ok(names)
+    let rows = names
+        .iter()
+        .map(|name| {
+            let (key_id, name_index) = keyring.blind_index(&[name]);
+            let (_, place_index) = keyring.blind_index(&[name, village]);
+            report_name::ActiveModel {
+                id: Set(Uuid::new_v4()),
+                report_id: Set(report_id),
+                index_key_id: Set(key_id),
+                name_index: Set(name_index),
+                place_index: Set(place_index),
+            }
+        })
+        .collect();
+    (rows, names)
 }
 
 /// Writes the index row of one (normalized) name a staff member is known by.
@@ -58,30 +74,4 @@ pub(crate) async fn index_staff_name<C: ConnectionTrait>(
     .insert(db)
     .await?;
     Ok(())
-}
-
-/// Staff name rows naming any of `names`, each compared under its own index key, so rows a
-/// rotation has not re-indexed yet still match.
-pub(crate) fn staff_names_matching(keyring: &Keyring, names: &[String]) -> Option<Condition> {
-    if names.is_empty() {
-        return None;
-    }
-    let mut per_key: Vec<(String, Vec<Vec<u8>>)> = Vec::new();
-    for name in names {
-        for (key_id, index) in keyring.blind_indexes(&[name]) {
-            match per_key.iter_mut().find(|(k, _)| *k == key_id) {
-                Some((_, indexes)) => indexes.push(index),
-                None => per_key.push((key_id, vec![index])),
-            }
-        }
-    }
-    let mut any = Condition::any();
-    for (key_id, indexes) in per_key {
-        any = any.add(
-            Condition::all()
-                .add(staff_name::Column::IndexKeyId.eq(key_id))
-                .add(staff_name::Column::NameIndex.is_in(indexes)),
-        );
-    }
-    Some(any)
 }

@@ -65,8 +65,17 @@ pub async fn enqueue<C: ConnectionTrait>(
     new: NewMail<'_>,
     at: DateTime<Utc>,
 ) -> Result<Uuid, ServiceError> {
+    let (id, row) = pending_row(new, at);
+    outbox::Entity::insert(row)
+        .exec_without_returning(db)
+        .await?;
+    Ok(id)
+}
+
+/// The row `enqueue` writes, with its id, for a caller writing several rows at once.
+pub fn pending_row(new: NewMail<'_>, at: DateTime<Utc>) -> (Uuid, outbox::ActiveModel) {
     let id = Uuid::new_v4();
-    outbox::Entity::insert(outbox::ActiveModel {
+    let row = outbox::ActiveModel {
         id: Set(id),
         report_id: Set(new.report_id),
         kind: Set(new.kind.to_string()),
@@ -84,10 +93,8 @@ pub async fn enqueue<C: ConnectionTrait>(
         last_error: Set(None),
         created_at: Set(at),
         sent_at: Set(None),
-    })
-    .exec_without_returning(db)
-    .await?;
-    Ok(id)
+    };
+    (id, row)
 }
 
 /// When to try again and when to give up.

@@ -238,7 +238,23 @@ impl Routing {
         recipients: &[Recipient],
         at: DateTime<Utc>,
     ) -> Result<(), ServiceError> {
+        let rows = self.mail_rows(kind, case, recipients, at)?;
+        crate::entities::outbox::Entity::insert_many(rows)
+            .exec_without_returning(db)
+            .await?;
+        Ok(())
+    }
+
+    /// One outbox row per recipient, each with the mail rendered once for its group.
+    fn mail_rows(
+        &self,
+        kind: &str,
+        case: &CaseMeta<'_>,
+        recipients: &[Recipient],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<crate::entities::outbox::ActiveModel>, ServiceError> {
         let mut rendered: BTreeMap<&str, Rendered> = BTreeMap::new();
+        let mut rows = Vec::with_capacity(recipients.len());
         for recipient in recipients {
             if !rendered.contains_key(recipient.group.as_str()) {
                 rendered.insert(&recipient.group, self.render(kind, case, &recipient.group)?);
@@ -246,8 +262,7 @@ impl Routing {
             let Some(mail) = rendered.get(recipient.group.as_str()) else {
                 continue;
             };
-            outbox::enqueue(
-                db,
+            let (_, row) = outbox::pending_row(
                 NewMail {
                     report_id: Some(case.report_id),
                     kind,
@@ -256,11 +271,45 @@ impl Routing {
                     message_domain: &self.message_domain,
                 },
                 at,
-            )
-            .await?;
+            );
+            rows.push(row);
         }
-        Ok(())
+        Ok(rows)
     }
+
+    /// The rows routing a new case writes: its routing record (one row per group) and one
+    /// outbox row per recipient, leaving out staff recused from it. Nothing is written.
+    ///
+    /// No report keeps a time of day (a real-name one's would bracket the anonymous ones
+    /// beside it), so these rows carry the day only (the mail itself goes out with the next
+    /// batch).
+    pub fn new_case_rows(
+        &self,
+        case: &CaseMeta<'_>,
+        recused: &[Uuid],
+        now: DateTime<Utc>,
+    ) -> Result<NewCaseRows, ServiceError> {
+        let at = start_of_day(now);
+        let groups = self.groups_for(case);
+        let routes = groups
+            .iter()
+            .map(|group| route_row(case.report_id, group, BY_RULE, None, at))
+            .collect();
+        let recipients = without_recused(self.recipients(case, &groups), recused);
+        let mails = self.mail_rows(KIND_NEW_CASE, case, &recipients, at)?;
+        Ok(NewCaseRows {
+            groups,
+            routes,
+            mails,
+        })
+    }
+}
+
+/// What routing a new case writes, built by `Routing::new_case_rows`.
+pub struct NewCaseRows {
+    pub groups: Vec<String>,
+    pub routes: Vec<case_route::ActiveModel>,
+    pub mails: Vec<crate::entities::outbox::ActiveModel>,
 }
 
 fn about_civil_affairs_staff(case: &CaseMeta<'_>) -> bool {
@@ -283,12 +332,8 @@ pub fn without_recused(recipients: Vec<Recipient>, recused: &[Uuid]) -> Vec<Reci
         .collect()
 }
 
-/// Routes a new case inside the intake transaction: records each group on the case and
-/// writes one outbox row per recipient. Returns the groups.
-///
-/// No report keeps a time of day (a real-name one's would bracket the anonymous ones beside
-/// it), so its routing record and outbox rows carry the day only (the mail itself goes out
-/// with the next batch).
+/// Routes a new case inside the caller's transaction: records each group on the case and
+/// writes one outbox row per recipient (see `Routing::new_case_rows`). Returns the groups.
 pub async fn route_report<C: ConnectionTrait>(
     txn: &C,
     routing: &Routing,
@@ -296,16 +341,14 @@ pub async fn route_report<C: ConnectionTrait>(
     recused: &[Uuid],
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, ServiceError> {
-    let at = start_of_day(now);
-    let groups = routing.groups_for(case);
-    for group in &groups {
-        insert_route(txn, case.report_id, group, BY_RULE, None, at).await?;
-    }
-    let recipients = without_recused(routing.recipients(case, &groups), recused);
-    routing
-        .enqueue_all(txn, KIND_NEW_CASE, case, &recipients, at)
+    let rows = routing.new_case_rows(case, recused, now)?;
+    case_route::Entity::insert_many(rows.routes)
+        .exec_without_returning(txn)
         .await?;
-    Ok(groups)
+    crate::entities::outbox::Entity::insert_many(rows.mails)
+        .exec_without_returning(txn)
+        .await?;
+    Ok(rows.groups)
 }
 
 async fn insert_route<C: ConnectionTrait>(
@@ -316,17 +359,27 @@ async fn insert_route<C: ConnectionTrait>(
     actor: Option<Uuid>,
     at: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
-    case_route::Entity::insert(case_route::ActiveModel {
+    case_route::Entity::insert(route_row(report_id, group, reason, actor, at))
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+fn route_row(
+    report_id: Uuid,
+    group: &str,
+    reason: &str,
+    actor: Option<Uuid>,
+    at: DateTime<Utc>,
+) -> case_route::ActiveModel {
+    case_route::ActiveModel {
         id: Set(Uuid::new_v4()),
         report_id: Set(report_id),
         group_id: Set(group.to_string()),
         reason: Set(reason.to_string()),
         actor_id: Set(actor),
         at: Set(at),
-    })
-    .exec_without_returning(db)
-    .await?;
-    Ok(())
+    }
 }
 
 /// A group a case went to.

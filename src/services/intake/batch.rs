@@ -1,7 +1,8 @@
 //! Group commit: reports that arrive while a batch is being committed wait for the next
-//! batch, which is written in one transaction — one fsync for all of them. Each report is
-//! inside its own savepoint, so one that fails (a replayed form token, an unknown site)
-//! fails alone; nobody hears back before the batch holding their report has committed.
+//! batch, which is written in one transaction — one fsync for all of them, and each kind of
+//! row in one statement. If that fails, the batch's reports are written again one by one,
+//! each inside its own savepoint, so one that fails (a replayed form token) fails alone;
+//! nobody hears back before the batch holding their report has committed.
 //!
 //! There is no writer task: the request that finds no batch in flight leads one at once (a
 //! lone report never waits for company), and when its batch is done it hands the lead to the

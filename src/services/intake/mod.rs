@@ -19,15 +19,16 @@ use uuid::Uuid;
 
 use super::ServiceError;
 use super::deadlines::Deadlines;
-use super::recusal;
-use super::routing::{CaseMeta, Routing, route_report};
+use super::recusal::StaffNames;
+use super::routing::Routing;
 use crate::config::LimitSettings;
 use crate::crypto::Keyring;
 use crate::domain::attachment::{Kind, Upload};
-use crate::domain::{Channel, ClientKey, ReportDraft, TrackingCode};
+use crate::domain::{Channel, ClientKey, ReportDraft, TrackingCode, local_day};
 use crate::entities::{report, used_form_token};
 use crate::media::NotPrepared;
 use batch::{Entered, Job};
+use store::CaseNumbers;
 
 /// The token of this form was already used: a replay, or the same form sent twice.
 pub const TOKEN_USED: &str = "form.token_used";
@@ -172,22 +173,24 @@ impl Intake<'_> {
         origin: Origin,
         now: DateTime<Utc>,
     ) -> Result<Receipt, ServiceError> {
+        let job = Job { draft, origin, now };
         if !self.commits.batches() {
-            let txn = self.db.begin().await?;
-            let receipt = self.store_in(&txn, draft, origin, now).await?;
-            txn.commit().await?;
-            return Ok(receipt);
+            let (mut results, _) = self.write_batch(vec![job]).await;
+            return results.remove(0);
         }
-        let own = match self.commits.enter(Job { draft, origin, now }).await {
+        let own = match self.commits.enter(job).await {
             Entered::Done(result) => return result,
             Entered::Lead(job) => *job,
         };
         // Handed over when this returns, or if this request is dropped half-way.
         let _leading = self.commits.lead();
         let (jobs, followers): (Vec<Job>, Vec<_>) = self.commits.followers().into_iter().unzip();
-        let mut results = self
+        let (mut results, committed) = self
             .write_batch(std::iter::once(own).chain(jobs).collect())
             .await;
+        if committed {
+            self.commits.committed(results.len());
+        }
         let own = results.remove(0);
         for (follower, result) in followers.into_iter().zip(results) {
             follower.answer(result);
@@ -195,44 +198,126 @@ impl Intake<'_> {
         own
     }
 
-    /// Writes the jobs in one transaction, each in a savepoint of its own: the answer of
-    /// each, in order, once the transaction has committed (or the error that stopped it).
-    async fn write_batch(&self, jobs: Vec<Job>) -> Vec<Result<Receipt, ServiceError>> {
-        let all_failed = |e: &sea_orm::DbErr, n: usize| {
-            (0..n)
+    /// Writes the jobs in one transaction: the answer of each, in order, once the
+    /// transaction has committed (or the error that stopped it), and whether the batch went
+    /// through (false when the transaction as a whole failed).
+    ///
+    /// The transaction first reserves the case numbers (its first write) and loads the
+    /// staff's names for the recusal matcher, once for all its reports. Several reports are
+    /// then written together, each kind of row in one statement, inside a savepoint; if
+    /// anything there fails (a form token spent twice, a tracking code drawn twice), that
+    /// savepoint is rolled back and the reports are written again one by one, each in a
+    /// savepoint of its own, so one failure fails alone.
+    async fn write_batch(&self, jobs: Vec<Job>) -> (Vec<Result<Receipt, ServiceError>>, bool) {
+        let all_failed = |e: &dyn std::fmt::Display, n: usize| {
+            let failed = (0..n)
                 .map(|_| {
                     Err(ServiceError::Db(sea_orm::DbErr::Custom(format!(
                         "batch: {e}"
                     ))))
                 })
-                .collect()
+                .collect();
+            (failed, false)
         };
         let txn = match self.db.begin().await {
             Ok(txn) => txn,
             Err(e) => return all_failed(&e, jobs.len()),
         };
-        let mut results = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            results.push(self.store_in_savepoint(&txn, job).await);
+        let days = jobs.iter().map(|job| local_day(job.now));
+        let mut numbers = match CaseNumbers::reserve(&txn, days).await {
+            Ok(numbers) => numbers,
+            Err(e) => return all_failed(&e, jobs.len()),
+        };
+        // Loaded inside the write lock: a change of names commits before or after the
+        // whole batch, and its own re-match sees the reports of a batch before it.
+        let staff = match StaffNames::load(&txn, self.keyring).await {
+            Ok(staff) => staff,
+            Err(e) => return all_failed(&e, jobs.len()),
+        };
+        if let [job] = jobs.as_slice() {
+            // Alone in its transaction: a failure rolls the whole transaction back.
+            let receipt = match self.write_one(&txn, &staff, &mut numbers, job).await {
+                Ok(receipt) => receipt,
+                // Refused alone, as it would have been in a savepoint.
+                Err(refused) => return (vec![Err(refused)], true),
+            };
+            return match txn.commit().await {
+                Ok(()) => (vec![Ok(receipt)], true),
+                Err(e) => all_failed(&e, 1),
+            };
+        }
+        let results = match self.write_together(&txn, &staff, &mut numbers, &jobs).await {
+            Ok(Some(receipts)) => receipts.into_iter().map(Ok).collect(),
+            Ok(None) => {
+                numbers.reset();
+                let mut results = Vec::with_capacity(jobs.len());
+                for job in &jobs {
+                    results.push(
+                        self.write_in_savepoint(&txn, &staff, &mut numbers, job)
+                            .await,
+                    );
+                }
+                results
+            }
+            Err(e) => return all_failed(&e, jobs.len()),
+        };
+        if let Err(e) = numbers.settle(&txn).await {
+            return all_failed(&e, results.len());
         }
         if let Err(e) = txn.commit().await {
             return all_failed(&e, results.len());
         }
-        self.commits.committed(results.len());
-        results
+        (results, true)
     }
 
-    async fn store_in_savepoint(
+    /// Writes all the jobs in one savepoint, each kind of row in one statement: their
+    /// receipts, or `None` when something failed and the savepoint was rolled back.
+    async fn write_together(
         &self,
         txn: &DatabaseTransaction,
-        Job { draft, origin, now }: Job,
+        staff: &StaffNames,
+        numbers: &mut CaseNumbers,
+        jobs: &[Job],
+    ) -> Result<Option<Vec<Receipt>>, sea_orm::DbErr> {
+        let savepoint = txn.begin().await?;
+        let written = async {
+            let mut prepared = Vec::with_capacity(jobs.len());
+            for job in jobs {
+                let day = local_day(job.now);
+                let number = numbers.next(day)?;
+                prepared.push(self.prepare(&savepoint, staff, job, number).await?);
+                numbers.taken(day)?;
+            }
+            store::write_together(&savepoint, prepared).await
+        }
+        .await;
+        match written {
+            Ok(receipts) => {
+                savepoint.commit().await?;
+                Ok(Some(receipts))
+            }
+            Err(_) => {
+                savepoint.rollback().await?;
+                Ok(None)
+            }
+        }
+    }
+
+    async fn write_in_savepoint(
+        &self,
+        txn: &DatabaseTransaction,
+        staff: &StaffNames,
+        numbers: &mut CaseNumbers,
+        job: &Job,
     ) -> Result<Receipt, ServiceError> {
         let savepoint = txn.begin().await?;
-        match self.store_in(&savepoint, draft, origin, now).await {
+        match self.write_one(&savepoint, staff, numbers, job).await {
             Ok(receipt) => {
                 savepoint.commit().await?;
+                numbers.taken(local_day(job.now))?;
                 Ok(receipt)
             }
+            // Its case number goes to the next report.
             Err(refused) => {
                 savepoint.rollback().await?;
                 Err(refused)
@@ -240,49 +325,20 @@ impl Intake<'_> {
         }
     }
 
-    /// Writes one report with everything it brings, inside `txn`. The mail carries the date
-    /// by which the report must be accepted.
-    async fn store_in(
+    /// Writes one report with everything it brings, inside `txn`, under the next case
+    /// number (which the caller marks taken once the report is kept).
+    async fn write_one(
         &self,
         txn: &DatabaseTransaction,
-        draft: ReportDraft,
-        origin: Origin,
-        now: DateTime<Utc>,
+        staff: &StaffNames,
+        numbers: &mut CaseNumbers,
+        job: &Job,
     ) -> Result<Receipt, ServiceError> {
-        let stored = store::store_report(txn, self.keyring, &draft, origin, now).await?;
-        let recused =
-            recusal::recuse_at_intake(txn, self.keyring, stored.report_id, &draft, now).await?;
-        let case = CaseMeta {
-            report_id: stored.report_id,
-            case_number: &stored.case_number,
-            category: draft.category,
-            village: draft.village.as_deref(),
-            subject_role: draft.subject_role,
-            channel: origin.channel,
-            anonymous: draft.is_anonymous(),
-            due: self.deadlines.accept_due(stored.received_on),
-        };
-        // A flood report is routed only once an inspector keeps it: the flood must not
-        // reach the inspectors' mailboxes either.
-        if !origin.quarantined {
-            route_report(txn, self.routing, &case, &recused, now).await?;
-        }
-        Ok(Receipt {
-            tracking_code: stored.tracking_code,
-            received_on: stored.received_on,
-            anonymous: draft.is_anonymous(),
-            files: draft
-                .attachments
-                .iter()
-                .map(|a| StoredFile {
-                    name: a.name.clone(),
-                    kind: a.kind,
-                    size: a.content.len(),
-                    stripped: a.stripped,
-                })
-                .collect(),
-            files_stripped: draft.attachments.iter().any(|a| a.stripped),
-        })
+        let number = numbers.next(local_day(job.now))?;
+        self.prepare(txn, staff, job, number)
+            .await?
+            .write(txn, self.keyring)
+            .await
     }
 }
 

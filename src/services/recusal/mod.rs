@@ -23,12 +23,14 @@ use zeroize::Zeroizing;
 use super::ServiceError;
 use super::access::{Sealer, new_row_key, report_dek, report_fields, row_key, someone_else_holds};
 use super::audit::{self, AuditAction, AuditRecord};
-use super::blind::{index_report_names, index_staff_name, staff_names_matching};
+use super::blind::{index_staff_name, report_name_rows};
 use crate::crypto::{Dek, Keyring, WrappedDek};
 use crate::domain::{
     MIN_NAME_CHARS, ReportDraft, Role, is_title_only, normalize_name, start_of_day,
 };
-use crate::entities::{recusal, relative_filing, report, staff_name, user, user_alias};
+use crate::entities::{
+    recusal, relative_filing, report, report_name, staff_name, user, user_alias,
+};
 
 mod explain;
 mod names;
@@ -49,62 +51,141 @@ const FILING_FIELD_MAX: usize = 50;
 /// Longest reason for a recusal by hand, in characters.
 const REASON_MAX: usize = 1000;
 
-/// Indexes the people a new report names and recuses matching staff, inside the intake
-/// transaction and before anything is sealed. Returns the recused accounts.
+/// Every name the matcher compares a new report with: staff name index rows, display names,
+/// aliases and filed relatives' names (opened in memory only). Loaded once per intake
+/// transaction, after its first write, so no change of names can commit between the load
+/// and the reports it is matched with (see `rematch_user`).
+pub struct StaffNames {
+    indexed: Vec<staff_name::Model>,
+    accounts: Vec<(Uuid, String)>,
+    aliases: Vec<(Uuid, String)>,
+    relatives: Vec<(Uuid, Zeroizing<String>)>,
+}
+
+impl StaffNames {
+    pub async fn load<C: ConnectionTrait>(
+        txn: &C,
+        keyring: &Keyring,
+    ) -> Result<StaffNames, ServiceError> {
+        let indexed = staff_name::Entity::find().all(txn).await?;
+        let accounts = user::Entity::find()
+            .select_only()
+            .column(user::Column::Id)
+            .column(user::Column::DisplayName)
+            .into_tuple()
+            .all(txn)
+            .await?;
+        let aliases = user_alias::Entity::find()
+            .select_only()
+            .column(user_alias::Column::UserId)
+            .column(user_alias::Column::Alias)
+            .into_tuple()
+            .all(txn)
+            .await?;
+        let relatives = relative_filing::Entity::find()
+            .all(txn)
+            .await?
+            .iter()
+            .map(|filing| open_filing(keyring, filing).map(|(name, _)| (filing.user_id, name)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(StaffNames {
+            indexed,
+            accounts,
+            aliases,
+            relatives,
+        })
+    }
+
+    /// The accounts a report names, with why: by the blind index of a person its subject
+    /// names, or by a name found in its free text.
+    fn matches(&self, keyring: &Keyring, names: &[String], text: &FreeText) -> Matches {
+        let mut matches = Matches::default();
+        if !names.is_empty() {
+            // Each row is compared under its own index key, so rows a rotation has not
+            // re-indexed yet still match.
+            let wanted: Vec<(String, Vec<u8>)> = names
+                .iter()
+                .flat_map(|name| keyring.blind_indexes(&[name]))
+                .collect();
+            for row in &self.indexed {
+                let named = wanted
+                    .iter()
+                    .any(|(key_id, index)| *key_id == row.index_key_id && *index == row.name_index);
+                if named {
+                    matches.add(row.user_id, recusal_source(&row.source));
+                }
+            }
+        }
+        // The description (and the subject as a whole) is free text that no splitting can
+        // take apart reliably, so staff names are looked for inside it.
+        for (user_id, display_name) in &self.accounts {
+            if text.mentions(display_name) {
+                matches.add(*user_id, BY_NAME);
+            }
+        }
+        for (user_id, alias) in &self.aliases {
+            if text.mentions(alias) {
+                matches.add(*user_id, BY_NAME);
+            }
+        }
+        for (user_id, name) in &self.relatives {
+            if text.mentions(name) {
+                matches.add(*user_id, BY_RELATIVE);
+            }
+        }
+        matches
+    }
+}
+
+/// What a new report brings for recusal: the index rows of the people its subject names,
+/// the recusal rows of the staff it names (or whose filed relatives it names), and those
+/// staff accounts. Nothing is written here: intake writes the rows with the report's.
 ///
 /// Disabled accounts are recused too: it costs nothing while they are disabled, and an
 /// account that is enabled again must not find itself on a case that names it.
-pub async fn recuse_at_intake<C: ConnectionTrait>(
-    txn: &C,
+pub struct AtIntake {
+    pub names: Vec<report_name::ActiveModel>,
+    pub recusals: Vec<recusal::ActiveModel>,
+    pub recused: Vec<Uuid>,
+}
+
+/// Matches a new report with the staff's names, before anything is sealed. The recusals
+/// need no assignee cleared: a new report has none.
+pub fn recuse_at_intake(
     keyring: &Keyring,
+    staff: &StaffNames,
     report_id: Uuid,
     draft: &ReportDraft,
     now: DateTime<Utc>,
-) -> Result<Vec<Uuid>, ServiceError> {
-    let names = index_report_names(
-        txn,
+) -> AtIntake {
+    let (names, found) = report_name_rows(
         keyring,
         report_id,
         draft.subject.as_deref(),
         draft.village.as_deref(),
-    )
-    .await?;
-
-    let mut matches = Matches::default();
-    if let Some(named) = staff_names_matching(keyring, &names) {
-        for row in staff_name::Entity::find().filter(named).all(txn).await? {
-            matches.add(row.user_id, recusal_source(&row.source));
-        }
-    }
-
-    // The description (and the subject as a whole) is free text that no splitting can take
-    // apart reliably, so staff names are looked for inside it. Staff names are few and
-    // already in clear; relatives' names are sealed and opened here only in memory.
+    );
     let text = FreeText::new(draft.subject.as_deref(), &draft.description);
-    for account in user::Entity::find().all(txn).await? {
-        if text.mentions(&account.display_name) {
-            matches.add(account.id, BY_NAME);
-        }
-    }
-    for alias in user_alias::Entity::find().all(txn).await? {
-        if text.mentions(&alias.alias) {
-            matches.add(alias.user_id, BY_NAME);
-        }
-    }
-    for filing in relative_filing::Entity::find().all(txn).await? {
-        let (name, _) = open_filing(keyring, &filing)?;
-        if text.mentions(&name) {
-            matches.add(filing.user_id, BY_RELATIVE);
-        }
-    }
-
+    let matches = staff.matches(keyring, &found, &text);
     // An anonymous report keeps no time of day, and a recusal written with it would give
     // that time away; the day is all anyone needs here.
     let at = start_of_day(now);
-    for (user_id, source) in &matches.0 {
-        insert_recusal(txn, report_id, *user_id, source, None, None, at).await?;
+    let recusals = matches
+        .0
+        .iter()
+        .map(|(user_id, source)| recusal::ActiveModel {
+            report_id: Set(report_id),
+            user_id: Set(*user_id),
+            source: Set(source.to_string()),
+            reason: Set(None),
+            by_user: Set(None),
+            at: Set(at),
+        })
+        .collect();
+    AtIntake {
+        names,
+        recusals,
+        recused: matches.0.into_iter().map(|(user_id, _)| user_id).collect(),
     }
-    Ok(matches.0.into_iter().map(|(user_id, _)| user_id).collect())
 }
 
 /// Rebuilds the blind indexes of a staff member's display name and aliases, then recuses
