@@ -18,7 +18,7 @@ pub struct Progress {
     pub updated_on: NaiveDate,
     /// The inspectors' questions and the reporter's answers, oldest first.
     pub messages: Vec<ProgressMessage>,
-    /// Whether the reporter may answer now: once asked, until the case is closed or merged.
+    /// Whether the reporter may answer now: once asked, while the case is being worked.
     pub can_reply: bool,
     /// What the inspectors told the reporter when they closed the case.
     pub feedback: Option<String>,
@@ -75,7 +75,7 @@ pub enum Replied {
     Stored(Progress),
     NotFound,
     CheckDigit,
-    /// Nobody has asked anything yet, or the case is closed or merged.
+    /// Nobody has asked anything yet, or the case is no longer being worked.
     NotAllowed(Progress),
     /// The text is empty or too long: the catalog key of the reason.
     Invalid(&'static str, Progress),
