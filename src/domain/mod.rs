@@ -122,16 +122,20 @@ pub enum Role {
     /// Manages users, close-relative filings and settings; reads no report content unless
     /// also an inspector.
     Admin,
+    /// The district civil-affairs bureau's assistance section (区民政局救助科): reads the
+    /// cases sent on to the bureau, adds notes and records its instructions; nothing else.
+    Bureau,
 }
 
 impl Role {
-    pub const ALL: [Role; 3] = [Role::Operator, Role::Inspector, Role::Admin];
+    pub const ALL: [Role; 4] = [Role::Operator, Role::Inspector, Role::Admin, Role::Bureau];
 
     pub fn code(self) -> &'static str {
         match self {
             Role::Operator => "operator",
             Role::Inspector => "inspector",
             Role::Admin => "admin",
+            Role::Bureau => "bureau",
         }
     }
 

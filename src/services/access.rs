@@ -11,9 +11,10 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use super::ServiceError;
+use crate::config::DISTRICT_BUREAU;
 use crate::crypto::{Dek, Keyring, SealContext, WrappedDek};
 use crate::domain::{Role, Status, TrackingCode};
-use crate::entities::{message, recusal, report, user, user_role};
+use crate::entities::{case_route, message, recusal, report, user, user_role};
 
 /// The table a report's own fields are sealed for.
 const REPORTS: &str = "reports";
@@ -38,23 +39,50 @@ impl Viewer {
         self.roles.contains(&Role::Admin)
     }
 
+    /// The district bureau: reads the cases sent on to it, and only those.
+    pub fn is_bureau(&self) -> bool {
+        self.roles.contains(&Role::Bureau)
+    }
+
+    /// Whether the account reads case files (inspectors, and the bureau its own cases).
+    pub fn reads_cases(&self) -> bool {
+        self.is_inspector() || self.is_bureau()
+    }
+
     /// The reports this account may know exist, or `None` when it may know of none.
-    /// Inspectors see every case they are not recused from; operators only the ones they
-    /// entered; an admin who is neither sees nothing.
+    /// Inspectors see every case they are not recused from; the bureau the cases sent to
+    /// it; operators the ones they entered; an admin who is none of these sees nothing.
+    /// Recusal applies to everyone.
     pub(crate) fn visible(&self) -> Option<Condition> {
         let not_recused = not_recused_condition(self.user_id);
         if self.is_inspector() {
-            Some(not_recused)
-        } else if self.is_operator() {
-            Some(
-                Condition::all()
-                    .add(report::Column::OperatorId.eq(self.user_id))
-                    .add(not_recused),
-            )
-        } else {
-            None
+            return Some(not_recused);
         }
+        let mut reach = Condition::any();
+        if self.is_bureau() {
+            reach = reach.add(sent_to_group(DISTRICT_BUREAU));
+        }
+        if self.is_operator() {
+            reach = reach.add(report::Column::OperatorId.eq(self.user_id));
+        }
+        if reach.is_empty() {
+            return None;
+        }
+        Some(Condition::all().add(reach).add(not_recused))
     }
+}
+
+/// The reports routed to a recipient group, by rule or by escalation.
+fn sent_to_group(group: &str) -> Condition {
+    Condition::all().add(
+        report::Column::Id.in_subquery(
+            Query::select()
+                .column(case_route::Column::ReportId)
+                .from(case_route::Entity)
+                .and_where(case_route::Column::GroupId.eq(group))
+                .to_owned(),
+        ),
+    )
 }
 
 /// A filter for `report::Entity` queries that leaves out every case the user is recused
@@ -100,14 +128,14 @@ pub(crate) async fn workable<C: ConnectionTrait>(
         .ok_or(ServiceError::NotFound)
 }
 
-/// The case as an inspector about to read it sees it; nothing for anyone else, as for a case
-/// they may not see.
+/// The case as someone about to read it sees it (an inspector, or the bureau a case sent to
+/// it); nothing for anyone else, as for a case they may not see.
 pub(crate) async fn readable<C: ConnectionTrait>(
     db: &C,
     viewer: &Viewer,
     id: Uuid,
 ) -> Result<Option<report::Model>, ServiceError> {
-    if !viewer.is_inspector() {
+    if !viewer.reads_cases() {
         return Ok(None);
     }
     visible_report(db, viewer, id).await

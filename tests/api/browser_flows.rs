@@ -155,6 +155,13 @@ async fn send_case_form(desk: &Browser, action: &str, field: &str, text: &str) {
         .await;
 }
 
+/// Types into the one field of a status change's form and sends it.
+async fn send_move(desk: &Browser, form: &str, field: &str, text: &str) {
+    desk.fill(field, text).await;
+    desk.click_and_wait_for_page(&format!("#move-{form} button[type='submit']"))
+        .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn script_typed_into_every_field_stays_text_on_every_page() {
     // Every public report counts as a flood, so this one passes through quarantine too.
@@ -283,12 +290,7 @@ async fn script_typed_into_every_field_stays_text_on_every_page() {
     )
     .await;
     // A refused move re-shows the case page with the reason.
-    desk.choose(
-        "form[action*='/status?'] select[name='transition']",
-        "已并入",
-    )
-    .await;
-    send_case_form(&desk, "status", "input[name='into']", &merge_into).await;
+    send_move(&desk, "merge", "#merge-into", &merge_into).await;
     assert_inert(&desk, 422, &content).await;
 
     // The resident reads the question and answers it.
@@ -310,18 +312,8 @@ async fn script_typed_into_every_field_stays_text_on_every_page() {
             .await
             .contains(&reply)
     );
-    desk.choose(
-        "form[action*='/status?'] select[name='transition']",
-        "不予受理",
-    )
-    .await;
-    send_case_form(&desk, "status", "textarea", &reason).await;
-    desk.choose(
-        "form[action*='/status?'] select[name='transition']",
-        "已反馈结案",
-    )
-    .await;
-    send_case_form(&desk, "status", "textarea", &feedback).await;
+    send_move(&desk, "not_accept", "#not-accept-text", &reason).await;
+    send_move(&desk, "close", "#close-text", &feedback).await;
     assert_eq!(desk.text_of("#status").await, "已反馈结案");
     let everything = [
         content.as_slice(),

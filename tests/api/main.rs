@@ -11,6 +11,7 @@ mod attachments;
 mod audit;
 mod backup_drill;
 mod browser;
+mod browser_desk;
 mod browser_flows;
 mod case_events;
 mod case_reads;

@@ -10,7 +10,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::domain::{Category, Status};
+use crate::domain::{Category, Status, SubjectRole};
 use crate::entities::{message, report};
 use crate::services::ServiceError;
 use crate::services::access::{Viewer, status_of};
@@ -50,6 +50,8 @@ pub struct CaseRow {
     pub status: Status,
     pub received_on: NaiveDate,
     pub anonymous: bool,
+    /// The reported person's position (metadata; their name is sealed and not listed).
+    pub subject_role: Option<SubjectRole>,
     /// The assignee's display name.
     pub assignee: Option<String>,
     /// Reporter answers no inspector has opened the case to read yet.
@@ -89,6 +91,7 @@ struct Metadata {
     anonymous: bool,
     assignee_id: Option<Uuid>,
     purged_on: Option<NaiveDate>,
+    subject_role: Option<String>,
 }
 
 /// The triage list: one page of the cases the viewer may see, with counts per status and each
@@ -203,6 +206,7 @@ pub async fn list_cases(
                 status: dates.status,
                 received_on: r.received_on,
                 anonymous: r.anonymous,
+                subject_role: r.subject_role.as_deref().and_then(SubjectRole::parse),
                 overdue: due.is_some_and(|(_, day)| day < today),
                 due,
                 purged: r.purged_on.is_some(),

@@ -14,7 +14,8 @@ pub use page::{
     case_file, open_case,
 };
 pub use workflow::{
-    Happened, add_note, assign, change_status, escalate, merge_preview, record_event,
+    Happened, INSTRUCTION, add_note, assign, change_status, escalate, merge_preview, record_event,
+    record_instruction,
 };
 
 pub use super::access::{Viewer, case_exists};

@@ -141,13 +141,16 @@ pub async fn open_case(
         deadlines::today(now),
     )
     .await?;
-    message::Entity::update_many()
-        .col_expr(message::Column::ReadAt, Expr::value(now))
-        .filter(message::Column::ReportId.eq(id))
-        .filter(message::Column::FromInspector.eq(false))
-        .filter(message::Column::ReadAt.is_null())
-        .exec(&txn)
-        .await?;
+    // Replies are read when an inspector, who answers them, has seen them; not the bureau.
+    if viewer.is_inspector() {
+        message::Entity::update_many()
+            .col_expr(message::Column::ReadAt, Expr::value(now))
+            .filter(message::Column::ReportId.eq(id))
+            .filter(message::Column::FromInspector.eq(false))
+            .filter(message::Column::ReadAt.is_null())
+            .exec(&txn)
+            .await?;
+    }
     txn.commit().await?;
     Ok(Some(view))
 }

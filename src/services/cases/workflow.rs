@@ -17,7 +17,7 @@ use crate::domain::{
 };
 use crate::entities::{note, report, report_event, user, user_role};
 use crate::services::ServiceError;
-use crate::services::access::{Viewer, report_dek, status_of, visible_report, workable};
+use crate::services::access::{Viewer, readable, report_dek, status_of, visible_report, workable};
 use crate::services::audit::{self, AuditAction, AuditRecord};
 use crate::services::deadlines::{self, CaseDates, Deadlines};
 use crate::services::recusal;
@@ -50,6 +50,28 @@ impl<'a> Workable<'a> {
         id: Uuid,
     ) -> Result<Workable<'a>, ServiceError> {
         let before = workable(db, viewer, id).await?;
+        Ok(Workable {
+            db,
+            keyring,
+            viewer,
+            before,
+        })
+    }
+
+    /// Reads the case for a viewer who may only remark on it (a note, the bureau's
+    /// instructions): anyone who may read it.
+    pub(crate) async fn find_to_remark(
+        db: &'a DatabaseConnection,
+        keyring: &'a Keyring,
+        viewer: &'a Viewer,
+        id: Uuid,
+    ) -> Result<Workable<'a>, ServiceError> {
+        if !viewer.reads_cases() {
+            return Err(ServiceError::Forbidden);
+        }
+        let before = readable(db, viewer, id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         Ok(Workable {
             db,
             keyring,
@@ -340,6 +362,30 @@ pub async fn assign(
     work.commit().await
 }
 
+/// The bureau's instruction on a case sent to it, in the case's history (sealed like every
+/// event's detail). Only the bureau records instructions.
+pub async fn record_instruction(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    viewer: &Viewer,
+    id: Uuid,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    if !viewer.is_bureau() {
+        return Err(ServiceError::Forbidden);
+    }
+    let workable = Workable::find_to_remark(db, keyring, viewer, id).await?;
+    let text = required_text(text).map_err(ServiceError::Invalid)?;
+    let detail = format!("case {}: bureau instruction", workable.before.case_number);
+    let work = workable.begin(AuditAction::Note, &detail, now).await?;
+    work.record(INSTRUCTION, None, Some(text), now).await?;
+    work.commit().await
+}
+
+/// The history entry of a bureau instruction.
+pub const INSTRUCTION: &str = "instruction";
+
 /// Adds an internal note, sealed with the report's key. Returns the note's id.
 pub async fn add_note(
     db: &DatabaseConnection,
@@ -349,7 +395,7 @@ pub async fn add_note(
     text: &str,
     now: DateTime<Utc>,
 ) -> Result<Uuid, ServiceError> {
-    let workable = Workable::find(db, keyring, viewer, id).await?;
+    let workable = Workable::find_to_remark(db, keyring, viewer, id).await?;
     let before = &workable.before;
     let text = required_text(text).map_err(ServiceError::Invalid)?;
     let detail = format!("case {}: note added", before.case_number);

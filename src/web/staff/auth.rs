@@ -198,11 +198,12 @@ pub async fn logout(desk: Desk) -> Result<HttpResponse, AppError> {
         .finish())
 }
 
-/// Where a signed-in account starts: the case list for inspectors, entry for operators.
+/// Where a signed-in account starts: the case list for inspectors and the bureau, entry for
+/// operators.
 pub async fn home(desk: Desk) -> HttpResponse {
     let user = &desk.user;
     let lang = desk.lang.code();
-    let target = if user.has(Role::Inspector) {
+    let target = if user.has(Role::Inspector) || user.has(Role::Bureau) {
         format!("/staff/cases?lang={lang}")
     } else if user.has(Role::Operator) {
         format!("/staff/intake?lang={lang}")

@@ -290,6 +290,68 @@ impl Browser {
         );
     }
 
+    /// The CSS selector of the control that the one visible label with exactly this text names,
+    /// as a person finds a field by what is written beside it. Fails when no label, or more
+    /// than one, reads so, or when the label names no control.
+    pub async fn labelled(&self, label: &str) -> String {
+        let found = self
+            .eval_with(
+                "const labels = [...document.querySelectorAll('label')] \
+                   .filter(l => l.offsetParent !== null && l.textContent.trim() === arguments[0]); \
+                 if (labels.length !== 1) return 'labels: ' + labels.length; \
+                 const c = labels[0].control; \
+                 return c && c.id ? '#' + c.id : 'no control';",
+                vec![Value::String(label.to_string())],
+            )
+            .await;
+        let found = found.as_str().unwrap_or_default().to_string();
+        assert!(
+            found.starts_with('#'),
+            "the label {label:?} on {}: {found}",
+            self.path().await
+        );
+        found
+    }
+
+    /// Types into the field labelled `label`.
+    pub async fn fill_in(&self, label: &str, text: &str) {
+        let css = self.labelled(label).await;
+        self.fill(&css, text).await;
+    }
+
+    /// Picks `option` in the select labelled `label`.
+    pub async fn pick(&self, label: &str, option: &str) {
+        let css = self.labelled(label).await;
+        self.choose(&css, option).await;
+    }
+
+    /// Presses the one visible button that reads exactly `text` and waits for the page it
+    /// leads to.
+    pub async fn press(&self, text: &str) {
+        assert!(!text.contains('\''), "button text with a quote: {text}");
+        let xpath = format!("//button[normalize-space(.)='{text}']");
+        let buttons = self
+            .run(&format!("find the button {text}"), || {
+                self.client.find_all(Locator::XPath(&xpath))
+            })
+            .await;
+        let mut shown = Vec::new();
+        for button in buttons {
+            if self.run("look at a button", || button.is_displayed()).await {
+                shown.push(button);
+            }
+        }
+        assert_eq!(
+            shown.len(),
+            1,
+            "buttons reading {text:?} on {}",
+            self.path().await
+        );
+        self.expect_new_page().await;
+        self.click_element(&shown[0], text).await;
+        self.wait_for_new_page(text).await;
+    }
+
     /// Clicks an element (a radio, a button, a link) without waiting for anything it starts.
     pub async fn click(&self, css: &str) {
         let element = self.find(css).await;
@@ -561,6 +623,13 @@ impl Browser {
             );
             tokio::time::sleep(POLL).await;
         }
+    }
+
+    /// Lays the page out as it prints (CSS `@media print`), or back as on screen.
+    pub async fn print_layout(&self, on: bool) {
+        let media = if on { "print" } else { "" };
+        self.devtools("Emulation.setEmulatedMedia", json!({ "media": media }))
+            .await;
     }
 
     async fn devtools(&self, command: &str, params: Value) -> Value {

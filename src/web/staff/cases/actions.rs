@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use super::page::case_page;
+use super::page::{Typed, case_page};
 use crate::domain::local_day;
 use crate::error::AppError;
 use crate::i18n::Catalog;
@@ -35,6 +35,11 @@ pub trait CaseAction: DeserializeOwned {
         _t: &'static Catalog,
     ) -> Result<Option<Confirm>, ServiceError> {
         Ok(None)
+    }
+
+    /// What was typed into the action's form, shown again when it is refused.
+    fn typed(&self) -> Typed {
+        Typed::default()
     }
 
     /// Whether, done, the action puts the case out of the inspector's sight (they stepped
@@ -91,15 +96,16 @@ pub async fn act<A: CaseAction>(
                 };
                 return confirm::ask(&desk, ask);
             }
-            Err(refused) => return after(&desk, id, Err(refused)).await,
+            Err(refused) => return after(&desk, id, Err(refused), action.typed()).await,
         }
     }
     let leaves = action.leaves_case(&viewer);
+    let typed = action.typed();
     let result = action.run(&desk.state, &viewer, id).await;
     if leaves && result.is_ok() {
         return Ok(see_other("/staff/cases"));
     }
-    after(&desk, id, result).await
+    after(&desk, id, result, typed).await
 }
 
 /// After an action: back to the case page (POST-redirect-GET), or the page again with the
@@ -108,6 +114,7 @@ async fn after(
     desk: &Desk,
     id: Uuid,
     result: Result<(), ServiceError>,
+    typed: Typed,
 ) -> Result<HttpResponse, AppError> {
     let t = desk.t();
     let problem = match result {
@@ -122,7 +129,26 @@ async fn after(
         Err(ServiceError::Invalid(key)) => t.t(key).to_string(),
         Err(e) => return Err(e.into()),
     };
-    case_page(desk, id, Some(problem), StatusCode::UNPROCESSABLE_ENTITY).await
+    case_page(
+        desk,
+        id,
+        Some(problem),
+        typed,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
+}
+
+/// The fields of a form as typed, for `CaseAction::typed`.
+fn typed<const N: usize>(
+    form: &'static str,
+    fields: [(&'static str, &Option<String>); N],
+) -> Typed {
+    let fields = fields
+        .into_iter()
+        .filter_map(|(name, value)| value.clone().map(|v| (name, v)))
+        .collect();
+    Typed { form, fields }
 }
 
 /// A move in the workflow, with what it needs: a reason, a finding, the case merged into.
@@ -161,6 +187,26 @@ impl CaseAction for ChangeStatus {
     async fn run(self, s: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError> {
         let transition = self.transition()?;
         cases::change_status(&s.db, &s.keyring, viewer, id, transition, s.now()).await
+    }
+
+    fn typed(&self) -> Typed {
+        let form = match self.transition.as_deref() {
+            Some("accept") => "accept",
+            Some("not_accept") => "not_accept",
+            Some("start_verifying") => "start_verifying",
+            Some("conclude") => "conclude",
+            Some("close") => "close",
+            Some("merge") => "merge",
+            _ => "",
+        };
+        typed(
+            form,
+            [
+                ("text", &self.text),
+                ("outcome", &self.outcome),
+                ("into", &self.into),
+            ],
+        )
     }
 
     /// A merge is asked about: the case then stops being worked on its own.
@@ -209,6 +255,11 @@ pub type AddNote = Written<false>;
 pub type AskReporter = Written<true>;
 
 impl<const TO_REPORTER: bool> CaseAction for Written<TO_REPORTER> {
+    fn typed(&self) -> Typed {
+        let form = if TO_REPORTER { "question" } else { "note" };
+        typed(form, [("text", &self.text)])
+    }
+
     async fn run(self, s: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError> {
         let text = self.text.unwrap_or_default();
         let (db, keyring, now) = (&s.db, &s.keyring, s.now());
@@ -218,6 +269,23 @@ impl<const TO_REPORTER: bool> CaseAction for Written<TO_REPORTER> {
             cases::add_note(db, keyring, viewer, id, &text, now).await?;
         }
         Ok(())
+    }
+}
+
+/// The bureau's instruction on a case sent to it.
+#[derive(Debug, Deserialize)]
+pub struct Instruct {
+    text: Option<String>,
+}
+
+impl CaseAction for Instruct {
+    async fn run(self, s: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError> {
+        let text = self.text.unwrap_or_default();
+        cases::record_instruction(&s.db, &s.keyring, viewer, id, &text, s.now()).await
+    }
+
+    fn typed(&self) -> Typed {
+        typed("instruction", [("text", &self.text)])
     }
 }
 
@@ -231,6 +299,15 @@ pub struct RecordEvent {
 }
 
 impl CaseAction for RecordEvent {
+    fn typed(&self) -> Typed {
+        let fields = [
+            ("event", &self.event),
+            ("on", &self.on),
+            ("text", &self.text),
+        ];
+        typed("event", fields)
+    }
+
     async fn run(self, s: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError> {
         let event = match self.event.as_deref() {
             Some("transferred_discipline") => CaseEvent::TransferredToDisciplinePost,
@@ -263,6 +340,10 @@ impl Recuse {
 }
 
 impl CaseAction for Recuse {
+    fn typed(&self) -> Typed {
+        typed("recuse", [("user", &self.user), ("reason", &self.reason)])
+    }
+
     async fn run(self, s: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError> {
         let me = viewer.user_id;
         // Only someone who may see the case may act on it.

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{due_text, village_name};
-use crate::domain::{Category, Role, SiteKind, Status};
+use crate::domain::{Category, SiteKind, Status};
 use crate::error::AppError;
 use crate::i18n::{Catalog, Lang};
 use crate::services::cases::{self, CaseFilter, CaseList, Order};
@@ -65,6 +65,8 @@ pub struct ShownRow {
     pub status: String,
     pub received_on: String,
     pub anonymous: bool,
+    /// The reported person's position.
+    pub subject_role: String,
     pub assignee: String,
     pub unread_replies: u64,
     /// "Accept by 2024-10-10", empty when nothing is due.
@@ -78,7 +80,8 @@ pub struct ShownRow {
 #[template(path = "staff/cases.html")]
 struct CasesPage {
     frame: StaffPage,
-    inspector: bool,
+    /// Whether the viewer opens case files (operators see the list only).
+    reads_cases: bool,
     rows: Vec<ShownRow>,
     counts: Vec<(String, String, u64)>,
     total: u64,
@@ -127,6 +130,10 @@ pub async fn list_cases(
             received_on: r.received_on.to_string(),
             case_number: r.case_number,
             anonymous: r.anonymous,
+            subject_role: r
+                .subject_role
+                .map(|role| t.label("role", role.code()).to_string())
+                .unwrap_or_default(),
             assignee: r.assignee.unwrap_or_default(),
             unread_replies: r.unread_replies,
             due: due_text(t, r.due),
@@ -136,7 +143,7 @@ pub async fn list_cases(
         .collect();
     let page = CasesPage {
         frame,
-        inspector: desk.user.has(Role::Inspector),
+        reads_cases: desk.viewer().reads_cases(),
         rows,
         counts: counts
             .into_iter()

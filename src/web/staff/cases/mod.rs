@@ -5,7 +5,8 @@ mod list;
 mod page;
 
 pub use actions::{
-    AddNote, AskReporter, AssignCase, ChangeStatus, EscalateCase, RecordEvent, Recuse, act,
+    AddNote, AskReporter, AssignCase, ChangeStatus, EscalateCase, Instruct, RecordEvent, Recuse,
+    act,
 };
 pub use list::list_cases;
 pub use page::show_case;

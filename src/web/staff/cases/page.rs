@@ -3,11 +3,11 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{due_text, village_name};
-use crate::domain::Status;
-use crate::domain::local_day;
+use crate::domain::{Status, conversation_open, is_finished, local_day};
 use crate::error::{AppError, ErrorKind};
 use crate::i18n::Catalog;
 use crate::services::cases::{self, CaseFile, CaseView, Outcome};
@@ -18,11 +18,21 @@ use crate::web::upload::size_text;
 
 staff_template!(CasePage);
 
-pub struct ShownEvent {
+/// One entry of the case's history as the page shows it: an event, a note or a message,
+/// all in the order they happened.
+pub struct Entry {
+    when: DateTime<Utc>,
     pub at: String,
-    pub actor: String,
+    /// The entry's class: `event`, `note`, `instruction`, `from-inspector` or
+    /// `from-reporter` (with ` unread` while no inspector has read it).
+    pub class: String,
+    /// What kind of entry it is, in words.
+    pub kind: String,
+    pub who: String,
+    /// What happened (a status change, an event and its day); empty for plain text.
     pub what: String,
-    pub detail: String,
+    pub text: String,
+    pub unread: bool,
 }
 
 /// A group the case went to, for the routing record.
@@ -34,12 +44,11 @@ pub struct ShownRoute {
     pub at: String,
 }
 
-pub struct ShownMessage {
-    pub at: String,
-    pub from_inspector: bool,
-    pub author: String,
-    pub text: String,
-    pub unread: bool,
+/// What was typed into the form a refusal re-shows: the form's name and its fields.
+#[derive(Debug, Default)]
+pub struct Typed {
+    pub form: &'static str,
+    pub fields: Vec<(&'static str, String)>,
 }
 
 /// An evidence file as the case page lists it.
@@ -65,12 +74,20 @@ struct CasePage {
     subject_role: String,
     outcome: String,
     due: String,
-    events: Vec<ShownEvent>,
-    notes: Vec<(String, String, String)>,
-    messages: Vec<ShownMessage>,
+    timeline: Vec<Entry>,
     reads: Vec<(String, String)>,
     inspectors: Vec<Choice>,
-    moves: Vec<(&'static str, String)>,
+    /// The status changes legal now, by form name.
+    moves: Vec<&'static str>,
+    /// Whether the viewer works the case (an inspector) or only reads and remarks on it.
+    may_work: bool,
+    /// Whether the viewer records the bureau's instructions.
+    may_instruct: bool,
+    /// Still being worked: not closed nor merged.
+    open: bool,
+    /// The reporter can still be asked questions.
+    talking: bool,
+    typed: Typed,
     outcomes: Vec<Choice>,
     routes: Vec<ShownRoute>,
     /// The groups the case has not gone to yet.
@@ -82,6 +99,26 @@ struct CasePage {
 }
 
 impl CasePage {
+    fn offers(&self, code: &str) -> bool {
+        self.moves.contains(&code)
+    }
+
+    /// What was typed into `field` of `form` before a refusal; empty otherwise.
+    fn typed(&self, form: &str, field: &str) -> &str {
+        self.typed_or(form, field, "")
+    }
+
+    fn typed_or<'s>(&'s self, form: &str, field: &str, default: &'s str) -> &'s str {
+        if self.typed.form != form {
+            return default;
+        }
+        self.typed
+            .fields
+            .iter()
+            .find(|(name, _)| *name == field)
+            .map_or(default, |(_, value)| value.as_str())
+    }
+
     /// Why a person is recused, in words: the ground is often itself a lead.
     fn why_recused(&self, recused: &Recused) -> String {
         let t = self.t;
@@ -107,20 +144,92 @@ impl CasePage {
     }
 }
 
-/// The status changes offered on a case page: only legal ones are shown.
-fn moves(t: &Catalog, status: Status) -> Vec<(&'static str, String)> {
+/// The status changes offered on a case page, by form name: only legal ones are shown.
+fn moves(status: Status) -> Vec<&'static str> {
     [
         ("accept", Status::Accepted),
-        ("not_accept", Status::NotAccepted),
         ("start_verifying", Status::Verifying),
         ("conclude", Status::Concluded),
         ("close", Status::Closed),
+        ("not_accept", Status::NotAccepted),
         ("merge", Status::Merged),
     ]
     .into_iter()
     .filter(|(_, to)| cases::is_legal(status, *to))
-    .map(|(code, to)| (code, t.label("status", to.code()).to_string()))
+    .map(|(code, _)| code)
     .collect()
+}
+
+/// The case's events, notes and messages as one history, in the order they happened.
+fn timeline(t: &Catalog, case: &CaseView) -> Vec<Entry> {
+    let events = case.events.iter().map(|e| {
+        let (class, kind) = match (e.from, e.to) {
+            (Some(_), Some(_)) => ("event", "staff.timeline.status"),
+            _ if e.kind == cases::INSTRUCTION => ("instruction", "staff.timeline.instruction"),
+            _ => ("event", "staff.timeline.event"),
+        };
+        let what = match (e.from, e.to) {
+            (Some(from), Some(to)) => format!(
+                "{} → {}",
+                t.label("status", from.code()),
+                t.label("status", to.code())
+            ),
+            _ if e.kind == cases::INSTRUCTION => String::new(),
+            _ => match e.happened_on {
+                Some(on) => t
+                    .t("staff.case.event_on")
+                    .replace("{event}", t.label("staff.event", &e.kind))
+                    .replace("{on}", &on.to_string()),
+                None => t.label("staff.event", &e.kind).to_string(),
+            },
+        };
+        Entry {
+            when: e.at,
+            at: local_time(e.at),
+            class: class.to_string(),
+            kind: t.t(kind).to_string(),
+            who: e.actor.clone().unwrap_or_default(),
+            what,
+            text: e.detail.as_ref().map(|d| d.to_string()).unwrap_or_default(),
+            unread: false,
+        }
+    });
+    let notes = case.notes.iter().map(|n| Entry {
+        when: n.at,
+        at: local_time(n.at),
+        class: "note".to_string(),
+        kind: t.t("staff.timeline.note").to_string(),
+        who: n.author.clone().unwrap_or_default(),
+        what: String::new(),
+        text: n.text.to_string(),
+        unread: false,
+    });
+    let messages = case.messages.iter().map(|m| {
+        let (class, kind, who) = if m.from_inspector {
+            let who = m.author.clone().unwrap_or_default();
+            ("from-inspector", "staff.timeline.question", who)
+        } else {
+            let who = t.t("staff.case.reporter").to_string();
+            ("from-reporter", "staff.timeline.reply", who)
+        };
+        Entry {
+            when: m.at,
+            at: shown_time(m.at, m.day_only),
+            class: if m.unread {
+                format!("{class} unread")
+            } else {
+                class.to_string()
+            },
+            kind: t.t(kind).to_string(),
+            who,
+            what: String::new(),
+            text: m.text.to_string(),
+            unread: m.unread,
+        }
+    });
+    let mut entries: Vec<Entry> = events.chain(notes).chain(messages).collect();
+    entries.sort_by_key(|e| e.when);
+    entries
 }
 
 /// The case page, with `problem` (why an action was refused) above it when there is one.
@@ -128,16 +237,19 @@ pub(super) async fn case_page(
     desk: &Desk,
     id: Uuid,
     problem: Option<String>,
+    typed: Typed,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let frame = desk.page();
+    let viewer = desk.viewer();
+    let may_work = viewer.is_inspector();
     let t = frame.t;
     let state = &desk.state;
     let file = cases::case_file(
         &state.db,
         &state.keyring,
         &state.routing,
-        &desk.viewer(),
+        &viewer,
         id,
         &state.deadlines,
         state.now(),
@@ -170,48 +282,7 @@ pub(super) async fn case_page(
             .map(|o| t.label("staff.outcome", o.code()).to_string())
             .unwrap_or_default(),
         due: due_text(t, case.due),
-        events: case
-            .events
-            .iter()
-            .map(|e| ShownEvent {
-                at: local_time(e.at),
-                actor: e.actor.clone().unwrap_or_default(),
-                what: match (e.from, e.to) {
-                    (Some(from), Some(to)) => format!(
-                        "{} → {}",
-                        t.label("status", from.code()),
-                        t.label("status", to.code())
-                    ),
-                    _ => match e.happened_on {
-                        Some(on) => t
-                            .t("staff.case.event_on")
-                            .replace("{event}", t.label("staff.event", &e.kind))
-                            .replace("{on}", &on.to_string()),
-                        None => t.label("staff.event", &e.kind).to_string(),
-                    },
-                },
-                detail: e.detail.as_ref().map(|d| d.to_string()).unwrap_or_default(),
-            })
-            .collect(),
-        notes: case
-            .notes
-            .iter()
-            .map(|n| {
-                let author = n.author.clone().unwrap_or_default();
-                (local_time(n.at), author, n.text.to_string())
-            })
-            .collect(),
-        messages: case
-            .messages
-            .iter()
-            .map(|m| ShownMessage {
-                at: shown_time(m.at, m.day_only),
-                from_inspector: m.from_inspector,
-                author: m.author.clone().unwrap_or_default(),
-                text: m.text.to_string(),
-                unread: m.unread,
-            })
-            .collect(),
+        timeline: timeline(t, &case),
         reads: reads
             .into_iter()
             .map(|r| {
@@ -230,7 +301,16 @@ pub(super) async fn case_page(
             .iter()
             .map(|(user, name)| Choice::new(&user.to_string(), name, assignee.as_deref()))
             .collect(),
-        moves: moves(t, case.status),
+        moves: if may_work {
+            moves(case.status)
+        } else {
+            Vec::new()
+        },
+        may_work,
+        may_instruct: viewer.is_bureau(),
+        open: !is_finished(case.status),
+        talking: conversation_open(case.status),
+        typed,
         outcomes: Choice::labelled(
             t,
             "staff.outcome",
@@ -271,5 +351,6 @@ pub(super) async fn case_page(
 }
 
 pub async fn show_case(desk: Desk, id: web::Path<String>) -> Result<HttpResponse, AppError> {
-    case_page(&desk, path_id(&id)?, None, StatusCode::OK).await
+    let id = path_id(&id)?;
+    case_page(&desk, id, None, Typed::default(), StatusCode::OK).await
 }
