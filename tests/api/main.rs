@@ -13,6 +13,7 @@ mod backup_drill;
 mod browser;
 mod browser_desk;
 mod browser_flows;
+mod bureau;
 mod case_events;
 mod case_reads;
 mod cases;

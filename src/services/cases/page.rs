@@ -14,7 +14,7 @@ use crate::crypto::Keyring;
 
 use super::conversation::sorted_messages;
 use super::{event_detail, message_body, note_body};
-use crate::domain::{Category, Outcome, Status, SubjectRole, local_day};
+use crate::domain::{Category, Outcome, Role, Status, SubjectRole, local_day};
 use crate::entities::{message, note, report, report_event, report_name};
 use crate::services::ServiceError;
 use crate::services::access::{
@@ -163,6 +163,8 @@ pub struct CaseFile {
     pub reads: Vec<ReadView>,
     /// Enabled inspectors not recused from the case: (account, display name).
     pub assignable: Vec<(Uuid, String)>,
+    /// Who may be recused by hand: everyone not yet recused who could read the case.
+    pub recusable: Vec<(Uuid, String)>,
     /// The groups the case went to, oldest first.
     pub routes: Vec<RouteView>,
     /// The configured groups it has not gone to yet: (group, name).
@@ -237,11 +239,21 @@ pub async fn case_file(
     };
     let reads = audit::reads_of_case(db, id).await?;
     let recused = recusal::recused_users(db, id).await?;
-    let assignable = staff::inspectors(db)
+    let readers: Vec<_> = staff::list_users(db)
         .await?
         .into_iter()
-        .filter(|(user, _)| !recused.contains(user))
+        .filter(|u| !u.disabled && !recused.contains(&u.id))
         .collect();
+    let of_role = |role: Role| -> Vec<(Uuid, String)> {
+        readers
+            .iter()
+            .filter(|u| u.roles.contains(&role))
+            .map(|u| (u.id, u.display_name.clone()))
+            .collect()
+    };
+    let assignable = of_role(Role::Inspector);
+    // Recusal applies to everyone who reads case files: inspectors and the bureau.
+    let recusable = [assignable.clone(), of_role(Role::Bureau)].concat();
     let record = routing::routes_of_case(db, routing, id).await?;
     let names = staff::display_names(
         db,
@@ -274,6 +286,7 @@ pub async fn case_file(
         reads: reads_by_day(reads, name_of),
         case,
         assignable,
+        recusable,
         routes,
         unrouted,
     }))

@@ -77,6 +77,8 @@ struct CasePage {
     timeline: Vec<Entry>,
     reads: Vec<(String, String)>,
     inspectors: Vec<Choice>,
+    /// Who may be recused by hand.
+    recusable: Vec<Choice>,
     /// The status changes legal now, by form name.
     moves: Vec<&'static str>,
     /// Whether the viewer works the case (an inspector) or only reads and remarks on it.
@@ -259,6 +261,7 @@ pub(super) async fn case_page(
         case,
         reads,
         assignable,
+        recusable,
         routes,
         unrouted,
     }) = file
@@ -300,6 +303,10 @@ pub(super) async fn case_page(
         inspectors: assignable
             .iter()
             .map(|(user, name)| Choice::new(&user.to_string(), name, assignee.as_deref()))
+            .collect(),
+        recusable: recusable
+            .iter()
+            .map(|(user, name)| Choice::new(&user.to_string(), name, None))
             .collect(),
         moves: if may_work {
             moves(case.status)
