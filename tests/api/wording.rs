@@ -152,6 +152,12 @@ async fn roles_and_the_partner_system_channel_are_named_for_people(app: TestApp)
         assert!(users.contains(label), "{label}");
     }
     assert!(!users.contains("话务登记员") && !users.contains("纪检办理人员"));
+    // The filing form names the field it misses too.
+    let filing = admin
+        .post("/staff/admin/relatives", &[("name", "王小明")])
+        .await;
+    assert!(body_with(filing, 422).await.contains("请选择：工作人员"));
+
     let users = admin.page("/staff/admin/users?lang=en").await;
     for label in ["Hotline operator", "Discipline inspector", "Administrator"] {
         assert!(users.contains(label), "{label}");
