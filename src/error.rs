@@ -13,7 +13,7 @@ use crate::domain::FieldError;
 use crate::i18n::{Catalog, Lang};
 use crate::media::FileProblem;
 use crate::services::ServiceError;
-use crate::web::upload;
+use crate::web::{report_form, upload};
 
 /// Whether the error is answered as a page (public HTML) or as JSON (the API).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -314,9 +314,10 @@ impl AppError {
                 let mut map: BTreeMap<String, String> = fields
                     .iter()
                     .map(|f| {
+                        let name = t.label("error.field", f.field);
                         (
                             f.field.to_string(),
-                            t.t(&format!("error.{}", f.reason)).to_string(),
+                            report_form::reason_text(t, f.field, name, f.reason),
                         )
                     })
                     .collect();

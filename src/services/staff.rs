@@ -80,6 +80,7 @@ pub(super) fn check_new_user(new: &NewUser) -> Result<(), ServiceError> {
     if !valid_username(&new.username) {
         return Err(ServiceError::Invalid("staff.users.bad_username"));
     }
+    parse_display_name(&new.display_name)?;
     if new.roles.is_empty() {
         return Err(ServiceError::Invalid("staff.users.no_role"));
     }
@@ -146,6 +147,21 @@ pub(super) async fn insert_user(
     Ok(id)
 }
 
+/// The column's width for a display name, in characters.
+const DISPLAY_NAME_MAX: usize = 100;
+
+/// A display name as typed: trimmed, not empty, no longer than the column.
+fn parse_display_name(name: &str) -> Result<String, ServiceError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(ServiceError::Invalid("staff.users.name_required"));
+    }
+    if name.chars().count() > DISPLAY_NAME_MAX {
+        return Err(ServiceError::Invalid("staff.users.name_long"));
+    }
+    Ok(name.to_string())
+}
+
 /// Whether the account has never set a password of its own (it waits for its enrolment).
 pub(super) fn awaits_enrolment(account: &user::Model) -> bool {
     account.password_hash == NO_PASSWORD
@@ -167,6 +183,9 @@ pub async fn add_alias(
     now: DateTime<Utc>,
 ) -> Result<bool, ServiceError> {
     let alias = alias.trim();
+    if alias.is_empty() {
+        return Err(ServiceError::Invalid("staff.users.alias_required"));
+    }
     if !super::recusal::matchable(&crate::domain::normalize_name(alias)) {
         return Err(ServiceError::Invalid("staff.users.alias_useless"));
     }
@@ -201,8 +220,133 @@ pub async fn add_alias(
     Ok(true)
 }
 
+/// Corrects the name an account is shown by (on case pages, lists and the header from its
+/// next request on) and, in the same transaction, recuses it from every report that names
+/// the new name, by the same re-match as a new alias. Recusals under the old name stay (see
+/// `recusal::rematch_user`). Returns false when the name was already that.
+pub async fn rename_user(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    username: &str,
+    display_name: &str,
+    actor: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<bool, ServiceError> {
+    let display_name = parse_display_name(display_name)?;
+    let detail = format!("changed the display name of account {username}");
+    let record = AuditRecord::new(actor, AuditAction::UserChange, None, &detail);
+    let txn = audit::begin(db, keyring, record, now).await?;
+    let account = find_by_username(&txn, username).await?;
+    if account.display_name == display_name {
+        // Nothing changes, so nothing is recorded: the transaction and its entry roll back.
+        return Ok(false);
+    }
+    let id = account.id;
+    let mut active: user::ActiveModel = account.into();
+    active.display_name = Set(display_name);
+    active.update(&txn).await?;
+    super::recusal::rematch_user(&txn, keyring, id, now).await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// Removes a name an account was known by. Its blind index goes with it, so later reports
+/// naming it no longer recuse the account; recusals it already caused stay, because a
+/// report that named this person when it came in still does (see `recusal::rematch_user`).
+/// Returns false when the account had no such alias.
+pub async fn remove_alias(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    username: &str,
+    alias: &str,
+    actor: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<bool, ServiceError> {
+    let alias = alias.trim();
+    let detail = format!("removed an alias of account {username}");
+    let record = AuditRecord::new(actor, AuditAction::UserChange, None, &detail);
+    let txn = audit::begin(db, keyring, record, now).await?;
+    let account = find_by_username(&txn, username).await?;
+    let removed = user_alias::Entity::delete_many()
+        .filter(user_alias::Column::UserId.eq(account.id))
+        .filter(user_alias::Column::Alias.eq(alias))
+        .exec(&txn)
+        .await?;
+    if removed.rows_affected == 0 {
+        return Ok(false);
+    }
+    // The same path as adding one: it rebuilds the account's index rows from what is left.
+    super::recusal::rematch_user(&txn, keyring, account.id, now).await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// Gives an account exactly `roles`. The change shows from the account's next request (a
+/// session reads its roles on each one). At least one role is required, and the last
+/// enabled admin keeps the admin role: nobody could manage accounts otherwise. Returns
+/// false when the account held exactly those roles already.
+pub async fn set_roles(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    username: &str,
+    roles: &[Role],
+    actor: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<bool, ServiceError> {
+    let wanted: Vec<Role> = Role::ALL
+        .into_iter()
+        .filter(|r| roles.contains(r))
+        .collect();
+    if wanted.is_empty() {
+        return Err(ServiceError::Invalid("staff.users.no_role"));
+    }
+    let codes: Vec<&str> = wanted.iter().map(|r| r.code()).collect();
+    let detail = format!("set the roles of account {username}: {}", codes.join(", "));
+    let record = AuditRecord::new(actor, AuditAction::UserChange, None, &detail);
+    // The audit append takes the write lock first, so two admins dropping each other's
+    // admin role at once cannot both pass the check below.
+    let txn = audit::begin(db, keyring, record, now).await?;
+    let account = find_by_username(&txn, username).await?;
+    let held = roles_of(&txn, account.id).await?;
+    if held.len() == wanted.len() && held.iter().all(|r| wanted.contains(r)) {
+        return Ok(false);
+    }
+    let drops_admin = held.contains(&Role::Admin) && !wanted.contains(&Role::Admin);
+    if drops_admin
+        && !account.disabled
+        && !someone_else_holds(&txn, Role::Admin, vec![account.id]).await?
+    {
+        return Err(ServiceError::Invalid("error.last_admin_role"));
+    }
+    let dropped: Vec<&str> = held
+        .iter()
+        .filter(|r| !wanted.contains(r))
+        .map(|r| r.code())
+        .collect();
+    if !dropped.is_empty() {
+        user_role::Entity::delete_many()
+            .filter(user_role::Column::UserId.eq(account.id))
+            .filter(user_role::Column::Role.is_in(dropped))
+            .exec(&txn)
+            .await?;
+    }
+    for role in wanted.iter().filter(|r| !held.contains(r)) {
+        user_role::ActiveModel {
+            user_id: Set(account.id),
+            role: Set(role.code().to_string()),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(true)
+}
+
 /// The roles an account holds.
-pub async fn roles_of(db: &DatabaseConnection, user_id: Uuid) -> Result<Vec<Role>, ServiceError> {
+pub async fn roles_of<C: ConnectionTrait>(
+    db: &C,
+    user_id: Uuid,
+) -> Result<Vec<Role>, ServiceError> {
     Ok(user_role::Entity::find()
         .filter(user_role::Column::UserId.eq(user_id))
         .all(db)
@@ -517,26 +661,48 @@ pub async fn list_users(db: &DatabaseConnection) -> Result<Vec<UserSummary>, Ser
     let aliases = user_alias::Entity::find().all(db).await?;
     Ok(accounts
         .into_iter()
-        .map(|a| UserSummary {
-            roles: roles
-                .iter()
-                .filter(|r| r.user_id == a.id)
-                .filter_map(|r| Role::parse(&r.role))
-                .collect(),
-            aliases: aliases
-                .iter()
-                .filter(|x| x.user_id == a.id)
-                .map(|x| x.alias.clone())
-                .collect(),
-            awaiting_enrolment: awaits_enrolment(&a),
-            id: a.id,
-            username: a.username,
-            display_name: a.display_name,
-            disabled: a.disabled,
-            totp_enrolled: a.totp_last_step.is_some(),
-            email: a.email,
-        })
+        .map(|a| summary(a, &roles, &aliases))
         .collect())
+}
+
+/// One account as the admin page shows it, by its username.
+pub async fn account(db: &DatabaseConnection, username: &str) -> Result<UserSummary, ServiceError> {
+    let found = find_by_username(db, username).await?;
+    let roles = user_role::Entity::find()
+        .filter(user_role::Column::UserId.eq(found.id))
+        .all(db)
+        .await?;
+    let aliases = user_alias::Entity::find()
+        .filter(user_alias::Column::UserId.eq(found.id))
+        .all(db)
+        .await?;
+    Ok(summary(found, &roles, &aliases))
+}
+
+fn summary(
+    a: user::Model,
+    roles: &[user_role::Model],
+    aliases: &[user_alias::Model],
+) -> UserSummary {
+    UserSummary {
+        roles: roles
+            .iter()
+            .filter(|r| r.user_id == a.id)
+            .filter_map(|r| Role::parse(&r.role))
+            .collect(),
+        aliases: aliases
+            .iter()
+            .filter(|x| x.user_id == a.id)
+            .map(|x| x.alias.clone())
+            .collect(),
+        awaiting_enrolment: awaits_enrolment(&a),
+        id: a.id,
+        username: a.username,
+        display_name: a.display_name,
+        disabled: a.disabled,
+        totp_enrolled: a.totp_last_step.is_some(),
+        email: a.email,
+    }
 }
 
 async fn find_by_username(

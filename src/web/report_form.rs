@@ -62,23 +62,80 @@ pub fn ticked(flag: &Option<String>) -> bool {
 
 pub struct ShownError {
     pub field: &'static str,
-    pub label: &'static str,
-    pub message: &'static str,
+    /// The reason beside the field. A missing answer names the field ("请填写：事情经过").
+    pub message: String,
+    /// The line in the list above the form: the field's name, then the reason.
+    pub summary: String,
+}
+
+/// Who types into a report form: the resident themself, or an operator for a caller (whose
+/// name is then "the reporter's name", not "your name").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Typist {
+    Reporter,
+    Operator,
+}
+
+/// The fields an operator's form words for the caller.
+const ABOUT_THE_CALLER: [&str; 2] = ["reporter_name", "reporter_phone"];
+
+/// Fields answered by choosing, not typing: "请选择", not "请填写".
+const CHOSEN: [&str; 5] = [
+    "category",
+    "village",
+    "subject_role",
+    "anonymous",
+    "channel",
+];
+
+impl Typist {
+    /// A field's label on this form.
+    pub fn label(self, t: &'static Catalog, field: &'static str) -> &'static str {
+        match self {
+            Typist::Operator if ABOUT_THE_CALLER.contains(&field) => t.label("staff.intake", field),
+            _ => t.label("form", field),
+        }
+    }
+
+    /// A field's name as reasons quote it (shorter than some labels).
+    pub fn field_name(self, t: &'static Catalog, field: &'static str) -> &'static str {
+        match self {
+            Typist::Operator if ABOUT_THE_CALLER.contains(&field) => t.label("staff.intake", field),
+            _ => t.label("error.field", field),
+        }
+    }
+}
+
+/// Why a field was refused, in the reader's language; a missing answer names the field, so
+/// the reason says what to do wherever it is read (beside the field, in a list, in JSON).
+pub fn reason_text(t: &Catalog, field: &str, name: &str, reason: &str) -> String {
+    match reason {
+        "required" if CHOSEN.contains(&field) => {
+            t.t("error.required_choice").replace("{field}", name)
+        }
+        "required" => t.t("error.required_field").replace("{field}", name),
+        other => t.label("error", other).to_string(),
+    }
 }
 
 /// What a report form page answers its template about the fields that were refused.
 pub trait FieldErrors {
     fn shown_errors(&self) -> &[ShownError];
 
+    /// Who types into this form.
+    fn typist(&self) -> Typist {
+        Typist::Reporter
+    }
+
     fn has_error(&self, field: &str) -> bool {
         self.shown_errors().iter().any(|e| e.field == field)
     }
 
-    fn error_for(&self, field: &str) -> Option<&'static str> {
+    fn error_for(&self, field: &str) -> Option<&str> {
         self.shown_errors()
             .iter()
             .find(|e| e.field == field)
-            .map(|e| e.message)
+            .map(|e| e.message.as_str())
     }
 }
 
@@ -133,14 +190,22 @@ pub fn choices(
     (categories, villages, roles)
 }
 
-/// Field errors in the reader's language, each linked to its field.
-pub fn shown_errors(t: &'static Catalog, errors: &[FieldError]) -> Vec<ShownError> {
+/// Field errors in the reader's language, each linked to its field, worded for who types.
+pub fn shown_errors(t: &'static Catalog, typist: Typist, errors: &[FieldError]) -> Vec<ShownError> {
     errors
         .iter()
-        .map(|e| ShownError {
-            field: e.field,
-            label: t.label("error.field", e.field),
-            message: t.label("error", e.reason),
+        .map(|e| {
+            let name = typist.field_name(t, e.field);
+            let message = reason_text(t, e.field, name, e.reason);
+            ShownError {
+                field: e.field,
+                summary: if e.reason == "required" {
+                    message.clone()
+                } else {
+                    format!("{name}：{message}")
+                },
+                message,
+            }
         })
         .collect()
 }

@@ -41,3 +41,4 @@ mod startup;
 mod time_of_day;
 mod track_reasons;
 mod triage;
+mod wording;

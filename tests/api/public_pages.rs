@@ -83,11 +83,11 @@ async fn each_bad_field_is_shown_again_with_what_was_typed_and_why(app: TestApp)
     // (fields changed from a valid report, the field refused, the reason shown)
     type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, &'a str);
     let cases: Vec<Case> = vec![
-        (vec![("category", "")], "category", "此项必填"),
+        (vec![("category", "")], "category", "请选择：问题类别"),
         (vec![("category", "lottery")], "category", "请从列表中选择"),
         (vec![("village", "atlantis")], "village", "请从列表中选择"),
         (vec![("description", "太短")], "description", "内容太短"),
-        (vec![("anonymous", "")], "anonymous", "此项必填"),
+        (vec![("anonymous", "")], "anonymous", "请选择：举报方式"),
         (
             vec![
                 ("anonymous", "false"),
@@ -100,7 +100,7 @@ async fn each_bad_field_is_shown_again_with_what_was_typed_and_why(app: TestApp)
         (
             vec![("anonymous", "false"), ("reporter_phone", "13800001234")],
             "reporter_name",
-            "此项必填",
+            "请填写：您的姓名",
         ),
     ];
     let long_description = "长".repeat(5001);

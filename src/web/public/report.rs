@@ -14,7 +14,7 @@ use crate::web::middleware::rate_limit::RouteClass;
 use crate::web::middleware::{Counted, counted};
 use crate::web::pages::{Choice, no_store, render};
 use crate::web::report_form::{
-    FieldErrors, FilesBlock, ShownError, TypedReport, busy_notice, choices, files_note,
+    FieldErrors, FilesBlock, ShownError, TypedReport, Typist, busy_notice, choices, files_note,
     problem_texts, shown_errors, ticked, with_retry_after,
 };
 use crate::web::{AppState, Visit, lang_of};
@@ -111,7 +111,7 @@ fn form_page(
         categories,
         villages,
         roles,
-        errors: shown_errors(t, feedback.errors),
+        errors: shown_errors(t, Typist::Reporter, feedback.errors),
         values,
         notice: feedback.notice,
         files: FilesBlock::new(

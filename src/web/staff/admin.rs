@@ -1,5 +1,7 @@
 //! Admin pages: accounts, close-relative filings and failed mail. Admins see no report content.
 
+use std::collections::HashMap;
+
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::web;
@@ -16,7 +18,7 @@ use crate::services::staff::{self, NewUser, UserSummary};
 use crate::services::{ServiceError, outbox, recusal};
 use crate::web::pages::{local_time, see_other};
 
-staff_template!(UsersPage, RelativesPage, MailPage);
+staff_template!(UsersPage, AccountPage, RelativesPage, MailPage);
 
 #[derive(Template)]
 #[template(path = "staff/users.html")]
@@ -27,6 +29,8 @@ struct UsersPage {
     /// A link just issued, shown this once.
     link: Option<ShownLink>,
     problem: Option<String>,
+    /// The new-account form's role checkboxes.
+    roles: Vec<RoleBox>,
 }
 
 pub struct ShownLink {
@@ -71,6 +75,7 @@ async fn users_page(desk: &Desk, said: Said, status: StatusCode) -> Result<HttpR
         Said::Refused(problem) => (None, None, Some(problem)),
     };
     let page = UsersPage {
+        roles: role_boxes(frame.t, &[]),
         frame,
         users,
         notice,
@@ -118,12 +123,36 @@ pub struct NewUserForm {
     display_name: Option<String>,
     aliases: Option<String>,
     email: Option<String>,
-    #[serde(default)]
-    operator: Option<String>,
-    #[serde(default)]
-    inspector: Option<String>,
-    #[serde(default)]
-    admin: Option<String>,
+    /// The role checkboxes (one per role, named by its code) and the CSRF field.
+    #[serde(flatten)]
+    ticked: HashMap<String, String>,
+}
+
+/// The roles ticked on a form: one checkbox per role in `Role::ALL`, named by its code, so a
+/// new role shows up on the forms without changing them.
+fn ticked_roles(form: &HashMap<String, String>) -> Vec<Role> {
+    Role::ALL
+        .into_iter()
+        .filter(|role| form.get(role.code()).is_some_and(|v| !v.is_empty()))
+        .collect()
+}
+
+/// A checkbox per role, ticked as given.
+pub struct RoleBox {
+    pub code: &'static str,
+    pub label: &'static str,
+    pub checked: bool,
+}
+
+fn role_boxes(t: &'static crate::i18n::Catalog, ticked: &[Role]) -> Vec<RoleBox> {
+    Role::ALL
+        .into_iter()
+        .map(|role| RoleBox {
+            code: role.code(),
+            label: t.label("staff.role", role.code()),
+            checked: ticked.contains(&role),
+        })
+        .collect()
 }
 
 /// Creates an account without a password and shows the one-time link its owner sets their
@@ -133,14 +162,7 @@ pub async fn create_user(
     form: web::Form<NewUserForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let roles = [
-        (form.operator.is_some(), Role::Operator),
-        (form.inspector.is_some(), Role::Inspector),
-        (form.admin.is_some(), Role::Admin),
-    ]
-    .into_iter()
-    .filter_map(|(on, role)| on.then_some(role))
-    .collect();
+    let roles = ticked_roles(&form.ticked);
     let new = NewUser {
         username: form.username.unwrap_or_default().trim().to_string(),
         display_name: form.display_name.unwrap_or_default(),
@@ -240,6 +262,140 @@ async fn after_change(
     }
 }
 
+/// Which of an account page's forms a refusal belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EditForm {
+    Name,
+    Alias,
+    Roles,
+}
+
+/// What an account page shows besides the account: what was just done, or which form was
+/// refused and why, with what was typed into it.
+#[derive(Default)]
+struct Edit {
+    notice: Option<String>,
+    refused: Option<(EditForm, String)>,
+    name: Option<String>,
+    alias: String,
+    roles: Option<Vec<Role>>,
+}
+
+impl Edit {
+    fn done(notice: String) -> Edit {
+        Edit {
+            notice: Some(notice),
+            ..Edit::default()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "staff/account.html")]
+struct AccountPage {
+    frame: StaffPage,
+    account: UserSummary,
+    /// The name in its field: as typed when that form was refused, else the account's.
+    name: String,
+    alias: String,
+    roles: Vec<RoleBox>,
+    notice: Option<String>,
+    refused: Option<(EditForm, String)>,
+}
+
+impl AccountPage {
+    /// Why `form` was refused, if it was.
+    fn reason(&self, form: EditForm) -> Option<&str> {
+        self.refused
+            .as_ref()
+            .filter(|(refused, _)| *refused == form)
+            .map(|(_, reason)| reason.as_str())
+    }
+}
+
+async fn account_page(
+    desk: &Desk,
+    username: &str,
+    edit: Edit,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let frame = desk.page();
+    let account = staff::account(&desk.state.db, username).await?;
+    let ticked = edit.roles.unwrap_or_else(|| account.roles.clone());
+    let page = AccountPage {
+        roles: role_boxes(frame.t, &ticked),
+        name: edit.name.unwrap_or_else(|| account.display_name.clone()),
+        alias: edit.alias,
+        notice: edit.notice,
+        refused: edit.refused,
+        account,
+        frame,
+    };
+    desk.render(&page, status)
+}
+
+/// One account's page: its name, aliases and roles, each corrected with a form of its own.
+pub async fn show_account(
+    desk: Desk,
+    username: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    account_page(&desk, &username, Edit::default(), StatusCode::OK).await
+}
+
+/// The account page after one of its forms: the notice on success, or the form shown again
+/// with what was typed and why it was refused (409 when the last admin would lose the
+/// role, 422 for input that does not do).
+async fn after_edit(
+    desk: &Desk,
+    username: &str,
+    done: Result<bool, ServiceError>,
+    notice: &str,
+    mut typed: Edit,
+    form: EditForm,
+) -> Result<HttpResponse, AppError> {
+    let t = desk.t();
+    match done {
+        Ok(_) => {
+            let notice = t.t(notice).replace("{username}", username);
+            account_page(desk, username, Edit::done(notice), StatusCode::OK).await
+        }
+        Err(e) => {
+            let key = refusal(e)?;
+            let status = if key == "error.last_admin_role" {
+                StatusCode::CONFLICT
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            typed.refused = Some((form, t.t(key).to_string()));
+            account_page(desk, username, typed, status).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NameForm {
+    display_name: Option<String>,
+}
+
+/// Corrects the name an account is shown by; reports naming the new name recuse it at once.
+pub async fn rename_user(
+    desk: Desk,
+    username: web::Path<String>,
+    form: web::Form<NameForm>,
+) -> Result<HttpResponse, AppError> {
+    let name = form.into_inner().display_name.unwrap_or_default();
+    let state = &desk.state;
+    let by = Some(desk.user.user_id);
+    let done =
+        staff::rename_user(&state.db, &state.keyring, &username, &name, by, state.now()).await;
+    let typed = Edit {
+        name: Some(name),
+        ..Edit::default()
+    };
+    let notice = "staff.users.renamed";
+    after_edit(&desk, &username, done, notice, typed, EditForm::Name).await
+}
+
 #[derive(Deserialize)]
 pub struct AliasForm {
     alias: Option<String>,
@@ -264,24 +420,70 @@ pub async fn add_alias(
         state.now(),
     )
     .await;
-    match added {
-        Ok(_) => {
-            let notice = desk
-                .t()
-                .t("staff.users.alias_added")
-                .replace("{username}", &username);
-            users_page(&desk, Said::Done(notice), StatusCode::OK).await
-        }
-        Err(e) => {
-            let problem = desk.t().t(refusal(e)?).to_string();
-            users_page(
-                &desk,
-                Said::Refused(problem),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-    }
+    let typed = Edit {
+        alias,
+        ..Edit::default()
+    };
+    let notice = "staff.users.alias_added";
+    after_edit(&desk, &username, added, notice, typed, EditForm::Alias).await
+}
+
+/// Removes a name an account was known by. No confirmation: it is undone by adding the
+/// alias again, and recusals it caused stay (see `staff::remove_alias`).
+pub async fn remove_alias(
+    desk: Desk,
+    username: web::Path<String>,
+    form: web::Form<AliasForm>,
+) -> Result<HttpResponse, AppError> {
+    let alias = form.into_inner().alias.unwrap_or_default();
+    let state = &desk.state;
+    let by = Some(desk.user.user_id);
+    let removed = staff::remove_alias(
+        &state.db,
+        &state.keyring,
+        &username,
+        &alias,
+        by,
+        state.now(),
+    )
+    .await;
+    let notice = "staff.users.alias_removed";
+    after_edit(
+        &desk,
+        &username,
+        removed,
+        notice,
+        Edit::default(),
+        EditForm::Alias,
+    )
+    .await
+}
+
+/// Gives an account the roles ticked, from its next request on. The last enabled admin
+/// keeps the admin role.
+pub async fn set_roles(
+    desk: Desk,
+    username: web::Path<String>,
+    form: web::Form<HashMap<String, String>>,
+) -> Result<HttpResponse, AppError> {
+    let roles = ticked_roles(&form);
+    let state = &desk.state;
+    let by = Some(desk.user.user_id);
+    let done = staff::set_roles(
+        &state.db,
+        &state.keyring,
+        &username,
+        &roles,
+        by,
+        state.now(),
+    )
+    .await;
+    let typed = Edit {
+        roles: Some(roles),
+        ..Edit::default()
+    };
+    let notice = "staff.users.roles_set";
+    after_edit(&desk, &username, done, notice, typed, EditForm::Roles).await
 }
 
 pub struct ShownFiling {
@@ -354,7 +556,7 @@ pub async fn file_relative(
     let form = form.into_inner();
     let refused = StatusCode::UNPROCESSABLE_ENTITY;
     let Some(staff_id) = form.staff.as_deref().and_then(|s| Uuid::parse_str(s).ok()) else {
-        return relatives_page(&desk, Some("error.required"), refused).await;
+        return relatives_page(&desk, Some("staff.relatives.staff_required"), refused).await;
     };
     let relation = form.relation.filter(|r| !r.trim().is_empty());
     let state = &desk.state;

@@ -13,7 +13,7 @@ use crate::services::ServiceError;
 use crate::services::intake::{Origin, Submission};
 use crate::web::pages::Choice;
 use crate::web::report_form::{
-    FieldErrors, FilesBlock, ShownError, TypedReport, choices, files_note, problem_texts,
+    FieldErrors, FilesBlock, ShownError, TypedReport, Typist, choices, files_note, problem_texts,
     shown_errors, ticked,
 };
 use crate::web::{multipart, upload};
@@ -57,6 +57,10 @@ impl FieldErrors for IntakePage {
     fn shown_errors(&self) -> &[ShownError] {
         &self.errors
     }
+
+    fn typist(&self) -> Typist {
+        Typist::Operator
+    }
 }
 
 #[derive(Template)]
@@ -96,7 +100,7 @@ fn intake_page(
         frame,
         values,
         channels,
-        errors: shown_errors(t, feedback.errors),
+        errors: shown_errors(t, Typist::Operator, feedback.errors),
         categories,
         villages,
         roles,

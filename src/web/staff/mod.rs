@@ -96,7 +96,11 @@ staff_routes! {
     post "/staff/admin/users/{username}/disable" [Admin] => admin::disable_user;
     post "/staff/admin/users/{username}/enable" [Admin] => admin::enable_user;
     post "/staff/admin/users/{username}/enrolment" [Admin] => admin::reissue_link;
+    get "/staff/admin/users/{username}" [Admin] => admin::show_account;
+    post "/staff/admin/users/{username}/name" [Admin] => admin::rename_user;
+    post "/staff/admin/users/{username}/roles" [Admin] => admin::set_roles;
     post "/staff/admin/users/{username}/aliases" [Admin] => admin::add_alias;
+    post "/staff/admin/users/{username}/aliases/remove" [Admin] => admin::remove_alias;
     get "/staff/admin/relatives" [Admin] => admin::list_relatives;
     post "/staff/admin/relatives" [Admin] => admin::file_relative;
     post "/staff/admin/relatives/{id}/remove" [Admin] => admin::remove_relative;
