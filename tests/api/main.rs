@@ -15,6 +15,7 @@ mod browser_desk;
 mod browser_flows;
 mod bureau;
 mod case_events;
+mod case_forms;
 mod case_reads;
 mod cases;
 mod confirmations;

@@ -209,7 +209,11 @@ async fn the_workflow_refuses_illegal_moves_with_the_reason(app: TestApp) {
     let no_reason = inspector
         .post(&path, &[("transition", "not_accept"), ("text", "")])
         .await;
-    assert!(body_with(no_reason, 422).await.contains("此项必填"));
+    assert!(
+        body_with(no_reason, 422)
+            .await
+            .contains("请填写：不予受理的理由")
+    );
 
     for (transition, extra) in [
         ("accept", vec![]),

@@ -42,6 +42,12 @@ pub trait CaseAction: DeserializeOwned {
         Typed::default()
     }
 
+    /// The catalog key of the label of the text the action requires, which a refusal for
+    /// leaving it blank names.
+    fn required(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Whether, done, the action puts the case out of the inspector's sight (they stepped
     /// aside), so that they go back to the list rather than to the case.
     fn leaves_case(&self, _viewer: &Viewer) -> bool {
@@ -96,16 +102,24 @@ pub async fn act<A: CaseAction>(
                 };
                 return confirm::ask(&desk, ask);
             }
-            Err(refused) => return after(&desk, id, Err(refused), action.typed()).await,
+            Err(refused) => return after(&desk, id, Err(refused), as_typed(&action)).await,
         }
     }
     let leaves = action.leaves_case(&viewer);
-    let typed = action.typed();
+    let typed = as_typed(&action);
     let result = action.run(&desk.state, &viewer, id).await;
     if leaves && result.is_ok() {
         return Ok(see_other("/staff/cases"));
     }
     after(&desk, id, result, typed).await
+}
+
+/// The form as typed, with the label a blank refusal names.
+fn as_typed(action: &impl CaseAction) -> Typed {
+    Typed {
+        required: action.required(),
+        ..action.typed()
+    }
 }
 
 /// After an action: back to the case page (POST-redirect-GET), or the page again with the
@@ -126,6 +140,10 @@ async fn after(
             .t("staff.case.illegal")
             .replace("{from}", t.label("status", from.code()))
             .replace("{to}", t.label("status", to.code())),
+        Err(ServiceError::Invalid("error.required")) if typed.required.is_some() => {
+            let label = typed.required.map(|key| t.t(key)).unwrap_or_default();
+            t.t("error.required_field").replace("{field}", label)
+        }
         Err(ServiceError::Invalid(key)) => t.t(key).to_string(),
         Err(e) => return Err(e.into()),
     };
@@ -148,7 +166,11 @@ fn typed<const N: usize>(
         .into_iter()
         .filter_map(|(name, value)| value.clone().map(|v| (name, v)))
         .collect();
-    Typed { form, fields }
+    Typed {
+        form,
+        fields,
+        required: None,
+    }
 }
 
 /// A move in the workflow, with what it needs: a reason, a finding, the case merged into.
@@ -187,6 +209,16 @@ impl CaseAction for ChangeStatus {
     async fn run(self, s: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError> {
         let transition = self.transition()?;
         cases::change_status(&s.db, &s.keyring, viewer, id, transition, s.now()).await
+    }
+
+    fn required(&self) -> Option<&'static str> {
+        match self.transition.as_deref() {
+            Some("not_accept") => Some("staff.move.reason"),
+            Some("conclude") => Some("staff.move.finding"),
+            Some("close") => Some("staff.move.feedback"),
+            Some("merge") => Some("staff.move.into"),
+            _ => None,
+        }
     }
 
     fn typed(&self) -> Typed {
@@ -255,6 +287,14 @@ pub type AddNote = Written<false>;
 pub type AskReporter = Written<true>;
 
 impl<const TO_REPORTER: bool> CaseAction for Written<TO_REPORTER> {
+    fn required(&self) -> Option<&'static str> {
+        Some(if TO_REPORTER {
+            "staff.case.question"
+        } else {
+            "staff.case.notes"
+        })
+    }
+
     fn typed(&self) -> Typed {
         let form = if TO_REPORTER { "question" } else { "note" };
         typed(form, [("text", &self.text)])
@@ -286,6 +326,10 @@ impl CaseAction for Instruct {
 
     fn typed(&self) -> Typed {
         typed("instruction", [("text", &self.text)])
+    }
+
+    fn required(&self) -> Option<&'static str> {
+        Some("staff.case.instruction")
     }
 }
 
@@ -342,6 +386,10 @@ impl Recuse {
 impl CaseAction for Recuse {
     fn typed(&self) -> Typed {
         typed("recuse", [("user", &self.user), ("reason", &self.reason)])
+    }
+
+    fn required(&self) -> Option<&'static str> {
+        Some("staff.case.recuse_reason")
     }
 
     async fn run(self, s: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError> {

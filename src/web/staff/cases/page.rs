@@ -49,6 +49,9 @@ pub struct ShownRoute {
 pub struct Typed {
     pub form: &'static str,
     pub fields: Vec<(&'static str, String)>,
+    /// The catalog key of the label of the form's required text, which a refusal for
+    /// leaving it blank names.
+    pub required: Option<&'static str>,
 }
 
 /// An evidence file as the case page lists it.
