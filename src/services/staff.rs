@@ -17,7 +17,7 @@ use super::audit::{self, AuditAction, AuditRecord};
 use super::passwords::{NO_PASSWORD, hash_password, verify_password};
 use crate::crypto::{Dek, Keyring, WrappedDek};
 use crate::domain::Role;
-use crate::entities::{session, user, user_alias, user_role};
+use crate::entities::{report, session, user, user_alias, user_role};
 
 /// A new account as an admin (or the CLI) describes it. Its password is the person's own:
 /// typed at the server's terminal (`tipoff user add`), or set through an enrolment link.
@@ -317,6 +317,23 @@ pub async fn set_roles(
         && !someone_else_holds(&txn, Role::Admin, vec![account.id]).await?
     {
         return Err(ServiceError::Invalid("error.last_admin_role"));
+    }
+    let drops_inspector = held.contains(&Role::Inspector) && !wanted.contains(&Role::Inspector);
+    if drops_inspector {
+        // Cases must stay in someone's sight: never the last inspector; and the cases they
+        // were given go back to the desk rather than to someone who can no longer open them.
+        if !account.disabled && !someone_else_holds(&txn, Role::Inspector, vec![account.id]).await?
+        {
+            return Err(ServiceError::Invalid("error.last_inspector_role"));
+        }
+        report::Entity::update_many()
+            .col_expr(
+                report::Column::AssigneeId,
+                Expr::value(Option::<Uuid>::None),
+            )
+            .filter(report::Column::AssigneeId.eq(account.id))
+            .exec(&txn)
+            .await?;
     }
     let dropped: Vec<&str> = held
         .iter()

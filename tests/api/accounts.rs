@@ -8,7 +8,7 @@ use tipoff::domain::Role;
 use tipoff::entities::{audit_entry, recusal, report, user};
 use uuid::Uuid;
 
-use crate::helpers::reports::submit;
+use crate::helpers::reports::{report_body, submit};
 use crate::helpers::staff::Staff;
 use crate::helpers::{TestApp, body_with};
 use crate::on_both_backends;
@@ -21,6 +21,7 @@ on_both_backends!(
     roles_are_changed_from_one_checkbox_per_role_and_apply_at_the_next_request,
     the_last_enabled_admin_cannot_lose_the_admin_role,
     bad_names_and_aliases_are_refused_with_the_form_shown_again,
+    the_last_inspector_keeps_the_role_and_a_dropped_inspector_leaves_their_cases,
 );
 
 async fn account(app: &TestApp, username: &str) -> user::Model {
@@ -483,4 +484,40 @@ async fn bad_names_and_aliases_are_refused_with_the_form_shown_again(app: TestAp
         assert_eq!(missing.status(), 404, "{path}");
     }
     assert_eq!(admin.get("/staff/admin/users/nobody").await.status(), 404);
+}
+
+async fn the_last_inspector_keeps_the_role_and_a_dropped_inspector_leaves_their_cases(
+    app: TestApp,
+) {
+    let admin = app.signed_in("zhao", "赵敏", Role::Admin).await;
+    let sun = app
+        .create_staff("sun", "孙检查", &[Role::Inspector], &[])
+        .await;
+    let refused = admin
+        .post("/staff/admin/users/sun/roles", &[("operator", "1")])
+        .await;
+    let page = body_with(refused, 409).await;
+    assert!(page.contains("最后一名可用的纪检人员"), "{page}");
+    assert_eq!(roles(&app, "sun").await, vec![Role::Inspector]);
+
+    // With a colleague, the role can go; the cases given to sun go back to the desk.
+    app.create_staff("li", "李检查", &[Role::Inspector], &[])
+        .await;
+    let case = submit(&app, report_body("connection", "qingshan-village", None))
+        .await
+        .report;
+    let inspector = app.sign_in("li").await;
+    let given = inspector
+        .post(
+            &format!("/staff/cases/{}/assign", case.id),
+            &[("assignee", &sun.to_string())],
+        )
+        .await;
+    assert_eq!(given.status(), 303);
+    let allowed = admin
+        .post("/staff/admin/users/sun/roles", &[("operator", "1")])
+        .await;
+    assert_eq!(allowed.status(), 200);
+    let page = inspector.page(&format!("/staff/cases/{}", case.id)).await;
+    assert!(page.contains("<dd id=\"assignee\">未分派</dd>"), "{page}");
 }

@@ -361,7 +361,7 @@ async fn after_edit(
         }
         Err(e) => {
             let key = refusal(e)?;
-            let status = if key == "error.last_admin_role" {
+            let status = if key == "error.last_admin_role" || key == "error.last_inspector_role" {
                 StatusCode::CONFLICT
             } else {
                 StatusCode::UNPROCESSABLE_ENTITY
