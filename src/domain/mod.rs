@@ -125,10 +125,20 @@ pub enum Role {
     /// The district civil-affairs bureau's assistance section (区民政局救助科): reads the
     /// cases sent on to the bureau, adds notes and records its instructions; nothing else.
     Bureau,
+    /// Civil-affairs staff who verify on the ground (民政核查人员): read the cases sent to the
+    /// civil-affairs post (never one about civil-affairs staff), add notes and record what
+    /// they found; nothing else.
+    Verifier,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Operator, Role::Inspector, Role::Admin, Role::Bureau];
+    pub const ALL: [Role; 5] = [
+        Role::Operator,
+        Role::Inspector,
+        Role::Verifier,
+        Role::Admin,
+        Role::Bureau,
+    ];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -136,6 +146,17 @@ impl Role {
             Role::Inspector => "inspector",
             Role::Admin => "admin",
             Role::Bureau => "bureau",
+            Role::Verifier => "verifier",
+        }
+    }
+
+    /// For a role that reads only the cases sent to its office and remarks on them: the
+    /// history kind of its remarks (the bureau's instructions, a verifier's findings).
+    pub fn remark(self) -> Option<&'static str> {
+        match self {
+            Role::Bureau => Some("instruction"),
+            Role::Verifier => Some("verification"),
+            _ => None,
         }
     }
 

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use super::ServiceError;
-use crate::config::DISTRICT_BUREAU;
+use crate::config::{CIVIL_AFFAIRS_POST, DISTRICT_BUREAU};
 use crate::crypto::{Dek, Keyring, SealContext, WrappedDek};
 use crate::domain::{Role, Status, TrackingCode};
 use crate::entities::{case_route, message, recusal, report, user, user_role};
@@ -39,14 +39,16 @@ impl Viewer {
         self.roles.contains(&Role::Admin)
     }
 
-    /// The district bureau: reads the cases sent on to it, and only those.
-    pub fn is_bureau(&self) -> bool {
-        self.roles.contains(&Role::Bureau)
+    /// The history kind of the remarks this account writes on the cases sent to its office
+    /// (the bureau, a civil-affairs verifier); `None` for everyone else.
+    pub fn remark(&self) -> Option<&'static str> {
+        self.roles.iter().find_map(|r| r.remark())
     }
 
-    /// Whether the account reads case files (inspectors, and the bureau its own cases).
+    /// Whether the account reads case files: inspectors all, the bureau and verifiers the
+    /// cases sent to their office.
     pub fn reads_cases(&self) -> bool {
-        self.is_inspector() || self.is_bureau()
+        self.is_inspector() || self.remark().is_some()
     }
 
     /// The reports this account may know exist, or `None` when it may know of none.
@@ -59,8 +61,10 @@ impl Viewer {
             return Some(not_recused);
         }
         let mut reach = Condition::any();
-        if self.is_bureau() {
-            reach = reach.add(sent_to_group(DISTRICT_BUREAU));
+        for (role, group) in OFFICES {
+            if self.roles.contains(&role) {
+                reach = reach.add(sent_to_group(group));
+            }
         }
         if self.is_operator() {
             reach = reach.add(report::Column::OperatorId.eq(self.user_id));
@@ -71,6 +75,12 @@ impl Viewer {
         Some(Condition::all().add(reach).add(not_recused))
     }
 }
+
+/// The roles that read only the cases sent to their office, and that office's group.
+const OFFICES: [(Role, &str); 2] = [
+    (Role::Bureau, DISTRICT_BUREAU),
+    (Role::Verifier, CIVIL_AFFAIRS_POST),
+];
 
 /// The reports routed to a recipient group, by rule or by escalation.
 fn sent_to_group(group: &str) -> Condition {

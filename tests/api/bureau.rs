@@ -1,4 +1,4 @@
-//! The district bureau's account (区民政局救助科): it reads the cases sent to the bureau — by
+//! The district bureau's account (区民政局救助科), and the civil-affairs verifiers' (民政核查人员): it reads the cases sent to the bureau — by
 //! rule or by escalation — adds notes and records its instructions, and nothing else. Every
 //! other case is as if it did not exist; recusal applies to it as to everyone.
 
@@ -13,6 +13,7 @@ use crate::on_both_backends;
 on_both_backends!(
     the_bureau_reads_and_remarks_on_the_cases_sent_to_it_and_nothing_else,
     recusal_keeps_a_bureau_account_away_as_it_does_everyone,
+    a_verifier_reads_the_cases_sent_to_the_civil_affairs_post_and_records_findings,
 );
 
 async fn the_bureau_reads_and_remarks_on_the_cases_sent_to_it_and_nothing_else(app: TestApp) {
@@ -171,4 +172,59 @@ async fn recusal_keeps_a_bureau_account_away_as_it_does_everyone(app: TestApp) {
         other_file.contains(&format!("<option value=\"{chen}\">陈立新</option>")),
         "the bureau account can be recused by hand"
     );
+}
+
+async fn a_verifier_reads_the_cases_sent_to_the_civil_affairs_post_and_records_findings(
+    app: TestApp,
+) {
+    app.create_staff("zheng", "郑主任", &[Role::Inspector], &[])
+        .await;
+    // Wrongful exclusion goes to the civil-affairs post by rule; a case about civil-affairs
+    // staff never does, whatever else it is.
+    let theirs = submit(
+        &app,
+        report_body("wrongful_exclusion", "qingshan-village", None),
+    )
+    .await
+    .report;
+    let about_them = submit(
+        &app,
+        report_body(
+            "wrongful_exclusion",
+            "xinmin-village",
+            Some("civil_affairs_staff"),
+        ),
+    )
+    .await
+    .report;
+    let other = submit(&app, report_body("connection", "qingshan-village", None))
+        .await
+        .report;
+
+    let verifier = app.signed_in("min", "民政小王", Role::Verifier).await;
+    let list = verifier.page("/staff/cases").await;
+    assert!(list.contains(&theirs.case_number), "{list}");
+    assert!(!list.contains(&about_them.case_number), "{list}");
+    assert!(!list.contains(&other.case_number), "{list}");
+    assert!(list.contains("民政小王"), "signed in as the verifier");
+    for hidden in [about_them.id, other.id] {
+        let page = verifier.get(&format!("/staff/cases/{hidden}")).await;
+        assert_eq!(page.status(), 404);
+    }
+    let path = format!("/staff/cases/{}", theirs.id);
+    let page = verifier.page(&path).await;
+    assert!(page.contains("<label for=\"instruction-text\">民政核查情况</label>"));
+    assert!(page.contains("记录核查情况"));
+    let accept = verifier
+        .post(&format!("{path}/status"), &[("transition", "accept")])
+        .await;
+    assert_eq!(accept.status(), 403, "the workflow is the inspectors'");
+    let finding = "入户核实：该户确实符合条件却被取消";
+    let done = verifier
+        .post(&format!("{path}/instructions"), &[("text", finding)])
+        .await;
+    assert_eq!(done.status(), 303);
+    let file = app.sign_in("zheng").await.page(&path).await;
+    assert!(file.contains(finding), "the inspector reads the finding");
+    assert!(file.contains("民政核查情况"));
 }

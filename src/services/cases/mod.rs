@@ -14,8 +14,7 @@ pub use page::{
     case_file, open_case,
 };
 pub use workflow::{
-    Happened, INSTRUCTION, add_note, assign, change_status, escalate, merge_preview, record_event,
-    record_instruction,
+    Happened, add_note, assign, change_status, escalate, merge_preview, record_event, record_remark,
 };
 
 pub use super::access::{Viewer, case_exists};

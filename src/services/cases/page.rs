@@ -252,8 +252,13 @@ pub async fn case_file(
             .collect()
     };
     let assignable = of_role(Role::Inspector);
-    // Recusal applies to everyone who reads case files: inspectors and the bureau.
-    let recusable = [assignable.clone(), of_role(Role::Bureau)].concat();
+    // Recusal applies to everyone who reads case files: inspectors, verifiers, the bureau.
+    let recusable = [
+        assignable.clone(),
+        of_role(Role::Verifier),
+        of_role(Role::Bureau),
+    ]
+    .concat();
     let record = routing::routes_of_case(db, routing, id).await?;
     let names = staff::display_names(
         db,

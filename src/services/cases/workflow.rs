@@ -362,9 +362,10 @@ pub async fn assign(
     work.commit().await
 }
 
-/// The bureau's instruction on a case sent to it, in the case's history (sealed like every
-/// event's detail). Only the bureau records instructions.
-pub async fn record_instruction(
+/// A remark of the office a case was sent to — the bureau's instruction, a verifier's
+/// finding — in the case's history (sealed like every event's detail). Only those offices
+/// write remarks.
+pub async fn record_remark(
     db: &DatabaseConnection,
     keyring: &Keyring,
     viewer: &Viewer,
@@ -372,19 +373,16 @@ pub async fn record_instruction(
     text: &str,
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
-    if !viewer.is_bureau() {
+    let Some(kind) = viewer.remark() else {
         return Err(ServiceError::Forbidden);
-    }
+    };
     let workable = Workable::find_to_remark(db, keyring, viewer, id).await?;
     let text = required_text(text).map_err(ServiceError::Invalid)?;
-    let detail = format!("case {}: bureau instruction", workable.before.case_number);
+    let detail = format!("case {}: {kind} recorded", workable.before.case_number);
     let work = workable.begin(AuditAction::Note, &detail, now).await?;
-    work.record(INSTRUCTION, None, Some(text), now).await?;
+    work.record(kind, None, Some(text), now).await?;
     work.commit().await
 }
-
-/// The history entry of a bureau instruction.
-pub const INSTRUCTION: &str = "instruction";
 
 /// Adds an internal note, sealed with the report's key. Returns the note's id.
 pub async fn add_note(

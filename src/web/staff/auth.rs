@@ -203,7 +203,8 @@ pub async fn logout(desk: Desk) -> Result<HttpResponse, AppError> {
 pub async fn home(desk: Desk) -> HttpResponse {
     let user = &desk.user;
     let lang = desk.lang.code();
-    let target = if user.has(Role::Inspector) || user.has(Role::Bureau) {
+    let target = if user.has(Role::Inspector) || user.has(Role::Bureau) || user.has(Role::Verifier)
+    {
         format!("/staff/cases?lang={lang}")
     } else if user.has(Role::Operator) {
         format!("/staff/intake?lang={lang}")

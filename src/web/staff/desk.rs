@@ -121,8 +121,8 @@ pub struct Nav {
     pub inspector: bool,
     pub operator: bool,
     pub admin: bool,
-    /// The district bureau, which reads the cases sent to it.
-    pub bureau: bool,
+    /// The district bureau or a civil-affairs verifier, who read the cases sent to them.
+    pub office: bool,
     /// Notifications that gave up, shown to admins and inspectors as a banner (0 to others).
     pub failed_mail: u64,
     /// The banner's text, empty when nothing failed.
@@ -137,7 +137,7 @@ impl Nav {
             inspector: user.has(Role::Inspector),
             operator: user.has(Role::Operator),
             admin: user.has(Role::Admin),
-            bureau: user.has(Role::Bureau),
+            office: user.has(Role::Bureau) || user.has(Role::Verifier),
             failed_mail,
             mail_alarm: if failed_mail > 0 {
                 t.t("staff.mail.alarm")

@@ -77,12 +77,12 @@ staff_routes! {
     post "/staff/totp" [] => auth::totp_confirm;
     get "/staff/intake" [Operator] => intake::intake_form;
     post "/staff/intake" [Operator] => intake::submit_intake;
-    get "/staff/cases" [Inspector, Operator, Bureau] => cases::list_cases;
-    get "/staff/cases/{id}" [Inspector, Bureau] => cases::show_case;
+    get "/staff/cases" [Inspector, Operator, Bureau, Verifier] => cases::list_cases;
+    get "/staff/cases/{id}" [Inspector, Bureau, Verifier] => cases::show_case;
     post "/staff/cases/{id}/status" [Inspector] => cases::act::<cases::ChangeStatus>;
     post "/staff/cases/{id}/assign" [Inspector] => cases::act::<cases::AssignCase>;
-    post "/staff/cases/{id}/notes" [Inspector, Bureau] => cases::act::<cases::AddNote>;
-    post "/staff/cases/{id}/instructions" [Bureau] => cases::act::<cases::Instruct>;
+    post "/staff/cases/{id}/notes" [Inspector, Bureau, Verifier] => cases::act::<cases::AddNote>;
+    post "/staff/cases/{id}/instructions" [Bureau, Verifier] => cases::act::<cases::Instruct>;
     post "/staff/cases/{id}/messages" [Inspector] => cases::act::<cases::AskReporter>;
     post "/staff/cases/{id}/events" [Inspector] => cases::act::<cases::RecordEvent>;
     post "/staff/cases/{id}/recusals" [Inspector] => cases::act::<cases::Recuse>;

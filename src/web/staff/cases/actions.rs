@@ -312,7 +312,8 @@ impl<const TO_REPORTER: bool> CaseAction for Written<TO_REPORTER> {
     }
 }
 
-/// The bureau's instruction on a case sent to it.
+/// The remark of the office a case was sent to: the bureau's instruction, a verifier's
+/// finding.
 #[derive(Debug, Deserialize)]
 pub struct Instruct {
     text: Option<String>,
@@ -321,7 +322,7 @@ pub struct Instruct {
 impl CaseAction for Instruct {
     async fn run(self, s: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError> {
         let text = self.text.unwrap_or_default();
-        cases::record_instruction(&s.db, &s.keyring, viewer, id, &text, s.now()).await
+        cases::record_remark(&s.db, &s.keyring, viewer, id, &text, s.now()).await
     }
 
     fn typed(&self) -> Typed {
@@ -329,7 +330,7 @@ impl CaseAction for Instruct {
     }
 
     fn required(&self) -> Option<&'static str> {
-        Some("staff.case.instruction")
+        Some("staff.case.remark")
     }
 }
 

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{due_text, village_name};
-use crate::domain::{Status, conversation_open, is_finished, local_day};
+use crate::domain::{Role, Status, conversation_open, is_finished, local_day};
 use crate::error::{AppError, ErrorKind};
 use crate::i18n::Catalog;
 use crate::services::cases::{self, CaseFile, CaseView, Outcome};
@@ -86,8 +86,9 @@ struct CasePage {
     moves: Vec<&'static str>,
     /// Whether the viewer works the case (an inspector) or only reads and remarks on it.
     may_work: bool,
-    /// Whether the viewer records the bureau's instructions.
-    may_instruct: bool,
+    /// The kind of remark the viewer records (the bureau's instructions, a verifier's
+    /// findings), if any.
+    remark: Option<&'static str>,
     /// Still being worked: not closed nor merged.
     open: bool,
     /// The reporter can still be asked questions.
@@ -165,12 +166,17 @@ fn moves(status: Status) -> Vec<&'static str> {
     .collect()
 }
 
+/// Whether a history kind is an office's remark (instruction, finding).
+fn is_remark(kind: &str) -> bool {
+    Role::ALL.iter().any(|r| r.remark() == Some(kind))
+}
+
 /// The case's events, notes and messages as one history, in the order they happened.
 fn timeline(t: &Catalog, case: &CaseView) -> Vec<Entry> {
     let events = case.events.iter().map(|e| {
         let (class, kind) = match (e.from, e.to) {
             (Some(_), Some(_)) => ("event", "staff.timeline.status"),
-            _ if e.kind == cases::INSTRUCTION => ("instruction", "staff.timeline.instruction"),
+            _ if is_remark(&e.kind) => ("remark", "staff.timeline.remark"),
             _ => ("event", "staff.timeline.event"),
         };
         let what = match (e.from, e.to) {
@@ -179,7 +185,7 @@ fn timeline(t: &Catalog, case: &CaseView) -> Vec<Entry> {
                 t.label("status", from.code()),
                 t.label("status", to.code())
             ),
-            _ if e.kind == cases::INSTRUCTION => String::new(),
+            _ if is_remark(&e.kind) => t.label("staff.event", &e.kind).to_string(),
             _ => match e.happened_on {
                 Some(on) => t
                     .t("staff.case.event_on")
@@ -317,7 +323,7 @@ pub(super) async fn case_page(
             Vec::new()
         },
         may_work,
-        may_instruct: viewer.is_bureau(),
+        remark: viewer.remark(),
         open: !is_finished(case.status),
         talking: conversation_open(case.status),
         typed,
