@@ -14,6 +14,7 @@ pub mod digest;
 pub mod enrolment;
 pub mod intake;
 pub mod keys;
+pub mod ledger;
 pub mod outbox;
 pub mod passwords;
 pub mod quarantine;

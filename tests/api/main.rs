@@ -25,6 +25,7 @@ mod flood_shares;
 mod group_commit;
 mod hostile_files;
 mod key_rotation;
+mod ledger;
 mod mail;
 mod merges;
 mod privacy;

@@ -10,7 +10,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::domain::{Category, Status, SubjectRole};
+use crate::domain::{Category, Outcome, Status, SubjectRole};
 use crate::entities::{message, report};
 use crate::services::ServiceError;
 use crate::services::access::{Viewer, status_of};
@@ -52,6 +52,8 @@ pub struct CaseRow {
     pub anonymous: bool,
     /// The reported person's position (metadata; their name is sealed and not listed).
     pub subject_role: Option<SubjectRole>,
+    /// The finding, once concluded.
+    pub outcome: Option<Outcome>,
     /// The assignee's display name.
     pub assignee: Option<String>,
     /// Reporter answers no inspector has opened the case to read yet.
@@ -92,6 +94,7 @@ struct Metadata {
     assignee_id: Option<Uuid>,
     purged_on: Option<NaiveDate>,
     subject_role: Option<String>,
+    outcome: Option<String>,
 }
 
 /// The triage list: one page of the cases the viewer may see, with counts per status and each
@@ -117,28 +120,7 @@ pub async fn list_cases(
             per_page,
         });
     };
-    // Flood reports wait in quarantine until an inspector keeps them.
-    let mut narrowed = Condition::all()
-        .add(visible)
-        .add(report::Column::Quarantined.eq(false));
-    if let Some(category) = filter.category {
-        narrowed = narrowed.add(report::Column::Category.eq(category.code()));
-    }
-    if let Some(village) = &filter.village {
-        narrowed = narrowed.add(report::Column::Village.eq(village.as_str()));
-    }
-    if let Some(channel) = &filter.channel {
-        narrowed = narrowed.add(report::Column::Channel.eq(channel.as_str()));
-    }
-    if let Some(site) = filter.site {
-        narrowed = narrowed.add(report::Column::SiteId.eq(site));
-    }
-    if filter.assigned_to_me {
-        narrowed = narrowed.add(report::Column::AssigneeId.eq(viewer.user_id));
-    }
-    if filter.overdue {
-        narrowed = narrowed.add(deadlines.due_before(today));
-    }
+    let mut narrowed = narrowed(visible, viewer, filter, deadlines, today);
 
     let per_status: HashMap<String, i64> = report::Entity::find()
         .select_only()
@@ -169,24 +151,96 @@ pub async fn list_cases(
     if let Some(status) = filter.status {
         narrowed = narrowed.add(report::Column::Status.eq(status.code()));
     }
-    let direction = match filter.order {
+    let window = Some(((page - 1).saturating_mul(per_page), per_page));
+    let rows = rows_of(db, narrowed, filter.order, window, deadlines, today).await?;
+    Ok(CaseList {
+        rows,
+        counts,
+        total,
+        page,
+        per_page,
+    })
+}
+
+/// Every case the viewer may see under the filter (status included), in the list's order:
+/// what the ledger holds. Metadata only, as the list.
+pub async fn all_cases(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    filter: &CaseFilter,
+    deadlines: &Deadlines,
+    today: NaiveDate,
+) -> Result<Vec<CaseRow>, ServiceError> {
+    let Some(visible) = viewer.visible() else {
+        return Ok(Vec::new());
+    };
+    let mut narrowed = narrowed(visible, viewer, filter, deadlines, today);
+    if let Some(status) = filter.status {
+        narrowed = narrowed.add(report::Column::Status.eq(status.code()));
+    }
+    rows_of(db, narrowed, filter.order, None, deadlines, today).await
+}
+
+/// The filter's conditions but the status (which the counts per status leave out).
+fn narrowed(
+    visible: Condition,
+    viewer: &Viewer,
+    filter: &CaseFilter,
+    deadlines: &Deadlines,
+    today: NaiveDate,
+) -> Condition {
+    // Flood reports wait in quarantine until an inspector keeps them.
+    let mut narrowed = Condition::all()
+        .add(visible)
+        .add(report::Column::Quarantined.eq(false));
+    if let Some(category) = filter.category {
+        narrowed = narrowed.add(report::Column::Category.eq(category.code()));
+    }
+    if let Some(village) = &filter.village {
+        narrowed = narrowed.add(report::Column::Village.eq(village.as_str()));
+    }
+    if let Some(channel) = &filter.channel {
+        narrowed = narrowed.add(report::Column::Channel.eq(channel.as_str()));
+    }
+    if let Some(site) = filter.site {
+        narrowed = narrowed.add(report::Column::SiteId.eq(site));
+    }
+    if filter.assigned_to_me {
+        narrowed = narrowed.add(report::Column::AssigneeId.eq(viewer.user_id));
+    }
+    if filter.overdue {
+        narrowed = narrowed.add(deadlines.due_before(today));
+    }
+    narrowed
+}
+
+/// The rows matching `narrowed` in `order`, within `window` (offset, limit) when given, with
+/// assignees' names, unread answers and due dates.
+async fn rows_of(
+    db: &DatabaseConnection,
+    narrowed: Condition,
+    order: Order,
+    window: Option<(u64, u64)>,
+    deadlines: &Deadlines,
+    today: NaiveDate,
+) -> Result<Vec<CaseRow>, ServiceError> {
+    let direction = match order {
         Order::NewestFirst => SqlOrder::Desc,
         Order::OldestFirst => SqlOrder::Asc,
     };
-    let found: Vec<Metadata> = report::Entity::find()
+    let mut query = report::Entity::find()
         .filter(narrowed)
         .order_by(report::Column::ReceivedOn, direction.clone())
-        .order_by(report::Column::CaseNumber, direction)
-        .offset((page - 1).saturating_mul(per_page))
-        .limit(per_page)
-        .into_partial_model::<Metadata>()
-        .all(db)
-        .await?;
+        .order_by(report::Column::CaseNumber, direction);
+    if let Some((offset, limit)) = window {
+        query = query.offset(offset).limit(limit);
+    }
+    let found: Vec<Metadata> = query.into_partial_model::<Metadata>().all(db).await?;
 
     let names = staff::display_names(db, found.iter().filter_map(|r| r.assignee_id)).await?;
     let unread = unread_replies(db, found.iter().map(|r| r.id).collect()).await?;
     let accepted = deadlines::acceptance_days(db, found.iter().map(|r| r.id).collect()).await?;
-    let rows = found
+    Ok(found
         .into_iter()
         .map(|r| {
             let dates = CaseDates {
@@ -207,19 +261,13 @@ pub async fn list_cases(
                 received_on: r.received_on,
                 anonymous: r.anonymous,
                 subject_role: r.subject_role.as_deref().and_then(SubjectRole::parse),
+                outcome: r.outcome.as_deref().and_then(Outcome::parse),
                 overdue: due.is_some_and(|(_, day)| day < today),
                 due,
                 purged: r.purged_on.is_some(),
             }
         })
-        .collect();
-    Ok(CaseList {
-        rows,
-        counts,
-        total,
-        page,
-        per_page,
-    })
+        .collect())
 }
 
 /// Unread reporter answers per report, for the given reports only.

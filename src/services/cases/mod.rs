@@ -8,7 +8,7 @@ mod workflow;
 
 pub use conversation::{ReplyOutcome, ask_reporter, reporter_reply};
 pub(crate) use conversation::{open_conversation, reply_allowed, status_detail};
-pub use list::{CaseFilter, CaseList, CaseRow, Order, list_cases};
+pub use list::{CaseFilter, CaseList, CaseRow, Order, all_cases, list_cases};
 pub use page::{
     CaseFile, CaseView, EventView, MessageView, NoteView, ReadView, RelatedCase, RouteView,
     case_file, open_case,

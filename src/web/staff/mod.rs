@@ -9,6 +9,7 @@ pub(crate) mod confirm;
 mod desk;
 mod enrol;
 mod intake;
+mod ledger;
 mod quarantine;
 mod sites;
 
@@ -78,6 +79,8 @@ staff_routes! {
     get "/staff/intake" [Operator] => intake::intake_form;
     post "/staff/intake" [Operator] => intake::submit_intake;
     get "/staff/cases" [Inspector, Operator, Bureau, Verifier] => cases::list_cases;
+    get "/staff/cases/ledger.xlsx" [Inspector] => ledger::ledger_xlsx;
+    get "/staff/cases/ledger.csv" [Inspector] => ledger::ledger_csv;
     get "/staff/cases/{id}" [Inspector, Bureau, Verifier] => cases::show_case;
     post "/staff/cases/{id}/status" [Inspector] => cases::act::<cases::ChangeStatus>;
     post "/staff/cases/{id}/assign" [Inspector] => cases::act::<cases::AssignCase>;

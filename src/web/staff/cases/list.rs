@@ -37,7 +37,7 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
-    fn filter(&self) -> CaseFilter {
+    pub(in crate::web::staff) fn filter(&self) -> CaseFilter {
         let some = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
         CaseFilter {
             status: self.status.as_deref().and_then(Status::parse),
@@ -82,6 +82,8 @@ struct CasesPage {
     frame: StaffPage,
     /// Whether the viewer opens case files (operators see the list only).
     reads_cases: bool,
+    /// The list's filters as a query string, for the ledger exports (inspectors only).
+    export_query: Option<String>,
     rows: Vec<ShownRow>,
     counts: Vec<(String, String, u64)>,
     total: u64,
@@ -93,6 +95,15 @@ struct CasesPage {
     mine: bool,
     overdue: bool,
     oldest: bool,
+}
+
+/// A list's query string without its page: the same filters for the whole ledger.
+fn filters_only(query: &str) -> String {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty() && !pair.starts_with("page="))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 pub async fn list_cases(
@@ -144,6 +155,10 @@ pub async fn list_cases(
     let page = CasesPage {
         frame,
         reads_cases: desk.viewer().reads_cases(),
+        export_query: desk
+            .viewer()
+            .is_inspector()
+            .then(|| filters_only(desk.req().query_string())),
         rows,
         counts: counts
             .into_iter()

@@ -8,7 +8,7 @@ pub use actions::{
     AddNote, AskReporter, AssignCase, ChangeStatus, EscalateCase, Instruct, RecordEvent, Recuse,
     act,
 };
-pub use list::list_cases;
+pub use list::{ListQuery, list_cases};
 pub use page::show_case;
 
 use crate::i18n::{Catalog, Lang};
@@ -17,14 +17,14 @@ use crate::web::{AppState, pages};
 
 /// A village's name in the page's language; empty when the case names none the configuration
 /// knows.
-fn village_name(state: &AppState, lang: Lang, id: Option<&str>) -> String {
+pub(super) fn village_name(state: &AppState, lang: Lang, id: Option<&str>) -> String {
     id.and_then(|id| pages::village_name(&state.villages, lang, id))
         .unwrap_or_default()
         .to_string()
 }
 
 /// "Accept by 2024-10-10", empty when nothing is due.
-fn due_text(t: &Catalog, due: Option<(Stage, chrono::NaiveDate)>) -> String {
+pub(super) fn due_text(t: &Catalog, due: Option<(Stage, chrono::NaiveDate)>) -> String {
     due.map(|(stage, date)| {
         t.t("staff.due")
             .replace("{stage}", t.label("staff.stage", stage.code()))

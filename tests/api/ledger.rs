@@ -1,0 +1,250 @@
+//! The problem ledger as the office hands it in: XLSX read back with calamine, CSV with its
+//! byte-order mark, in full and without content, under the list's filters, audited with the
+//! cases it held, and never holding a case the exporting account is recused from.
+
+use std::io::Cursor;
+
+use calamine::{Data, DataType, Reader, Xlsx};
+use chrono::NaiveDate;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde_json::json;
+use tipoff::domain::{Role, local_day};
+use tipoff::entities::audit_entry;
+
+use crate::helpers::reports::submit;
+use crate::helpers::{Staff, TestApp};
+use crate::on_both_backends;
+
+on_both_backends!(
+    the_ledger_exports_as_xlsx_and_csv_with_what_the_bureau_asks_for,
+    a_recused_account_never_exports_the_case,
+);
+
+const FULL_HEADERS: [&str; 16] = [
+    "序号",
+    "编号",
+    "收到日期",
+    "来源",
+    "类别",
+    "村（社区）",
+    "被反映人",
+    "被反映人身份",
+    "问题摘要",
+    "状态",
+    "核查结论",
+    "移交纪检日期",
+    "报区民政局日期",
+    "办结日期",
+    "办理期限",
+    "已超期",
+];
+
+/// The ledger file the inspector downloads from `path`, checked to be a download.
+async fn download(staff: &Staff<'_>, path: &str, kind: &str) -> Vec<u8> {
+    let response = staff.get(path).await;
+    assert_eq!(response.status(), 200, "{path}");
+    let headers = response.headers();
+    assert!(headers["content-type"].to_str().unwrap().starts_with(kind));
+    assert!(
+        headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment; filename=\"ledger-")
+    );
+    assert_eq!(headers["cache-control"], "no-store");
+    response.bytes().await.unwrap().to_vec()
+}
+
+/// The one sheet of a ledger workbook: its rows as read back.
+fn sheet(bytes: Vec<u8>) -> Vec<Vec<Data>> {
+    let mut book = Xlsx::new(Cursor::new(bytes)).expect("an XLSX file");
+    let range = book.worksheet_range("台账").expect("the 台账 sheet");
+    range.rows().map(|r| r.to_vec()).collect()
+}
+
+fn texts(row: &[Data]) -> Vec<String> {
+    row.iter().map(|c| c.to_string()).collect()
+}
+
+async fn exports(app: &TestApp) -> Vec<String> {
+    audit_entry::Entity::find()
+        .filter(audit_entry::Column::Action.eq("export"))
+        .order_by_asc(audit_entry::Column::Seq)
+        .all(app.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.detail)
+        .collect()
+}
+
+async fn the_ledger_exports_as_xlsx_and_csv_with_what_the_bureau_asks_for(app: TestApp) {
+    let inspector = app.signed_in("zheng", "郑主任", Role::Inspector).await;
+    let worked = submit(
+        &app,
+        json!({
+            "category": "connection",
+            "village": "qingshan-village",
+            "subject": "刘某某，青山村党支部书记",
+            "subject_role": "village_cadre",
+            "description": "书记的弟弟开着小车还在吃低保\n第二行细节",
+            "anonymous": true
+        }),
+    )
+    .await
+    .report;
+    let waiting = submit(
+        &app,
+        json!({
+            "category": "policy",
+            "village": "xinmin-village",
+            "description": "另一户的低保有问题",
+            "anonymous": true
+        }),
+    )
+    .await
+    .report;
+    let path = |what: &str| format!("/staff/cases/{}/{what}", worked.id);
+    let today = local_day(app.state.now());
+    for fields in [
+        vec![("transition", "accept")],
+        vec![("transition", "start_verifying")],
+        vec![
+            ("transition", "conclude"),
+            ("outcome", "partly_substantiated"),
+            ("text", "车辆属实"),
+        ],
+        vec![("transition", "close"), ("text", "已整改")],
+    ] {
+        let done = inspector.post(&path("status"), &fields).await;
+        assert_eq!(done.status(), 303, "{fields:?}");
+    }
+    let on = today.format("%Y-%m-%d").to_string();
+    let transfer = [("event", "transferred_discipline"), ("on", on.as_str())];
+    assert_eq!(
+        inspector.post(&path("events"), &transfer).await.status(),
+        303
+    );
+
+    // The full ledger, in Excel.
+    let rows = sheet(
+        download(
+            &inspector,
+            "/staff/cases/ledger.xlsx?lang=zh",
+            "application/vnd.openxmlformats",
+        )
+        .await,
+    );
+    assert!(
+        rows[0][0]
+            .to_string()
+            .starts_with("大路街道办事处救助领域问题线索台账")
+    );
+    assert_eq!(texts(&rows[1]), FULL_HEADERS);
+    assert_eq!(rows.len(), 4, "a title, the headers and two cases");
+    let line = rows
+        .iter()
+        .find(|r| r[1].to_string() == worked.case_number)
+        .expect("the worked case");
+    let at = |header: &str| FULL_HEADERS.iter().position(|h| *h == header).unwrap();
+    assert_eq!(line[at("收到日期")].as_date(), Some(worked.received_on));
+    assert!(line[at("收到日期")].is_datetime(), "a real date");
+    assert_eq!(line[at("被反映人")].to_string(), "刘某某，青山村党支部书记");
+    assert_eq!(line[at("被反映人身份")].to_string(), "村（社区）干部");
+    assert_eq!(
+        line[at("问题摘要")].to_string(),
+        "书记的弟弟开着小车还在吃低保…"
+    );
+    assert_eq!(line[at("核查结论")].to_string(), "部分属实");
+    assert_eq!(line[at("状态")].to_string(), "已反馈结案");
+    assert_eq!(line[at("移交纪检日期")].as_date(), Some(today));
+    assert_eq!(line[at("办结日期")].as_date(), Some(today));
+    assert_eq!(line[at("报区民政局日期")], Data::Empty);
+    let audited = exports(&app).await;
+    assert_eq!(audited.len(), 1);
+    assert!(audited[0].contains("full"), "{audited:?}");
+    assert!(audited[0].contains(&worked.case_number) && audited[0].contains(&waiting.case_number));
+
+    // Without content: no one named, no summary, anywhere in the file.
+    let bytes = download(
+        &inspector,
+        "/staff/cases/ledger.xlsx?content=none",
+        "application/vnd",
+    )
+    .await;
+    let plain = sheet(bytes);
+    let headers = texts(&plain[1]);
+    assert!(
+        !headers.contains(&"被反映人".to_string()) && !headers.contains(&"问题摘要".to_string())
+    );
+    assert_eq!(headers.len(), FULL_HEADERS.len() - 2);
+    let everything: String = plain.iter().flat_map(|r| texts(r)).collect();
+    assert!(!everything.contains("刘某某") && !everything.contains("小车"));
+    assert!(plain[0][0].to_string().contains("不含举报内容"));
+
+    // The list's filters hold: only the closed case.
+    let csv = download(
+        &inspector,
+        "/staff/cases/ledger.csv?status=closed&page=3",
+        "text/csv",
+    )
+    .await;
+    assert!(
+        csv.starts_with("\u{feff}".as_bytes()),
+        "UTF-8 with a byte-order mark"
+    );
+    let mut reader = csv::Reader::from_reader(&csv[3..]);
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(header, FULL_HEADERS);
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), 1);
+    assert_eq!(&records[0][1], worked.case_number);
+    assert_eq!(&records[0][at("问题摘要")], "书记的弟弟开着小车还在吃低保…");
+    assert_eq!(
+        NaiveDate::parse_from_str(&records[0][at("办结日期")], "%Y-%m-%d").unwrap(),
+        today
+    );
+    let audited = exports(&app).await;
+    assert_eq!(audited.len(), 3);
+    assert!(!audited[2].contains(&waiting.case_number), "{audited:?}");
+
+    // The list links to the exports with its filters.
+    let list = inspector.page("/staff/cases?status=closed&page=1").await;
+    assert!(
+        list.contains("href=\"/staff/cases/ledger.xlsx?status=closed\""),
+        "{list}"
+    );
+    // Others may not export at all.
+    let operator = app.signed_in("hua", "话务员小华", Role::Operator).await;
+    assert_eq!(operator.get("/staff/cases/ledger.csv").await.status(), 403);
+    assert!(!operator.page("/staff/cases").await.contains("ledger.xlsx"));
+}
+
+async fn a_recused_account_never_exports_the_case(app: TestApp) {
+    app.create_staff("wang", "王建国", &[Role::Inspector], &[])
+        .await;
+    let inspector = app.signed_in("zheng", "郑主任", Role::Inspector).await;
+    let named = submit(
+        &app,
+        json!({
+            "category": "connection",
+            "village": "qingshan-village",
+            "description": "街道的王建国给他亲戚办了低保",
+            "anonymous": true
+        }),
+    )
+    .await
+    .report;
+    let wang = app.sign_in("wang").await;
+    for path in [
+        "/staff/cases/ledger.xlsx",
+        "/staff/cases/ledger.xlsx?content=none",
+    ] {
+        let rows = sheet(download(&wang, path, "application/vnd").await);
+        assert_eq!(rows.len(), 2, "{path}: the title and the headers only");
+    }
+    let csv = download(&wang, "/staff/cases/ledger.csv", "text/csv").await;
+    assert!(!String::from_utf8(csv).unwrap().contains(&named.case_number));
+    let rows = sheet(download(&inspector, "/staff/cases/ledger.xlsx", "application/vnd").await);
+    assert_eq!(rows.len(), 3, "the other inspector's ledger holds it");
+}
