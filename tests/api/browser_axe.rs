@@ -1,8 +1,8 @@
 //! axe-core in real Chromium on every staff page, at a 1280-px desk and on a 360-px phone: each
 //! GET route of `STAFF_ROUTES` as every role allowed on it, with real data behind it, and the
 //! pages reached only by a step (sign-in, the one-time enrolment link, the confirmation pages,
-//! a refused case action, the receipt after hotline entry). No rule of WCAG 2.1 A/AA or axe's
-//! best practices is turned off.
+//! refused forms, the receipt after hotline entry), and the pages without ids in English. No
+//! rule of WCAG 2.1 A/AA or of axe's best practices is turned off.
 //!
 //! Runs when TIPOFF_TEST_AXE names axe-core's `axe.min.js` (npm install axe-core@4.10) and
 //! TIPOFF_TEST_CHROMEDRIVER names a chromedriver; under CI a missing one is a failure.
@@ -45,7 +45,8 @@ fn axe_source() -> Option<String> {
     Some(std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}")))
 }
 
-/// The staff accounts, one per role, by username, display name and roles.
+/// The staff accounts, one per role, by username, display name and roles; "feng" is the
+/// colleague recused (its pages are those of "zhou").
 const ACCOUNTS: [(&str, &str, &[Role]); 5] = [
     ("wang", "王管理", &[Role::Admin]),
     ("zhou", "周检查", &[Role::Inspector]),
@@ -78,8 +79,16 @@ async fn app_with_failing_mail() -> TestApp {
 async fn build_world(app: &TestApp) -> World {
     let mut ids = Vec::new();
     for (username, name, roles) in ACCOUNTS {
-        ids.push(app.create_staff(username, name, roles, &[]).await);
+        let aliases: &[&str] = if username == "feng" {
+            &["冯老三"]
+        } else {
+            &[]
+        };
+        ids.push(app.create_staff(username, name, roles, aliases).await);
     }
+    // An account that has left: its row shows disabled.
+    app.create_staff("old", "老话务", &[Role::Operator], &[])
+        .await;
     let zhou = ids[1].to_string();
     let feng = ids[2].to_string();
 
@@ -100,10 +109,10 @@ async fn build_world(app: &TestApp) -> World {
     )
     .await;
     assert_eq!(sent.status(), 200);
-    let worked = report_of(app, &code_in(&sent.text().await.unwrap())).await;
+    let code = code_in(&sent.text().await.unwrap());
     let worked = Submitted {
-        code: String::new(),
-        report: worked,
+        report: report_of(app, &code).await,
+        code,
     };
     // About civil-affairs staff: the rules send it to the bureau.
     let by_rule = submit(
@@ -149,6 +158,12 @@ async fn build_world(app: &TestApp) -> World {
         let done = inspector.post(&case(action), &fields).await;
         assert_eq!(done.status(), 303, "{action}");
     }
+    // The reporter answers: the case shows an unread reply.
+    let body = json!({"tracking_code": worked.code, "text": "住在三组，家里开着一辆新面包车"});
+    let replied = app
+        .post_json("/api/v1/track/reply", &body, "203.0.113.22")
+        .await;
+    assert!(replied.status().is_success(), "{}", replied.status());
     let bureau = app.sign_in("chen").await;
     let done = bureau
         .post(
@@ -166,7 +181,17 @@ async fn build_world(app: &TestApp) -> World {
     )
     .await
     .id;
+    let closed = add_site(app, SiteKind::StationMarket, "农贸市场东门", None)
+        .await
+        .id;
     let admin = app.sign_in("wang").await;
+    for path in [
+        "/staff/admin/users/old/disable".to_string(),
+        format!("/staff/sites/{closed}/disable"),
+    ] {
+        let done = admin.post(&path, &[("confirmed", "yes")]).await;
+        assert!(done.status().as_u16() < 400, "{path}: {}", done.status());
+    }
     let filed = admin
         .post(
             "/staff/admin/relatives",
@@ -182,6 +207,8 @@ async fn build_world(app: &TestApp) -> World {
     // Nobody listens for mail: every notification fails, and the banner shows.
     let batch = app.run_outbox().await;
     assert!(batch.failed > 0, "some mail failed");
+    // Ten days on, the cases not yet accepted are overdue.
+    app.advance(10 * 24 * 3600);
     World {
         worked,
         by_rule,
@@ -289,6 +316,13 @@ impl Audit {
         self.checked.push(name);
     }
 
+    /// Checks the page now shown, which must have been refused (4xx) with a reason shown.
+    async fn check_refused(&mut self, browser: &Browser, what: &str) {
+        let status = browser.status().await;
+        assert!((400..500).contains(&status), "{what}: {status}");
+        self.check(browser, what, status).await;
+    }
+
     /// Opens `path` and checks it.
     async fn visit(&mut self, browser: &Browser, what: &str, path: &str) {
         browser.goto(path).await;
@@ -321,14 +355,15 @@ async fn audit_every_staff_page(viewport: Viewport) {
         return;
     };
     audit.visit(&browser, "login", "/staff/login").await;
+    audit
+        .visit(&browser, "login in English", "/staff/login?lang=en")
+        .await;
     browser.fill("#username", "wang").await;
     browser.fill("#password", "not-the-password").await;
     browser
         .click_and_wait_for_page("form button[type='submit']")
         .await;
-    let refused = browser.status().await;
-    assert!(refused >= 400, "a wrong password is refused: {refused}");
-    audit.check(&browser, "login refused", refused).await;
+    audit.check_refused(&browser, "login refused").await;
     drop(browser);
 
     // Every GET route, as every account allowed on it.
@@ -350,6 +385,19 @@ async fn audit_every_staff_page(viewport: Viewport) {
             let path = concrete(&world, route.path);
             audit
                 .visit(&browser, &format!("{} as {username}", route.path), &path)
+                .await;
+        }
+        // The same pages in English: every word changes, nothing else may.
+        for route in STAFF_ROUTES.iter().filter(|r| r.method == "get") {
+            if NOT_HTML.contains(&route.path)
+                || route.path.contains('{')
+                || !(route.roles.is_empty() || route.roles.iter().any(|r| roles.contains(r)))
+            {
+                continue;
+            }
+            let what = format!("{} as {username} in English", route.path);
+            audit
+                .visit(&browser, &what, &format!("{}?lang=en", route.path))
                 .await;
         }
         match username {
@@ -403,7 +451,13 @@ async fn audit_every_staff_page(viewport: Viewport) {
 /// The admin creates an account (the page shows its one-time link), opens the link, and asks
 /// to disable an account.
 async fn admin_steps(audit: &mut Audit, browser: &Browser) {
+    browser.goto("/staff/sites").await;
+    assert!(browser.is_displayed("tr.disabled").await, "a disabled site");
     browser.goto("/staff/admin/users").await;
+    assert!(
+        browser.is_displayed("tr.disabled").await,
+        "a disabled account"
+    );
     browser.fill("#username", "new.jc").await;
     browser.fill("#display_name", "新检查员").await;
     browser.click("input[name='inspector']").await;
@@ -417,9 +471,8 @@ async fn admin_steps(audit: &mut Audit, browser: &Browser) {
     let path = link[link.find("/staff/enrol/").expect("an enrolment link")..].to_string();
     audit.visit(browser, "enrolment", &path).await;
     browser.goto("/staff/enrol/not-a-real-token").await;
-    let dead = browser.status().await;
     audit
-        .check(browser, "enrolment with a dead link", dead)
+        .check_refused(browser, "enrolment with a dead link")
         .await;
 
     browser.goto("/staff/admin/users").await;
@@ -429,12 +482,59 @@ async fn admin_steps(audit: &mut Audit, browser: &Browser) {
     audit
         .check(browser, "confirm disabling an account", 200)
         .await;
+
+    browser.goto("/staff/admin/relatives").await;
+    browser
+        .click_and_wait_for_page("form[action*='/remove'] button")
+        .await;
+    audit
+        .check(browser, "confirm withdrawing a close-relative filing", 200)
+        .await;
+
+    // A blank name, sent past the browser's own check: the field says why it is refused.
+    browser.goto("/staff/admin/users/feng").await;
+    without_browser_checks(browser).await;
+    browser.fill("#display_name", " ").await;
+    browser
+        .click_and_wait_for_page("form[action*='/name'] button[type='submit']")
+        .await;
+    audit
+        .check_refused(browser, "an account refusing a blank name")
+        .await;
+}
+
+/// Turns off the browser's own form checks, so that the server's refusals can be seen.
+async fn without_browser_checks(browser: &Browser) {
+    browser
+        .eval("document.querySelectorAll('form').forEach(f => f.noValidate = true); return null")
+        .await;
 }
 
 /// The inspector asks to recuse a colleague and to merge a case (confirmation pages), gives
 /// an unknown case to merge into (refused, 422), and reviews quarantine.
 async fn inspector_steps(audit: &mut Audit, browser: &Browser, world: &World) {
     let worked = format!("/staff/cases/{}", world.worked.report.id);
+    browser.goto(&worked).await;
+    for shown in ["ul.attachments", "li.from-reporter", "#mail-alarm"] {
+        assert!(
+            browser.is_displayed(shown).await,
+            "the case page shows {shown}"
+        );
+    }
+    browser.goto("/staff/cases").await;
+    assert!(browser.is_displayed("tr.overdue").await, "overdue cases");
+    browser.goto("/staff/quarantine").await;
+    assert!(
+        browser.is_displayed("input[value='discard']").await,
+        "flood reports wait in quarantine"
+    );
+    audit
+        .visit(
+            browser,
+            "a worked case in English",
+            &format!("{worked}?lang=en"),
+        )
+        .await;
     browser.goto(&worked).await;
     browser.choose("#recuse-who", "冯涛").await;
     browser.fill("#recuse-reason", "与被反映人是同学").await;
@@ -460,6 +560,14 @@ async fn inspector_steps(audit: &mut Audit, browser: &Browser, world: &World) {
 
 /// The operator enters a hotline call; the receipt reads the code out once.
 async fn operator_steps(audit: &mut Audit, browser: &Browser) {
+    // Sent empty past the browser's checks: the form comes back with every problem listed.
+    browser.goto("/staff/intake").await;
+    without_browser_checks(browser).await;
+    browser
+        .click_and_wait_for_page("form[action^='/staff/intake'] button[type='submit']")
+        .await;
+    audit.check_refused(browser, "hotline entry refused").await;
+
     browser.goto("/staff/intake").await;
     browser.choose("#category", "关系保").await;
     browser
