@@ -11,6 +11,7 @@ mod attachments;
 mod audit;
 mod backup_drill;
 mod browser;
+mod browser_axe;
 mod browser_desk;
 mod browser_flows;
 mod bureau;

@@ -292,6 +292,8 @@ struct CountsPage {
 struct CountSection {
     id: &'static str,
     caption: &'static str,
+    /// What the rows' own headers name (the column above them, for screen readers).
+    rows_head: &'static str,
     rows: Vec<CountLine>,
 }
 
@@ -377,19 +379,30 @@ pub async fn show_counts(desk: Desk) -> Result<HttpResponse, AppError> {
         (t.t("counts.unattributed").to_string(), String::new()),
         &counts.unattributed,
     );
-    let section = |id, caption, rows| CountSection { id, caption, rows };
+    let section = |id, caption, rows_head, rows| CountSection {
+        id,
+        caption,
+        rows_head,
+        rows,
+    };
     desk.render(
         &CountsPage {
             frame,
             min_shown: counts.min_shown,
             periods,
             sections: vec![
-                section("kinds", "counts.by_kind", kinds),
-                section("villages", "counts.by_village", villages),
-                section("sites", "counts.by_site", sites),
+                section("kinds", "counts.by_kind", "counts.rows.kinds", kinds),
+                section(
+                    "villages",
+                    "counts.by_village",
+                    "counts.rows.villages",
+                    villages,
+                ),
+                section("sites", "counts.by_site", "counts.rows.sites", sites),
                 section(
                     "unattributed",
                     "counts.unattributed_title",
+                    "counts.rows.unattributed",
                     vec![unattributed],
                 ),
             ],
