@@ -25,8 +25,11 @@ use crate::helpers::{TestApp, code_in, configured, free_port, sqlite_app_with};
 /// The rule sets every page must pass.
 const TAGS: [&str; 5] = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"];
 
-/// Staff GET routes that serve no HTML page: the QR images and the attachment bytes.
-const NOT_HTML: [&str; 4] = [
+/// Staff GET routes that serve no HTML page: the QR images, the attachment bytes and the
+/// ledger files.
+const NOT_HTML: [&str; 6] = [
+    "/staff/cases/ledger.xlsx",
+    "/staff/cases/ledger.csv",
     "/staff/sites/{id}/qr.svg",
     "/staff/sites/{id}/qr.png",
     "/staff/cases/{id}/attachments/{n}",

@@ -24,8 +24,9 @@ async fn api_report_with(app: &TestApp, files: &[FilePart<'_>], ip: &str) -> req
 
 #[tokio::test]
 async fn a_file_that_kills_its_worker_costs_one_file_and_nothing_else() {
-    // A worker too small for the file: it dies of it, as one would on a parser's bug.
-    let app = sqlite_app_with(|s| s.attachments.worker_memory_mb = 64).await;
+    // A worker too small for the file: it dies of it, as one would on a parser's bug. (96
+    // MiB: room for the worker itself and a photo, not for a page inflating to 100 MiB.)
+    let app = sqlite_app_with(|s| s.attachments.worker_memory_mb = 96).await;
     let killer = pdf_with_large_content(100);
     let response = submit_file(
         &app,
