@@ -86,6 +86,16 @@ pub enum Channel {
     Letter,
     /// Someone who came to the office in person.
     WalkIn,
+    /// Raised at a courtyard meeting (院坝会) and written down by staff.
+    Courtyard,
+    /// Sent in a village or community WeChat group.
+    WechatGroup,
+    /// Flagged by comparing records (数据比对): audit or discipline departments' data.
+    DataComparison,
+    /// Assigned by a higher level (上级交办).
+    Assigned,
+    /// Found by the office's own self-inspection (自查发现).
+    SelfInspection,
 }
 
 impl Channel {
@@ -96,19 +106,35 @@ impl Channel {
             Channel::Hotline => "hotline",
             Channel::Letter => "letter",
             Channel::WalkIn => "walk_in",
+            Channel::Courtyard => "courtyard",
+            Channel::WechatGroup => "wechat_group",
+            Channel::DataComparison => "data_comparison",
+            Channel::Assigned => "assigned",
+            Channel::SelfInspection => "self_inspection",
         }
     }
 
+    /// Every source the campaign collects leads from, in the order forms and lists show them.
+    pub const ALL: [Channel; 10] = [
+        Channel::Web,
+        Channel::Api,
+        Channel::Hotline,
+        Channel::Letter,
+        Channel::WalkIn,
+        Channel::Courtyard,
+        Channel::WechatGroup,
+        Channel::DataComparison,
+        Channel::Assigned,
+        Channel::SelfInspection,
+    ];
+
+    /// The sources staff type in at the operator's desk: all but the public web form and API.
+    pub fn entered_by_staff(self) -> bool {
+        !matches!(self, Channel::Web | Channel::Api)
+    }
+
     pub fn parse(code: &str) -> Option<Channel> {
-        [
-            Channel::Web,
-            Channel::Api,
-            Channel::Hotline,
-            Channel::Letter,
-            Channel::WalkIn,
-        ]
-        .into_iter()
-        .find(|c| c.code() == code)
+        Channel::ALL.into_iter().find(|c| c.code() == code)
     }
 }
 

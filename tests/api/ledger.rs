@@ -18,6 +18,7 @@ use crate::on_both_backends;
 on_both_backends!(
     the_ledger_exports_as_xlsx_and_csv_with_what_the_bureau_asks_for,
     a_recused_account_never_exports_the_case,
+    every_source_the_plan_names_is_entered_listed_and_exported,
 );
 
 const FULL_HEADERS: [&str; 16] = [
@@ -247,4 +248,56 @@ async fn a_recused_account_never_exports_the_case(app: TestApp) {
     assert!(!String::from_utf8(csv).unwrap().contains(&named.case_number));
     let rows = sheet(download(&inspector, "/staff/cases/ledger.xlsx", "application/vnd").await);
     assert_eq!(rows.len(), 3, "the other inspector's ledger holds it");
+}
+
+async fn every_source_the_plan_names_is_entered_listed_and_exported(app: TestApp) {
+    let operator = app.signed_in("hua", "话务员小华", Role::Operator).await;
+    let form = operator.page("/staff/intake").await;
+    for (code, label) in [
+        ("hotline", "监督电话"),
+        ("letter", "举报箱来信"),
+        ("walk_in", "来访"),
+        ("courtyard", "院坝会"),
+        ("wechat_group", "微信群"),
+        ("data_comparison", "数据比对"),
+        ("assigned", "上级交办"),
+        ("self_inspection", "自查发现"),
+    ] {
+        assert!(
+            form.contains(&format!("<option value=\"{code}\">{label}</option>"))
+                || form.contains(&format!(
+                    "<option value=\"{code}\" selected>{label}</option>"
+                )),
+            "the operator form offers {label}"
+        );
+    }
+    assert!(
+        !form.contains("<option value=\"web\""),
+        "the web form is the public's"
+    );
+    let entry = |channel| {
+        [
+            ("channel", channel),
+            ("category", "other"),
+            ("description", "院坝会上村民反映低保评议不公开"),
+            ("anonymous", "true"),
+        ]
+    };
+    let entered = operator.post("/staff/intake", &entry("courtyard")).await;
+    assert_eq!(entered.status(), 200);
+    let refused = operator.post("/staff/intake", &entry("web")).await;
+    assert_eq!(refused.status(), 422, "staff do not enter web reports");
+
+    let inspector = app.signed_in("zheng", "郑主任", Role::Inspector).await;
+    let list = inspector.page("/staff/cases?channel=courtyard").await;
+    assert!(list.contains("院坝会"), "{list}");
+    let csv = download(
+        &inspector,
+        "/staff/cases/ledger.csv?channel=courtyard",
+        "text/csv",
+    )
+    .await;
+    let text = String::from_utf8(csv).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(text.contains("院坝会"));
 }

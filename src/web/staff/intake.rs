@@ -31,12 +31,8 @@ pub struct IntakeForm {
 }
 
 fn parse_channel(code: Option<&str>) -> Option<Channel> {
-    match code {
-        Some("hotline") => Some(Channel::Hotline),
-        Some("letter") => Some(Channel::Letter),
-        Some("walk_in") => Some(Channel::WalkIn),
-        _ => None,
-    }
+    code.and_then(Channel::parse)
+        .filter(|c| c.entered_by_staff())
 }
 
 #[derive(Template)]
@@ -94,7 +90,10 @@ fn intake_page(
     let state = &desk.state;
     let (categories, villages, roles) = choices(state, desk.lang, &values);
     let current = channel.unwrap_or(Channel::Hotline).code();
-    let channels = [Channel::Hotline, Channel::Letter, Channel::WalkIn].map(Channel::code);
+    let channels = Channel::ALL
+        .into_iter()
+        .filter(|c| c.entered_by_staff())
+        .map(Channel::code);
     let channels = Choice::labelled(t, "channel", channels, Some(current));
     let page = IntakePage {
         frame,

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{due_text, village_name};
-use crate::domain::{Category, SiteKind, Status};
+use crate::domain::{Category, Channel, SiteKind, Status};
 use crate::error::AppError;
 use crate::i18n::{Catalog, Lang};
 use crate::services::cases::{self, CaseFilter, CaseList, Order};
@@ -21,7 +21,6 @@ staff_template!(CasesPage);
 const PER_PAGE: u64 = 50;
 
 /// The channels the list filters by, in the order the filter offers them.
-const CHANNELS: [&str; 5] = ["web", "api", "hotline", "letter", "walk_in"];
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ListQuery {
@@ -184,7 +183,12 @@ pub async fn list_cases(
             query.category.as_deref(),
         ),
         villages: village_choices(&state.villages, desk.lang, query.village.as_deref()),
-        channels: Choice::labelled(t, "channel", CHANNELS, query.channel.as_deref()),
+        channels: Choice::labelled(
+            t,
+            "channel",
+            Channel::ALL.map(Channel::code),
+            query.channel.as_deref(),
+        ),
         sites: sites
             .iter()
             .map(|site| {
