@@ -189,23 +189,20 @@ fn file_name(desk: &Desk, variant: Variant, extension: &str) -> String {
     format!("ledger-{}{plain}.{extension}", desk.state.today())
 }
 
+/// The file formats the ledger comes in.
+#[derive(Debug, Clone, Copy)]
+enum FileKind {
+    Xlsx,
+    Csv,
+}
+
 /// `GET /staff/cases/ledger.xlsx`
 pub async fn ledger_xlsx(
     desk: Desk,
     list: web::Query<ListQuery>,
     which: web::Query<Which>,
 ) -> Result<HttpResponse, AppError> {
-    let variant = which.variant();
-    let rows = rows(&desk, &list, variant).await?;
-    let t = desk.t();
-    let body = workbook(
-        &title(&desk, variant),
-        &headers(t, variant),
-        &cells(t, &desk, &rows, variant),
-    )
-    .map_err(|e| AppError::internal(format!("ledger workbook: {e}"), desk.surface()))?;
-    let kind = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-    Ok(download(kind, &file_name(&desk, variant, "xlsx"), body))
+    export(desk, &list, which.variant(), FileKind::Xlsx).await
 }
 
 /// `GET /staff/cases/ledger.csv`
@@ -214,13 +211,32 @@ pub async fn ledger_csv(
     list: web::Query<ListQuery>,
     which: web::Query<Which>,
 ) -> Result<HttpResponse, AppError> {
-    let variant = which.variant();
-    let rows = rows(&desk, &list, variant).await?;
+    export(desk, &list, which.variant(), FileKind::Csv).await
+}
+
+async fn export(
+    desk: Desk,
+    list: &ListQuery,
+    variant: Variant,
+    format: FileKind,
+) -> Result<HttpResponse, AppError> {
+    let rows = rows(&desk, list, variant).await?;
     let t = desk.t();
-    let body = csv_file(&headers(t, variant), &cells(t, &desk, &rows, variant))
-        .map_err(|e| AppError::internal(format!("ledger csv: {e}"), desk.surface()))?;
-    let kind = "text/csv; charset=utf-8";
-    Ok(download(kind, &file_name(&desk, variant, "csv"), body))
+    let (headers, cells) = (headers(t, variant), cells(t, &desk, &rows, variant));
+    let (body, kind, extension) = match format {
+        FileKind::Xlsx => (
+            workbook(&title(&desk, variant), &headers, &cells).map_err(|e| e.to_string()),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "xlsx",
+        ),
+        FileKind::Csv => (
+            csv_file(&headers, &cells).map_err(|e| e.to_string()),
+            "text/csv; charset=utf-8",
+            "csv",
+        ),
+    };
+    let body = body.map_err(|e| AppError::internal(format!("ledger file: {e}"), desk.surface()))?;
+    Ok(download(kind, &file_name(&desk, variant, extension), body))
 }
 
 fn workbook(
