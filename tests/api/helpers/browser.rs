@@ -815,16 +815,15 @@ pub async fn track(browser: &Browser, code: &str) -> String {
     browser.text_of("strong.status").await
 }
 
-/// Signs in through the login page with the account's password; each role lands elsewhere.
+/// Signs in through the login page, finding its fields by their labels, with the account's
+/// password; each role lands elsewhere.
 pub async fn sign_in(browser: &Browser, username: &str) {
-    browser.goto("/staff/login").await;
-    browser.fill("#username", username).await;
+    browser.goto("/staff/login?lang=zh").await;
+    browser.fill_in("用户名", username).await;
     browser
-        .fill("#password", &format!("password-of-{username}"))
+        .fill_in("密码", &format!("password-of-{username}"))
         .await;
-    browser
-        .click_and_wait_for_page("form button[type='submit']")
-        .await;
+    browser.press("登录").await;
 }
 
 /// Signs an inspector in; they land on the case list.
