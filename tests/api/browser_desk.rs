@@ -222,6 +222,23 @@ async fn an_inspector_works_a_case_from_received_to_closed_on_a_phone() {
     ] {
         assert!(text.contains(shown), "the card shows {shown}: {text}");
     }
+    // On paper the list is the ledger's table, whatever the screen: no filters, no exports.
+    phone.print_layout(true).await;
+    let printed = phone
+        .eval(
+            "const shown = e => e.getClientRects().length > 0; \
+             return { row: getComputedStyle(document.querySelector('table.cases tbody tr')).display, \
+                      head: shown(document.querySelector('table.cases thead th')), \
+                      filters: shown(document.querySelector('form.filters')), \
+                      exports: shown(document.querySelector('.exports')) }",
+        )
+        .await;
+    assert_eq!(
+        printed,
+        json!({ "row": "table-row", "head": true, "filters": false, "exports": false }),
+        "the printed list"
+    );
+    phone.print_layout(false).await;
     // The case page is one column: the actions come after the file.
     open_from_list(&phone, &case.report.case_number).await;
     assert_eq!(actions_placed(&phone).await, "below", "on a phone");
