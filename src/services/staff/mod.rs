@@ -196,11 +196,7 @@ pub async fn add_alias(
     if alias.chars().count() > ALIAS_MAX {
         return Err(ServiceError::Invalid("staff.users.alias_long"));
     }
-    let account = user::Entity::find()
-        .filter(user::Column::Username.eq(username))
-        .one(db)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
+    let account = find_by_username(db, username).await?;
     let detail = format!("added an alias for account {}", account.username);
     let record = AuditRecord::new(actor, AuditAction::UserChange, None, &detail);
     let txn = audit::begin(db, keyring, record, now).await?;
@@ -557,16 +553,6 @@ async fn end_sessions_and_change(
     change(&mut active);
     active.update(txn).await?;
     Ok(())
-}
-
-/// Enabled inspectors, for assigning cases.
-pub async fn inspectors(db: &DatabaseConnection) -> Result<Vec<(Uuid, String)>, ServiceError> {
-    Ok(list_users(db)
-        .await?
-        .into_iter()
-        .filter(|u| !u.disabled && u.roles.contains(&Role::Inspector))
-        .map(|u| (u.id, u.display_name))
-        .collect())
 }
 
 /// Display names by account id, in one query.

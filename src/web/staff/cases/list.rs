@@ -113,6 +113,7 @@ pub async fn list_cases(
     let t = frame.t;
     let state = &desk.state;
     let filter = query.filter();
+    let viewer = desk.viewer();
     let CaseList {
         rows,
         counts,
@@ -120,7 +121,7 @@ pub async fn list_cases(
         ..
     } = cases::list_cases(
         &state.db,
-        &desk.viewer(),
+        &viewer,
         &filter,
         query.page.unwrap_or(1),
         PER_PAGE,
@@ -153,9 +154,8 @@ pub async fn list_cases(
         .collect();
     let page = CasesPage {
         frame,
-        reads_cases: desk.viewer().reads_cases(),
-        export_query: desk
-            .viewer()
+        reads_cases: viewer.reads_cases(),
+        export_query: viewer
             .is_inspector()
             .then(|| filters_only(desk.req().query_string())),
         rows,
