@@ -196,6 +196,15 @@ pub struct DigestCase<'a> {
     pub overdue: bool,
 }
 
+/// A rectification measure past its due day and not done, in a daily digest.
+#[derive(Debug, Clone)]
+pub struct DigestMeasure<'a> {
+    pub report_id: Uuid,
+    pub case_number: &'a str,
+    pub seq: i32,
+    pub due: NaiveDate,
+}
+
 /// The audit log's newest entry, which the post's digest carries so that a log cut short
 /// after the mail went out is caught against it.
 #[derive(Debug, Clone, Copy)]
@@ -227,11 +236,19 @@ struct DigestLine {
     link: String,
 }
 
+struct LateMeasure {
+    case_number: String,
+    seq: i32,
+    due: String,
+    link: String,
+}
+
 struct DigestFields {
     day: String,
     greeting: String,
     post: bool,
     lines: Vec<DigestLine>,
+    late: Vec<LateMeasure>,
     soon: usize,
     overdue: usize,
     audit_seq: i64,
@@ -251,11 +268,12 @@ struct DigestHtml<'a> {
     f: &'a DigestFields,
 }
 
-/// The daily digest of cases due or overdue on `day`.
+/// The daily digest of cases due or overdue on `day`, and of rectification measures overdue.
 pub fn render_digest(
     day: NaiveDate,
     to: DigestFor<'_>,
     cases: &[DigestCase<'_>],
+    late: &[DigestMeasure<'_>],
     villages: &[Village],
     base_url: &str,
 ) -> Result<Rendered, MailError> {
@@ -284,6 +302,15 @@ pub fn render_digest(
         soon: lines.len() - overdue,
         overdue,
         lines,
+        late: late
+            .iter()
+            .map(|m| LateMeasure {
+                case_number: m.case_number.to_string(),
+                seq: m.seq,
+                due: m.due.format("%Y-%m-%d").to_string(),
+                link: case_link(base_url, m.report_id),
+            })
+            .collect(),
         audit_seq: audit.map_or(0, |a| a.seq),
         audit_mac: audit
             .map(|a| a.mac_hex)
@@ -525,14 +552,28 @@ mod tests {
             day,
             DigestFor::Assignee,
             &digest_cases(),
+            &[DigestMeasure {
+                report_id: Uuid::max(),
+                case_number: "2024-0003",
+                seq: 2,
+                due: NaiveDate::from_ymd_opt(2024, 10, 1).unwrap(),
+            }],
             &villages(),
             "https://jb.example.org",
         )
         .unwrap();
         assert_eq!(
             mail.subject,
-            "【举报线索】每日提醒 2024-10-09：期限将至 1 件，已超期 1 件"
+            "【举报线索】每日提醒 2024-10-09：期限将至 1 件，已超期 1 件，整改逾期 1 项"
         );
+        for part in [&mail.text, &mail.html] {
+            assert!(
+                part.contains("2024-0003")
+                    && part.contains("整改措施 2")
+                    && part.contains("2024-10-01"),
+                "the overdue measure in {part}"
+            );
+        }
         for part in [&mail.text, &mail.html] {
             for expected in [
                 "2024-0007",
@@ -567,7 +608,7 @@ mod tests {
                 mac_hex: "00ff",
             },
         };
-        let mail = render_digest(day, post, &[], &villages(), "http://x").unwrap();
+        let mail = render_digest(day, post, &[], &[], &villages(), "http://x").unwrap();
         assert!(mail.subject.starts_with("【举报线索】每日汇总 2024-10-09"));
         assert!(mail.text.starts_with("纪律检查岗："), "{}", mail.text);
         for part in [&mail.text, &mail.html] {
@@ -575,7 +616,7 @@ mod tests {
             assert!(part.contains("最新序号：42"), "{part}");
             assert!(part.contains("00ff"), "{part}");
         }
-        let full = render_digest(day, post, &digest_cases(), &villages(), "http://x").unwrap();
+        let full = render_digest(day, post, &digest_cases(), &[], &villages(), "http://x").unwrap();
         assert!(full.text.contains("1. 案件编号：2024-0007\n"));
         assert!(full.text.contains("2. 案件编号：2024-0009\n"));
     }

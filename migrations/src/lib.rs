@@ -13,6 +13,7 @@ mod m20261202_000020_day_only;
 mod m20261202_000021_enrolments;
 mod m20261202_000030_purged;
 mod m20261203_000040_event_dates;
+mod m20261204_000050_rectification;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000021_enrolments::Migration),
             Box::new(m20261202_000030_purged::Migration),
             Box::new(m20261203_000040_event_dates::Migration),
+            Box::new(m20261204_000050_rectification::Migration),
         ]
     }
 }

@@ -6,6 +6,7 @@ mod case_number;
 mod client_key;
 mod local_time;
 mod person_name;
+mod rectification;
 mod report_draft;
 mod site_kind;
 mod tracking_code;
@@ -22,6 +23,7 @@ pub use local_time::{end_of_day, local_day, start_of, start_of_day};
 pub use person_name::{
     MIN_NAME_CHARS, is_invisible, is_title_only, names_in_subject, normalize_name,
 };
+pub use rectification::{RESULT_COUNT_MAX, ResultKind, Yuan};
 pub use report_draft::{
     Category, DESCRIPTION_MAX, DESCRIPTION_MIN, FieldError, NAME_MAX, OCCURRED_MAX, Phone,
     RawReport, ReportDraft, Reporter, SITE_MAX, SUBJECT_MAX, SubjectRole, Village, Villages,

@@ -18,7 +18,7 @@ pub struct RawReport {
 }
 
 /// What kind of favoritism is reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Category {
     Favor,
     Connection,

@@ -9,7 +9,7 @@ use super::Status;
 pub const TEXT_MAX: usize = 5000;
 
 /// How verification came out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Outcome {
     Substantiated,
     PartlySubstantiated,

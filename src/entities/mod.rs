@@ -22,6 +22,8 @@ pub mod enrolment;
 pub mod message;
 pub mod note;
 pub mod outbox;
+pub mod rectification_measure;
+pub mod rectification_result;
 pub mod recusal;
 pub mod relative_filing;
 pub mod report;

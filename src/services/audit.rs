@@ -46,6 +46,8 @@ pub enum AuditAction {
     KeyChange,
     /// A closed case's content destroyed under the retention rule.
     Purge,
+    /// A rectification measure added, done, or a result of it recorded.
+    Rectification,
 }
 
 impl AuditAction {
@@ -69,6 +71,7 @@ impl AuditAction {
             AuditAction::SiteChange => "site_change",
             AuditAction::KeyChange => "key_change",
             AuditAction::Purge => "purge",
+            AuditAction::Rectification => "rectification",
         }
     }
 }

@@ -14,13 +14,14 @@ use uuid::Uuid;
 
 use super::ServiceError;
 use super::audit;
+use super::cases::{self, OverdueMeasure};
 use super::deadlines::{self, Deadlines, DueCase};
 use super::outbox::{self, Batch, NewMail, Recipient, Worker};
 use super::routing::Routing;
 use crate::config::DISCIPLINE_POST;
 use crate::domain::Role;
 use crate::entities::{digest, user, user_role};
-use crate::mail::{AuditMark, DigestCase, DigestFor, Rendered};
+use crate::mail::{AuditMark, DigestCase, DigestFor, DigestMeasure, Rendered};
 
 /// The outbox kind of a daily digest.
 pub const KIND_DIGEST: &str = "digest";
@@ -97,6 +98,7 @@ pub async fn enqueue_digests(
     let (seq, mac) = audit::head(&txn).await?;
     let mac_hex = mac.as_deref().map(hex).unwrap_or_default();
     let everything = deadlines::due_or_overdue(&txn, deadlines, day, None).await?;
+    let late = cases::overdue_measures(&txn, day).await?;
     let post = DigestFor::Post {
         group_name: routing
             .group(DISCIPLINE_POST)
@@ -106,7 +108,12 @@ pub async fn enqueue_digests(
             mac_hex: &mac_hex,
         },
     };
-    let mail = routing.render_digest(day, post, &digest_cases(&everything))?;
+    let mail = routing.render_digest(
+        day,
+        post,
+        &digest_cases(&everything),
+        &digest_measures(late.iter()),
+    )?;
     for recipient in routing.group_recipients(DISCIPLINE_POST) {
         enqueue_digest(&txn, routing, &recipient, &mail, now).await?;
         rows += 1;
@@ -114,10 +121,12 @@ pub async fn enqueue_digests(
 
     for (user_id, address) in digest_readers(&txn).await? {
         let mine = deadlines::due_or_overdue(&txn, deadlines, day, Some(user_id)).await?;
-        if mine.is_empty() {
+        let mine_late = digest_measures(late.iter().filter(|m| m.assignee_id == Some(user_id)));
+        if mine.is_empty() && mine_late.is_empty() {
             continue;
         }
-        let mail = routing.render_digest(day, DigestFor::Assignee, &digest_cases(&mine))?;
+        let mail =
+            routing.render_digest(day, DigestFor::Assignee, &digest_cases(&mine), &mine_late)?;
         let recipient = Recipient {
             group: ASSIGNEE_GROUP.to_string(),
             address,
@@ -163,6 +172,16 @@ fn digest_cases(due: &[DueCase]) -> Vec<DigestCase<'_>> {
             overdue: c.overdue,
         })
         .collect()
+}
+
+fn digest_measures<'a>(late: impl Iterator<Item = &'a OverdueMeasure>) -> Vec<DigestMeasure<'a>> {
+    late.map(|m| DigestMeasure {
+        report_id: m.report_id,
+        case_number: &m.case_number,
+        seq: m.seq,
+        due: m.due_on,
+    })
+    .collect()
 }
 
 async fn enqueue_digest<C: ConnectionTrait>(

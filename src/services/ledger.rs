@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 use super::ServiceError;
 use super::access::{Viewer, open_fields, report_dek};
 use super::audit::{self, AuditAction, AuditRecord};
-use super::cases::{CaseFilter, CaseRow, all_cases};
+use super::cases::{CaseFilter, CaseRow, Rectified, all_cases, rectification_of};
 use super::deadlines::Deadlines;
 use crate::crypto::Keyring;
 use crate::domain::{CaseEvent, Status, local_day};
@@ -38,6 +38,8 @@ pub struct LedgerRow {
     pub transferred_on: Option<NaiveDate>,
     pub reported_on: Option<NaiveDate>,
     pub closed_on: Option<NaiveDate>,
+    /// Where its rectification stands; `None` without a measure.
+    pub rectification: Option<Rectified>,
 }
 
 /// The sealed part of a ledger line, opened.
@@ -78,6 +80,7 @@ pub async fn ledger(
     txn.commit().await?;
 
     let dates = days_of(db, &ids).await?;
+    let mut rectified = rectification_of(db, &ids, local_day(now)).await?;
     let mut opened = match variant {
         Variant::Full => contents(db, keyring, &ids).await?,
         Variant::WithoutContent => HashMap::new(),
@@ -91,6 +94,7 @@ pub async fn ledger(
                 transferred_on: days.and_then(|d| d.transferred),
                 reported_on: days.and_then(|d| d.reported),
                 closed_on: days.and_then(|d| d.closed),
+                rectification: rectified.remove(&case.id),
                 case,
             }
         })

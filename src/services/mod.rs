@@ -23,6 +23,7 @@ pub mod retention;
 pub mod routing;
 pub mod sites;
 pub mod staff;
+pub mod statistics;
 pub mod tracking;
 
 use crate::crypto::CryptoError;

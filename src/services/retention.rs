@@ -13,7 +13,8 @@ use super::audit::{self, AuditAction, AuditRecord};
 use crate::crypto::{Keyring, random_bytes};
 use crate::domain::{Status, local_day};
 use crate::entities::{
-    attachment, message, note, outbox, recusal, report, report_event, report_name,
+    attachment, message, note, outbox, rectification_measure, rectification_result, recusal,
+    report, report_event, report_name,
 };
 
 /// A closed case whose time is up.
@@ -131,6 +132,27 @@ pub async fn purge_case(
         .await?;
     outbox::Entity::delete_many()
         .filter(outbox::Column::ReportId.eq(case.id))
+        .exec(&txn)
+        .await?;
+    // What was put right stays counted (days, households, amounts); its texts go.
+    rectification_measure::Entity::update_many()
+        .col_expr(
+            rectification_measure::Column::Measure,
+            Expr::value(Option::<Vec<u8>>::None),
+        )
+        .col_expr(
+            rectification_measure::Column::Responsible,
+            Expr::value(Option::<Vec<u8>>::None),
+        )
+        .filter(rectification_measure::Column::ReportId.eq(case.id))
+        .exec(&txn)
+        .await?;
+    rectification_result::Entity::update_many()
+        .col_expr(
+            rectification_result::Column::Detail,
+            Expr::value(Option::<Vec<u8>>::None),
+        )
+        .filter(rectification_result::Column::ReportId.eq(case.id))
         .exec(&txn)
         .await?;
     // Who was recused stays (the case stays hidden from them); why, sealed, goes.

@@ -16,7 +16,7 @@ use super::outbox::{self, NewMail};
 use crate::config::{CIVIL_AFFAIRS_POST, DISCIPLINE_POST, DISTRICT_BUREAU, MailGroup, Settings};
 use crate::domain::{Category, Channel, SubjectRole, Village, start_of_day};
 use crate::entities::case_route;
-use crate::mail::{self, CaseFacts, CaseMail, DigestCase, DigestFor, Rendered};
+use crate::mail::{self, CaseFacts, CaseMail, DigestCase, DigestFor, DigestMeasure, Rendered};
 
 /// Why a case went to a group, as stored in `case_routes.reason`.
 pub const BY_RULE: &str = "rule";
@@ -207,8 +207,9 @@ impl Routing {
         day: NaiveDate,
         to: DigestFor<'_>,
         cases: &[DigestCase<'_>],
+        late: &[DigestMeasure<'_>],
     ) -> Result<Rendered, ServiceError> {
-        mail::render_digest(day, to, cases, &self.villages, &self.base_url)
+        mail::render_digest(day, to, cases, late, &self.villages, &self.base_url)
             .map_err(|e| ServiceError::Mail(e.to_string()))
     }
 

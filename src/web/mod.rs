@@ -1,6 +1,7 @@
 //! HTTP handlers (extract → parse → one service call → render) and the middleware around them.
 
 pub mod api;
+pub mod charts;
 pub mod lookup;
 pub mod middleware;
 pub mod multipart;

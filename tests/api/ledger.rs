@@ -21,7 +21,7 @@ on_both_backends!(
     every_source_the_plan_names_is_entered_listed_and_exported,
 );
 
-const FULL_HEADERS: [&str; 16] = [
+const FULL_HEADERS: [&str; 18] = [
     "序号",
     "编号",
     "收到日期",
@@ -33,6 +33,8 @@ const FULL_HEADERS: [&str; 16] = [
     "问题摘要",
     "状态",
     "核查结论",
+    "整改情况",
+    "追回资金（元）",
     "移交纪检日期",
     "报区民政局日期",
     "办结日期",

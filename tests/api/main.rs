@@ -32,6 +32,7 @@ mod merges;
 mod privacy;
 mod public_pages;
 mod rate_limits;
+mod rectification;
 mod recusal;
 mod recusal_later;
 mod recusal_safety;

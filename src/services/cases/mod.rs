@@ -4,6 +4,7 @@
 mod conversation;
 mod list;
 mod page;
+mod rectification;
 mod workflow;
 
 pub use conversation::{ReplyOutcome, ask_reporter, reporter_reply};
@@ -12,6 +13,10 @@ pub use list::{CaseFilter, CaseList, CaseRow, Order, all_cases, list_cases};
 pub use page::{
     CaseFile, CaseView, EventView, MessageView, NoteView, ReadView, RelatedCase, RouteView,
     case_file, open_case,
+};
+pub use rectification::{
+    MeasureView, NewMeasure, NewResult, OverdueMeasure, RESPONSIBLE_MAX, Rectified, ResultView,
+    add_measure, complete_measure, overdue_measures, record_result, rectification_of,
 };
 pub use workflow::{
     Happened, add_note, assign, change_status, escalate, merge_preview, record_event, record_remark,

@@ -13,6 +13,7 @@ use zeroize::Zeroizing;
 use crate::crypto::Keyring;
 
 use super::conversation::sorted_messages;
+use super::rectification::{MeasureView, measures_of};
 use super::{event_detail, message_body, note_body};
 use crate::domain::{Category, Outcome, Role, Status, SubjectRole, local_day};
 use crate::entities::{message, note, report, report_event, report_name};
@@ -61,6 +62,8 @@ pub struct CaseView {
     pub recused: Vec<recusal::Recused>,
     /// The evidence files, without their content.
     pub attachments: Vec<AttachmentSummary>,
+    /// The rectification measures, with what each came to.
+    pub rectification: Vec<MeasureView>,
 }
 
 pub struct EventView {
@@ -403,6 +406,7 @@ async fn read_case(
     };
     let related = related_cases(txn, viewer, id).await?;
     let attachments = attachments::summaries(txn, &dek, id).await?;
+    let rectification = measures_of(txn, &dek, id, today).await?;
     let recused = recusal::explain(
         txn,
         keyring,
@@ -441,6 +445,7 @@ async fn read_case(
         related,
         recused,
         attachments,
+        rectification,
     })
 }
 

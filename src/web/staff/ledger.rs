@@ -10,8 +10,10 @@ use serde::Deserialize;
 
 use super::Desk;
 use super::cases::ListQuery;
+use crate::domain::{ResultKind, Yuan};
 use crate::error::AppError;
 use crate::i18n::{Catalog, Lang};
+use crate::services::cases::Rectified;
 use crate::services::ledger::{self, LedgerRow, Variant};
 
 /// `?content=none` asks for the ledger without content; anything else is the full one. The
@@ -38,7 +40,7 @@ struct Column {
     sealed: bool,
 }
 
-const COLUMNS: [Column; 16] = [
+const COLUMNS: [Column; 18] = [
     col("staff.ledger.seq", 6.0, false),
     col("staff.cases.number", 11.0, false),
     col("staff.cases.received", 12.0, false),
@@ -50,6 +52,8 @@ const COLUMNS: [Column; 16] = [
     col("staff.ledger.summary", 40.0, true),
     col("staff.cases.status", 12.0, false),
     col("staff.case.outcome", 10.0, false),
+    col("staff.ledger.rectification", 20.0, false),
+    col("staff.ledger.recovered", 12.0, false),
     col("staff.ledger.transferred", 12.0, false),
     col("staff.ledger.reported", 12.0, false),
     col("staff.ledger.closed", 12.0, false),
@@ -65,10 +69,32 @@ const fn col(header: &'static str, width: f64, sealed: bool) -> Column {
     }
 }
 
-/// A ledger cell: text, or a real date.
+/// A ledger cell: text, a real date, or an amount of money.
 enum Cell {
     Text(String),
     Date(NaiveDate),
+    Yuan(Yuan),
+}
+
+/// Where a case's rectification stands, in words: empty when it has no measure.
+fn rectification_text(t: &Catalog, rectified: Option<&Rectified>) -> String {
+    let Some(r) = rectified.filter(|r| r.measures > 0) else {
+        return String::new();
+    };
+    let mut text = if r.is_done() {
+        t.t("staff.ledger.rectified")
+    } else {
+        t.t("staff.ledger.rectifying")
+    }
+    .replace("{done}", &r.done.to_string())
+    .replace("{n}", &r.measures.to_string());
+    if r.overdue > 0 {
+        text.push_str(
+            &t.t("staff.ledger.rectify_overdue")
+                .replace("{late}", &r.overdue.to_string()),
+        );
+    }
+    text
 }
 
 /// The ledger's lines as cells, in `COLUMNS` order, the sealed columns left out without
@@ -109,6 +135,11 @@ fn cells(t: &Catalog, desk: &Desk, rows: &[LedgerRow], variant: Variant) -> Vec<
                         .map_or("", |o| t.label("staff.outcome", o.code()))
                         .to_string(),
                 ),
+                Cell::Text(rectification_text(t, row.rectification.as_ref())),
+                match row.rectification.as_ref() {
+                    Some(r) => Cell::Yuan(r.total(ResultKind::FundsRecovered).1),
+                    None => Cell::Text(String::new()),
+                },
                 date(row.transferred_on),
                 date(row.reported_on),
                 date(row.closed_on),
@@ -261,6 +292,7 @@ fn workbook(
     sheet.set_freeze_panes(2, 0)?;
     let day = Format::new().set_num_format("yyyy-mm-dd");
     let wrapped = Format::new().set_text_wrap();
+    let money = Format::new().set_num_format("#,##0.00");
     for (row, cells) in (2u32..).zip(rows) {
         for (col, cell) in (0u16..).zip(cells) {
             match cell {
@@ -272,6 +304,9 @@ fn workbook(
                 }
                 Cell::Date(on) => {
                     sheet.write_date_with_format(row, col, *on, &day)?;
+                }
+                Cell::Yuan(amount) => {
+                    sheet.write_number_with_format(row, col, amount.as_f64(), &money)?;
                 }
             }
         }
@@ -287,6 +322,7 @@ fn csv_file(headers: &[(&str, f64)], rows: &[Vec<Cell>]) -> Result<Vec<u8>, csv:
         out.write_record(cells.iter().map(|cell| match cell {
             Cell::Text(text) => text.clone(),
             Cell::Date(on) => on.to_string(),
+            Cell::Yuan(amount) => format!("{:.2}", amount.as_f64()),
         }))?;
     }
     out.into_inner().map_err(|e| e.into_error().into())

@@ -90,6 +90,9 @@ staff_routes! {
     post "/staff/cases/{id}/events" [Inspector] => cases::act::<cases::RecordEvent>;
     post "/staff/cases/{id}/recusals" [Inspector] => cases::act::<cases::Recuse>;
     post "/staff/cases/{id}/escalate" [Inspector] => cases::act::<cases::EscalateCase>;
+    post "/staff/cases/{id}/rectification" [Inspector] => cases::act::<cases::AddMeasure>;
+    post "/staff/cases/{id}/rectification/results" [Inspector] => cases::act::<cases::RecordResult>;
+    post "/staff/cases/{id}/rectification/done" [Inspector] => cases::act::<cases::CompleteMeasure>;
     get "/staff/quarantine" [Inspector] => quarantine::review;
     post "/staff/quarantine" [Inspector] => quarantine::decide;
     get "/staff/cases/{id}/attachments/{n}" [Inspector] => attachments::download_attachment;

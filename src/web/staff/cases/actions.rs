@@ -4,16 +4,18 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use super::page::{Typed, case_page};
-use crate::domain::local_day;
+use crate::domain::{ResultKind, Yuan, local_day};
 use crate::error::AppError;
 use crate::i18n::Catalog;
-use crate::services::cases::{self, CaseEvent, Happened, Outcome, Transition, Viewer};
+use crate::services::cases::{
+    self, CaseEvent, Happened, NewMeasure, NewResult, Outcome, Transition, Viewer,
+};
 use crate::services::{ServiceError, recusal, staff};
 use crate::web::AppState;
 use crate::web::pages::see_other;
@@ -360,11 +362,7 @@ impl CaseAction for RecordEvent {
             _ => return Err(ServiceError::Invalid("staff.case.choose_event")),
         };
         let now = s.now();
-        let on = match self.on.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
-            None => local_day(now),
-            Some(typed) => NaiveDate::parse_from_str(typed, "%Y-%m-%d")
-                .map_err(|_| ServiceError::Invalid("error.date"))?,
-        };
+        let on = day_or_today(self.on.as_deref(), now)?;
         let note = self.text.filter(|t| !t.trim().is_empty());
         let happened = Happened { event, on, note };
         cases::record_event(&s.db, &s.keyring, viewer, id, happened, now).await
@@ -467,5 +465,150 @@ impl CaseAction for EscalateCase {
             s.now(),
         )
         .await
+    }
+}
+
+/// A day as a date field posts it, `YYYY-MM-DD`: today when left empty.
+fn day_or_today(typed: Option<&str>, now: DateTime<Utc>) -> Result<NaiveDate, ServiceError> {
+    match typed.map(str::trim).filter(|d| !d.is_empty()) {
+        None => Ok(local_day(now)),
+        Some(typed) => parse_day(typed),
+    }
+}
+
+fn parse_day(typed: &str) -> Result<NaiveDate, ServiceError> {
+    NaiveDate::parse_from_str(typed.trim(), "%Y-%m-%d")
+        .map_err(|_| ServiceError::Invalid("error.date"))
+}
+
+/// The measure a rectification form names, by its number within the case.
+fn measure_seq(typed: Option<&str>) -> Result<i32, ServiceError> {
+    typed
+        .and_then(|m| m.trim().parse().ok())
+        .ok_or(ServiceError::Invalid("staff.rectify.choose_measure"))
+}
+
+/// A rectification measure on a substantiated case: what, who is responsible, by when.
+#[derive(Debug, Deserialize)]
+pub struct AddMeasure {
+    measure: Option<String>,
+    responsible: Option<String>,
+    due: Option<String>,
+}
+
+impl CaseAction for AddMeasure {
+    fn typed(&self) -> Typed {
+        let fields = [
+            ("measure", &self.measure),
+            ("responsible", &self.responsible),
+            ("due", &self.due),
+        ];
+        typed("measure", fields)
+    }
+
+    fn required(&self) -> Option<&'static str> {
+        let blank = |v: &Option<String>| v.as_deref().is_none_or(|v| v.trim().is_empty());
+        Some(if blank(&self.measure) {
+            "staff.rectify.measure"
+        } else if blank(&self.responsible) {
+            "staff.rectify.responsible"
+        } else {
+            "staff.rectify.due"
+        })
+    }
+
+    async fn run(self, s: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError> {
+        let due_on = match self.due.as_deref().map(str::trim) {
+            None | Some("") => return Err(ServiceError::Invalid("error.required")),
+            Some(typed) => parse_day(typed)?,
+        };
+        let new = NewMeasure {
+            measure: self.measure.unwrap_or_default(),
+            responsible: self.responsible.unwrap_or_default(),
+            due_on,
+        };
+        cases::add_measure(&s.db, &s.keyring, viewer, id, new, s.now())
+            .await
+            .map(drop)
+    }
+}
+
+/// What a measure came to, on the day it happened.
+#[derive(Debug, Deserialize)]
+pub struct RecordResult {
+    measure: Option<String>,
+    kind: Option<String>,
+    on: Option<String>,
+    count: Option<String>,
+    amount: Option<String>,
+    detail: Option<String>,
+}
+
+impl CaseAction for RecordResult {
+    fn typed(&self) -> Typed {
+        let fields = [
+            ("measure", &self.measure),
+            ("kind", &self.kind),
+            ("on", &self.on),
+            ("count", &self.count),
+            ("amount", &self.amount),
+            ("detail", &self.detail),
+        ];
+        typed("result", fields)
+    }
+
+    fn required(&self) -> Option<&'static str> {
+        Some("staff.rectify.amount")
+    }
+
+    async fn run(self, s: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError> {
+        let now = s.now();
+        let seq = measure_seq(self.measure.as_deref())?;
+        let kind = self
+            .kind
+            .as_deref()
+            .and_then(ResultKind::parse)
+            .ok_or(ServiceError::Invalid("staff.rectify.choose_kind"))?;
+        let count = match self.count.as_deref().map(str::trim) {
+            None | Some("") => 1,
+            Some(typed) => typed
+                .parse()
+                .map_err(|_| ServiceError::Invalid("error.count"))?,
+        };
+        let amount = match self.amount.as_deref().map(str::trim) {
+            Some(typed) if kind.is_money() && !typed.is_empty() => {
+                Some(Yuan::parse(typed).map_err(ServiceError::Invalid)?)
+            }
+            _ => None,
+        };
+        let new = NewResult {
+            seq,
+            kind,
+            on: day_or_today(self.on.as_deref(), now)?,
+            count,
+            amount,
+            detail: self.detail,
+        };
+        cases::record_result(&s.db, &s.keyring, viewer, id, new, now).await
+    }
+}
+
+/// A measure done, on the day it was.
+#[derive(Debug, Deserialize)]
+pub struct CompleteMeasure {
+    measure: Option<String>,
+    on: Option<String>,
+}
+
+impl CaseAction for CompleteMeasure {
+    fn typed(&self) -> Typed {
+        typed("done", [("measure", &self.measure), ("on", &self.on)])
+    }
+
+    async fn run(self, s: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError> {
+        let now = s.now();
+        let seq = measure_seq(self.measure.as_deref())?;
+        let on = day_or_today(self.on.as_deref(), now)?;
+        cases::complete_measure(&s.db, &s.keyring, viewer, id, seq, on, now).await
     }
 }

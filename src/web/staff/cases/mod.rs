@@ -5,8 +5,8 @@ mod list;
 mod page;
 
 pub use actions::{
-    AddNote, AskReporter, AssignCase, ChangeStatus, EscalateCase, Instruct, RecordEvent, Recuse,
-    act,
+    AddMeasure, AddNote, AskReporter, AssignCase, ChangeStatus, CompleteMeasure, EscalateCase,
+    Instruct, RecordEvent, RecordResult, Recuse, act,
 };
 pub use list::{ListQuery, list_cases};
 pub use page::show_case;

@@ -7,10 +7,10 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{due_text, village_name};
-use crate::domain::{Role, Status, conversation_open, is_finished, local_day};
+use crate::domain::{ResultKind, Role, Status, conversation_open, is_finished, local_day};
 use crate::error::{AppError, ErrorKind};
 use crate::i18n::Catalog;
-use crate::services::cases::{self, CaseFile, CaseView, Outcome};
+use crate::services::cases::{self, CaseFile, CaseView, MeasureView, Outcome, ResultView};
 use crate::services::recusal::{Recused, Why};
 use crate::web::pages::{Choice, clock_time, local_time, shown_time};
 use crate::web::staff::{Desk, StaffPage, path_id, staff_template};
@@ -102,6 +102,10 @@ struct CasePage {
     attachments: Vec<ShownAttachment>,
     /// Today in Shanghai, YYYY-MM-DD: the default and the latest day of a recorded event.
     today: String,
+    /// The viewer may record rectification: an inspector, on a case found (partly)
+    /// substantiated.
+    rectifiable: bool,
+    result_kinds: Vec<Choice>,
 }
 
 impl CasePage {
@@ -123,6 +127,49 @@ impl CasePage {
             .iter()
             .find(|(name, _)| *name == field)
             .map_or(default, |(_, value)| value.as_str())
+    }
+
+    /// A result of a measure in words: its kind, how many, how much, when, and particulars.
+    fn result_text(&self, r: &ResultView) -> String {
+        let t = self.t;
+        let count_key = if r.kind.is_sanction() {
+            "staff.rectify.people"
+        } else {
+            "staff.rectify.households"
+        };
+        let mut text = format!("{} {}", r.on, t.label("staff.result", r.kind.code()));
+        if !r.kind.is_money() {
+            text.push(' ');
+            text.push_str(&t.t(count_key).replace("{count}", &r.count.to_string()));
+        }
+        if let Some(amount) = r.amount {
+            text.push('，');
+            text.push_str(
+                &t.t("staff.rectify.yuan")
+                    .replace("{amount}", &amount.to_string()),
+            );
+        }
+        if let Some(detail) = &r.detail {
+            text.push('：');
+            text.push_str(detail);
+        }
+        text
+    }
+
+    fn any_open_measure(&self) -> bool {
+        self.case.rectification.iter().any(|m| m.done_on.is_none())
+    }
+
+    /// Done (and when), overdue, or in progress.
+    fn measure_state(&self, m: &MeasureView) -> String {
+        let t = self.t;
+        match m.done_on {
+            Some(on) => t
+                .t("staff.rectify.done_on")
+                .replace("{on}", &on.to_string()),
+            None if m.overdue => t.t("staff.rectify.overdue").to_string(),
+            None => t.t("staff.rectify.in_progress").to_string(),
+        }
     }
 
     /// Why a person is recused, in words: the ground is often itself a lead.
@@ -361,6 +408,13 @@ pub(super) async fn case_page(
             })
             .collect(),
         today: local_day(state.now()).to_string(),
+        rectifiable: may_work
+            && case.status != Status::Merged
+            && matches!(
+                case.outcome,
+                Some(Outcome::Substantiated | Outcome::PartlySubstantiated)
+            ),
+        result_kinds: Choice::labelled(t, "staff.result", ResultKind::ALL.map(|k| k.code()), None),
         case,
     };
     desk.render(&page, status)
