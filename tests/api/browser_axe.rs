@@ -161,6 +161,41 @@ async fn build_world(app: &TestApp) -> World {
         let done = inspector.post(&case(action), &fields).await;
         assert_eq!(done.status(), 303, "{action}");
     }
+    // The case the rules sent on is found substantiated and put right: its page carries
+    // the rectification table and forms.
+    let rectified = |action: &str| format!("/staff/cases/{}/{action}", by_rule.report.id);
+    for (action, fields) in [
+        ("status", vec![("transition", "accept")]),
+        ("status", vec![("transition", "start_verifying")]),
+        (
+            "status",
+            vec![
+                ("transition", "conclude"),
+                ("outcome", "substantiated"),
+                ("text", "经办人违规办理"),
+            ],
+        ),
+        (
+            "rectification",
+            vec![
+                ("measure", "停发违规低保并追回资金"),
+                ("responsible", "大路街道民政事务岗"),
+                ("due", today.as_str()),
+            ],
+        ),
+        (
+            "rectification/results",
+            vec![
+                ("measure", "1"),
+                ("kind", "funds_recovered"),
+                ("on", today.as_str()),
+                ("amount", "3600"),
+            ],
+        ),
+    ] {
+        let done = inspector.post(&rectified(action), &fields).await;
+        assert_eq!(done.status(), 303, "{action}");
+    }
     // The reporter answers: the case shows an unread reply.
     let body = json!({"tracking_code": worked.code, "text": "住在三组，家里开着一辆新面包车"});
     let replied = app
@@ -536,6 +571,21 @@ async fn inspector_steps(audit: &mut Audit, browser: &Browser, world: &World) {
             browser,
             "a worked case in English",
             &format!("{worked}?lang=en"),
+        )
+        .await;
+    let rectified = format!("/staff/cases/{}", world.by_rule.report.id);
+    browser.goto(&rectified).await;
+    for shown in ["#measures", "#record-result", "#measure-done"] {
+        assert!(browser.is_displayed(shown).await, "the page shows {shown}");
+    }
+    audit
+        .visit(browser, "a case under rectification", &rectified)
+        .await;
+    audit
+        .visit(
+            browser,
+            "a case under rectification in English",
+            &format!("{rectified}?lang=en"),
         )
         .await;
     browser.goto(&worked).await;

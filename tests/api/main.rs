@@ -42,6 +42,7 @@ mod staff;
 mod staff_enrolment;
 mod staff_mail;
 mod startup;
+mod statistics;
 mod time_of_day;
 mod track_reasons;
 mod triage;

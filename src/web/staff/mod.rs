@@ -12,6 +12,7 @@ mod intake;
 mod ledger;
 mod quarantine;
 mod sites;
+mod statistics;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -119,6 +120,7 @@ staff_routes! {
     get "/staff/sites/{id}/qr.png" [Admin] => sites::site_qr_png;
     get "/staff/sites/{id}/notice" [Admin] => sites::site_notice;
     get "/staff/counts" [Admin, Inspector] => sites::show_counts;
+    get "/staff/statistics" [Inspector] => statistics::show_statistics;
 }
 
 /// How many notifications have failed, counted by the guard for the staff who see the banner.
