@@ -331,6 +331,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/report", web::post().to(public::submit_report))
         .route("/r/{token}", web::get().to(public::report_form_for_site))
+        .route("/results", web::get().to(public::show_results))
         .route("/track", web::get().to(public::track_form))
         .route("/track", web::post().to(public::track_report))
         .route("/track/reply", web::post().to(public::reply_report))

@@ -19,6 +19,7 @@ pub mod outbox;
 pub mod passwords;
 pub mod quarantine;
 pub mod recusal;
+pub mod results;
 pub mod retention;
 pub mod routing;
 pub mod sites;

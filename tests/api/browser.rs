@@ -66,7 +66,7 @@ async fn the_public_pages_load_nothing_from_another_origin() {
     let origin = format!("{}/", browser.origin());
 
     let mut loaded = Vec::new();
-    for path in ["/", "/report", "/track"] {
+    for path in ["/", "/report", "/track", "/results"] {
         browser.goto(path).await;
         loaded.extend(browser.resource_urls().await);
     }

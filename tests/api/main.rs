@@ -36,6 +36,7 @@ mod rectification;
 mod recusal;
 mod recusal_later;
 mod recusal_safety;
+mod results;
 mod retention;
 mod sites;
 mod staff;

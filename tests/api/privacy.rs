@@ -137,6 +137,8 @@ async fn public_responses_set_no_cookie_and_reference_no_other_origin(app: TestA
         "/report",
         "/r/some-site-token",
         "/track",
+        "/results",
+        "/results?lang=en",
         "/static/style.css",
         "/static/print.js",
         "/healthz",

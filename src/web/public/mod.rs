@@ -1,6 +1,7 @@
 //! The resident's pages: the notice, the report form, the receipt and progress tracking.
 
 mod report;
+mod results;
 mod track;
 
 use actix_web::http::header;
@@ -17,6 +18,7 @@ pub use report::{
     ReportForm, form_error, report_form, report_form_for_site, submit_report,
     submit_report_with_files,
 };
+pub use results::show_results;
 pub use track::{reply_report, track_form, track_report};
 
 #[derive(Template)]
