@@ -5,7 +5,7 @@ use image::ImageDecoder;
 
 use crate::domain::attachment::{Attachment, Kind, Refusal, Upload, neutral_name};
 use crate::media::sniff;
-use crate::media::worker::{Job, Outcome, run};
+use crate::media::worker::{Job, Outcome, STACK_BYTES, run};
 
 /// What a file is taken to be, judged by its bytes alone.
 ///
@@ -126,6 +126,17 @@ pub fn image_preview(data: &[u8]) {
     );
 }
 
+/// A job on a thread with the worker's stack, as the worker runs it; a panic is the
+/// fuzzer's to see.
+fn run_as_worker(job: Job, bytes: Vec<u8>) -> Outcome {
+    std::thread::Builder::new()
+        .stack_size(STACK_BYTES)
+        .spawn(move || run(job, bytes))
+        .map(|parser| parser.join())
+        .unwrap_or_else(|e| panic!("no parser thread: {e}"))
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
 /// `prepare_file` as the file worker runs it: the same job, the same in-process bounds.
 fn prepare_file_as_worker(seq: usize, upload: Upload, strip: bool) -> Result<Attachment, Refusal> {
     let job = Job::Prepare {
@@ -133,7 +144,7 @@ fn prepare_file_as_worker(seq: usize, upload: Upload, strip: bool) -> Result<Att
         strip,
         name: upload.name,
     };
-    match run(job, upload.bytes) {
+    match run_as_worker(job, upload.bytes) {
         Outcome::Prepared(file) => Ok(file),
         Outcome::Refused(refusal) => Err(refusal),
         Outcome::Preview(_) => panic!("a prepare job answered with a preview"),
@@ -145,7 +156,7 @@ fn preview_as_worker(kind: Kind, data: &[u8]) -> Result<Vec<u8>, Refusal> {
     let job = Job::Preview {
         kind: kind.code().to_string(),
     };
-    match run(job, data.to_vec()) {
+    match run_as_worker(job, data.to_vec()) {
         Outcome::Preview(png) => Ok(png),
         Outcome::Refused(refusal) => Err(refusal),
         Outcome::Prepared(_) => panic!("a preview job answered with a file"),

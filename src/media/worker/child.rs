@@ -20,7 +20,7 @@ pub struct Limits {
 
 /// The stack of the thread that parses: parsers that recurse meet its end, which kills this
 /// process and nothing else.
-const STACK_BYTES: usize = 8 * 1024 * 1024;
+pub const STACK_BYTES: usize = 8 * 1024 * 1024;
 
 /// Runs one job from standard input to standard output. The exit code says only whether an
 /// answer was written; a refusal is an answer.

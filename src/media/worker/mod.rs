@@ -10,7 +10,7 @@
 mod child;
 mod job;
 
-pub use child::{Limits, serve};
+pub use child::{Limits, STACK_BYTES, serve};
 pub use job::{Job, Outcome, run};
 
 use std::path::PathBuf;

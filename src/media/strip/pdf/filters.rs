@@ -55,6 +55,15 @@ impl Budget {
         self.0 = self.0.checked_sub(n as u64).ok_or(OverBudget)?;
         Ok(())
     }
+
+    /// Runs `decode` with at most `cap` of this budget, and spends here what it spent.
+    pub(super) fn capped<T>(&mut self, cap: u64, decode: impl FnOnce(&mut Budget) -> T) -> T {
+        let lent = cap.min(self.0);
+        let mut own = Budget(lent);
+        let done = decode(&mut own);
+        self.0 -= lent - own.0;
+        done
+    }
 }
 
 /// `data` decoded through every filter of `chain`, in order. A damaged stream yields what

@@ -20,6 +20,10 @@ const PDF_NESTING_MAX: usize = 64;
 /// a 10 MB file that would expand to gigabytes is refused instead.
 const PDF_DECODED_MAX: u64 = 128 * 1024 * 1024;
 
+/// What one object stream may decode to: writers pack a hundred or so small objects in
+/// each, a few hundred kilobytes; past this it is a bomb, and parsing it would take minutes.
+const OBJECT_STREAM_MAX: u64 = 16 * 1024 * 1024;
+
 /// PDF: the trailer keeps only its root (its /Info with author, producer and dates, its /ID
 /// and anything else go); XMP, application data, modification dates, embedded and attached
 /// files, annotation authors and dates and signature details are removed from every object;
@@ -103,7 +107,13 @@ fn check_object_stream(
     {
         let safe = OBJECT_STREAMS.with_borrow_mut(|(budget, refused)| {
             let safe = clean::data_chain(&stream.dict)
-                .and_then(|chain| filters::decode(&stream.content, &chain, budget).ok())
+                .and_then(|chain| {
+                    budget
+                        .capped(OBJECT_STREAM_MAX, |b| {
+                            filters::decode(&stream.content, &chain, b)
+                        })
+                        .ok()
+                })
                 .is_some_and(|decoded| scan::scan(&decoded, 0).nesting <= PDF_NESTING_MAX);
             *refused |= !safe;
             safe
@@ -135,4 +145,60 @@ fn reachable_objects(doc: &lopdf::Document) -> HashSet<lopdf::ObjectId> {
         }
     }
     seen
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A whole PDF (catalog, pages, cross-reference table) whose catalog carries `extra`.
+    fn pdf_with(extra: &str) -> Vec<u8> {
+        let objects = [
+            format!("<< /Type /Catalog /Pages 2 0 R /Extra {extra} >>"),
+            "<< /Type /Pages /Kids [] /Count 0 >>".to_string(),
+        ];
+        let mut file = b"%PDF-1.4\n".to_vec();
+        let mut offsets = Vec::new();
+        for (n, body) in objects.iter().enumerate() {
+            offsets.push(file.len());
+            file.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", n + 1).as_bytes());
+        }
+        let xref = file.len();
+        file.extend_from_slice(b"xref\n0 3\n0000000000 65535 f \n");
+        for offset in offsets {
+            file.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
+        }
+        file.extend_from_slice(
+            format!("trailer\n<< /Size 3 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+        );
+        file
+    }
+
+    /// The parser recurses for every array and dictionary and again for every parenthesis
+    /// nested in a literal string: arrays as deep as allowed holding a string nested as deep
+    /// as the parser goes used to pass the first look and take the parser twice as deep as
+    /// it allows (a 2 MiB stack overflowed on it). Both count together now, and the file is
+    /// refused before it is parsed, on the worker's 8 MiB stack.
+    #[test]
+    fn strings_nested_inside_deep_arrays_are_refused_before_the_parser_recurses() {
+        let deep = format!(
+            "{}{}x{}{}",
+            "[".repeat(PDF_NESTING_MAX - 4),
+            "(".repeat(99),
+            ")".repeat(99),
+            "]".repeat(PDF_NESTING_MAX - 4)
+        );
+        let file = pdf_with(&deep);
+        let read = std::thread::Builder::new()
+            .stack_size(8 << 20)
+            .spawn(move || pdf(&file))
+            .unwrap()
+            .join()
+            .expect("the reading thread survives");
+        assert_eq!(read, Err(Refusal::Damaged));
+        // Shallow strings and arrays are a normal document.
+        let fine = pdf_with("[ (a (b) c) [ 1 2 ] ]");
+        let stripped = pdf(&fine).expect("a normal document is stripped");
+        assert!(lopdf::Document::load_mem(&stripped).is_ok());
+    }
 }

@@ -52,7 +52,14 @@ pub(super) fn scan(b: &[u8], budget: u64) -> Scan {
             found.unknown_filter = true;
             continue;
         };
-        match filters::decode(data, &chain, &mut budget) {
+        let decoded = if is_object_stream(dict) {
+            budget.capped(super::OBJECT_STREAM_MAX, |b| {
+                filters::decode(data, &chain, b)
+            })
+        } else {
+            filters::decode(data, &chain, &mut budget)
+        };
+        match decoded {
             Err(filters::OverBudget) => {
                 found.over_budget = true;
                 break;
@@ -83,6 +90,9 @@ struct Nesting {
     deepest: usize,
     /// Where each open dictionary began.
     dicts: Vec<usize>,
+    /// Parentheses nested in strings do not count: binary data read as syntax, where the
+    /// parser's own cap on string nesting holds and parentheses pair up at random.
+    strings_flat: bool,
 }
 
 impl Nesting {
@@ -104,16 +114,24 @@ impl Nesting {
                 }
             }
             b'(' => {
-                // A literal string: balanced parentheses, backslash escapes.
-                let mut open = 1usize;
+                // A literal string: balanced parentheses, backslash escapes. The parser
+                // recurses for each parenthesis nested inside, on top of the arrays and
+                // dictionaries around the string, so those count as nesting too.
+                let (mut open, mut deepest) = (1usize, 1usize);
                 while *at < b.len() && open > 0 {
                     match b[*at] {
                         b'\\' => *at += 1,
-                        b'(' => open += 1,
+                        b'(' => {
+                            open += 1;
+                            deepest = deepest.max(open);
+                        }
                         b')' => open -= 1,
                         _ => {}
                     }
                     *at += 1;
+                }
+                if !self.strings_flat {
+                    self.deepest = self.deepest.max(self.depth + deepest - 1);
                 }
             }
             b'[' => self.open(),
@@ -151,14 +169,18 @@ impl Nesting {
 /// such runs are a few bytes long, while a parser pointed into the data would recurse
 /// through a long run of openers.
 fn hidden_nesting(data: &[u8]) -> usize {
-    let mut syntax = Nesting::default();
+    let flat = || Nesting {
+        strings_flat: true,
+        ..Nesting::default()
+    };
+    let mut syntax = flat();
     let mut at = 0;
     while at < data.len() {
         let c = data[at];
         if !(c.is_ascii_graphic() || c.is_ascii_whitespace()) {
             syntax = Nesting {
                 deepest: syntax.deepest,
-                ..Nesting::default()
+                ..flat()
             };
             at += 1;
             continue;
@@ -264,7 +286,11 @@ mod tests {
     #[test]
     fn nesting_is_measured_token_by_token() {
         assert_eq!(nesting(b"<< /A [ [ 1 ] ] >>"), 3);
-        assert_eq!(nesting(b"(((([[[[))))) << >>"), 1);
+        // Brackets inside a string are text; parentheses nested in it are not.
+        assert_eq!(nesting(b"(a[[[[b) << >>"), 1);
+        assert_eq!(nesting(b"(((([[[[))))) << >>"), 3);
+        assert_eq!(nesting(b"[ [ (a (b (c)) d) ] ]"), 4);
+        assert_eq!(nesting(b"[ (a \\( b) ]"), 1);
         // Stream data is not the file's syntax, but what nests there counts (see below).
         assert_eq!(nesting(b"<< /Length 4 >>\nstream\n[[[[\nendstream"), 4);
         assert_eq!(nesting(b"<< /Length 4 >>\nstream\n[\x80[[\nendstream"), 2);
@@ -349,5 +375,25 @@ mod tests {
         file.extend_from_slice(b"\nendstream\nendobj\n");
         assert!(scan(&file, 1024 * 1024).over_budget);
         assert!(!scan(&file, 8 * 1024 * 1024).over_budget);
+        // An object stream has a cap of its own, however much the file may still decode:
+        // the parser would spend minutes in a bomb the file's budget lets through.
+        let bomb = zlib(&zlib(&vec![
+            b' ';
+            2 * super::super::OBJECT_STREAM_MAX as usize
+        ]));
+        let file_with = |dict: &str| {
+            let mut file = format!("%PDF-1.5\n1 0 obj\n<< {dict} >>\nstream\n").into_bytes();
+            file.extend_from_slice(&bomb);
+            file.extend_from_slice(b"\nendstream\nendobj\n");
+            file
+        };
+        let chain = "/Filter [/FlateDecode /FlateDecode]";
+        let object_stream = file_with(&format!("/Type /ObjStm /N 1 /First 4 {chain}"));
+        assert!(scan(&object_stream, 1 << 30).over_budget);
+        let picture = file_with(chain);
+        assert!(
+            !scan(&picture, 1 << 30).over_budget,
+            "other streams use the file's budget"
+        );
     }
 }
