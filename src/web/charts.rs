@@ -40,8 +40,13 @@ pub fn bars(rows: &[(String, u64)]) -> Result<String, ChartError> {
             .y_label_area_size(label_area)
             .build_cartesian_2d(0u64..top + top.div_ceil(8), (0usize..n).into_segmented())
             .map_err(failed)?;
+        // The first row is drawn at the top: segment 0 is at the bottom.
         let label = |at: &SegmentValue<usize>| match at {
-            SegmentValue::CenterOf(i) => rows.get(*i).map(|(l, _)| l.clone()).unwrap_or_default(),
+            SegmentValue::CenterOf(i) => n
+                .checked_sub(i + 1)
+                .and_then(|row| rows.get(row))
+                .map(|(l, _)| l.clone())
+                .unwrap_or_default(),
             _ => String::new(),
         };
         chart
@@ -60,7 +65,7 @@ pub fn bars(rows: &[(String, u64)]) -> Result<String, ChartError> {
                 Histogram::horizontal(&chart)
                     .style(BAR.filled())
                     .margin(6)
-                    .data(rows.iter().enumerate().map(|(i, (_, v))| (i, *v))),
+                    .data(rows.iter().enumerate().map(|(i, (_, v))| (n - 1 - i, *v))),
             )
             .map_err(failed)?;
         root.present().map_err(failed)?;

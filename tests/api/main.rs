@@ -14,6 +14,7 @@ mod browser;
 mod browser_axe;
 mod browser_desk;
 mod browser_flows;
+mod browser_statistics;
 mod bureau;
 mod case_events;
 mod case_forms;
