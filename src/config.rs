@@ -197,6 +197,24 @@ pub struct CampaignSettings {
     /// First and last day (Asia/Shanghai) of the campaign: the widest period counts cover.
     pub start: chrono::NaiveDate,
     pub end: chrono::NaiveDate,
+    /// The day the notice was issued, printed on it.
+    pub issued_on: chrono::NaiveDate,
+    /// Where the report boxes stand, printed on the notice.
+    pub report_box_zh: String,
+    pub report_box_en: String,
+    /// The campaign's milestones, in order; inspectors may move their days on the dashboard.
+    pub milestones: Vec<MilestoneSettings>,
+}
+
+/// A milestone of the campaign: its id (which says what is due for it), its default day and
+/// its name.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MilestoneSettings {
+    pub id: String,
+    pub due: chrono::NaiveDate,
+    pub zh: String,
+    pub en: String,
 }
 
 /// How report counts per posting site, kind and village are shown.

@@ -14,6 +14,7 @@ mod m20261202_000021_enrolments;
 mod m20261202_000030_purged;
 mod m20261203_000040_event_dates;
 mod m20261204_000050_rectification;
+mod m20261204_000060_milestones;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000030_purged::Migration),
             Box::new(m20261203_000040_event_dates::Migration),
             Box::new(m20261204_000050_rectification::Migration),
+            Box::new(m20261204_000060_milestones::Migration),
         ]
     }
 }

@@ -15,6 +15,7 @@ use standalone_table;
 pub mod attachment;
 pub mod audit_entry;
 pub mod audit_head;
+pub mod campaign_milestone;
 pub mod case_counter;
 pub mod case_route;
 pub mod digest;

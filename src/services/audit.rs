@@ -48,6 +48,8 @@ pub enum AuditAction {
     Purge,
     /// A rectification measure added, done, or a result of it recorded.
     Rectification,
+    /// A campaign milestone moved to another day.
+    CampaignChange,
 }
 
 impl AuditAction {
@@ -72,6 +74,7 @@ impl AuditAction {
             AuditAction::KeyChange => "key_change",
             AuditAction::Purge => "purge",
             AuditAction::Rectification => "rectification",
+            AuditAction::CampaignChange => "campaign_change",
         }
     }
 }

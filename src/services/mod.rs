@@ -8,6 +8,7 @@ pub mod access;
 pub mod attachments;
 pub mod audit;
 mod blind;
+pub mod campaign;
 pub mod cases;
 pub mod deadlines;
 pub mod digest;

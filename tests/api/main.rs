@@ -15,7 +15,9 @@ mod browser_axe;
 mod browser_desk;
 mod browser_flows;
 mod browser_statistics;
+
 mod bureau;
+mod campaign;
 mod case_events;
 mod case_forms;
 mod case_reads;

@@ -412,13 +412,20 @@ async fn an_admin_manages_sites_and_prints_a_notice_whose_code_leads_to_the_site
         "人情保：靠人情关系吃低保",
         "优亲厚友",
         "匿名举报不记录您的姓名",
-        &today.format("%Y年%-m月%-d日").to_string(),
+        // The day it was issued, the collection period and where the boxes are.
+        "2024年8月28日",
+        "线索征集时间：2024年8月30日至2024年10月20日",
+        campaign.report_box_zh.as_str(),
         "<svg",
         "/static/notice.css",
     ] {
         assert!(html.contains(expected), "the notice shows {expected}");
     }
     assert!(!html.contains("<script") && !html.contains("style="));
+    assert!(
+        !html.contains(&today.format("%Y年%-m月%-d日").to_string()),
+        "not the day it was printed"
+    );
     // The inline code is the site's code.
     let start = html.find("<svg").unwrap();
     let end = html[start..].find("</svg>").unwrap() + start + 6;

@@ -4,6 +4,7 @@
 mod admin;
 mod attachments;
 mod auth;
+mod campaign;
 mod cases;
 pub(crate) mod confirm;
 mod desk;
@@ -121,6 +122,8 @@ staff_routes! {
     get "/staff/sites/{id}/notice" [Admin] => sites::site_notice;
     get "/staff/counts" [Admin, Inspector] => sites::show_counts;
     get "/staff/statistics" [Inspector] => statistics::show_statistics;
+    get "/staff/campaign" [Inspector] => campaign::show_campaign;
+    post "/staff/campaign" [Inspector] => campaign::move_milestone;
 }
 
 /// How many notifications have failed, counted by the guard for the staff who see the banner.

@@ -213,6 +213,8 @@ struct NoticePage<'a> {
     site_url: String,
     site_label: String,
     date: String,
+    period: String,
+    report_box: &'a str,
 }
 
 /// The A4 notice for one site: the campaign's text, the categories in plain words, the site's
@@ -227,11 +229,23 @@ pub async fn site_notice(desk: Desk, id: web::Path<String>) -> Result<HttpRespon
     };
     let site_url = site.url(&state.settings.server.base_url);
     let qr_svg = qr::svg_inline(&site_url).map_err(qr_failed)?;
-    let today = state.today();
-    let mut date = String::new();
-    if write!(date, "{}", today.format(t.t("notice.date_format"))).is_err() {
-        date = today.to_string();
-    }
+    // The notice carries the day it was issued, not the day it was printed.
+    let day = |on: chrono::NaiveDate| {
+        let mut text = String::new();
+        if write!(text, "{}", on.format(t.t("notice.date_format"))).is_err() {
+            text = on.to_string();
+        }
+        text
+    };
+    let date = day(campaign.issued_on);
+    let period = t
+        .t("notice.period")
+        .replace("{start}", &day(campaign.start))
+        .replace("{end}", &day(campaign.end));
+    let report_box = match lang {
+        Lang::Zh => &campaign.report_box_zh,
+        Lang::En => &campaign.report_box_en,
+    };
     let village = village_label(state, lang, site.village.as_deref());
     let site_label = [village.as_str(), site.name.as_str()]
         .into_iter()
@@ -253,6 +267,8 @@ pub async fn site_notice(desk: Desk, id: web::Path<String>) -> Result<HttpRespon
         site_url,
         site_label,
         date,
+        period,
+        report_box,
     };
     desk.render(&page, StatusCode::OK)
 }

@@ -1,0 +1,219 @@
+//! The campaign clock, played as the office lives it with an injected clock from the notice
+//! to past the 2024 National Day week: the dashboard says what each milestone of the plan
+//! still needs and which are late, an inspector moves a milestone, and the overdue
+//! rectification of a substantiated case reaches the daily digest.
+
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::json;
+use tipoff::domain::{Role, SiteKind};
+use tipoff::entities::{audit_entry, outbox};
+use tipoff::services::digest::{self as digests, KIND_DIGEST};
+
+use crate::helpers::mail::POST;
+use crate::helpers::reports::submit;
+use crate::helpers::sites::add_site;
+use crate::helpers::{Staff, TestApp};
+use crate::on_both_backends;
+
+on_both_backends!(the_dashboard_follows_the_campaign_across_the_national_day);
+
+/// The dashboard's row for milestone `id`: its day, its progress and what is due.
+fn milestone(page: &str, id: &str) -> (String, String, Vec<String>) {
+    let at = page
+        .find(&format!("<tr id=\"milestone-{id}\""))
+        .unwrap_or_else(|| panic!("milestone {id} in {page}"));
+    let row = &page[at..at + page[at..].find("</tr>").unwrap()];
+    let cells: Vec<&str> = row.split("<td").skip(1).collect();
+    let text = |cell: &str| {
+        let inner = &cell[cell.find('>').unwrap() + 1..];
+        inner[..inner.find("</td>").unwrap_or(inner.len())].to_string()
+    };
+    let due = text(cells[2])
+        .split("<li>")
+        .skip(1)
+        .map(|d| d.split("</li>").next().unwrap().to_string())
+        .collect();
+    (text(cells[0]), text(cells[1]), due)
+}
+
+async fn dashboard(app: &TestApp) -> (Staff<'_>, String) {
+    let inspector = app.sign_in("li.jc").await;
+    let page = inspector.page("/staff/campaign?lang=zh").await;
+    (inspector, page)
+}
+
+async fn the_dashboard_follows_the_campaign_across_the_national_day(app: TestApp) {
+    // Thu 29 Aug 2024: the notice is out tomorrow, and no site has its code yet.
+    app.set_clock("2024-08-29 09:00");
+    app.inspector_with_mail("li.jc", "李监察", "li.jc@example.org")
+        .await;
+    let (_, page) = dashboard(&app).await;
+    let (day, progress, due) = milestone(&page, "deploy");
+    assert_eq!(
+        (day.as_str(), progress.as_str()),
+        ("2024-08-30", "还有 1 天")
+    );
+    assert!(due.contains(&"尚未设张贴点：1".to_string()), "{due:?}");
+    add_site(
+        &app,
+        SiteKind::VillageBoard,
+        "青山村公示栏",
+        Some("qingshan-village"),
+    )
+    .await;
+    let (_, page) = dashboard(&app).await;
+    assert_eq!(milestone(&page, "deploy").1, "已完成");
+
+    // September: a report comes in and is found substantiated; a self-inspection lead waits.
+    app.set_clock("2024-09-05 10:00");
+    let found = submit(
+        &app,
+        json!({
+            "category": "favor",
+            "village": "qingshan-village",
+            "description": "村干部给亲戚违规办理低保",
+            "anonymous": true
+        }),
+    )
+    .await
+    .report;
+    let operator = app.signed_in("hua", "话务员小华", Role::Operator).await;
+    let entered = operator
+        .post(
+            "/staff/intake",
+            &[
+                ("channel", "self_inspection"),
+                ("category", "policy"),
+                ("description", "自查发现一户特困供养认定不准"),
+                ("anonymous", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(entered.status(), 200);
+    app.set_clock("2024-09-09 10:00");
+    let (inspector, _) = dashboard(&app).await;
+    let path = |what: &str| format!("/staff/cases/{}/{what}", found.id);
+    for (what, fields) in [
+        ("status", vec![("transition", "accept")]),
+        ("status", vec![("transition", "start_verifying")]),
+        (
+            "status",
+            vec![
+                ("transition", "conclude"),
+                ("outcome", "substantiated"),
+                ("text", "属实"),
+            ],
+        ),
+        ("assign", vec![("assignee", "")]),
+        (
+            "rectification",
+            vec![
+                ("measure", "停发违规低保"),
+                ("responsible", "民政事务岗"),
+                ("due", "2024-09-30"),
+            ],
+        ),
+    ] {
+        assert_eq!(
+            inspector.post(&path(what), &fields).await.status(),
+            303,
+            "{what}"
+        );
+    }
+
+    // Wed 11 Sep: the verification report was due yesterday with the case not reported.
+    app.set_clock("2024-09-11 10:00");
+    let (inspector, page) = dashboard(&app).await;
+    let (_, progress, due) = milestone(&page, "verification_report");
+    assert_eq!(progress, "已逾期 1 天");
+    assert!(
+        due.contains(&"属实线索尚未报区民政局：1 件".to_string()),
+        "{due:?}"
+    );
+    let reported = [("event", "reported_bureau"), ("on", "2024-09-11")];
+    assert_eq!(
+        inspector.post(&path("events"), &reported).await.status(),
+        303
+    );
+    let (inspector, page) = dashboard(&app).await;
+    assert_eq!(milestone(&page, "verification_report").1, "已完成");
+
+    // The office gives the investigation until 10 October; a day that is not one, or a
+    // milestone that does not exist, is refused with the form shown again.
+    let refused = inspector
+        .post(
+            "/staff/campaign",
+            &[("milestone", "investigation"), ("on", "10月10日")],
+        )
+        .await;
+    assert_eq!(refused.status(), 422);
+    let refused = refused.text().await.unwrap();
+    assert!(refused.contains("日期格式应为") && refused.contains("value=\"10月10日\""));
+    let unknown = inspector
+        .post(
+            "/staff/campaign",
+            &[("milestone", "party"), ("on", "2024-10-10")],
+        )
+        .await;
+    assert_eq!(unknown.status(), 422);
+    let moved = inspector
+        .post(
+            "/staff/campaign",
+            &[("milestone", "investigation"), ("on", "2024-10-10")],
+        )
+        .await;
+    assert_eq!(moved.status(), 303);
+    let audited = audit_entry::Entity::find()
+        .filter(audit_entry::Column::Action.eq("campaign_change"))
+        .all(app.db())
+        .await
+        .unwrap();
+    assert_eq!(audited.len(), 1);
+    assert!(
+        audited[0]
+            .detail
+            .contains("investigation moved to 2024-10-10")
+    );
+
+    // Tue 8 Oct, the first working day after the National Day week.
+    app.set_clock("2024-10-08 08:05");
+    let (_, page) = dashboard(&app).await;
+    let (day, progress, due) = milestone(&page, "investigation");
+    assert_eq!(
+        (day.as_str(), progress.as_str()),
+        ("2024-10-10", "还有 2 天")
+    );
+    assert_eq!(due, ["节点前收到、尚未核查完毕的线索：1 件"]);
+    let (_, progress, due) = milestone(&page, "self_inspection");
+    assert_eq!(progress, "已逾期 8 天");
+    assert!(
+        due.contains(&"自查线索尚未受理：1 件".to_string()),
+        "{due:?}"
+    );
+    let (_, progress, _) = milestone(&page, "summary");
+    assert_eq!(progress, "还有 12 天");
+
+    // The measure due on 30 September is chased in the morning's digest.
+    digests::enqueue_digests(
+        app.db(),
+        &app.state.routing,
+        &app.state.deadlines,
+        8,
+        app.now(),
+    )
+    .await
+    .unwrap();
+    let post = outbox::Entity::find()
+        .filter(outbox::Column::Kind.eq(KIND_DIGEST))
+        .filter(outbox::Column::Recipient.eq(POST))
+        .one(app.db())
+        .await
+        .unwrap()
+        .expect("the post's digest");
+    assert!(post.subject.contains("整改逾期 1 项"), "{}", post.subject);
+    assert!(post.body_text.contains(&found.case_number) && post.body_text.contains("2024-09-30"));
+
+    // Others do not see the campaign's figures.
+    let operator = app.sign_in("hua").await;
+    assert_eq!(operator.get("/staff/campaign").await.status(), 403);
+}
