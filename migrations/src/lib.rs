@@ -15,6 +15,7 @@ mod m20261202_000030_purged;
 mod m20261203_000040_event_dates;
 mod m20261204_000050_rectification;
 mod m20261204_000060_milestones;
+mod m20261204_000070_summaries;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000040_event_dates::Migration),
             Box::new(m20261204_000050_rectification::Migration),
             Box::new(m20261204_000060_milestones::Migration),
+            Box::new(m20261204_000070_summaries::Migration),
         ]
     }
 }

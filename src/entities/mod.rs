@@ -33,6 +33,7 @@ pub mod report_name;
 pub mod session;
 pub mod site;
 pub mod staff_name;
+pub mod summary;
 pub mod used_form_token;
 pub mod user;
 pub mod user_alias;

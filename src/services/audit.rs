@@ -50,6 +50,8 @@ pub enum AuditAction {
     Rectification,
     /// A campaign milestone moved to another day.
     CampaignChange,
+    /// The campaign summary saved as a draft or finalised.
+    Summary,
 }
 
 impl AuditAction {
@@ -75,6 +77,7 @@ impl AuditAction {
             AuditAction::Purge => "purge",
             AuditAction::Rectification => "rectification",
             AuditAction::CampaignChange => "campaign_change",
+            AuditAction::Summary => "summary",
         }
     }
 }

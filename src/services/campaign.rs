@@ -166,6 +166,7 @@ pub async fn dashboard<C: ConnectionTrait>(
         .count(db)
         .await?;
     let filings = relative_filing::Entity::find().count(db).await?;
+    let summary_final = super::summary::is_finalised(db).await?;
     let open = |status: &str| {
         [Status::Received, Status::Accepted, Status::Verifying]
             .iter()
@@ -244,7 +245,7 @@ pub async fn dashboard<C: ConnectionTrait>(
             }
             "summary" => vec![Due {
                 key: "campaign.due.summary",
-                count: 1,
+                count: u64::from(!summary_final),
                 outstanding: true,
             }],
             _ => Vec::new(),

@@ -26,6 +26,7 @@ pub mod routing;
 pub mod sites;
 pub mod staff;
 pub mod statistics;
+pub mod summary;
 pub mod tracking;
 
 use crate::crypto::CryptoError;

@@ -27,8 +27,9 @@ const TAGS: [&str; 5] = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-pract
 
 /// Staff GET routes that serve no HTML page: the QR images, the attachment bytes and the
 /// ledger files.
-const NOT_HTML: [&str; 6] = [
+const NOT_HTML: [&str; 7] = [
     "/staff/cases/ledger.xlsx",
+    "/staff/summary.xlsx",
     "/staff/cases/ledger.csv",
     "/staff/sites/{id}/qr.svg",
     "/staff/sites/{id}/qr.png",

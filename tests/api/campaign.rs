@@ -3,6 +3,9 @@
 //! still needs and which are late, an inspector moves a milestone, and the overdue
 //! rectification of a substantiated case reaches the daily digest.
 
+use std::io::Cursor;
+
+use calamine::{Reader, Xlsx};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 use tipoff::domain::{Role, SiteKind};
@@ -212,6 +215,93 @@ async fn the_dashboard_follows_the_campaign_across_the_national_day(app: TestApp
         .expect("the post's digest");
     assert!(post.subject.contains("整改逾期 1 项"), "{}", post.subject);
     assert!(post.body_text.contains(&found.case_number) && post.body_text.contains("2024-09-30"));
+
+    // The summary: the campaign's figures from the cases above, the substantiated case
+    // with its rectification, and the sections written as a draft, then finalised.
+    let (inspector, _) = dashboard(&app).await;
+    let page = inspector.page("/staff/summary?lang=zh").await;
+    for (id, value) in [
+        ("received", "2"),
+        ("accepted", "1"),
+        ("concluded", "1"),
+        ("reported", "1"),
+        ("measures", "0/1"),
+        ("measures_overdue", "1"),
+    ] {
+        let at = page.find(&format!("id=\"fig-{id}\"")).unwrap();
+        let dd = &page[at..];
+        let value_at = dd.find("<dd>").unwrap() + 4;
+        assert_eq!(
+            &dd[value_at..value_at + value.len() + 5],
+            format!("{value}</dd>"),
+            "{id}"
+        );
+    }
+    let cases = &page[page.find("id=\"substantiated\"").unwrap()..];
+    assert!(
+        cases.contains(&found.case_number) && cases.contains("整改中（已完成 0/1 项），逾期 1 项")
+    );
+    let sections = [
+        ("practices", "院坝会宣传，举报箱每周开箱"),
+        ("problems", ""),
+        ("next_steps", "建立长效机制"),
+    ];
+    let mut draft = sections.to_vec();
+    draft.push(("action", "draft"));
+    assert_eq!(inspector.post("/staff/summary", &draft).await.status(), 303);
+    let page = inspector.page("/staff/summary?lang=zh&saved=1").await;
+    assert!(page.contains("草稿已保存") && page.contains("院坝会宣传，举报箱每周开箱</textarea>"));
+    let mut early = sections.to_vec();
+    early.push(("action", "final"));
+    let refused = inspector.post("/staff/summary", &early).await;
+    assert_eq!(refused.status(), 422);
+    let refused = refused.text().await.unwrap();
+    assert!(
+        refused.contains("三部分都写好后才能定稿") && refused.contains("建立长效机制</textarea>")
+    );
+    let complete = [
+        ("practices", "院坝会宣传，举报箱每周开箱"),
+        ("problems", "个别村民政专干对政策把握不准"),
+        ("next_steps", "建立长效机制"),
+        ("action", "final"),
+    ];
+    assert_eq!(
+        inspector.post("/staff/summary", &complete).await.status(),
+        303
+    );
+    let page = inspector.page("/staff/summary?lang=zh").await;
+    assert!(page.contains("定稿，不能再修改") && !page.contains("id=\"summary-form\""));
+    let again = inspector.post("/staff/summary", &complete).await;
+    assert_eq!(again.status(), 422, "a finalised summary is frozen");
+    let page = inspector.page("/staff/campaign?lang=zh").await;
+    assert_eq!(milestone(&page, "summary").1, "已完成");
+    let xlsx = inspector.get("/staff/summary.xlsx").await;
+    assert_eq!(xlsx.status(), 200);
+    let mut book = Xlsx::new(Cursor::new(xlsx.bytes().await.unwrap().to_vec())).unwrap();
+    let text: Vec<String> = book
+        .worksheet_range("总结")
+        .unwrap()
+        .rows()
+        .flat_map(|r| r.iter().map(|c| c.to_string()).collect::<Vec<_>>())
+        .collect();
+    assert!(
+        text.contains(&"个别村民政专干对政策把握不准".to_string()),
+        "{text:?}"
+    );
+    assert!(text.contains(&"收到线索".to_string()) && text.contains(&"2".to_string()));
+    let ledger: Vec<String> = book
+        .worksheet_range("属实问题台账")
+        .unwrap()
+        .rows()
+        .flat_map(|r| r.iter().map(|c| c.to_string()).collect::<Vec<_>>())
+        .collect();
+    assert!(ledger.contains(&found.case_number), "{ledger:?}");
+    let summaries = audit_entry::Entity::find()
+        .filter(audit_entry::Column::Action.eq("summary"))
+        .all(app.db())
+        .await
+        .unwrap();
+    assert_eq!(summaries.len(), 2, "the draft and the final save");
 
     // Others do not see the campaign's figures.
     let operator = app.sign_in("hua").await;

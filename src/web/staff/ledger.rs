@@ -77,7 +77,7 @@ enum Cell {
 }
 
 /// Where a case's rectification stands, in words: empty when it has no measure.
-fn rectification_text(t: &Catalog, rectified: Option<&Rectified>) -> String {
+pub(super) fn rectification_text(t: &Catalog, rectified: Option<&Rectified>) -> String {
     let Some(r) = rectified.filter(|r| r.measures > 0) else {
         return String::new();
     };

@@ -14,6 +14,7 @@ mod ledger;
 mod quarantine;
 mod sites;
 mod statistics;
+mod summary;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -124,6 +125,9 @@ staff_routes! {
     get "/staff/statistics" [Inspector] => statistics::show_statistics;
     get "/staff/campaign" [Inspector] => campaign::show_campaign;
     post "/staff/campaign" [Inspector] => campaign::move_milestone;
+    get "/staff/summary" [Inspector] => summary::show_summary;
+    post "/staff/summary" [Inspector] => summary::save_summary;
+    get "/staff/summary.xlsx" [Inspector] => summary::summary_xlsx;
 }
 
 /// How many notifications have failed, counted by the guard for the staff who see the banner.

@@ -121,7 +121,7 @@ fn spread_text(t: &Catalog, spread: Spread) -> String {
     }
 }
 
-fn figures(t: &Catalog, s: &Statistics) -> Vec<Figure> {
+pub(super) fn figures(t: &Catalog, s: &Statistics) -> Vec<Figure> {
     let concluded: u64 = s.findings.iter().map(|(_, n)| n).sum();
     let figure = |id: &'static str, value: String| Figure {
         id,
@@ -151,7 +151,7 @@ fn figures(t: &Catalog, s: &Statistics) -> Vec<Figure> {
     ]
 }
 
-fn sections(
+pub(super) fn sections(
     desk: &Desk,
     t: &Catalog,
     s: &Statistics,
