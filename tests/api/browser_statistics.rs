@@ -1,4 +1,4 @@
-//! The statistics and the public results in real Chromium, on a 360-px phone and at a
+//! The statistics, the summary and the public results in real Chromium, on a 360-px phone and at a
 //! 1280-px desk, on screen and in print: the charts drawn, inside the page, in Chinese glyphs,
 //! beside their numbers. Screenshots go to `target/browser-shots/`.
 
@@ -122,6 +122,21 @@ async fn the_statistics_render_and_print(viewport: Viewport, width: u64, name: &
     browser
         .screenshot(&format!("statistics-{name}-print"))
         .await;
+    browser.print_layout(false).await;
+
+    // The summary handed in on 20 October: the same figures and charts, the substantiated
+    // case with its rectification, on screen and in print.
+    browser.goto("/staff/summary?lang=zh").await;
+    assert_eq!(browser.text_of("#fig-received dd").await, "19");
+    assert!(browser.is_displayed("#substantiated").await);
+    assert!(browser.glyphs_render("整治工作总结").await);
+    charts_fit(&browser, width).await;
+    assert_no_sideways_scroll(&browser, width).await;
+    browser.screenshot(&format!("summary-{name}")).await;
+    browser.print_layout(true).await;
+    assert!(!browser.is_displayed("#summary-form").await, "the form is not printed");
+    charts_fit(&browser, width).await;
+    assert_no_sideways_scroll(&browser, width).await;
     browser.print_layout(false).await;
 
     // The public page, on the same screen: its table scrolls in its own box.
