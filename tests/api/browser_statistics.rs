@@ -134,7 +134,10 @@ async fn the_statistics_render_and_print(viewport: Viewport, width: u64, name: &
     assert_no_sideways_scroll(&browser, width).await;
     browser.screenshot(&format!("summary-{name}")).await;
     browser.print_layout(true).await;
-    assert!(!browser.is_displayed("#summary-form").await, "the form is not printed");
+    assert!(
+        !browser.is_displayed("#summary-form").await,
+        "the form is not printed"
+    );
     charts_fit(&browser, width).await;
     assert_no_sideways_scroll(&browser, width).await;
     browser.print_layout(false).await;
