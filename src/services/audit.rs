@@ -52,6 +52,8 @@ pub enum AuditAction {
     CampaignChange,
     /// The campaign summary saved as a draft or finalised.
     Summary,
+    /// The case list shown with its one-line summaries opened.
+    ListSummaries,
 }
 
 impl AuditAction {
@@ -78,6 +80,7 @@ impl AuditAction {
             AuditAction::Rectification => "rectification",
             AuditAction::CampaignChange => "campaign_change",
             AuditAction::Summary => "summary",
+            AuditAction::ListSummaries => "list_summaries",
         }
     }
 }

@@ -101,6 +101,40 @@ pub async fn ledger(
         .collect())
 }
 
+/// The one-line summaries of the cases a list page shows, opened for an inspector and
+/// audited with one entry naming the cases shown; nothing for anyone else, and nothing
+/// opened if the entry cannot be written.
+pub async fn list_summaries(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    viewer: &Viewer,
+    rows: &[CaseRow],
+    now: DateTime<Utc>,
+) -> Result<HashMap<Uuid, Content>, ServiceError> {
+    let shown: Vec<&CaseRow> = rows.iter().filter(|r| !r.purged).collect();
+    if !viewer.is_inspector() || shown.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let numbers: Vec<&str> = shown.iter().map(|r| r.case_number.as_str()).collect();
+    let detail = format!(
+        "case list shown with summaries, {} case(s): {}",
+        shown.len(),
+        numbers.join(", ")
+    );
+    let record = AuditRecord::new(
+        Some(viewer.user_id),
+        AuditAction::ListSummaries,
+        None,
+        &detail,
+    );
+    audit::begin(db, keyring, record, now)
+        .await?
+        .commit()
+        .await?;
+    let ids: Vec<Uuid> = shown.iter().map(|r| r.id).collect();
+    contents(db, keyring, &ids).await
+}
+
 #[derive(Default)]
 struct Days {
     transferred: Option<NaiveDate>,

@@ -19,6 +19,7 @@ on_both_backends!(
     the_ledger_exports_as_xlsx_and_csv_with_what_the_bureau_asks_for,
     a_recused_account_never_exports_the_case,
     every_source_the_plan_names_is_entered_listed_and_exported,
+    the_list_shows_inspectors_the_ledger_columns_and_audits_each_view,
 );
 
 const FULL_HEADERS: [&str; 18] = [
@@ -302,4 +303,60 @@ async fn every_source_the_plan_names_is_entered_listed_and_exported(app: TestApp
     let text = String::from_utf8(csv).unwrap();
     assert_eq!(text.lines().count(), 2, "{text}");
     assert!(text.contains("院坝会"));
+}
+
+async fn the_list_shows_inspectors_the_ledger_columns_and_audits_each_view(app: TestApp) {
+    let inspector = app.signed_in("zheng", "郑主任", Role::Inspector).await;
+    let case = submit(
+        &app,
+        json!({
+            "category": "connection",
+            "village": "qingshan-village",
+            "description": "书记的弟弟开着小车还在吃低保\n第二行细节",
+            "anonymous": true
+        }),
+    )
+    .await
+    .report;
+    for fields in [
+        vec![("transition", "accept")],
+        vec![("transition", "start_verifying")],
+        vec![
+            ("transition", "conclude"),
+            ("outcome", "substantiated"),
+            ("text", "属实"),
+        ],
+    ] {
+        let path = format!("/staff/cases/{}/status", case.id);
+        assert_eq!(inspector.post(&path, &fields).await.status(), 303);
+    }
+    let audited = |app: &TestApp| {
+        let db = app.db().clone();
+        async move {
+            audit_entry::Entity::find()
+                .filter(audit_entry::Column::Action.eq("list_summaries"))
+                .all(&db)
+                .await
+                .unwrap()
+        }
+    };
+    let list = inspector.page("/staff/cases?lang=zh").await;
+    for shown in ["问题摘要", "书记的弟弟开着小车还在吃低保…", "属实"] {
+        assert!(list.contains(shown), "{shown} in {list}");
+    }
+    assert!(!list.contains("第二行细节"), "only the first line");
+    let entries = audited(&app).await;
+    assert_eq!(entries.len(), 1, "one entry for the view");
+    assert!(entries[0].detail.contains(&case.case_number));
+    assert!(
+        !entries[0].detail.contains("书记"),
+        "the entry names cases, not content"
+    );
+    inspector.page("/staff/cases?lang=zh").await;
+    assert_eq!(audited(&app).await.len(), 2, "each view is audited");
+    // An operator's list opens nothing and is not audited as a reading.
+    let operator = app.signed_in("hua", "话务员小华", Role::Operator).await;
+    let theirs = operator.page("/staff/cases?lang=zh").await;
+    assert!(!theirs.contains("书记的弟弟") && !theirs.contains("问题摘要"));
+    assert_eq!(audited(&app).await.len(), 2);
 }

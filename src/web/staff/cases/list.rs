@@ -11,6 +11,7 @@ use crate::domain::{Category, Channel, SiteKind, Status};
 use crate::error::AppError;
 use crate::i18n::{Catalog, Lang};
 use crate::services::cases::{self, CaseFilter, CaseList, Order};
+use crate::services::ledger;
 use crate::services::sites::{self, Site};
 use crate::web::AppState;
 use crate::web::pages::{Choice, village_choices};
@@ -73,6 +74,11 @@ pub struct ShownRow {
     pub overdue: bool,
     /// Destroyed under the retention rule: shown as such, with no page to open.
     pub purged: bool,
+    /// For inspectors, the ledger's columns: the one-line summary, the finding and where
+    /// rectification stands.
+    pub summary: String,
+    pub outcome: String,
+    pub rectification: String,
 }
 
 #[derive(Template)]
@@ -130,9 +136,30 @@ pub async fn list_cases(
     )
     .await?;
     let sites = sites::list_sites(&state.db).await?;
+    let now = state.now();
+    let mut summaries =
+        ledger::list_summaries(&state.db, &state.keyring, &viewer, &rows, now).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let mut rectified = if viewer.is_inspector() {
+        cases::rectification_of(&state.db, &ids, state.today()).await?
+    } else {
+        Default::default()
+    };
     let rows = rows
         .into_iter()
         .map(|r| ShownRow {
+            summary: summaries
+                .remove(&r.id)
+                .map(|c| c.summary.to_string())
+                .unwrap_or_default(),
+            outcome: r
+                .outcome
+                .map_or("", |o| t.label("staff.outcome", o.code()))
+                .to_string(),
+            rectification: crate::web::staff::ledger::rectification_text(
+                t,
+                rectified.remove(&r.id).as_ref(),
+            ),
             id: r.id,
             category: t.label("category", r.category.code()).to_string(),
             village: village_name(state, desk.lang, r.village.as_deref()),
