@@ -5,7 +5,7 @@
 //! published only when every month under it is exact; villages below the floor are grouped,
 //! and the group is widened until it too reaches the floor.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{Datelike, Months, NaiveDate};
 use sea_orm::{ColumnTrait, ConnectionTrait, DerivePartialModel, EntityTrait, QueryFilter};
@@ -143,7 +143,7 @@ pub async fn results<C: ConnectionTrait>(
     for r in &reports {
         let at = month_of(r.received_on);
         add(Measure::Received, at, 1);
-        if accepted.contains_key(&r.id) || r.outcome.is_some() {
+        if accepted.contains(&r.id) || r.outcome.is_some() {
             add(Measure::Accepted, at, 1);
         }
         match r.outcome.as_deref().and_then(Outcome::parse) {
@@ -158,7 +158,7 @@ pub async fn results<C: ConnectionTrait>(
     }
     // Results count in the month they happened, whenever the case came in.
     let mut funds = vec![(Yuan::default(), 0u64); months.len()];
-    let mut funded: Vec<Vec<Uuid>> = vec![Vec::new(); months.len()];
+    let mut funded: Vec<HashSet<Uuid>> = vec![HashSet::new(); months.len()];
     for r in rectification_result::Entity::find()
         .filter(rectification_result::Column::HappenedOn.gte(first))
         .filter(rectification_result::Column::HappenedOn.lte(today))
@@ -173,8 +173,7 @@ pub async fn results<C: ConnectionTrait>(
             Some(ResultKind::FundsRecovered) => {
                 if let Some(at) = at {
                     funds[at].0 = funds[at].0 + Yuan::from_fen(r.amount_fen.unwrap_or(0));
-                    if !funded[at].contains(&r.report_id) {
-                        funded[at].push(r.report_id);
+                    if funded[at].insert(r.report_id) {
                         funds[at].1 += 1;
                     }
                 }
@@ -207,7 +206,7 @@ pub async fn results<C: ConnectionTrait>(
         }
     };
     let funds_total = if funds.iter().all(|f| matches!(money(*f), Money::Exact(_))) {
-        let all_cases: std::collections::HashSet<&Uuid> = funded.iter().flatten().collect();
+        let all_cases: HashSet<&Uuid> = funded.iter().flatten().collect();
         money((funds.iter().map(|f| f.0).sum(), all_cases.len() as u64))
     } else {
         Money::FewerCases(min_shown)
@@ -285,8 +284,8 @@ fn publish_villages(
 async fn accepted_cases<C: ConnectionTrait>(
     db: &C,
     ids: &[Uuid],
-) -> Result<HashMap<Uuid, ()>, ServiceError> {
-    let mut found = HashMap::new();
+) -> Result<HashSet<Uuid>, ServiceError> {
+    let mut found = HashSet::new();
     for chunk in ids.chunks(500) {
         for e in report_event::Entity::find()
             .filter(report_event::Column::ReportId.is_in(chunk.to_vec()))
@@ -295,7 +294,7 @@ async fn accepted_cases<C: ConnectionTrait>(
             .all(db)
             .await?
         {
-            found.insert(e.report_id, ());
+            found.insert(e.report_id);
         }
     }
     Ok(found)

@@ -92,6 +92,32 @@ pub async fn summary(
     })
 }
 
+/// The summary for handing in as a file: as `summary`, its export audited first (nothing is
+/// returned if the entry cannot be written).
+pub async fn export(
+    db: &DatabaseConnection,
+    keyring: &crate::crypto::Keyring,
+    viewer: &Viewer,
+    span: Span,
+    deadlines: &Deadlines,
+    now: DateTime<Utc>,
+) -> Result<Summary, ServiceError> {
+    if !viewer.is_inspector() {
+        return Err(ServiceError::Forbidden);
+    }
+    let record = AuditRecord::new(
+        Some(viewer.user_id),
+        AuditAction::Export,
+        None,
+        "campaign summary exported",
+    );
+    audit::begin(db, keyring, record, now)
+        .await?
+        .commit()
+        .await?;
+    summary(db, viewer, span, deadlines, now).await
+}
+
 /// Whether the campaign summary has been finalised.
 pub async fn is_finalised<C: ConnectionTrait>(db: &C) -> Result<bool, ServiceError> {
     Ok(summary::Entity::find_by_id(CAMPAIGN)

@@ -12,7 +12,6 @@ use super::statistics::{ChartSection, Figure, figures, sections};
 use super::{Desk, StaffPage, refusal, staff_template};
 use crate::error::AppError;
 use crate::i18n::Catalog;
-use crate::services::audit::{self, AuditAction, AuditRecord};
 use crate::services::statistics::Span;
 use crate::services::summary::{self, Sections, Summary};
 use crate::web::pages::{local_time, see_other};
@@ -188,19 +187,16 @@ pub async fn save_summary(
 /// `GET /staff/summary.xlsx`: the summary as a workbook, its export audited.
 pub async fn summary_xlsx(desk: Desk) -> Result<HttpResponse, AppError> {
     let t = desk.t();
-    let summary = load(&desk).await?;
     let state = &desk.state;
-    let record = AuditRecord::new(
-        Some(desk.user.user_id),
-        AuditAction::Export,
-        None,
-        "campaign summary exported",
-    );
-    audit::begin(&state.db, &state.keyring, record, state.now())
-        .await?
-        .commit()
-        .await
-        .map_err(crate::services::ServiceError::from)?;
+    let summary = summary::export(
+        &state.db,
+        &state.keyring,
+        &desk.viewer(),
+        campaign_span(&desk),
+        &state.deadlines,
+        state.now(),
+    )
+    .await?;
     let cases = shown_cases(&desk, t, &summary);
     let body = workbook(
         t,
