@@ -42,6 +42,20 @@ pub struct LedgerRow {
     pub rectification: Option<Rectified>,
 }
 
+impl LedgerRow {
+    /// A list line with none of the ledger's columns.
+    fn bare(case: CaseRow) -> Self {
+        LedgerRow {
+            case,
+            content: None,
+            transferred_on: None,
+            reported_on: None,
+            closed_on: None,
+            rectification: None,
+        }
+    }
+}
+
 /// The sealed part of a ledger line, opened.
 pub struct Content {
     pub subject: Option<Zeroizing<String>>,
@@ -64,7 +78,6 @@ pub async fn ledger(
         return Err(ServiceError::Forbidden);
     }
     let rows = all_cases(db, viewer, filter, deadlines, local_day(now)).await?;
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let numbers: Vec<&str> = rows.iter().map(|r| r.case_number.as_str()).collect();
     let kind = match variant {
         Variant::Full => "full",
@@ -79,11 +92,65 @@ pub async fn ledger(
     let txn = audit::begin(db, keyring, record, now).await?;
     txn.commit().await?;
 
+    let with_content = variant == Variant::Full;
+    lines(db, keyring, rows, with_content, local_day(now)).await
+}
+
+/// The ledger's lines for the cases one list page shows. An inspector gets the ledger's
+/// columns, the sealed ones opened and audited with one entry naming the cases shown (nothing
+/// is opened if the entry cannot be written); anyone else gets the rows as they are.
+pub async fn list_page(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    viewer: &Viewer,
+    rows: Vec<CaseRow>,
+    now: DateTime<Utc>,
+) -> Result<Vec<LedgerRow>, ServiceError> {
+    if !viewer.is_inspector() {
+        return Ok(rows.into_iter().map(LedgerRow::bare).collect());
+    }
+    let shown: Vec<&str> = rows
+        .iter()
+        .filter(|r| !r.purged)
+        .map(|r| r.case_number.as_str())
+        .collect();
+    if !shown.is_empty() {
+        let detail = format!(
+            "case list shown with summaries, {} case(s): {}",
+            shown.len(),
+            shown.join(", ")
+        );
+        let record = AuditRecord::new(
+            Some(viewer.user_id),
+            AuditAction::ListSummaries,
+            None,
+            &detail,
+        );
+        audit::begin(db, keyring, record, now)
+            .await?
+            .commit()
+            .await?;
+    }
+    lines(db, keyring, rows, true, local_day(now)).await
+}
+
+/// The ledger's lines for `rows`: the days each case was transferred, reported and closed,
+/// where its rectification stands as of `today`, and, `with_content`, its sealed columns
+/// opened.
+async fn lines(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    rows: Vec<CaseRow>,
+    with_content: bool,
+    today: NaiveDate,
+) -> Result<Vec<LedgerRow>, ServiceError> {
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let dates = days_of(db, &ids).await?;
-    let mut rectified = rectification_of(db, &ids, local_day(now)).await?;
-    let mut opened = match variant {
-        Variant::Full => contents(db, keyring, &ids).await?,
-        Variant::WithoutContent => HashMap::new(),
+    let mut rectified = rectification_of(db, &ids, today).await?;
+    let mut opened = if with_content {
+        contents(db, keyring, &ids).await?
+    } else {
+        HashMap::new()
     };
     Ok(rows
         .into_iter()
@@ -99,40 +166,6 @@ pub async fn ledger(
             }
         })
         .collect())
-}
-
-/// The one-line summaries of the cases a list page shows, opened for an inspector and
-/// audited with one entry naming the cases shown; nothing for anyone else, and nothing
-/// opened if the entry cannot be written.
-pub async fn list_summaries(
-    db: &DatabaseConnection,
-    keyring: &Keyring,
-    viewer: &Viewer,
-    rows: &[CaseRow],
-    now: DateTime<Utc>,
-) -> Result<HashMap<Uuid, Content>, ServiceError> {
-    let shown: Vec<&CaseRow> = rows.iter().filter(|r| !r.purged).collect();
-    if !viewer.is_inspector() || shown.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let numbers: Vec<&str> = shown.iter().map(|r| r.case_number.as_str()).collect();
-    let detail = format!(
-        "case list shown with summaries, {} case(s): {}",
-        shown.len(),
-        numbers.join(", ")
-    );
-    let record = AuditRecord::new(
-        Some(viewer.user_id),
-        AuditAction::ListSummaries,
-        None,
-        &detail,
-    );
-    audit::begin(db, keyring, record, now)
-        .await?
-        .commit()
-        .await?;
-    let ids: Vec<Uuid> = shown.iter().map(|r| r.id).collect();
-    contents(db, keyring, &ids).await
 }
 
 #[derive(Default)]

@@ -312,6 +312,8 @@ async fn the_list_shows_inspectors_the_ledger_columns_and_audits_each_view(app: 
         json!({
             "category": "connection",
             "village": "qingshan-village",
+            "subject": "刘某某，青山村党支部书记",
+            "subject_role": "village_cadre",
             "description": "书记的弟弟开着小车还在吃低保\n第二行细节",
             "anonymous": true
         }),
@@ -330,6 +332,13 @@ async fn the_list_shows_inspectors_the_ledger_columns_and_audits_each_view(app: 
         let path = format!("/staff/cases/{}/status", case.id);
         assert_eq!(inspector.post(&path, &fields).await.status(), 303);
     }
+    let today = local_day(app.state.now());
+    let on = today.format("%Y-%m-%d").to_string();
+    for event in ["transferred_discipline", "reported_bureau"] {
+        let path = format!("/staff/cases/{}/events", case.id);
+        let fields = [("event", event), ("on", on.as_str())];
+        assert_eq!(inspector.post(&path, &fields).await.status(), 303);
+    }
     let audited = |app: &TestApp| {
         let db = app.db().clone();
         async move {
@@ -341,8 +350,15 @@ async fn the_list_shows_inspectors_the_ledger_columns_and_audits_each_view(app: 
         }
     };
     let list = inspector.page("/staff/cases?lang=zh").await;
-    for shown in ["问题摘要", "书记的弟弟开着小车还在吃低保…", "属实"] {
-        assert!(list.contains(shown), "{shown} in {list}");
+    for shown in [
+        "问题摘要".to_string(),
+        "书记的弟弟开着小车还在吃低保…".to_string(),
+        "属实".to_string(),
+        "刘某某，青山村党支部书记".to_string(),
+        format!("{on} 移交纪检"),
+        format!("{on} 报区民政局"),
+    ] {
+        assert!(list.contains(shown.as_str()), "{shown} in {list}");
     }
     assert!(!list.contains("第二行细节"), "only the first line");
     let entries = audited(&app).await;
@@ -358,5 +374,6 @@ async fn the_list_shows_inspectors_the_ledger_columns_and_audits_each_view(app: 
     let operator = app.signed_in("hua", "话务员小华", Role::Operator).await;
     let theirs = operator.page("/staff/cases?lang=zh").await;
     assert!(!theirs.contains("书记的弟弟") && !theirs.contains("问题摘要"));
+    assert!(!theirs.contains("刘某某") && !theirs.contains("移交纪检"));
     assert_eq!(audited(&app).await.len(), 2);
 }

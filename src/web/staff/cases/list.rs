@@ -11,7 +11,7 @@ use crate::domain::{Category, Channel, SiteKind, Status};
 use crate::error::AppError;
 use crate::i18n::{Catalog, Lang};
 use crate::services::cases::{self, CaseFilter, CaseList, Order};
-use crate::services::ledger;
+use crate::services::ledger::{self, LedgerRow};
 use crate::services::sites::{self, Site};
 use crate::web::AppState;
 use crate::web::pages::{Choice, village_choices};
@@ -74,9 +74,12 @@ pub struct ShownRow {
     pub overdue: bool,
     /// Destroyed under the retention rule: shown as such, with no page to open.
     pub purged: bool,
-    /// For inspectors, the ledger's columns: the one-line summary, the finding and where
-    /// rectification stands.
+    /// For inspectors, the ledger's columns: who is reported, the one-line summary, the
+    /// finding, where rectification stands, and the days it was transferred, reported and
+    /// closed.
+    pub subject: String,
     pub summary: String,
+    pub progress: String,
     pub outcome: String,
     pub rectification: String,
 }
@@ -136,47 +139,53 @@ pub async fn list_cases(
     )
     .await?;
     let sites = sites::list_sites(&state.db).await?;
-    let now = state.now();
-    let mut summaries =
-        ledger::list_summaries(&state.db, &state.keyring, &viewer, &rows, now).await?;
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let mut rectified = if viewer.is_inspector() {
-        cases::rectification_of(&state.db, &ids, state.today()).await?
-    } else {
-        Default::default()
-    };
-    let rows = rows
+    let lines = ledger::list_page(&state.db, &state.keyring, &viewer, rows, state.now()).await?;
+    let rows = lines
         .into_iter()
-        .map(|r| ShownRow {
-            summary: summaries
-                .remove(&r.id)
-                .map(|c| c.summary.to_string())
-                .unwrap_or_default(),
-            outcome: r
-                .outcome
-                .map_or("", |o| t.label("staff.outcome", o.code()))
-                .to_string(),
-            rectification: crate::web::staff::ledger::rectification_text(
-                t,
-                rectified.remove(&r.id).as_ref(),
-            ),
-            id: r.id,
-            category: t.label("category", r.category.code()).to_string(),
-            village: village_name(state, desk.lang, r.village.as_deref()),
-            channel: t.label("channel", &r.channel).to_string(),
-            status: t.label("status", r.status.code()).to_string(),
-            received_on: r.received_on.to_string(),
-            case_number: r.case_number,
-            anonymous: r.anonymous,
-            subject_role: r
-                .subject_role
-                .map(|role| t.label("role", role.code()).to_string())
-                .unwrap_or_default(),
-            assignee: r.assignee.unwrap_or_default(),
-            unread_replies: r.unread_replies,
-            due: due_text(t, r.due),
-            overdue: r.overdue,
-            purged: r.purged,
+        .map(|line| {
+            let progress = progress_text(t, &line);
+            let LedgerRow {
+                case: r,
+                content,
+                rectification,
+                ..
+            } = line;
+            let (subject, summary) = content.map_or_else(Default::default, |c| {
+                (
+                    c.subject.map(|s| s.to_string()).unwrap_or_default(),
+                    c.summary.to_string(),
+                )
+            });
+            ShownRow {
+                subject,
+                summary,
+                progress,
+                outcome: r
+                    .outcome
+                    .map_or("", |o| t.label("staff.outcome", o.code()))
+                    .to_string(),
+                rectification: crate::web::staff::ledger::rectification_text(
+                    t,
+                    rectification.as_ref(),
+                ),
+                id: r.id,
+                category: t.label("category", r.category.code()).to_string(),
+                village: village_name(state, desk.lang, r.village.as_deref()),
+                channel: t.label("channel", &r.channel).to_string(),
+                status: t.label("status", r.status.code()).to_string(),
+                received_on: r.received_on.to_string(),
+                case_number: r.case_number,
+                anonymous: r.anonymous,
+                subject_role: r
+                    .subject_role
+                    .map(|role| t.label("role", role.code()).to_string())
+                    .unwrap_or_default(),
+                assignee: r.assignee.unwrap_or_default(),
+                unread_replies: r.unread_replies,
+                due: due_text(t, r.due),
+                overdue: r.overdue,
+                purged: r.purged,
+            }
         })
         .collect();
     let page = CasesPage {
@@ -228,6 +237,20 @@ pub async fn list_cases(
         oldest: filter.order == Order::OldestFirst,
     };
     desk.render(&page, StatusCode::OK)
+}
+
+/// The days a case was transferred to the discipline post, reported to the bureau and
+/// closed, as one line: empty when none has happened.
+fn progress_text(t: &Catalog, line: &LedgerRow) -> String {
+    [
+        ("staff.ledger.transferred_on", line.transferred_on),
+        ("staff.ledger.reported_on", line.reported_on),
+        ("staff.ledger.closed_on", line.closed_on),
+    ]
+    .into_iter()
+    .filter_map(|(key, day)| day.map(|d| t.t(key).replace("{day}", &d.to_string())))
+    .collect::<Vec<_>>()
+    .join("；")
 }
 
 /// A posting site as the filter lists it: a household notice is one site per village, so it
