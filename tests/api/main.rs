@@ -12,6 +12,7 @@ mod audit;
 mod backup_drill;
 mod browser;
 mod browser_axe;
+mod browser_campaign;
 mod browser_desk;
 mod browser_flows;
 mod browser_statistics;
