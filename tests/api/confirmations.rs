@@ -3,13 +3,12 @@
 
 use chrono::Utc;
 use sea_orm::EntityTrait;
-use serde_json::json;
 use tipoff::domain::Role;
 use tipoff::entities::{relative_filing, report};
 use tipoff::services::recusal::{file_relative, is_recused};
 
 use crate::helpers::TestApp;
-use crate::helpers::reports::{Submitted, submit};
+use crate::helpers::reports::{Submitted, a_report};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -17,16 +16,6 @@ on_both_backends!(
     a_merge_is_confirmed_naming_the_case_it_goes_into,
     a_filing_is_withdrawn_only_once_confirmed,
 );
-
-async fn a_report(app: &TestApp) -> Submitted {
-    let body = json!({
-        "category": "nepotism",
-        "village": "qingshan-village",
-        "description": "村里有人把低保给了自己的亲戚",
-        "anonymous": true
-    });
-    submit(app, body).await
-}
 
 async fn status_of(app: &TestApp, case: &Submitted) -> String {
     let found = report::Entity::find_by_id(case.report.id)

@@ -62,6 +62,17 @@ pub async fn report_of(app: &TestApp, code: &str) -> report::Model {
         .expect("the code leads to a stored report")
 }
 
+/// An anonymous report of nepotism in Qingshan village that names nobody.
+pub async fn a_report(app: &TestApp) -> Submitted {
+    let body = json!({
+        "category": "nepotism",
+        "village": "qingshan-village",
+        "description": "村里有人把低保给了自己的亲戚",
+        "anonymous": true
+    });
+    submit(app, body).await
+}
+
 /// An anonymous report naming a cadre, in `category` and `village`, and the cadre's role if
 /// given (which can change who is told).
 pub fn report_body(category: &str, village: &str, role: Option<&str>) -> Value {

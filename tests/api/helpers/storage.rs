@@ -1,7 +1,9 @@
 //! What a test's storage holds, read past the application: every stored byte, how many
 //! reports, what the audit log recorded.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Statement};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Statement,
+};
 use tipoff::entities::{audit_entry, report};
 
 use super::TestApp;
@@ -91,10 +93,11 @@ where
         .unwrap()
 }
 
-/// The audit log's entries for one kind of action.
+/// The audit log's entries for one kind of action, oldest first.
 pub async fn audit_entries(app: &TestApp, action: &str) -> Vec<audit_entry::Model> {
     audit_entry::Entity::find()
         .filter(audit_entry::Column::Action.eq(action))
+        .order_by_asc(audit_entry::Column::Seq)
         .all(app.db())
         .await
         .unwrap()
