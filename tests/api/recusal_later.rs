@@ -118,18 +118,7 @@ async fn a_relative_filed_later_recuses_from_reports_naming_them_only_in_the_tex
     let other = report(&app, Some("孙某"), "孙某家条件很好还在领低保").await;
     assert_eq!(zhou.case_status(described.id).await, 200);
 
-    let id_text = id.to_string();
-    let filed = admin
-        .post(
-            "/staff/admin/relatives",
-            &[
-                ("staff", id_text.as_str()),
-                ("name", "欧阳 晓岚"),
-                ("relation", "配偶"),
-            ],
-        )
-        .await;
-    assert_eq!(filed.status(), 200);
+    admin.file_relative(id, "欧阳 晓岚", "配偶").await;
     for named in [&described, &titled] {
         assert_eq!(zhou.case_status(named.id).await, 404);
         assert_eq!(

@@ -231,6 +231,19 @@ impl<'a> Staff<'a> {
             .as_u16()
     }
 
+    /// Files `name` as a close relative of the staff member `staff`, as an admin does on the
+    /// admin page, which accepts it.
+    pub async fn file_relative(&self, staff: Uuid, name: &str, relation: &str) {
+        let staff = staff.to_string();
+        let fields = [
+            ("staff", staff.as_str()),
+            ("name", name),
+            ("relation", relation),
+        ];
+        let filed = self.post("/staff/admin/relatives", &fields).await;
+        assert_eq!(filed.status(), 200);
+    }
+
     /// The HTML of a staff page, whatever its status.
     pub async fn page(&self, path: &str) -> String {
         self.get(path).await.text().await.expect("staff page")
