@@ -78,12 +78,19 @@ async fn offers(browser: &Browser, text: &str) -> bool {
         .unwrap()
 }
 
-/// The whole file of one case, from received to closed, found by labels only. Checks on the
-/// way that only the moves legal now are offered and that nothing scrolls sideways.
-async fn work_a_case_to_closed(app: &TestApp, desk: &Browser, case: &Submitted) {
+/// The whole file of one case, from received to closed, found by labels only, its actions
+/// laid out `placed` the file on this `screen`. Checks on the way that only the moves legal
+/// now are offered and that nothing scrolls sideways.
+async fn work_a_case_to_closed(
+    app: &TestApp,
+    desk: &Browser,
+    case: &Submitted,
+    (placed, screen): (&str, &str),
+) {
     let width = desk.viewport_width().await;
     let number = &case.report.case_number;
     open_from_list(desk, number).await;
+    assert_eq!(actions_placed(desk).await, placed, "{screen}");
     assert_no_sideways_scroll(desk, width).await;
     assert_eq!(status_of(desk).await, "已收到");
     assert_eq!(desk.text_of("#assignee").await, "未分派");
@@ -188,10 +195,8 @@ async fn an_inspector_works_a_case_from_received_to_closed_at_a_desk() {
         return;
     };
     assert_eq!(desk.viewport_width().await, 1280);
-    open_from_list(&desk, &case.report.case_number).await;
     // Two columns: the actions stand beside the file, not under it.
-    assert_eq!(actions_placed(&desk).await, "beside", "at 1280 px");
-    work_a_case_to_closed(&app, &desk, &case).await;
+    work_a_case_to_closed(&app, &desk, &case, ("beside", "at 1280 px")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -248,9 +253,7 @@ async fn an_inspector_works_a_case_from_received_to_closed_on_a_phone() {
     );
     phone.print_layout(false).await;
     // The case page is one column: the actions come after the file.
-    open_from_list(&phone, &case.report.case_number).await;
-    assert_eq!(actions_placed(&phone).await, "below", "on a phone");
-    work_a_case_to_closed(&app, &phone, &case).await;
+    work_a_case_to_closed(&app, &phone, &case, ("below", "on a phone")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

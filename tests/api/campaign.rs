@@ -7,13 +7,12 @@ use std::io::Cursor;
 
 use calamine::{Reader, Xlsx};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use serde_json::json;
 use tipoff::domain::{Role, SiteKind};
 use tipoff::entities::outbox;
 use tipoff::services::digest::{self as digests, KIND_DIGEST};
 
 use crate::helpers::mail::POST;
-use crate::helpers::reports::submit;
+use crate::helpers::reports::report_saying;
 use crate::helpers::sites::add_site;
 use crate::helpers::storage::audit_entries;
 use crate::helpers::{Staff, TestApp};
@@ -70,14 +69,11 @@ async fn the_dashboard_follows_the_campaign_across_the_national_day(app: TestApp
 
     // September: a report comes in and is found substantiated; a self-inspection lead waits.
     app.set_clock("2024-09-05 10:00");
-    let found = submit(
+    let found = report_saying(
         &app,
-        json!({
-            "category": "favor",
-            "village": "qingshan-village",
-            "description": "村干部给亲戚违规办理低保",
-            "anonymous": true
-        }),
+        "favor",
+        "qingshan-village",
+        "村干部给亲戚违规办理低保",
     )
     .await
     .report;

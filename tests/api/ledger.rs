@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use serde_json::json;
 use tipoff::domain::{Role, local_day};
 
-use crate::helpers::reports::submit;
+use crate::helpers::reports::{report_saying, submit};
 use crate::helpers::storage::audit_entries;
 use crate::helpers::{Staff, TestApp};
 use crate::on_both_backends;
@@ -92,17 +92,9 @@ async fn the_ledger_exports_as_xlsx_and_csv_with_what_the_bureau_asks_for(app: T
     )
     .await
     .report;
-    let waiting = submit(
-        &app,
-        json!({
-            "category": "policy",
-            "village": "xinmin-village",
-            "description": "另一户的低保有问题",
-            "anonymous": true
-        }),
-    )
-    .await
-    .report;
+    let waiting = report_saying(&app, "policy", "xinmin-village", "另一户的低保有问题")
+        .await
+        .report;
     let path = |what: &str| format!("/staff/cases/{}/{what}", worked.id);
     let today = local_day(app.state.now());
     inspector
@@ -215,14 +207,11 @@ async fn a_recused_account_never_exports_the_case(app: TestApp) {
     app.create_staff("wang", "王建国", &[Role::Inspector], &[])
         .await;
     let inspector = app.signed_in("zheng", "郑主任", Role::Inspector).await;
-    let named = submit(
+    let named = report_saying(
         &app,
-        json!({
-            "category": "connection",
-            "village": "qingshan-village",
-            "description": "街道的王建国给他亲戚办了低保",
-            "anonymous": true
-        }),
+        "connection",
+        "qingshan-village",
+        "街道的王建国给他亲戚办了低保",
     )
     .await
     .report;
@@ -294,14 +283,11 @@ async fn every_source_the_plan_names_is_entered_listed_and_exported(app: TestApp
 
 async fn the_list_shows_inspectors_the_ledger_columns_and_audits_each_view(app: TestApp) {
     let inspector = app.signed_in("zheng", "郑主任", Role::Inspector).await;
-    let case = submit(
+    let case = report_saying(
         &app,
-        json!({
-            "category": "connection",
-            "village": "qingshan-village",
-            "description": "书记的弟弟开着小车还在吃低保\n第二行细节",
-            "anonymous": true
-        }),
+        "connection",
+        "qingshan-village",
+        "书记的弟弟开着小车还在吃低保\n第二行细节",
     )
     .await
     .report;

@@ -64,10 +64,26 @@ pub async fn report_of(app: &TestApp, code: &str) -> report::Model {
 
 /// An anonymous report of nepotism in Qingshan village that names nobody.
 pub async fn a_report(app: &TestApp) -> Submitted {
+    report_saying(
+        app,
+        "nepotism",
+        "qingshan-village",
+        "村里有人把低保给了自己的亲戚",
+    )
+    .await
+}
+
+/// An anonymous report of `category` in `village` saying `description`, naming nobody.
+pub async fn report_saying(
+    app: &TestApp,
+    category: &str,
+    village: &str,
+    description: &str,
+) -> Submitted {
     let body = json!({
-        "category": "nepotism",
-        "village": "qingshan-village",
-        "description": "村里有人把低保给了自己的亲戚",
+        "category": category,
+        "village": village,
+        "description": description,
         "anonymous": true
     });
     submit(app, body).await
