@@ -2,12 +2,12 @@
 //! it (often days later): today by default, never in the future nor before the report.
 
 use chrono::Days;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tipoff::domain::{Role, local_day};
 use tipoff::entities::report_event;
 
 use crate::helpers::TestApp;
 use crate::helpers::reports::a_report;
+use crate::helpers::storage::rows_where;
 use crate::on_both_backends;
 
 on_both_backends!(a_transfer_is_recorded_on_the_day_it_happened);
@@ -62,11 +62,7 @@ async fn a_transfer_is_recorded_on_the_day_it_happened(app: TestApp) {
         .await;
     assert_eq!(bureau.status(), 303);
 
-    let events = report_event::Entity::find()
-        .filter(report_event::Column::ReportId.eq(case.id))
-        .all(app.db())
-        .await
-        .unwrap();
+    let events = rows_where(&app, report_event::Column::ReportId, case.id).await;
     let on = |kind: &str| events.iter().find(|e| e.kind == kind).unwrap().happened_on;
     assert_eq!(on("transferred_discipline"), Some(received + Days::new(1)));
     assert_eq!(on("reported_bureau"), Some(today));

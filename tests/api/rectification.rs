@@ -5,7 +5,7 @@
 use std::io::Cursor;
 
 use calamine::{Data, Reader, Xlsx};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::EntityTrait;
 use serde_json::json;
 use tipoff::domain::Role;
 use tipoff::entities::{outbox, rectification_measure, rectification_result};
@@ -13,7 +13,7 @@ use tipoff::services::digest::{self as digests, DigestRun, KIND_DIGEST};
 
 use crate::helpers::mail::POST;
 use crate::helpers::reports::submit;
-use crate::helpers::storage::audit_entries;
+use crate::helpers::storage::{audit_entries, rows_where};
 use crate::helpers::{Staff, TestApp};
 use crate::on_both_backends;
 
@@ -238,11 +238,7 @@ async fn a_substantiated_case_is_rectified_and_an_overdue_measure_is_chased(app:
         .unwrap(),
         DigestRun::Written(_)
     ));
-    let digests: Vec<outbox::Model> = outbox::Entity::find()
-        .filter(outbox::Column::Kind.eq(KIND_DIGEST))
-        .all(app.db())
-        .await
-        .unwrap();
+    let digests: Vec<outbox::Model> = rows_where(&app, outbox::Column::Kind, KIND_DIGEST).await;
     for address in [POST, "li.jc@example.org"] {
         let mail = digests
             .iter()

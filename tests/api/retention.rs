@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::helpers::cli::{cli_command, said};
 use crate::helpers::files::{jpeg_with_gps, submit_with_files};
 use crate::helpers::reports::{next_ip, report_of};
-use crate::helpers::storage::{audit_entries, contains_bytes, rows_of_report, stored_bytes};
+use crate::helpers::storage::{audit_entries, contains_bytes, rows_where, stored_bytes};
 use crate::helpers::{TestApp, code_in};
 
 crate::on_both_backends!(
@@ -113,20 +113,20 @@ async fn sealed_pieces(app: &TestApp, id: Uuid) -> Vec<Vec<u8>> {
         found.subject.unwrap(),
         found.tracking_hash,
     ];
-    for file in rows_of_report(app, attachment::Column::ReportId, id).await {
+    for file in rows_where(app, attachment::Column::ReportId, id).await {
         pieces.push(file.content);
         pieces.push(file.name);
     }
-    for m in rows_of_report(app, message::Column::ReportId, id).await {
+    for m in rows_where(app, message::Column::ReportId, id).await {
         pieces.push(m.body);
     }
-    for n in rows_of_report(app, note::Column::ReportId, id).await {
+    for n in rows_where(app, note::Column::ReportId, id).await {
         pieces.push(n.body);
     }
-    for e in rows_of_report(app, report_event::Column::ReportId, id).await {
+    for e in rows_where(app, report_event::Column::ReportId, id).await {
         pieces.extend(e.detail);
     }
-    for n in rows_of_report(app, report_name::Column::ReportId, id).await {
+    for n in rows_where(app, report_name::Column::ReportId, id).await {
         pieces.push(n.name_index);
     }
     assert!(

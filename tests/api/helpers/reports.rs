@@ -7,6 +7,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use tipoff::domain::TrackingCode;
 use tipoff::entities::report;
+use tipoff::services::cases::CaseView;
 
 use super::TestApp;
 
@@ -124,4 +125,12 @@ pub fn report_form<'a>(
         fields.push((key, value));
     }
     fields
+}
+
+/// The numbers of the cases a case page lists as related, in its order.
+pub fn related_numbers(view: &CaseView) -> Vec<&str> {
+    view.related
+        .iter()
+        .map(|r| r.case_number.as_str())
+        .collect()
 }

@@ -76,18 +76,19 @@ pub async fn report_count(app: &TestApp) -> u64 {
     report::Entity::find().count(app.db()).await.unwrap()
 }
 
-/// The stored rows of one kind that belong to report `id`, found by their report column.
-pub async fn rows_of_report<C>(
+/// The stored rows of one kind whose `column` holds `value` (the rows of a report, by their
+/// report column).
+pub async fn rows_where<C>(
     app: &TestApp,
     column: C,
-    id: uuid::Uuid,
+    value: impl Into<sea_orm::Value>,
 ) -> Vec<<C::EntityName as EntityTrait>::Model>
 where
     C: ColumnTrait,
     C::EntityName: EntityTrait<Column = C>,
 {
     <C::EntityName as EntityTrait>::find()
-        .filter(column.eq(id))
+        .filter(column.eq(value))
         .all(app.db())
         .await
         .unwrap()
