@@ -2,7 +2,6 @@
 //! handling it.
 
 use chrono::Utc;
-use sea_orm::EntityTrait;
 use serde_json::json;
 use tipoff::domain::Role;
 use tipoff::entities::report;
@@ -14,6 +13,7 @@ use uuid::Uuid;
 
 use crate::helpers::TestApp;
 use crate::helpers::reports::{a_report, submit};
+use crate::helpers::storage::stored_report;
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -35,8 +35,7 @@ async fn recuse(
 }
 
 async fn assignee(app: &TestApp, id: Uuid) -> Option<Uuid> {
-    let case = report::Entity::find_by_id(id).one(app.db()).await.unwrap();
-    case.unwrap().assignee_id
+    stored_report(app, id).await.assignee_id
 }
 
 fn refused_as_last(result: Result<bool, ServiceError>) -> bool {

@@ -11,7 +11,9 @@ use uuid::Uuid;
 use crate::helpers::cli::{cli_command, said};
 use crate::helpers::files::{jpeg_with_gps, submit_with_files};
 use crate::helpers::reports::{next_ip, report_of};
-use crate::helpers::storage::{audit_entries, contains_bytes, rows_where, stored_bytes};
+use crate::helpers::storage::{
+    audit_entries, contains_bytes, rows_where, stored_bytes, stored_report,
+};
 use crate::helpers::{TestApp, code_in};
 
 crate::on_both_backends!(
@@ -198,11 +200,7 @@ async fn a_case_past_its_retention_period_is_shredded(app: TestApp) {
     }
 
     // What statistics need is left, and the ledger says what became of the rest.
-    let left = report::Entity::find_by_id(old.id)
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap();
+    let left = stored_report(&app, old.id).await;
     assert_eq!(
         (
             &left.category,
@@ -264,15 +262,7 @@ async fn the_daily_purge_runs_only_when_turned_on(app: TestApp) {
     let viewer = app.staff("li.jc", "李监察", &[Role::Inspector]).await;
     let (_, old) = closed_case(&app, &viewer, "丙金丝雀", "王某，村委会主任").await;
     closed_days_ago(&app, old.id, 400).await;
-    let purged = || async {
-        report::Entity::find_by_id(old.id)
-            .one(app.db())
-            .await
-            .unwrap()
-            .unwrap()
-            .purged_on
-            .is_some()
-    };
+    let purged = || async { stored_report(&app, old.id).await.purged_on.is_some() };
     // A period set but the daily job off (the default): the service destroys nothing.
     let mut settings = app.state.settings.clone();
     settings.retention.keep_days_after_close = Some(365);

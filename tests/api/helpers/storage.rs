@@ -76,6 +76,15 @@ pub async fn report_count(app: &TestApp) -> u64 {
     report::Entity::find().count(app.db()).await.unwrap()
 }
 
+/// Report `id`'s row as it is stored now.
+pub async fn stored_report(app: &TestApp, id: uuid::Uuid) -> report::Model {
+    report::Entity::find_by_id(id)
+        .one(app.db())
+        .await
+        .unwrap()
+        .expect("the report row")
+}
+
 /// The stored rows of one kind whose `column` holds `value` (the rows of a report, by their
 /// report column).
 pub async fn rows_where<C>(
