@@ -198,10 +198,7 @@ fn dates_of(texts: &[String], year: i32) -> Result<Vec<NaiveDate>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn d(text: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
-    }
+    use crate::domain::day as d;
 
     /// The schedules shipped in config/holidays.
     fn shipped() -> WorkCalendar {

@@ -45,6 +45,13 @@ pub(crate) fn utc(year: i32, month: u32, day: u32, hour: u32, min: u32, sec: u32
         .unwrap()
 }
 
+/// A day written `YYYY-MM-DD`, for tests.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) fn day(text: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

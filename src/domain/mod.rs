@@ -18,7 +18,7 @@ pub use client_key::ClientKey;
 #[cfg(test)]
 pub(crate) use client_key::key as client_key_of;
 #[cfg(test)]
-pub(crate) use local_time::utc;
+pub(crate) use local_time::{day, utc};
 pub use local_time::{end_of_day, local_day, start_of, start_of_day};
 pub use person_name::{
     MIN_NAME_CHARS, is_invisible, is_title_only, names_in_subject, normalize_name,

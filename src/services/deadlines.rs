@@ -340,11 +340,8 @@ pub async fn due_or_overdue<C: ConnectionTrait>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::day as d;
     use chrono::TimeZone;
-
-    fn d(text: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
-    }
 
     fn deadlines() -> Deadlines {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/holidays");

@@ -18,6 +18,7 @@ use super::routing::{CaseMeta, Routing, route_report};
 use crate::crypto::Keyring;
 use crate::domain::{Category, Channel, SubjectRole};
 use crate::entities::report;
+use crate::mail::CaseFacts;
 
 /// How many characters of a quarantined report's text the review list shows.
 const EXCERPT_CHARS: usize = 120;
@@ -162,16 +163,19 @@ pub async fn decide(
         else {
             continue;
         };
-        let case = CaseMeta {
+        let facts = CaseFacts {
             report_id: row.id,
             case_number: &row.case_number,
             category,
             village: row.village.as_deref(),
-            subject_role: row.subject_role.as_deref().and_then(SubjectRole::parse),
             channel,
-            anonymous: row.anonymous,
             // Still to be accepted: the deadline counts from the day it arrived.
             due: deadlines.accept_due(row.received_on),
+        };
+        let case = CaseMeta {
+            facts,
+            subject_role: row.subject_role.as_deref().and_then(SubjectRole::parse),
+            anonymous: row.anonymous,
         };
         let recused = recusal::recused_users(&txn, row.id).await?;
         route_report(&txn, routing, &case, &recused, now).await?;

@@ -316,10 +316,7 @@ fn months_between(start: NaiveDate, today: NaiveDate) -> Vec<NaiveDate> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn day(text: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
-    }
+    use crate::domain::day;
 
     #[test]
     fn a_count_below_the_floor_is_never_published() {

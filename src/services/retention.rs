@@ -5,7 +5,10 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, UpdateMany,
+};
 use uuid::Uuid;
 
 use super::ServiceError;
@@ -75,97 +78,72 @@ pub async fn purge_case(
     let record = AuditRecord::new(None, AuditAction::Purge, Some(case.id), &detail);
     let txn = audit::begin(db, keyring, record, now).await?;
     // The report row first: if it changed meanwhile (reopened, already purged), nothing goes.
-    let shredded = report::Entity::update_many()
-        .col_expr(report::Column::DekWrapped, Expr::value(Vec::<u8>::new()))
-        .col_expr(report::Column::DekKekId, Expr::value(String::new()))
-        .col_expr(report::Column::Description, Expr::value(Vec::<u8>::new()))
-        .col_expr(
-            report::Column::Subject,
-            Expr::value(Option::<Vec<u8>>::None),
-        )
-        .col_expr(
-            report::Column::Occurred,
-            Expr::value(Option::<Vec<u8>>::None),
-        )
-        .col_expr(
-            report::Column::ReporterName,
-            Expr::value(Option::<Vec<u8>>::None),
-        )
-        .col_expr(
-            report::Column::ReporterPhone,
-            Expr::value(Option::<Vec<u8>>::None),
-        )
-        // The code's hash goes too: a unique stand-in that no code hashes to.
-        .col_expr(report::Column::TrackingKeyId, Expr::value(String::new()))
-        .col_expr(
-            report::Column::TrackingHash,
-            Expr::value(random_bytes::<32>().to_vec()),
-        )
-        .col_expr(report::Column::PurgedOn, Expr::value(Some(local_day(now))))
-        .filter(report::Column::Id.eq(case.id))
-        .filter(report::Column::Status.eq(Status::Closed.code()))
-        .filter(report::Column::PurgedOn.is_null())
-        .exec(&txn)
-        .await?;
+    let shredded = blanking::<report::Entity>(&[
+        report::Column::Subject,
+        report::Column::Occurred,
+        report::Column::ReporterName,
+        report::Column::ReporterPhone,
+    ])
+    .col_expr(report::Column::DekWrapped, Expr::value(Vec::<u8>::new()))
+    .col_expr(report::Column::DekKekId, Expr::value(String::new()))
+    .col_expr(report::Column::Description, Expr::value(Vec::<u8>::new()))
+    // The code's hash goes too: a unique stand-in that no code hashes to.
+    .col_expr(report::Column::TrackingKeyId, Expr::value(String::new()))
+    .col_expr(
+        report::Column::TrackingHash,
+        Expr::value(random_bytes::<32>().to_vec()),
+    )
+    .col_expr(report::Column::PurgedOn, Expr::value(Some(local_day(now))))
+    .filter(report::Column::Id.eq(case.id))
+    .filter(report::Column::Status.eq(Status::Closed.code()))
+    .filter(report::Column::PurgedOn.is_null())
+    .exec(&txn)
+    .await?;
     if shredded.rows_affected == 0 {
         return Ok(false);
     }
-    attachment::Entity::delete_many()
-        .filter(attachment::Column::ReportId.eq(case.id))
-        .exec(&txn)
-        .await?;
-    message::Entity::delete_many()
-        .filter(message::Column::ReportId.eq(case.id))
-        .exec(&txn)
-        .await?;
-    note::Entity::delete_many()
-        .filter(note::Column::ReportId.eq(case.id))
-        .exec(&txn)
-        .await?;
-    report_event::Entity::delete_many()
-        .filter(report_event::Column::ReportId.eq(case.id))
-        .exec(&txn)
-        .await?;
-    report_name::Entity::delete_many()
-        .filter(report_name::Column::ReportId.eq(case.id))
-        .exec(&txn)
-        .await?;
-    outbox::Entity::delete_many()
-        .filter(outbox::Column::ReportId.eq(case.id))
-        .exec(&txn)
-        .await?;
+    delete_of_case::<attachment::Entity>(&txn, attachment::Column::ReportId, case.id).await?;
+    delete_of_case::<message::Entity>(&txn, message::Column::ReportId, case.id).await?;
+    delete_of_case::<note::Entity>(&txn, note::Column::ReportId, case.id).await?;
+    delete_of_case::<report_event::Entity>(&txn, report_event::Column::ReportId, case.id).await?;
+    delete_of_case::<report_name::Entity>(&txn, report_name::Column::ReportId, case.id).await?;
+    delete_of_case::<outbox::Entity>(&txn, outbox::Column::ReportId, case.id).await?;
     // What was put right stays counted (days, households, amounts); its texts go.
-    rectification_measure::Entity::update_many()
-        .col_expr(
-            rectification_measure::Column::Measure,
-            Expr::value(Option::<Vec<u8>>::None),
-        )
-        .col_expr(
-            rectification_measure::Column::Responsible,
-            Expr::value(Option::<Vec<u8>>::None),
-        )
-        .filter(rectification_measure::Column::ReportId.eq(case.id))
-        .exec(&txn)
-        .await?;
-    rectification_result::Entity::update_many()
-        .col_expr(
-            rectification_result::Column::Detail,
-            Expr::value(Option::<Vec<u8>>::None),
-        )
+    blanking::<rectification_measure::Entity>(&[
+        rectification_measure::Column::Measure,
+        rectification_measure::Column::Responsible,
+    ])
+    .filter(rectification_measure::Column::ReportId.eq(case.id))
+    .exec(&txn)
+    .await?;
+    blanking::<rectification_result::Entity>(&[rectification_result::Column::Detail])
         .filter(rectification_result::Column::ReportId.eq(case.id))
         .exec(&txn)
         .await?;
     // Who was recused stays (the case stays hidden from them); why, sealed, goes.
-    recusal::Entity::update_many()
-        .col_expr(
-            recusal::Column::Reason,
-            Expr::value(Option::<Vec<u8>>::None),
-        )
+    blanking::<recusal::Entity>(&[recusal::Column::Reason])
         .filter(recusal::Column::ReportId.eq(case.id))
         .exec(&txn)
         .await?;
     txn.commit().await?;
     Ok(true)
+}
+
+/// An update of `E` that empties its sealed, optional `columns`.
+fn blanking<E: EntityTrait>(columns: &[E::Column]) -> UpdateMany<E> {
+    columns.iter().fold(E::update_many(), |update, column| {
+        update.col_expr(*column, Expr::value(Option::<Vec<u8>>::None))
+    })
+}
+
+/// Deletes the rows of `E` that belong to case `id` by their `report` column.
+async fn delete_of_case<E: EntityTrait>(
+    txn: &DatabaseTransaction,
+    report: E::Column,
+    id: Uuid,
+) -> Result<(), ServiceError> {
+    E::delete_many().filter(report.eq(id)).exec(txn).await?;
+    Ok(())
 }
 
 /// What a purge run did.

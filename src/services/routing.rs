@@ -14,7 +14,7 @@ use super::ServiceError;
 pub use super::outbox::Recipient;
 use super::outbox::{self, NewMail};
 use crate::config::{CIVIL_AFFAIRS_POST, DISCIPLINE_POST, DISTRICT_BUREAU, MailGroup, Settings};
-use crate::domain::{Category, Channel, SubjectRole, Village, start_of_day};
+use crate::domain::{Category, SubjectRole, Village, start_of_day};
 use crate::entities::case_route;
 use crate::mail::{self, CaseFacts, CaseMail, DigestCase, DigestFor, DigestMeasure, Rendered};
 
@@ -36,11 +36,11 @@ struct Rule {
 
 impl Rule {
     fn matches(&self, case: &CaseMeta<'_>) -> bool {
-        self.category.is_none_or(|c| c == case.category)
+        self.category.is_none_or(|c| c == case.facts.category)
             && self
                 .village
                 .as_deref()
-                .is_none_or(|v| case.village == Some(v))
+                .is_none_or(|v| case.facts.village == Some(v))
             && self
                 .subject_role
                 .is_none_or(|r| case.subject_role == Some(r))
@@ -60,27 +60,10 @@ pub struct Routing {
 /// What routing needs to know about a case: metadata only.
 #[derive(Debug, Clone)]
 pub struct CaseMeta<'a> {
-    pub report_id: Uuid,
-    pub case_number: &'a str,
-    pub category: Category,
-    pub village: Option<&'a str>,
+    /// What its mail may say about it.
+    pub facts: CaseFacts<'a>,
     pub subject_role: Option<SubjectRole>,
-    pub channel: Channel,
     pub anonymous: bool,
-    pub due: Option<NaiveDate>,
-}
-
-impl<'a> CaseMeta<'a> {
-    fn facts(&self) -> CaseFacts<'a> {
-        CaseFacts {
-            report_id: self.report_id,
-            case_number: self.case_number,
-            category: self.category,
-            village: self.village,
-            channel: self.channel,
-            due: self.due,
-        }
-    }
 }
 
 impl Routing {
@@ -225,8 +208,7 @@ impl Routing {
         } else {
             CaseMail::NewCase
         };
-        let rendered =
-            mail::render_case(which, &case.facts(), name, &self.villages, &self.base_url);
+        let rendered = mail::render_case(which, &case.facts, name, &self.villages, &self.base_url);
         rendered.map_err(|e| ServiceError::Mail(e.to_string()))
     }
 
@@ -265,7 +247,7 @@ impl Routing {
             };
             let (_, row) = outbox::pending_row(
                 NewMail {
-                    report_id: Some(case.report_id),
+                    report_id: Some(case.facts.report_id),
                     kind,
                     recipient,
                     mail,
@@ -294,7 +276,7 @@ impl Routing {
         let groups = self.groups_for(case);
         let routes = groups
             .iter()
-            .map(|group| route_row(case.report_id, group, BY_RULE, None, at))
+            .map(|group| route_row(case.facts.report_id, group, BY_RULE, None, at))
             .collect();
         let recipients = without_recused(self.recipients(case, &groups), recused);
         let mails = self.mail_rows(KIND_NEW_CASE, case, &recipients, at)?;
@@ -437,7 +419,7 @@ pub(crate) async fn route_escalation<C: ConnectionTrait>(
         return Err(ServiceError::Invalid("error.excluded_group"));
     }
     let already = case_route::Entity::find()
-        .filter(case_route::Column::ReportId.eq(case.report_id))
+        .filter(case_route::Column::ReportId.eq(case.facts.report_id))
         .filter(case_route::Column::GroupId.eq(group))
         .one(txn)
         .await?
@@ -445,7 +427,15 @@ pub(crate) async fn route_escalation<C: ConnectionTrait>(
     if already {
         return Err(ServiceError::Invalid("error.already_routed"));
     }
-    insert_route(txn, case.report_id, group, BY_ESCALATION, Some(actor), now).await?;
+    insert_route(
+        txn,
+        case.facts.report_id,
+        group,
+        BY_ESCALATION,
+        Some(actor),
+        now,
+    )
+    .await?;
     let recipients = without_recused(routing.recipients(case, &[group.to_string()]), recused);
     if recipients.is_empty() {
         return Err(ServiceError::Invalid("error.excluded_group"));
@@ -459,6 +449,7 @@ pub(crate) async fn route_escalation<C: ConnectionTrait>(
 mod tests {
     use super::*;
     use crate::config::{Profile, RoutingRule};
+    use crate::domain::Channel;
     use std::path::Path;
 
     fn settings(rules: Vec<RoutingRule>) -> Settings {
@@ -470,15 +461,18 @@ mod tests {
     }
 
     fn case(role: Option<SubjectRole>, village: Option<&'static str>) -> CaseMeta<'static> {
-        CaseMeta {
+        let facts = CaseFacts {
             report_id: Uuid::new_v4(),
             case_number: "2026-0001",
             category: Category::Connection,
             village,
-            subject_role: role,
             channel: Channel::Web,
-            anonymous: true,
             due: None,
+        };
+        CaseMeta {
+            facts,
+            subject_role: role,
+            anonymous: true,
         }
     }
 
@@ -513,7 +507,7 @@ mod tests {
             ["discipline_post", "civil_affairs_post"]
         );
         let mut bribery = case(None, Some("qingshan-village"));
-        bribery.category = Category::Bribery;
+        bribery.facts.category = Category::Bribery;
         assert_eq!(
             routing.groups_for(&bribery),
             ["discipline_post", "civil_affairs_post", "district_bureau"]

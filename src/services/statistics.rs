@@ -298,10 +298,7 @@ fn weeks(span: Span) -> impl Iterator<Item = NaiveDate> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn day(text: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
-    }
+    use crate::domain::day;
 
     #[test]
     fn percentiles_are_the_nearest_rank() {

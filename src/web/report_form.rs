@@ -150,19 +150,27 @@ pub struct FilesBlock {
     pub problems: Vec<String>,
 }
 
-impl FilesBlock {
-    pub fn new(
-        state: &AppState,
-        t: &Catalog,
-        keep_metadata: bool,
-        choose_again: bool,
-        problems: Vec<String>,
-    ) -> FilesBlock {
+/// What a re-shown report form says besides the typed values: field reasons, a notice, the
+/// confirmation step (the public form's), and the evidence files' fate.
+#[derive(Default)]
+pub struct Feedback<'a> {
+    pub errors: &'a [FieldError],
+    pub notice: Option<String>,
+    pub confirm: bool,
+    pub keep_metadata: bool,
+    /// Files had been sent with the form now shown again.
+    pub files_dropped: bool,
+    pub file_problems: Vec<String>,
+}
+
+impl Feedback<'_> {
+    /// The form's evidence-file part, under the configured limits.
+    pub fn files(&self, state: &AppState, t: &Catalog) -> FilesBlock {
         FilesBlock {
             hint: upload::limits_text(t, &multipart::Limits::new(&state.settings)),
-            keep_metadata,
-            choose_again,
-            problems,
+            keep_metadata: self.keep_metadata,
+            choose_again: self.files_dropped,
+            problems: self.file_problems.clone(),
         }
     }
 }

@@ -7,7 +7,7 @@ use tipoff::domain::Role;
 use tipoff::entities::report;
 
 use crate::helpers::reports::report_form;
-use crate::helpers::storage::report_count as count;
+use crate::helpers::storage::{report_count as count, rows_where};
 use crate::helpers::{TestApp, code_in, hidden_value, logs, sqlite_app_with};
 use crate::on_both_backends;
 
@@ -83,11 +83,7 @@ async fn a_flood_goes_to_quarantine_where_inspectors_keep_or_discard_in_bulk() {
             .await;
         assert_eq!(response.status(), 201, "a flood never turns residents away");
     }
-    let quarantined = report::Entity::find()
-        .filter(report::Column::Quarantined.eq(true))
-        .all(app.db())
-        .await
-        .unwrap();
+    let quarantined = rows_where(&app, report::Column::Quarantined, true).await;
     assert_eq!(quarantined.len(), 2);
     let db = app.db().clone();
     let mails_for = |id: uuid::Uuid| {

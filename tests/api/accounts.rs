@@ -2,14 +2,15 @@
 //! loses its last admin, and names, aliases and roles can be changed after creation — each
 //! change audited, and names re-matched for recusal at once.
 
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 use serde_json::json;
 use tipoff::domain::Role;
-use tipoff::entities::{audit_entry, recusal, report, user};
+use tipoff::entities::{recusal, report};
 use uuid::Uuid;
 
 use crate::helpers::reports::{report_body, submit};
-use crate::helpers::staff::Staff;
+use crate::helpers::staff::account;
+use crate::helpers::storage::audit_entries;
 use crate::helpers::{TestApp, body_with};
 use crate::on_both_backends;
 
@@ -23,15 +24,6 @@ on_both_backends!(
     bad_names_and_aliases_are_refused_with_the_form_shown_again,
     the_last_inspector_keeps_the_role_and_a_dropped_inspector_leaves_their_cases,
 );
-
-async fn account(app: &TestApp, username: &str) -> user::Model {
-    user::Entity::find()
-        .filter(user::Column::Username.eq(username))
-        .one(app.db())
-        .await
-        .unwrap()
-        .expect("the account")
-}
 
 async fn disabled(app: &TestApp, username: &str) -> bool {
     account(app, username).await.disabled
@@ -48,13 +40,8 @@ async fn roles(app: &TestApp, username: &str) -> Vec<Role> {
 
 /// The audit entries recording changes to accounts, as (actor, detail), oldest first.
 async fn account_changes(app: &TestApp) -> Vec<(Option<Uuid>, String)> {
-    use sea_orm::QueryOrder;
-    audit_entry::Entity::find()
-        .filter(audit_entry::Column::Action.eq("user_change"))
-        .order_by_asc(audit_entry::Column::Seq)
-        .all(app.db())
+    audit_entries(app, "user_change")
         .await
-        .unwrap()
         .into_iter()
         .map(|e| (e.actor_id, e.detail))
         .collect()
@@ -69,14 +56,6 @@ async fn report_saying(app: &TestApp, description: &str) -> report::Model {
         "anonymous": true
     });
     submit(app, body).await.report
-}
-
-async fn case_status(staff: &Staff<'_>, report_id: Uuid) -> u16 {
-    staff
-        .get(&format!("/staff/cases/{report_id}"))
-        .await
-        .status()
-        .as_u16()
 }
 
 async fn recused(app: &TestApp, report_id: Uuid, user_id: Uuid) -> bool {
@@ -170,7 +149,7 @@ async fn a_corrected_name_shows_on_case_lists_and_pages_and_recuses_from_reports
     let mut assigned: report::ActiveModel = handled.clone().into();
     assigned.assignee_id = Set(Some(feng_id));
     assigned.update(app.db()).await.unwrap();
-    assert_eq!(case_status(&feng, naming.id).await, 200, "not named yet");
+    assert_eq!(feng.case_status(naming.id).await, 200, "not named yet");
 
     // The account page has one small form per correction, each with a visible label.
     let page = body_with(admin.get("/staff/admin/users/feng").await, 200).await;
@@ -209,8 +188,8 @@ async fn a_corrected_name_shows_on_case_lists_and_pages_and_recuses_from_reports
 
     // A report already naming the new name is out of reach before the next request.
     assert!(recused(&app, naming.id, feng_id).await);
-    assert_eq!(case_status(&feng, naming.id).await, 404);
-    assert_eq!(case_status(&feng, handled.id).await, 200);
+    assert_eq!(feng.case_status(naming.id).await, 404);
+    assert_eq!(feng.case_status(handled.id).await, 200);
 
     // Saving the same name again changes nothing and records nothing.
     let before = account_changes(&app).await;
@@ -237,7 +216,7 @@ async fn an_alias_added_recuses_and_once_removed_recuses_from_no_new_report(app:
     let zhao = app.signed_in("zhao", "赵德柱", Role::Inspector).await;
     let zhao_id = account(&app, "zhao").await.id;
     let earlier = report_saying(&app, "村里的赵会计把低保给了他小舅子").await;
-    assert_eq!(case_status(&zhao, earlier.id).await, 200);
+    assert_eq!(zhao.case_status(earlier.id).await, 200);
 
     let added = admin
         .post("/staff/admin/users/zhao/aliases", &[("alias", "赵会计")])
@@ -246,7 +225,7 @@ async fn an_alias_added_recuses_and_once_removed_recuses_from_no_new_report(app:
     assert!(page.contains("已为 zhao 添加别名"), "{page}");
     assert!(page.contains("删除别名“赵会计”"), "{page}");
     assert!(recused(&app, earlier.id, zhao_id).await);
-    assert_eq!(case_status(&zhao, earlier.id).await, 404);
+    assert_eq!(zhao.case_status(earlier.id).await, 404);
 
     let removed = admin
         .post(
@@ -263,7 +242,7 @@ async fn an_alias_added_recuses_and_once_removed_recuses_from_no_new_report(app:
     // By design a recusal stays once made (`recusal::rematch_user`): the earlier report
     // named this person when it came in. Only reports after the removal are free of it.
     assert!(recused(&app, earlier.id, zhao_id).await);
-    assert_eq!(case_status(&zhao, earlier.id).await, 404);
+    assert_eq!(zhao.case_status(earlier.id).await, 404);
     // Named in the subject too, so neither the text match nor the alias's blind index
     // (rebuilt without it) may recuse.
     let later = submit(
@@ -279,7 +258,7 @@ async fn an_alias_added_recuses_and_once_removed_recuses_from_no_new_report(app:
     .await
     .report;
     assert!(!recused(&app, later.id, zhao_id).await);
-    assert_eq!(case_status(&zhao, later.id).await, 200);
+    assert_eq!(zhao.case_status(later.id).await, 200);
 
     // Removing it again is no change and leaves no entry.
     let before = account_changes(&app).await;
@@ -507,13 +486,9 @@ async fn the_last_inspector_keeps_the_role_and_a_dropped_inspector_leaves_their_
         .await
         .report;
     let inspector = app.sign_in("li").await;
-    let given = inspector
-        .post(
-            &format!("/staff/cases/{}/assign", case.id),
-            &[("assignee", &sun.to_string())],
-        )
+    inspector
+        .work_case(case.id, &[("assign", &[("assignee", &sun.to_string())])])
         .await;
-    assert_eq!(given.status(), 303);
     let allowed = admin
         .post("/staff/admin/users/sun/roles", &[("operator", "1")])
         .await;

@@ -12,6 +12,7 @@ use tipoff::domain::Role;
 use tipoff::entities::{audit_entry, report};
 
 use crate::helpers::files::*;
+use crate::helpers::staff::account;
 use crate::helpers::storage::{contains_bytes, stored_bytes};
 use crate::helpers::{TestApp, body_with, code_in, header, hidden_value, json_with, sqlite_app};
 use crate::on_both_backends;
@@ -202,15 +203,7 @@ async fn an_anonymous_photo_loses_its_gps_device_and_name(app: TestApp) {
 }
 
 async fn staff_id(app: &TestApp, username: &str) -> String {
-    use sea_orm::{ColumnTrait, QueryFilter};
-    tipoff::entities::user::Entity::find()
-        .filter(tipoff::entities::user::Column::Username.eq(username))
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap()
-        .id
-        .to_string()
+    account(app, username).await.id.to_string()
 }
 
 async fn a_pdf_named_jpg_is_stored_and_served_as_a_pdf_without_its_author(app: TestApp) {

@@ -17,6 +17,22 @@ async fn named_report(app: &TestApp, description: &str) -> Submitted {
     submit(app, body).await
 }
 
+/// The office with Zhou as its inspector, and a report naming the village head's relative.
+async fn office_with_a_case() -> (TestApp, Submitted) {
+    let app = sqlite_app().await;
+    app.create_staff("zhou", "周检查", &[Role::Inspector], &[])
+        .await;
+    let case = named_report(&app, "村主任的亲戚开着小车还在吃低保").await;
+    (app, case)
+}
+
+/// Zhou signed in at `browser`, where a browser is configured.
+async fn zhou_at(browser: Option<Browser>) -> Option<Browser> {
+    let browser = browser?;
+    sign_in_inspector(&browser, "zhou").await;
+    Some(browser)
+}
+
 /// The text of the case page's status line.
 async fn status_of(browser: &Browser) -> String {
     browser.text_of("#status").await
@@ -62,12 +78,19 @@ async fn offers(browser: &Browser, text: &str) -> bool {
         .unwrap()
 }
 
-/// The whole file of one case, from received to closed, found by labels only. Checks on the
-/// way that only the moves legal now are offered and that nothing scrolls sideways.
-async fn work_a_case_to_closed(app: &TestApp, desk: &Browser, case: &Submitted) {
+/// The whole file of one case, from received to closed, found by labels only, its actions
+/// laid out `placed` the file on this `screen`. Checks on the way that only the moves legal
+/// now are offered and that nothing scrolls sideways.
+async fn work_a_case_to_closed(
+    app: &TestApp,
+    desk: &Browser,
+    case: &Submitted,
+    (placed, screen): (&str, &str),
+) {
     let width = desk.viewport_width().await;
     let number = &case.report.case_number;
     open_from_list(desk, number).await;
+    assert_eq!(actions_placed(desk).await, placed, "{screen}");
     assert_no_sideways_scroll(desk, width).await;
     assert_eq!(status_of(desk).await, "已收到");
     assert_eq!(desk.text_of("#assignee").await, "未分派");
@@ -167,32 +190,22 @@ async fn work_a_case_to_closed(app: &TestApp, desk: &Browser, case: &Submitted) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_inspector_works_a_case_from_received_to_closed_at_a_desk() {
-    let app = sqlite_app().await;
-    app.create_staff("zhou", "周检查", &[Role::Inspector], &[])
-        .await;
-    let case = named_report(&app, "村主任的亲戚开着小车还在吃低保").await;
-    let Some(desk) = Browser::desktop(&app).await else {
+    let (app, case) = office_with_a_case().await;
+    let Some(desk) = zhou_at(Browser::desktop(&app).await).await else {
         return;
     };
-    sign_in_inspector(&desk, "zhou").await;
     assert_eq!(desk.viewport_width().await, 1280);
-    open_from_list(&desk, &case.report.case_number).await;
     // Two columns: the actions stand beside the file, not under it.
-    assert_eq!(actions_placed(&desk).await, "beside", "at 1280 px");
-    work_a_case_to_closed(&app, &desk, &case).await;
+    work_a_case_to_closed(&app, &desk, &case, ("beside", "at 1280 px")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_inspector_works_a_case_from_received_to_closed_on_a_phone() {
-    let app = sqlite_app().await;
-    app.create_staff("zhou", "周检查", &[Role::Inspector], &[])
-        .await;
-    let case = named_report(&app, "村主任的亲戚开着小车还在吃低保").await;
+    let (app, case) = office_with_a_case().await;
     let _other = named_report(&app, "另一户的低保也有问题").await;
-    let Some(phone) = Browser::phone(&app).await else {
+    let Some(phone) = zhou_at(Browser::phone(&app).await).await else {
         return;
     };
-    sign_in_inspector(&phone, "zhou").await;
     assert_eq!(phone.viewport_width().await, 360);
     // The list is one card per case: number, status, due, category, village, position.
     assert_no_sideways_scroll(&phone, 360).await;
@@ -240,21 +253,15 @@ async fn an_inspector_works_a_case_from_received_to_closed_on_a_phone() {
     );
     phone.print_layout(false).await;
     // The case page is one column: the actions come after the file.
-    open_from_list(&phone, &case.report.case_number).await;
-    assert_eq!(actions_placed(&phone).await, "below", "on a phone");
-    work_a_case_to_closed(&app, &phone, &case).await;
+    work_a_case_to_closed(&app, &phone, &case, ("below", "on a phone")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_last_inspector_cannot_step_aside_in_the_browser() {
-    let app = sqlite_app().await;
-    app.create_staff("zhou", "周检查", &[Role::Inspector], &[])
-        .await;
-    let case = named_report(&app, "村主任的亲戚开着小车还在吃低保").await;
-    let Some(desk) = Browser::desktop(&app).await else {
+    let (app, case) = office_with_a_case().await;
+    let Some(desk) = zhou_at(Browser::desktop(&app).await).await else {
         return;
     };
-    sign_in_inspector(&desk, "zhou").await;
     open_from_list(&desk, &case.report.case_number).await;
     desk.pick("回避人员", "周检查").await;
     desk.fill_in("回避理由", "与被反映人是同学").await;
@@ -276,15 +283,11 @@ async fn the_last_inspector_cannot_step_aside_in_the_browser() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reporter_of_a_merged_case_reads_the_feedback_of_the_case_it_joined() {
-    let app = sqlite_app().await;
-    app.create_staff("zhou", "周检查", &[Role::Inspector], &[])
-        .await;
-    let master = named_report(&app, "村主任的亲戚开着小车还在吃低保").await;
+    let (app, master) = office_with_a_case().await;
     let joined = named_report(&app, "同一件事：主任亲戚吃低保").await;
-    let Some(desk) = Browser::desktop(&app).await else {
+    let Some(desk) = zhou_at(Browser::desktop(&app).await).await else {
         return;
     };
-    sign_in_inspector(&desk, "zhou").await;
     open_from_list(&desk, &joined.report.case_number).await;
     // The number as inspectors say it: this year's cases by their last digits.
     let short = master.report.case_number.rsplit('-').next().unwrap();
@@ -328,10 +331,9 @@ async fn the_bureau_reads_only_the_cases_sent_to_it() {
         .await;
     let sent = named_report(&app, "村主任的亲戚开着小车还在吃低保").await;
     let kept = named_report(&app, "另一户的低保也有问题").await;
-    let Some(desk) = Browser::desktop(&app).await else {
+    let Some(desk) = zhou_at(Browser::desktop(&app).await).await else {
         return;
     };
-    sign_in_inspector(&desk, "zhou").await;
     open_from_list(&desk, &sent.report.case_number).await;
     desk.pick("升级转送至", "区民政局救助科").await;
     desk.press("升级转送").await;

@@ -31,20 +31,7 @@ async fn campaign(app: &TestApp) {
         .await
         .report;
     let inspector = app.signed_in("li.jc", "李监察", Role::Inspector).await;
-    for fields in [
-        vec![("transition", "accept")],
-        vec![("transition", "start_verifying")],
-        vec![
-            ("transition", "conclude"),
-            ("outcome", "substantiated"),
-            ("text", "属实"),
-        ],
-    ] {
-        let done = inspector
-            .post(&format!("/staff/cases/{}/status", case.id), &fields)
-            .await;
-        assert_eq!(done.status(), 303);
-    }
+    inspector.conclude(case.id, "substantiated", "属实").await;
     let path = |what: &str| format!("/staff/cases/{}/{what}", case.id);
     let added = inspector
         .post(

@@ -33,13 +33,12 @@ async fn the_bureau_reads_and_remarks_on_the_cases_sent_to_it_and_nothing_else(a
         .await
         .report;
     let inspector = app.sign_in("zheng").await;
-    let sent = inspector
-        .post(
-            &format!("/staff/cases/{}/escalate", escalated.id),
-            &[("group", "district_bureau")],
+    inspector
+        .work_case(
+            escalated.id,
+            &[("escalate", &[("group", "district_bureau")])],
         )
         .await;
-    assert_eq!(sent.status(), 303);
 
     let bureau = app.signed_in("chen", "陈科长", Role::Bureau).await;
     let list = bureau.page("/staff/cases").await;

@@ -2,13 +2,12 @@
 //! it (often days later): today by default, never in the future nor before the report.
 
 use chrono::Days;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use serde_json::json;
 use tipoff::domain::{Role, local_day};
 use tipoff::entities::report_event;
 
 use crate::helpers::TestApp;
-use crate::helpers::reports::submit;
+use crate::helpers::reports::a_report;
+use crate::helpers::storage::rows_where;
 use crate::on_both_backends;
 
 on_both_backends!(a_transfer_is_recorded_on_the_day_it_happened);
@@ -16,13 +15,7 @@ on_both_backends!(a_transfer_is_recorded_on_the_day_it_happened);
 async fn a_transfer_is_recorded_on_the_day_it_happened(app: TestApp) {
     app.create_staff("zheng", "郑主任", &[Role::Inspector], &[])
         .await;
-    let body = json!({
-        "category": "nepotism",
-        "village": "qingshan-village",
-        "description": "村里有人把低保给了自己的亲戚",
-        "anonymous": true
-    });
-    let case = submit(&app, body).await.report;
+    let case = a_report(&app).await.report;
     let received = case.received_on;
     // Recorded three days later.
     app.advance(3 * 24 * 3600);
@@ -69,11 +62,7 @@ async fn a_transfer_is_recorded_on_the_day_it_happened(app: TestApp) {
         .await;
     assert_eq!(bureau.status(), 303);
 
-    let events = report_event::Entity::find()
-        .filter(report_event::Column::ReportId.eq(case.id))
-        .all(app.db())
-        .await
-        .unwrap();
+    let events = rows_where(&app, report_event::Column::ReportId, case.id).await;
     let on = |kind: &str| events.iter().find(|e| e.kind == kind).unwrap().happened_on;
     assert_eq!(on("transferred_discipline"), Some(received + Days::new(1)));
     assert_eq!(on("reported_bureau"), Some(today));

@@ -3,8 +3,8 @@
 
 use tipoff::domain::{Role, TEXT_MAX};
 
+use crate::helpers::TestApp;
 use crate::helpers::reports::{report_body, submit};
-use crate::helpers::{Staff, TestApp};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -20,13 +20,6 @@ fn offered_moves(page: &str) -> Vec<&str> {
             &rest[..rest.find('"').unwrap()]
         })
         .collect()
-}
-
-async fn move_case(inspector: &Staff<'_>, id: uuid::Uuid, fields: &[(&str, &str)]) {
-    let done = inspector
-        .post(&format!("/staff/cases/{id}/status"), fields)
-        .await;
-    assert_eq!(done.status(), 303, "{fields:?}");
 }
 
 async fn only_the_moves_legal_now_are_offered(app: TestApp) {
@@ -47,17 +40,21 @@ async fn only_the_moves_legal_now_are_offered(app: TestApp) {
         assert!(page.contains(required), "{required}");
     }
 
-    move_case(&inspector, case.id, &[("transition", "accept")]).await;
+    inspector
+        .work_case(case.id, &[("status", &[("transition", "accept")])])
+        .await;
     let page = inspector.page(&path).await;
     assert_eq!(offered_moves(&page), ["start_verifying", "merge"]);
-    move_case(&inspector, case.id, &[("transition", "start_verifying")]).await;
+    inspector
+        .work_case(case.id, &[("status", &[("transition", "start_verifying")])])
+        .await;
     assert_eq!(offered_moves(&inspector.page(&path).await), ["conclude"]);
     let conclude = [
         ("transition", "conclude"),
         ("outcome", "unsubstantiated"),
         ("text", "入户核实，不属实"),
     ];
-    move_case(&inspector, case.id, &conclude).await;
+    inspector.work_case(case.id, &[("status", &conclude)]).await;
     let page = inspector.page(&path).await;
     assert_eq!(offered_moves(&page), ["close"]);
     assert!(
@@ -65,7 +62,7 @@ async fn only_the_moves_legal_now_are_offered(app: TestApp) {
         "no questions once concluded"
     );
     let close = [("transition", "close"), ("text", "经核查不属实")];
-    move_case(&inspector, case.id, &close).await;
+    inspector.work_case(case.id, &[("status", &close)]).await;
 
     // Closed: the file, and a note; no assignment, recusal, transfer or escalation.
     let page = inspector.page(&path).await;

@@ -4,12 +4,11 @@
 use std::sync::atomic::Ordering;
 
 use chrono::{Duration, Utc};
-use serde_json::json;
 use tipoff::domain::Role;
 use tipoff::services::audit;
 
 use crate::helpers::TestApp;
-use crate::helpers::reports::submit;
+use crate::helpers::reports::a_report;
 use crate::on_both_backends;
 
 on_both_backends!(the_read_log_shows_one_line_per_person_per_day);
@@ -36,13 +35,7 @@ async fn the_read_log_shows_one_line_per_person_per_day(app: TestApp) {
     app.create_staff("wu", "吴敏", &[Role::Inspector], &[])
         .await;
     let (zheng, wu) = (app.sign_in("zheng").await, app.sign_in("wu").await);
-    let body = json!({
-        "category": "nepotism",
-        "village": "qingshan-village",
-        "description": "村里有人把低保给了自己的亲戚",
-        "anonymous": true
-    });
-    let case = submit(&app, body).await.report;
+    let case = a_report(&app).await.report;
     let path = format!("/staff/cases/{}", case.id);
 
     for _ in 0..3 {

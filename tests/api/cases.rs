@@ -15,8 +15,8 @@ use tipoff::services::deadlines;
 use uuid::Uuid;
 
 use crate::helpers::TestApp;
-use crate::helpers::reports::{Submitted, next_ip, submit};
-use crate::helpers::storage::contains_bytes as contains;
+use crate::helpers::reports::{Submitted, next_ip, related_numbers, submit};
+use crate::helpers::storage::{contains_bytes as contains, rows_where};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -241,11 +241,7 @@ async fn a_case_goes_from_received_to_closed_and_the_reporter_reads_the_feedback
     );
     assert_eq!(view.events[3].actor.as_deref(), Some("李监察"));
 
-    let stored = report_event::Entity::find()
-        .filter(report_event::Column::ReportId.eq(case.report.id))
-        .all(app.db())
-        .await
-        .unwrap();
+    let stored = rows_where(&app, report_event::Column::ReportId, case.report.id).await;
     let raw: Vec<u8> = stored
         .iter()
         .filter_map(|e| e.detail.clone())
@@ -628,11 +624,7 @@ async fn a_recused_inspector_never_sees_the_case(app: TestApp) {
     recuse(&app, second.report.id, &recused).await;
 
     let seen = open(&app, &inspector, first.report.id).await.unwrap();
-    let related: Vec<&str> = seen
-        .related
-        .iter()
-        .map(|r| r.case_number.as_str())
-        .collect();
+    let related = related_numbers(&seen);
     assert_eq!(related, vec![second.report.case_number.as_str()]);
     let other = open(&app, &inspector, second.report.id).await.unwrap();
     let recused_names: Vec<&str> = other

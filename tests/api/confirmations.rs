@@ -3,13 +3,13 @@
 
 use chrono::Utc;
 use sea_orm::EntityTrait;
-use serde_json::json;
 use tipoff::domain::Role;
-use tipoff::entities::{relative_filing, report};
+use tipoff::entities::relative_filing;
 use tipoff::services::recusal::{file_relative, is_recused};
 
 use crate::helpers::TestApp;
-use crate::helpers::reports::{Submitted, submit};
+use crate::helpers::reports::{Submitted, a_report};
+use crate::helpers::storage::stored_report;
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -18,21 +18,8 @@ on_both_backends!(
     a_filing_is_withdrawn_only_once_confirmed,
 );
 
-async fn a_report(app: &TestApp) -> Submitted {
-    let body = json!({
-        "category": "nepotism",
-        "village": "qingshan-village",
-        "description": "村里有人把低保给了自己的亲戚",
-        "anonymous": true
-    });
-    submit(app, body).await
-}
-
 async fn status_of(app: &TestApp, case: &Submitted) -> String {
-    let found = report::Entity::find_by_id(case.report.id)
-        .one(app.db())
-        .await;
-    found.unwrap().unwrap().status
+    stored_report(app, case.report.id).await.status
 }
 
 async fn a_recusal_is_confirmed_before_it_is_made(app: TestApp) {

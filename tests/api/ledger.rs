@@ -6,12 +6,11 @@ use std::io::Cursor;
 
 use calamine::{Data, DataType, Reader, Xlsx};
 use chrono::NaiveDate;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 use tipoff::domain::{Role, local_day};
-use tipoff::entities::audit_entry;
 
-use crate::helpers::reports::submit;
+use crate::helpers::reports::{report_saying, submit};
+use crate::helpers::storage::audit_entries;
 use crate::helpers::{Staff, TestApp};
 use crate::on_both_backends;
 
@@ -71,12 +70,8 @@ fn texts(row: &[Data]) -> Vec<String> {
 }
 
 async fn exports(app: &TestApp) -> Vec<String> {
-    audit_entry::Entity::find()
-        .filter(audit_entry::Column::Action.eq("export"))
-        .order_by_asc(audit_entry::Column::Seq)
-        .all(app.db())
+    audit_entries(app, "export")
         .await
-        .unwrap()
         .into_iter()
         .map(|e| e.detail)
         .collect()
@@ -97,32 +92,16 @@ async fn the_ledger_exports_as_xlsx_and_csv_with_what_the_bureau_asks_for(app: T
     )
     .await
     .report;
-    let waiting = submit(
-        &app,
-        json!({
-            "category": "policy",
-            "village": "xinmin-village",
-            "description": "另一户的低保有问题",
-            "anonymous": true
-        }),
-    )
-    .await
-    .report;
+    let waiting = report_saying(&app, "policy", "xinmin-village", "另一户的低保有问题")
+        .await
+        .report;
     let path = |what: &str| format!("/staff/cases/{}/{what}", worked.id);
     let today = local_day(app.state.now());
-    for fields in [
-        vec![("transition", "accept")],
-        vec![("transition", "start_verifying")],
-        vec![
-            ("transition", "conclude"),
-            ("outcome", "partly_substantiated"),
-            ("text", "车辆属实"),
-        ],
-        vec![("transition", "close"), ("text", "已整改")],
-    ] {
-        let done = inspector.post(&path("status"), &fields).await;
-        assert_eq!(done.status(), 303, "{fields:?}");
-    }
+    inspector
+        .conclude(worked.id, "partly_substantiated", "车辆属实")
+        .await;
+    let closed = [("transition", "close"), ("text", "已整改")];
+    assert_eq!(inspector.post(&path("status"), &closed).await.status(), 303);
     let on = today.format("%Y-%m-%d").to_string();
     let transfer = [("event", "transferred_discipline"), ("on", on.as_str())];
     assert_eq!(
@@ -228,14 +207,11 @@ async fn a_recused_account_never_exports_the_case(app: TestApp) {
     app.create_staff("wang", "王建国", &[Role::Inspector], &[])
         .await;
     let inspector = app.signed_in("zheng", "郑主任", Role::Inspector).await;
-    let named = submit(
+    let named = report_saying(
         &app,
-        json!({
-            "category": "connection",
-            "village": "qingshan-village",
-            "description": "街道的王建国给他亲戚办了低保",
-            "anonymous": true
-        }),
+        "connection",
+        "qingshan-village",
+        "街道的王建国给他亲戚办了低保",
     )
     .await
     .report;
@@ -320,18 +296,7 @@ async fn the_list_shows_inspectors_the_ledger_columns_and_audits_each_view(app: 
     )
     .await
     .report;
-    for fields in [
-        vec![("transition", "accept")],
-        vec![("transition", "start_verifying")],
-        vec![
-            ("transition", "conclude"),
-            ("outcome", "substantiated"),
-            ("text", "属实"),
-        ],
-    ] {
-        let path = format!("/staff/cases/{}/status", case.id);
-        assert_eq!(inspector.post(&path, &fields).await.status(), 303);
-    }
+    inspector.conclude(case.id, "substantiated", "属实").await;
     let today = local_day(app.state.now());
     let on = today.format("%Y-%m-%d").to_string();
     for event in ["transferred_discipline", "reported_bureau"] {
@@ -339,16 +304,6 @@ async fn the_list_shows_inspectors_the_ledger_columns_and_audits_each_view(app: 
         let fields = [("event", event), ("on", on.as_str())];
         assert_eq!(inspector.post(&path, &fields).await.status(), 303);
     }
-    let audited = |app: &TestApp| {
-        let db = app.db().clone();
-        async move {
-            audit_entry::Entity::find()
-                .filter(audit_entry::Column::Action.eq("list_summaries"))
-                .all(&db)
-                .await
-                .unwrap()
-        }
-    };
     let list = inspector.page("/staff/cases?lang=zh").await;
     for shown in [
         "问题摘要".to_string(),
@@ -361,7 +316,7 @@ async fn the_list_shows_inspectors_the_ledger_columns_and_audits_each_view(app: 
         assert!(list.contains(shown.as_str()), "{shown} in {list}");
     }
     assert!(!list.contains("第二行细节"), "only the first line");
-    let entries = audited(&app).await;
+    let entries = audit_entries(&app, "list_summaries").await;
     assert_eq!(entries.len(), 1, "one entry for the view");
     assert!(entries[0].detail.contains(&case.case_number));
     assert!(
@@ -369,11 +324,15 @@ async fn the_list_shows_inspectors_the_ledger_columns_and_audits_each_view(app: 
         "the entry names cases, not content"
     );
     inspector.page("/staff/cases?lang=zh").await;
-    assert_eq!(audited(&app).await.len(), 2, "each view is audited");
+    assert_eq!(
+        audit_entries(&app, "list_summaries").await.len(),
+        2,
+        "each view is audited"
+    );
     // An operator's list opens nothing and is not audited as a reading.
     let operator = app.signed_in("hua", "话务员小华", Role::Operator).await;
     let theirs = operator.page("/staff/cases?lang=zh").await;
     assert!(!theirs.contains("书记的弟弟") && !theirs.contains("问题摘要"));
     assert!(!theirs.contains("刘某某") && !theirs.contains("移交纪检"));
-    assert_eq!(audited(&app).await.len(), 2);
+    assert_eq!(audit_entries(&app, "list_summaries").await.len(), 2);
 }

@@ -30,7 +30,7 @@ use crate::helpers::mail::{
     BUREAU, CIVIL_AFFAIRS, POST, SmtpSink, outbox_rows, smtp_sink, via_smtp,
 };
 use crate::helpers::reports::{report_body, submit, submit_to};
-use crate::helpers::storage::audit_entries;
+use crate::helpers::storage::{audit_entries, rows_where};
 use crate::helpers::{
     Backend, TestApp, body_with, free_port, settings_in, smtp_server_available, spawn_app,
     spawn_app_with,
@@ -126,14 +126,12 @@ async fn new_reports_reach_the_groups_their_rules_name(backend: Backend) {
 
     // The routing decision is on the case.
     let about_staff = &staff.report;
-    let routes: BTreeSet<(String, String)> = case_route::Entity::find()
-        .filter(case_route::Column::ReportId.eq(about_staff.id))
-        .all(app.db())
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| (r.group_id, r.reason))
-        .collect();
+    let routes: BTreeSet<(String, String)> =
+        rows_where(&app, case_route::Column::ReportId, about_staff.id)
+            .await
+            .into_iter()
+            .map(|r| (r.group_id, r.reason))
+            .collect();
     let rule = |g: &str| (g.to_string(), "rule".to_string());
     assert_eq!(
         routes,

@@ -9,7 +9,7 @@ use tipoff::services::cases::{self, Viewer};
 use uuid::Uuid;
 
 use crate::helpers::TestApp;
-use crate::helpers::reports::{Submitted, next_ip, submit};
+use crate::helpers::reports::{Submitted, next_ip, related_numbers, submit};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -177,10 +177,6 @@ async fn reports_naming_one_cadre_with_a_space_or_a_comma_are_related(app: TestA
         .await
         .unwrap()
         .expect("the inspector sees the case");
-    let related: Vec<&str> = seen
-        .related
-        .iter()
-        .map(|r| r.case_number.as_str())
-        .collect();
+    let related = related_numbers(&seen);
     assert_eq!(related, vec![spaced.report.case_number.as_str()]);
 }

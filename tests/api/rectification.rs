@@ -5,27 +5,19 @@
 use std::io::Cursor;
 
 use calamine::{Data, Reader, Xlsx};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::EntityTrait;
 use serde_json::json;
 use tipoff::domain::Role;
-use tipoff::entities::{audit_entry, outbox, rectification_measure, rectification_result};
+use tipoff::entities::{outbox, rectification_measure, rectification_result};
 use tipoff::services::digest::{self as digests, DigestRun, KIND_DIGEST};
 
 use crate::helpers::mail::POST;
 use crate::helpers::reports::submit;
+use crate::helpers::storage::{audit_entries, rows_where};
 use crate::helpers::{Staff, TestApp};
 use crate::on_both_backends;
 
 on_both_backends!(a_substantiated_case_is_rectified_and_an_overdue_measure_is_chased);
-
-async fn moves(inspector: &Staff<'_>, case: uuid::Uuid, moves: &[&[(&str, &str)]]) {
-    for fields in moves {
-        let done = inspector
-            .post(&format!("/staff/cases/{case}/status"), fields)
-            .await;
-        assert_eq!(done.status(), 303, "{fields:?}");
-    }
-}
 
 /// Posts a rectification form and expects it refused with `reason`, the page shown again.
 async fn refused(
@@ -71,7 +63,9 @@ async fn a_substantiated_case_is_rectified_and_an_overdue_measure_is_chased(app:
     ];
 
     // Nothing to rectify before a finding of fact.
-    moves(&inspector, case.id, &[&[("transition", "accept")]]).await;
+    inspector
+        .work_case(case.id, &[("status", &[("transition", "accept")])])
+        .await;
     assert!(
         !inspector
             .page(&page_path)
@@ -85,19 +79,20 @@ async fn a_substantiated_case_is_rectified_and_an_overdue_measure_is_chased(app:
         "核查结论为属实或部分属实的线索才能登记整改",
     )
     .await;
-    moves(
-        &inspector,
-        case.id,
-        &[
-            &[("transition", "start_verifying")],
+    let concluded = [
+        ("transition", "conclude"),
+        ("outcome", "substantiated"),
+        ("text", "其弟名下有车辆，不符合低保条件"),
+    ];
+    inspector
+        .work_case(
+            case.id,
             &[
-                ("transition", "conclude"),
-                ("outcome", "substantiated"),
-                ("text", "其弟名下有车辆，不符合低保条件"),
+                ("status", &[("transition", "start_verifying")]),
+                ("status", &concluded),
             ],
-        ],
-    )
-    .await;
+        )
+        .await;
     let assigned = inspector
         .post(&path("assign"), &[("assignee", &li.user_id.to_string())])
         .await;
@@ -243,11 +238,7 @@ async fn a_substantiated_case_is_rectified_and_an_overdue_measure_is_chased(app:
         .unwrap(),
         DigestRun::Written(_)
     ));
-    let digests: Vec<outbox::Model> = outbox::Entity::find()
-        .filter(outbox::Column::Kind.eq(KIND_DIGEST))
-        .all(app.db())
-        .await
-        .unwrap();
+    let digests: Vec<outbox::Model> = rows_where(&app, outbox::Column::Kind, KIND_DIGEST).await;
     for address in [POST, "li.jc@example.org"] {
         let mail = digests
             .iter()
@@ -315,11 +306,7 @@ async fn a_substantiated_case_is_rectified_and_an_overdue_measure_is_chased(app:
             "{clear} stored in clear"
         );
     }
-    let audited = audit_entry::Entity::find()
-        .filter(audit_entry::Column::Action.eq("rectification"))
-        .all(app.db())
-        .await
-        .unwrap();
+    let audited = audit_entries(&app, "rectification").await;
     assert_eq!(audited.len(), 2 + 3 + 1, "every write is audited");
     assert!(audited.iter().all(|e| e.detail.contains(&case.case_number)));
     assert!(

@@ -14,7 +14,7 @@ use tipoff::services::recusal::{
 use uuid::Uuid;
 
 use crate::helpers::reports::submit;
-use crate::helpers::storage::{contains_bytes, stored_bytes};
+use crate::helpers::storage::{contains_bytes, rows_where, stored_bytes};
 use crate::helpers::{TestApp, logs};
 use crate::on_both_backends;
 
@@ -198,11 +198,7 @@ async fn a_relative_filed_after_the_report_recuses_the_staff_member(app: TestApp
             }
         }
     }
-    let indexes = staff_name::Entity::find()
-        .filter(staff_name::Column::FilingId.eq(filing))
-        .all(app.db())
-        .await
-        .unwrap();
+    let indexes = rows_where(&app, staff_name::Column::FilingId, filing).await;
     assert_eq!(indexes.len(), 1);
     for row in &indexes {
         assert_eq!(row.user_id, zhou);
@@ -232,11 +228,8 @@ async fn a_relative_filed_after_the_report_recuses_the_staff_member(app: TestApp
             .is_empty()
     );
     assert!(
-        staff_name::Entity::find()
-            .filter(staff_name::Column::FilingId.eq(filing))
-            .all(app.db())
+        rows_where(&app, staff_name::Column::FilingId, filing)
             .await
-            .unwrap()
             .is_empty()
     );
     assert!(recused(&app, before.id, zhou).await);
@@ -375,11 +368,7 @@ async fn visible_to(app: &TestApp, user: Uuid) -> Vec<Uuid> {
 }
 
 async fn names_of(app: &TestApp, report_id: Uuid) -> Vec<report_name::Model> {
-    report_name::Entity::find()
-        .filter(report_name::Column::ReportId.eq(report_id))
-        .all(app.db())
-        .await
-        .unwrap()
+    rows_where(app, report_name::Column::ReportId, report_id).await
 }
 
 async fn reports_naming_one_cadre_share_blind_indexes_and_nothing_in_clear(app: TestApp) {

@@ -2,15 +2,15 @@
 //! the person from every existing report that names them, found by the matcher intake uses
 //! (subject and description, titles and all), before the account's next request.
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 use tipoff::domain::Role;
-use tipoff::entities::{recusal, report, user};
+use tipoff::entities::{recusal, report};
 use uuid::Uuid;
 
 use crate::helpers::TestApp;
 use crate::helpers::reports::submit;
-use crate::helpers::staff::Staff;
+use crate::helpers::staff::account;
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -42,22 +42,8 @@ async fn recused_by(app: &TestApp, report_id: Uuid, user_id: Uuid) -> Option<Str
 }
 
 /// The status of the case page for this signed-in account.
-async fn case_page(staff: &Staff<'_>, report_id: Uuid) -> u16 {
-    staff
-        .get(&format!("/staff/cases/{report_id}"))
-        .await
-        .status()
-        .as_u16()
-}
-
 async fn user_id(app: &TestApp, username: &str) -> Uuid {
-    user::Entity::find()
-        .filter(user::Column::Username.eq(username))
-        .one(app.db())
-        .await
-        .unwrap()
-        .expect("the account")
-        .id
+    account(app, username).await.id
 }
 
 async fn an_account_created_later_is_recused_from_reports_naming_it_anywhere(app: TestApp) {
@@ -74,10 +60,10 @@ async fn an_account_created_later_is_recused_from_reports_naming_it_anywhere(app
             recused_by(&app, named.id, id).await.as_deref(),
             Some("name")
         );
-        assert_eq!(case_page(&wang, named.id).await, 404);
+        assert_eq!(wang.case_status(named.id).await, 404);
     }
     assert_eq!(recused_by(&app, other.id, id).await, None);
-    assert_eq!(case_page(&wang, other.id).await, 200);
+    assert_eq!(wang.case_status(other.id).await, 200);
     let list = wang.page("/staff/cases").await;
     assert!(list.contains(&other.case_number));
     assert!(!list.contains(&titled.case_number) && !list.contains(&described.case_number));
@@ -91,7 +77,7 @@ async fn an_alias_added_later_recuses_before_the_next_request(app: TestApp) {
     let titled = report(&app, Some("赵会计书记"), "把低保给了亲戚").await;
     let other = report(&app, Some("钱某"), "钱某把低保给了亲戚").await;
     for case in [&described, &titled, &other] {
-        assert_eq!(case_page(&zhao, case.id).await, 200, "not named yet");
+        assert_eq!(zhao.case_status(case.id).await, 200, "not named yet");
     }
 
     let added = admin
@@ -100,13 +86,13 @@ async fn an_alias_added_later_recuses_before_the_next_request(app: TestApp) {
     assert_eq!(added.status(), 200);
     assert!(admin.page("/staff/admin/users").await.contains("赵 会计"));
     for named in [&described, &titled] {
-        assert_eq!(case_page(&zhao, named.id).await, 404);
+        assert_eq!(zhao.case_status(named.id).await, 404);
         assert_eq!(
             recused_by(&app, named.id, id).await.as_deref(),
             Some("name")
         );
     }
-    assert_eq!(case_page(&zhao, other.id).await, 200);
+    assert_eq!(zhao.case_status(other.id).await, 200);
 
     // A bare title or a single character is refused: it would recuse from every report.
     for useless in ["书记", "赵", "  "] {
@@ -115,7 +101,7 @@ async fn an_alias_added_later_recuses_before_the_next_request(app: TestApp) {
             .await;
         assert_eq!(refused.status(), 422, "{useless:?}");
     }
-    assert_eq!(case_page(&zhao, other.id).await, 200);
+    assert_eq!(zhao.case_status(other.id).await, 200);
     let missing = admin
         .post("/staff/admin/users/nobody/aliases", &[("alias", "某人甲")])
         .await;
@@ -130,27 +116,16 @@ async fn a_relative_filed_later_recuses_from_reports_naming_them_only_in_the_tex
     let described = report(&app, None, "网格员欧阳晓岚家条件很好还在领低保").await;
     let titled = report(&app, Some("欧阳晓岚主任"), "她家条件很好还在领低保").await;
     let other = report(&app, Some("孙某"), "孙某家条件很好还在领低保").await;
-    assert_eq!(case_page(&zhou, described.id).await, 200);
+    assert_eq!(zhou.case_status(described.id).await, 200);
 
-    let id_text = id.to_string();
-    let filed = admin
-        .post(
-            "/staff/admin/relatives",
-            &[
-                ("staff", id_text.as_str()),
-                ("name", "欧阳 晓岚"),
-                ("relation", "配偶"),
-            ],
-        )
-        .await;
-    assert_eq!(filed.status(), 200);
+    admin.file_relative(id, "欧阳 晓岚", "配偶").await;
     for named in [&described, &titled] {
-        assert_eq!(case_page(&zhou, named.id).await, 404);
+        assert_eq!(zhou.case_status(named.id).await, 404);
         assert_eq!(
             recused_by(&app, named.id, id).await.as_deref(),
             Some("relative")
         );
-        assert_eq!(case_page(&wu, named.id).await, 200, "others still see it");
+        assert_eq!(wu.case_status(named.id).await, 200, "others still see it");
     }
-    assert_eq!(case_page(&zhou, other.id).await, 200);
+    assert_eq!(zhou.case_status(other.id).await, 200);
 }

@@ -2,7 +2,6 @@
 //! handling it.
 
 use chrono::Utc;
-use sea_orm::EntityTrait;
 use serde_json::json;
 use tipoff::domain::Role;
 use tipoff::entities::report;
@@ -13,7 +12,8 @@ use tipoff::services::staff::disable_user;
 use uuid::Uuid;
 
 use crate::helpers::TestApp;
-use crate::helpers::reports::submit;
+use crate::helpers::reports::{a_report, submit};
+use crate::helpers::storage::stored_report;
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -21,16 +21,6 @@ on_both_backends!(
     a_recused_assignee_no_longer_handles_the_case,
     the_case_page_says_why_each_person_is_recused,
 );
-
-async fn a_report(app: &TestApp) -> report::Model {
-    let body = json!({
-        "category": "nepotism",
-        "village": "qingshan-village",
-        "description": "村里有人把低保给了自己的亲戚",
-        "anonymous": true
-    });
-    submit(app, body).await.report
-}
 
 /// `who` steps `user` aside from the case, with a reason.
 async fn recuse(
@@ -45,8 +35,7 @@ async fn recuse(
 }
 
 async fn assignee(app: &TestApp, id: Uuid) -> Option<Uuid> {
-    let case = report::Entity::find_by_id(id).one(app.db()).await.unwrap();
-    case.unwrap().assignee_id
+    stored_report(app, id).await.assignee_id
 }
 
 fn refused_as_last(result: Result<bool, ServiceError>) -> bool {
@@ -59,7 +48,7 @@ fn refused_as_last(result: Result<bool, ServiceError>) -> bool {
 async fn the_last_inspector_who_may_see_a_case_cannot_step_aside(app: TestApp) {
     let only = app.staff("zheng", "郑主任", &[Role::Inspector]).await;
     app.staff("li", "李话务", &[Role::Operator]).await;
-    let case = a_report(&app).await;
+    let case = a_report(&app).await.report;
 
     // The only inspector: refused, and nothing written.
     assert!(refused_as_last(
@@ -100,7 +89,7 @@ async fn the_last_inspector_who_may_see_a_case_cannot_step_aside(app: TestApp) {
 async fn a_recused_assignee_no_longer_handles_the_case(app: TestApp) {
     let head: Viewer = app.staff("zheng", "郑主任", &[Role::Inspector]).await;
     let feng = app.staff("feng", "冯涛", &[Role::Inspector]).await;
-    let case = a_report(&app).await;
+    let case = a_report(&app).await.report;
     let keyring = &app.state.keyring;
     cases::assign(
         app.db(),

@@ -11,7 +11,9 @@ use uuid::Uuid;
 use crate::helpers::cli::{cli_command, said};
 use crate::helpers::files::{jpeg_with_gps, submit_with_files};
 use crate::helpers::reports::{next_ip, report_of};
-use crate::helpers::storage::{audit_entries, contains_bytes, rows_of_report, stored_bytes};
+use crate::helpers::storage::{
+    audit_entries, contains_bytes, rows_where, stored_bytes, stored_report,
+};
 use crate::helpers::{TestApp, code_in};
 
 crate::on_both_backends!(
@@ -113,20 +115,20 @@ async fn sealed_pieces(app: &TestApp, id: Uuid) -> Vec<Vec<u8>> {
         found.subject.unwrap(),
         found.tracking_hash,
     ];
-    for file in rows_of_report(app, attachment::Column::ReportId, id).await {
+    for file in rows_where(app, attachment::Column::ReportId, id).await {
         pieces.push(file.content);
         pieces.push(file.name);
     }
-    for m in rows_of_report(app, message::Column::ReportId, id).await {
+    for m in rows_where(app, message::Column::ReportId, id).await {
         pieces.push(m.body);
     }
-    for n in rows_of_report(app, note::Column::ReportId, id).await {
+    for n in rows_where(app, note::Column::ReportId, id).await {
         pieces.push(n.body);
     }
-    for e in rows_of_report(app, report_event::Column::ReportId, id).await {
+    for e in rows_where(app, report_event::Column::ReportId, id).await {
         pieces.extend(e.detail);
     }
-    for n in rows_of_report(app, report_name::Column::ReportId, id).await {
+    for n in rows_where(app, report_name::Column::ReportId, id).await {
         pieces.push(n.name_index);
     }
     assert!(
@@ -198,11 +200,7 @@ async fn a_case_past_its_retention_period_is_shredded(app: TestApp) {
     }
 
     // What statistics need is left, and the ledger says what became of the rest.
-    let left = report::Entity::find_by_id(old.id)
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap();
+    let left = stored_report(&app, old.id).await;
     assert_eq!(
         (
             &left.category,
@@ -264,15 +262,7 @@ async fn the_daily_purge_runs_only_when_turned_on(app: TestApp) {
     let viewer = app.staff("li.jc", "李监察", &[Role::Inspector]).await;
     let (_, old) = closed_case(&app, &viewer, "丙金丝雀", "王某，村委会主任").await;
     closed_days_ago(&app, old.id, 400).await;
-    let purged = || async {
-        report::Entity::find_by_id(old.id)
-            .one(app.db())
-            .await
-            .unwrap()
-            .unwrap()
-            .purged_on
-            .is_some()
-    };
+    let purged = || async { stored_report(&app, old.id).await.purged_on.is_some() };
     // A period set but the daily job off (the default): the service destroys nothing.
     let mut settings = app.state.settings.clone();
     settings.retention.keep_days_after_close = Some(365);

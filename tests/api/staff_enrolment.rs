@@ -1,11 +1,11 @@
 //! New accounts made on the admin pages: the admin never knows their password; a one-time
 //! link lets the person set their own password and two-factor code.
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::EntityTrait;
 use tipoff::domain::Role;
-use tipoff::entities::{audit_entry, user};
+use tipoff::entities::audit_entry;
 
-use crate::helpers::staff::totp_secret_on;
+use crate::helpers::staff::{account, totp_secret_on};
 use crate::helpers::{Staff, TestApp, body_with, header};
 use crate::on_both_backends;
 
@@ -154,13 +154,7 @@ async fn an_admin_issues_an_enrolment_link_and_only_its_holder_sets_the_password
         .expect("the link is audited");
     assert_eq!(issued.actor_id, Some(admin_id));
     assert!(issued.detail.contains("admin1"), "{}", issued.detail);
-    let new_id = user::Entity::find()
-        .filter(user::Column::Username.eq("new.jc"))
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let new_id = account(&app, "new.jc").await.id;
     assert!(
         entries
             .iter()

@@ -8,8 +8,8 @@ use tipoff::domain::Role;
 use tipoff::entities::report;
 use tipoff::services::recusal;
 
+use crate::helpers::TestApp;
 use crate::helpers::reports::submit;
-use crate::helpers::{Staff, TestApp};
 use crate::on_both_backends;
 
 on_both_backends!(the_statistics_count_what_the_office_did_in_the_period);
@@ -40,15 +40,6 @@ fn table(page: &str, id: &str) -> Vec<(String, String)> {
             (label.to_string(), value.to_string())
         })
         .collect()
-}
-
-async fn post_all(inspector: &Staff<'_>, case: uuid::Uuid, steps: &[(&str, &[(&str, &str)])]) {
-    for (what, fields) in steps {
-        let answer = inspector
-            .post(&format!("/staff/cases/{case}/{what}"), fields)
-            .await;
-        assert_eq!(answer.status(), 303, "{what} {fields:?}");
-    }
 }
 
 async fn the_statistics_count_what_the_office_did_in_the_period(app: TestApp) {
@@ -86,8 +77,10 @@ async fn the_statistics_count_what_the_office_did_in_the_period(app: TestApp) {
     // Accepted on Wed 4 Sep (two working days), concluded Tue 10 Sep (four more).
     app.set_clock("2024-09-04 10:00");
     let li = app.sign_in("li.jc").await;
-    post_all(&li, found.id, &[("status", &[("transition", "accept")])]).await;
-    post_all(&li, waiting.id, &[("status", &[("transition", "accept")])]).await;
+    li.work_case(found.id, &[("status", &[("transition", "accept")])])
+        .await;
+    li.work_case(waiting.id, &[("status", &[("transition", "accept")])])
+        .await;
     let hotline = report::Entity::find()
         .filter(report::Column::Channel.eq("hotline"))
         .one(app.db())
@@ -95,8 +88,7 @@ async fn the_statistics_count_what_the_office_did_in_the_period(app: TestApp) {
         .unwrap()
         .expect("the hotline case")
         .id;
-    post_all(
-        &li,
+    li.work_case(
         hotline,
         &[(
             "status",
@@ -106,8 +98,7 @@ async fn the_statistics_count_what_the_office_did_in_the_period(app: TestApp) {
     .await;
     app.set_clock("2024-09-10 10:00");
     let li = app.sign_in("li.jc").await;
-    post_all(
-        &li,
+    li.work_case(
         found.id,
         &[
             ("status", &[("transition", "start_verifying")]),

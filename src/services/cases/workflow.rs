@@ -16,6 +16,7 @@ use crate::domain::{
     optional_text, parse_case_number, required_text,
 };
 use crate::entities::{note, report, report_event, user, user_role};
+use crate::mail::CaseFacts;
 use crate::services::ServiceError;
 use crate::services::access::{Viewer, readable, report_dek, status_of, visible_report, workable};
 use crate::services::audit::{self, AuditAction, AuditRecord};
@@ -443,19 +444,22 @@ pub async fn escalate(
             accepted_on: accepted.get(&report_id).copied(),
         })
         .map(|(_, due)| due);
-    let case = CaseMeta {
+    let facts = CaseFacts {
         report_id,
         case_number: &work.case.case_number,
         category: Category::parse(&work.case.category).unwrap_or(Category::Other),
         village: village.as_deref(),
+        channel: Channel::parse(&work.case.channel).unwrap_or(Channel::Web),
+        due,
+    };
+    let case = CaseMeta {
+        facts,
         subject_role: work
             .case
             .subject_role
             .as_deref()
             .and_then(SubjectRole::parse),
-        channel: Channel::parse(&work.case.channel).unwrap_or(Channel::Web),
         anonymous: work.case.anonymous,
-        due,
     };
     let recused = recusal::recused_users(&work.txn, report_id).await?;
     routing::route_escalation(

@@ -16,6 +16,7 @@ use crate::domain::attachment::Attachment;
 use crate::domain::{Status, TrackingCode, end_of_day, local_day};
 use crate::entities::recusal as recusal_row;
 use crate::entities::{case_counter, case_route, outbox, report, report_name, used_form_token};
+use crate::mail::CaseFacts;
 use crate::services::access::{new_row_key, report_fields};
 use crate::services::recusal::{self, StaffNames};
 use crate::services::routing::CaseMeta;
@@ -200,15 +201,18 @@ impl Intake<'_> {
         };
 
         let at_intake = recusal::recuse_at_intake(self.keyring, staff, id, draft, now);
-        let case = CaseMeta {
+        let facts = CaseFacts {
             report_id: id,
             case_number: &case_number,
             category: draft.category,
             village: draft.village.as_deref(),
-            subject_role: draft.subject_role,
             channel: origin.channel,
-            anonymous: draft.is_anonymous(),
             due: self.deadlines.accept_due(received_on),
+        };
+        let case = CaseMeta {
+            facts,
+            subject_role: draft.subject_role,
+            anonymous: draft.is_anonymous(),
         };
         // A flood report is routed only once an inspector keeps it: the flood must not
         // reach the inspectors' mailboxes either.

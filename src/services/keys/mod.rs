@@ -8,12 +8,13 @@
 
 mod usage;
 
+use usage::rows_where;
 pub use usage::{KeyUse, key_usage, rows_using};
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, TransactionTrait,
 };
 use uuid::Uuid;
@@ -68,19 +69,13 @@ impl Moved {
 pub async fn pending<C: ConnectionTrait>(db: &C, keyring: &Keyring) -> Result<u64, ServiceError> {
     let kek = keyring.active_kek_id();
     let index = keyring.active_id(KeyPurpose::Index);
-    let reports = report::Entity::find()
-        .filter(report::Column::DekKekId.ne(kek))
-        .filter(report::Column::PurgedOn.is_null())
-        .count(db)
-        .await?;
-    let filings = relative_filing::Entity::find()
-        .filter(relative_filing::Column::DekKekId.ne(kek))
-        .count(db)
-        .await?;
-    let totp = user::Entity::find()
-        .filter(user::Column::TotpKekId.ne(kek))
-        .count(db)
-        .await?;
+    let stale = Condition::all()
+        .add(report::Column::DekKekId.ne(kek))
+        .add(report::Column::PurgedOn.is_null());
+    let reports = rows_where::<report::Entity, _>(db, stale).await?;
+    let stale = relative_filing::Column::DekKekId.ne(kek);
+    let filings = rows_where::<relative_filing::Entity, _>(db, stale).await?;
+    let totp = rows_where::<user::Entity, _>(db, user::Column::TotpKekId.ne(kek)).await?;
     let named = stale_reports(db, index, None).await?.len() as u64;
     let staff = stale_accounts(db, index, None).await?.len() as u64;
     Ok(reports + filings + totp + named + staff)
@@ -184,14 +179,7 @@ async fn rewrap_reports<C: ConnectionTrait>(
         .await?;
     let rows = rows
         .into_iter()
-        .map(|(owner, dek_id, kek_id, bytes)| Owned {
-            owner,
-            wrapped: WrappedDek {
-                dek_id,
-                kek_id,
-                bytes,
-            },
-        });
+        .map(|(owner, dek_id, kek_id, bytes)| Owned::new(owner, dek_id, kek_id, bytes));
     use report::Column as R;
     store_rewrapped::<report::Entity, _>(txn, keyring, rows, [R::Id, R::DekKekId, R::DekWrapped])
         .await
@@ -208,14 +196,9 @@ async fn rewrap_filings<C: ConnectionTrait>(
         .limit(size)
         .all(txn)
         .await?;
-    let rows = rows.into_iter().map(|filing| Owned {
-        owner: filing.id,
-        wrapped: WrappedDek {
-            dek_id: filing.dek_id,
-            kek_id: filing.dek_kek_id,
-            bytes: filing.dek_wrapped,
-        },
-    });
+    let rows = rows
+        .into_iter()
+        .map(|f| Owned::new(f.id, f.dek_id, f.dek_kek_id, f.dek_wrapped));
     use relative_filing::Column as F;
     store_rewrapped::<relative_filing::Entity, _>(
         txn,
@@ -248,14 +231,7 @@ async fn rewrap_totp<C: ConnectionTrait>(
                 "a TOTP key id without its wrapped key",
             ));
         };
-        rows.push(Owned {
-            owner: account.id,
-            wrapped: WrappedDek {
-                dek_id,
-                kek_id,
-                bytes,
-            },
-        });
+        rows.push(Owned::new(account.id, dek_id, kek_id, bytes));
     }
     use user::Column as U;
     store_rewrapped::<user::Entity, _>(txn, keyring, rows, [U::Id, U::TotpKekId, U::TotpDekWrapped])
@@ -266,6 +242,17 @@ async fn rewrap_totp<C: ConnectionTrait>(
 struct Owned {
     owner: Uuid,
     wrapped: WrappedDek,
+}
+
+impl Owned {
+    fn new(owner: Uuid, dek_id: Uuid, kek_id: String, bytes: Vec<u8>) -> Owned {
+        let wrapped = WrappedDek {
+            dek_id,
+            kek_id,
+            bytes,
+        };
+        Owned { owner, wrapped }
+    }
 }
 
 /// Re-wraps each row's key under the active KEK and stores it, in the `[id, kek id, wrapped
@@ -344,17 +331,11 @@ async fn stale_reports<C: ConnectionTrait>(
     active: &str,
     size: Option<u64>,
 ) -> Result<Vec<Uuid>, ServiceError> {
-    let query = report_name::Entity::find()
-        .select_only()
-        .column(report_name::Column::ReportId)
-        .distinct()
-        .filter(report_name::Column::IndexKeyId.ne(active))
-        .order_by_asc(report_name::Column::ReportId);
-    let query = match size {
-        Some(size) => query.limit(size),
-        None => query,
-    };
-    Ok(query.into_tuple().all(db).await?)
+    let (owner, key) = (
+        report_name::Column::ReportId,
+        report_name::Column::IndexKeyId,
+    );
+    stale_owners::<report_name::Entity, _>(db, owner, key, active, size).await
 }
 
 /// Accounts with an index row under a key other than `active`, in id order.
@@ -363,12 +344,25 @@ async fn stale_accounts<C: ConnectionTrait>(
     active: &str,
     size: Option<u64>,
 ) -> Result<Vec<Uuid>, ServiceError> {
-    let query = staff_name::Entity::find()
+    let (owner, key) = (staff_name::Column::UserId, staff_name::Column::IndexKeyId);
+    stale_owners::<staff_name::Entity, _>(db, owner, key, active, size).await
+}
+
+/// The distinct `owner`s of index rows of `E` whose `key` is not `active`, in order; at most
+/// `size` of them.
+async fn stale_owners<E: EntityTrait, C: ConnectionTrait>(
+    db: &C,
+    owner: E::Column,
+    key: E::Column,
+    active: &str,
+    size: Option<u64>,
+) -> Result<Vec<Uuid>, ServiceError> {
+    let query = E::find()
         .select_only()
-        .column(staff_name::Column::UserId)
+        .column(owner)
         .distinct()
-        .filter(staff_name::Column::IndexKeyId.ne(active))
-        .order_by_asc(staff_name::Column::UserId);
+        .filter(key.ne(active))
+        .order_by_asc(owner);
     let query = match size {
         Some(size) => query.limit(size),
         None => query,

@@ -1,5 +1,6 @@
 //! How many stored rows each key of the keyring still serves.
 
+use sea_orm::sea_query::IntoCondition;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use crate::crypto::{KeyInfo, KeyPurpose, Keyring};
@@ -35,41 +36,38 @@ pub async fn rows_using<C: ConnectionTrait>(
 ) -> Result<u64, ServiceError> {
     Ok(match purpose {
         KeyPurpose::Kek => {
-            report::Entity::find()
-                .filter(report::Column::DekKekId.eq(id))
-                .count(db)
+            rows_where::<report::Entity, _>(db, report::Column::DekKekId.eq(id)).await?
+                + rows_where::<relative_filing::Entity, _>(
+                    db,
+                    relative_filing::Column::DekKekId.eq(id),
+                )
                 .await?
-                + relative_filing::Entity::find()
-                    .filter(relative_filing::Column::DekKekId.eq(id))
-                    .count(db)
-                    .await?
-                + user::Entity::find()
-                    .filter(user::Column::TotpKekId.eq(id))
-                    .count(db)
-                    .await?
+                + rows_where::<user::Entity, _>(db, user::Column::TotpKekId.eq(id)).await?
         }
         KeyPurpose::Lookup => {
-            report::Entity::find()
-                .filter(report::Column::TrackingKeyId.eq(id))
-                .count(db)
-                .await?
+            rows_where::<report::Entity, _>(db, report::Column::TrackingKeyId.eq(id)).await?
         }
         KeyPurpose::Index => {
-            report_name::Entity::find()
-                .filter(report_name::Column::IndexKeyId.eq(id))
-                .count(db)
-                .await?
-                + staff_name::Entity::find()
-                    .filter(staff_name::Column::IndexKeyId.eq(id))
-                    .count(db)
+            rows_where::<report_name::Entity, _>(db, report_name::Column::IndexKeyId.eq(id)).await?
+                + rows_where::<staff_name::Entity, _>(db, staff_name::Column::IndexKeyId.eq(id))
                     .await?
         }
         KeyPurpose::Audit => {
-            audit_entry::Entity::find()
-                .filter(audit_entry::Column::KeyId.eq(id))
-                .count(db)
-                .await?
+            rows_where::<audit_entry::Entity, _>(db, audit_entry::Column::KeyId.eq(id)).await?
         }
         KeyPurpose::Form => 0,
     })
+}
+
+/// How many rows of `E` match `filter`.
+pub(super) async fn rows_where<E, C>(
+    db: &C,
+    filter: impl IntoCondition,
+) -> Result<u64, ServiceError>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    C: ConnectionTrait,
+{
+    Ok(E::find().filter(filter).count(db).await?)
 }

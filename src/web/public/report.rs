@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::domain::{Channel, FieldError, RawReport, ReportDraft};
+use crate::domain::{Channel, RawReport, ReportDraft};
 use crate::error::{AppError, ErrorKind, Surface};
 use crate::i18n::{Catalog, Lang};
 use crate::services::ServiceError;
@@ -14,8 +14,8 @@ use crate::web::middleware::rate_limit::RouteClass;
 use crate::web::middleware::{Counted, counted};
 use crate::web::pages::{Choice, no_store, render};
 use crate::web::report_form::{
-    FieldErrors, FilesBlock, ShownError, TypedReport, Typist, busy_notice, choices, files_note,
-    problem_texts, shown_errors, ticked, with_retry_after,
+    Feedback, FieldErrors, FilesBlock, ShownError, TypedReport, Typist, busy_notice, choices,
+    files_note, problem_texts, shown_errors, ticked, with_retry_after,
 };
 use crate::web::{AppState, Visit, lang_of};
 use crate::web::{multipart, upload};
@@ -76,19 +76,6 @@ impl FieldErrors for ReportFormPage {
     }
 }
 
-/// What a re-shown form says besides the typed values: field reasons, a notice, the
-/// confirmation step, and the evidence files' fate.
-#[derive(Default)]
-struct Feedback<'a> {
-    errors: &'a [FieldError],
-    notice: Option<String>,
-    confirm: bool,
-    keep_metadata: bool,
-    /// Files had been sent with the form now shown again.
-    files_dropped: bool,
-    file_problems: Vec<String>,
-}
-
 /// Renders the form with what was typed, the reasons it was refused, and a fresh token.
 fn form_page(
     state: &AppState,
@@ -100,6 +87,7 @@ fn form_page(
     let t = lang.catalog();
     let (categories, villages, roles) = choices(state, lang, &values);
     let form_token = state.keyring.issue_form_token(state.now().timestamp());
+    let files = feedback.files(state, t);
     let page = ReportFormPage {
         t,
         lang,
@@ -114,13 +102,7 @@ fn form_page(
         errors: shown_errors(t, Typist::Reporter, feedback.errors),
         values,
         notice: feedback.notice,
-        files: FilesBlock::new(
-            state,
-            t,
-            feedback.keep_metadata,
-            feedback.files_dropped,
-            feedback.file_problems,
-        ),
+        files,
     };
     render(&page, status, Surface::Page(lang))
 }

@@ -13,8 +13,8 @@ use crate::services::ServiceError;
 use crate::services::intake::{Origin, Submission};
 use crate::web::pages::Choice;
 use crate::web::report_form::{
-    FieldErrors, FilesBlock, ShownError, TypedReport, Typist, choices, files_note, problem_texts,
-    shown_errors, ticked,
+    Feedback, FieldErrors, FilesBlock, ShownError, TypedReport, Typist, choices, files_note,
+    problem_texts, shown_errors, ticked,
 };
 use crate::web::{multipart, upload};
 
@@ -68,16 +68,6 @@ struct IntakeDonePage {
     files: String,
 }
 
-/// What a re-shown intake form says besides the typed values.
-#[derive(Default)]
-struct Feedback<'a> {
-    errors: &'a [FieldError],
-    notice: Option<String>,
-    keep_metadata: bool,
-    files_dropped: bool,
-    file_problems: Vec<String>,
-}
-
 fn intake_page(
     desk: &Desk,
     values: RawReport,
@@ -95,6 +85,7 @@ fn intake_page(
         .filter(|c| c.entered_by_staff())
         .map(Channel::code);
     let channels = Choice::labelled(t, "channel", channels, Some(current));
+    let files = feedback.files(state, t);
     let page = IntakePage {
         frame,
         values,
@@ -104,13 +95,7 @@ fn intake_page(
         villages,
         roles,
         notice: feedback.notice,
-        files: FilesBlock::new(
-            state,
-            t,
-            feedback.keep_metadata,
-            feedback.files_dropped,
-            feedback.file_problems,
-        ),
+        files,
     };
     desk.render(&page, status)
 }

@@ -185,42 +185,24 @@ pub(super) fn sections(
             .map(|(monday, n)| (monday.to_string(), n.to_string()))
             .collect(),
     };
-    let channels = s
-        .by_channel
-        .iter()
-        .map(|(code, n)| (t.label("channel", code).to_string(), *n))
-        .collect();
-    let categories = s
-        .by_category
-        .iter()
-        .map(|(c, n)| (t.label("category", c.code()).to_string(), *n))
-        .collect();
-    let villages = s
-        .by_village
-        .iter()
-        .map(|(v, n)| {
-            let name = v
-                .as_deref()
-                .map(|id| pages::village_name(&state.villages, desk.lang, id).unwrap_or(id))
-                .unwrap_or(t.t("stats.no_village"));
-            (name.to_string(), *n)
-        })
-        .collect();
-    let kinds = s
-        .by_site_kind
-        .iter()
-        .map(|(k, n)| {
-            let label = k
-                .as_deref()
-                .map_or(t.t("stats.no_site"), |k| t.label("site_kind", k));
-            (label.to_string(), *n)
-        })
-        .collect();
-    let findings = s
-        .findings
-        .iter()
-        .map(|(o, n)| (t.label("staff.outcome", o.code()).to_string(), *n))
-        .collect();
+    let channels = labelled(&s.by_channel, |code| t.label("channel", code).to_string());
+    let categories = labelled(&s.by_category, |c| {
+        t.label("category", c.code()).to_string()
+    });
+    let villages = labelled(&s.by_village, |v| {
+        v.as_deref()
+            .map(|id| pages::village_name(&state.villages, desk.lang, id).unwrap_or(id))
+            .unwrap_or(t.t("stats.no_village"))
+            .to_string()
+    });
+    let kinds = labelled(&s.by_site_kind, |k| {
+        k.as_deref()
+            .map_or(t.t("stats.no_site"), |k| t.label("site_kind", k))
+            .to_string()
+    });
+    let findings = labelled(&s.findings, |o| {
+        t.label("staff.outcome", o.code()).to_string()
+    });
     let results: Vec<(String, u64)> = s
         .results
         .iter()
@@ -271,4 +253,9 @@ pub(super) fn sections(
         )?,
         rectified,
     ])
+}
+
+/// Each count under its label, in the order given.
+fn labelled<K>(counts: &[(K, u64)], label: impl Fn(&K) -> String) -> Vec<(String, u64)> {
+    counts.iter().map(|(k, n)| (label(k), *n)).collect()
 }

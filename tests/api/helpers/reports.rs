@@ -7,6 +7,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use tipoff::domain::TrackingCode;
 use tipoff::entities::report;
+use tipoff::services::cases::CaseView;
 
 use super::TestApp;
 
@@ -62,6 +63,33 @@ pub async fn report_of(app: &TestApp, code: &str) -> report::Model {
         .expect("the code leads to a stored report")
 }
 
+/// An anonymous report of nepotism in Qingshan village that names nobody.
+pub async fn a_report(app: &TestApp) -> Submitted {
+    report_saying(
+        app,
+        "nepotism",
+        "qingshan-village",
+        "村里有人把低保给了自己的亲戚",
+    )
+    .await
+}
+
+/// An anonymous report of `category` in `village` saying `description`, naming nobody.
+pub async fn report_saying(
+    app: &TestApp,
+    category: &str,
+    village: &str,
+    description: &str,
+) -> Submitted {
+    let body = json!({
+        "category": category,
+        "village": village,
+        "description": description,
+        "anonymous": true
+    });
+    submit(app, body).await
+}
+
 /// An anonymous report naming a cadre, in `category` and `village`, and the cadre's role if
 /// given (which can change who is told).
 pub fn report_body(category: &str, village: &str, role: Option<&str>) -> Value {
@@ -97,4 +125,12 @@ pub fn report_form<'a>(
         fields.push((key, value));
     }
     fields
+}
+
+/// The numbers of the cases a case page lists as related, in its order.
+pub fn related_numbers(view: &CaseView) -> Vec<&str> {
+    view.related
+        .iter()
+        .map(|r| r.case_number.as_str())
+        .collect()
 }

@@ -4,7 +4,7 @@
 
 use tipoff::domain::Role;
 use tipoff::services::cases::Viewer;
-use tipoff::services::staff::{NewUser, begin_totp, confirm_totp, create_user};
+use tipoff::services::staff::{NewUser, UserSummary, begin_totp, confirm_totp, create_user};
 use uuid::Uuid;
 
 use super::{TestApp, hidden_value, serde_urlencoded_pairs};
@@ -182,6 +182,13 @@ pub fn totp_secret_on(page: &str) -> Vec<u8> {
     totp_secret_of(&page[start..end])
 }
 
+/// The staff account `username` as the admin page shows it.
+pub async fn account(app: &TestApp, username: &str) -> UserSummary {
+    tipoff::services::staff::account(app.db(), username)
+        .await
+        .expect("the account")
+}
+
 /// A signed-in staff member: the session cookie and the page's CSRF token.
 pub struct Staff<'a> {
     pub app: &'a TestApp,
@@ -216,6 +223,27 @@ impl<'a> Staff<'a> {
             .expect("staff GET")
     }
 
+    /// The status of case `id`'s page for this person: 404 where they may not see it.
+    pub async fn case_status(&self, id: Uuid) -> u16 {
+        self.get(&format!("/staff/cases/{id}"))
+            .await
+            .status()
+            .as_u16()
+    }
+
+    /// Files `name` as a close relative of the staff member `staff`, as an admin does on the
+    /// admin page, which accepts it.
+    pub async fn file_relative(&self, staff: Uuid, name: &str, relation: &str) {
+        let staff = staff.to_string();
+        let fields = [
+            ("staff", staff.as_str()),
+            ("name", name),
+            ("relation", relation),
+        ];
+        let filed = self.post("/staff/admin/relatives", &fields).await;
+        assert_eq!(filed.status(), 200);
+    }
+
     /// The HTML of a staff page, whatever its status.
     pub async fn page(&self, path: &str) -> String {
         self.get(path).await.text().await.expect("staff page")
@@ -231,6 +259,37 @@ impl<'a> Staff<'a> {
             ("anonymous", "true"),
         ];
         self.post("/staff/intake", &fields).await
+    }
+
+    /// Accepts case `id`, verifies it and concludes it with `outcome` and the finding `text`,
+    /// each step answered with a redirect back to the case.
+    pub async fn conclude(&self, id: Uuid, outcome: &str, text: &str) {
+        let concluded = [
+            ("transition", "conclude"),
+            ("outcome", outcome),
+            ("text", text),
+        ];
+        self.work_case(
+            id,
+            &[
+                ("status", &[("transition", "accept")]),
+                ("status", &[("transition", "start_verifying")]),
+                ("status", &concluded),
+            ],
+        )
+        .await;
+    }
+
+    /// Posts each of `steps` on case `id` in turn — a form of the case page (`status`,
+    /// `assign`, `rectification`…) and its fields — each answered with a redirect back to
+    /// the case.
+    pub async fn work_case(&self, id: Uuid, steps: &[(&str, &[(&str, &str)])]) {
+        for (form, fields) in steps {
+            let done = self
+                .post(&format!("/staff/cases/{id}/{form}"), fields)
+                .await;
+            assert_eq!(done.status(), 303, "{form} {fields:?}");
+        }
     }
 
     /// Posts a staff form with the session's CSRF token added.

@@ -1,7 +1,9 @@
 //! What a test's storage holds, read past the application: every stored byte, how many
 //! reports, what the audit log recorded.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Statement};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Statement,
+};
 use tipoff::entities::{audit_entry, report};
 
 use super::TestApp;
@@ -74,27 +76,38 @@ pub async fn report_count(app: &TestApp) -> u64 {
     report::Entity::find().count(app.db()).await.unwrap()
 }
 
-/// The stored rows of one kind that belong to report `id`, found by their report column.
-pub async fn rows_of_report<C>(
+/// Report `id`'s row as it is stored now.
+pub async fn stored_report(app: &TestApp, id: uuid::Uuid) -> report::Model {
+    report::Entity::find_by_id(id)
+        .one(app.db())
+        .await
+        .unwrap()
+        .expect("the report row")
+}
+
+/// The stored rows of one kind whose `column` holds `value` (the rows of a report, by their
+/// report column).
+pub async fn rows_where<C>(
     app: &TestApp,
     column: C,
-    id: uuid::Uuid,
+    value: impl Into<sea_orm::Value>,
 ) -> Vec<<C::EntityName as EntityTrait>::Model>
 where
     C: ColumnTrait,
     C::EntityName: EntityTrait<Column = C>,
 {
     <C::EntityName as EntityTrait>::find()
-        .filter(column.eq(id))
+        .filter(column.eq(value))
         .all(app.db())
         .await
         .unwrap()
 }
 
-/// The audit log's entries for one kind of action.
+/// The audit log's entries for one kind of action, oldest first.
 pub async fn audit_entries(app: &TestApp, action: &str) -> Vec<audit_entry::Model> {
     audit_entry::Entity::find()
         .filter(audit_entry::Column::Action.eq(action))
+        .order_by_asc(audit_entry::Column::Seq)
         .all(app.db())
         .await
         .unwrap()

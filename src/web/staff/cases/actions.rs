@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use super::page::{Typed, case_page};
+use super::page::{MOVES, Typed, case_page};
 use crate::domain::{ResultKind, Yuan, local_day};
 use crate::error::AppError;
 use crate::i18n::Catalog;
@@ -224,15 +224,12 @@ impl CaseAction for ChangeStatus {
     }
 
     fn typed(&self) -> Typed {
-        let form = match self.transition.as_deref() {
-            Some("accept") => "accept",
-            Some("not_accept") => "not_accept",
-            Some("start_verifying") => "start_verifying",
-            Some("conclude") => "conclude",
-            Some("close") => "close",
-            Some("merge") => "merge",
-            _ => "",
-        };
+        // The form it came from, named as the page names it.
+        let form = MOVES
+            .into_iter()
+            .map(|(code, _)| code)
+            .find(|code| self.transition.as_deref() == Some(*code))
+            .unwrap_or("");
         typed(
             form,
             [

@@ -197,20 +197,24 @@ impl CasePage {
     }
 }
 
+/// The status changes a case page has a form for, by form name, in the order offered, with
+/// the status each leads to.
+pub(super) const MOVES: [(&str, Status); 6] = [
+    ("accept", Status::Accepted),
+    ("start_verifying", Status::Verifying),
+    ("conclude", Status::Concluded),
+    ("close", Status::Closed),
+    ("not_accept", Status::NotAccepted),
+    ("merge", Status::Merged),
+];
+
 /// The status changes offered on a case page, by form name: only legal ones are shown.
 fn moves(status: Status) -> Vec<&'static str> {
-    [
-        ("accept", Status::Accepted),
-        ("start_verifying", Status::Verifying),
-        ("conclude", Status::Concluded),
-        ("close", Status::Closed),
-        ("not_accept", Status::NotAccepted),
-        ("merge", Status::Merged),
-    ]
-    .into_iter()
-    .filter(|(_, to)| cases::is_legal(status, *to))
-    .map(|(code, _)| code)
-    .collect()
+    MOVES
+        .into_iter()
+        .filter(|(_, to)| cases::is_legal(status, *to))
+        .map(|(code, _)| code)
+        .collect()
 }
 
 /// Whether a history kind is an office's remark (instruction, finding).
