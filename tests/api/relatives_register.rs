@@ -100,18 +100,7 @@ fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 async fn download(staff: &Staff<'_>, path: &str, kind: &str) -> Vec<u8> {
-    let response = staff.get(path).await;
-    assert_eq!(response.status(), 200, "{path}");
-    let headers = response.headers();
-    assert!(headers["content-type"].to_str().unwrap().starts_with(kind));
-    assert!(
-        headers["content-disposition"]
-            .to_str()
-            .unwrap()
-            .starts_with("attachment; filename=\"relatives-unvisited-")
-    );
-    assert_eq!(headers["cache-control"], "no-store");
-    response.bytes().await.unwrap().to_vec()
+    staff.download(path, kind, "relatives-unvisited-").await
 }
 
 async fn an_inspector_visits_one_filing_and_exports_the_one_not_yet_visited(app: TestApp) {

@@ -50,8 +50,35 @@ pub struct ShownVisit {
     pub follow_up: String,
 }
 
+/// The register as the service opens it (and audits the reading), shown to the desk's
+/// account in its language.
+pub(super) async fn read_register(
+    desk: &Desk,
+    which: Which,
+    reading: Reading,
+) -> Result<Vec<ShownFiling>, AppError> {
+    let state = &desk.state;
+    let entries = register::register(
+        &state.db,
+        &state.keyring,
+        &desk.viewer(),
+        which,
+        reading,
+        state.now(),
+    )
+    .await?;
+    let accounts = staff::list_users(&state.db).await?;
+    Ok(shown_filings(
+        state,
+        desk.lang,
+        &accounts,
+        desk.user.user_id,
+        entries,
+    ))
+}
+
 /// The register's entries as shown to `viewer` in `lang`.
-pub(super) fn shown_filings(
+fn shown_filings(
     state: &AppState,
     lang: Lang,
     accounts: &[UserSummary],
@@ -191,17 +218,7 @@ async fn register_page(
     let frame = desk.page();
     let t = frame.t;
     let state = &desk.state;
-    let entries = register::register(
-        &state.db,
-        &state.keyring,
-        &desk.viewer(),
-        which,
-        Reading::Page,
-        state.now(),
-    )
-    .await?;
-    let accounts = staff::list_users(&state.db).await?;
-    let filings = shown_filings(state, desk.lang, &accounts, desk.user.user_id, entries);
+    let filings = read_register(desk, which, Reading::Page).await?;
     let page = RegisterPage {
         frame,
         filings,
@@ -308,17 +325,7 @@ pub async fn unvisited_csv(desk: Desk) -> Result<HttpResponse, AppError> {
 /// the export with the filings it held before anything is opened.
 async fn export_unvisited(desk: Desk, format: FileKind) -> Result<HttpResponse, AppError> {
     let state = &desk.state;
-    let entries = register::register(
-        &state.db,
-        &state.keyring,
-        &desk.viewer(),
-        Which::Unvisited,
-        Reading::Export,
-        state.now(),
-    )
-    .await?;
-    let accounts = staff::list_users(&state.db).await?;
-    let filings = shown_filings(state, desk.lang, &accounts, desk.user.user_id, entries);
+    let filings = read_register(&desk, Which::Unvisited, Reading::Export).await?;
     let t = desk.t();
     let no = t.t("staff.register.no");
     let rows = filings

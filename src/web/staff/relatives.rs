@@ -10,11 +10,11 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::confirm::{self, Ask, Confirmation};
-use super::register::{ShownFiling, shown_filings};
+use super::register::{ShownFiling, read_register};
 use super::{Desk, StaffPage, path_id, refusal, staff_template};
 use crate::domain::SupportKind;
 use crate::error::{AppError, ErrorKind};
-use crate::services::register::{self, Reading, Which};
+use crate::services::register::{Reading, Which};
 use crate::services::{recusal, staff};
 use crate::web::pages::{Choice, village_choices};
 
@@ -42,17 +42,8 @@ async fn relatives_page(
     let frame = desk.page();
     let t = frame.t;
     let state = &desk.state;
-    let entries = register::register(
-        &state.db,
-        &state.keyring,
-        &desk.viewer(),
-        Which::All,
-        Reading::Page,
-        state.now(),
-    )
-    .await?;
+    let filings = read_register(desk, Which::All, Reading::Page).await?;
     let accounts = staff::list_users(&state.db).await?;
-    let filings = shown_filings(state, desk.lang, &accounts, desk.user.user_id, entries);
     let lang = desk.lang;
     let page = RelativesPage {
         frame,
