@@ -109,11 +109,15 @@ pub async fn register(
         ids.len(),
         listed.join(", ")
     );
-    let record = AuditRecord::new(Some(viewer.user_id), action, None, &detail);
-    audit::begin(db, keyring, record, now)
-        .await?
-        .commit()
-        .await?;
+    // A page with nothing on it opens nothing; an export is recorded even when empty, since
+    // the file handed on says so.
+    if !(ids.is_empty() && reading == Reading::Page) {
+        let record = AuditRecord::new(Some(viewer.user_id), action, None, &detail);
+        audit::begin(db, keyring, record, now)
+            .await?
+            .commit()
+            .await?;
+    }
 
     let mut visits = open_visits(db, keyring, &filings).await?;
     Ok(open_filings(keyring, filings)?

@@ -11,11 +11,15 @@ use chrono::{Duration, NaiveDate};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Statement};
 use serde_json::json;
-use tipoff::domain::{Role, local_day};
+use tipoff::crypto::{KeyPurpose, Keyring};
+use tipoff::domain::{Role, VisitFinding, local_day};
 use tipoff::entities::{audit_entry, recusal, relative_filing, relative_visit};
+use tipoff::services::keys::rows_using;
 use tipoff::services::recusal::{file_relative, list_relatives};
+use tipoff::services::register::{NewVisit, Reading, Which, record_visit, register};
 use uuid::Uuid;
 
+use crate::helpers::cli::{run_cli, said};
 use crate::helpers::reports::submit;
 use crate::helpers::{Staff, TestApp, body_with};
 use crate::on_both_backends;
@@ -24,6 +28,7 @@ on_both_backends!(
     an_inspector_visits_one_filing_and_exports_the_one_not_yet_visited,
     refused_visits_and_filings_show_the_form_again_with_the_reason,
     a_filing_made_before_the_register_existed_still_recuses,
+    a_visit_stays_readable_once_its_filings_key_is_rewrapped,
 );
 
 const HEADERS: [&str; 9] = [
@@ -474,5 +479,62 @@ async fn a_filing_made_before_the_register_existed_still_recuses(app: TestApp) {
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+async fn a_visit_stays_readable_once_its_filings_key_is_rewrapped(app: TestApp) {
+    let admin = app
+        .create_staff("admin", "管理员", &[Role::Admin], &[])
+        .await;
+    let zhou = app
+        .create_staff("zhou", "周明", &[Role::Inspector], &[])
+        .await;
+    let inspector = app.staff("zheng", "郑主任", &[Role::Inspector]).await;
+    let keyring = &app.state.keyring;
+    let filed = file_relative(app.db(), keyring, zhou, "欧阳晓岚", None, admin, app.now())
+        .await
+        .unwrap();
+    let visit = NewVisit {
+        visited_on: local_day(app.now()),
+        visitor: "王五、李四",
+        finding: VisitFinding::Rectify,
+        follow_up: Some("两周内复核家庭收入"),
+    };
+    record_visit(app.db(), keyring, &inspector, filed, &visit, app.now())
+        .await
+        .unwrap();
+    let old_kek = keyring.active_kek_id().to_owned();
+
+    for args in [
+        &["key", "rotate", "--kind", "kek"][..],
+        &["key", "rewrap"][..],
+    ] {
+        let done = run_cli(&app, args).await;
+        assert!(done.status.success(), "{}", said(&done));
+    }
+    let ring = Keyring::load(&app.data_dir.path().join("keys.toml")).unwrap();
+    assert_ne!(ring.active_kek_id(), old_kek);
+    assert_eq!(
+        rows_using(app.db(), KeyPurpose::Kek, &old_kek)
+            .await
+            .unwrap(),
+        0
+    );
+    let entries = register(
+        app.db(),
+        &ring,
+        &inspector,
+        Which::All,
+        Reading::Page,
+        app.now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(entries.len(), 1);
+    let opened = &entries[0].visits[0];
+    assert_eq!(opened.visitor.as_str(), "王五、李四");
+    assert_eq!(
+        opened.follow_up.as_deref().map(String::as_str),
+        Some("两周内复核家庭收入")
     );
 }
