@@ -278,6 +278,12 @@ async fn an_inspector_visits_one_filing_and_exports_the_one_not_yet_visited(app:
     assert!(changes.iter().any(|d| d.contains("home visit of")));
 }
 
+/// A visit by 王五 on `on` with `finding`, refused: the page that says why.
+async fn refused_visit(staff: &Staff<'_>, path: &str, on: &str, finding: &str) -> String {
+    let visit = [("on", on), ("visitor", "王五"), ("finding", finding)];
+    body_with(staff.post(path, &visit).await, 422).await
+}
+
 async fn refused_visits_and_filings_show_the_form_again_with_the_reason(app: TestApp) {
     let admin = app.signed_in("admin", "管理员", Role::Admin).await;
     let inspector = app.signed_in("zheng", "郑主任", Role::Inspector).await;
@@ -310,28 +316,12 @@ async fn refused_visits_and_filings_show_the_form_again_with_the_reason(app: Tes
     )
     .await;
     assert!(page.contains("The date cannot be in the future."));
-    // Not conforming needs a follow-up; a date must be a date.
-    let not_conform = [
-        ("on", "2026-09-01"),
-        ("visitor", "王五"),
-        ("finding", "not_conform"),
-    ];
-    let page = body_with(inspector.post(&path, &not_conform).await, 422).await;
+    // Not conforming needs a follow-up; a date must be a date; nobody verifies their own.
+    let page = refused_visit(&inspector, &path, "2026-09-01", "not_conform").await;
     assert!(page.contains("请填写后续处理"));
-    let garbled = [
-        ("on", "9月1日"),
-        ("visitor", "王五"),
-        ("finding", "conform"),
-    ];
-    let page = body_with(inspector.post(&path, &garbled).await, 422).await;
+    let page = refused_visit(&inspector, &path, "9月1日", "conform").await;
     assert!(page.contains("日期格式应为"));
-    // Nobody verifies their own relative.
-    let own = [
-        ("on", "2026-09-01"),
-        ("visitor", "周明"),
-        ("finding", "conform"),
-    ];
-    let page = body_with(zhou.post(&path, &own).await, 422).await;
+    let page = refused_visit(&zhou, &path, "2026-09-01", "conform").await;
     assert!(page.contains("须由其他人员入户核实"));
     assert!(
         relative_visit::Entity::find()
