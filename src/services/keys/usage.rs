@@ -39,7 +39,6 @@ pub async fn rows_using<C: ConnectionTrait>(
                 .filter(report::Column::DekKekId.eq(id))
                 .count(db)
                 .await?
-                // A filing's key also seals its home visits, which have none of their own.
                 + relative_filing::Entity::find()
                     .filter(relative_filing::Column::DekKekId.eq(id))
                     .count(db)
