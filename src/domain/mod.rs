@@ -7,6 +7,7 @@ mod client_key;
 mod local_time;
 mod person_name;
 mod rectification;
+mod relative;
 mod report_draft;
 mod site_kind;
 mod tracking_code;
@@ -24,6 +25,7 @@ pub use person_name::{
     MIN_NAME_CHARS, is_invisible, is_title_only, names_in_subject, normalize_name,
 };
 pub use rectification::{RESULT_COUNT_MAX, ResultKind, Yuan};
+pub use relative::{SupportKind, VisitFinding};
 pub use report_draft::{
     Category, DESCRIPTION_MAX, DESCRIPTION_MIN, FieldError, NAME_MAX, OCCURRED_MAX, Phone,
     RawReport, ReportDraft, Reporter, SITE_MAX, SUBJECT_MAX, SubjectRole, Village, Villages,

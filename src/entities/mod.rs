@@ -27,6 +27,7 @@ pub mod rectification_measure;
 pub mod rectification_result;
 pub mod recusal;
 pub mod relative_filing;
+pub mod relative_visit;
 pub mod report;
 pub mod report_event;
 pub mod report_name;

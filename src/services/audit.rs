@@ -54,6 +54,8 @@ pub enum AuditAction {
     Summary,
     /// The case list shown with its one-line summaries opened.
     ListSummaries,
+    /// The close-relative register shown with its filings and visits opened.
+    OpenRegister,
 }
 
 impl AuditAction {
@@ -81,6 +83,7 @@ impl AuditAction {
             AuditAction::CampaignChange => "campaign_change",
             AuditAction::Summary => "summary",
             AuditAction::ListSummaries => "list_summaries",
+            AuditAction::OpenRegister => "open_register",
         }
     }
 }

@@ -166,6 +166,7 @@ pub async fn dashboard<C: ConnectionTrait>(
         .count(db)
         .await?;
     let filings = relative_filing::Entity::find().count(db).await?;
+    let unvisited = super::register::unvisited_count(db).await?;
     let summary_final = super::summary::is_finalised(db).await?;
     let open = |status: &str| {
         [Status::Received, Status::Accepted, Status::Verifying]
@@ -208,6 +209,12 @@ pub async fn dashboard<C: ConnectionTrait>(
                         key: "campaign.due.filings",
                         count: filings,
                         outstanding: false,
+                    },
+                    // Every filed relative must have been visited (入户核实) for the report.
+                    Due {
+                        key: "campaign.due.unvisited",
+                        count: unvisited,
+                        outstanding: true,
                     },
                 ]
             }

@@ -20,6 +20,7 @@ pub mod outbox;
 pub mod passwords;
 pub mod quarantine;
 pub mod recusal;
+pub mod register;
 pub mod results;
 pub mod retention;
 pub mod routing;

@@ -10,8 +10,10 @@
 use std::time::{Duration, Instant};
 
 use chrono_tz::Asia::Shanghai;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use tipoff::domain::{Role, SiteKind};
+use tipoff::entities::relative_filing;
 use tipoff::web::staff::STAFF_ROUTES;
 use uuid::Uuid;
 
@@ -26,9 +28,11 @@ use crate::helpers::{TestApp, code_in, configured, free_port, sqlite_app_with};
 const TAGS: [&str; 5] = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"];
 
 /// Staff GET routes that serve no HTML page: the QR images, the attachment bytes and the
-/// ledger files.
-const NOT_HTML: [&str; 7] = [
+/// ledger and register files.
+const NOT_HTML: [&str; 9] = [
     "/staff/cases/ledger.xlsx",
+    "/staff/relatives/unvisited.xlsx",
+    "/staff/relatives/unvisited.csv",
     "/staff/summary.xlsx",
     "/staff/cases/ledger.csv",
     "/staff/sites/{id}/qr.svg",
@@ -231,12 +235,49 @@ async fn build_world(app: &TestApp) -> World {
     assert!(batch.failed > 0, "some mail failed");
     // Ten days on, the cases not yet accepted are overdue.
     app.advance(10 * 24 * 3600);
+    register_world(app).await;
     World {
         worked,
         by_rule,
         fresh,
         site,
     }
+}
+
+/// The close-relative register behind the pages: besides feng's relative, one of a cadre
+/// without an account, and a home visit to feng's.
+async fn register_world(app: &TestApp) {
+    let admin = app.sign_in("wang").await;
+    let cadre = [
+        ("cadre_name", "刘某某"),
+        ("cadre_post", "党支部书记"),
+        ("cadre_village", "qingshan-village"),
+        ("name", "刘小红"),
+        ("relation", "女儿"),
+        ("village", "xinmin-village"),
+        ("support", "tekun"),
+    ];
+    let filed = admin.post("/staff/admin/relatives", &cadre).await;
+    assert_eq!(filed.status(), 200);
+    let visited = relative_filing::Entity::find()
+        .filter(relative_filing::Column::UserId.is_not_null())
+        .one(app.db())
+        .await
+        .unwrap()
+        .expect("feng's filing")
+        .id;
+    let yesterday = (app.state.today() - chrono::Duration::days(1)).to_string();
+    let visit = [
+        ("on", yesterday.as_str()),
+        ("visitor", "王五、李四"),
+        ("finding", "rectify"),
+        ("follow_up", "两周内复核家庭收入"),
+    ];
+    let inspector = app.sign_in("zhou").await;
+    let done = inspector
+        .post(&format!("/staff/relatives/{visited}/visits"), &visit)
+        .await;
+    assert_eq!(done.status(), 303);
 }
 
 /// A GET route's path with real ids in it: the worked case, the site, an account.
@@ -593,6 +634,19 @@ async fn inspector_steps(audit: &mut Audit, browser: &Browser, world: &World) {
         .await;
     browser.click_and_wait_for_page("#move-merge button").await;
     audit.check(browser, "confirm a merge", 200).await;
+
+    // A home visit without its day, sent past the browser's checks: refused with the reason.
+    browser.goto("/staff/relatives?which=unvisited").await;
+    without_browser_checks(browser).await;
+    browser
+        .fill("form[action*='/visits'] input[name='visitor']", "王五")
+        .await;
+    browser
+        .click_and_wait_for_page("form[action*='/visits'] button[type='submit']")
+        .await;
+    audit
+        .check(browser, "a home visit refused for want of its day", 422)
+        .await;
 }
 
 /// The operator enters a hotline call; the receipt reads the code out once.

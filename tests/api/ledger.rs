@@ -44,18 +44,7 @@ const FULL_HEADERS: [&str; 18] = [
 
 /// The ledger file the inspector downloads from `path`, checked to be a download.
 async fn download(staff: &Staff<'_>, path: &str, kind: &str) -> Vec<u8> {
-    let response = staff.get(path).await;
-    assert_eq!(response.status(), 200, "{path}");
-    let headers = response.headers();
-    assert!(headers["content-type"].to_str().unwrap().starts_with(kind));
-    assert!(
-        headers["content-disposition"]
-            .to_str()
-            .unwrap()
-            .starts_with("attachment; filename=\"ledger-")
-    );
-    assert_eq!(headers["cache-control"], "no-store");
-    response.bytes().await.unwrap().to_vec()
+    staff.download(path, kind, "ledger-").await
 }
 
 /// The one sheet of a ledger workbook: its rows as read back.

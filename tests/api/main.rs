@@ -40,6 +40,7 @@ mod rectification;
 mod recusal;
 mod recusal_later;
 mod recusal_safety;
+mod relatives_register;
 mod results;
 mod retention;
 mod sites;

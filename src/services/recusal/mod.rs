@@ -11,19 +11,18 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DerivePartialModel, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionSession, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DerivePartialModel, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionSession, TransactionTrait,
     sea_query::{Expr, OnConflict},
 };
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use super::ServiceError;
-use super::access::{Sealer, new_row_key, report_dek, report_fields, row_key, someone_else_holds};
+use super::access::{Sealer, report_dek, report_fields, row_key, someone_else_holds};
 use super::audit::{self, AuditAction, AuditRecord};
-use super::blind::{index_staff_name, report_name_rows};
+use super::blind::report_name_rows;
 use crate::crypto::{Dek, Keyring, WrappedDek};
 use crate::domain::{
     MIN_NAME_CHARS, ReportDraft, Role, is_title_only, normalize_name, start_of_day,
@@ -33,11 +32,17 @@ use crate::entities::{
 };
 
 mod explain;
+mod filings;
 mod names;
 
 pub use explain::{Recused, Why, explain};
+pub use filings::{
+    Cadre, NewFiling, OpenedFiling, file, file_relative, list_relatives, open_filings,
+    remove_relative,
+};
+pub(crate) use names::filing_key;
 pub(crate) use names::reindex_staff;
-use names::{FILINGS, STAFF_RELATIVE, find_user, index_own_names, open_filing};
+use names::{STAFF_RELATIVE, find_user, index_own_names, open_filing};
 
 /// Why a recusal exists, as stored in `recusals.source`.
 const BY_NAME: &str = "name";
@@ -46,8 +51,6 @@ const BY_HAND: &str = "manual";
 
 const RECUSALS: &str = "recusals";
 
-/// Longest relative name or relation an admin may file, in characters.
-const FILING_FIELD_MAX: usize = 50;
 /// Longest reason for a recusal by hand, in characters.
 const REASON_MAX: usize = 1000;
 
@@ -82,11 +85,16 @@ impl StaffNames {
             .into_tuple()
             .all(txn)
             .await?;
+        // A filing for a cadre without an account recuses nobody: there is no one to keep away.
         let relatives = relative_filing::Entity::find()
+            .filter(relative_filing::Column::UserId.is_not_null())
             .all(txn)
             .await?
             .iter()
-            .map(|filing| open_filing(keyring, filing).map(|(name, _)| (filing.user_id, name)))
+            .filter_map(|filing| {
+                let user_id = filing.user_id?;
+                Some(open_filing(keyring, filing).map(|(name, _)| (user_id, name)))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(StaffNames {
             indexed,
@@ -320,126 +328,6 @@ async fn sealed_texts<C: ConnectionTrait>(
             description: row.description,
         })
         .collect())
-}
-
-/// Files a close relative of a staff member (近亲属备案) and recuses the staff member from
-/// every report that already names that relative. The name is sealed under a key of the
-/// filing's own; only its blind index can be searched. Returns the filing's id.
-pub async fn file_relative(
-    db: &DatabaseConnection,
-    keyring: &Keyring,
-    staff_user_id: Uuid,
-    name: &str,
-    relation: Option<&str>,
-    actor: Uuid,
-    now: DateTime<Utc>,
-) -> Result<Uuid, ServiceError> {
-    let name = Zeroizing::new(name.trim().to_string());
-    let normalized = Zeroizing::new(normalize_name(&name));
-    if normalized.chars().count() < MIN_NAME_CHARS {
-        return Err(ServiceError::Invalid("error.relative_name_short"));
-    }
-    if name.chars().count() > FILING_FIELD_MAX {
-        return Err(ServiceError::Invalid("error.relative_name_long"));
-    }
-    let relation = relation.map(str::trim).filter(|r| !r.is_empty());
-    if relation.is_some_and(|r| r.chars().count() > FILING_FIELD_MAX) {
-        return Err(ServiceError::Invalid("error.relation_long"));
-    }
-    let account = user::Entity::find_by_id(staff_user_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| sea_orm::DbErr::RecordNotFound("user".into()))?;
-
-    let detail = format!("filed a close relative for user {}", account.username);
-    let record = AuditRecord::new(Some(actor), AuditAction::FilingChange, None, &detail);
-    let txn = audit::begin(db, keyring, record, now).await?;
-
-    let filing_id = Uuid::new_v4();
-    let (dek, wrapped) = new_row_key(keyring, filing_id)?;
-    let filing = Sealer::new(&dek, FILINGS, filing_id);
-    relative_filing::ActiveModel {
-        id: Set(filing_id),
-        user_id: Set(staff_user_id),
-        name: Set(filing.seal("name", &name)?),
-        relation: Set(filing.seal_opt("relation", relation)?),
-        dek_id: Set(wrapped.dek_id),
-        dek_kek_id: Set(wrapped.kek_id),
-        dek_wrapped: Set(wrapped.bytes),
-        created_at: Set(now),
-    }
-    .insert(&txn)
-    .await?;
-
-    index_staff_name(
-        &txn,
-        keyring,
-        staff_user_id,
-        STAFF_RELATIVE,
-        Some(filing_id),
-        &normalized,
-    )
-    .await?;
-
-    rematch_user(&txn, keyring, staff_user_id, now).await?;
-    txn.commit().await?;
-    Ok(filing_id)
-}
-
-/// Withdraws a close-relative filing. Recusals it already caused stay (see `rematch_user`).
-/// Returns false when there was no such filing.
-pub async fn remove_relative(
-    db: &DatabaseConnection,
-    keyring: &Keyring,
-    filing_id: Uuid,
-    actor: Uuid,
-    now: DateTime<Utc>,
-) -> Result<bool, ServiceError> {
-    let Some(filing) = relative_filing::Entity::find_by_id(filing_id)
-        .one(db)
-        .await?
-    else {
-        return Ok(false);
-    };
-    let username = user::Entity::find_by_id(filing.user_id)
-        .one(db)
-        .await?
-        .map_or_else(|| filing.user_id.to_string(), |u| u.username);
-
-    let detail = format!("removed a close-relative filing for user {username}");
-    let record = AuditRecord::new(Some(actor), AuditAction::FilingChange, None, &detail);
-    let txn = audit::begin(db, keyring, record, now).await?;
-    staff_name::Entity::delete_many()
-        .filter(staff_name::Column::FilingId.eq(filing_id))
-        .exec(&txn)
-        .await?;
-    let deleted = relative_filing::Entity::delete_by_id(filing_id)
-        .exec(&txn)
-        .await?;
-    txn.commit().await?;
-    Ok(deleted.rows_affected > 0)
-}
-
-/// A staff member's filed relatives, opened for the admin page: (filing id, name, relation),
-/// oldest filing first.
-pub async fn list_relatives(
-    db: &DatabaseConnection,
-    keyring: &Keyring,
-    staff_user_id: Uuid,
-) -> Result<Vec<(Uuid, Zeroizing<String>, Option<Zeroizing<String>>)>, ServiceError> {
-    let filings = relative_filing::Entity::find()
-        .filter(relative_filing::Column::UserId.eq(staff_user_id))
-        .order_by_asc(relative_filing::Column::CreatedAt)
-        .order_by_asc(relative_filing::Column::Id)
-        .all(db)
-        .await?;
-    filings
-        .iter()
-        .map(|filing| {
-            let (name, relation) = open_filing(keyring, filing)?;
-            Ok((filing.id, name, relation))
-        })
-        .collect()
 }
 
 /// Recuses a staff member from a case by hand, with a reason sealed under the report's own

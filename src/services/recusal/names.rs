@@ -7,7 +7,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use crate::crypto::{Keyring, WrappedDek};
+use crate::crypto::{Dek, Keyring, WrappedDek};
 use crate::domain::normalize_name;
 use crate::entities::{relative_filing, staff_name, user, user_alias};
 use crate::services::ServiceError;
@@ -95,11 +95,12 @@ pub(crate) async fn reindex_staff<C: ConnectionTrait>(
     Ok(())
 }
 
-pub(super) fn open_filing(
+/// A filing's own data key, unwrapped: it seals the filing's fields and its visits'.
+pub(crate) fn filing_key(
     keyring: &Keyring,
     filing: &relative_filing::Model,
-) -> Result<(Zeroizing<String>, Option<Zeroizing<String>>), ServiceError> {
-    let dek = row_key(
+) -> Result<Dek, ServiceError> {
+    row_key(
         keyring,
         &WrappedDek {
             dek_id: filing.dek_id,
@@ -107,7 +108,14 @@ pub(super) fn open_filing(
             bytes: filing.dek_wrapped.clone(),
         },
         filing.id,
-    )?;
+    )
+}
+
+pub(super) fn open_filing(
+    keyring: &Keyring,
+    filing: &relative_filing::Model,
+) -> Result<(Zeroizing<String>, Option<Zeroizing<String>>), ServiceError> {
+    let dek = filing_key(keyring, filing)?;
     let sealed = Sealer::new(&dek, FILINGS, filing.id);
     Ok((
         sealed.open("name", &filing.name)?,

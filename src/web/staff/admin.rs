@@ -1,4 +1,5 @@
-//! Admin pages: accounts, close-relative filings and failed mail. Admins see no report content.
+//! Admin pages: accounts and failed mail (close-relative filings are in `relatives`). Admins
+//! see no report content.
 
 use std::collections::HashMap;
 
@@ -12,13 +13,13 @@ use uuid::Uuid;
 use super::confirm::{self, Ask, Confirmation};
 use super::{Desk, StaffPage, path_id, refusal, staff_template};
 use crate::domain::Role;
-use crate::error::{AppError, ErrorKind};
+use crate::error::AppError;
 use crate::services::enrolment::{self, Invitation};
 use crate::services::staff::{self, NewUser, UserSummary};
-use crate::services::{ServiceError, outbox, recusal};
+use crate::services::{ServiceError, outbox};
 use crate::web::pages::{local_time, see_other};
 
-staff_template!(UsersPage, AccountPage, RelativesPage, MailPage);
+staff_template!(UsersPage, AccountPage, MailPage);
 
 #[derive(Template)]
 #[template(path = "staff/users.html")]
@@ -484,123 +485,6 @@ pub async fn set_roles(
     };
     let notice = "staff.users.roles_set";
     after_edit(&desk, &username, done, notice, typed, EditForm::Roles).await
-}
-
-pub struct ShownFiling {
-    pub id: Uuid,
-    pub staff: String,
-    pub name: String,
-    pub relation: String,
-}
-
-#[derive(Template)]
-#[template(path = "staff/relatives.html")]
-struct RelativesPage {
-    frame: StaffPage,
-    filings: Vec<ShownFiling>,
-    staff: Vec<(Uuid, String)>,
-    problem: Option<&'static str>,
-}
-
-async fn relatives_page(
-    desk: &Desk,
-    problem: Option<&'static str>,
-    status: StatusCode,
-) -> Result<HttpResponse, AppError> {
-    let frame = desk.page();
-    let t = frame.t;
-    let state = &desk.state;
-    let accounts = staff::list_users(&state.db).await?;
-    let mut filings = Vec::new();
-    for account in &accounts {
-        for (id, name, relation) in
-            recusal::list_relatives(&state.db, &state.keyring, account.id).await?
-        {
-            filings.push(ShownFiling {
-                id,
-                staff: account.display_name.clone(),
-                name: name.to_string(),
-                relation: relation.map(|r| r.to_string()).unwrap_or_default(),
-            });
-        }
-    }
-    let page = RelativesPage {
-        frame,
-        filings,
-        staff: accounts
-            .into_iter()
-            .filter(|a| !a.disabled)
-            .map(|a| (a.id, a.display_name))
-            .collect(),
-        problem: problem.map(|key| t.t(key)),
-    };
-    desk.render(&page, status)
-}
-
-/// Close-relative filings (近亲属备案): who among the staff has relatives receiving support.
-pub async fn list_relatives(desk: Desk) -> Result<HttpResponse, AppError> {
-    relatives_page(&desk, None, StatusCode::OK).await
-}
-
-#[derive(Deserialize)]
-pub struct FilingForm {
-    staff: Option<String>,
-    name: Option<String>,
-    relation: Option<String>,
-}
-
-pub async fn file_relative(
-    desk: Desk,
-    form: web::Form<FilingForm>,
-) -> Result<HttpResponse, AppError> {
-    let form = form.into_inner();
-    let refused = StatusCode::UNPROCESSABLE_ENTITY;
-    let Some(staff_id) = form.staff.as_deref().and_then(|s| Uuid::parse_str(s).ok()) else {
-        return relatives_page(&desk, Some("staff.relatives.staff_required"), refused).await;
-    };
-    let relation = form.relation.filter(|r| !r.trim().is_empty());
-    let state = &desk.state;
-    match recusal::file_relative(
-        &state.db,
-        &state.keyring,
-        staff_id,
-        form.name.as_deref().unwrap_or(""),
-        relation.as_deref(),
-        desk.user.user_id,
-        state.now(),
-    )
-    .await
-    {
-        Ok(_) => relatives_page(&desk, None, StatusCode::OK).await,
-        Err(e) => relatives_page(&desk, Some(refusal(e)?), refused).await,
-    }
-}
-
-/// Revokes a close-relative filing, after a confirmation page.
-pub async fn remove_relative(
-    desk: Desk,
-    id: web::Path<String>,
-    form: web::Form<Confirmation>,
-) -> Result<HttpResponse, AppError> {
-    let id = path_id(&id)?;
-    if !form.given() {
-        let (t, lang) = (desk.t(), desk.lang.code());
-        let ask = Ask {
-            question: t.t("staff.relatives.remove_ask").to_string(),
-            consequence: t.t("staff.relatives.remove_consequence").to_string(),
-            action: format!("/staff/admin/relatives/{id}/remove?lang={lang}"),
-            fields: Vec::new(),
-            button: t.t("staff.relatives.remove").to_string(),
-            back: format!("/staff/admin/relatives?lang={lang}"),
-        };
-        return confirm::ask(&desk, ask);
-    }
-    let state = &desk.state;
-    let by = desk.user.user_id;
-    if !recusal::remove_relative(&state.db, &state.keyring, id, by, state.now()).await? {
-        return Err(AppError::bare(ErrorKind::NotFound));
-    }
-    relatives_page(&desk, None, StatusCode::OK).await
 }
 
 /// A failed notification as the admin page lists it: where it was going and why it failed,

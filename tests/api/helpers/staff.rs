@@ -321,4 +321,20 @@ impl<'a> Staff<'a> {
             .await
             .expect("staff POST")
     }
+
+    /// A file the account downloads from `path`, checked to be one: `kind` of content, a file
+    /// name starting with `name`, never cached.
+    pub async fn download(&self, path: &str, kind: &str, name: &str) -> Vec<u8> {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        let headers = response.headers();
+        assert!(headers["content-type"].to_str().unwrap().starts_with(kind));
+        let disposition = headers["content-disposition"].to_str().unwrap();
+        assert!(
+            disposition.starts_with(&format!("attachment; filename=\"{name}")),
+            "{disposition}"
+        );
+        assert_eq!(headers["cache-control"], "no-store");
+        response.bytes().await.unwrap().to_vec()
+    }
 }
