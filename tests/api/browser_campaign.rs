@@ -1,10 +1,10 @@
 //! An office runs its campaign in real Chromium, from the first notice it posts to the summary
 //! it hands in on 20 October, every control found by the label written beside it: the admin
 //! posts a site and prints its notice, a resident reports from the QR code on a phone, the
-//! hotline enters a call, an inspector works the lead to a substantiated finding and its
-//! rectification, the dashboard follows the plan's milestones, the statistics count what
-//! happened, the summary is written and finalised, and the public page publishes only what may
-//! be published.
+//! hotline enters a call, the cadres' relatives on support are filed and visited, an inspector
+//! works the lead to a substantiated finding and its rectification, the dashboard follows the
+//! plan's milestones, the statistics count what happened, the summary is written and
+//! finalised, and the public page publishes only what may be published.
 
 use tipoff::domain::Role;
 
@@ -72,6 +72,23 @@ async fn an_office_runs_its_campaign_from_the_first_notice_to_the_summary() {
     assert!(desk.text_of("#report-box").await.contains("举报箱"));
     assert!(desk.is_displayed("#qr svg").await, "the QR code is printed");
 
+    // The village party secretary has no account here; his brother on 低保 is filed so that
+    // someone visits the household before the verification report.
+    desk.goto("/staff/admin/relatives?lang=zh").await;
+    desk.fill_in("干部姓名（无账号时）", "张某").await;
+    desk.fill_in("职务", "青山村党支部书记").await;
+    desk.pick("干部所在村（社区）", "青山村").await;
+    desk.fill_in("亲属姓名", "张某某").await;
+    desk.fill_in("关系", "弟弟").await;
+    desk.pick("亲属所在村（社区）", "青山村").await;
+    desk.pick("救助类别", "低保").await;
+    desk.press("备案").await;
+    let filed = desk.text_of("#filings").await;
+    assert!(
+        filed.contains("张某某") && filed.contains("尚未入户核实"),
+        "{filed}"
+    );
+
     // 2 September: a resident scans the code on the board and reports anonymously.
     sign_out(&desk).await;
     app.set_clock("2024-09-02 19:30");
@@ -131,6 +148,7 @@ async fn an_office_runs_its_campaign_from_the_first_notice_to_the_summary() {
     let (state, due) = milestone(&desk, "verification_report").await;
     assert_eq!(state, "还有 1 天");
     assert!(due.contains("属实线索尚未报区民政局：1 件"), "{due}");
+    assert!(due.contains("尚未入户核实的近亲属备案：1 条"), "{due}");
     let (state, due) = milestone(&desk, "deploy").await;
     assert_eq!(state, "已完成");
     assert!(due.contains("已设张贴点 1 处"), "{due}");
@@ -151,6 +169,18 @@ async fn an_office_runs_its_campaign_from_the_first_notice_to_the_summary() {
     desk.press("登记完成").await;
     let measures = desk.text_of("#rectification").await;
     assert!(measures.contains("3,600"), "{measures}");
+    let (state, due) = milestone(&desk, "verification_report").await;
+    assert_eq!(state, "还有 1 天", "the filing is not visited yet: {due}");
+
+    // The household is visited the same day and the visit recorded in the register.
+    desk.goto("/staff/relatives?lang=zh&which=unvisited").await;
+    assert!(desk.text_of("#count").await.contains("1"));
+    set_date(&desk, "核实日期", "2024-09-09").await;
+    desk.fill_in("核实人员", "李监察、村民代表刘某").await;
+    desk.pick("核实结论", "符合").await;
+    desk.press("记录核实").await;
+    desk.goto("/staff/relatives?lang=zh&which=unvisited").await;
+    assert_eq!(desk.text_of("#count").await, "共 0 条备案");
     let (state, due) = milestone(&desk, "verification_report").await;
     assert_eq!(state, "已完成", "{due}");
 
