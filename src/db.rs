@@ -24,6 +24,10 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
         .max_connections(settings.max_connections)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(10))
+        // sqlx pings every connection it hands out by default: a round trip to SQLite's
+        // connection thread (or to PostgreSQL) before each statement or transaction. Only a
+        // connection idle long enough to have been dropped by a server or proxy is checked.
+        .test_before_acquire_if_idle_for(Duration::from_secs(60))
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|opts| {
             use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};

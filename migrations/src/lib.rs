@@ -16,6 +16,7 @@ mod m20261203_000040_event_dates;
 mod m20261204_000050_rectification;
 mod m20261204_000060_milestones;
 mod m20261204_000070_summaries;
+mod m20261207_000080_lookup_indexes;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000050_rectification::Migration),
             Box::new(m20261204_000060_milestones::Migration),
             Box::new(m20261204_000070_summaries::Migration),
+            Box::new(m20261207_000080_lookup_indexes::Migration),
         ]
     }
 }
