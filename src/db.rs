@@ -24,6 +24,10 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
         .max_connections(settings.max_connections)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(10))
+        // sqlx pings every connection it hands out by default: a round trip to SQLite's
+        // connection thread (or to PostgreSQL) before each statement or transaction. Only a
+        // connection idle long enough to have been dropped by a server or proxy is checked.
+        .test_before_acquire_if_idle_for(Duration::from_secs(60))
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|opts| {
             use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
@@ -37,6 +41,39 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
                 .create_if_missing(true)
         });
     Database::connect(options).await
+}
+
+/// On a SQLite file, the one connection group commit writes every report batch through.
+/// SQLite drops a connection's page cache whenever another connection has written since
+/// its last transaction; with batches spread over the pool, each batch re-read from the
+/// file the index pages its random keys (ids, tracking hashes) land on. One writer keeps
+/// them cached, in a cache large enough for them (16 MiB at most, filled as used). `None`
+/// on PostgreSQL and for an in-memory database (a second pool would open another one):
+/// batches then use the main pool.
+pub async fn connect_writer(
+    settings: &DatabaseSettings,
+) -> Result<Option<DatabaseConnection>, DbErr> {
+    if sqlite_file(&settings.url).is_none() {
+        return Ok(None);
+    }
+    let mut options = ConnectOptions::new(settings.url.clone());
+    options
+        .max_connections(1)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(30))
+        .test_before_acquire_if_idle_for(Duration::from_secs(60))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|opts| {
+            use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+            opts.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .pragma("secure_delete", "ON")
+                .pragma("cache_size", "-16384")
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+                .create_if_missing(true)
+        });
+    Database::connect(options).await.map(Some)
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {

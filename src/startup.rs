@@ -142,7 +142,8 @@ impl Application {
             .map_err(|source| StartupError::Bind { address, source })?
             .port();
 
-        let commits = GroupCommit::new(settings.database.group_commit_max);
+        let commits = GroupCommit::new(settings.database.group_commit_max)
+            .with_writer(crate::db::connect_writer(&settings.database).await?);
         let state = web::Data::new(AppState {
             db,
             commits,

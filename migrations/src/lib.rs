@@ -17,6 +17,7 @@ mod m20261204_000050_rectification;
 mod m20261204_000060_milestones;
 mod m20261204_000070_summaries;
 mod m20261207_000080_relative_register;
+mod m20261207_000090_lookup_indexes;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000060_milestones::Migration),
             Box::new(m20261204_000070_summaries::Migration),
             Box::new(m20261207_000080_relative_register::Migration),
+            Box::new(m20261207_000090_lookup_indexes::Migration),
         ]
     }
 }

@@ -112,6 +112,11 @@ impl Keyring {
             .collect()
     }
 
+    /// How many lookup keys a code is hashed under (the active one and the retired ones).
+    pub fn lookup_key_count(&self) -> usize {
+        self.newest_first(KeyPurpose::Lookup).count()
+    }
+
     /// The hash to store for a newly issued code.
     pub fn current_lookup_hash(&self, code: &TrackingCode) -> (String, Vec<u8>) {
         let key = self.active(KeyPurpose::Lookup);

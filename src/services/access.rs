@@ -2,10 +2,11 @@
 //! open what is sealed for it. The one place that turns a stored wrapped key into an open one,
 //! so a change of where keys come from touches this module alone.
 
-use sea_orm::sea_query::Query;
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
-    JoinType, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect,
+    Statement, Value,
 };
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -174,82 +175,179 @@ pub(crate) async fn find_by_code<C: ConnectionTrait>(
     keyring: &Keyring,
     code: &TrackingCode,
 ) -> Result<Option<report::Model>, ServiceError> {
-    let hashes: Vec<Vec<u8>> = keyring
-        .lookup_hashes(code)
-        .into_iter()
-        .map(|(_, h)| h)
-        .collect();
-    let Some(found) = report::Entity::find()
-        .filter(report::Column::TrackingHash.is_in(hashes))
+    let hashes = keyring.lookup_hashes(code);
+    let Some(mut found) = report::Entity::find()
+        .filter(report::Column::TrackingHash.is_in(hashes.iter().map(|(_, h)| h.clone())))
         .one(db)
         .await?
     else {
         return Ok(None);
     };
-    Ok(Some(rehash(db, keyring, code, found).await?))
+    if let Some((key_id, hash)) = rehash(db, hashes, found.id, &found.tracking_key_id).await? {
+        found.tracking_key_id = key_id;
+        found.tracking_hash = hash;
+    }
+    Ok(Some(found))
+}
+
+/// What a reporter's look-up reads of the report their code belongs to: its state, and the
+/// wrapped key that opens its messages and the inspectors' decisions (none of its sealed
+/// fields, which a reporter is never shown).
+#[derive(Debug, Clone)]
+pub(crate) struct Tracked {
+    pub id: Uuid,
+    pub anonymous: bool,
+    pub status: String,
+    pub received_on: NaiveDate,
+    pub status_changed_at: Option<DateTime<Utc>>,
+    pub merged_into: Option<Uuid>,
+    pub purged_on: Option<NaiveDate>,
+    pub dek: WrappedDek,
+}
+
+impl From<report::Model> for Tracked {
+    fn from(found: report::Model) -> Tracked {
+        Tracked {
+            id: found.id,
+            anonymous: found.anonymous,
+            status: found.status,
+            received_on: found.received_on,
+            status_changed_at: found.status_changed_at,
+            merged_into: found.merged_into,
+            purged_on: found.purged_on,
+            dek: WrappedDek {
+                dek_id: found.dek_id,
+                kek_id: found.dek_kek_id,
+                bytes: found.dek_wrapped,
+            },
+        }
+    }
 }
 
 /// A report found by its tracking code, with its messages: one indexed read (the report
 /// joined to its messages), which is all a reporter's status page needs but for a closed
-/// case's feedback.
+/// case's feedback. The statement is written once per backend and number of lookup keys
+/// and its rows read by position: a look-up builds no query and maps no column it does not
+/// use.
 pub(crate) async fn find_with_messages<C: ConnectionTrait>(
     db: &C,
     keyring: &Keyring,
     code: &TrackingCode,
-) -> Result<Option<(report::Model, Vec<message::Model>)>, ServiceError> {
-    let hashes: Vec<Vec<u8>> = keyring
-        .lookup_hashes(code)
-        .into_iter()
-        .map(|(_, h)| h)
-        .collect();
-    let rows = with_messages(hashes).all(db).await?;
-    let Some((found, _)) = rows.first() else {
+) -> Result<Option<(Tracked, Vec<message::Model>)>, ServiceError> {
+    let hashes = keyring.lookup_hashes(code);
+    let rows = db
+        .query_all_raw(with_messages(
+            db.get_database_backend(),
+            hashes.iter().map(|(_, h)| h.clone()).collect(),
+        ))
+        .await?;
+    let Some(first) = rows.first() else {
         return Ok(None);
     };
-    let found = rehash(db, keyring, code, found.clone()).await?;
-    let messages = rows.into_iter().filter_map(|(_, m)| m).collect();
-    Ok(Some((found, messages)))
+    let tracked = Tracked {
+        id: first.try_get_by_index(0)?,
+        anonymous: first.try_get_by_index(1)?,
+        status: first.try_get_by_index(2)?,
+        received_on: first.try_get_by_index(3)?,
+        status_changed_at: first.try_get_by_index(4)?,
+        merged_into: first.try_get_by_index(5)?,
+        purged_on: first.try_get_by_index(6)?,
+        dek: WrappedDek {
+            dek_id: first.try_get_by_index(7)?,
+            kek_id: first.try_get_by_index(8)?,
+            bytes: first.try_get_by_index(9)?,
+        },
+    };
+    let key_id: String = first.try_get_by_index(10)?;
+    let mut messages = Vec::new();
+    for row in &rows {
+        let Some(id) = row.try_get_by_index::<Option<Uuid>>(11)? else {
+            continue;
+        };
+        // Codes are unique under each key; a report matched under another key is not this
+        // one's and brings no messages here.
+        if row.try_get_by_index::<Uuid>(0)? != tracked.id {
+            continue;
+        }
+        messages.push(message::Model {
+            id,
+            report_id: tracked.id,
+            from_inspector: row.try_get_by_index(12)?,
+            author_id: row.try_get_by_index(13)?,
+            at: row.try_get_by_index(14)?,
+            body: row.try_get_by_index(15)?,
+            read_at: row.try_get_by_index(16)?,
+        });
+    }
+    rehash(db, hashes, tracked.id, &key_id).await?;
+    Ok(Some((tracked, messages)))
 }
 
 /// The report with the given tracking hashes and each of its messages, oldest first: one
-/// row per message (or one with no message).
-fn with_messages(hashes: Vec<Vec<u8>>) -> sea_orm::SelectTwo<report::Entity, message::Entity> {
-    let of_report = message::Entity::belongs_to(report::Entity)
-        .from(message::Column::ReportId)
-        .to(report::Column::Id)
-        .into();
-    report::Entity::find()
-        .join_rev(JoinType::LeftJoin, of_report)
-        .select_also(message::Entity)
-        .filter(report::Column::TrackingHash.is_in(hashes))
-        .order_by_asc(message::Column::At)
+/// row per message (or one with no message). Both tables are read through an index (`ux_reports_tracking_hash`,
+/// `ix_messages_report`).
+fn with_messages(backend: DbBackend, hashes: Vec<Vec<u8>>) -> Statement {
+    let placeholders: Vec<String> = (1..=hashes.len())
+        .map(|n| match backend {
+            DbBackend::Postgres => format!("${n}"),
+            _ => "?".to_string(),
+        })
+        .collect();
+    let sql = format!(
+        "SELECT r.id, r.anonymous, r.status, r.received_on, \
+         r.status_changed_at, r.merged_into, r.purged_on, r.dek_id, r.dek_kek_id, \
+         r.dek_wrapped, r.tracking_key_id, \
+         m.id, m.from_inspector, m.author_id, m.at, m.body, m.read_at \
+         FROM reports r LEFT JOIN messages m ON m.report_id = r.id \
+         WHERE r.tracking_hash IN ({}) ORDER BY m.at",
+        placeholders.join(", ")
+    );
+    Statement::from_sql_and_values(
+        backend,
+        sql,
+        hashes.into_iter().map(|h| Value::Bytes(Some(h))),
+    )
 }
 
-/// A report found under an older lookup key is stored again under the current one.
+/// A report found under an older lookup key is stored again under the current one (the
+/// first of `hashes`); nothing is written when it was found under the current key. Returns
+/// the key and hash written, if any.
 async fn rehash<C: ConnectionTrait>(
     db: &C,
-    keyring: &Keyring,
-    code: &TrackingCode,
-    found: report::Model,
-) -> Result<report::Model, ServiceError> {
-    let (current_id, current_hash) = keyring.current_lookup_hash(code);
-    if found.tracking_key_id == current_id {
-        return Ok(found);
+    mut hashes: Vec<(String, Vec<u8>)>,
+    id: Uuid,
+    found_under: &str,
+) -> Result<Option<(String, Vec<u8>)>, ServiceError> {
+    if hashes.is_empty() || hashes[0].0 == found_under {
+        return Ok(None);
     }
-    let mut active: report::ActiveModel = found.into();
-    active.tracking_key_id = Set(current_id);
-    active.tracking_hash = Set(current_hash);
-    Ok(active.update(db).await?)
+    let (current_id, current_hash) = hashes.swap_remove(0);
+    report::Entity::update_many()
+        .col_expr(
+            report::Column::TrackingKeyId,
+            Expr::value(current_id.clone()),
+        )
+        .col_expr(
+            report::Column::TrackingHash,
+            Expr::value(current_hash.clone()),
+        )
+        .filter(report::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(Some((current_id, current_hash)))
 }
 
 /// Does the same database work as a lookup of an unknown code, so a malformed code cannot
-/// be told from an unknown one by its timing.
+/// be told from an unknown one by its timing: the same read, with as many stand-in hashes
+/// as a real code has (one per lookup key).
 pub(crate) async fn find_nothing<C: ConnectionTrait>(
     db: &C,
     keyring: &Keyring,
 ) -> Result<(), ServiceError> {
-    with_messages(vec![keyring.dummy_lookup_hash()])
-        .all(db)
+    let stand_ins = (0..keyring.lookup_key_count())
+        .map(|_| keyring.dummy_lookup_hash())
+        .collect();
+    db.query_all_raw(with_messages(db.get_database_backend(), stand_ins))
         .await?;
     Ok(())
 }
@@ -287,6 +385,14 @@ pub(crate) fn report_dek(keyring: &Keyring, found: &report::Model) -> Result<Dek
         },
         found.id,
     )
+}
+
+/// The data key of a report found by its tracking code (see `report_dek`).
+pub(crate) fn tracked_dek(keyring: &Keyring, found: &Tracked) -> Result<Dek, ServiceError> {
+    if found.purged_on.is_some() {
+        return Err(ServiceError::NotFound);
+    }
+    row_key(keyring, &found.dek, found.id)
 }
 
 /// Seals and opens the fields of one row of one table, each value bound to that place.

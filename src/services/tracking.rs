@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{DatabaseConnection, EntityTrait};
 
 use super::ServiceError;
-use super::access::{find_nothing, find_with_messages, report_dek, status_of};
+use super::access::{Tracked, find_nothing, find_with_messages, status_of, tracked_dek};
 use super::cases::{self, ReplyOutcome};
 use crate::crypto::{Dek, Keyring};
 use crate::domain::{Status, TrackingCode, TrackingCodeError, local_day};
@@ -118,7 +118,7 @@ pub async fn track(
     };
     let status = status_of(&found.status);
     let merged = match status {
-        Status::Merged => case_merged_into(db, &found).await?,
+        Status::Merged => case_merged_into(db, &found).await?.map(Tracked::from),
         _ => None,
     };
     let merged_case = merged.as_ref().map(|case| CaseProgress {
@@ -140,8 +140,8 @@ pub async fn track(
             merged_case,
         }));
     }
-    let dek = report_dek(keyring, &found)?;
-    let conversation = cases::open_conversation(&dek, &found, messages)?;
+    let dek = tracked_dek(keyring, &found)?;
+    let conversation = cases::open_conversation(&dek, found.anonymous, messages)?;
     let can_reply = cases::reply_allowed(status, &conversation);
     let messages = conversation
         .into_iter()
@@ -153,7 +153,7 @@ pub async fn track(
         .collect();
     let (feedback, not_accepted_reason) = match &merged {
         _ if !has_decision(decided_status) => (None, None),
-        Some(case) => decision(db, &report_dek(keyring, case)?, case).await?,
+        Some(case) => decision(db, &tracked_dek(keyring, case)?, case).await?,
         None => decision(db, &dek, &found).await?,
     };
     Ok(Some(Progress {
@@ -168,7 +168,7 @@ pub async fn track(
 }
 
 /// The day a case last changed status, or arrived.
-fn updated_on(case: &report::Model) -> NaiveDate {
+fn updated_on(case: &Tracked) -> NaiveDate {
     case.status_changed_at
         .map(local_day)
         .unwrap_or(case.received_on)
@@ -184,7 +184,7 @@ fn has_decision(status: Status) -> bool {
 async fn decision(
     db: &DatabaseConnection,
     dek: &Dek,
-    case: &report::Model,
+    case: &Tracked,
 ) -> Result<(Option<String>, Option<String>), ServiceError> {
     let said = async |when: Status| -> Result<Option<String>, ServiceError> {
         let text = cases::status_detail(db, dek, case.id, when).await?;
@@ -201,7 +201,7 @@ async fn decision(
 /// at most: a merge never targets a merged case, but the target may be merged later).
 async fn case_merged_into(
     db: &DatabaseConnection,
-    report: &report::Model,
+    report: &Tracked,
 ) -> Result<Option<report::Model>, ServiceError> {
     let mut next = report.merged_into;
     let mut found = None;

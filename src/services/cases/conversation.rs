@@ -95,10 +95,10 @@ pub(crate) struct ConversationMessage {
 /// in the order the conversation shows them.
 pub(crate) fn open_conversation(
     dek: &Dek,
-    report: &report::Model,
+    anonymous: bool,
     mut messages: Vec<message::Model>,
 ) -> Result<Vec<ConversationMessage>, ServiceError> {
-    sort_messages(report, &mut messages);
+    sort_messages(anonymous, &mut messages);
     messages
         .into_iter()
         .map(|m| {
@@ -209,13 +209,13 @@ pub(super) async fn sorted_messages<C: ConnectionTrait>(
         .order_by_asc(message::Column::At)
         .all(db)
         .await?;
-    sort_messages(report, &mut messages);
+    sort_messages(report.anonymous, &mut messages);
     Ok(messages)
 }
 
 /// By day; within a day an anonymous reporter's answers (kept at the day only) after the
 /// inspectors' questions.
-fn sort_messages(report: &report::Model, messages: &mut [message::Model]) {
-    let day_only = |m: &message::Model| report.anonymous && !m.from_inspector;
+fn sort_messages(anonymous: bool, messages: &mut [message::Model]) {
+    let day_only = |m: &message::Model| anonymous && !m.from_inspector;
     messages.sort_by_key(|m| (local_day(m.at), day_only(m), m.at));
 }

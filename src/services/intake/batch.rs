@@ -14,6 +14,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
+use sea_orm::DatabaseConnection;
 use tokio::sync::oneshot;
 
 use super::{Origin, Receipt};
@@ -48,6 +49,9 @@ struct Queue {
 /// The reports waiting for the next batch (in memory: they are not yet acknowledged).
 pub struct GroupCommit {
     queue: Mutex<Queue>,
+    /// The connection batches are written through, when not the main pool (see
+    /// `db::connect_writer`).
+    writer: Option<DatabaseConnection>,
     /// The most reports one transaction takes; 1 writes each report on its own.
     max_batch: usize,
     /// Batches committed, and the reports they held, since start (for the metrics).
@@ -67,10 +71,22 @@ impl GroupCommit {
     pub fn new(max_batch: usize) -> GroupCommit {
         GroupCommit {
             queue: Mutex::new(Queue::default()),
+            writer: None,
             max_batch: max_batch.max(1),
             batches: AtomicU64::new(0),
             batched_reports: AtomicU64::new(0),
         }
+    }
+
+    /// Writes batches through this connection rather than the main pool.
+    pub fn with_writer(mut self, writer: Option<DatabaseConnection>) -> GroupCommit {
+        self.writer = writer;
+        self
+    }
+
+    /// The connection batches are written through, if not `main`.
+    pub(super) fn writer<'a>(&'a self, main: &'a DatabaseConnection) -> &'a DatabaseConnection {
+        self.writer.as_ref().unwrap_or(main)
     }
 
     /// Counts a committed batch of `reports`.

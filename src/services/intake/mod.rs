@@ -219,7 +219,7 @@ impl Intake<'_> {
                 .collect();
             (failed, false)
         };
-        let txn = match self.db.begin().await {
+        let txn = match self.commits.writer(self.db).begin().await {
             Ok(txn) => txn,
             Err(e) => return all_failed(&e, jobs.len()),
         };
