@@ -116,7 +116,7 @@ impl GroupCommit {
     /// Leads a batch at once when none is in flight; otherwise waits for the batch that
     /// takes this job, or for the lead of the next one.
     pub(super) async fn enter(&self, job: Job) -> Entered {
-        let receiver = {
+        let mut ticket = {
             let mut queue = self.lock();
             if !queue.leading {
                 queue.leading = true;
@@ -124,9 +124,15 @@ impl GroupCommit {
             }
             let (reply, receiver) = oneshot::channel();
             queue.waiting.push_back(Waiting { job, reply });
-            receiver
+            Ticket {
+                group: self,
+                receiver,
+                heard: false,
+            }
         };
-        match receiver.await {
+        let turn = (&mut ticket.receiver).await;
+        ticket.heard = true;
+        match turn {
             Ok(Turn::Done(result)) => Entered::Done(result),
             Ok(Turn::Lead(job)) => Entered::Lead(job),
             // The batch holding this report was abandoned half-way (its leader's request was
@@ -163,6 +169,28 @@ impl GroupCommit {
     /// Holds the lead until dropped.
     pub(super) fn lead(&self) -> Leading<'_> {
         Leading(self)
+    }
+}
+
+/// A place in the queue. A request cancelled while it waits drops its ticket; if the lead was
+/// handed to it in the meantime, the ticket passes it on, or nobody would write the next batch.
+struct Ticket<'a> {
+    group: &'a GroupCommit,
+    receiver: oneshot::Receiver<Turn>,
+    /// Its turn came and was taken.
+    heard: bool,
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        if self.heard {
+            return;
+        }
+        // Closing first means no lead can arrive after the check below.
+        self.receiver.close();
+        if let Ok(Turn::Lead(_)) = self.receiver.try_recv() {
+            self.group.hand_over();
+        }
     }
 }
 
@@ -300,5 +328,25 @@ mod tests {
             Entered::Done(Err(ServiceError::Busy(_)))
         ));
         assert!(next.await.unwrap(), "the lead is not lost");
+    }
+
+    #[tokio::test]
+    async fn a_request_cancelled_as_it_is_handed_the_lead_passes_it_on() {
+        use futures_util::FutureExt;
+        let group = GroupCommit::new(4);
+        let Entered::Lead(_) = group.enter(job()).await else {
+            panic!("lead");
+        };
+        let leading = group.lead();
+        let mut handed = Box::pin(group.enter(job()));
+        assert!(handed.as_mut().now_or_never().is_none(), "it waits");
+        // The batch ends and hands the lead to the waiting report, whose request is cancelled
+        // before it runs again: the lead must not die with it.
+        drop(leading);
+        drop(handed);
+        assert!(
+            matches!(group.enter(job()).now_or_never(), Some(Entered::Lead(_))),
+            "the next report leads at once instead of waiting for a batch nobody writes"
+        );
     }
 }
