@@ -90,6 +90,26 @@ pub async fn report_saying(
     submit(app, body).await
 }
 
+/// An anonymous report of a connection in Qingshan village naming its party secretary 刘某某
+/// and saying `description`, with his role if given.
+pub async fn report_on_the_secretary(
+    app: &TestApp,
+    description: &str,
+    role: Option<&str>,
+) -> Submitted {
+    let mut body = json!({
+        "category": "connection",
+        "village": "qingshan-village",
+        "subject": "刘某某，青山村党支部书记",
+        "description": description,
+        "anonymous": true
+    });
+    if let Some(role) = role {
+        body["subject_role"] = json!(role);
+    }
+    submit(app, body).await
+}
+
 /// An anonymous report naming a cadre, in `category` and `village`, and the cadre's role if
 /// given (which can change who is told).
 pub fn report_body(category: &str, village: &str, role: Option<&str>) -> Value {
