@@ -248,16 +248,7 @@ async fn build_world(app: &TestApp) -> World {
 /// without an account, and a home visit to feng's.
 async fn register_world(app: &TestApp) {
     let admin = app.sign_in("wang").await;
-    let cadre = [
-        ("cadre_name", "刘某某"),
-        ("cadre_post", "党支部书记"),
-        ("cadre_village", "qingshan-village"),
-        ("name", "刘小红"),
-        ("relation", "女儿"),
-        ("village", "xinmin-village"),
-        ("support", "tekun"),
-    ];
-    let filed = admin.post("/staff/admin/relatives", &cadre).await;
+    let filed = admin.file_for_cadre().await;
     assert_eq!(filed.status(), 200);
     let visited = relative_filing::Entity::find()
         .filter(relative_filing::Column::UserId.is_not_null())

@@ -1,11 +1,10 @@
 //! What cannot be undone is asked about first, on a page of the server's (no script): a
 //! recusal, a merge, a withdrawn close-relative filing. A refusal is shown at once.
 
-use chrono::Utc;
 use sea_orm::EntityTrait;
 use tipoff::domain::Role;
 use tipoff::entities::relative_filing;
-use tipoff::services::recusal::{file_relative, is_recused};
+use tipoff::services::recusal::is_recused;
 
 use crate::helpers::TestApp;
 use crate::helpers::reports::{Submitted, a_report};
@@ -105,18 +104,9 @@ async fn a_filing_is_withdrawn_only_once_confirmed(app: TestApp) {
         .staff("wang", "王建国", &[Role::Inspector])
         .await
         .user_id;
-    let keyring = &app.state.keyring;
-    let filing = file_relative(
-        app.db(),
-        keyring,
-        wang,
-        "王小花",
-        Some("女儿"),
-        admin_id,
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    let filing = app
+        .filed_relative(wang, "王小花", Some("女儿"), admin_id)
+        .await;
     let path = format!("/staff/admin/relatives/{filing}/remove");
     let on_file = || async {
         relative_filing::Entity::find_by_id(filing)

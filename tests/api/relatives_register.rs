@@ -9,18 +9,19 @@ use std::io::Cursor;
 use calamine::{Data, DataType, Reader, Xlsx};
 use chrono::{Duration, NaiveDate};
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Statement};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement};
 use serde_json::json;
 use tipoff::crypto::{KeyPurpose, Keyring};
 use tipoff::domain::{Role, VisitFinding, local_day};
-use tipoff::entities::{audit_entry, recusal, relative_filing, relative_visit};
+use tipoff::entities::{recusal, relative_filing, relative_visit};
 use tipoff::services::keys::rows_using;
-use tipoff::services::recusal::{file_relative, list_relatives};
+use tipoff::services::recusal::list_relatives;
 use tipoff::services::register::{NewVisit, Reading, Which, record_visit, register};
 use uuid::Uuid;
 
 use crate::helpers::cli::{run_cli, said};
 use crate::helpers::reports::submit;
+use crate::helpers::storage::audit_entries;
 use crate::helpers::{Staff, TestApp, body_with};
 use crate::on_both_backends;
 
@@ -60,23 +61,15 @@ async fn file_for_account(admin: &Staff<'_>, staff: Uuid, name: &str) -> reqwest
         .await
 }
 
-/// The admin files 刘小红, the daughter of a village party secretary who has no account.
-async fn file_for_cadre(admin: &Staff<'_>) -> reqwest::Response {
-    admin
-        .post(
-            "/staff/admin/relatives",
-            &[
-                ("staff", ""),
-                ("cadre_name", "刘某某"),
-                ("cadre_post", "党支部书记"),
-                ("cadre_village", "qingshan-village"),
-                ("name", "刘小红"),
-                ("relation", "女儿"),
-                ("village", "xinmin-village"),
-                ("support", "tekun"),
-            ],
-        )
-        .await
+/// The admin and 周明, an inspector, as accounts: their ids.
+async fn admin_and_zhou(app: &TestApp) -> (Uuid, Uuid) {
+    let admin = app
+        .create_staff("admin", "管理员", &[Role::Admin], &[])
+        .await;
+    let zhou = app
+        .create_staff("zhou", "周明", &[Role::Inspector], &[])
+        .await;
+    (admin, zhou)
 }
 
 async fn filing_of(app: &TestApp, user: Option<Uuid>) -> relative_filing::Model {
@@ -89,12 +82,8 @@ async fn filing_of(app: &TestApp, user: Option<Uuid>) -> relative_filing::Model 
 }
 
 async fn audited(app: &TestApp, action: &str) -> Vec<String> {
-    audit_entry::Entity::find()
-        .filter(audit_entry::Column::Action.eq(action))
-        .order_by_asc(audit_entry::Column::Seq)
-        .all(app.db())
+    audit_entries(app, action)
         .await
-        .unwrap()
         .into_iter()
         .map(|e| e.detail)
         .collect()
@@ -120,7 +109,7 @@ async fn an_inspector_visits_one_filing_and_exports_the_one_not_yet_visited(app:
         file_for_account(&admin, zhou, "欧阳晓岚").await.status(),
         200
     );
-    let filed = body_with(file_for_cadre(&admin).await, 200).await;
+    let filed = body_with(admin.file_for_cadre().await, 200).await;
     assert!(
         filed.contains("刘小红") && filed.contains("刘某某"),
         "{filed}"
@@ -384,24 +373,11 @@ async fn refused_visits_and_filings_show_the_form_again_with_the_reason(app: Tes
 }
 
 async fn a_filing_made_before_the_register_existed_still_recuses(app: TestApp) {
-    let admin = app
-        .create_staff("admin", "管理员", &[Role::Admin], &[])
-        .await;
-    let zhou = app
-        .create_staff("zhou", "周明", &[Role::Inspector], &[])
-        .await;
+    let (admin, zhou) = admin_and_zhou(&app).await;
     let keyring = &app.state.keyring;
-    let filed = file_relative(
-        app.db(),
-        keyring,
-        zhou,
-        "欧阳晓岚",
-        Some("配偶"),
-        admin,
-        app.state.now(),
-    )
-    .await
-    .unwrap();
+    let filed = app
+        .filed_relative(zhou, "欧阳晓岚", Some("配偶"), admin)
+        .await;
     // Back to the schema before the register, the filing in it; then forward again.
     Migrator::down(app.db(), Some(1))
         .await
@@ -473,17 +449,10 @@ async fn a_filing_made_before_the_register_existed_still_recuses(app: TestApp) {
 }
 
 async fn a_visit_stays_readable_once_its_filings_key_is_rewrapped(app: TestApp) {
-    let admin = app
-        .create_staff("admin", "管理员", &[Role::Admin], &[])
-        .await;
-    let zhou = app
-        .create_staff("zhou", "周明", &[Role::Inspector], &[])
-        .await;
+    let (admin, zhou) = admin_and_zhou(&app).await;
     let inspector = app.staff("zheng", "郑主任", &[Role::Inspector]).await;
     let keyring = &app.state.keyring;
-    let filed = file_relative(app.db(), keyring, zhou, "欧阳晓岚", None, admin, app.now())
-        .await
-        .unwrap();
+    let filed = app.filed_relative(zhou, "欧阳晓岚", None, admin).await;
     let visit = NewVisit {
         visited_on: local_day(app.now()),
         visitor: "王五、李四",
