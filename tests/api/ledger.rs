@@ -248,8 +248,9 @@ async fn every_source_the_plan_names_is_entered_listed_and_exported(app: TestApp
             ("anonymous", "true"),
         ]
     };
-    let entered = operator.post("/staff/intake", &entry("courtyard")).await;
-    assert_eq!(entered.status(), 200);
+    operator
+        .post_for("/staff/intake", &entry("courtyard"), 200)
+        .await;
     let refused = operator.post("/staff/intake", &entry("web")).await;
     assert_eq!(refused.status(), 422, "staff do not enter web reports");
 

@@ -83,10 +83,13 @@ async fn a_substantiated_case_is_rectified_and_an_overdue_measure_is_chased(app:
             ],
         )
         .await;
-    let assigned = inspector
-        .post(&path("assign"), &[("assignee", &li.user_id.to_string())])
+    inspector
+        .post_for(
+            &path("assign"),
+            &[("assignee", &li.user_id.to_string())],
+            303,
+        )
         .await;
-    assert_eq!(assigned.status(), 303);
     assert!(
         inspector
             .page(&page_path)

@@ -126,6 +126,13 @@ pub fn report_body(category: &str, village: &str, role: Option<&str>) -> Value {
     body
 }
 
+/// The stored report of `report_body(category, village, None)`: a cadre named, with no role.
+pub async fn report_on_a_cadre(app: &TestApp, category: &str, village: &str) -> report::Model {
+    submit(app, report_body(category, village, None))
+        .await
+        .report
+}
+
 /// The report form's fields for a valid anonymous report saying `description`, each of
 /// `changes` replacing the field of its name (or added).
 pub fn report_form<'a>(

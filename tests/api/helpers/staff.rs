@@ -8,7 +8,7 @@ use tipoff::services::recusal::file_relative;
 use tipoff::services::staff::{NewUser, UserSummary, begin_totp, confirm_totp, create_user};
 use uuid::Uuid;
 
-use super::{TestApp, hidden_value, serde_urlencoded_pairs};
+use super::{TestApp, body_with, hidden_value, serde_urlencoded_pairs};
 
 impl TestApp {
     /// Creates a staff account known also by `aliases` (for recusal).
@@ -329,6 +329,11 @@ impl<'a> Staff<'a> {
         let mut all: Vec<(&str, &str)> = vec![("csrf", self.csrf.as_str())];
         all.extend_from_slice(fields);
         self.post_raw(path, &all).await
+    }
+
+    /// Posts a staff form whose answer must come with `status`, and returns the page.
+    pub async fn post_for(&self, path: &str, fields: &[(&str, &str)], status: u16) -> String {
+        body_with(self.post(path, fields).await, status).await
     }
 
     /// Posts a staff form whose answer is a page for this person's eyes only (200, never
