@@ -8,7 +8,7 @@ use tipoff::domain::Role;
 use tipoff::entities::{recusal, report};
 use uuid::Uuid;
 
-use crate::helpers::reports::{report_body, submit};
+use crate::helpers::reports::{report_on_a_cadre, submit};
 use crate::helpers::staff::account;
 use crate::helpers::storage::audit_entries;
 use crate::helpers::{TestApp, body_with};
@@ -73,9 +73,9 @@ async fn an_account_is_disabled_only_once_confirmed_and_can_be_enabled_again(app
     let feng = app.sign_in("feng").await;
 
     // The first post only asks, and says what will follow.
-    let asked = admin.post("/staff/admin/users/feng/disable", &[]).await;
-    assert_eq!(asked.status(), 200);
-    let page = asked.text().await.unwrap();
+    let page = admin
+        .post_for("/staff/admin/users/feng/disable", &[], 200)
+        .await;
     assert!(page.contains("确定停用账号 feng？"), "{page}");
     assert!(page.contains("立即退出登录"), "{page}");
     assert!(page.contains(r#"name="confirmed" value="yes""#), "{page}");
@@ -83,22 +83,20 @@ async fn an_account_is_disabled_only_once_confirmed_and_can_be_enabled_again(app
     assert_eq!(feng.get("/staff/cases").await.status(), 200);
 
     let done = admin
-        .post("/staff/admin/users/feng/disable", &[("confirmed", "yes")])
+        .post_for(
+            "/staff/admin/users/feng/disable",
+            &[("confirmed", "yes")],
+            200,
+        )
         .await;
-    assert_eq!(done.status(), 200);
-    assert!(done.text().await.unwrap().contains("已停用账号 feng。"));
+    assert!(done.contains("已停用账号 feng。"));
     assert!(disabled(&app, "feng").await);
     assert_ne!(feng.get("/staff/cases").await.status(), 200);
 
-    let enabled = admin.post("/staff/admin/users/feng/enable", &[]).await;
-    assert_eq!(enabled.status(), 200);
-    assert!(
-        enabled
-            .text()
-            .await
-            .unwrap()
-            .contains("已重新启用账号 feng。")
-    );
+    let enabled = admin
+        .post_for("/staff/admin/users/feng/enable", &[], 200)
+        .await;
+    assert!(enabled.contains("已重新启用账号 feng。"));
     assert!(!disabled(&app, "feng").await);
     let again = app.sign_in("feng").await;
     assert_eq!(again.get("/staff/cases").await.status(), 200);
@@ -106,31 +104,42 @@ async fn an_account_is_disabled_only_once_confirmed_and_can_be_enabled_again(app
 
 async fn the_last_enabled_admin_cannot_be_disabled(app: TestApp) {
     let admin = app.signed_in("zhao", "赵敏", Role::Admin).await;
-    let refused = admin
-        .post("/staff/admin/users/zhao/disable", &[("confirmed", "yes")])
+    let page = admin
+        .post_for(
+            "/staff/admin/users/zhao/disable",
+            &[("confirmed", "yes")],
+            409,
+        )
         .await;
-    assert_eq!(refused.status(), 409);
-    let page = refused.text().await.unwrap();
     assert!(page.contains("最后一个可用的管理员账号"), "{page}");
     assert!(!disabled(&app, "zhao").await);
 
     // A disabled second admin does not count; an enabled one does.
     app.create_staff("qian", "钱进", &[Role::Admin], &[]).await;
-    let second = admin
-        .post("/staff/admin/users/qian/disable", &[("confirmed", "yes")])
+    admin
+        .post_for(
+            "/staff/admin/users/qian/disable",
+            &[("confirmed", "yes")],
+            200,
+        )
         .await;
-    assert_eq!(second.status(), 200);
-    let still = admin
-        .post("/staff/admin/users/zhao/disable", &[("confirmed", "yes")])
+    admin
+        .post_for(
+            "/staff/admin/users/zhao/disable",
+            &[("confirmed", "yes")],
+            409,
+        )
         .await;
-    assert_eq!(still.status(), 409);
     assert!(!disabled(&app, "zhao").await);
 
     admin.post("/staff/admin/users/qian/enable", &[]).await;
-    let allowed = admin
-        .post("/staff/admin/users/zhao/disable", &[("confirmed", "yes")])
+    admin
+        .post_for(
+            "/staff/admin/users/zhao/disable",
+            &[("confirmed", "yes")],
+            200,
+        )
         .await;
-    assert_eq!(allowed.status(), 200);
     assert!(disabled(&app, "zhao").await);
 }
 
@@ -163,13 +172,13 @@ async fn a_corrected_name_shows_on_case_lists_and_pages_and_recuses_from_reports
     let list = admin.page("/staff/admin/users").await;
     assert!(list.contains(r#"href="/staff/admin/users/feng?lang=zh">修改 feng</a>"#));
 
-    let renamed = admin
-        .post(
+    let page = admin
+        .post_for(
             "/staff/admin/users/feng/name",
             &[("display_name", "  冯海涛 ")],
+            200,
         )
         .await;
-    let page = body_with(renamed, 200).await;
     assert!(page.contains("已更新 feng 的姓名"), "{page}");
     assert!(page.contains(r#"value="冯海涛""#));
     assert_eq!(account(&app, "feng").await.display_name, "冯海涛");
@@ -218,22 +227,25 @@ async fn an_alias_added_recuses_and_once_removed_recuses_from_no_new_report(app:
     let earlier = report_saying(&app, "村里的赵会计把低保给了他小舅子").await;
     assert_eq!(zhao.case_status(earlier.id).await, 200);
 
-    let added = admin
-        .post("/staff/admin/users/zhao/aliases", &[("alias", "赵会计")])
+    let page = admin
+        .post_for(
+            "/staff/admin/users/zhao/aliases",
+            &[("alias", "赵会计")],
+            200,
+        )
         .await;
-    let page = body_with(added, 200).await;
     assert!(page.contains("已为 zhao 添加别名"), "{page}");
     assert!(page.contains("删除别名“赵会计”"), "{page}");
     assert!(recused(&app, earlier.id, zhao_id).await);
     assert_eq!(zhao.case_status(earlier.id).await, 404);
 
-    let removed = admin
-        .post(
+    let page = admin
+        .post_for(
             "/staff/admin/users/zhao/aliases/remove",
             &[("alias", "赵会计")],
+            200,
         )
         .await;
-    let page = body_with(removed, 200).await;
     assert!(page.contains("已删除 zhao 的这个别名"), "{page}");
     assert!(page.contains("此前因它作出的回避仍然有效"));
     assert!(!page.contains("删除别名“赵会计”"));
@@ -262,13 +274,13 @@ async fn an_alias_added_recuses_and_once_removed_recuses_from_no_new_report(app:
 
     // Removing it again is no change and leaves no entry.
     let before = account_changes(&app).await;
-    let again = admin
-        .post(
+    admin
+        .post_for(
             "/staff/admin/users/zhao/aliases/remove",
             &[("alias", "赵会计")],
+            200,
         )
         .await;
-    assert_eq!(again.status(), 200);
     let changes = account_changes(&app).await;
     assert_eq!(changes, before);
     let mine: Vec<&str> = changes
@@ -308,10 +320,9 @@ async fn roles_are_changed_from_one_checkbox_per_role_and_apply_at_the_next_requ
         assert!(page.contains(&checkbox), "{checkbox} in {page}");
     }
 
-    let changed = admin
-        .post("/staff/admin/users/sun/roles", &[("inspector", "1")])
+    let page = admin
+        .post_for("/staff/admin/users/sun/roles", &[("inspector", "1")], 200)
         .await;
-    let page = body_with(changed, 200).await;
     assert!(page.contains("已更新 sun 的角色"), "{page}");
     assert_eq!(roles(&app, "sun").await, vec![Role::Inspector]);
     // The same session, at its next request: no sign-in again.
@@ -319,8 +330,9 @@ async fn roles_are_changed_from_one_checkbox_per_role_and_apply_at_the_next_requ
     assert_eq!(sun.get("/staff/intake").await.status(), 403);
 
     // None ticked: refused, the form shown again as sent.
-    let none = admin.post("/staff/admin/users/sun/roles", &[]).await;
-    let page = body_with(none, 422).await;
+    let page = admin
+        .post_for("/staff/admin/users/sun/roles", &[], 422)
+        .await;
     assert!(page.contains("请至少选择一个角色"), "{page}");
     assert!(page.contains(r#"name="inspector" value="1">"#));
     assert_eq!(roles(&app, "sun").await, vec![Role::Inspector]);
@@ -338,10 +350,9 @@ async fn roles_are_changed_from_one_checkbox_per_role_and_apply_at_the_next_requ
 async fn the_last_enabled_admin_cannot_lose_the_admin_role(app: TestApp) {
     let admin = app.signed_in("zhao", "赵敏", Role::Admin).await;
     let before = account_changes(&app).await;
-    let refused = admin
-        .post("/staff/admin/users/zhao/roles", &[("inspector", "1")])
+    let page = admin
+        .post_for("/staff/admin/users/zhao/roles", &[("inspector", "1")], 409)
         .await;
-    let page = body_with(refused, 409).await;
     assert!(page.contains("不能取消管理员角色"), "{page}");
     assert!(page.contains("最后一个可用的管理员账号"));
     // Shown again as ticked, so the admin sees what was refused.
@@ -351,13 +362,13 @@ async fn the_last_enabled_admin_cannot_lose_the_admin_role(app: TestApp) {
     assert_eq!(account_changes(&app).await, before, "nothing recorded");
 
     // Adding a role beside it is fine.
-    let both = admin
-        .post(
+    admin
+        .post_for(
             "/staff/admin/users/zhao/roles",
             &[("inspector", "1"), ("admin", "1")],
+            200,
         )
         .await;
-    assert_eq!(both.status(), 200);
     assert_eq!(
         roles(&app, "zhao").await,
         vec![Role::Admin, Role::Inspector]
@@ -368,15 +379,13 @@ async fn the_last_enabled_admin_cannot_lose_the_admin_role(app: TestApp) {
     admin
         .post("/staff/admin/users/qian/disable", &[("confirmed", "yes")])
         .await;
-    let still = admin
-        .post("/staff/admin/users/zhao/roles", &[("inspector", "1")])
+    admin
+        .post_for("/staff/admin/users/zhao/roles", &[("inspector", "1")], 409)
         .await;
-    assert_eq!(still.status(), 409);
     admin.post("/staff/admin/users/qian/enable", &[]).await;
-    let allowed = admin
-        .post("/staff/admin/users/zhao/roles", &[("inspector", "1")])
+    admin
+        .post_for("/staff/admin/users/zhao/roles", &[("inspector", "1")], 200)
         .await;
-    assert_eq!(allowed.status(), 200);
     assert_eq!(roles(&app, "zhao").await, vec![Role::Inspector]);
     assert_eq!(admin.get("/staff/admin/users").await.status(), 403);
     assert_eq!(admin.get("/staff/cases").await.status(), 200);
@@ -388,21 +397,24 @@ async fn bad_names_and_aliases_are_refused_with_the_form_shown_again(app: TestAp
         .await;
     let before = account_changes(&app).await;
 
-    let blank = admin
-        .post("/staff/admin/users/li/name", &[("display_name", "   ")])
+    let page = admin
+        .post_for(
+            "/staff/admin/users/li/name",
+            &[("display_name", "   ")],
+            422,
+        )
         .await;
-    let page = body_with(blank, 422).await;
     assert!(page.contains("请填写：姓名"), "{page}");
     assert!(page.contains(r#"<label for="display_name">"#));
 
     let long_name = "李".repeat(101);
-    let long = admin
-        .post(
+    let page = admin
+        .post_for(
             "/staff/admin/users/li/name",
             &[("display_name", &long_name)],
+            422,
         )
         .await;
-    let page = body_with(long, 422).await;
     assert!(page.contains("姓名过长"), "{page}");
     assert!(
         page.contains(&format!(r#"value="{long_name}""#)),
@@ -411,31 +423,30 @@ async fn bad_names_and_aliases_are_refused_with_the_form_shown_again(app: TestAp
     assert_eq!(account(&app, "li").await.display_name, "李娜");
 
     let long_alias = "娜".repeat(51);
-    let long = admin
-        .post("/staff/admin/users/li/aliases", &[("alias", &long_alias)])
+    let page = admin
+        .post_for(
+            "/staff/admin/users/li/aliases",
+            &[("alias", &long_alias)],
+            422,
+        )
         .await;
-    let page = body_with(long, 422).await;
     assert!(page.contains("别名过长"), "{page}");
     assert!(
         page.contains(&format!(r#"value="{long_alias}""#)),
         "typed alias kept"
     );
     let empty = admin
-        .post("/staff/admin/users/li/aliases", &[("alias", " ")])
+        .post_for("/staff/admin/users/li/aliases", &[("alias", " ")], 422)
         .await;
-    assert!(
-        body_with(empty, 422)
-            .await
-            .contains("请填写：此人的其他称呼")
-    );
+    assert!(empty.contains("请填写：此人的其他称呼"));
 
-    let english = admin
-        .post(
+    let page = admin
+        .post_for(
             "/staff/admin/users/li/name?lang=en",
             &[("display_name", "")],
+            422,
         )
         .await;
-    let page = body_with(english, 422).await;
     assert!(page.contains("Please fill in: Name"), "{page}");
     assert!(page.contains("Save name"));
 
@@ -472,27 +483,23 @@ async fn the_last_inspector_keeps_the_role_and_a_dropped_inspector_leaves_their_
     let sun = app
         .create_staff("sun", "孙检查", &[Role::Inspector], &[])
         .await;
-    let refused = admin
-        .post("/staff/admin/users/sun/roles", &[("operator", "1")])
+    let page = admin
+        .post_for("/staff/admin/users/sun/roles", &[("operator", "1")], 409)
         .await;
-    let page = body_with(refused, 409).await;
     assert!(page.contains("最后一名可用的纪检人员"), "{page}");
     assert_eq!(roles(&app, "sun").await, vec![Role::Inspector]);
 
     // With a colleague, the role can go; the cases given to sun go back to the desk.
     app.create_staff("li", "李检查", &[Role::Inspector], &[])
         .await;
-    let case = submit(&app, report_body("connection", "qingshan-village", None))
-        .await
-        .report;
+    let case = report_on_a_cadre(&app, "connection", "qingshan-village").await;
     let inspector = app.sign_in("li").await;
     inspector
         .work_case(case.id, &[("assign", &[("assignee", &sun.to_string())])])
         .await;
-    let allowed = admin
-        .post("/staff/admin/users/sun/roles", &[("operator", "1")])
+    admin
+        .post_for("/staff/admin/users/sun/roles", &[("operator", "1")], 200)
         .await;
-    assert_eq!(allowed.status(), 200);
     let page = inspector.page(&format!("/staff/cases/{}", case.id)).await;
     assert!(page.contains("<dd id=\"assignee\">未分派</dd>"), "{page}");
 }

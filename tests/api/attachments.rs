@@ -187,17 +187,17 @@ async fn an_anonymous_photo_loses_its_gps_device_and_name(app: TestApp) {
     // A colleague keeps the case in sight once this inspector steps aside.
     app.create_staff("colleague", "吴敏", &[Role::Inspector], &[])
         .await;
-    let response = staff
-        .post(
+    staff
+        .post_for(
             &format!("/staff/cases/{}/recusals", stored.id),
             &[
                 ("user", &staff_id(&app, "insp").await),
                 ("reason", "亲属"),
                 ("confirmed", "yes"),
             ],
+            303,
         )
         .await;
-    assert_eq!(response.status(), 303);
     let recused = staff_get(&staff, &format!("/staff/cases/{}/attachments/1", stored.id)).await;
     assert_eq!(recused.status(), 404, "a recused inspector cannot open it");
 }
@@ -427,11 +427,7 @@ async fn sql_metacharacters_in_fields_and_file_names_are_stored_and_shown_litera
     let code = code_in(&response.text().await.unwrap());
     assert!(!code.is_empty());
     let (staff, stored) = inspector_and_the_report(&app).await;
-    let page = staff_get(&staff, &format!("/staff/cases/{}", stored.id))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = case_page(&staff, stored.id).await;
     let escaped = |s: &str| {
         s.replace('&', "&#38;")
             .replace('\'', "&#39;")
@@ -472,16 +468,8 @@ async fn a_real_name_reporter_may_keep_file_details_as_evidence(app: TestApp) {
     let staff = inspector(&app).await;
     let mut seen = Vec::new();
     for stored in report::Entity::find().all(app.db()).await.unwrap() {
-        let page = staff_get(&staff, &format!("/staff/cases/{}", stored.id))
-            .await
-            .text()
-            .await
-            .unwrap();
-        let served = staff_get(&staff, &format!("/staff/cases/{}/attachments/1", stored.id))
-            .await
-            .bytes()
-            .await
-            .unwrap();
+        let page = case_page(&staff, stored.id).await;
+        let served = first_attachment(&staff, stored.id).await;
         seen.push((
             stored.anonymous,
             has_gps(&served),
@@ -541,11 +529,7 @@ async fn an_operator_attaches_a_recording_to_a_phoned_report(app: TestApp) {
     assert_eq!(counts(&app).await, (1, 1));
 
     let (staff, stored) = inspector_and_the_report(&app).await;
-    let served = staff_get(&staff, &format!("/staff/cases/{}/attachments/1", stored.id))
-        .await
-        .bytes()
-        .await
-        .unwrap();
+    let served = first_attachment(&staff, stored.id).await;
     assert!(served.starts_with(&[0xFF, 0xFB]), "ID3 tag removed");
     assert!(!String::from_utf8_lossy(&served).contains("caller-lisi"));
 }

@@ -201,13 +201,13 @@ async fn build_world(app: &TestApp) -> World {
         .await;
     assert!(replied.status().is_success(), "{}", replied.status());
     let bureau = app.sign_in("chen").await;
-    let done = bureau
-        .post(
+    bureau
+        .post_for(
             &case("instructions"),
             &[("text", "请街道七日内完成入户核查，结果报区局")],
+            303,
         )
         .await;
-    assert_eq!(done.status(), 303);
 
     let site = add_site(
         app,
@@ -248,16 +248,7 @@ async fn build_world(app: &TestApp) -> World {
 /// without an account, and a home visit to feng's.
 async fn register_world(app: &TestApp) {
     let admin = app.sign_in("wang").await;
-    let cadre = [
-        ("cadre_name", "刘某某"),
-        ("cadre_post", "党支部书记"),
-        ("cadre_village", "qingshan-village"),
-        ("name", "刘小红"),
-        ("relation", "女儿"),
-        ("village", "xinmin-village"),
-        ("support", "tekun"),
-    ];
-    let filed = admin.post("/staff/admin/relatives", &cadre).await;
+    let filed = admin.file_for_cadre().await;
     assert_eq!(filed.status(), 200);
     let visited = relative_filing::Entity::find()
         .filter(relative_filing::Column::UserId.is_not_null())
@@ -274,10 +265,9 @@ async fn register_world(app: &TestApp) {
         ("follow_up", "两周内复核家庭收入"),
     ];
     let inspector = app.sign_in("zhou").await;
-    let done = inspector
-        .post(&format!("/staff/relatives/{visited}/visits"), &visit)
+    inspector
+        .post_for(&format!("/staff/relatives/{visited}/visits"), &visit, 303)
         .await;
-    assert_eq!(done.status(), 303);
 }
 
 /// A GET route's path with real ids in it: the worked case, the site, an account.

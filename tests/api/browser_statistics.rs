@@ -7,7 +7,7 @@ use tipoff::domain::Role;
 use crate::helpers::browser::{
     Browser, BrowserOptions, Viewport, assert_no_sideways_scroll, sign_in_inspector,
 };
-use crate::helpers::reports::{report_body, submit};
+use crate::helpers::reports::{report_body, report_on_a_cadre, submit};
 use crate::helpers::{TestApp, sqlite_app};
 
 /// A campaign's first weeks: reports from three villages, one found substantiated and put
@@ -27,23 +27,21 @@ async fn campaign(app: &TestApp) {
     for _ in 0..4 {
         submit(app, report_body("connection", "qingshan-village", None)).await;
     }
-    let case = submit(app, report_body("policy", "xinmin-village", None))
-        .await
-        .report;
+    let case = report_on_a_cadre(app, "policy", "xinmin-village").await;
     let inspector = app.signed_in("li.jc", "李监察", Role::Inspector).await;
     inspector.conclude(case.id, "substantiated", "属实").await;
     let path = |what: &str| format!("/staff/cases/{}/{what}", case.id);
-    let added = inspector
-        .post(
+    inspector
+        .post_for(
             &path("rectification"),
             &[
                 ("measure", "停发"),
                 ("responsible", "民政岗"),
                 ("due", "2024-09-30"),
             ],
+            303,
         )
         .await;
-    assert_eq!(added.status(), 303);
     let recovered = [
         ("measure", "1"),
         ("kind", "funds_recovered"),

@@ -5,9 +5,10 @@
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tipoff::domain::Role;
 use tipoff::entities::report_event;
+use uuid::Uuid;
 
-use crate::helpers::TestApp;
-use crate::helpers::reports::{report_body, submit};
+use crate::helpers::reports::{report_body, report_on_a_cadre, submit};
+use crate::helpers::{Staff, TestApp};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -15,6 +16,12 @@ on_both_backends!(
     recusal_keeps_a_bureau_account_away_as_it_does_everyone,
     a_verifier_reads_the_cases_sent_to_the_civil_affairs_post_and_records_findings,
 );
+
+/// `staff` writes `text` into case `id` as the bureau's instruction; the answer.
+async fn instruct(staff: &Staff<'_>, id: Uuid, text: &str) -> reqwest::Response {
+    let path = format!("/staff/cases/{id}/instructions");
+    staff.post(&path, &[("text", text)]).await
+}
 
 async fn the_bureau_reads_and_remarks_on_the_cases_sent_to_it_and_nothing_else(app: TestApp) {
     app.create_staff("zheng", "郑主任", &[Role::Inspector], &[])
@@ -26,12 +33,8 @@ async fn the_bureau_reads_and_remarks_on_the_cases_sent_to_it_and_nothing_else(a
     )
     .await
     .report;
-    let escalated = submit(&app, report_body("connection", "qingshan-village", None))
-        .await
-        .report;
-    let kept = submit(&app, report_body("connection", "xinmin-village", None))
-        .await
-        .report;
+    let escalated = report_on_a_cadre(&app, "connection", "qingshan-village").await;
+    let kept = report_on_a_cadre(&app, "connection", "xinmin-village").await;
     let inspector = app.sign_in("zheng").await;
     inspector
         .work_case(
@@ -91,27 +94,19 @@ async fn the_bureau_reads_and_remarks_on_the_cases_sent_to_it_and_nothing_else(a
 
     // Its instruction and its note go into the file, sealed like every other entry.
     let instruction = "请街道七日内完成入户核查，结果报区局";
-    let done = bureau
-        .post(
-            &format!("{}/instructions", case(escalated.id)),
-            &[("text", instruction)],
-        )
-        .await;
-    assert_eq!(done.status(), 303);
-    let blank = bureau
-        .post(
-            &format!("{}/instructions", case(escalated.id)),
-            &[("text", "  ")],
-        )
-        .await;
+    assert_eq!(
+        instruct(&bureau, escalated.id, instruction).await.status(),
+        303
+    );
+    let blank = instruct(&bureau, escalated.id, "  ").await;
     assert_eq!(blank.status(), 422, "an empty instruction is refused");
-    let done = bureau
-        .post(
+    bureau
+        .post_for(
             &format!("{}/notes", case(escalated.id)),
             &[("text", "已电话联系街道")],
+            303,
         )
         .await;
-    assert_eq!(done.status(), 303);
     let stored = report_event::Entity::find()
         .filter(report_event::Column::ReportId.eq(escalated.id))
         .filter(report_event::Column::Kind.eq("instruction"))
@@ -129,12 +124,7 @@ async fn the_bureau_reads_and_remarks_on_the_cases_sent_to_it_and_nothing_else(a
     assert!(file.contains(instruction), "the inspector reads it");
     assert!(file.contains("已电话联系街道"));
     assert!(file.contains("区民政局意见"));
-    let refused = inspector
-        .post(
-            &format!("{}/instructions", case(escalated.id)),
-            &[("text", "我来写")],
-        )
-        .await;
+    let refused = instruct(&inspector, escalated.id, "我来写").await;
     assert_eq!(refused.status(), 403, "instructions are the bureau's");
 }
 
@@ -196,9 +186,7 @@ async fn a_verifier_reads_the_cases_sent_to_the_civil_affairs_post_and_records_f
     )
     .await
     .report;
-    let other = submit(&app, report_body("connection", "qingshan-village", None))
-        .await
-        .report;
+    let other = report_on_a_cadre(&app, "connection", "qingshan-village").await;
 
     let verifier = app.signed_in("min", "民政小王", Role::Verifier).await;
     let list = verifier.page("/staff/cases").await;
@@ -219,10 +207,9 @@ async fn a_verifier_reads_the_cases_sent_to_the_civil_affairs_post_and_records_f
         .await;
     assert_eq!(accept.status(), 403, "the workflow is the inspectors'");
     let finding = "入户核实：该户确实符合条件却被取消";
-    let done = verifier
-        .post(&format!("{path}/instructions"), &[("text", finding)])
+    verifier
+        .post_for(&format!("{path}/instructions"), &[("text", finding)], 303)
         .await;
-    assert_eq!(done.status(), 303);
     let file = app.sign_in("zheng").await.page(&path).await;
     assert!(file.contains(finding), "the inspector reads the finding");
     assert!(file.contains("民政核查情况"));

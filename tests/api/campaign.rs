@@ -39,6 +39,13 @@ fn milestone(page: &str, id: &str) -> (String, String, Vec<String>) {
     (text(cells[0]), text(cells[1]), due)
 }
 
+/// `staff` gives campaign milestone `milestone` the day `on`, which must be answered with
+/// `status`; the page.
+async fn set_due(staff: &Staff<'_>, milestone: &str, on: &str, status: u16) -> String {
+    let fields = [("milestone", milestone), ("on", on)];
+    staff.post_for("/staff/campaign", &fields, status).await
+}
+
 async fn dashboard(app: &TestApp) -> (Staff<'_>, String) {
     let inspector = app.sign_in("li.jc").await;
     let page = inspector.page("/staff/campaign?lang=zh").await;
@@ -78,8 +85,8 @@ async fn the_dashboard_follows_the_campaign_across_the_national_day(app: TestApp
     .await
     .report;
     let operator = app.signed_in("hua", "话务员小华", Role::Operator).await;
-    let entered = operator
-        .post(
+    operator
+        .post_for(
             "/staff/intake",
             &[
                 ("channel", "self_inspection"),
@@ -87,9 +94,9 @@ async fn the_dashboard_follows_the_campaign_across_the_national_day(app: TestApp
                 ("description", "自查发现一户特困供养认定不准"),
                 ("anonymous", "true"),
             ],
+            200,
         )
         .await;
-    assert_eq!(entered.status(), 200);
     app.set_clock("2024-09-09 10:00");
     let (inspector, _) = dashboard(&app).await;
     let path = |what: &str| format!("/staff/cases/{}/{what}", found.id);
@@ -131,29 +138,10 @@ async fn the_dashboard_follows_the_campaign_across_the_national_day(app: TestApp
 
     // The office gives the investigation until 10 October; a day that is not one, or a
     // milestone that does not exist, is refused with the form shown again.
-    let refused = inspector
-        .post(
-            "/staff/campaign",
-            &[("milestone", "investigation"), ("on", "10月10日")],
-        )
-        .await;
-    assert_eq!(refused.status(), 422);
-    let refused = refused.text().await.unwrap();
+    let refused = set_due(&inspector, "investigation", "10月10日", 422).await;
     assert!(refused.contains("日期格式应为") && refused.contains("value=\"10月10日\""));
-    let unknown = inspector
-        .post(
-            "/staff/campaign",
-            &[("milestone", "party"), ("on", "2024-10-10")],
-        )
-        .await;
-    assert_eq!(unknown.status(), 422);
-    let moved = inspector
-        .post(
-            "/staff/campaign",
-            &[("milestone", "investigation"), ("on", "2024-10-10")],
-        )
-        .await;
-    assert_eq!(moved.status(), 303);
+    set_due(&inspector, "party", "2024-10-10", 422).await;
+    set_due(&inspector, "investigation", "2024-10-10", 303).await;
     let audited = audit_entries(&app, "campaign_change").await;
     assert_eq!(audited.len(), 1);
     assert!(
@@ -237,9 +225,7 @@ async fn the_dashboard_follows_the_campaign_across_the_national_day(app: TestApp
     assert!(page.contains("草稿已保存") && page.contains("院坝会宣传，举报箱每周开箱</textarea>"));
     let mut early = sections.to_vec();
     early.push(("action", "final"));
-    let refused = inspector.post("/staff/summary", &early).await;
-    assert_eq!(refused.status(), 422);
-    let refused = refused.text().await.unwrap();
+    let refused = inspector.post_for("/staff/summary", &early, 422).await;
     assert!(
         refused.contains("三部分都写好后才能定稿") && refused.contains("建立长效机制</textarea>")
     );

@@ -46,21 +46,20 @@ async fn a_transfer_is_recorded_on_the_day_it_happened(app: TestApp) {
         assert!(refused.text().await.unwrap().contains(reason), "{on}");
     }
 
-    let done = inspector
-        .post(
+    inspector
+        .post_for(
             &path,
             &[
                 ("event", "transferred_discipline"),
                 ("on", &day(received + Days::new(1))),
                 ("text", "移交街道纪检监察工作站"),
             ],
+            303,
         )
         .await;
-    assert_eq!(done.status(), 303);
-    let bureau = inspector
-        .post(&path, &[("event", "reported_bureau"), ("on", "")])
+    inspector
+        .post_for(&path, &[("event", "reported_bureau"), ("on", "")], 303)
         .await;
-    assert_eq!(bureau.status(), 303);
 
     let events = rows_where(&app, report_event::Column::ReportId, case.id).await;
     let on = |kind: &str| events.iter().find(|e| e.kind == kind).unwrap().happened_on;

@@ -4,7 +4,7 @@
 use tipoff::domain::{Role, TEXT_MAX};
 
 use crate::helpers::TestApp;
-use crate::helpers::reports::{report_body, submit};
+use crate::helpers::reports::report_on_a_cadre;
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -24,9 +24,7 @@ fn offered_moves(page: &str) -> Vec<&str> {
 
 async fn only_the_moves_legal_now_are_offered(app: TestApp) {
     let inspector = app.signed_in("zheng", "郑主任", Role::Inspector).await;
-    let case = submit(&app, report_body("connection", "qingshan-village", None))
-        .await
-        .report;
+    let case = report_on_a_cadre(&app, "connection", "qingshan-village").await;
     let path = format!("/staff/cases/{}", case.id);
 
     let page = inspector.page(&path).await;
@@ -94,9 +92,7 @@ async fn a_refused_form_names_the_blank_field_and_keeps_what_was_typed(app: Test
         .create_staff("wu", "吴同事", &[Role::Inspector], &[])
         .await;
     let inspector = app.signed_in("zheng", "郑主任", Role::Inspector).await;
-    let case = submit(&app, report_body("connection", "qingshan-village", None))
-        .await
-        .report;
+    let case = report_on_a_cadre(&app, "connection", "qingshan-village").await;
     let action = |what: &str| format!("/staff/cases/{}/{what}", case.id);
 
     for (what, fields, reason) in [
@@ -113,14 +109,13 @@ async fn a_refused_form_names_the_blank_field_and_keeps_what_was_typed(app: Test
         let page = refused.text().await.unwrap();
         assert!(page.contains(reason), "{what}: {reason}");
     }
-    let refused = inspector
-        .post(
+    let page = inspector
+        .post_for(
             &action("recusals"),
             &[("user", &wu.to_string()), ("reason", "")],
+            422,
         )
         .await;
-    assert_eq!(refused.status(), 422);
-    let page = refused.text().await.unwrap();
     assert!(page.contains("请填写：回避理由"));
     assert!(
         page.contains(&format!("<option value=\"{wu}\" selected>吴同事</option>")),
@@ -128,22 +123,21 @@ async fn a_refused_form_names_the_blank_field_and_keeps_what_was_typed(app: Test
     );
 
     // What was typed comes back in its own form.
-    let refused = inspector
-        .post(
+    let page = inspector
+        .post_for(
             &action("status"),
             &[("transition", "merge"), ("into", "2026-9999")],
+            422,
         )
         .await;
-    assert_eq!(refused.status(), 422);
-    let page = refused.text().await.unwrap();
     assert!(
         page.contains("id=\"merge-into\" name=\"into\" required aria-describedby=\"merge-hint\" value=\"2026-9999\""),
         "{page}"
     );
     let long = "很".repeat(TEXT_MAX + 1);
-    let refused = inspector.post(&action("notes"), &[("text", &long)]).await;
-    assert_eq!(refused.status(), 422);
-    let page = refused.text().await.unwrap();
+    let page = inspector
+        .post_for(&action("notes"), &[("text", &long)], 422)
+        .await;
     assert!(
         page.contains(&format!(">{long}</textarea>")),
         "the note is kept"

@@ -1,11 +1,10 @@
 //! What cannot be undone is asked about first, on a page of the server's (no script): a
 //! recusal, a merge, a withdrawn close-relative filing. A refusal is shown at once.
 
-use chrono::Utc;
 use sea_orm::EntityTrait;
 use tipoff::domain::Role;
 use tipoff::entities::relative_filing;
-use tipoff::services::recusal::{file_relative, is_recused};
+use tipoff::services::recusal::is_recused;
 
 use crate::helpers::TestApp;
 use crate::helpers::reports::{Submitted, a_report};
@@ -33,23 +32,20 @@ async fn a_recusal_is_confirmed_before_it_is_made(app: TestApp) {
     assert_eq!(blank.status(), 422, "a missing reason is refused at once");
 
     let reason = "与被举报人是亲戚";
-    let asked = head
-        .post(&path, &[("user", &who), ("reason", reason)])
+    let page = head
+        .post_for(&path, &[("user", &who), ("reason", reason)], 200)
         .await;
-    assert_eq!(asked.status(), 200);
-    let page = asked.text().await.unwrap();
     assert!(page.contains("确定让冯涛回避本案？"), "{page}");
     assert!(page.contains("不能撤销"), "{page}");
     assert!(page.contains(&format!(r#"value="{reason}""#)), "{page}");
     assert!(!is_recused(app.db(), case.report.id, feng).await.unwrap());
 
-    let done = head
-        .post(
-            &path,
-            &[("user", &who), ("reason", reason), ("confirmed", "yes")],
-        )
-        .await;
-    assert_eq!(done.status(), 303);
+    head.post_for(
+        &path,
+        &[("user", &who), ("reason", reason), ("confirmed", "yes")],
+        303,
+    )
+    .await;
     assert!(is_recused(app.db(), case.report.id, feng).await.unwrap());
 }
 
@@ -73,28 +69,25 @@ async fn a_merge_is_confirmed_naming_the_case_it_goes_into(app: TestApp) {
             .contains("没有可并入的该编号案件")
     );
 
-    let asked = head
-        .post(&path, &[("transition", "merge"), ("into", &short)])
+    let page = head
+        .post_for(&path, &[("transition", "merge"), ("into", &short)], 200)
         .await;
-    assert_eq!(asked.status(), 200);
-    let page = asked.text().await.unwrap();
     assert!(
         page.contains(&format!("确定将本案并入 {number}？")),
         "{page}"
     );
     assert_eq!(status_of(&app, &merged).await, "received");
 
-    let done = head
-        .post(
-            &path,
-            &[
-                ("transition", "merge"),
-                ("into", &number),
-                ("confirmed", "yes"),
-            ],
-        )
-        .await;
-    assert_eq!(done.status(), 303);
+    head.post_for(
+        &path,
+        &[
+            ("transition", "merge"),
+            ("into", &number),
+            ("confirmed", "yes"),
+        ],
+        303,
+    )
+    .await;
     assert_eq!(status_of(&app, &merged).await, "merged");
 }
 
@@ -105,18 +98,9 @@ async fn a_filing_is_withdrawn_only_once_confirmed(app: TestApp) {
         .staff("wang", "王建国", &[Role::Inspector])
         .await
         .user_id;
-    let keyring = &app.state.keyring;
-    let filing = file_relative(
-        app.db(),
-        keyring,
-        wang,
-        "王小花",
-        Some("女儿"),
-        admin_id,
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    let filing = app
+        .filed_relative(wang, "王小花", Some("女儿"), admin_id)
+        .await;
     let path = format!("/staff/admin/relatives/{filing}/remove");
     let on_file = || async {
         relative_filing::Entity::find_by_id(filing)
@@ -126,18 +110,10 @@ async fn a_filing_is_withdrawn_only_once_confirmed(app: TestApp) {
             .is_some()
     };
 
-    let asked = admin.post(&path, &[]).await;
-    assert_eq!(asked.status(), 200);
-    assert!(
-        asked
-            .text()
-            .await
-            .unwrap()
-            .contains("确定撤销这条近亲属备案？")
-    );
+    let asked = admin.post_for(&path, &[], 200).await;
+    assert!(asked.contains("确定撤销这条近亲属备案？"));
     assert!(on_file().await);
 
-    let done = admin.post(&path, &[("confirmed", "yes")]).await;
-    assert_eq!(done.status(), 200);
+    admin.post_for(&path, &[("confirmed", "yes")], 200).await;
     assert!(!on_file().await);
 }

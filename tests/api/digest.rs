@@ -14,7 +14,7 @@ use tipoff::services::outbox::{Batch, SENT};
 use tipoff::services::{audit, recusal, routing};
 
 use crate::helpers::mail::{BUREAU, POST, SmtpSink, outbox_rows, smtp_sink, via_smtp};
-use crate::helpers::reports::{report_body, submit};
+use crate::helpers::reports::{report_on_a_cadre, submit};
 use crate::helpers::{Backend, TestApp, spawn_app_with};
 use crate::on_each_backend;
 
@@ -106,14 +106,10 @@ async fn a_new_case_mail_carries_its_due_date_counted_over_the_national_day_week
     // Sat 28 Sep: the make-up Sunday 29 Sep and Mon 30 Sep count, then the holiday week
     // does not, so the third working day is Tue 8 Oct.
     app.set_clock("2024-09-28 10:00");
-    let before = submit(&app, report_body("connection", "dalu-community", None))
-        .await
-        .report;
+    let before = report_on_a_cadre(&app, "connection", "dalu-community").await;
     // Thu 3 Oct, inside the holiday: 8, 9 and 10 Oct.
     app.set_clock("2024-10-03 22:30");
-    let during = submit(&app, report_body("favor", "qingshan-village", None))
-        .await
-        .report;
+    let during = report_on_a_cadre(&app, "favor", "qingshan-village").await;
     let expected = [
         (&before.case_number, "2024-10-08"),
         (&during.case_number, "2024-10-10"),
@@ -350,9 +346,7 @@ async fn two_instances_ticking_together_write_one_digest_a_day(backend: Backend)
     let li = app
         .inspector_with_mail("li.jc", "李监察", "li.jc@example.org")
         .await;
-    let case = submit(&app, report_body("connection", "dalu-community", None))
-        .await
-        .report;
+    let case = report_on_a_cadre(&app, "connection", "dalu-community").await;
     cases::assign(
         app.db(),
         &app.state.keyring,
@@ -430,9 +424,7 @@ async fn an_escalation_mail_carries_the_current_stages_due_date(backend: Backend
     };
     app.set_clock("2024-10-03 10:00");
     let inspector = app.staff("li.jc", "李监察", &[Role::Inspector]).await;
-    let case = submit(&app, report_body("connection", "dalu-community", None))
-        .await
-        .report;
+    let case = report_on_a_cadre(&app, "connection", "dalu-community").await;
     // Accepted late, on Fri 11 Oct: verification is due 15 working days on, Thu 31 Oct.
     app.set_clock("2024-10-11 10:00");
     cases::change_status(

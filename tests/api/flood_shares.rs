@@ -195,8 +195,9 @@ async fn the_quarantine_pages_through_every_held_report_and_a_discard_names_its_
         decisions.push((format!("decision.{id}"), "discard"));
     }
     let fields: Vec<(&str, &str)> = decisions.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-    let done = inspector.post("/staff/quarantine?page=6", &fields).await;
-    assert_eq!(done.status(), 303);
+    inspector
+        .post_for("/staff/quarantine?page=6", &fields, 303)
+        .await;
     let entries = audit_entry::Entity::find().all(app.db()).await.unwrap();
     let decision = entries
         .iter()

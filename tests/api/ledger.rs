@@ -6,10 +6,10 @@ use std::io::Cursor;
 
 use calamine::{Data, DataType, Reader, Xlsx};
 use chrono::NaiveDate;
-use serde_json::json;
 use tipoff::domain::{Role, local_day};
+use tipoff::entities::report;
 
-use crate::helpers::reports::{report_saying, submit};
+use crate::helpers::reports::{report_on_the_secretary, report_saying};
 use crate::helpers::storage::audit_entries;
 use crate::helpers::{Staff, TestApp};
 use crate::on_both_backends;
@@ -66,21 +66,18 @@ async fn exports(app: &TestApp) -> Vec<String> {
         .collect()
 }
 
+/// The report both ledger tests work: the village party secretary's brother on 低保, as a
+/// village cadre, in two lines.
+async fn the_secretarys_brother(app: &TestApp) -> report::Model {
+    let description = "书记的弟弟开着小车还在吃低保\n第二行细节";
+    report_on_the_secretary(app, description, Some("village_cadre"))
+        .await
+        .report
+}
+
 async fn the_ledger_exports_as_xlsx_and_csv_with_what_the_bureau_asks_for(app: TestApp) {
     let inspector = app.signed_in("zheng", "郑主任", Role::Inspector).await;
-    let worked = submit(
-        &app,
-        json!({
-            "category": "connection",
-            "village": "qingshan-village",
-            "subject": "刘某某，青山村党支部书记",
-            "subject_role": "village_cadre",
-            "description": "书记的弟弟开着小车还在吃低保\n第二行细节",
-            "anonymous": true
-        }),
-    )
-    .await
-    .report;
+    let worked = the_secretarys_brother(&app).await;
     let waiting = report_saying(&app, "policy", "xinmin-village", "另一户的低保有问题")
         .await
         .report;
@@ -251,8 +248,9 @@ async fn every_source_the_plan_names_is_entered_listed_and_exported(app: TestApp
             ("anonymous", "true"),
         ]
     };
-    let entered = operator.post("/staff/intake", &entry("courtyard")).await;
-    assert_eq!(entered.status(), 200);
+    operator
+        .post_for("/staff/intake", &entry("courtyard"), 200)
+        .await;
     let refused = operator.post("/staff/intake", &entry("web")).await;
     assert_eq!(refused.status(), 422, "staff do not enter web reports");
 
@@ -272,19 +270,7 @@ async fn every_source_the_plan_names_is_entered_listed_and_exported(app: TestApp
 
 async fn the_list_shows_inspectors_the_ledger_columns_and_audits_each_view(app: TestApp) {
     let inspector = app.signed_in("zheng", "郑主任", Role::Inspector).await;
-    let case = submit(
-        &app,
-        json!({
-            "category": "connection",
-            "village": "qingshan-village",
-            "subject": "刘某某，青山村党支部书记",
-            "subject_role": "village_cadre",
-            "description": "书记的弟弟开着小车还在吃低保\n第二行细节",
-            "anonymous": true
-        }),
-    )
-    .await
-    .report;
+    let case = the_secretarys_brother(&app).await;
     inspector.conclude(case.id, "substantiated", "属实").await;
     let today = local_day(app.state.now());
     let on = today.format("%Y-%m-%d").to_string();

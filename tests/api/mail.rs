@@ -29,7 +29,7 @@ use uuid::Uuid;
 use crate::helpers::mail::{
     BUREAU, CIVIL_AFFAIRS, POST, SmtpSink, outbox_rows, smtp_sink, via_smtp,
 };
-use crate::helpers::reports::{report_body, submit, submit_to};
+use crate::helpers::reports::{report_body, report_on_a_cadre, submit, submit_to};
 use crate::helpers::storage::{audit_entries, rows_where};
 use crate::helpers::{
     Backend, TestApp, body_with, free_port, settings_in, smtp_server_available, spawn_app,
@@ -721,9 +721,7 @@ async fn an_inspector_escalates_a_case_and_everything_is_recorded_at_once(app: T
     );
 
     // A case not about civil-affairs staff can go to the civil-affairs post.
-    let other = submit(&app, report_body("favor", "xinmin-village", None))
-        .await
-        .report;
+    let other = report_on_a_cadre(&app, "favor", "xinmin-village").await;
     let rows_before = outbox_rows(db).await.len();
     escalate(&app, &inspector, other.id, "civil_affairs_post", now)
         .await

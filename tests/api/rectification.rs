@@ -6,13 +6,12 @@ use std::io::Cursor;
 
 use calamine::{Data, Reader, Xlsx};
 use sea_orm::EntityTrait;
-use serde_json::json;
 use tipoff::domain::Role;
 use tipoff::entities::{outbox, rectification_measure, rectification_result};
 use tipoff::services::digest::{self as digests, DigestRun, KIND_DIGEST};
 
 use crate::helpers::mail::POST;
-use crate::helpers::reports::submit;
+use crate::helpers::reports::report_on_the_secretary;
 use crate::helpers::storage::{audit_entries, rows_where};
 use crate::helpers::{Staff, TestApp};
 use crate::on_both_backends;
@@ -38,18 +37,9 @@ async fn a_substantiated_case_is_rectified_and_an_overdue_measure_is_chased(app:
     let li = app
         .inspector_with_mail("li.jc", "李监察", "li.jc@example.org")
         .await;
-    let case = submit(
-        &app,
-        json!({
-            "category": "connection",
-            "village": "qingshan-village",
-            "subject": "刘某某，青山村党支部书记",
-            "description": "书记的弟弟开着小车还在吃低保",
-            "anonymous": true
-        }),
-    )
-    .await
-    .report;
+    let case = report_on_the_secretary(&app, "书记的弟弟开着小车还在吃低保", None)
+        .await
+        .report;
     let inspector = app.sign_in("li.jc").await;
     let path = |what: &str| format!("/staff/cases/{}/{what}", case.id);
     let page_path = format!("/staff/cases/{}?lang=zh", case.id);
@@ -93,10 +83,13 @@ async fn a_substantiated_case_is_rectified_and_an_overdue_measure_is_chased(app:
             ],
         )
         .await;
-    let assigned = inspector
-        .post(&path("assign"), &[("assignee", &li.user_id.to_string())])
+    inspector
+        .post_for(
+            &path("assign"),
+            &[("assignee", &li.user_id.to_string())],
+            303,
+        )
         .await;
-    assert_eq!(assigned.status(), 303);
     assert!(
         inspector
             .page(&page_path)

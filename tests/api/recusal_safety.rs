@@ -7,7 +7,7 @@ use tipoff::domain::Role;
 use tipoff::entities::report;
 use tipoff::services::ServiceError;
 use tipoff::services::cases::{self, Viewer};
-use tipoff::services::recusal::{file_relative, is_recused, recuse_manually};
+use tipoff::services::recusal::{is_recused, recuse_manually};
 use tipoff::services::staff::disable_user;
 use uuid::Uuid;
 
@@ -122,18 +122,8 @@ async fn the_case_page_says_why_each_person_is_recused(app: TestApp) {
         .await;
     let li = app.staff("li", "李明", &[Role::Inspector]).await;
     let feng = app.staff("feng", "冯涛", &[Role::Inspector]).await;
-    let keyring = &app.state.keyring;
-    file_relative(
-        app.db(),
-        keyring,
-        li.user_id,
-        "李小花",
-        Some("女儿"),
-        admin,
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    app.filed_relative(li.user_id, "李小花", Some("女儿"), admin)
+        .await;
     let body = json!({
         "category": "nepotism",
         "village": "qingshan-village",

@@ -9,18 +9,19 @@ use std::io::Cursor;
 use calamine::{Data, DataType, Reader, Xlsx};
 use chrono::{Duration, NaiveDate};
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Statement};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement};
 use serde_json::json;
 use tipoff::crypto::{KeyPurpose, Keyring};
 use tipoff::domain::{Role, VisitFinding, local_day};
-use tipoff::entities::{audit_entry, recusal, relative_filing, relative_visit};
+use tipoff::entities::{recusal, relative_filing, relative_visit, report};
 use tipoff::services::keys::rows_using;
-use tipoff::services::recusal::{file_relative, list_relatives};
+use tipoff::services::recusal::list_relatives;
 use tipoff::services::register::{NewVisit, Reading, Which, record_visit, register};
 use uuid::Uuid;
 
 use crate::helpers::cli::{run_cli, said};
 use crate::helpers::reports::submit;
+use crate::helpers::storage::audit_entries;
 use crate::helpers::{Staff, TestApp, body_with};
 use crate::on_both_backends;
 
@@ -46,37 +47,51 @@ const HEADERS: [&str; 9] = [
 /// The admin files the relative of staff account `staff`, as the page's form sends it.
 async fn file_for_account(admin: &Staff<'_>, staff: Uuid, name: &str) -> reqwest::Response {
     let staff = staff.to_string();
-    admin
-        .post(
-            "/staff/admin/relatives",
-            &[
-                ("staff", staff.as_str()),
-                ("name", name),
-                ("relation", "配偶"),
-                ("village", "qingshan-village"),
-                ("support", "dibao"),
-            ],
-        )
-        .await
+    let fields = account_filing(&staff, name, "配偶", "qingshan-village", "dibao");
+    admin.post("/staff/admin/relatives", &fields).await
 }
 
-/// The admin files 刘小红, the daughter of a village party secretary who has no account.
-async fn file_for_cadre(admin: &Staff<'_>) -> reqwest::Response {
-    admin
-        .post(
-            "/staff/admin/relatives",
-            &[
-                ("staff", ""),
-                ("cadre_name", "刘某某"),
-                ("cadre_post", "党支部书记"),
-                ("cadre_village", "qingshan-village"),
-                ("name", "刘小红"),
-                ("relation", "女儿"),
-                ("village", "xinmin-village"),
-                ("support", "tekun"),
-            ],
-        )
-        .await
+/// The form's fields filing `name`, `relation` of staff account `staff`, living in `village`
+/// and on `support`.
+fn account_filing<'a>(
+    staff: &'a str,
+    name: &'a str,
+    relation: &'a str,
+    village: &'a str,
+    support: &'a str,
+) -> [(&'a str, &'a str); 5] {
+    [
+        ("staff", staff),
+        ("name", name),
+        ("relation", relation),
+        ("village", village),
+        ("support", support),
+    ]
+}
+
+/// A report of a connection saying `description`, naming nobody.
+async fn connection_report(app: &TestApp, description: &str) -> report::Model {
+    let body = json!({"category": "connection", "description": description, "anonymous": true});
+    submit(app, body).await.report
+}
+
+async fn all_visits(app: &TestApp) -> Vec<relative_visit::Model> {
+    relative_visit::Entity::find().all(app.db()).await.unwrap()
+}
+
+async fn all_filings(app: &TestApp) -> Vec<relative_filing::Model> {
+    relative_filing::Entity::find().all(app.db()).await.unwrap()
+}
+
+/// The admin and 周明, an inspector, as accounts: their ids.
+async fn admin_and_zhou(app: &TestApp) -> (Uuid, Uuid) {
+    let admin = app
+        .create_staff("admin", "管理员", &[Role::Admin], &[])
+        .await;
+    let zhou = app
+        .create_staff("zhou", "周明", &[Role::Inspector], &[])
+        .await;
+    (admin, zhou)
 }
 
 async fn filing_of(app: &TestApp, user: Option<Uuid>) -> relative_filing::Model {
@@ -89,12 +104,8 @@ async fn filing_of(app: &TestApp, user: Option<Uuid>) -> relative_filing::Model 
 }
 
 async fn audited(app: &TestApp, action: &str) -> Vec<String> {
-    audit_entry::Entity::find()
-        .filter(audit_entry::Column::Action.eq(action))
-        .order_by_asc(audit_entry::Column::Seq)
-        .all(app.db())
+    audit_entries(app, action)
         .await
-        .unwrap()
         .into_iter()
         .map(|e| e.detail)
         .collect()
@@ -120,7 +131,7 @@ async fn an_inspector_visits_one_filing_and_exports_the_one_not_yet_visited(app:
         file_for_account(&admin, zhou, "欧阳晓岚").await.status(),
         200
     );
-    let filed = body_with(file_for_cadre(&admin).await, 200).await;
+    let filed = body_with(admin.file_for_cadre().await, 200).await;
     assert!(
         filed.contains("刘小红") && filed.contains("刘某某"),
         "{filed}"
@@ -139,18 +150,8 @@ async fn an_inspector_visits_one_filing_and_exports_the_one_not_yet_visited(app:
     }
 
     // The account's filing recuses it; the cadre without an account recuses no one.
-    let about_zhou = submit(
-        &app,
-        json!({"category": "connection", "description": "欧阳晓岚家条件很好还在领低保", "anonymous": true}),
-    )
-    .await
-    .report;
-    let about_cadre = submit(
-        &app,
-        json!({"category": "connection", "description": "刘小红家有车有房还在领特困", "anonymous": true}),
-    )
-    .await
-    .report;
+    let about_zhou = connection_report(&app, "欧阳晓岚家条件很好还在领低保").await;
+    let about_cadre = connection_report(&app, "刘小红家有车有房还在领特困").await;
     let recused = |id: Uuid| {
         recusal::Entity::find()
             .filter(recusal::Column::ReportId.eq(id))
@@ -191,9 +192,8 @@ async fn an_inspector_visits_one_filing_and_exports_the_one_not_yet_visited(app:
     assert_eq!(operator.post(&visit_path, &visit).await.status(), 403);
 
     // The inspector records the visit of three days ago.
-    let done = inspector.post(&visit_path, &visit).await;
-    assert_eq!(done.status(), 303);
-    let visits = relative_visit::Entity::find().all(app.db()).await.unwrap();
+    inspector.post_for(&visit_path, &visit, 303).await;
+    let visits = all_visits(&app).await;
     assert_eq!(visits.len(), 1);
     assert_eq!(visits[0].filing_id, of_zhou.id);
     assert_eq!(visits[0].visited_on, today - Duration::days(3));
@@ -279,9 +279,13 @@ async fn an_inspector_visits_one_filing_and_exports_the_one_not_yet_visited(app:
 }
 
 /// A visit by 王五 on `on` with `finding`, refused: the page that says why.
+/// A visit by 王五 `on` a day, with its `finding`, as the visit form sends it.
+fn visit_form<'a>(on: &'a str, finding: &'a str) -> [(&'a str, &'a str); 3] {
+    [("on", on), ("visitor", "王五"), ("finding", finding)]
+}
+
 async fn refused_visit(staff: &Staff<'_>, path: &str, on: &str, finding: &str) -> String {
-    let visit = [("on", on), ("visitor", "王五"), ("finding", finding)];
-    body_with(staff.post(path, &visit).await, 422).await
+    staff.post_for(path, &visit_form(on, finding), 422).await
 }
 
 async fn refused_visits_and_filings_show_the_form_again_with_the_reason(app: TestApp) {
@@ -302,11 +306,7 @@ async fn refused_visits_and_filings_show_the_form_again_with_the_reason(app: Tes
     let tomorrow = (local_day(app.state.now()) + Duration::days(1))
         .format("%Y-%m-%d")
         .to_string();
-    let visit = [
-        ("on", tomorrow.as_str()),
-        ("visitor", "王五"),
-        ("finding", "conform"),
-    ];
+    let visit = visit_form(&tomorrow, "conform");
     let page = body_with(inspector.post(&path, &visit).await, 422).await;
     assert!(page.contains("日期不能晚于今天。"), "{page}");
     assert!(page.contains(&format!("value=\"{tomorrow}\"")) && page.contains("value=\"王五\""));
@@ -323,30 +323,14 @@ async fn refused_visits_and_filings_show_the_form_again_with_the_reason(app: Tes
     assert!(page.contains("日期格式应为"));
     let page = refused_visit(&zhou, &path, "2026-09-01", "conform").await;
     assert!(page.contains("须由其他人员入户核实"));
-    assert!(
-        relative_visit::Entity::find()
-            .all(app.db())
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(all_visits(&app).await.is_empty());
     let missing = format!("/staff/relatives/{}/visits", Uuid::new_v4());
-    let ok_visit = [
-        ("on", "2026-09-01"),
-        ("visitor", "王五"),
-        ("finding", "conform"),
-    ];
+    let ok_visit = visit_form("2026-09-01", "conform");
     assert_eq!(inspector.post(&missing, &ok_visit).await.status(), 404);
 
     // A filing without the relative's name: the form comes back as typed.
     let staff = zhou_id.to_string();
-    let typed = [
-        ("staff", staff.as_str()),
-        ("name", " "),
-        ("relation", "表弟"),
-        ("village", "xinmin-village"),
-        ("support", "dibian"),
-    ];
+    let typed = account_filing(&staff, " ", "表弟", "xinmin-village", "dibian");
     let page = body_with(admin.post("/staff/admin/relatives", &typed).await, 422).await;
     assert!(page.contains("亲属姓名至少需要两个字"), "{page}");
     assert!(page.contains("value=\"表弟\""));
@@ -373,35 +357,15 @@ async fn refused_visits_and_filings_show_the_form_again_with_the_reason(app: Tes
     ];
     let page = body_with(admin.post("/staff/admin/relatives", &both).await, 422).await;
     assert!(page.contains("请只选其一"));
-    assert_eq!(
-        relative_filing::Entity::find()
-            .all(app.db())
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(all_filings(&app).await.len(), 1);
 }
 
 async fn a_filing_made_before_the_register_existed_still_recuses(app: TestApp) {
-    let admin = app
-        .create_staff("admin", "管理员", &[Role::Admin], &[])
-        .await;
-    let zhou = app
-        .create_staff("zhou", "周明", &[Role::Inspector], &[])
-        .await;
+    let (admin, zhou) = admin_and_zhou(&app).await;
     let keyring = &app.state.keyring;
-    let filed = file_relative(
-        app.db(),
-        keyring,
-        zhou,
-        "欧阳晓岚",
-        Some("配偶"),
-        admin,
-        app.state.now(),
-    )
-    .await
-    .unwrap();
+    let filed = app
+        .filed_relative(zhou, "欧阳晓岚", Some("配偶"), admin)
+        .await;
     // Back to the schema before the register, the filing in it; then forward again.
     Migrator::down(app.db(), Some(1))
         .await
@@ -432,12 +396,7 @@ async fn a_filing_made_before_the_register_existed_still_recuses(app: TestApp) {
     let old = filing_of(&app, Some(zhou)).await;
     assert_eq!((old.support, old.village), (None, None));
 
-    let named = submit(
-        &app,
-        json!({"category": "connection", "description": "欧阳晓岚家条件很好还在领低保", "anonymous": true}),
-    )
-    .await
-    .report;
+    let named = connection_report(&app, "欧阳晓岚家条件很好还在领低保").await;
     let row = recusal::Entity::find_by_id((named.id, zhou))
         .one(db)
         .await
@@ -449,41 +408,24 @@ async fn a_filing_made_before_the_register_existed_still_recuses(app: TestApp) {
     let unvisited = inspector.page("/staff/relatives?which=unvisited").await;
     assert!(unvisited.contains("欧阳晓岚") && unvisited.contains("周明"));
     let path = format!("/staff/relatives/{filed}/visits");
-    let visit = [
-        ("on", "2026-09-01"),
-        ("visitor", "王五"),
-        ("finding", "conform"),
-    ];
+    let visit = visit_form("2026-09-01", "conform");
     assert_eq!(inspector.post(&path, &visit).await.status(), 303);
     let admin = app.sign_in("admin").await;
-    let gone = admin
-        .post(
+    admin
+        .post_for(
             &format!("/staff/admin/relatives/{filed}/remove"),
             &[("confirmed", "yes")],
+            200,
         )
         .await;
-    assert_eq!(gone.status(), 200);
-    assert!(
-        relative_visit::Entity::find()
-            .all(db)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(all_visits(&app).await.is_empty());
 }
 
 async fn a_visit_stays_readable_once_its_filings_key_is_rewrapped(app: TestApp) {
-    let admin = app
-        .create_staff("admin", "管理员", &[Role::Admin], &[])
-        .await;
-    let zhou = app
-        .create_staff("zhou", "周明", &[Role::Inspector], &[])
-        .await;
+    let (admin, zhou) = admin_and_zhou(&app).await;
     let inspector = app.staff("zheng", "郑主任", &[Role::Inspector]).await;
     let keyring = &app.state.keyring;
-    let filed = file_relative(app.db(), keyring, zhou, "欧阳晓岚", None, admin, app.now())
-        .await
-        .unwrap();
+    let filed = app.filed_relative(zhou, "欧阳晓岚", None, admin).await;
     let visit = NewVisit {
         visited_on: local_day(app.now()),
         visitor: "王五、李四",

@@ -451,9 +451,9 @@ async fn an_admin_manages_sites_and_prints_a_notice_whose_code_leads_to_the_site
     );
 
     let disabled = admin
-        .post(&format!("/staff/sites/{}/disable", site.id), &[])
+        .post_for(&format!("/staff/sites/{}/disable", site.id), &[], 200)
         .await;
-    assert!(body_with(disabled, 200).await.contains("已停用张贴点"));
+    assert!(disabled.contains("已停用张贴点"));
     assert!(!site_is_enabled(&app, site.id).await);
     let audited = audit_entries(&app, "site_change").await;
     assert_eq!(audited.len(), 2);

@@ -154,8 +154,8 @@ async fn state_changing_requests_need_the_sessions_csrf_token(app: TestApp) {
         "nothing was created"
     );
 
-    let created = admin.post("/staff/admin/users", &fields).await;
-    assert!(body_with(created, 200).await.contains("newop"));
+    let created = admin.post_for("/staff/admin/users", &fields, 200).await;
+    assert!(created.contains("newop"));
     let users = tipoff::services::staff::list_users(app.db()).await.unwrap();
     assert!(
         users
@@ -221,16 +221,16 @@ async fn an_operator_enters_a_phoned_report_and_reads_out_the_code(app: TestApp)
         "the operator is recorded"
     );
 
-    let invalid = operator
-        .post(
+    let html = operator
+        .post_for(
             "/staff/intake",
             &[
                 ("channel", "carrier-pigeon"),
                 ("description", "这是一段描述文字"),
             ],
+            422,
         )
         .await;
-    let html = body_with(invalid, 422).await;
     assert!(html.contains("这是一段描述文字"), "typed text kept");
     assert!(html.contains("href=\"#channel\""));
 }
@@ -328,10 +328,12 @@ async fn an_inspector_enrols_totp_and_each_code_works_once() {
     let secret = totp_secret_on(&page);
     let code_now = || tipoff::crypto::totp_code(&secret, app.now().timestamp() as u64).unwrap();
 
-    let wrong = staff.post("/staff/totp", &[("code", "000000")]).await;
-    assert_eq!(wrong.status(), 422);
-    let enrolled = staff.post("/staff/totp", &[("code", &code_now())]).await;
-    assert_eq!(enrolled.status(), 303);
+    staff
+        .post_for("/staff/totp", &[("code", "000000")], 422)
+        .await;
+    staff
+        .post_for("/staff/totp", &[("code", &code_now())], 303)
+        .await;
     assert_eq!(
         staff.get("/staff/cases").await.status(),
         200,

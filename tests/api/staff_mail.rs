@@ -8,7 +8,7 @@ use tipoff::services::outbox::{self as mail_outbox, FAILED, PENDING};
 use tipoff::services::routing;
 
 use crate::helpers::mail::{BUREAU, POST, SmtpSink, outbox_rows, via_smtp};
-use crate::helpers::reports::{report_body, submit};
+use crate::helpers::reports::{report_body, report_on_a_cadre, submit};
 use crate::helpers::storage::audit_entries;
 use crate::helpers::{
     Backend, TestApp, body_with, free_port, smtp_server_available, spawn_app_with,
@@ -48,9 +48,7 @@ async fn a_failed_mail_is_shown_to_admins_and_inspectors_and_sent_again(backend:
     assert!(!page.contains("mail-alarm"), "{page}");
     assert!(page.contains("没有发送失败的邮件"));
 
-    let case = submit(&app, report_body("connection", "dalu-community", None))
-        .await
-        .report;
+    let case = report_on_a_cadre(&app, "connection", "dalu-community").await;
     // Nobody listens on the port: the one attempt allowed fails.
     let batch = app.run_outbox().await;
     assert_eq!(batch.failed, 1);
@@ -104,8 +102,8 @@ async fn a_failed_mail_is_shown_to_admins_and_inspectors_and_sent_again(backend:
     assert!(page.contains("id=\"pending-count\">1<"));
     assert!(!inspector.page("/staff/cases").await.contains(ALARM));
     // A second press finds nothing to send again.
-    let again = admin.post(&path, &[]).await;
-    assert!(body_with(again, 404).await.contains("已不在发送失败之列"));
+    let again = admin.post_for(&path, &[], 404).await;
+    assert!(again.contains("已不在发送失败之列"));
     let audited = audit_entries(&app, "mail_retry").await;
     assert_eq!(audited.len(), 1);
 
@@ -144,9 +142,7 @@ fn routing_record(page: &str) -> &str {
 async fn an_inspector_escalates_a_case_from_its_page_and_sees_the_routing_record(app: TestApp) {
     app.set_clock("2024-10-03 10:00");
     let inspector = app.signed_in("li.jc", "李监察", Role::Inspector).await;
-    let case = submit(&app, report_body("connection", "dalu-community", None))
-        .await
-        .report;
+    let case = report_on_a_cadre(&app, "connection", "dalu-community").await;
     let page_path = format!("/staff/cases/{}", case.id);
     let page = inspector.page(&page_path).await;
     let record = routing_record(&page);
@@ -232,16 +228,13 @@ async fn an_inspector_escalates_a_case_from_its_page_and_sees_the_routing_record
     .await
     .report;
     let response = inspector
-        .post(
+        .post_for(
             &format!("/staff/cases/{}/escalate", about_staff.id),
             &[("group", "civil_affairs_post")],
+            422,
         )
         .await;
-    assert!(
-        body_with(response, 422)
-            .await
-            .contains("反映民政工作人员的案件不转送本级民政岗")
-    );
+    assert!(response.contains("反映民政工作人员的案件不转送本级民政岗"));
     assert_eq!(
         outbox_rows(app.db())
             .await
@@ -270,27 +263,24 @@ async fn an_admin_gives_a_new_account_a_mail_address(app: TestApp) {
         ]
     };
     let refused = admin
-        .post(
+        .post_for(
             "/staff/admin/users",
             &fields("li.jc", "li.jc at example.org"),
+            422,
         )
         .await;
-    assert!(body_with(refused, 422).await.contains("邮箱地址格式不正确"));
+    assert!(refused.contains("邮箱地址格式不正确"));
     let created = admin
-        .post(
+        .post_for(
             "/staff/admin/users",
             &fields("li.jc", " li.jc@example.org "),
+            200,
         )
         .await;
-    assert!(
-        body_with(created, 200)
-            .await
-            .contains("<td>li.jc@example.org</td>")
-    );
-    let without = admin
-        .post("/staff/admin/users", &fields("wang.jc", ""))
+    assert!(created.contains("<td>li.jc@example.org</td>"));
+    admin
+        .post_for("/staff/admin/users", &fields("wang.jc", ""), 200)
         .await;
-    assert_eq!(without.status(), 200);
     let emails: Vec<(String, Option<String>)> = user::Entity::find()
         .all(app.db())
         .await
@@ -321,11 +311,11 @@ async fn a_case_about_civil_affairs_staff_is_never_offered_to_their_post(app: Te
         "{choices:?}"
     );
     // Posted anyway, it is refused with the reason.
-    let refused = inspector
-        .post(
+    inspector
+        .post_for(
             &format!("/staff/cases/{}/escalate", case.id),
             &[("group", "civil_affairs_post")],
+            422,
         )
         .await;
-    assert_eq!(refused.status(), 422);
 }

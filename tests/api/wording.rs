@@ -99,8 +99,7 @@ async fn the_operator_form_asks_for_the_reporters_name_and_names_what_is_missing
         ("description", "来电反映：办低保要先送两条烟"),
         ("anonymous", "false"),
     ];
-    let refused = operator.post("/staff/intake", &call).await;
-    let page = body_with(refused, 422).await;
+    let page = operator.post_for("/staff/intake", &call, 422).await;
     for named in ["请填写：举报人姓名", "请填写：举报人电话（手机或座机）"]
     {
         assert_eq!(page.matches(named).count(), 2, "{named} in {page}");
@@ -111,8 +110,7 @@ async fn the_operator_form_asks_for_the_reporters_name_and_names_what_is_missing
     );
     assert!(!UNNAMED.iter().any(|old| page.contains(old)));
 
-    let english = operator.post("/staff/intake?lang=en", &call).await;
-    let page = body_with(english, 422).await;
+    let page = operator.post_for("/staff/intake?lang=en", &call, 422).await;
     assert!(
         page.contains(&escaped("Please fill in: Reporter's name")),
         "{page}"
@@ -154,9 +152,9 @@ async fn roles_and_the_partner_system_channel_are_named_for_people(app: TestApp)
     assert!(!users.contains("话务登记员") && !users.contains("纪检办理人员"));
     // The filing form names the field it misses too.
     let filing = admin
-        .post("/staff/admin/relatives", &[("name", "王小明")])
+        .post_for("/staff/admin/relatives", &[("name", "王小明")], 422)
         .await;
-    assert!(body_with(filing, 422).await.contains("请选择：工作人员"));
+    assert!(filing.contains("请选择：工作人员"));
 
     let users = admin.page("/staff/admin/users?lang=en").await;
     for label in ["Hotline operator", "Discipline inspector", "Administrator"] {

@@ -6,6 +6,7 @@ use std::io::Cursor;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use tipoff::domain::Role;
 use tipoff::entities::{attachment, report};
+use uuid::Uuid;
 
 use super::reports::report_form;
 use super::{Staff, TestApp};
@@ -223,4 +224,21 @@ pub async fn staff_get(staff: &Staff<'_>, path: &str) -> reqwest::Response {
     let response = staff.get(path).await;
     no_5xx(&response);
     response
+}
+
+/// The page of case `id` as `staff` is shown it (`staff_get`).
+pub async fn case_page(staff: &Staff<'_>, id: Uuid) -> String {
+    let path = format!("/staff/cases/{id}");
+    staff_get(staff, &path).await.text().await.unwrap()
+}
+
+/// The bytes `staff` is served for case `id`'s first attachment (`staff_get`).
+pub async fn first_attachment(staff: &Staff<'_>, id: Uuid) -> Vec<u8> {
+    let path = format!("/staff/cases/{id}/attachments/1");
+    staff_get(staff, &path)
+        .await
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec()
 }

@@ -90,6 +90,26 @@ pub async fn report_saying(
     submit(app, body).await
 }
 
+/// An anonymous report of a connection in Qingshan village naming its party secretary 刘某某
+/// and saying `description`, with his role if given.
+pub async fn report_on_the_secretary(
+    app: &TestApp,
+    description: &str,
+    role: Option<&str>,
+) -> Submitted {
+    let mut body = json!({
+        "category": "connection",
+        "village": "qingshan-village",
+        "subject": "刘某某，青山村党支部书记",
+        "description": description,
+        "anonymous": true
+    });
+    if let Some(role) = role {
+        body["subject_role"] = json!(role);
+    }
+    submit(app, body).await
+}
+
 /// An anonymous report naming a cadre, in `category` and `village`, and the cadre's role if
 /// given (which can change who is told).
 pub fn report_body(category: &str, village: &str, role: Option<&str>) -> Value {
@@ -104,6 +124,13 @@ pub fn report_body(category: &str, village: &str, role: Option<&str>) -> Value {
         body["subject_role"] = json!(role);
     }
     body
+}
+
+/// The stored report of `report_body(category, village, None)`: a cadre named, with no role.
+pub async fn report_on_a_cadre(app: &TestApp, category: &str, village: &str) -> report::Model {
+    submit(app, report_body(category, village, None))
+        .await
+        .report
 }
 
 /// The report form's fields for a valid anonymous report saying `description`, each of

@@ -4,10 +4,11 @@
 
 use tipoff::domain::Role;
 use tipoff::services::cases::Viewer;
+use tipoff::services::recusal::file_relative;
 use tipoff::services::staff::{NewUser, UserSummary, begin_totp, confirm_totp, create_user};
 use uuid::Uuid;
 
-use super::{TestApp, hidden_value, serde_urlencoded_pairs};
+use super::{TestApp, body_with, hidden_value, serde_urlencoded_pairs};
 
 impl TestApp {
     /// Creates a staff account known also by `aliases` (for recusal).
@@ -20,6 +21,21 @@ impl TestApp {
     ) -> Uuid {
         self.create_account(username, display_name, roles, aliases, None)
             .await
+    }
+
+    /// Files `name` as a close relative (`relation`, if known) of staff account `staff`
+    /// straight through the service, as `by` at the app's time; the filing's id.
+    pub async fn filed_relative(
+        &self,
+        staff: Uuid,
+        name: &str,
+        relation: Option<&str>,
+        by: Uuid,
+    ) -> Uuid {
+        let keyring = &self.state.keyring;
+        file_relative(self.db(), keyring, staff, name, relation, by, self.now())
+            .await
+            .unwrap()
     }
 
     /// A new staff account as the services see it: who, in which roles.
@@ -244,6 +260,22 @@ impl<'a> Staff<'a> {
         assert_eq!(filed.status(), 200);
     }
 
+    /// Files 刘小红, the daughter of Qingshan's village party secretary 刘某某 who has no
+    /// account, as the admin page's form sends it; the page's answer.
+    pub async fn file_for_cadre(&self) -> reqwest::Response {
+        let fields = [
+            ("staff", ""),
+            ("cadre_name", "刘某某"),
+            ("cadre_post", "党支部书记"),
+            ("cadre_village", "qingshan-village"),
+            ("name", "刘小红"),
+            ("relation", "女儿"),
+            ("village", "xinmin-village"),
+            ("support", "tekun"),
+        ];
+        self.post("/staff/admin/relatives", &fields).await
+    }
+
     /// The HTML of a staff page, whatever its status.
     pub async fn page(&self, path: &str) -> String {
         self.get(path).await.text().await.expect("staff page")
@@ -297,6 +329,11 @@ impl<'a> Staff<'a> {
         let mut all: Vec<(&str, &str)> = vec![("csrf", self.csrf.as_str())];
         all.extend_from_slice(fields);
         self.post_raw(path, &all).await
+    }
+
+    /// Posts a staff form whose answer must come with `status`, and returns the page.
+    pub async fn post_for(&self, path: &str, fields: &[(&str, &str)], status: u16) -> String {
+        body_with(self.post(path, fields).await, status).await
     }
 
     /// Posts a staff form whose answer is a page for this person's eyes only (200, never
