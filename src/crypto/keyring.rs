@@ -337,18 +337,40 @@ fn validate_id(id: &str) -> Result<(), String> {
 
 /// toml's own Display quotes the offending source line, which may be a secret; keep only
 /// the line number and the message, with any quoted value in it blanked out.
+/// The words of the keyring format, which a parse error may name.
+const VOCABULARY: [&str; 10] = [
+    "key", "id", "purpose", "active", "secret", "kek", "lookup", "index", "form", "audit",
+];
+
 fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
     let mut message = String::new();
-    let mut in_quote = false;
+    // The quote or backquote the text being read is inside of: quoted text is a value from
+    // the file (serde names a bad value in backquotes, the parser a bad string in quotes),
+    // and a value may hold anything, a swallowed secret included, quotes of the other kind too.
+    let mut inside: Option<(char, String)> = None;
     for c in e.message().trim().chars() {
-        if c == '"' {
-            in_quote = !in_quote;
-            message.push_str(if in_quote { "\"…" } else { "\"" });
-        } else if c == '\n' {
-            message.push_str("; ");
-        } else if !in_quote {
-            message.push(c);
+        match &mut inside {
+            None if c == '"' || c == '`' => inside = Some((c, String::new())),
+            None if c == '\n' => message.push_str("; "),
+            None => message.push(c),
+            Some((close, value)) if c == *close => {
+                // Only the file's own vocabulary (the purposes and fields the parser expects)
+                // is repeated; any other word might be a piece of a secret.
+                let shown = if c == '`' && VOCABULARY.contains(&value.as_str()) {
+                    value.as_str()
+                } else {
+                    "…"
+                };
+                message.extend([c]);
+                message.push_str(shown);
+                message.extend([c]);
+                inside = None;
+            }
+            Some((_, value)) => value.push(c),
         }
+    }
+    if let Some((open, _)) = inside {
+        message.extend([open, '…']);
     }
     match e.span().and_then(|span| text.get(..span.start)) {
         Some(before) => format!("line {}: {message}", before.matches('\n').count() + 1),
@@ -578,6 +600,28 @@ mod tests {
         assert!(!msg.contains("c2VjcmV0"), "{msg}");
         let secret_line = text.lines().find(|l| l.starts_with("secret")).unwrap();
         assert!(!msg.contains(secret_line), "{msg}");
+    }
+
+    /// An unclosed multi-line string swallows the lines after it, a secret among them, into a
+    /// value the error then names (found by the fuzzer: an odd quote inside that value threw
+    /// the redaction of quoted text out of step).
+    #[test]
+    fn a_value_swallowing_a_secret_is_not_echoed() {
+        let text = r#"[[key]]
+id = "kek-a"
+purpose = '''
+[[key]]
+id = "x"
+ad"
+secret = "IiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiI="
+'''
+active = true
+secret = "ERERERERERERERERERERERERERERERERERERERERERE="
+"#;
+        let err = Keyring::parse_str(text, "keyring.toml").unwrap_err();
+        let msg = err.to_string();
+        assert!(!msg.contains("IiIiIiIi"), "{msg}");
+        assert!(msg.contains("line "), "{msg}");
     }
 
     #[test]
