@@ -372,10 +372,32 @@ fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
     if let Some((open, _)) = inside {
         message.extend([open, '…']);
     }
+    // A value may itself hold the closing quote, so the pass above can be thrown out of step:
+    // whatever is left that looks like key material (a long base64 run) goes too.
+    let message = mask_key_material(&message);
     match e.span().and_then(|span| text.get(..span.start)) {
         Some(before) => format!("line {}: {message}", before.matches('\n').count() + 1),
         None => message,
     }
+}
+
+/// `text` with every run of twelve or more base64 characters replaced by `…`: no word of
+/// the format is that long, and every secret is.
+fn mask_key_material(text: &str) -> String {
+    let is_base64 = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=');
+    let mut masked = String::with_capacity(text.len());
+    let mut run = String::new();
+    for c in text.chars() {
+        if is_base64(c) {
+            run.push(c);
+            continue;
+        }
+        masked.push_str(if run.len() >= 12 { "…" } else { &run });
+        run.clear();
+        masked.push(c);
+    }
+    masked.push_str(if run.len() >= 12 { "…" } else { &run });
+    masked
 }
 
 fn create_parent(path: &Path) -> io::Result<()> {
