@@ -226,9 +226,9 @@ impl From<report::Model> for Tracked {
 
 /// A report found by its tracking code, with its messages: one indexed read (the report
 /// joined to its messages), which is all a reporter's status page needs but for a closed
-/// case's feedback. The statement is written once per backend and number of lookup keys
-/// and its rows read by position: a look-up builds no query and maps no column it does not
-/// use.
+/// case's feedback. The statement's text depends only on the backend and the number of
+/// lookup keys, and its rows are read by position: a look-up runs no query builder and maps
+/// no column it does not use.
 pub(crate) async fn find_with_messages<C: ConnectionTrait>(
     db: &C,
     keyring: &Keyring,
@@ -284,8 +284,8 @@ pub(crate) async fn find_with_messages<C: ConnectionTrait>(
 }
 
 /// The report with the given tracking hashes and each of its messages, oldest first: one
-/// row per message (or one with no message). Both tables are read through an index (`ux_reports_tracking_hash`,
-/// `ix_messages_report`).
+/// row per message (or one with no message). Both tables are read through an index
+/// (`ux_reports_tracking_hash`, `ix_messages_report`).
 fn with_messages(backend: DbBackend, hashes: Vec<Vec<u8>>) -> Statement {
     let placeholders: Vec<String> = (1..=hashes.len())
         .map(|n| match backend {
