@@ -17,6 +17,7 @@ pub mod mail;
 pub mod media;
 pub mod qr;
 pub mod services;
+pub mod sqlite_reads;
 pub mod startup;
 pub mod telemetry;
 pub mod web;

@@ -146,6 +146,7 @@ impl Application {
             .with_writer(crate::db::connect_writer(&settings.database).await?);
         let state = web::Data::new(AppState {
             db,
+            reads: crate::sqlite_reads::SqliteReads::new(&settings.database.url),
             commits,
             keyring,
             villages: Villages::new(settings.villages.clone()),

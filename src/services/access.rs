@@ -3,10 +3,11 @@
 //! so a change of where keys come from touches this module alone.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::types::FromSql;
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect,
-    Statement, Value,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    QueryFilter, QueryResult, QuerySelect, Statement, TryGetable, Value,
 };
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -16,6 +17,7 @@ use crate::config::{CIVIL_AFFAIRS_POST, DISTRICT_BUREAU};
 use crate::crypto::{Dek, Keyring, SealContext, WrappedDek};
 use crate::domain::{Role, Status, TrackingCode};
 use crate::entities::{case_route, message, recusal, report, user, user_role};
+use crate::sqlite_reads::SqliteReads;
 
 /// The table a report's own fields are sealed for.
 const REPORTS: &str = "reports";
@@ -226,67 +228,49 @@ impl From<report::Model> for Tracked {
 
 /// A report found by its tracking code, with its messages: one indexed read (the report
 /// joined to its messages), which is all a reporter's status page needs but for a closed
-/// case's feedback. The statement's text depends only on the backend and the number of
-/// lookup keys, and its rows are read by position: a look-up runs no query builder and maps
-/// no column it does not use.
-pub(crate) async fn find_with_messages<C: ConnectionTrait>(
-    db: &C,
+/// case's feedback. On a SQLite file it runs on this thread (`SqliteReads`), elsewhere
+/// through the pool; either way it sees what has been committed. The statement's text
+/// depends only on the backend and the number of lookup keys, and its rows are read by
+/// position: a look-up runs no query builder and maps no column it does not use.
+pub(crate) async fn find_with_messages(
+    db: &DatabaseConnection,
+    reads: &SqliteReads,
     keyring: &Keyring,
     code: &TrackingCode,
 ) -> Result<Option<(Tracked, Vec<message::Model>)>, ServiceError> {
     let hashes = keyring.lookup_hashes(code);
-    let rows = db
-        .query_all_raw(with_messages(
-            db.get_database_backend(),
-            hashes.iter().map(|(_, h)| h.clone()).collect(),
-        ))
-        .await?;
-    let Some(first) = rows.first() else {
+    let read = with_messages(db, reads, hashes.iter().map(|(_, h)| h.clone()).collect()).await?;
+    let Some((tracked, key_id)) = read.found else {
         return Ok(None);
     };
-    let tracked = Tracked {
-        id: first.try_get_by_index(0)?,
-        anonymous: first.try_get_by_index(1)?,
-        status: first.try_get_by_index(2)?,
-        received_on: first.try_get_by_index(3)?,
-        status_changed_at: first.try_get_by_index(4)?,
-        merged_into: first.try_get_by_index(5)?,
-        purged_on: first.try_get_by_index(6)?,
-        dek: WrappedDek {
-            dek_id: first.try_get_by_index(7)?,
-            kek_id: first.try_get_by_index(8)?,
-            bytes: first.try_get_by_index(9)?,
-        },
-    };
-    let key_id: String = first.try_get_by_index(10)?;
-    let mut messages = Vec::new();
-    for row in &rows {
-        let Some(id) = row.try_get_by_index::<Option<Uuid>>(11)? else {
-            continue;
-        };
-        // Codes are unique under each key; a report matched under another key is not this
-        // one's and brings no messages here.
-        if row.try_get_by_index::<Uuid>(0)? != tracked.id {
-            continue;
-        }
-        messages.push(message::Model {
-            id,
-            report_id: tracked.id,
-            from_inspector: row.try_get_by_index(12)?,
-            author_id: row.try_get_by_index(13)?,
-            at: row.try_get_by_index(14)?,
-            body: row.try_get_by_index(15)?,
-            read_at: row.try_get_by_index(16)?,
-        });
-    }
     rehash(db, hashes, tracked.id, &key_id).await?;
-    Ok(Some((tracked, messages)))
+    Ok(Some((tracked, read.messages)))
+}
+
+/// Does the same database work as a lookup of an unknown code, so a malformed code cannot
+/// be told from an unknown one by its timing: the same read, with as many stand-in hashes
+/// as a real code has (one per lookup key).
+pub(crate) async fn find_nothing(
+    db: &DatabaseConnection,
+    reads: &SqliteReads,
+    keyring: &Keyring,
+) -> Result<(), ServiceError> {
+    let stand_ins = (0..keyring.lookup_key_count())
+        .map(|_| keyring.dummy_lookup_hash())
+        .collect();
+    with_messages(db, reads, stand_ins).await?;
+    Ok(())
 }
 
 /// The report with the given tracking hashes and each of its messages, oldest first: one
 /// row per message (or one with no message). Both tables are read through an index
 /// (`ux_reports_tracking_hash`, `ix_messages_report`).
-fn with_messages(backend: DbBackend, hashes: Vec<Vec<u8>>) -> Statement {
+async fn with_messages(
+    db: &DatabaseConnection,
+    reads: &SqliteReads,
+    hashes: Vec<Vec<u8>>,
+) -> Result<WithMessages, ServiceError> {
+    let backend = db.get_database_backend();
     let placeholders: Vec<String> = (1..=hashes.len())
         .map(|n| match backend {
             DbBackend::Postgres => format!("${n}"),
@@ -302,11 +286,95 @@ fn with_messages(backend: DbBackend, hashes: Vec<Vec<u8>>) -> Statement {
          WHERE r.tracking_hash IN ({}) ORDER BY m.at",
         placeholders.join(", ")
     );
-    Statement::from_sql_and_values(
-        backend,
-        sql,
-        hashes.into_iter().map(|h| Value::Bytes(Some(h))),
-    )
+    let mut read = WithMessages::default();
+    let direct = reads.read(|c| -> Result<(), ServiceError> {
+        let mut statement = c.prepare_cached(&sql)?;
+        let mut rows = statement.query(rusqlite::params_from_iter(&hashes))?;
+        while let Some(row) = rows.next()? {
+            read.take(row)?;
+        }
+        Ok(())
+    });
+    match direct {
+        Some(done) => done?,
+        None => {
+            let values = hashes.into_iter().map(|h| Value::Bytes(Some(h)));
+            let statement = Statement::from_sql_and_values(backend, sql, values);
+            for row in db.query_all_raw(statement).await? {
+                read.take(&row)?;
+            }
+        }
+    }
+    Ok(read)
+}
+
+/// What the look-up statement's rows come to: the report and the key its hash was found
+/// under, and its messages.
+#[derive(Default)]
+struct WithMessages {
+    found: Option<(Tracked, String)>,
+    messages: Vec<message::Model>,
+}
+
+impl WithMessages {
+    fn take(&mut self, row: &impl ByIndex) -> Result<(), ServiceError> {
+        let id: Uuid = row.at(0)?;
+        let (tracked, _) = match &self.found {
+            Some(found) => found,
+            None => self.found.insert((
+                Tracked {
+                    id,
+                    anonymous: row.at(1)?,
+                    status: row.at(2)?,
+                    received_on: row.at(3)?,
+                    status_changed_at: row.at(4)?,
+                    merged_into: row.at(5)?,
+                    purged_on: row.at(6)?,
+                    dek: WrappedDek {
+                        dek_id: row.at(7)?,
+                        kek_id: row.at(8)?,
+                        bytes: row.at(9)?,
+                    },
+                },
+                row.at(10)?,
+            )),
+        };
+        // Codes are unique under each key; a report matched under another key is not this
+        // one's and brings no messages here.
+        let Some(message_id) = row.at::<Option<Uuid>>(11)? else {
+            return Ok(());
+        };
+        if id != tracked.id {
+            return Ok(());
+        }
+        self.messages.push(message::Model {
+            id: message_id,
+            report_id: id,
+            from_inspector: row.at(12)?,
+            author_id: row.at(13)?,
+            at: row.at(14)?,
+            body: row.at(15)?,
+            read_at: row.at(16)?,
+        });
+        Ok(())
+    }
+}
+
+/// A row read by column position, from the pool or from `SqliteReads`.
+trait ByIndex {
+    fn at<T: TryGetable + FromSql>(&self, index: usize) -> Result<T, ServiceError>;
+}
+
+impl ByIndex for QueryResult {
+    fn at<T: TryGetable + FromSql>(&self, index: usize) -> Result<T, ServiceError> {
+        Ok(self.try_get_by_index(index)?)
+    }
+}
+
+impl ByIndex for rusqlite::Row<'_> {
+    fn at<T: TryGetable + FromSql>(&self, index: usize) -> Result<T, ServiceError> {
+        Ok(self.get(index)?)
+    }
 }
 
 /// A report found under an older lookup key is stored again under the current one (the
@@ -335,21 +403,6 @@ async fn rehash<C: ConnectionTrait>(
         .exec(db)
         .await?;
     Ok(Some((current_id, current_hash)))
-}
-
-/// Does the same database work as a lookup of an unknown code, so a malformed code cannot
-/// be told from an unknown one by its timing: the same read, with as many stand-in hashes
-/// as a real code has (one per lookup key).
-pub(crate) async fn find_nothing<C: ConnectionTrait>(
-    db: &C,
-    keyring: &Keyring,
-) -> Result<(), ServiceError> {
-    let stand_ins = (0..keyring.lookup_key_count())
-        .map(|_| keyring.dummy_lookup_hash())
-        .collect();
-    db.query_all_raw(with_messages(db.get_database_backend(), stand_ins))
-        .await?;
-    Ok(())
 }
 
 /// A fresh data key for a new row that belongs to no report (or a new report), and its

@@ -67,6 +67,14 @@ pub enum ServiceError {
     Corrupt(&'static str),
 }
 
+/// A failed read through `SqliteReads`: reported like any other database failure (SQLite's
+/// messages name no bound value).
+impl From<rusqlite::Error> for ServiceError {
+    fn from(e: rusqlite::Error) -> ServiceError {
+        ServiceError::Db(sea_orm::DbErr::Custom(format!("sqlite read: {e}")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;

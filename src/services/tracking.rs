@@ -10,6 +10,7 @@ use super::cases::{self, ReplyOutcome};
 use crate::crypto::{Dek, Keyring};
 use crate::domain::{Status, TrackingCode, TrackingCodeError, local_day};
 use crate::entities::report;
+use crate::sqlite_reads::SqliteReads;
 
 /// What a reporter may learn about their report with its tracking code.
 #[derive(Debug, Clone)]
@@ -55,16 +56,17 @@ pub enum Lookup {
 /// Looks up a code as the reporter typed it.
 pub async fn look_up(
     db: &DatabaseConnection,
+    reads: &SqliteReads,
     keyring: &Keyring,
     typed: &str,
 ) -> Result<Lookup, ServiceError> {
     Ok(match TrackingCode::parse(typed) {
-        Ok(code) => track(db, keyring, &code)
+        Ok(code) => track(db, reads, keyring, &code)
             .await?
             .map_or(Lookup::NotFound, Lookup::Found),
         Err(TrackingCodeError::CheckDigit) => Lookup::CheckDigit,
         Err(TrackingCodeError::Malformed) => {
-            find_nothing(db, keyring).await?;
+            find_nothing(db, reads, keyring).await?;
             Lookup::NotFound
         }
     })
@@ -84,6 +86,7 @@ pub enum Replied {
 /// The reporter answers the inspectors, with the code as typed.
 pub async fn reply(
     db: &DatabaseConnection,
+    reads: &SqliteReads,
     keyring: &Keyring,
     typed: &str,
     text: &str,
@@ -93,12 +96,12 @@ pub async fn reply(
         Ok(code) => code,
         Err(TrackingCodeError::CheckDigit) => return Ok(Replied::CheckDigit),
         Err(TrackingCodeError::Malformed) => {
-            find_nothing(db, keyring).await?;
+            find_nothing(db, reads, keyring).await?;
             return Ok(Replied::NotFound);
         }
     };
     let outcome = cases::reporter_reply(db, keyring, &code, text, now).await?;
-    let progress = track(db, keyring, &code).await?;
+    let progress = track(db, reads, keyring, &code).await?;
     Ok(match (outcome, progress) {
         (_, None) | (ReplyOutcome::NotFound, _) => Replied::NotFound,
         (ReplyOutcome::Stored, Some(p)) => Replied::Stored(p),
@@ -110,10 +113,11 @@ pub async fn reply(
 /// Looks a report up by its tracking code.
 pub async fn track(
     db: &DatabaseConnection,
+    reads: &SqliteReads,
     keyring: &Keyring,
     code: &TrackingCode,
 ) -> Result<Option<Progress>, ServiceError> {
-    let Some((found, messages)) = find_with_messages(db, keyring, code).await? else {
+    let Some((found, messages)) = find_with_messages(db, reads, keyring, code).await? else {
         return Ok(None);
     };
     let status = status_of(&found.status);

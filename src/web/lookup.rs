@@ -17,7 +17,7 @@ use crate::services::tracking::{self, Lookup, Progress, Replied};
 /// Looks a code up for this client.
 pub async fn look_up(visit: &Visit, typed: &str) -> Result<Lookup, AppError> {
     let (client, state) = (guard(visit)?, &visit.state);
-    let lookup = tracking::look_up(&state.db, &state.keyring, typed).await?;
+    let lookup = tracking::look_up(&state.db, &state.reads, &state.keyring, typed).await?;
     // A hit forgives nothing: a guesser holding one real code of their own could otherwise
     // look it up between guesses and never meet a wait. Only time forgets failures.
     // A typo caught by the check digit reveals nothing about other codes.
@@ -30,7 +30,15 @@ pub async fn look_up(visit: &Visit, typed: &str) -> Result<Lookup, AppError> {
 /// Stores this client's answer to the inspectors.
 pub async fn reply(visit: &Visit, typed: &str, text: &str) -> Result<Replied, AppError> {
     let (client, state) = (guard(visit)?, &visit.state);
-    let replied = tracking::reply(&state.db, &state.keyring, typed, text, state.now()).await?;
+    let replied = tracking::reply(
+        &state.db,
+        &state.reads,
+        &state.keyring,
+        typed,
+        text,
+        state.now(),
+    )
+    .await?;
     if let Replied::NotFound = replied {
         state.lookups.failed(client, state.now());
     }

@@ -35,6 +35,8 @@ pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 /// What every handler can reach. Built once in `startup` and shared by all workers.
 pub struct AppState {
     pub db: DatabaseConnection,
+    /// The SQLite file read on the calling thread, for look-ups.
+    pub reads: crate::sqlite_reads::SqliteReads,
     pub keyring: Keyring,
     pub settings: Settings,
     pub villages: Villages,

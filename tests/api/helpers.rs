@@ -293,6 +293,11 @@ impl TestApp {
         &self.state.db
     }
 
+    /// The look-ups' direct reads of the SQLite file (inert on PostgreSQL).
+    pub fn reads(&self) -> &tipoff::sqlite_reads::SqliteReads {
+        &self.state.reads
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

@@ -40,7 +40,7 @@ async fn all_readable(app: &TestApp, ring: &Keyring, sent: &[Submitted]) {
         assert_eq!(opened.case_number, s.report.case_number);
         assert!(opened.description.contains("低保"));
         assert!(matches!(
-            look_up(app.db(), ring, &s.code).await.unwrap(),
+            look_up(app.db(), app.reads(), ring, &s.code).await.unwrap(),
             Lookup::Found(_)
         ));
     }
@@ -226,13 +226,15 @@ async fn rotation_refuses_what_it_cannot_do(app: TestApp) {
     assert_failed(&out, "still used by 1 row(s)");
     let ring = keyring_of(&app);
     assert!(matches!(
-        look_up(app.db(), &ring, &sent.code).await.unwrap(),
+        look_up(app.db(), app.reads(), &ring, &sent.code)
+            .await
+            .unwrap(),
         Lookup::Found(_)
     ));
     let out = run_cli(&app, &["key", "retire", &old_lookup]).await;
     assert!(out.status.success(), "{}", said(&out));
     assert!(matches!(
-        look_up(app.db(), &keyring_of(&app), &sent.code)
+        look_up(app.db(), app.reads(), &keyring_of(&app), &sent.code)
             .await
             .unwrap(),
         Lookup::Found(_)
