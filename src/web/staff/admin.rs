@@ -11,7 +11,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::confirm::{self, Ask, Confirmation};
-use super::{Desk, StaffPage, path_id, refusal, staff_template};
+use super::{Desk, Refused, StaffPage, path_id, refusal, staff_template};
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::services::enrolment::{self, Invitation};
@@ -486,11 +486,7 @@ struct MailPage {
     problem: Option<&'static str>,
 }
 
-async fn mail_page(
-    desk: &Desk,
-    problem: Option<&'static str>,
-    status: StatusCode,
-) -> Result<HttpResponse, AppError> {
+async fn mail_page(desk: &Desk, refused: Option<Refused>) -> Result<HttpResponse, AppError> {
     let frame = desk.page();
     let t = frame.t;
     let state = &desk.state;
@@ -519,14 +515,14 @@ async fn mail_page(
                 error: r.last_error.unwrap_or_default(),
             })
             .collect(),
-        problem: problem.map(|key| t.t(key)),
+        problem: refused.map(|r| t.t(r.reason)),
     };
-    desk.render(&page, status)
+    desk.render_form(&page, refused)
 }
 
 /// Notifications that gave up after their last attempt, each with a button to send it again.
 pub async fn list_failed_mail(desk: Desk) -> Result<HttpResponse, AppError> {
-    mail_page(&desk, None, StatusCode::OK).await
+    mail_page(&desk, None).await
 }
 
 /// Sends a failed notification again with the next batch (audited by the service).
@@ -540,7 +536,11 @@ pub async fn retry_mail(desk: Desk, id: web::Path<String>) -> Result<HttpRespons
         ))),
         // Sent again already (a second click), or no such row: the list as it is now.
         Err(ServiceError::NotFound) => {
-            mail_page(&desk, Some("staff.mail.not_failed"), StatusCode::NOT_FOUND).await
+            let refused = Refused {
+                reason: "staff.mail.not_failed",
+                status: StatusCode::NOT_FOUND,
+            };
+            mail_page(&desk, Some(refused)).await
         }
         Err(e) => Err(e.into()),
     }
