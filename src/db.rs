@@ -19,27 +19,12 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
         std::fs::create_dir_all(parent)
             .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", parent.display())))?;
     }
-    let mut options = ConnectOptions::new(settings.url.clone());
-    options
-        .max_connections(settings.max_connections)
-        .min_connections(1)
-        .acquire_timeout(Duration::from_secs(10))
-        // sqlx pings every connection it hands out by default: a round trip to SQLite's
-        // connection thread (or to PostgreSQL) before each statement or transaction. Only a
-        // connection idle long enough to have been dropped by a server or proxy is checked.
-        .test_before_acquire_if_idle_for(Duration::from_secs(60))
-        .sqlx_logging(false)
-        .map_sqlx_sqlite_opts(|opts| {
-            use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-            // WAL + FULL: an acknowledged report survives power loss; secure_delete: shredded
-            // rows do not linger in free pages.
-            opts.journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Full)
-                .pragma("secure_delete", "ON")
-                .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10))
-                .create_if_missing(true)
-        });
+    let options = pool_options(
+        &settings.url,
+        settings.max_connections,
+        Duration::from_secs(10),
+        None,
+    );
     Database::connect(options).await
 }
 
@@ -56,24 +41,45 @@ pub async fn connect_writer(
     if sqlite_file(&settings.url).is_none() {
         return Ok(None);
     }
-    let mut options = ConnectOptions::new(settings.url.clone());
+    let options = pool_options(&settings.url, 1, Duration::from_secs(30), Some("-16384"));
+    Database::connect(options).await.map(Some)
+}
+
+/// The options both pools share: statement logging off, and on SQLite a durable, shredding
+/// file (`cache_size`, a SQLite pragma value, where the pool wants a larger page cache).
+fn pool_options(
+    url: &str,
+    max_connections: u32,
+    acquire_timeout: Duration,
+    cache_size: Option<&'static str>,
+) -> ConnectOptions {
+    let mut options = ConnectOptions::new(url.to_string());
     options
-        .max_connections(1)
+        .max_connections(max_connections)
         .min_connections(1)
-        .acquire_timeout(Duration::from_secs(30))
+        .acquire_timeout(acquire_timeout)
+        // sqlx pings every connection it hands out by default: a round trip to SQLite's
+        // connection thread (or to PostgreSQL) before each statement or transaction. Only a
+        // connection idle long enough to have been dropped by a server or proxy is checked.
         .test_before_acquire_if_idle_for(Duration::from_secs(60))
         .sqlx_logging(false)
-        .map_sqlx_sqlite_opts(|opts| {
+        .map_sqlx_sqlite_opts(move |opts| {
             use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-            opts.journal_mode(SqliteJournalMode::Wal)
+            // WAL + FULL: an acknowledged report survives power loss; secure_delete: shredded
+            // rows do not linger in free pages.
+            let opts = opts
+                .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
-                .pragma("secure_delete", "ON")
-                .pragma("cache_size", "-16384")
-                .foreign_keys(true)
+                .pragma("secure_delete", "ON");
+            let opts = match cache_size {
+                Some(kib) => opts.pragma("cache_size", kib),
+                None => opts,
+            };
+            opts.foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
                 .create_if_missing(true)
         });
-    Database::connect(options).await.map(Some)
+    options
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {

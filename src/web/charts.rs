@@ -2,7 +2,9 @@
 //! elsewhere, no script runs, and they print. Each sits beside a table of the same numbers,
 //! so the drawing is hidden from screen readers.
 
-use plotters::coord::ranged1d::SegmentValue;
+use plotters::chart::MeshStyle;
+use plotters::coord::Shift;
+use plotters::coord::ranged1d::{SegmentValue, ValueFormatter};
 use plotters::prelude::*;
 
 const WIDTH: u32 = 640;
@@ -30,11 +32,8 @@ pub fn bars(rows: &[(String, u64)]) -> Result<String, ChartError> {
         .max()
         .unwrap_or(4);
     let label_area = u32::try_from(longest.clamp(4, 14) * 15 + 16).unwrap_or(226);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(failed)?;
-        let mut chart = ChartBuilder::on(&root)
+    canvas((WIDTH, height), |root| {
+        let mut chart = ChartBuilder::on(root)
             .margin(10)
             .x_label_area_size(28)
             .y_label_area_size(label_area)
@@ -49,17 +48,13 @@ pub fn bars(rows: &[(String, u64)]) -> Result<String, ChartError> {
                 .unwrap_or_default(),
             _ => String::new(),
         };
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
+        let mut mesh = chart.configure_mesh();
+        mesh.disable_y_mesh()
             .y_labels(n)
             .y_label_formatter(&label)
             .x_labels(6)
-            .x_label_formatter(&|v| v.to_string())
-            .label_style((FONT, 15).into_font().color(&INK))
-            .axis_style(INK)
-            .draw()
-            .map_err(failed)?;
+            .x_label_formatter(&|v| v.to_string());
+        draw_axes(&mut mesh, 15)?;
         chart
             .draw_series(
                 Histogram::horizontal(&chart)
@@ -68,20 +63,16 @@ pub fn bars(rows: &[(String, u64)]) -> Result<String, ChartError> {
                     .data(rows.iter().enumerate().map(|(i, (_, v))| (n - 1 - i, *v))),
             )
             .map_err(failed)?;
-        root.present().map_err(failed)?;
-    }
-    Ok(hidden(svg))
+        Ok(())
+    })
 }
 
 /// A count per week as a line with a point per week, labelled by each week's first day.
 pub fn trend(weeks: &[(String, u64)]) -> Result<String, ChartError> {
     let n = weeks.len().max(1);
     let top = weeks.iter().map(|(_, v)| *v).max().unwrap_or(0).max(1);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, 300)).into_drawing_area();
-        root.fill(&WHITE).map_err(failed)?;
-        let mut chart = ChartBuilder::on(&root)
+    canvas((WIDTH, 300), |root| {
+        let mut chart = ChartBuilder::on(root)
             .margin(12)
             .x_label_area_size(32)
             .y_label_area_size(44)
@@ -91,16 +82,12 @@ pub fn trend(weeks: &[(String, u64)]) -> Result<String, ChartError> {
             )
             .map_err(failed)?;
         let label = |i: &usize| weeks.get(*i).map(|(l, _)| l.clone()).unwrap_or_default();
-        chart
-            .configure_mesh()
-            .x_labels(n.min(8))
+        let mut mesh = chart.configure_mesh();
+        mesh.x_labels(n.min(8))
             .x_label_formatter(&label)
             .y_labels(6)
-            .y_label_formatter(&|v| v.to_string())
-            .label_style((FONT, 14).into_font().color(&INK))
-            .axis_style(INK)
-            .draw()
-            .map_err(failed)?;
+            .y_label_formatter(&|v| v.to_string());
+        draw_axes(&mut mesh, 14)?;
         let points = weeks.iter().enumerate().map(|(i, (_, v))| (i, *v));
         chart
             .draw_series(LineSeries::new(points.clone(), BAR.stroke_width(3)))
@@ -108,9 +95,38 @@ pub fn trend(weeks: &[(String, u64)]) -> Result<String, ChartError> {
         chart
             .draw_series(points.map(|p| Circle::new(p, 4, BAR.filled())))
             .map_err(failed)?;
+        Ok(())
+    })
+}
+
+/// A white SVG canvas of `size` to draw one chart on, returned as the page inlines it.
+fn canvas(
+    size: (u32, u32),
+    draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), ChartError>,
+) -> Result<String, ChartError> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        root.fill(&WHITE).map_err(failed)?;
+        draw(&root)?;
         root.present().map_err(failed)?;
     }
     Ok(hidden(svg))
+}
+
+/// Draws the axes and their labels in the charts' one style: ink, labels in `font_size`.
+fn draw_axes<X, Y>(
+    mesh: &mut MeshStyle<'_, '_, X, Y, SVGBackend<'_>>,
+    font_size: u32,
+) -> Result<(), ChartError>
+where
+    X: Ranged + ValueFormatter<X::ValueType>,
+    Y: Ranged + ValueFormatter<Y::ValueType>,
+{
+    mesh.label_style((FONT, font_size).into_font().color(&INK))
+        .axis_style(INK)
+        .draw()
+        .map_err(failed)
 }
 
 /// The drawing is decoration beside its table: hidden from screen readers, scaled by CSS.

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::confirm::{self, Ask, Confirmation};
-use super::{Desk, StaffPage, path_id, refusal, staff_template};
+use super::{Desk, Refused, StaffPage, path_id, refusal, staff_template};
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::services::enrolment::{self, Invitation};
@@ -343,17 +343,54 @@ pub async fn show_account(
     account_page(&desk, &username, Edit::default(), StatusCode::OK).await
 }
 
-/// The account page after one of its forms: the notice on success, or the form shown again
-/// with what was typed and why it was refused (409 when the last admin would lose the
-/// role, 422 for input that does not do).
-async fn after_edit(
+/// One of the account page's forms, as posted.
+enum AccountEdit {
+    Rename(String),
+    AddAlias(String),
+    RemoveAlias(String),
+    SetRoles(Vec<Role>),
+}
+
+/// Makes the change one of the account page's forms asks for, then shows the page: the
+/// notice on success, or the form again with what was typed and why it was refused (409
+/// when the last admin would lose the role, 422 for input that does not do).
+async fn edit_account(
     desk: &Desk,
     username: &str,
-    done: Result<bool, ServiceError>,
-    notice: &str,
-    mut typed: Edit,
-    form: EditForm,
+    edit: AccountEdit,
 ) -> Result<HttpResponse, AppError> {
+    let state = &desk.state;
+    let (db, keyring) = (&state.db, &state.keyring);
+    let (by, now) = (Some(desk.user.user_id), state.now());
+    let done = match &edit {
+        AccountEdit::Rename(name) => staff::rename_user(db, keyring, username, name, by, now).await,
+        AccountEdit::AddAlias(alias) => {
+            staff::add_alias(db, keyring, username, alias, by, now).await
+        }
+        AccountEdit::RemoveAlias(alias) => {
+            staff::remove_alias(db, keyring, username, alias, by, now).await
+        }
+        AccountEdit::SetRoles(roles) => {
+            staff::set_roles(db, keyring, username, roles, by, now).await
+        }
+    };
+    // What was typed, for the form shown again if it was refused.
+    let mut typed = Edit::default();
+    let (notice, form) = match edit {
+        AccountEdit::Rename(name) => {
+            typed.name = Some(name);
+            ("staff.users.renamed", EditForm::Name)
+        }
+        AccountEdit::AddAlias(alias) => {
+            typed.alias = alias;
+            ("staff.users.alias_added", EditForm::Alias)
+        }
+        AccountEdit::RemoveAlias(_) => ("staff.users.alias_removed", EditForm::Alias),
+        AccountEdit::SetRoles(roles) => {
+            typed.roles = Some(roles);
+            ("staff.users.roles_set", EditForm::Roles)
+        }
+    };
     let t = desk.t();
     match done {
         Ok(_) => {
@@ -385,16 +422,7 @@ pub async fn rename_user(
     form: web::Form<NameForm>,
 ) -> Result<HttpResponse, AppError> {
     let name = form.into_inner().display_name.unwrap_or_default();
-    let state = &desk.state;
-    let by = Some(desk.user.user_id);
-    let done =
-        staff::rename_user(&state.db, &state.keyring, &username, &name, by, state.now()).await;
-    let typed = Edit {
-        name: Some(name),
-        ..Edit::default()
-    };
-    let notice = "staff.users.renamed";
-    after_edit(&desk, &username, done, notice, typed, EditForm::Name).await
+    edit_account(&desk, &username, AccountEdit::Rename(name)).await
 }
 
 #[derive(Deserialize)]
@@ -410,23 +438,7 @@ pub async fn add_alias(
     form: web::Form<AliasForm>,
 ) -> Result<HttpResponse, AppError> {
     let alias = form.into_inner().alias.unwrap_or_default();
-    let state = &desk.state;
-    let by = Some(desk.user.user_id);
-    let added = staff::add_alias(
-        &state.db,
-        &state.keyring,
-        &username,
-        &alias,
-        by,
-        state.now(),
-    )
-    .await;
-    let typed = Edit {
-        alias,
-        ..Edit::default()
-    };
-    let notice = "staff.users.alias_added";
-    after_edit(&desk, &username, added, notice, typed, EditForm::Alias).await
+    edit_account(&desk, &username, AccountEdit::AddAlias(alias)).await
 }
 
 /// Removes a name an account was known by. No confirmation: it is undone by adding the
@@ -437,27 +449,7 @@ pub async fn remove_alias(
     form: web::Form<AliasForm>,
 ) -> Result<HttpResponse, AppError> {
     let alias = form.into_inner().alias.unwrap_or_default();
-    let state = &desk.state;
-    let by = Some(desk.user.user_id);
-    let removed = staff::remove_alias(
-        &state.db,
-        &state.keyring,
-        &username,
-        &alias,
-        by,
-        state.now(),
-    )
-    .await;
-    let notice = "staff.users.alias_removed";
-    after_edit(
-        &desk,
-        &username,
-        removed,
-        notice,
-        Edit::default(),
-        EditForm::Alias,
-    )
-    .await
+    edit_account(&desk, &username, AccountEdit::RemoveAlias(alias)).await
 }
 
 /// Gives an account the roles ticked, from its next request on. The last enabled admin
@@ -468,23 +460,7 @@ pub async fn set_roles(
     form: web::Form<HashMap<String, String>>,
 ) -> Result<HttpResponse, AppError> {
     let roles = ticked_roles(&form);
-    let state = &desk.state;
-    let by = Some(desk.user.user_id);
-    let done = staff::set_roles(
-        &state.db,
-        &state.keyring,
-        &username,
-        &roles,
-        by,
-        state.now(),
-    )
-    .await;
-    let typed = Edit {
-        roles: Some(roles),
-        ..Edit::default()
-    };
-    let notice = "staff.users.roles_set";
-    after_edit(&desk, &username, done, notice, typed, EditForm::Roles).await
+    edit_account(&desk, &username, AccountEdit::SetRoles(roles)).await
 }
 
 /// A failed notification as the admin page lists it: where it was going and why it failed,
@@ -510,11 +486,7 @@ struct MailPage {
     problem: Option<&'static str>,
 }
 
-async fn mail_page(
-    desk: &Desk,
-    problem: Option<&'static str>,
-    status: StatusCode,
-) -> Result<HttpResponse, AppError> {
+async fn mail_page(desk: &Desk, refused: Option<Refused>) -> Result<HttpResponse, AppError> {
     let frame = desk.page();
     let t = frame.t;
     let state = &desk.state;
@@ -543,14 +515,14 @@ async fn mail_page(
                 error: r.last_error.unwrap_or_default(),
             })
             .collect(),
-        problem: problem.map(|key| t.t(key)),
+        problem: refused.map(|r| t.t(r.reason)),
     };
-    desk.render(&page, status)
+    desk.render_form(&page, refused)
 }
 
 /// Notifications that gave up after their last attempt, each with a button to send it again.
 pub async fn list_failed_mail(desk: Desk) -> Result<HttpResponse, AppError> {
-    mail_page(&desk, None, StatusCode::OK).await
+    mail_page(&desk, None).await
 }
 
 /// Sends a failed notification again with the next batch (audited by the service).
@@ -564,7 +536,11 @@ pub async fn retry_mail(desk: Desk, id: web::Path<String>) -> Result<HttpRespons
         ))),
         // Sent again already (a second click), or no such row: the list as it is now.
         Err(ServiceError::NotFound) => {
-            mail_page(&desk, Some("staff.mail.not_failed"), StatusCode::NOT_FOUND).await
+            let refused = Refused {
+                reason: "staff.mail.not_failed",
+                status: StatusCode::NOT_FOUND,
+            };
+            mail_page(&desk, Some(refused)).await
         }
         Err(e) => Err(e.into()),
     }

@@ -10,7 +10,7 @@ use askama::Template;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::{Desk, SESSION_COOKIE, StaffPage, staff_template};
+use super::{Desk, Refused, SESSION_COOKIE, StaffPage, staff_template};
 use crate::domain::Role;
 use crate::error::{AppError, ErrorKind, Surface};
 use crate::i18n::{Catalog, Lang};
@@ -226,11 +226,7 @@ struct TotpPage {
     problem: Option<&'static str>,
 }
 
-async fn totp_page(
-    desk: &Desk,
-    problem: Option<&'static str>,
-    status: StatusCode,
-) -> Result<HttpResponse, AppError> {
+async fn totp_page(desk: &Desk, refused: Option<Refused>) -> Result<HttpResponse, AppError> {
     let frame = desk.page();
     let state = &desk.state;
     let issuer = &state.settings.staff.totp_issuer;
@@ -244,9 +240,9 @@ async fn totp_page(
         enrolled: url.is_empty(),
         qr_svg,
         url,
-        problem,
+        problem: refused.map(|r| r.reason),
     };
-    desk.render(&page, status)
+    desk.render_form(&page, refused)
 }
 
 /// The otpauth:// URL as a QR code for an authenticator app to scan.
@@ -261,7 +257,7 @@ pub(super) fn totp_qr(url: &str, surface: Surface) -> Result<String, AppError> {
 }
 
 pub async fn totp_form(desk: Desk) -> Result<HttpResponse, AppError> {
-    totp_page(&desk, None, StatusCode::OK).await
+    totp_page(&desk, None).await
 }
 
 #[derive(Deserialize)]
@@ -276,8 +272,8 @@ pub async fn totp_confirm(desk: Desk, form: web::Form<TotpForm>) -> Result<HttpR
     if staff::confirm_totp(&state.db, &state.keyring, me, &code, state.now()).await? {
         Ok(see_other("/staff"))
     } else {
-        let wrong = Some("staff.totp_wrong");
-        totp_page(&desk, wrong, StatusCode::UNPROCESSABLE_ENTITY).await
+        let wrong = Refused::invalid("staff.totp_wrong");
+        totp_page(&desk, Some(wrong)).await
     }
 }
 

@@ -1,13 +1,12 @@
 //! The campaign dashboard (整治进度): each milestone of the plan, its day, what is still due
 //! for it and whether it is late; inspectors may move a milestone's day.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-use super::{Desk, StaffPage, refusal, staff_template};
+use super::{Desk, Refused, StaffPage, refusal, staff_template};
 use crate::error::AppError;
 use crate::i18n::{Catalog, Lang};
 use crate::services::campaign::{self, MilestoneState};
@@ -33,7 +32,7 @@ struct CampaignPage {
     frame: StaffPage,
     milestones: Vec<ShownMilestone>,
     period: String,
-    problem: Option<String>,
+    problem: Option<&'static str>,
     /// What was typed into the form, shown again when refused.
     typed_id: String,
     typed_on: String,
@@ -74,9 +73,8 @@ fn shown(t: &Catalog, lang: Lang, state: &MilestoneState) -> ShownMilestone {
 
 async fn campaign_page(
     desk: &Desk,
-    problem: Option<String>,
     typed: MoveForm,
-    status: StatusCode,
+    refused: Option<Refused>,
 ) -> Result<HttpResponse, AppError> {
     let frame = desk.page();
     let t = frame.t;
@@ -95,17 +93,17 @@ async fn campaign_page(
             .t("campaign.period")
             .replace("{start}", &settings.start.to_string())
             .replace("{end}", &settings.end.to_string()),
-        problem,
+        problem: refused.map(|r| t.t(r.reason)),
         typed_id: typed.milestone.unwrap_or_default(),
         typed_on: typed.on.unwrap_or_default(),
         frame,
     };
-    desk.render(&page, status)
+    desk.render_form(&page, refused)
 }
 
 /// `GET /staff/campaign`
 pub async fn show_campaign(desk: Desk) -> Result<HttpResponse, AppError> {
-    campaign_page(&desk, None, MoveForm::default(), StatusCode::OK).await
+    campaign_page(&desk, MoveForm::default(), None).await
 }
 
 /// `POST /staff/campaign`: moves a milestone to another day.
@@ -141,15 +139,6 @@ pub async fn move_milestone(
             "/staff/campaign?lang={}",
             desk.lang.code()
         ))),
-        Err(key) => {
-            let problem = desk.t().t(key).to_string();
-            campaign_page(
-                &desk,
-                Some(problem),
-                typed,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
+        Err(key) => campaign_page(&desk, typed, Some(Refused::invalid(key))).await,
     }
 }

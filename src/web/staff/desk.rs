@@ -91,6 +91,33 @@ impl Desk {
     ) -> Result<HttpResponse, AppError> {
         render(page, status, self.surface())
     }
+
+    /// A page with a form, shown plainly (200) or again with why its form was refused.
+    pub fn render_form(
+        &self,
+        page: &impl Template,
+        refused: Option<Refused>,
+    ) -> Result<HttpResponse, AppError> {
+        self.render(page, refused.map_or(StatusCode::OK, |r| r.status))
+    }
+}
+
+/// Why a form was refused, for its page shown again: the catalog key of the reason, and the
+/// status the page is sent with.
+#[derive(Debug, Clone, Copy)]
+pub struct Refused {
+    pub reason: &'static str,
+    pub status: StatusCode,
+}
+
+impl Refused {
+    /// Input that does not do (422).
+    pub fn invalid(reason: &'static str) -> Refused {
+        Refused {
+            reason,
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+        }
+    }
 }
 
 /// Language, catalog and header of a staff page: the fields every staff template has.

@@ -33,7 +33,7 @@ use crate::error::{AppError, ErrorKind, Surface};
 use crate::services::staff::{SessionLimits, SessionUser};
 
 pub use auth::LoginThrottle;
-use desk::{Desk, StaffPage, path_id, refusal, staff_template};
+use desk::{Desk, Refused, StaffPage, path_id, refusal, staff_template};
 
 pub const SESSION_COOKIE: &str = "tipoff_staff";
 

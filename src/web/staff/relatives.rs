@@ -3,7 +3,6 @@
 //! village; recuses no one), and withdraw one after a confirmation page.
 
 use actix_web::HttpResponse;
-use actix_web::http::StatusCode;
 use actix_web::web;
 use askama::Template;
 use serde::Deserialize;
@@ -11,7 +10,7 @@ use uuid::Uuid;
 
 use super::confirm::{self, Ask, Confirmation};
 use super::register::{ShownFiling, read_register};
-use super::{Desk, StaffPage, path_id, refusal, staff_template};
+use super::{Desk, Refused, StaffPage, path_id, refusal, staff_template};
 use crate::domain::SupportKind;
 use crate::error::{AppError, ErrorKind};
 use crate::services::register::{Reading, Which};
@@ -36,8 +35,7 @@ struct RelativesPage {
 async fn relatives_page(
     desk: &Desk,
     typed: FilingForm,
-    problem: Option<&'static str>,
-    status: StatusCode,
+    refused: Option<Refused>,
 ) -> Result<HttpResponse, AppError> {
     let frame = desk.page();
     let t = frame.t;
@@ -62,15 +60,15 @@ async fn relatives_page(
             typed.support.as_deref(),
         ),
         typed,
-        problem: problem.map(|key| t.t(key)),
+        problem: refused.map(|r| t.t(r.reason)),
     };
-    desk.render(&page, status)
+    desk.render_form(&page, refused)
 }
 
 /// Close-relative filings (近亲属备案): who among the cadres and staff has relatives receiving
 /// support.
 pub async fn list_relatives(desk: Desk) -> Result<HttpResponse, AppError> {
-    relatives_page(&desk, FilingForm::default(), None, StatusCode::OK).await
+    relatives_page(&desk, FilingForm::default(), None).await
 }
 
 /// The filing form as typed: a staff account, or a cadre's name, post and village; then the
@@ -119,10 +117,10 @@ pub async fn file_relative(
     form: web::Form<FilingForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let refused = StatusCode::UNPROCESSABLE_ENTITY;
+    let refused = |why| Some(Refused::invalid(why));
     let cadre = match form.cadre() {
         Ok(cadre) => cadre,
-        Err(why) => return relatives_page(&desk, form, Some(why), refused).await,
+        Err(why) => return relatives_page(&desk, form, refused(why)).await,
     };
     let support = match given(&form.support) {
         None => None,
@@ -130,7 +128,7 @@ pub async fn file_relative(
             Some(kind) => Some(kind),
             None => {
                 let why = "staff.relatives.support_required";
-                return relatives_page(&desk, form, Some(why), refused).await;
+                return relatives_page(&desk, form, refused(why)).await;
             }
         },
     };
@@ -152,10 +150,10 @@ pub async fn file_relative(
     )
     .await;
     match filed {
-        Ok(_) => relatives_page(&desk, FilingForm::default(), None, StatusCode::OK).await,
+        Ok(_) => relatives_page(&desk, FilingForm::default(), None).await,
         Err(e) => {
             let why = refusal(e)?;
-            relatives_page(&desk, form, Some(why), refused).await
+            relatives_page(&desk, form, refused(why)).await
         }
     }
 }
@@ -184,5 +182,5 @@ pub async fn remove_relative(
     if !recusal::remove_relative(&state.db, &state.keyring, id, by, state.now()).await? {
         return Err(AppError::bare(ErrorKind::NotFound));
     }
-    relatives_page(&desk, FilingForm::default(), None, StatusCode::OK).await
+    relatives_page(&desk, FilingForm::default(), None).await
 }

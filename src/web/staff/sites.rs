@@ -10,7 +10,7 @@ use askama::Template;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{Desk, StaffPage, path_id, refusal, staff_template};
+use super::{Desk, Refused, StaffPage, path_id, refusal, staff_template};
 use crate::domain::{Category, SiteKind};
 use crate::error::{AppError, ErrorKind};
 use crate::i18n::{Catalog, Lang};
@@ -47,7 +47,7 @@ struct SitesPage {
     villages: Vec<Choice>,
     name: String,
     notice: Option<String>,
-    problem: Option<String>,
+    problem: Option<&'static str>,
 }
 
 /// What the add form had, so a refused one comes back as typed.
@@ -64,8 +64,7 @@ async fn sites_page(
     desk: &Desk,
     typed: NewSiteForm,
     notice: Option<String>,
-    problem: Option<String>,
-    status: StatusCode,
+    refused: Option<Refused>,
 ) -> Result<HttpResponse, AppError> {
     let frame = desk.page();
     let t = frame.t;
@@ -93,15 +92,15 @@ async fn sites_page(
         villages,
         name: typed.name.unwrap_or_default(),
         notice,
-        problem,
+        problem: refused.map(|r| t.t(r.reason)),
     };
-    desk.render(&page, status)
+    desk.render_form(&page, refused)
 }
 
 /// The sites page after a change, with what was done.
 async fn sites_done(desk: &Desk, notice: String) -> Result<HttpResponse, AppError> {
     let blank = NewSiteForm::default();
-    sites_page(desk, blank, Some(notice), None, StatusCode::OK).await
+    sites_page(desk, blank, Some(notice), None).await
 }
 
 /// The sites page with the add form as typed and why it was refused.
@@ -110,12 +109,11 @@ async fn sites_refused(
     typed: NewSiteForm,
     key: &'static str,
 ) -> Result<HttpResponse, AppError> {
-    let problem = Some(desk.t().t(key).to_string());
-    sites_page(desk, typed, None, problem, StatusCode::UNPROCESSABLE_ENTITY).await
+    sites_page(desk, typed, None, Some(Refused::invalid(key))).await
 }
 
 pub async fn list_sites(desk: Desk) -> Result<HttpResponse, AppError> {
-    sites_page(&desk, NewSiteForm::default(), None, None, StatusCode::OK).await
+    sites_page(&desk, NewSiteForm::default(), None, None).await
 }
 
 pub async fn create_site(

@@ -2,14 +2,14 @@
 //! charts, the substantiated cases with their rectification, and the sections inspectors
 //! write, kept as a draft until finalised.
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
 use serde::Deserialize;
 
 use super::statistics::{ChartSection, Figure, figures, sections};
-use super::{Desk, StaffPage, refusal, staff_template};
+use super::{Desk, Refused, StaffPage, refusal, staff_template};
 use crate::error::AppError;
 use crate::i18n::Catalog;
 use crate::services::statistics::Span;
@@ -39,7 +39,7 @@ struct SummaryPage {
     cases: Vec<ShownCase>,
     written: Sections,
     finalised: Option<String>,
-    problem: Option<String>,
+    problem: Option<&'static str>,
     saved: bool,
 }
 
@@ -120,9 +120,8 @@ fn shown_cases(desk: &Desk, t: &Catalog, summary: &Summary) -> Vec<ShownCase> {
 async fn summary_page(
     desk: &Desk,
     typed: Option<Sections>,
-    problem: Option<String>,
+    refused: Option<Refused>,
     saved: bool,
-    status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let frame = desk.page();
     let t = frame.t;
@@ -136,17 +135,17 @@ async fn summary_page(
         cases: shown_cases(desk, t, &summary),
         finalised: summary.finalised_at.map(local_time),
         written: typed.unwrap_or_else(|| summary.sections.clone()),
-        problem,
+        problem: refused.map(|r| t.t(r.reason)),
         saved,
         frame,
     };
-    desk.render(&page, status)
+    desk.render_form(&page, refused)
 }
 
 /// `GET /staff/summary`
 pub async fn show_summary(desk: Desk, query: web::Query<Saved>) -> Result<HttpResponse, AppError> {
     let saved = query.saved.is_some();
-    summary_page(&desk, None, None, saved, StatusCode::OK).await
+    summary_page(&desk, None, None, saved).await
 }
 
 /// `POST /staff/summary`: saves the draft, or finalises it.
@@ -177,9 +176,8 @@ pub async fn save_summary(
             desk.lang.code()
         ))),
         Err(e) => {
-            let problem = desk.t().t(refusal(e)?).to_string();
-            let status = StatusCode::UNPROCESSABLE_ENTITY;
-            summary_page(&desk, Some(sections), Some(problem), false, status).await
+            let refused = Refused::invalid(refusal(e)?);
+            summary_page(&desk, Some(sections), Some(refused), false).await
         }
     }
 }

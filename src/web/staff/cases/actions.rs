@@ -5,8 +5,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::page::{MOVES, Typed, case_page};
@@ -159,15 +159,19 @@ async fn after(
     .await
 }
 
-/// The fields of a form as typed, for `CaseAction::typed`.
-fn typed<const N: usize>(
-    form: &'static str,
-    fields: [(&'static str, &Option<String>); N],
-) -> Typed {
-    let fields = fields
-        .into_iter()
-        .filter_map(|(name, value)| value.clone().map(|v| (name, v)))
-        .collect();
+/// The fields of an action's form as typed (those it was posted with), for
+/// `CaseAction::typed`: `form` is the form's name on the case page.
+fn typed(form: &'static str, action: &impl Serialize) -> Typed {
+    let fields = match serde_json::to_value(action) {
+        Ok(serde_json::Value::Object(fields)) => fields
+            .into_iter()
+            .filter_map(|(name, value)| match value {
+                serde_json::Value::String(value) => Some((name, value)),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
     Typed {
         form,
         fields,
@@ -176,7 +180,7 @@ fn typed<const N: usize>(
 }
 
 /// A move in the workflow, with what it needs: a reason, a finding, the case merged into.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 pub struct ChangeStatus {
     transition: Option<String>,
     text: Option<String>,
@@ -230,14 +234,7 @@ impl CaseAction for ChangeStatus {
             .map(|(code, _)| code)
             .find(|code| self.transition.as_deref() == Some(*code))
             .unwrap_or("");
-        typed(
-            form,
-            [
-                ("text", &self.text),
-                ("outcome", &self.outcome),
-                ("into", &self.into),
-            ],
-        )
+        typed(form, self)
     }
 
     /// A merge is asked about: the case then stops being worked on its own.
@@ -277,7 +274,7 @@ impl CaseAction for AssignCase {
 
 /// Text an inspector writes on a case: a note for the inspectors only (`AddNote`), or a
 /// question the reporter reads on the status page (`AskReporter`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 pub struct Written<const TO_REPORTER: bool> {
     text: Option<String>,
 }
@@ -296,7 +293,7 @@ impl<const TO_REPORTER: bool> CaseAction for Written<TO_REPORTER> {
 
     fn typed(&self) -> Typed {
         let form = if TO_REPORTER { "question" } else { "note" };
-        typed(form, [("text", &self.text)])
+        typed(form, self)
     }
 
     async fn run(self, s: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError> {
@@ -313,7 +310,7 @@ impl<const TO_REPORTER: bool> CaseAction for Written<TO_REPORTER> {
 
 /// The remark of the office a case was sent to: the bureau's instruction, a verifier's
 /// finding.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 pub struct Instruct {
     text: Option<String>,
 }
@@ -325,7 +322,7 @@ impl CaseAction for Instruct {
     }
 
     fn typed(&self) -> Typed {
-        typed("instruction", [("text", &self.text)])
+        typed("instruction", self)
     }
 
     fn required(&self) -> Option<&'static str> {
@@ -335,7 +332,7 @@ impl CaseAction for Instruct {
 
 /// Something done about the case outside this service, on the day it happened (today
 /// when left empty), with an optional note.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 pub struct RecordEvent {
     event: Option<String>,
     on: Option<String>,
@@ -344,12 +341,7 @@ pub struct RecordEvent {
 
 impl CaseAction for RecordEvent {
     fn typed(&self) -> Typed {
-        let fields = [
-            ("event", &self.event),
-            ("on", &self.on),
-            ("text", &self.text),
-        ];
-        typed("event", fields)
+        typed("event", self)
     }
 
     async fn run(self, s: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError> {
@@ -367,7 +359,7 @@ impl CaseAction for RecordEvent {
 }
 
 /// An inspector recuses a colleague, or themselves, by hand and says why.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 pub struct Recuse {
     user: Option<String>,
     reason: Option<String>,
@@ -381,7 +373,7 @@ impl Recuse {
 
 impl CaseAction for Recuse {
     fn typed(&self) -> Typed {
-        typed("recuse", [("user", &self.user), ("reason", &self.reason)])
+        typed("recuse", self)
     }
 
     fn required(&self) -> Option<&'static str> {
@@ -486,7 +478,7 @@ fn measure_seq(typed: Option<&str>) -> Result<i32, ServiceError> {
 }
 
 /// A rectification measure on a substantiated case: what, who is responsible, by when.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 pub struct AddMeasure {
     measure: Option<String>,
     responsible: Option<String>,
@@ -495,12 +487,7 @@ pub struct AddMeasure {
 
 impl CaseAction for AddMeasure {
     fn typed(&self) -> Typed {
-        let fields = [
-            ("measure", &self.measure),
-            ("responsible", &self.responsible),
-            ("due", &self.due),
-        ];
-        typed("measure", fields)
+        typed("measure", self)
     }
 
     fn required(&self) -> Option<&'static str> {
@@ -531,7 +518,7 @@ impl CaseAction for AddMeasure {
 }
 
 /// What a measure came to, on the day it happened.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 pub struct RecordResult {
     measure: Option<String>,
     kind: Option<String>,
@@ -543,15 +530,7 @@ pub struct RecordResult {
 
 impl CaseAction for RecordResult {
     fn typed(&self) -> Typed {
-        let fields = [
-            ("measure", &self.measure),
-            ("kind", &self.kind),
-            ("on", &self.on),
-            ("count", &self.count),
-            ("amount", &self.amount),
-            ("detail", &self.detail),
-        ];
-        typed("result", fields)
+        typed("result", self)
     }
 
     fn required(&self) -> Option<&'static str> {
@@ -591,7 +570,7 @@ impl CaseAction for RecordResult {
 }
 
 /// A measure done, on the day it was.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 pub struct CompleteMeasure {
     measure: Option<String>,
     on: Option<String>,
@@ -599,7 +578,7 @@ pub struct CompleteMeasure {
 
 impl CaseAction for CompleteMeasure {
     fn typed(&self) -> Typed {
-        typed("done", [("measure", &self.measure), ("on", &self.on)])
+        typed("done", self)
     }
 
     async fn run(self, s: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError> {

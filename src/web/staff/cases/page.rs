@@ -48,7 +48,7 @@ pub struct ShownRoute {
 #[derive(Debug, Default)]
 pub struct Typed {
     pub form: &'static str,
-    pub fields: Vec<(&'static str, String)>,
+    pub fields: Vec<(String, String)>,
     /// The catalog key of the label of the form's required text, which a refusal for
     /// leaving it blank names.
     pub required: Option<&'static str>,
@@ -125,7 +125,7 @@ impl CasePage {
         self.typed
             .fields
             .iter()
-            .find(|(name, _)| *name == field)
+            .find(|(name, _)| name == field)
             .map_or(default, |(_, value)| value.as_str())
     }
 
