@@ -393,26 +393,35 @@ pub async fn list_users(db: &DatabaseConnection) -> Result<Vec<UserSummary>, Ser
         .order_by_asc(user::Column::Username)
         .all(db)
         .await?;
-    let roles = user_role::Entity::find().all(db).await?;
-    let aliases = user_alias::Entity::find().all(db).await?;
-    Ok(accounts
-        .into_iter()
-        .map(|a| summary(a, &roles, &aliases))
-        .collect())
+    summaries(db, accounts).await
 }
 
 /// One account as the admin page shows it, by its username.
 pub async fn account(db: &DatabaseConnection, username: &str) -> Result<UserSummary, ServiceError> {
     let found = find_by_username(db, username).await?;
+    let mut one = summaries(db, vec![found]).await?;
+    one.pop().ok_or(ServiceError::NotFound)
+}
+
+/// The accounts as the admin page shows them, in their order, with their roles and aliases
+/// read in one query each.
+async fn summaries(
+    db: &DatabaseConnection,
+    accounts: Vec<user::Model>,
+) -> Result<Vec<UserSummary>, ServiceError> {
+    let ids: Vec<Uuid> = accounts.iter().map(|a| a.id).collect();
     let roles = user_role::Entity::find()
-        .filter(user_role::Column::UserId.eq(found.id))
+        .filter(user_role::Column::UserId.is_in(ids.clone()))
         .all(db)
         .await?;
     let aliases = user_alias::Entity::find()
-        .filter(user_alias::Column::UserId.eq(found.id))
+        .filter(user_alias::Column::UserId.is_in(ids))
         .all(db)
         .await?;
-    Ok(summary(found, &roles, &aliases))
+    Ok(accounts
+        .into_iter()
+        .map(|a| summary(a, &roles, &aliases))
+        .collect())
 }
 
 fn summary(
