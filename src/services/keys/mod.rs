@@ -93,17 +93,16 @@ pub async fn rewrap_batch(
     let txn = db.begin().await?;
     // A purged report's key is gone with its content: nothing is left to move.
     let unpurged = Condition::all().add(report::Column::PurgedOn.is_null());
-    let every_row = Condition::all;
     let moved = if let Some(n) =
         rewrap::<report::Entity>(&txn, keyring, size, REPORT_DEK, unpurged).await?
     {
         Moved::ReportKeys(n)
     } else if let Some(n) =
-        rewrap::<relative_filing::Entity>(&txn, keyring, size, FILING_DEK, every_row()).await?
+        rewrap::<relative_filing::Entity>(&txn, keyring, size, FILING_DEK, Condition::all()).await?
     {
         Moved::FilingKeys(n)
     } else if let Some(n) =
-        rewrap::<user::Entity>(&txn, keyring, size, TOTP_DEK, every_row()).await?
+        rewrap::<user::Entity>(&txn, keyring, size, TOTP_DEK, Condition::all()).await?
     {
         Moved::TotpKeys(n)
     } else if let Some(reports) = any(stale_reports(&txn, index, Some(size)).await?) {
@@ -205,7 +204,7 @@ async fn rewrap<E: EntityTrait>(
     [id, dek, kek, wrapped]: [E::Column; 4],
     also: Condition,
 ) -> Result<Option<u64>, ServiceError> {
-    // Optional because a TOTP key's columns are: an account without one has none of them.
+    // Optional, as a TOTP key's columns are: an account without a TOTP secret has none.
     type Row = (Uuid, Option<Uuid>, Option<String>, Option<Vec<u8>>);
     let rows: Vec<Row> = E::find()
         .select_only()
