@@ -370,6 +370,14 @@ mod tests {
         }
     }
 
+    /// The valid report with another description.
+    fn describing(description: impl Into<String>) -> RawReport {
+        RawReport {
+            description: Some(description.into()),
+            ..valid()
+        }
+    }
+
     fn reasons(raw: RawReport) -> Vec<(&'static str, &'static str)> {
         match ReportDraft::parse(raw, &villages()) {
             Ok(_) => vec![],
@@ -386,14 +394,11 @@ mod tests {
 
     #[test]
     fn description_is_trimmed_and_bounded_in_characters_not_bytes() {
-        let mut raw = valid();
-        raw.description = Some("  低保 \n ".into());
+        let raw = describing("  低保 \n ");
         assert_eq!(reasons(raw), vec![("description", "too_short")]);
-        let mut raw = valid();
-        raw.description = Some("保".repeat(DESCRIPTION_MAX));
+        let raw = describing("保".repeat(DESCRIPTION_MAX));
         assert!(reasons(raw).is_empty());
-        let mut raw = valid();
-        raw.description = Some("保".repeat(DESCRIPTION_MAX + 1));
+        let raw = describing("保".repeat(DESCRIPTION_MAX + 1));
         assert_eq!(reasons(raw), vec![("description", "too_long")]);
     }
 
@@ -462,17 +467,14 @@ mod tests {
 
     #[test]
     fn control_characters_are_dropped_but_line_breaks_kept() {
-        let mut raw = valid();
-        raw.description = Some("第一行\r\n第二行\u{0}\u{7}内容".into());
+        let raw = describing("第一行\r\n第二行\u{0}\u{7}内容");
         let draft = ReportDraft::parse(raw, &villages()).unwrap();
         assert_eq!(draft.description, "第一行\n第二行内容");
     }
 
     #[test]
     fn invisible_formatting_characters_are_dropped() {
-        let mut raw = valid();
-        raw.description =
-            Some("补助\u{202E}发给了\u{200B}书记的亲戚，\u{2066}连续三年\u{2069}".into());
+        let mut raw = describing("补助\u{202E}发给了\u{200B}书记的亲戚，\u{2066}连续三年\u{2069}");
         raw.subject = Some("\u{FEFF}王\u{202E}书记".into());
         let draft = ReportDraft::parse(raw, &villages()).unwrap();
         assert_eq!(draft.description, "补助发给了书记的亲戚，连续三年");
@@ -481,8 +483,7 @@ mod tests {
 
     #[test]
     fn a_control_character_does_not_shield_blanks_from_trimming() {
-        let mut raw = valid();
-        raw.description = Some("\u{0}    低保 \u{7}".into());
+        let raw = describing("\u{0}    低保 \u{7}");
         assert_eq!(reasons(raw), vec![("description", "too_short")]);
         let mut raw = valid();
         raw.subject = Some("\u{1b} 王书记\t\u{0}".into());

@@ -12,6 +12,33 @@ macro_rules! standalone_table {
 }
 use standalone_table;
 
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, IdenStatic, Iterable, PrimaryKeyToColumn,
+};
+
+/// Writes `row` whole: inserts it, or, where a row with its primary key exists already,
+/// overwrites every other column of that row with its values.
+pub async fn upsert<A, C>(db: &C, row: A) -> Result<(), DbErr>
+where
+    A: ActiveModelTrait,
+    C: ConnectionTrait,
+{
+    let keys: Vec<_> = <A::Entity as EntityTrait>::PrimaryKey::iter()
+        .map(|key| key.into_column())
+        .collect();
+    let others = <A::Entity as EntityTrait>::Column::iter()
+        .filter(|column| keys.iter().all(|key| key.as_str() != column.as_str()));
+    let conflict = OnConflict::columns(keys.clone())
+        .update_columns(others)
+        .to_owned();
+    A::Entity::insert(row)
+        .on_conflict(conflict)
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
 pub mod attachment;
 pub mod audit_entry;
 pub mod audit_head;

@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     PaginatorTrait, QueryFilter, QuerySelect,
@@ -16,7 +15,7 @@ use super::audit::{self, AuditAction, AuditRecord};
 use crate::config::MilestoneSettings;
 use crate::crypto::Keyring;
 use crate::domain::{CaseEvent, Outcome, Status};
-use crate::entities::{campaign_milestone, relative_filing, report, report_event, site};
+use crate::entities::{campaign_milestone, relative_filing, report, report_event, site, upsert};
 
 /// A milestone as it stands: its configured names, its day (the office's, if moved).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,22 +105,15 @@ pub async fn move_milestone(
         &detail,
     );
     let txn = audit::begin(db, keyring, record, now).await?;
-    campaign_milestone::Entity::insert(campaign_milestone::ActiveModel {
-        id: Set(milestone.id.clone()),
-        due_on: Set(due_on),
-        changed_by: Set(viewer.user_id),
-        changed_at: Set(now),
-    })
-    .on_conflict(
-        OnConflict::column(campaign_milestone::Column::Id)
-            .update_columns([
-                campaign_milestone::Column::DueOn,
-                campaign_milestone::Column::ChangedBy,
-                campaign_milestone::Column::ChangedAt,
-            ])
-            .to_owned(),
+    upsert(
+        &txn,
+        campaign_milestone::ActiveModel {
+            id: Set(milestone.id.clone()),
+            due_on: Set(due_on),
+            changed_by: Set(viewer.user_id),
+            changed_at: Set(now),
+        },
     )
-    .exec_without_returning(&txn)
     .await?;
     txn.commit().await?;
     Ok(())

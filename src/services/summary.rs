@@ -3,7 +3,6 @@
 //! inspectors write — a draft until finalised, then audited and frozen.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait};
 
 use super::ServiceError;
@@ -13,7 +12,7 @@ use super::cases::{CaseFilter, CaseRow, Rectified, all_cases, rectification_of};
 use super::deadlines::Deadlines;
 use super::statistics::{self, Span, Statistics};
 use crate::domain::{Outcome, local_day};
-use crate::entities::summary;
+use crate::entities::{summary, upsert};
 
 /// Which summary: the one for the campaign.
 const CAMPAIGN: &str = "campaign";
@@ -163,30 +162,19 @@ pub async fn save(
     if is_finalised(&txn).await? {
         return Err(ServiceError::Invalid("summary.frozen"));
     }
-    summary::Entity::insert(summary::ActiveModel {
-        id: Set(CAMPAIGN.to_string()),
-        practices: Set(sections.practices),
-        problems: Set(sections.problems),
-        next_steps: Set(sections.next_steps),
-        updated_by: Set(viewer.user_id),
-        updated_at: Set(now),
-        finalised_by: Set(finalise.then_some(viewer.user_id)),
-        finalised_at: Set(finalise.then_some(now)),
-    })
-    .on_conflict(
-        OnConflict::column(summary::Column::Id)
-            .update_columns([
-                summary::Column::Practices,
-                summary::Column::Problems,
-                summary::Column::NextSteps,
-                summary::Column::UpdatedBy,
-                summary::Column::UpdatedAt,
-                summary::Column::FinalisedBy,
-                summary::Column::FinalisedAt,
-            ])
-            .to_owned(),
+    upsert(
+        &txn,
+        summary::ActiveModel {
+            id: Set(CAMPAIGN.to_string()),
+            practices: Set(sections.practices),
+            problems: Set(sections.problems),
+            next_steps: Set(sections.next_steps),
+            updated_by: Set(viewer.user_id),
+            updated_at: Set(now),
+            finalised_by: Set(finalise.then_some(viewer.user_id)),
+            finalised_at: Set(finalise.then_some(now)),
+        },
     )
-    .exec_without_returning(&txn)
     .await?;
     txn.commit().await?;
     Ok(())

@@ -219,6 +219,10 @@ impl Drop for Leading<'_> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use std::sync::Arc;
+
+    use tokio::task::JoinHandle;
+
     use super::*;
 
     fn job() -> Job {
@@ -238,20 +242,35 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_lone_report_leads_at_once_and_the_lead_passes_to_who_waited() {
-        let group = std::sync::Arc::new(GroupCommit::new(8));
+    /// A queue of batches of up to `size` whose first report has entered: with nobody
+    /// else there, it leads at once.
+    async fn led(size: usize) -> Arc<GroupCommit> {
+        let group = Arc::new(GroupCommit::new(size));
         let Entered::Lead(_) = group.enter(job()).await else {
             panic!("nobody else: lead at once");
         };
-        let leading = group.lead();
-        let waiter = {
-            let group = group.clone();
-            tokio::spawn(async move { matches!(group.enter(job()).await, Entered::Lead(_)) })
-        };
-        while group.lock().waiting.is_empty() {
+        group
+    }
+
+    /// Another report enters, from a task of its own: whether it came to lead a batch.
+    fn enters_to_lead(group: &Arc<GroupCommit>) -> JoinHandle<bool> {
+        let group = group.clone();
+        tokio::spawn(async move { matches!(group.enter(job()).await, Entered::Lead(_)) })
+    }
+
+    /// Until `n` reports wait in the queue.
+    async fn until_waiting(group: &GroupCommit, n: usize) {
+        while group.lock().waiting.len() < n {
             tokio::task::yield_now().await;
         }
+    }
+
+    #[tokio::test]
+    async fn a_lone_report_leads_at_once_and_the_lead_passes_to_who_waited() {
+        let group = led(8).await;
+        let leading = group.lead();
+        let waiter = enters_to_lead(&group);
+        until_waiting(&group, 1).await;
         drop(leading);
         assert!(
             waiter.await.unwrap(),
@@ -267,10 +286,7 @@ mod tests {
 
     #[tokio::test]
     async fn followers_are_taken_up_to_the_batch_size_and_hear_their_answer() {
-        let group = std::sync::Arc::new(GroupCommit::new(3));
-        let Entered::Lead(_) = group.enter(job()).await else {
-            panic!("lead");
-        };
+        let group = led(3).await;
         let mut waiters = Vec::new();
         for _ in 0..4 {
             let group = group.clone();
@@ -281,9 +297,7 @@ mod tests {
                 )
             }));
         }
-        while group.lock().waiting.len() < 4 {
-            tokio::task::yield_now().await;
-        }
+        until_waiting(&group, 4).await;
         let taken = group.followers();
         assert_eq!(
             taken.len(),
@@ -300,26 +314,16 @@ mod tests {
 
     #[tokio::test]
     async fn a_batch_abandoned_half_way_passes_the_lead_on_and_its_reports_may_retry() {
-        let group = std::sync::Arc::new(GroupCommit::new(4));
-        let Entered::Lead(_) = group.enter(job()).await else {
-            panic!("lead");
-        };
+        let group = led(4).await;
         let leading = group.lead();
         let in_batch = {
             let group = group.clone();
             tokio::spawn(async move { group.enter(job()).await })
         };
-        while group.lock().waiting.is_empty() {
-            tokio::task::yield_now().await;
-        }
+        until_waiting(&group, 1).await;
         let taken = group.followers();
-        let next = {
-            let group = group.clone();
-            tokio::spawn(async move { matches!(group.enter(job()).await, Entered::Lead(_)) })
-        };
-        while group.lock().waiting.is_empty() {
-            tokio::task::yield_now().await;
-        }
+        let next = enters_to_lead(&group);
+        until_waiting(&group, 1).await;
         // The leader's request is cancelled mid-batch: its followers are dropped unanswered.
         drop(taken);
         drop(leading);
@@ -333,10 +337,7 @@ mod tests {
     #[tokio::test]
     async fn a_request_cancelled_as_it_is_handed_the_lead_passes_it_on() {
         use futures_util::FutureExt;
-        let group = GroupCommit::new(4);
-        let Entered::Lead(_) = group.enter(job()).await else {
-            panic!("lead");
-        };
+        let group = led(4).await;
         let leading = group.lead();
         let mut handed = Box::pin(group.enter(job()));
         assert!(handed.as_mut().now_or_never().is_none(), "it waits");

@@ -14,8 +14,8 @@ pub use usage::{KeyUse, key_usage, rows_using};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -89,17 +89,32 @@ pub async fn rewrap_batch(
     size: u64,
 ) -> Result<Option<Moved>, ServiceError> {
     let size = size.max(1);
+    let index = keyring.active_id(KeyPurpose::Index);
     let txn = db.begin().await?;
-    let moved = if let Some(n) = rewrap_reports(&txn, keyring, size).await? {
+    // A purged report's key is gone with its content: nothing is left to move.
+    let unpurged = Condition::all().add(report::Column::PurgedOn.is_null());
+    let moved = if let Some(n) =
+        rewrap::<report::Entity>(&txn, keyring, size, REPORT_DEK, unpurged).await?
+    {
         Moved::ReportKeys(n)
-    } else if let Some(n) = rewrap_filings(&txn, keyring, size).await? {
+    } else if let Some(n) =
+        rewrap::<relative_filing::Entity>(&txn, keyring, size, FILING_DEK, Condition::all()).await?
+    {
         Moved::FilingKeys(n)
-    } else if let Some(n) = rewrap_totp(&txn, keyring, size).await? {
+    } else if let Some(n) =
+        rewrap::<user::Entity>(&txn, keyring, size, TOTP_DEK, Condition::all()).await?
+    {
         Moved::TotpKeys(n)
-    } else if let Some(n) = reindex_reports(&txn, keyring, size).await? {
-        Moved::ReportIndexes(n)
-    } else if let Some(n) = reindex_accounts(&txn, keyring, size).await? {
-        Moved::StaffIndexes(n)
+    } else if let Some(reports) = any(stale_reports(&txn, index, Some(size)).await?) {
+        for id in &reports {
+            reindex_report(&txn, keyring, *id).await?;
+        }
+        Moved::ReportIndexes(reports.len() as u64)
+    } else if let Some(accounts) = any(stale_accounts(&txn, index, Some(size)).await?) {
+        for id in &accounts {
+            reindex_staff(&txn, keyring, *id).await?;
+        }
+        Moved::StaffIndexes(accounts.len() as u64)
     } else {
         return Ok(None);
     };
@@ -157,85 +172,60 @@ pub async fn check_retirable<C: ConnectionTrait>(
     }))
 }
 
-async fn rewrap_reports<C: ConnectionTrait>(
-    txn: &C,
+/// Where a report keeps its wrapped data key: `[id, dek id, kek id, wrapped key]`.
+const REPORT_DEK: [report::Column; 4] = [
+    report::Column::Id,
+    report::Column::DekId,
+    report::Column::DekKekId,
+    report::Column::DekWrapped,
+];
+/// Where a close-relative filing keeps its wrapped data key.
+const FILING_DEK: [relative_filing::Column; 4] = [
+    relative_filing::Column::Id,
+    relative_filing::Column::DekId,
+    relative_filing::Column::DekKekId,
+    relative_filing::Column::DekWrapped,
+];
+/// Where a staff account keeps the wrapped data key of its TOTP secret (none without one).
+const TOTP_DEK: [user::Column; 4] = [
+    user::Column::Id,
+    user::Column::TotpDekId,
+    user::Column::TotpKekId,
+    user::Column::TotpDekWrapped,
+];
+
+/// Re-wraps the data keys of at most `size` rows of `E` (those in `also`) whose key is
+/// wrapped under a KEK other than the active one, read from and stored back to its
+/// `[id, dek id, kek id, wrapped key]` columns; `None` when there were no rows.
+async fn rewrap<E: EntityTrait>(
+    txn: &DatabaseTransaction,
     keyring: &Keyring,
     size: u64,
+    [id, dek, kek, wrapped]: [E::Column; 4],
+    also: Condition,
 ) -> Result<Option<u64>, ServiceError> {
-    let rows: Vec<(Uuid, Uuid, String, Vec<u8>)> = report::Entity::find()
+    // Optional, as a TOTP key's columns are: an account without a TOTP secret has none.
+    type Row = (Uuid, Option<Uuid>, Option<String>, Option<Vec<u8>>);
+    let rows: Vec<Row> = E::find()
         .select_only()
-        .columns([
-            report::Column::Id,
-            report::Column::DekId,
-            report::Column::DekKekId,
-            report::Column::DekWrapped,
-        ])
-        .filter(report::Column::DekKekId.ne(keyring.active_kek_id()))
-        .filter(report::Column::PurgedOn.is_null())
-        .order_by_asc(report::Column::Id)
+        .columns([id, dek, kek, wrapped])
+        .filter(kek.ne(keyring.active_kek_id()))
+        .filter(also)
+        .order_by_asc(id)
         .limit(size)
         .into_tuple()
         .all(txn)
         .await?;
     let rows = rows
         .into_iter()
-        .map(|(owner, dek_id, kek_id, bytes)| Owned::new(owner, dek_id, kek_id, bytes));
-    use report::Column as R;
-    store_rewrapped::<report::Entity, _>(txn, keyring, rows, [R::Id, R::DekKekId, R::DekWrapped])
-        .await
-}
-
-async fn rewrap_filings<C: ConnectionTrait>(
-    txn: &C,
-    keyring: &Keyring,
-    size: u64,
-) -> Result<Option<u64>, ServiceError> {
-    let rows = relative_filing::Entity::find()
-        .filter(relative_filing::Column::DekKekId.ne(keyring.active_kek_id()))
-        .order_by_asc(relative_filing::Column::Id)
-        .limit(size)
-        .all(txn)
-        .await?;
-    let rows = rows
-        .into_iter()
-        .map(|f| Owned::new(f.id, f.dek_id, f.dek_kek_id, f.dek_wrapped));
-    use relative_filing::Column as F;
-    store_rewrapped::<relative_filing::Entity, _>(
-        txn,
-        keyring,
-        rows,
-        [F::Id, F::DekKekId, F::DekWrapped],
-    )
-    .await
-}
-
-async fn rewrap_totp<C: ConnectionTrait>(
-    txn: &C,
-    keyring: &Keyring,
-    size: u64,
-) -> Result<Option<u64>, ServiceError> {
-    let accounts = user::Entity::find()
-        .filter(user::Column::TotpKekId.ne(keyring.active_kek_id()))
-        .order_by_asc(user::Column::Id)
-        .limit(size)
-        .all(txn)
-        .await?;
-    let mut rows = Vec::with_capacity(accounts.len());
-    for account in accounts {
-        let (Some(dek_id), Some(kek_id), Some(bytes)) = (
-            account.totp_dek_id,
-            account.totp_kek_id,
-            account.totp_dek_wrapped,
-        ) else {
-            return Err(ServiceError::Corrupt(
-                "a TOTP key id without its wrapped key",
-            ));
-        };
-        rows.push(Owned::new(account.id, dek_id, kek_id, bytes));
-    }
-    use user::Column as U;
-    store_rewrapped::<user::Entity, _>(txn, keyring, rows, [U::Id, U::TotpKekId, U::TotpDekWrapped])
-        .await
+        .map(|row| match row {
+            (owner, Some(dek_id), Some(kek_id), Some(bytes)) => {
+                Ok(Owned::new(owner, dek_id, kek_id, bytes))
+            }
+            _ => Err(ServiceError::Corrupt("a key id without its wrapped key")),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    store_rewrapped::<E, _>(txn, keyring, rows, [id, kek, wrapped]).await
 }
 
 /// A wrapped data key and the row it belongs to (the owner bound into its wrapping).
@@ -278,51 +268,35 @@ async fn store_rewrapped<E: EntityTrait, C: ConnectionTrait>(
     Ok((n > 0).then_some(n))
 }
 
-async fn reindex_reports<C: ConnectionTrait>(
-    txn: &C,
-    keyring: &Keyring,
-    size: u64,
-) -> Result<Option<u64>, ServiceError> {
-    let ids = stale_reports(txn, keyring.active_id(KeyPurpose::Index), Some(size)).await?;
-    if ids.is_empty() {
-        return Ok(None);
-    }
-    for id in &ids {
-        report_name::Entity::delete_many()
-            .filter(report_name::Column::ReportId.eq(*id))
-            .exec(txn)
-            .await?;
-        let Some(found) = report::Entity::find_by_id(*id).one(txn).await? else {
-            continue;
-        };
-        let dek = report_dek(keyring, &found)?;
-        let subject =
-            report_fields(&dek, found.id).open_opt("subject", found.subject.as_deref())?;
-        index_report_names(
-            txn,
-            keyring,
-            found.id,
-            subject.as_deref().map(String::as_str),
-            found.village.as_deref(),
-        )
-        .await?;
-    }
-    Ok(Some(ids.len() as u64))
+/// `ids`, unless there are none.
+fn any(ids: Vec<Uuid>) -> Option<Vec<Uuid>> {
+    (!ids.is_empty()).then_some(ids)
 }
 
-async fn reindex_accounts<C: ConnectionTrait>(
+/// Rebuilds the index rows of the people a report names under the active index key.
+async fn reindex_report<C: ConnectionTrait>(
     txn: &C,
     keyring: &Keyring,
-    size: u64,
-) -> Result<Option<u64>, ServiceError> {
-    let ids = stale_accounts(txn, keyring.active_id(KeyPurpose::Index), Some(size)).await?;
-    if ids.is_empty() {
-        return Ok(None);
-    }
-    for id in &ids {
-        reindex_staff(txn, keyring, *id).await?;
-    }
-    Ok(Some(ids.len() as u64))
+    id: Uuid,
+) -> Result<(), ServiceError> {
+    report_name::Entity::delete_many()
+        .filter(report_name::Column::ReportId.eq(id))
+        .exec(txn)
+        .await?;
+    let Some(found) = report::Entity::find_by_id(id).one(txn).await? else {
+        return Ok(());
+    };
+    let dek = report_dek(keyring, &found)?;
+    let subject = report_fields(&dek, found.id).open_opt("subject", found.subject.as_deref())?;
+    index_report_names(
+        txn,
+        keyring,
+        found.id,
+        subject.as_deref().map(String::as_str),
+        found.village.as_deref(),
+    )
+    .await?;
+    Ok(())
 }
 
 /// Reports with an index row under a key other than `active`, in id order.

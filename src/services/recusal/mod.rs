@@ -60,8 +60,8 @@ const REASON_MAX: usize = 1000;
 /// and the reports it is matched with (see `rematch_user`).
 pub struct StaffNames {
     indexed: Vec<staff_name::Model>,
-    accounts: Vec<(Uuid, String)>,
-    aliases: Vec<(Uuid, String)>,
+    /// Display names, then aliases: each a name its account is known by.
+    own: Vec<(Uuid, String)>,
     relatives: Vec<(Uuid, Zeroizing<String>)>,
 }
 
@@ -71,20 +71,15 @@ impl StaffNames {
         keyring: &Keyring,
     ) -> Result<StaffNames, ServiceError> {
         let indexed = staff_name::Entity::find().all(txn).await?;
-        let accounts = user::Entity::find()
-            .select_only()
-            .column(user::Column::Id)
-            .column(user::Column::DisplayName)
-            .into_tuple()
-            .all(txn)
-            .await?;
-        let aliases = user_alias::Entity::find()
-            .select_only()
-            .column(user_alias::Column::UserId)
-            .column(user_alias::Column::Alias)
-            .into_tuple()
-            .all(txn)
-            .await?;
+        let mut own =
+            names_of::<user::Entity, _>(txn, [user::Column::Id, user::Column::DisplayName]).await?;
+        own.extend(
+            names_of::<user_alias::Entity, _>(
+                txn,
+                [user_alias::Column::UserId, user_alias::Column::Alias],
+            )
+            .await?,
+        );
         // A filing for a cadre without an account recuses nobody: there is no one to keep away.
         let relatives = relative_filing::Entity::find()
             .filter(relative_filing::Column::UserId.is_not_null())
@@ -98,8 +93,7 @@ impl StaffNames {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(StaffNames {
             indexed,
-            accounts,
-            aliases,
+            own,
             relatives,
         })
     }
@@ -126,13 +120,8 @@ impl StaffNames {
         }
         // The description (and the subject as a whole) is free text that no splitting can
         // take apart reliably, so staff names are looked for inside it.
-        for (user_id, display_name) in &self.accounts {
-            if text.mentions(display_name) {
-                matches.add(*user_id, BY_NAME);
-            }
-        }
-        for (user_id, alias) in &self.aliases {
-            if text.mentions(alias) {
+        for (user_id, name) in &self.own {
+            if text.mentions(name) {
                 matches.add(*user_id, BY_NAME);
             }
         }
@@ -143,6 +132,19 @@ impl StaffNames {
         }
         matches
     }
+}
+
+/// Every `(account id, name)` pair of `E`'s `[account id, name]` columns.
+async fn names_of<E: EntityTrait, C: ConnectionTrait>(
+    txn: &C,
+    [account, name]: [E::Column; 2],
+) -> Result<Vec<(Uuid, String)>, ServiceError> {
+    Ok(E::find()
+        .select_only()
+        .columns([account, name])
+        .into_tuple()
+        .all(txn)
+        .await?)
 }
 
 /// What a new report brings for recusal: the index rows of the people its subject names,

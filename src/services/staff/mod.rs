@@ -215,9 +215,7 @@ pub async fn add_alias(
     }
     .insert(&txn)
     .await?;
-    super::recusal::rematch_user(&txn, keyring, account.id, now).await?;
-    txn.commit().await?;
-    Ok(true)
+    rematch_and_commit(txn, keyring, account.id, now).await
 }
 
 /// Corrects the name an account is shown by (on case pages, lists and the header from its
@@ -234,9 +232,7 @@ pub async fn rename_user(
 ) -> Result<bool, ServiceError> {
     let display_name = parse_display_name(display_name)?;
     let detail = format!("changed the display name of account {username}");
-    let record = AuditRecord::new(actor, AuditAction::UserChange, None, &detail);
-    let txn = audit::begin(db, keyring, record, now).await?;
-    let account = find_by_username(&txn, username).await?;
+    let (txn, account) = begin_account_change(db, keyring, username, &detail, actor, now).await?;
     if account.display_name == display_name {
         // Nothing changes, so nothing is recorded: the transaction and its entry roll back.
         return Ok(false);
@@ -245,9 +241,7 @@ pub async fn rename_user(
     let mut active: user::ActiveModel = account.into();
     active.display_name = Set(display_name);
     active.update(&txn).await?;
-    super::recusal::rematch_user(&txn, keyring, id, now).await?;
-    txn.commit().await?;
-    Ok(true)
+    rematch_and_commit(txn, keyring, id, now).await
 }
 
 /// Removes a name an account was known by. Its blind index goes with it, so later reports
@@ -264,9 +258,7 @@ pub async fn remove_alias(
 ) -> Result<bool, ServiceError> {
     let alias = alias.trim();
     let detail = format!("removed an alias of account {username}");
-    let record = AuditRecord::new(actor, AuditAction::UserChange, None, &detail);
-    let txn = audit::begin(db, keyring, record, now).await?;
-    let account = find_by_username(&txn, username).await?;
+    let (txn, account) = begin_account_change(db, keyring, username, &detail, actor, now).await?;
     let removed = user_alias::Entity::delete_many()
         .filter(user_alias::Column::UserId.eq(account.id))
         .filter(user_alias::Column::Alias.eq(alias))
@@ -276,9 +268,7 @@ pub async fn remove_alias(
         return Ok(false);
     }
     // The same path as adding one: it rebuilds the account's index rows from what is left.
-    super::recusal::rematch_user(&txn, keyring, account.id, now).await?;
-    txn.commit().await?;
-    Ok(true)
+    rematch_and_commit(txn, keyring, account.id, now).await
 }
 
 /// Gives an account exactly `roles`. The change shows from the account's next request (a
@@ -302,11 +292,9 @@ pub async fn set_roles(
     }
     let codes: Vec<&str> = wanted.iter().map(|r| r.code()).collect();
     let detail = format!("set the roles of account {username}: {}", codes.join(", "));
-    let record = AuditRecord::new(actor, AuditAction::UserChange, None, &detail);
     // The audit append takes the write lock first, so two admins dropping each other's
     // admin role at once cannot both pass the check below.
-    let txn = audit::begin(db, keyring, record, now).await?;
-    let account = find_by_username(&txn, username).await?;
+    let (txn, account) = begin_account_change(db, keyring, username, &detail, actor, now).await?;
     let held = roles_of(&txn, account.id).await?;
     if held.len() == wanted.len() && held.iter().all(|r| wanted.contains(r)) {
         return Ok(false);
@@ -393,26 +381,35 @@ pub async fn list_users(db: &DatabaseConnection) -> Result<Vec<UserSummary>, Ser
         .order_by_asc(user::Column::Username)
         .all(db)
         .await?;
-    let roles = user_role::Entity::find().all(db).await?;
-    let aliases = user_alias::Entity::find().all(db).await?;
-    Ok(accounts
-        .into_iter()
-        .map(|a| summary(a, &roles, &aliases))
-        .collect())
+    summaries(db, accounts).await
 }
 
 /// One account as the admin page shows it, by its username.
 pub async fn account(db: &DatabaseConnection, username: &str) -> Result<UserSummary, ServiceError> {
     let found = find_by_username(db, username).await?;
+    let mut one = summaries(db, vec![found]).await?;
+    one.pop().ok_or(ServiceError::NotFound)
+}
+
+/// The accounts as the admin page shows them, in their order, with their roles and aliases
+/// read in one query each.
+async fn summaries(
+    db: &DatabaseConnection,
+    accounts: Vec<user::Model>,
+) -> Result<Vec<UserSummary>, ServiceError> {
+    let ids: Vec<Uuid> = accounts.iter().map(|a| a.id).collect();
     let roles = user_role::Entity::find()
-        .filter(user_role::Column::UserId.eq(found.id))
+        .filter(user_role::Column::UserId.is_in(ids.clone()))
         .all(db)
         .await?;
     let aliases = user_alias::Entity::find()
-        .filter(user_alias::Column::UserId.eq(found.id))
+        .filter(user_alias::Column::UserId.is_in(ids))
         .all(db)
         .await?;
-    Ok(summary(found, &roles, &aliases))
+    Ok(accounts
+        .into_iter()
+        .map(|a| summary(a, &roles, &aliases))
+        .collect())
 }
 
 fn summary(
@@ -452,6 +449,36 @@ async fn find_by_username(
         .ok_or(ServiceError::NotFound)
 }
 
+/// Starts an audited change of an account: the audit entry is the transaction's first
+/// statement (it takes the write lock, so what is checked next sees every earlier change),
+/// then the account is read inside it.
+async fn begin_account_change(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    username: &str,
+    detail: &str,
+    actor: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<(DatabaseTransaction, user::Model), ServiceError> {
+    let record = AuditRecord::new(actor, AuditAction::UserChange, None, detail);
+    let txn = audit::begin(db, keyring, record, now).await?;
+    let account = find_by_username(&txn, username).await?;
+    Ok((txn, account))
+}
+
+/// Ends a change of an account's names: re-matches them with every report (see
+/// `recusal::rematch_user`) and commits. True: something changed.
+async fn rematch_and_commit(
+    txn: DatabaseTransaction,
+    keyring: &Keyring,
+    account: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool, ServiceError> {
+    super::recusal::rematch_user(&txn, keyring, account, now).await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
 /// Disables an account and ends its sessions; the account and its history stay. The last
 /// enabled admin cannot be disabled: nobody could then manage accounts.
 pub async fn disable_user(
@@ -462,9 +489,7 @@ pub async fn disable_user(
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
     let detail = format!("disabled account {username}");
-    let record = AuditRecord::new(actor, AuditAction::UserChange, None, &detail);
-    let txn = audit::begin(db, keyring, record, now).await?;
-    let account = find_by_username(&txn, username).await?;
+    let (txn, account) = begin_account_change(db, keyring, username, &detail, actor, now).await?;
     let admin = !account.disabled && holds(&txn, account.id, Role::Admin).await?;
     if admin && !someone_else_holds(&txn, Role::Admin, vec![account.id]).await? {
         return Err(ServiceError::Invalid("error.last_admin"));
@@ -483,10 +508,9 @@ pub async fn enable_user(
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
     let detail = format!("enabled account {username}");
-    change_account(db, keyring, username, &detail, actor, now, |active| {
-        active.disabled = Set(false);
-    })
-    .await
+    let (txn, account) = begin_account_change(db, keyring, username, &detail, actor, now).await?;
+    end_sessions_and_change(&txn, account, |active| active.disabled = Set(false)).await?;
+    Ok(txn.commit().await?)
 }
 
 /// Whether an account holds a role.
@@ -514,29 +538,9 @@ pub async fn reset_password(
 ) -> Result<(), ServiceError> {
     let hash = hash_password(password).await?;
     let detail = format!("reset the password of {username}");
-    change_account(db, keyring, username, &detail, actor, now, |active| {
-        active.password_hash = Set(hash);
-    })
-    .await
-}
-
-/// An audited change to an account that also ends its sessions, in one transaction with
-/// the audit append first.
-async fn change_account(
-    db: &DatabaseConnection,
-    keyring: &Keyring,
-    username: &str,
-    detail: &str,
-    actor: Option<Uuid>,
-    now: DateTime<Utc>,
-    change: impl FnOnce(&mut user::ActiveModel),
-) -> Result<(), ServiceError> {
-    let record = AuditRecord::new(actor, AuditAction::UserChange, None, detail);
-    let txn = audit::begin(db, keyring, record, now).await?;
-    let account = find_by_username(&txn, username).await?;
-    end_sessions_and_change(&txn, account, change).await?;
-    txn.commit().await?;
-    Ok(())
+    let (txn, account) = begin_account_change(db, keyring, username, &detail, actor, now).await?;
+    end_sessions_and_change(&txn, account, |active| active.password_hash = Set(hash)).await?;
+    Ok(txn.commit().await?)
 }
 
 /// Ends an account's sessions and applies `change` to it, inside the caller's transaction.
