@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::Path;
 
 use base64::Engine;
@@ -12,6 +12,7 @@ use rand::rngs::OsRng;
 use serde::Deserialize;
 use zeroize::{Zeroize, Zeroizing};
 
+use super::private_file::{create_parent, create_private, sync_dir, write_synced};
 use super::{CryptoError, SecretKey};
 
 /// What a key may be used for; each purpose has its own keys so that a leak or rotation of
@@ -398,49 +399,6 @@ fn mask_key_material(text: &str) -> String {
     }
     masked.push_str(if run.len() >= 12 { "…" } else { &run });
     masked
-}
-
-fn create_parent(path: &Path) -> io::Result<()> {
-    if let Some(dir) = path.parent()
-        && !dir.as_os_str().is_empty()
-    {
-        let mut builder = fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(dir)?;
-    }
-    Ok(())
-}
-
-pub(super) fn create_private(path: &Path) -> io::Result<fs::File> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        options.mode(0o600);
-        let file = options.open(path)?;
-        // The umask can only narrow the create mode; this makes it exactly 0600 regardless.
-        file.set_permissions(fs::Permissions::from_mode(0o600))?;
-        Ok(file)
-    }
-    #[cfg(not(unix))]
-    options.open(path)
-}
-
-pub(super) fn write_synced(file: &mut fs::File, text: &str) -> io::Result<()> {
-    file.write_all(text.as_bytes())?;
-    file.sync_all()
-}
-
-pub(super) fn sync_dir(dir: &Path) -> io::Result<()> {
-    // Makes the rename itself durable; only meaningful (and possible) on Unix.
-    #[cfg(unix)]
-    fs::File::open(dir)?.sync_all()?;
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
 }
 
 #[cfg(test)]

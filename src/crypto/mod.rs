@@ -6,6 +6,7 @@
 
 mod envelope;
 mod keyring;
+mod private_file;
 mod rotation;
 mod staff;
 mod tokens;

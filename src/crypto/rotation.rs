@@ -8,7 +8,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use zeroize::Zeroizing;
 
 use super::CryptoError;
-use super::keyring::{KeyPurpose, Keyring, create_private, sync_dir, write_synced};
+use super::keyring::{KeyPurpose, Keyring};
+use super::private_file::{create_private, sync_dir, write_synced};
 
 /// What may be said about a key in the keyring: never its secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
