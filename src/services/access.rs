@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::types::FromSql;
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::{Expr, Query, SelectStatement};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
     QueryFilter, QueryResult, QuerySelect, Statement, TryGetable, Value,
@@ -87,29 +87,29 @@ const OFFICES: [(Role, &str); 2] = [
 
 /// The reports routed to a recipient group, by rule or by escalation.
 fn sent_to_group(group: &str) -> Condition {
-    Condition::all().add(
-        report::Column::Id.in_subquery(
-            Query::select()
-                .column(case_route::Column::ReportId)
-                .from(case_route::Entity)
-                .and_where(case_route::Column::GroupId.eq(group))
-                .to_owned(),
-        ),
-    )
+    Condition::all().add(report::Column::Id.in_subquery(reports_having(
+        case_route::Column::ReportId,
+        case_route::Column::GroupId.eq(group),
+    )))
 }
 
 /// A filter for `report::Entity` queries that leaves out every case the user is recused
 /// from, evaluated in the database so lists and counts cannot forget it.
 pub fn not_recused_condition(user_id: Uuid) -> Condition {
-    Condition::all().add(
-        report::Column::Id.not_in_subquery(
-            Query::select()
-                .column(recusal::Column::ReportId)
-                .from(recusal::Entity)
-                .and_where(recusal::Column::UserId.eq(user_id))
-                .to_owned(),
-        ),
-    )
+    Condition::all().add(report::Column::Id.not_in_subquery(reports_having(
+        recusal::Column::ReportId,
+        recusal::Column::UserId.eq(user_id),
+    )))
+}
+
+/// The ids of the reports that have a row matching `matching` in the table whose column
+/// `report_id` names the report: a subquery to test `report::Column::Id` against.
+pub(crate) fn reports_having<C: ColumnTrait>(report_id: C, matching: Expr) -> SelectStatement {
+    Query::select()
+        .column(report_id)
+        .from(C::EntityName::default())
+        .and_where(matching)
+        .to_owned()
 }
 
 /// The report if the viewer may see it; hidden and missing look the same.

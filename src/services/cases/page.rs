@@ -2,7 +2,7 @@
 //! and what the page shows around it.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DerivePartialModel,
     EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -19,7 +19,7 @@ use crate::domain::{Category, Outcome, Role, Status, SubjectRole, local_day};
 use crate::entities::{message, note, report, report_event, report_name};
 use crate::services::ServiceError;
 use crate::services::access::{
-    Viewer, open_fields, readable, report_dek, status_of, visible_report,
+    Viewer, open_fields, readable, report_dek, reports_having, status_of, visible_report,
 };
 use crate::services::attachments::{self, AttachmentSummary};
 use crate::services::audit::{self, AuditAction, AuditRecord};
@@ -470,15 +470,10 @@ async fn related_cases<C: ConnectionTrait>(
         return Ok(Vec::new());
     }
     let found = report::Entity::find()
-        .filter(
-            report::Column::Id.in_subquery(
-                Query::select()
-                    .column(report_name::Column::ReportId)
-                    .from(report_name::Entity)
-                    .and_where(report_name::Column::PlaceIndex.is_in(places))
-                    .to_owned(),
-            ),
-        )
+        .filter(report::Column::Id.in_subquery(reports_having(
+            report_name::Column::ReportId,
+            report_name::Column::PlaceIndex.is_in(places),
+        )))
         .filter(report::Column::Id.ne(id))
         .filter(visible)
         .order_by_desc(report::Column::ReceivedOn)
