@@ -1,8 +1,6 @@
 //! A PDF stream's filters, decoded with a budget: every filter of a chain counts, so a
 //! small file cannot expand to gigabytes however its layers are stacked.
 
-use std::io::Read;
-
 /// A filter the stripper can decode (the data filters of ISO 32000-1, 7.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Data {
@@ -84,15 +82,21 @@ fn decode_one(filter: Data, input: &[u8], budget: &mut Budget) -> Result<Vec<u8>
     let mut out = Vec::new();
     match filter {
         Data::Flate => {
-            let mut decoder = flate2::read::ZlibDecoder::new(input);
-            let mut buf = vec![0u8; 64 * 1024];
+            // Everything up to a fault in the data is kept, as the PDF parser keeps it: a
+            // reader that dropped the block holding the fault would judge less than the
+            // parser goes on to parse (an object stream nesting arrays thousands deep just
+            // before a corrupt code passed the first look as empty).
+            let mut inflater = flate2::Decompress::new(true);
             loop {
-                match decoder.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        budget.spend(n)?;
-                        out.extend_from_slice(&buf[..n]);
-                    }
+                out.reserve(64 * 1024);
+                let (read, written) = (inflater.total_in(), inflater.total_out());
+                let rest = input.get(read as usize..).unwrap_or_default();
+                let status = inflater.decompress_vec(rest, &mut out, flate2::FlushDecompress::None);
+                budget.spend((inflater.total_out() - written) as usize)?;
+                let moved = inflater.total_in() > read || inflater.total_out() > written;
+                match status {
+                    Ok(flate2::Status::Ok) if moved => {}
+                    _ => break,
                 }
             }
         }
@@ -210,6 +214,30 @@ pub(super) mod tests {
         let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
         encoder.write_all(data).unwrap();
         encoder.finish().unwrap()
+    }
+
+    /// The PDF parser keeps what a Flate stream decoded before a fault; the first look must
+    /// see at least that much, or it judges less than the parser goes on to parse.
+    #[test]
+    fn a_flate_stream_that_turns_corrupt_yields_at_least_what_the_parser_keeps() {
+        let file: &[u8] =
+            include_bytes!("../../../../fuzz/corpus/metadata_strip/pdf-objstm-deep-then-corrupt");
+        let start = file.windows(7).position(|w| w == b"stream\n").unwrap() + 7;
+        let data = file[start..start + 998].to_vec();
+        let mut dict = lopdf::Dictionary::new();
+        dict.set("Filter", lopdf::Object::Name(b"FlateDecode".to_vec()));
+        let parsers = lopdf::Stream::new(dict, data.clone())
+            .decompressed_content()
+            .unwrap();
+        assert!(parsers.len() > 40_000, "{}", parsers.len());
+        let ours = decode(&data, &[Data::Flate], &mut Budget(1 << 20)).unwrap();
+        assert!(
+            ours.len() >= parsers.len(),
+            "{} < {}",
+            ours.len(),
+            parsers.len()
+        );
+        assert!(ours.starts_with(&parsers));
     }
 
     #[test]

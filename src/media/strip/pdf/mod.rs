@@ -174,6 +174,24 @@ mod tests {
         file
     }
 
+    /// An object stream whose Flate data nests arrays tens of thousands deep, then turns
+    /// corrupt (a fuzzer's find): the parser keeps what decoded before the fault and
+    /// recursed through every level, past even the fuzzer's 16 MiB stack, while the first
+    /// look had judged the stream empty, its reader having dropped the block that held the
+    /// fault. Both read the same now, and the file is refused before the parser sees it.
+    #[test]
+    fn an_object_stream_nesting_deep_before_a_corrupt_flate_code_is_refused() {
+        let file =
+            include_bytes!("../../../../fuzz/corpus/metadata_strip/pdf-objstm-deep-then-corrupt");
+        let read = std::thread::Builder::new()
+            .stack_size(8 << 20)
+            .spawn(move || pdf(file))
+            .unwrap()
+            .join()
+            .expect("the reading thread survives");
+        assert_eq!(read, Err(Refusal::Damaged));
+    }
+
     /// The parser recurses for every array and dictionary and again for every parenthesis
     /// nested in a literal string: arrays as deep as allowed holding a string nested as deep
     /// as the parser goes used to pass the first look and take the parser twice as deep as
