@@ -336,13 +336,13 @@ fn validate_id(id: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// toml's own Display quotes the offending source line, which may be a secret; keep only
-/// the line number and the message, with any quoted value in it blanked out.
 /// The words of the keyring format, which a parse error may name.
 const VOCABULARY: [&str; 10] = [
     "key", "id", "purpose", "active", "secret", "kek", "lookup", "index", "form", "audit",
 ];
 
+/// toml's own Display quotes the offending source line, which may be a secret; keep only
+/// the line number and the message, with any quoted value in it blanked out.
 fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
     let mut message = String::new();
     // The quote or backquote the text being read is inside of: quoted text is a value from
@@ -362,9 +362,9 @@ fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
                 } else {
                     "…"
                 };
-                message.extend([c]);
+                message.push(c);
                 message.push_str(shown);
-                message.extend([c]);
+                message.push(c);
                 inside = None;
             }
             Some((_, value)) => value.push(c),

@@ -423,29 +423,33 @@ pub(crate) fn row_key(
 }
 
 /// The report's data key. Everything sealed for this report (its fields, events, notes,
-/// messages, recusal reasons and files) opens with it. A purged report has no key any
-/// more: it reads as not found.
+/// messages, recusal reasons and files) opens with it.
 pub(crate) fn report_dek(keyring: &Keyring, found: &report::Model) -> Result<Dek, ServiceError> {
-    if found.purged_on.is_some() {
-        return Err(ServiceError::NotFound);
-    }
-    row_key(
-        keyring,
-        &WrappedDek {
-            dek_id: found.dek_id,
-            kek_id: found.dek_kek_id.clone(),
-            bytes: found.dek_wrapped.clone(),
-        },
-        found.id,
-    )
+    let wrapped = WrappedDek {
+        dek_id: found.dek_id,
+        kek_id: found.dek_kek_id.clone(),
+        bytes: found.dek_wrapped.clone(),
+    };
+    unpurged_report_key(keyring, found.id, found.purged_on, &wrapped)
 }
 
 /// The data key of a report found by its tracking code (see `report_dek`).
 pub(crate) fn tracked_dek(keyring: &Keyring, found: &Tracked) -> Result<Dek, ServiceError> {
-    if found.purged_on.is_some() {
+    unpurged_report_key(keyring, found.id, found.purged_on, &found.dek)
+}
+
+/// A report's key unwrapped, unless the report was purged: a purged report has no key any
+/// more, and reads as not found.
+fn unpurged_report_key(
+    keyring: &Keyring,
+    id: Uuid,
+    purged_on: Option<NaiveDate>,
+    wrapped: &WrappedDek,
+) -> Result<Dek, ServiceError> {
+    if purged_on.is_some() {
         return Err(ServiceError::NotFound);
     }
-    row_key(keyring, &found.dek, found.id)
+    row_key(keyring, wrapped, id)
 }
 
 /// Seals and opens the fields of one row of one table, each value bound to that place.
