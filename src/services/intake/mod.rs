@@ -198,16 +198,15 @@ impl Intake<'_> {
         own
     }
 
-    /// Writes the jobs in one transaction: the answer of each, in order, once the
-    /// transaction has committed (or the error that stopped it), and whether the batch went
-    /// through (false when the transaction as a whole failed).
+    /// Writes the jobs: the answer of each, in order, once the transaction holding it has
+    /// committed (or the error that stopped it), and whether the batch went through (false
+    /// when a transaction as a whole failed).
     ///
-    /// The transaction first reserves the case numbers (its first write) and loads the
-    /// staff's names for the recusal matcher, once for all its reports. Several reports are
-    /// then written together, each kind of row in one statement, inside a savepoint; if
-    /// anything there fails (a form token spent twice, a tracking code drawn twice), that
-    /// savepoint is rolled back and the reports are written again one by one, each in a
-    /// savepoint of its own, so one failure fails alone.
+    /// Several reports are first written together, each kind of row in one statement, in
+    /// one transaction of their own. If anything there is refused (a form token spent twice,
+    /// a tracking code drawn twice), that transaction is rolled back and the reports are
+    /// written again in a new one, each in a savepoint of its own, so one refusal fails
+    /// alone. The common case pays for no savepoint, which SQLite would journal page by page.
     async fn write_batch(&self, jobs: Vec<Job>) -> (Vec<Result<Receipt, ServiceError>>, bool) {
         let all_failed = |e: &dyn std::fmt::Display, n: usize| {
             let failed = (0..n)
@@ -219,88 +218,88 @@ impl Intake<'_> {
                 .collect();
             (failed, false)
         };
-        let txn = match self.commits.writer(self.db).begin().await {
-            Ok(txn) => txn,
-            Err(e) => return all_failed(&e, jobs.len()),
-        };
-        let days = jobs.iter().map(|job| local_day(job.now));
-        let mut numbers = match CaseNumbers::reserve(&txn, days).await {
-            Ok(numbers) => numbers,
-            Err(e) => return all_failed(&e, jobs.len()),
-        };
-        // Loaded inside the write lock: a change of names commits before or after the
-        // whole batch, and its own re-match sees the reports of a batch before it.
-        let staff = match StaffNames::load(&txn, self.keyring).await {
-            Ok(staff) => staff,
-            Err(e) => return all_failed(&e, jobs.len()),
-        };
-        if let [job] = jobs.as_slice() {
-            // Alone in its transaction: a failure rolls the whole transaction back.
-            let receipt = match self.write_one(&txn, &staff, &mut numbers, job).await {
-                Ok(receipt) => receipt,
-                // Refused alone, as it would have been in a savepoint.
-                Err(refused) => return (vec![Err(refused)], true),
-            };
-            return match txn.commit().await {
-                Ok(()) => (vec![Ok(receipt)], true),
-                Err(e) => all_failed(&e, 1),
-            };
-        }
-        let results = match self.write_together(&txn, &staff, &mut numbers, &jobs).await {
-            Ok(Some(receipts)) => receipts.into_iter().map(Ok).collect(),
-            Ok(None) => {
-                numbers.reset();
-                let mut results = Vec::with_capacity(jobs.len());
-                for job in &jobs {
-                    results.push(
-                        self.write_in_savepoint(&txn, &staff, &mut numbers, job)
-                            .await,
-                    );
-                }
-                results
+        if jobs.len() > 1 {
+            match self.write_together(&jobs).await {
+                Ok(Some(receipts)) => return (receipts.into_iter().map(Ok).collect(), true),
+                Ok(None) => {}
+                Err(e) => return all_failed(&e, jobs.len()),
             }
-            Err(e) => return all_failed(&e, jobs.len()),
-        };
-        if let Err(e) = numbers.settle(&txn).await {
-            return all_failed(&e, results.len());
         }
-        if let Err(e) = txn.commit().await {
-            return all_failed(&e, results.len());
+        match self.write_each(&jobs).await {
+            Ok(results) => (results, true),
+            Err(e) => all_failed(&e, jobs.len()),
         }
-        (results, true)
     }
 
-    /// Writes all the jobs in one savepoint, each kind of row in one statement: their
-    /// receipts, or `None` when something failed and the savepoint was rolled back.
-    async fn write_together(
+    /// Opens a batch's transaction: it first reserves the case numbers (its first write,
+    /// which takes the write lock) and loads the staff's names for the recusal matcher, once
+    /// for all its reports.
+    async fn begin_batch(
         &self,
-        txn: &DatabaseTransaction,
-        staff: &StaffNames,
-        numbers: &mut CaseNumbers,
         jobs: &[Job],
-    ) -> Result<Option<Vec<Receipt>>, sea_orm::DbErr> {
-        let savepoint = txn.begin().await?;
+    ) -> Result<(DatabaseTransaction, CaseNumbers, StaffNames), ServiceError> {
+        let txn = self.commits.writer(self.db).begin().await?;
+        let numbers = CaseNumbers::reserve(&txn, jobs.iter().map(|job| local_day(job.now))).await?;
+        // Loaded inside the write lock: a change of names commits before or after the
+        // whole batch, and its own re-match sees the reports of a batch before it.
+        let staff = StaffNames::load(&txn, self.keyring).await?;
+        Ok((txn, numbers, staff))
+    }
+
+    /// Writes all the jobs in one transaction, each kind of row in one statement: their
+    /// receipts once committed, or `None` when something was refused and nothing was kept.
+    async fn write_together(&self, jobs: &[Job]) -> Result<Option<Vec<Receipt>>, ServiceError> {
+        let (txn, mut numbers, staff) = self.begin_batch(jobs).await?;
         let written = async {
             let mut prepared = Vec::with_capacity(jobs.len());
             for job in jobs {
                 let day = local_day(job.now);
                 let number = numbers.next(day)?;
-                prepared.push(self.prepare(&savepoint, staff, job, number).await?);
+                prepared.push(self.prepare(&txn, &staff, job, number).await?);
                 numbers.taken(day)?;
             }
-            store::write_together(&savepoint, prepared).await
+            store::write_together(&txn, prepared).await
         }
         .await;
         match written {
             Ok(receipts) => {
-                savepoint.commit().await?;
+                txn.commit().await?;
                 Ok(Some(receipts))
             }
             Err(_) => {
-                savepoint.rollback().await?;
+                txn.rollback().await?;
                 Ok(None)
             }
         }
+    }
+
+    /// Writes the jobs one by one in one transaction, each in a savepoint of its own (a lone
+    /// job directly in it): the answer of each once committed.
+    async fn write_each(
+        &self,
+        jobs: &[Job],
+    ) -> Result<Vec<Result<Receipt, ServiceError>>, ServiceError> {
+        let (txn, mut numbers, staff) = self.begin_batch(jobs).await?;
+        if let [job] = jobs {
+            // Alone in its transaction: a refusal rolls the whole transaction back, as it
+            // would have in a savepoint.
+            let receipt = match self.write_one(&txn, &staff, &mut numbers, job).await {
+                Ok(receipt) => receipt,
+                Err(refused) => return Ok(vec![Err(refused)]),
+            };
+            txn.commit().await?;
+            return Ok(vec![Ok(receipt)]);
+        }
+        let mut results = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            results.push(
+                self.write_in_savepoint(&txn, &staff, &mut numbers, job)
+                    .await,
+            );
+        }
+        numbers.settle(&txn).await?;
+        txn.commit().await?;
+        Ok(results)
     }
 
     async fn write_in_savepoint(

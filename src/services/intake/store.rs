@@ -102,13 +102,6 @@ impl CaseNumbers {
         Ok(())
     }
 
-    /// Forgets the numbers taken: the reports holding them were rolled back.
-    pub fn reset(&mut self) {
-        for reserved in &mut self.0 {
-            reserved.used = 0;
-        }
-    }
-
     /// Gives back the numbers no stored report holds, inside the transaction.
     pub async fn settle<C: ConnectionTrait>(&self, txn: &C) -> Result<(), ServiceError> {
         for r in self.0.iter().filter(|r| r.used < r.reserved) {
