@@ -364,6 +364,13 @@ async fn fairness(dir: &Path, seconds: f64) -> [Outcome; 5] {
     // A person's pace: one report every 2 s, within their own budget.
     settings.limits.submit_per_minute = 60;
     settings.limits.submit_burst = 10;
+    // Refusals pause as deployed (the test profile turns the pause off: its tests move the
+    // clock instead).
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    settings.limits.refusal_pause_ms = Settings::load_from(&config, Profile::Development)
+        .expect("settings")
+        .limits
+        .refusal_pause_ms;
     let base = start(settings).await;
     let codes = std::sync::Mutex::new(Vec::new());
     for n in 0..16 {

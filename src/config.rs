@@ -137,6 +137,8 @@ pub struct LimitSettings {
     pub lookup_free_failures: u32,
     /// Failed lookups per minute (all clients) that raise an alarm in the log.
     pub lookup_alarm_per_minute: u32,
+    /// How long a refusal (429) is held back before it is sent, in milliseconds.
+    pub refusal_pause_ms: u64,
 }
 
 #[cfg(test)]
@@ -154,6 +156,7 @@ impl LimitSettings {
             quarantine_ceiling: 10,
             lookup_free_failures: 2,
             lookup_alarm_per_minute: 3,
+            refusal_pause_ms: 0,
         }
     }
 }

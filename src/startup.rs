@@ -16,7 +16,7 @@ use crate::services::outbox;
 use crate::services::routing::Routing;
 use crate::web::middleware::abuse::LookupGuard;
 use crate::web::middleware::rate_limit::Limiters;
-use crate::web::middleware::{log_request, security_headers, surface_errors};
+use crate::web::middleware::{log_request, pause_refusals, security_headers, surface_errors};
 use crate::web::{AppState, Clock, api, multipart, public};
 
 #[derive(Debug, thiserror::Error)]
@@ -301,6 +301,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, Star
             )
             .app_data(web::PayloadConfig::new(body_limit))
             .wrap_fn(surface_errors)
+            .wrap_fn(pause_refusals)
             .wrap(Compress::default())
             .wrap(security_headers(hsts))
             .wrap_fn(log_request)

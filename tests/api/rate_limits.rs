@@ -1,8 +1,11 @@
-//! Per-client limits: a flooding client is refused in its language while others are served.
+//! Per-client limits: a flooding client is refused in its language, after a pause, while
+//! others are served.
+
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, sqlite_app_with};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -52,6 +55,37 @@ async fn a_flooding_client_gets_429_while_another_is_served(app: TestApp) {
 
     // Forwarded-for from an untrusted peer is ignored: the limit stays on the real peer.
     assert!(!app.state.settings.server.trusted_proxies.is_empty());
+}
+
+#[tokio::test]
+async fn a_refusal_is_sent_only_after_the_pause() {
+    let pause = Duration::from_millis(300);
+    let app = sqlite_app_with(|s| s.limits.refusal_pause_ms = pause.as_millis() as u64).await;
+    let body =
+        json!({"category": "favor", "description": "脚本反复提交的举报内容", "anonymous": true});
+    let burst = app.state.settings.limits.submit_burst as usize;
+    for _ in 0..burst {
+        let served = app
+            .post_json("/api/v1/reports", &body, "203.0.113.52")
+            .await;
+        assert_eq!(served.status(), 201);
+    }
+    // A script sending again as soon as it is refused waits on its own connection.
+    for _ in 0..2 {
+        let began = Instant::now();
+        let refused = app
+            .post_json("/api/v1/reports", &body, "203.0.113.52")
+            .await;
+        assert_eq!(refused.status(), 429);
+        assert!(
+            began.elapsed() >= pause,
+            "refused after {:?}",
+            began.elapsed()
+        );
+        assert!(refused.headers().contains_key("retry-after"));
+    }
+    let track = app.post_track("0000 0000 0000 0000", "203.0.113.52").await;
+    assert_ne!(track.status(), 429, "look-ups keep their own budget");
 }
 
 async fn a_refused_form_keeps_what_was_typed(app: TestApp) {

@@ -1,5 +1,6 @@
 //! Middleware: security headers, the request log (and the counts kept instead of it for
-//! public submissions and answers), the surface of errors, and per-client rate limits.
+//! public submissions and answers), the surface of errors, per-client rate limits and the
+//! pause before a refusal.
 
 pub mod abuse;
 pub mod backoff;
@@ -137,6 +138,29 @@ where
             latency_ms = start.elapsed().as_secs_f64() * 1000.0,
             "request"
         );
+        Ok(res)
+    }
+}
+
+/// Sends every refusal (429) only after the refusal pause (see `rate_limit::RefusalPause`),
+/// whichever route or limit refused it: a client flooding one route cannot take the
+/// processor from the others.
+pub fn pause_refusals<S, B>(
+    req: ServiceRequest,
+    srv: &S,
+) -> impl std::future::Future<Output = Result<ServiceResponse<B>, actix_web::Error>> + use<S, B>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    let state = req.app_data::<web::Data<crate::web::AppState>>().cloned();
+    let fut = srv.call(req);
+    async move {
+        let res = fut.await?;
+        if res.status() == actix_web::http::StatusCode::TOO_MANY_REQUESTS
+            && let Some(state) = state
+        {
+            state.limiters.pause.hold().await;
+        }
         Ok(res)
     }
 }
