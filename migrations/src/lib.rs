@@ -18,6 +18,7 @@ mod m20261204_000060_milestones;
 mod m20261204_000070_summaries;
 mod m20261207_000080_relative_register;
 mod m20261207_000090_lookup_indexes;
+mod m20261207_000100_outbox_message_id;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000070_summaries::Migration),
             Box::new(m20261207_000080_relative_register::Migration),
             Box::new(m20261207_000090_lookup_indexes::Migration),
+            Box::new(m20261207_000100_outbox_message_id::Migration),
         ]
     }
 }

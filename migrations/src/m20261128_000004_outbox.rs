@@ -10,29 +10,7 @@ pub struct Migration;
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .create_table(
-                Table::create()
-                    .table(Outbox::Table)
-                    .col(uuid(Outbox::Id).primary_key())
-                    // No foreign key: a shredded report's mail (content-free) may still go out.
-                    .col(uuid_null(Outbox::ReportId))
-                    .col(string_len(Outbox::Kind, 32))
-                    .col(string_len(Outbox::RecipientGroup, 64))
-                    .col(string_len(Outbox::Recipient, 254))
-                    .col(string_len_uniq(Outbox::MessageId, 255))
-                    .col(string_len(Outbox::Subject, 255))
-                    .col(text(Outbox::BodyText))
-                    .col(text(Outbox::BodyHtml))
-                    .col(string_len(Outbox::State, 16))
-                    .col(integer(Outbox::Attempts))
-                    .col(timestamp_with_time_zone(Outbox::NextAttemptAt))
-                    .col(timestamp_with_time_zone_null(Outbox::ClaimedAt))
-                    .col(string_len_null(Outbox::ClaimedBy, 64))
-                    .col(string_len_null(Outbox::LastError, 500))
-                    .col(timestamp_with_time_zone(Outbox::CreatedAt))
-                    .col(timestamp_with_time_zone_null(Outbox::SentAt))
-                    .to_owned(),
-            )
+            .create_table(outbox_table(Outbox::Table, true))
             .await?;
         manager
             .create_index(
@@ -82,6 +60,36 @@ impl MigrationTrait for Migration {
             .drop_table(Table::drop().table(Outbox::Table).to_owned())
             .await
     }
+}
+
+/// The outbox table as first made (`unique_message_id`), or as remade without the Message-ID's
+/// own unique index (m20261207_000100), under the name `table`.
+pub(crate) fn outbox_table(table: impl IntoIden, unique_message_id: bool) -> TableCreateStatement {
+    let message_id = match unique_message_id {
+        true => string_len_uniq(Outbox::MessageId, 255),
+        false => string_len(Outbox::MessageId, 255),
+    };
+    Table::create()
+        .table(table)
+        .col(uuid(Outbox::Id).primary_key())
+        // No foreign key: a shredded report's mail (content-free) may still go out.
+        .col(uuid_null(Outbox::ReportId))
+        .col(string_len(Outbox::Kind, 32))
+        .col(string_len(Outbox::RecipientGroup, 64))
+        .col(string_len(Outbox::Recipient, 254))
+        .col(message_id)
+        .col(string_len(Outbox::Subject, 255))
+        .col(text(Outbox::BodyText))
+        .col(text(Outbox::BodyHtml))
+        .col(string_len(Outbox::State, 16))
+        .col(integer(Outbox::Attempts))
+        .col(timestamp_with_time_zone(Outbox::NextAttemptAt))
+        .col(timestamp_with_time_zone_null(Outbox::ClaimedAt))
+        .col(string_len_null(Outbox::ClaimedBy, 64))
+        .col(string_len_null(Outbox::LastError, 500))
+        .col(timestamp_with_time_zone(Outbox::CreatedAt))
+        .col(timestamp_with_time_zone_null(Outbox::SentAt))
+        .to_owned()
 }
 
 #[derive(DeriveIden)]
