@@ -23,7 +23,7 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
         &settings.url,
         settings.max_connections,
         Duration::from_secs(10),
-        None,
+        false,
     );
     Database::connect(options).await
 }
@@ -32,26 +32,28 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
 /// SQLite drops a connection's page cache whenever another connection has written since
 /// its last transaction; with batches spread over the pool, each batch re-read from the
 /// file the index pages its random keys (ids, tracking hashes) land on. One writer keeps
-/// them cached, in a cache large enough for them (16 MiB at most, filled as used). `None`
-/// on PostgreSQL and for an in-memory database (a second pool would open another one):
-/// batches then use the main pool.
+/// them cached, in a cache large enough for them (16 MiB at most, filled as used). It never
+/// checkpoints: a checkpoint on its thread would hold back every report waiting for the
+/// next batch, so `checkpoint_passive` does it beside the writer. `None` on PostgreSQL and
+/// for an in-memory database (a second pool would open another one): batches then use the
+/// main pool.
 pub async fn connect_writer(
     settings: &DatabaseSettings,
 ) -> Result<Option<DatabaseConnection>, DbErr> {
     if sqlite_file(&settings.url).is_none() {
         return Ok(None);
     }
-    let options = pool_options(&settings.url, 1, Duration::from_secs(30), Some("-16384"));
+    let options = pool_options(&settings.url, 1, Duration::from_secs(30), true);
     Database::connect(options).await.map(Some)
 }
 
 /// The options both pools share: statement logging off, and on SQLite a durable, shredding
-/// file (`cache_size`, a SQLite pragma value, where the pool wants a larger page cache).
+/// file (for the `writer`, a larger page cache and no checkpoints of its own).
 fn pool_options(
     url: &str,
     max_connections: u32,
     acquire_timeout: Duration,
-    cache_size: Option<&'static str>,
+    writer: bool,
 ) -> ConnectOptions {
     let mut options = ConnectOptions::new(url.to_string());
     options
@@ -71,9 +73,11 @@ fn pool_options(
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .pragma("secure_delete", "ON");
-            let opts = match cache_size {
-                Some(kib) => opts.pragma("cache_size", kib),
-                None => opts,
+            let opts = match writer {
+                true => opts
+                    .pragma("cache_size", "-16384")
+                    .pragma("wal_autocheckpoint", "0"),
+                false => opts,
             };
             opts.foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
@@ -92,6 +96,18 @@ pub fn sqlite_file(url: &str) -> Option<&str> {
     let rest = rest.strip_prefix("//").unwrap_or(rest);
     let path = rest.split('?').next()?;
     (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+/// On SQLite, copies into the database file what the write-ahead log holds beyond what
+/// readers still need, without waiting for anyone (a passive checkpoint), through the main
+/// pool: the group-commit writer leaves this to `GroupCommit::checkpoint`. Nothing to do on
+/// PostgreSQL.
+pub async fn checkpoint_passive(db: &DatabaseConnection) -> Result<(), DbErr> {
+    if db.get_database_backend() == DatabaseBackend::Sqlite {
+        db.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
+            .await?;
+    }
+    Ok(())
 }
 
 /// On SQLite, copies the write-ahead log into the database file and truncates it, so page
@@ -113,4 +129,68 @@ pub async fn checkpoint_wal(db: &DatabaseConnection) -> Result<bool, DbErr> {
         None => 0,
     };
     Ok(busy == 0)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// `PRAGMA wal_checkpoint(PASSIVE)`: the frames in the log, and those copied.
+    async fn log_frames(db: &DatabaseConnection) -> (i64, i64) {
+        let row = db
+            .query_one_raw(Statement::from_string(
+                DatabaseBackend::Sqlite,
+                "PRAGMA wal_checkpoint(PASSIVE)",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        (
+            row.try_get_by_index(1).unwrap(),
+            row.try_get_by_index(2).unwrap(),
+        )
+    }
+
+    #[tokio::test]
+    async fn the_writer_leaves_the_log_to_the_passive_checkpoint_which_keeps_it_short() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = DatabaseSettings {
+            url: format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display()),
+            max_connections: 2,
+            group_commit_max: 64,
+        };
+        let main = connect(&settings).await.unwrap();
+        let writer = connect_writer(&settings).await.unwrap().unwrap();
+        writer
+            .execute_unprepared("CREATE TABLE t (v BLOB NOT NULL)")
+            .await
+            .unwrap();
+        // Each a transaction of its own, a page or more each: past SQLite's default
+        // threshold (1,000 pages), at which a connection would checkpoint on its own thread.
+        for _ in 0..1_500 {
+            writer
+                .execute_unprepared("INSERT INTO t (v) VALUES (zeroblob(3000))")
+                .await
+                .unwrap();
+        }
+        let log = std::fs::metadata(dir.path().join("t.db-wal"))
+            .unwrap()
+            .len();
+        assert!(
+            log > 1_400 * 4096,
+            "the writer did not checkpoint: the log holds every commit ({log} bytes)"
+        );
+        checkpoint_passive(&main).await.unwrap();
+        writer
+            .execute_unprepared("INSERT INTO t (v) VALUES (zeroblob(3000))")
+            .await
+            .unwrap();
+        let (frames, copied) = log_frames(&main).await;
+        assert!(
+            frames < 10,
+            "everything was copied, so the next commit starts the log again ({frames} frames)"
+        );
+        assert_eq!(frames, copied);
+    }
 }

@@ -200,9 +200,11 @@ impl Application {
                 }
             }
         });
+        let checkpointer = self.start_checkpointer();
         let mailer = self.start_outbox_worker();
         let result = self.server.await;
         sweeper.abort();
+        checkpointer.abort();
         if let Some((stop, task)) = mailer {
             // Let the batch in flight finish, so its rows are marked sent rather than left
             // claimed (which would send them again after the claim timeout).
@@ -210,6 +212,23 @@ impl Application {
             let _ = tokio::time::timeout(Duration::from_secs(60), task).await;
         }
         result
+    }
+
+    /// Copies into the database file, beside the group-commit writer (which never
+    /// checkpoints), the log its batches wrote.
+    fn start_checkpointer(&self) -> tokio::task::JoinHandle<()> {
+        let state = self.state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(crate::services::intake::CHECKPOINT_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut seen = 0;
+            loop {
+                tick.tick().await;
+                if let Err(e) = state.commits.checkpoint(&state.db, &mut seen).await {
+                    tracing::warn!(error = %e, "could not checkpoint the write-ahead log");
+                }
+            }
+        })
     }
 
     /// Starts the outbox worker: a tick (the daily digest when due, then a batch) every

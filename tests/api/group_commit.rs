@@ -7,8 +7,8 @@ use sea_orm::{EntityTrait, QueryOrder};
 use serde_json::json;
 use tipoff::entities::report;
 
-use crate::helpers::TestApp;
-use crate::helpers::reports::{next_ip, report_form, report_of};
+use crate::helpers::reports::{next_ip, report_form, report_of, submit};
+use crate::helpers::{TestApp, sqlite_app};
 use crate::on_both_backends;
 
 on_both_backends!(reports_sent_together_are_durable_when_answered_and_a_replay_fails_alone);
@@ -61,5 +61,26 @@ async fn reports_sent_together_are_durable_when_answered_and_a_replay_fails_alon
     assert!(
         batches < reports,
         "reports sent together share commits ({batches} batches for {reports})"
+    );
+}
+
+/// On a SQLite file the writer never checkpoints; the startup loop copies its log beside it
+/// once a batch has committed since the last time, and does nothing while none has.
+#[tokio::test]
+async fn the_writers_log_is_copied_beside_it_once_a_batch_has_committed() {
+    let app = sqlite_app().await;
+    let commits = &app.state.commits;
+    let mut seen = commits.written().0;
+    assert!(!commits.checkpoint(app.db(), &mut seen).await.unwrap());
+    submit(
+        &app,
+        json!({"category": "other", "description": "写入后由检查点复制到数据库文件", "anonymous": true}),
+    )
+    .await;
+    assert!(commits.checkpoint(app.db(), &mut seen).await.unwrap());
+    assert_eq!(seen, commits.written().0);
+    assert!(
+        !commits.checkpoint(app.db(), &mut seen).await.unwrap(),
+        "nothing committed since"
     );
 }

@@ -104,6 +104,24 @@ impl GroupCommit {
         )
     }
 
+    /// When batches go through a writer of their own (a SQLite file), copies the log they
+    /// wrote into the database file beside it, through `main`, if any batch has committed
+    /// since `seen` (which it moves on). Returns whether it did. The startup loop calls it
+    /// every `CHECKPOINT_EVERY`: the log then holds a fraction of a second of reports.
+    pub async fn checkpoint(
+        &self,
+        main: &DatabaseConnection,
+        seen: &mut u64,
+    ) -> Result<bool, sea_orm::DbErr> {
+        let (batches, _) = self.written();
+        if self.writer.is_none() || batches == *seen {
+            return Ok(false);
+        }
+        crate::db::checkpoint_passive(main).await?;
+        *seen = batches;
+        Ok(true)
+    }
+
     /// Whether reports are batched at all.
     pub fn batches(&self) -> bool {
         self.max_batch > 1
@@ -193,6 +211,9 @@ impl Drop for Ticket<'_> {
         }
     }
 }
+
+/// How often the log the writer leaves behind is copied into the database file, at most.
+pub const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// How long a reporter whose batch was abandoned is told to wait before sending again.
 const RETRY_ABANDONED: std::time::Duration = std::time::Duration::from_secs(2);

@@ -7,7 +7,7 @@ mod batch;
 mod flood;
 mod store;
 
-pub use batch::GroupCommit;
+pub use batch::{CHECKPOINT_EVERY, GroupCommit};
 pub use flood::FloodGauge;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -175,7 +175,10 @@ impl Intake<'_> {
     ) -> Result<Receipt, ServiceError> {
         let job = Job { draft, origin, now };
         if !self.commits.batches() {
-            let (mut results, _) = self.write_batch(vec![job]).await;
+            let (mut results, committed) = self.write_batch(vec![job]).await;
+            if committed {
+                self.commits.committed(1);
+            }
             return results.remove(0);
         }
         let own = match self.commits.enter(job).await {
