@@ -352,12 +352,12 @@ async fn lookups(base: &str, seconds: f64, codes: Arc<Vec<String>>) -> Vec<Outco
     out
 }
 
-/// Sixteen residents at a person's pace (and sixteen more checking their codes), alone and
-/// then beside one client flooding submissions as fast as it can; the server keeps its real
-/// per-client limits. Returns (submitting alone, beside, checking alone, beside, flood).
 /// Each client's submission burst in the fairness phases.
 const FAIR_BURST: u32 = 10;
 
+/// Sixteen residents at a person's pace (and sixteen more checking their codes), alone and
+/// then beside one client flooding submissions as fast as it can; the server keeps its real
+/// per-client limits. Returns (submitting alone, beside, checking alone, beside, flood).
 async fn fairness(dir: &Path, seconds: f64) -> [Outcome; 5] {
     let mut settings = settings_for(
         dir,

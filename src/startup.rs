@@ -204,7 +204,9 @@ impl Application {
         let mailer = self.start_outbox_worker();
         let result = self.server.await;
         sweeper.abort();
-        checkpointer.abort();
+        if let Some(checkpointer) = checkpointer {
+            checkpointer.abort();
+        }
         if let Some((stop, task)) = mailer {
             // Let the batch in flight finish, so its rows are marked sent rather than left
             // claimed (which would send them again after the claim timeout).
@@ -215,10 +217,14 @@ impl Application {
     }
 
     /// Copies into the database file, beside the group-commit writer (which never
-    /// checkpoints), the log its batches wrote.
-    fn start_checkpointer(&self) -> tokio::task::JoinHandle<()> {
+    /// checkpoints), the log its batches wrote. None without such a writer (PostgreSQL, an
+    /// in-memory database): nothing to copy.
+    fn start_checkpointer(&self) -> Option<tokio::task::JoinHandle<()>> {
+        if !self.state.commits.has_writer() {
+            return None;
+        }
         let state = self.state.clone();
-        tokio::spawn(async move {
+        Some(tokio::spawn(async move {
             let mut tick = tokio::time::interval(crate::services::intake::CHECKPOINT_EVERY);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut seen = 0;
@@ -228,7 +234,7 @@ impl Application {
                     tracing::warn!(error = %e, "could not checkpoint the write-ahead log");
                 }
             }
-        })
+        }))
     }
 
     /// Starts the outbox worker: a tick (the daily digest when due, then a batch) every

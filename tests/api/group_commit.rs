@@ -3,15 +3,18 @@
 //! others' case numbers without a gap.
 
 use futures_util::future::join_all;
-use sea_orm::{EntityTrait, QueryOrder};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, QueryOrder, Statement};
 use serde_json::json;
-use tipoff::entities::report;
+use tipoff::entities::{outbox, report};
 
 use crate::helpers::reports::{next_ip, report_form, report_of, submit};
 use crate::helpers::{TestApp, sqlite_app};
 use crate::on_both_backends;
 
-on_both_backends!(reports_sent_together_are_durable_when_answered_and_a_replay_fails_alone);
+on_both_backends!(
+    reports_sent_together_are_durable_when_answered_and_a_replay_fails_alone,
+    a_queued_mail_is_unique_by_its_id_with_no_index_of_its_own,
+);
 
 const TOGETHER: usize = 40;
 
@@ -83,4 +86,47 @@ async fn the_writers_log_is_copied_beside_it_once_a_batch_has_committed() {
         !commits.checkpoint(app.db(), &mut seen).await.unwrap(),
         "nothing committed since"
     );
+}
+
+/// A queued mail's Message-ID is made from its row id, the primary key, so it needs no
+/// unique index of its own: one would cost every report another page written at a random
+/// place.
+async fn a_queued_mail_is_unique_by_its_id_with_no_index_of_its_own(app: TestApp) {
+    for n in 0..2 {
+        submit(
+            &app,
+            json!({"category": "other", "description": format!("第{n}份：排队的通知邮件"), "anonymous": true}),
+        )
+        .await;
+    }
+    let mails = outbox::Entity::find().all(app.db()).await.unwrap();
+    assert!(mails.len() >= 2, "each report queues its mail");
+    for mail in &mails {
+        assert!(
+            mail.message_id
+                .starts_with(&format!("<{}@", mail.id.simple())),
+            "{}",
+            mail.message_id
+        );
+    }
+    let db = app.db();
+    let unique_indexes = match db.get_database_backend() {
+        DbBackend::Sqlite => {
+            "SELECT COUNT(*) AS n FROM pragma_index_list('outbox') WHERE \"unique\" = 1 \
+             AND origin <> 'pk'"
+        }
+        _ => {
+            "SELECT COUNT(*) AS n FROM pg_indexes WHERE tablename = 'outbox' \
+             AND indexdef LIKE 'CREATE UNIQUE%' AND indexname <> 'outbox_pkey'"
+        }
+    };
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            unique_indexes,
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.try_get::<i64>("", "n").unwrap(), 0);
 }

@@ -104,6 +104,12 @@ impl GroupCommit {
         )
     }
 
+    /// Whether batches go through a writer of their own (a SQLite file), whose log
+    /// `checkpoint` copies beside it.
+    pub fn has_writer(&self) -> bool {
+        self.writer.is_some()
+    }
+
     /// When batches go through a writer of their own (a SQLite file), copies the log they
     /// wrote into the database file beside it, through `main`, if any batch has committed
     /// since `seen` (which it moves on). Returns whether it did. The startup loop calls it
@@ -114,7 +120,7 @@ impl GroupCommit {
         seen: &mut u64,
     ) -> Result<bool, sea_orm::DbErr> {
         let (batches, _) = self.written();
-        if self.writer.is_none() || batches == *seen {
+        if !self.has_writer() || batches == *seen {
             return Ok(false);
         }
         crate::db::checkpoint_passive(main).await?;
