@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::{App, HttpServer, middleware::Compress, web};
+use actix_web::middleware::{Compress, from_fn};
+use actix_web::{App, HttpServer, web};
 
 use crate::config::Settings;
 use crate::crypto::Keyring;
@@ -325,11 +326,11 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, Star
                     .error_handler(api::json_error),
             )
             .app_data(web::PayloadConfig::new(body_limit))
-            .wrap_fn(surface_errors)
-            .wrap_fn(pause_refusals)
+            .wrap(from_fn(surface_errors))
+            .wrap(from_fn(pause_refusals))
             .wrap(Compress::default())
             .wrap(security_headers(hsts))
-            .wrap_fn(log_request)
+            .wrap(from_fn(log_request))
             .configure(routes)
     });
     if workers > 0 {

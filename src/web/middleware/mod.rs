@@ -9,9 +9,9 @@ pub mod rate_limit;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
-use actix_web::middleware::DefaultHeaders;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::{DefaultHeaders, Next};
 use actix_web::{HttpResponse, http::Method, web};
 
 use crate::error::{AppError, Surface};
@@ -107,97 +107,77 @@ impl PublicCounts {
 /// Logs method, route pattern, status and latency — never the path as sent (it may carry a
 /// site token), the client address, the user agent or anything from the body. Public
 /// submissions and answers are counted instead (`COUNTED_ROUTES`).
-pub fn log_request<S, B>(
+pub async fn log_request(
     req: ServiceRequest,
-    srv: &S,
-) -> impl std::future::Future<Output = Result<ServiceResponse<B>, actix_web::Error>> + use<S, B>
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
-{
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let start = Instant::now();
     let method = req.method().clone();
-    let fut = srv.call(req);
-    async move {
-        let res = fut.await?;
-        let route = res.request().match_pattern();
-        if method == Method::POST
-            && route
-                .as_deref()
-                .is_some_and(|r| COUNTED_ROUTES.contains(&r))
-        {
-            if let Some(state) = res.request().app_data::<web::Data<crate::web::AppState>>() {
-                let what = res.response().extensions().get::<Counted>().copied();
-                state.public_counts.record(what);
-            }
-            return Ok(res);
+    let res = next.call(req).await?;
+    let route = res.request().match_pattern();
+    if method == Method::POST
+        && route
+            .as_deref()
+            .is_some_and(|r| COUNTED_ROUTES.contains(&r))
+    {
+        if let Some(state) = res.request().app_data::<web::Data<crate::web::AppState>>() {
+            let what = res.response().extensions().get::<Counted>().copied();
+            state.public_counts.record(what);
         }
-        tracing::info!(
-            method = %method,
-            route = route.as_deref().unwrap_or("(unmatched)"),
-            status = res.status().as_u16(),
-            latency_ms = start.elapsed().as_secs_f64() * 1000.0,
-            "request"
-        );
-        Ok(res)
+        return Ok(res);
     }
+    tracing::info!(
+        method = %method,
+        route = route.as_deref().unwrap_or("(unmatched)"),
+        status = res.status().as_u16(),
+        latency_ms = start.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    Ok(res)
 }
 
 /// Sends every refusal (429) only after the refusal pause (see `rate_limit::RefusalPause`),
 /// whichever route or limit refused it: a client flooding one route cannot take the
 /// processor from the others.
-pub fn pause_refusals<S, B>(
+pub async fn pause_refusals(
     req: ServiceRequest,
-    srv: &S,
-) -> impl std::future::Future<Output = Result<ServiceResponse<B>, actix_web::Error>> + use<S, B>
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
-{
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let state = req.app_data::<web::Data<crate::web::AppState>>().cloned();
-    let fut = srv.call(req);
-    async move {
-        let res = fut.await?;
-        if res.status() == actix_web::http::StatusCode::TOO_MANY_REQUESTS
-            && let Some(state) = state
-        {
-            state.limiters.pause.hold().await;
-        }
-        Ok(res)
+    let res = next.call(req).await?;
+    if res.status() == actix_web::http::StatusCode::TOO_MANY_REQUESTS
+        && let Some(state) = state
+    {
+        state.limiters.pause.hold().await;
     }
+    Ok(res)
 }
 
 /// Gives every error raised without a surface (a service error passed on with `?`) the one
 /// its scope answers in: JSON under `/api/`, a page everywhere else, in the request's
 /// language. The one place that decides it.
-pub fn surface_errors<S, B>(
+pub async fn surface_errors(
     req: ServiceRequest,
-    srv: &S,
-) -> impl std::future::Future<Output = Result<ServiceResponse<EitherBody<B>>, actix_web::Error>>
-+ use<S, B>
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let lang = crate::web::lang_of(req.request());
     let surface = if req.path().starts_with("/api/") {
         Surface::Api(lang)
     } else {
         Surface::Page(lang)
     };
-    let fut = srv.call(req);
-    async move {
-        let res = fut.await?;
-        let unset = res
-            .response()
-            .error()
-            .and_then(|e| e.as_error::<AppError>())
-            .filter(|e| e.surface.is_none())
-            .map(|e| {
-                e.log();
-                e.respond(surface)
-            });
-        Ok(match unset {
-            Some(answer) => res.into_response(answer).map_into_right_body(),
-            None => res.map_into_left_body(),
-        })
-    }
+    let res = next.call(req).await?;
+    let unset = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<AppError>())
+        .filter(|e| e.surface.is_none())
+        .map(|e| {
+            e.log();
+            e.respond(surface)
+        });
+    Ok(match unset {
+        Some(answer) => res.into_response(answer).map_into_right_body(),
+        None => res.map_into_left_body(),
+    })
 }
