@@ -79,7 +79,7 @@ async fn track(app: &TestApp, code: &str) -> Value {
 
 /// `cases::ask_reporter` as `viewer`, now.
 async fn try_ask(app: &TestApp, viewer: &Viewer, id: Uuid, question: &str) -> Tried<Uuid> {
-    cases::ask_reporter(app.db(), &app.state.keyring, viewer, id, question, now()).await
+    cases::ask_reporter(app.on_case(viewer, id, now()), question).await
 }
 
 async fn move_to(app: &TestApp, viewer: &Viewer, id: Uuid, transition: Transition) {
@@ -88,7 +88,7 @@ async fn move_to(app: &TestApp, viewer: &Viewer, id: Uuid, transition: Transitio
 
 /// `cases::change_status` as `viewer`, now.
 async fn try_move(app: &TestApp, viewer: &Viewer, id: Uuid, to: Transition) -> Tried {
-    cases::change_status(app.db(), &app.state.keyring, viewer, id, to, now()).await
+    cases::change_status(app.on_case(viewer, id, now()), to).await
 }
 
 /// `cases::record_event` as `viewer`, now, which records it: `event` happened `on`.
@@ -105,7 +105,7 @@ async fn record(
         on,
         note: note.map(Into::into),
     };
-    cases::record_event(app.db(), &app.state.keyring, viewer, id, happened, now())
+    cases::record_event(app.on_case(viewer, id, now()), happened)
         .await
         .unwrap();
 }
@@ -127,7 +127,7 @@ async fn recuse(app: &TestApp, report_id: Uuid, who: &Viewer) {
 
 /// `cases::assign` as `viewer`, now: the case goes to `assignee`, or to nobody.
 async fn try_assign(app: &TestApp, viewer: &Viewer, id: Uuid, assignee: Option<Uuid>) -> Tried {
-    cases::assign(app.db(), &app.state.keyring, viewer, id, assignee, now()).await
+    cases::assign(app.on_case(viewer, id, now()), assignee).await
 }
 
 async fn open(app: &TestApp, viewer: &Viewer, id: Uuid) -> Option<cases::CaseView> {
@@ -145,7 +145,7 @@ async fn open(app: &TestApp, viewer: &Viewer, id: Uuid) -> Option<cases::CaseVie
 
 /// `cases::add_note` as `viewer`, now.
 async fn try_note(app: &TestApp, viewer: &Viewer, id: Uuid, text: &str) -> Tried<Uuid> {
-    cases::add_note(app.db(), &app.state.keyring, viewer, id, text, now()).await
+    cases::add_note(app.on_case(viewer, id, now()), text).await
 }
 
 async fn list(app: &TestApp, viewer: &Viewer, filter: &CaseFilter) -> cases::CaseList {

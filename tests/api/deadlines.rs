@@ -134,26 +134,12 @@ async fn a_case_received_in_the_national_day_week_falls_due_and_becomes_overdue(
     assert!(page.overdue);
 
     // Accepted late, on Fri 11 Oct: 15 working days from then, Sat 12 Oct included.
-    cases::change_status(
-        app.db(),
-        &app.state.keyring,
-        &inspector,
-        a,
-        Transition::Accept,
-        app.now(),
-    )
-    .await
-    .unwrap();
-    cases::assign(
-        app.db(),
-        &app.state.keyring,
-        &inspector,
-        a,
-        Some(inspector_id),
-        app.now(),
-    )
-    .await
-    .unwrap();
+    cases::change_status(app.on_case(&inspector, a, app.now()), Transition::Accept)
+        .await
+        .unwrap();
+    cases::assign(app.on_case(&inspector, a, app.now()), Some(inspector_id))
+        .await
+        .unwrap();
     let accepted = list(&app, &inspector, false).await;
     assert_eq!(
         dues(&accepted)[1],

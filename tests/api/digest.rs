@@ -186,12 +186,8 @@ async fn each_inspector_gets_their_own_due_cases_and_the_post_every_one_with_the
         (not_yet, &li),
     ] {
         cases::assign(
-            db,
-            keyring,
-            &wang,
-            case.id,
+            app.on_case(&wang, case.id, app.now()),
             Some(assignee.user_id),
-            app.now(),
         )
         .await
         .unwrap();
@@ -347,16 +343,9 @@ async fn two_instances_ticking_together_write_one_digest_a_day(backend: Backend)
         .inspector_with_mail("li.jc", "李监察", "li.jc@example.org")
         .await;
     let case = report_on_a_cadre(&app, "connection", "dalu-community").await;
-    cases::assign(
-        app.db(),
-        &app.state.keyring,
-        &li,
-        case.id,
-        Some(li.user_id),
-        app.now(),
-    )
-    .await
-    .unwrap();
+    cases::assign(app.on_case(&li, case.id, app.now()), Some(li.user_id))
+        .await
+        .unwrap();
     let second = tipoff::startup::Application::build(app.state.settings.clone())
         .await
         .unwrap();
@@ -428,24 +417,16 @@ async fn an_escalation_mail_carries_the_current_stages_due_date(backend: Backend
     // Accepted late, on Fri 11 Oct: verification is due 15 working days on, Thu 31 Oct.
     app.set_clock("2024-10-11 10:00");
     cases::change_status(
-        app.db(),
-        &app.state.keyring,
-        &inspector,
-        case.id,
+        app.on_case(&inspector, case.id, app.now()),
         cases::Transition::Accept,
-        app.now(),
     )
     .await
     .unwrap();
     cases::escalate(
-        app.db(),
-        &app.state.keyring,
+        app.on_case(&inspector, case.id, app.now()),
         &app.state.routing,
         &app.state.deadlines,
-        &inspector,
-        case.id,
         "district_bureau",
-        app.now(),
     )
     .await
     .unwrap();

@@ -26,6 +26,7 @@ use chrono_tz::Asia::Shanghai;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::json;
 use tipoff::config::{Profile, Settings};
+use tipoff::services::cases::{CaseCommand, Viewer};
 use tipoff::services::deadlines;
 use tipoff::startup::Application;
 use tipoff::web::AppState;
@@ -291,6 +292,22 @@ pub async fn spawn_app_with(
 impl TestApp {
     pub fn db(&self) -> &DatabaseConnection {
         &self.state.db
+    }
+
+    /// A command on case `id` as `viewer`, given at `now`, for the case services.
+    pub fn on_case<'a>(
+        &'a self,
+        viewer: &'a Viewer,
+        id: uuid::Uuid,
+        now: chrono::DateTime<Utc>,
+    ) -> CaseCommand<'a> {
+        CaseCommand {
+            db: self.db(),
+            keyring: &self.state.keyring,
+            viewer,
+            id,
+            now,
+        }
     }
 
     /// The look-ups' direct reads of the SQLite file (inert on PostgreSQL).

@@ -624,14 +624,10 @@ async fn escalate(
 ) -> Result<(), ServiceError> {
     let state = &app.state;
     cases::escalate(
-        app.db(),
-        &state.keyring,
+        app.on_case(viewer, case, now),
         &state.routing,
         &state.deadlines,
-        viewer,
-        case,
         group,
-        now,
     )
     .await
 }

@@ -39,8 +39,7 @@ async fn change(
     id: Uuid,
     transition: Transition,
 ) -> Result<(), ServiceError> {
-    let keyring = &app.state.keyring;
-    cases::change_status(app.db(), keyring, viewer, id, transition, Utc::now()).await
+    cases::change_status(app.on_case(viewer, id, Utc::now()), transition).await
 }
 
 fn merge(into: &str) -> Transition {

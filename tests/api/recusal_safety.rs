@@ -90,17 +90,9 @@ async fn a_recused_assignee_no_longer_handles_the_case(app: TestApp) {
     let head: Viewer = app.staff("zheng", "郑主任", &[Role::Inspector]).await;
     let feng = app.staff("feng", "冯涛", &[Role::Inspector]).await;
     let case = a_report(&app).await.report;
-    let keyring = &app.state.keyring;
-    cases::assign(
-        app.db(),
-        keyring,
-        &head,
-        case.id,
-        Some(feng.user_id),
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    cases::assign(app.on_case(&head, case.id, Utc::now()), Some(feng.user_id))
+        .await
+        .unwrap();
     assert_eq!(assignee(&app, case.id).await, Some(feng.user_id));
 
     assert!(

@@ -53,15 +53,11 @@ async fn closed_case(
     let code = code_in(&receipt.text().await.unwrap());
     let id = report_of(app, &code).await.id;
     let (db, ring, now) = (app.db(), &app.state.keyring, app.now());
-    let step = |t: Transition| cases::change_status(db, ring, viewer, id, t, now);
+    let step = |t: Transition| cases::change_status(app.on_case(viewer, id, now), t);
     step(Transition::Accept).await.unwrap();
     cases::ask_reporter(
-        db,
-        ring,
-        viewer,
-        id,
+        app.on_case(viewer, id, now),
         &format!("{words}：车牌号是多少？"),
-        now,
     )
     .await
     .unwrap();
@@ -69,7 +65,7 @@ async fn closed_case(
     cases::reporter_reply(db, ring, &typed, &format!("{words}：渝A12345"), now)
         .await
         .unwrap();
-    cases::add_note(db, ring, viewer, id, &format!("{words}：已核实"), now)
+    cases::add_note(app.on_case(viewer, id, now), &format!("{words}：已核实"))
         .await
         .unwrap();
     step(Transition::StartVerifying).await.unwrap();

@@ -56,12 +56,8 @@ async fn nothing_places_an_anonymous_report_within_its_day(app: TestApp) {
     app.set_clock(STAFF_AT[1]);
     for (_, report) in &anonymous {
         cases::ask_reporter(
-            app.db(),
-            &app.state.keyring,
-            &inspector,
-            report.id,
+            app.on_case(&inspector, report.id, app.now()),
             "请问车牌号是多少？",
-            app.now(),
         )
         .await
         .unwrap();

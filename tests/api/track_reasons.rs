@@ -28,8 +28,7 @@ async fn a_report(app: &TestApp) -> (String, Uuid) {
 }
 
 async fn move_to(app: &TestApp, viewer: &Viewer, id: Uuid, transition: Transition) {
-    let keyring = &app.state.keyring;
-    cases::change_status(app.db(), keyring, viewer, id, transition, Utc::now())
+    cases::change_status(app.on_case(viewer, id, Utc::now()), transition)
         .await
         .unwrap();
 }
@@ -82,10 +81,9 @@ async fn a_report_not_accepted_shows_its_reason_to_the_reporter(app: TestApp) {
 async fn a_concluded_case_offers_no_question_box(app: TestApp) {
     let inspector = app.staff("zheng", "郑主任", &[Role::Inspector]).await;
     let (code, id) = a_report(&app).await;
-    let keyring = &app.state.keyring;
     move_to(&app, &inspector, id, Transition::Accept).await;
     let question = "请问是哪一年的事？";
-    cases::ask_reporter(app.db(), keyring, &inspector, id, question, Utc::now())
+    cases::ask_reporter(app.on_case(&inspector, id, Utc::now()), question)
         .await
         .unwrap();
     let page = track_page(&app, &code).await;
@@ -109,7 +107,6 @@ async fn a_concluded_case_offers_no_question_box(app: TestApp) {
         .post_json("/api/v1/track/reply", &late, &next_ip())
         .await;
     assert_eq!(refused.status(), 409);
-    let asked =
-        cases::ask_reporter(app.db(), keyring, &inspector, id, "还有吗？", Utc::now()).await;
+    let asked = cases::ask_reporter(app.on_case(&inspector, id, Utc::now()), "还有吗？").await;
     assert!(asked.is_err());
 }

@@ -9,7 +9,7 @@ use sea_orm::{
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use super::workflow::Workable;
+use super::workflow::{CaseCommand, Workable};
 use super::{event_detail, message_body};
 use crate::crypto::{Dek, Keyring};
 use crate::domain::{
@@ -17,7 +17,7 @@ use crate::domain::{
 };
 use crate::entities::{message, report, report_event};
 use crate::services::ServiceError;
-use crate::services::access::{Viewer, find_by_code, report_dek, status_of};
+use crate::services::access::{find_by_code, report_dek, status_of};
 use crate::services::audit::{self, AuditAction, AuditRecord};
 
 /// What the reporter's answer came to.
@@ -34,22 +34,18 @@ pub enum ReplyOutcome {
 
 /// Asks the reporter something; they read it with their tracking code and may then answer.
 /// Returns the message's id.
-pub async fn ask_reporter(
-    db: &DatabaseConnection,
-    keyring: &Keyring,
-    viewer: &Viewer,
-    id: Uuid,
-    text: &str,
-    now: DateTime<Utc>,
-) -> Result<Uuid, ServiceError> {
-    let workable = Workable::find(db, keyring, viewer, id).await?;
+pub async fn ask_reporter(cmd: CaseCommand<'_>, text: &str) -> Result<Uuid, ServiceError> {
+    let CaseCommand {
+        viewer, id, now, ..
+    } = cmd;
+    let workable = Workable::find(cmd).await?;
     let before = &workable.before;
     let text = required_text(text).map_err(ServiceError::Invalid)?;
     if !conversation_open(status_of(&before.status)) {
         return Err(ServiceError::Invalid("error.case_closed"));
     }
     let detail = format!("case {}: message to the reporter", before.case_number);
-    let work = workable.begin(AuditAction::Message, &detail, now).await?;
+    let work = workable.begin(AuditAction::Message, &detail).await?;
     if !conversation_open(status_of(&work.case.status)) {
         return Err(ServiceError::Invalid("error.case_closed"));
     }

@@ -19,7 +19,8 @@ pub use rectification::{
     add_measure, complete_measure, overdue_measures, record_result, rectification_of,
 };
 pub use workflow::{
-    Happened, add_note, assign, change_status, escalate, merge_preview, record_event, record_remark,
+    CaseCommand, Happened, add_note, assign, change_status, escalate, merge_preview, record_event,
+    record_remark,
 };
 
 pub use super::access::{Viewer, case_exists};

@@ -13,14 +13,14 @@ use sea_orm::{
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use super::workflow::Workable;
-use crate::crypto::{Dek, Keyring};
+use super::workflow::{CaseCommand, Workable};
+use crate::crypto::Dek;
 use crate::domain::{
     Outcome, RESULT_COUNT_MAX, ResultKind, Status, Yuan, local_day, optional_text, required_text,
 };
 use crate::entities::{rectification_measure as measure, rectification_result, report};
 use crate::services::ServiceError;
-use crate::services::access::{Sealer, Viewer, status_of};
+use crate::services::access::{Sealer, status_of};
 use crate::services::audit::AuditAction;
 
 const MEASURES: &str = "rectification_measures";
@@ -144,15 +144,11 @@ fn rectifiable(case: &report::Model) -> Result<(), ServiceError> {
 }
 
 /// Adds a measure to a substantiated case. Returns its number within the case.
-pub async fn add_measure(
-    db: &sea_orm::DatabaseConnection,
-    keyring: &Keyring,
-    viewer: &Viewer,
-    id: Uuid,
-    new: NewMeasure,
-    now: DateTime<Utc>,
-) -> Result<i32, ServiceError> {
-    let workable = Workable::find(db, keyring, viewer, id).await?;
+pub async fn add_measure(cmd: CaseCommand<'_>, new: NewMeasure) -> Result<i32, ServiceError> {
+    let CaseCommand {
+        viewer, id, now, ..
+    } = cmd;
+    let workable = Workable::find(cmd).await?;
     rectifiable(&workable.before)?;
     let text = required_text(&new.measure).map_err(ServiceError::Invalid)?;
     let responsible = required_text(&new.responsible).map_err(ServiceError::Invalid)?;
@@ -167,7 +163,6 @@ pub async fn add_measure(
         .begin(
             AuditAction::Rectification,
             &format!("case {case_number}: rectification measure added"),
-            now,
         )
         .await?;
     rectifiable(&work.case)?;
@@ -195,7 +190,7 @@ pub async fn add_measure(
     }
     .insert(&work.txn)
     .await?;
-    work.record("rectification_measure", None, Some(text), now)
+    work.record("rectification_measure", None, Some(text))
         .await?;
     work.commit().await?;
     Ok(seq)
@@ -216,15 +211,11 @@ async fn measure_of<C: ConnectionTrait>(
 }
 
 /// Records what a measure came to, on the day it happened.
-pub async fn record_result(
-    db: &sea_orm::DatabaseConnection,
-    keyring: &Keyring,
-    viewer: &Viewer,
-    id: Uuid,
-    new: NewResult,
-    now: DateTime<Utc>,
-) -> Result<(), ServiceError> {
-    let workable = Workable::find(db, keyring, viewer, id).await?;
+pub async fn record_result(cmd: CaseCommand<'_>, new: NewResult) -> Result<(), ServiceError> {
+    let CaseCommand {
+        viewer, id, now, ..
+    } = cmd;
+    let workable = Workable::find(cmd).await?;
     rectifiable(&workable.before)?;
     happened_day(new.on, &workable.before, now)?;
     if !(1..=RESULT_COUNT_MAX).contains(&new.count) {
@@ -242,9 +233,7 @@ pub async fn record_result(
         new.seq,
         new.kind.code()
     );
-    let work = workable
-        .begin(AuditAction::Rectification, &audit, now)
-        .await?;
+    let work = workable.begin(AuditAction::Rectification, &audit).await?;
     let measure = measure_of(&work.txn, id, new.seq).await?;
     let result_id = Uuid::new_v4();
     rectification_result::ActiveModel {
@@ -261,29 +250,24 @@ pub async fn record_result(
     }
     .insert(&work.txn)
     .await?;
-    work.record_dated("rectification_result", None, None, Some(new.on), now)
+    work.record_dated("rectification_result", None, None, Some(new.on))
         .await?;
     work.commit().await
 }
 
 /// Marks a measure done on the day it was.
 pub async fn complete_measure(
-    db: &sea_orm::DatabaseConnection,
-    keyring: &Keyring,
-    viewer: &Viewer,
-    id: Uuid,
+    cmd: CaseCommand<'_>,
     seq: i32,
     done_on: NaiveDate,
-    now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
-    let workable = Workable::find(db, keyring, viewer, id).await?;
+    let CaseCommand { id, now, .. } = cmd;
+    let workable = Workable::find(cmd).await?;
     rectifiable(&workable.before)?;
     happened_day(done_on, &workable.before, now)?;
     let case_number = &workable.before.case_number;
     let audit = format!("case {case_number}: rectification measure {seq} done on {done_on}");
-    let work = workable
-        .begin(AuditAction::Rectification, &audit, now)
-        .await?;
+    let work = workable.begin(AuditAction::Rectification, &audit).await?;
     let found = measure_of(&work.txn, id, seq).await?;
     if found.done_on.is_some() {
         return Err(ServiceError::Invalid("error.measure_done"));
@@ -295,7 +279,7 @@ pub async fn complete_measure(
     }
     .update(&work.txn)
     .await?;
-    work.record_dated("rectification_done", None, None, Some(done_on), now)
+    work.record_dated("rectification_done", None, None, Some(done_on))
         .await?;
     work.commit().await
 }

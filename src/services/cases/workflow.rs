@@ -31,54 +31,44 @@ pub(crate) struct Work {
     pub case: report::Model,
     pub dek: Dek,
     actor: Uuid,
+    now: DateTime<Utc>,
+}
+
+/// A command on one case: what it reads and writes with, who gives it, on which case and
+/// when. Every workflow, conversation and rectification command takes one.
+#[derive(Clone, Copy)]
+pub struct CaseCommand<'a> {
+    pub db: &'a DatabaseConnection,
+    pub keyring: &'a Keyring,
+    pub viewer: &'a Viewer,
+    pub id: Uuid,
+    pub now: DateTime<Utc>,
 }
 
 /// A case the viewer may work, as read before the write begins: what a command checks and
 /// describes before it takes the lock.
 pub(crate) struct Workable<'a> {
-    db: &'a DatabaseConnection,
-    keyring: &'a Keyring,
-    viewer: &'a Viewer,
+    cmd: CaseCommand<'a>,
     pub before: report::Model,
 }
 
 impl<'a> Workable<'a> {
     /// Reads the case for a viewer who may work it; refused for anyone else.
-    pub(crate) async fn find(
-        db: &'a DatabaseConnection,
-        keyring: &'a Keyring,
-        viewer: &'a Viewer,
-        id: Uuid,
-    ) -> Result<Workable<'a>, ServiceError> {
-        let before = workable(db, viewer, id).await?;
-        Ok(Workable {
-            db,
-            keyring,
-            viewer,
-            before,
-        })
+    pub(crate) async fn find(cmd: CaseCommand<'a>) -> Result<Workable<'a>, ServiceError> {
+        let before = workable(cmd.db, cmd.viewer, cmd.id).await?;
+        Ok(Workable { cmd, before })
     }
 
     /// Reads the case for a viewer who may only remark on it (a note, the bureau's
     /// instructions): anyone who may read it.
-    pub(crate) async fn find_to_remark(
-        db: &'a DatabaseConnection,
-        keyring: &'a Keyring,
-        viewer: &'a Viewer,
-        id: Uuid,
-    ) -> Result<Workable<'a>, ServiceError> {
-        if !viewer.reads_cases() {
+    pub(crate) async fn find_to_remark(cmd: CaseCommand<'a>) -> Result<Workable<'a>, ServiceError> {
+        if !cmd.viewer.reads_cases() {
             return Err(ServiceError::Forbidden);
         }
-        let before = readable(db, viewer, id)
+        let before = readable(cmd.db, cmd.viewer, cmd.id)
             .await?
             .ok_or(ServiceError::NotFound)?;
-        Ok(Workable {
-            db,
-            keyring,
-            viewer,
-            before,
-        })
+        Ok(Workable { cmd, before })
     }
 
     /// Starts the write: the audit entry is the transaction's first statement (it takes the
@@ -87,20 +77,26 @@ impl<'a> Workable<'a> {
         &self,
         action: AuditAction,
         detail: &str,
-        now: DateTime<Utc>,
     ) -> Result<Work, ServiceError> {
-        let (viewer, id) = (self.viewer, self.before.id);
+        let CaseCommand {
+            db,
+            keyring,
+            viewer,
+            id,
+            now,
+        } = self.cmd;
         let record = AuditRecord::new(Some(viewer.user_id), action, Some(id), detail);
-        let txn = audit::begin(self.db, self.keyring, record, now).await?;
+        let txn = audit::begin(db, keyring, record, now).await?;
         let case = visible_report(&txn, viewer, id)
             .await?
             .ok_or(ServiceError::NotFound)?;
-        let dek = report_dek(self.keyring, &case)?;
+        let dek = report_dek(keyring, &case)?;
         Ok(Work {
             txn,
             case,
             dek,
             actor: viewer.user_id,
+            now,
         })
     }
 }
@@ -112,9 +108,8 @@ impl Work {
         kind: &str,
         change: Option<(Status, Status)>,
         detail: Option<&str>,
-        now: DateTime<Utc>,
     ) -> Result<(), ServiceError> {
-        self.record_dated(kind, change, detail, None, now).await
+        self.record_dated(kind, change, detail, None).await
     }
 
     /// `record`, with the day the thing happened when it is not the day it is recorded.
@@ -124,13 +119,12 @@ impl Work {
         change: Option<(Status, Status)>,
         detail: Option<&str>,
         happened_on: Option<NaiveDate>,
-        now: DateTime<Utc>,
     ) -> Result<(), ServiceError> {
         let id = Uuid::new_v4();
         report_event::ActiveModel {
             id: Set(id),
             report_id: Set(self.case.id),
-            at: Set(now),
+            at: Set(self.now),
             actor_id: Set(Some(self.actor)),
             kind: Set(kind.to_string()),
             from_status: Set(change.map(|(from, _)| from.code().to_string())),
@@ -153,14 +147,17 @@ impl Work {
 /// Moves a case along the workflow. The reason, finding or feedback is sealed with the
 /// report's key in the case's history; the audit entry names only the two statuses.
 pub async fn change_status(
-    db: &DatabaseConnection,
-    keyring: &Keyring,
-    viewer: &Viewer,
-    id: Uuid,
+    cmd: CaseCommand<'_>,
     transition: Transition,
-    now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
-    let workable = Workable::find(db, keyring, viewer, id).await?;
+    let CaseCommand {
+        db,
+        viewer,
+        id,
+        now,
+        ..
+    } = cmd;
+    let workable = Workable::find(cmd).await?;
     let before = &workable.before;
     let from = status_of(&before.status);
     let to = transition.target();
@@ -191,7 +188,7 @@ pub async fn change_status(
         audit_detail.push_str(&format!(" (into {number})"));
     }
     let work = workable
-        .begin(AuditAction::StatusChange, &audit_detail, now)
+        .begin(AuditAction::StatusChange, &audit_detail)
         .await?;
     let mut active = report::ActiveModel {
         status: Set(to.code().to_string()),
@@ -218,7 +215,7 @@ pub async fn change_status(
             to,
         });
     }
-    work.record("status", Some((from, to)), detail, now).await?;
+    work.record("status", Some((from, to)), detail).await?;
     work.commit().await
 }
 
@@ -287,15 +284,9 @@ pub struct Happened {
 
 /// Records a transfer or a report to the bureau in the case's history. The day may not be
 /// in the future nor before the report arrived.
-pub async fn record_event(
-    db: &DatabaseConnection,
-    keyring: &Keyring,
-    viewer: &Viewer,
-    id: Uuid,
-    happened: Happened,
-    now: DateTime<Utc>,
-) -> Result<(), ServiceError> {
-    let workable = Workable::find(db, keyring, viewer, id).await?;
+pub async fn record_event(cmd: CaseCommand<'_>, happened: Happened) -> Result<(), ServiceError> {
+    let now = cmd.now;
+    let workable = Workable::find(cmd).await?;
     let before = &workable.before;
     let Happened { event, on, note } = happened;
     if on > local_day(now) {
@@ -306,23 +297,17 @@ pub async fn record_event(
     }
     let note = optional_text(note.as_deref()).map_err(ServiceError::Invalid)?;
     let detail = format!("case {}: {} on {on}", before.case_number, event.describe());
-    let work = workable.begin(AuditAction::CaseEvent, &detail, now).await?;
-    work.record_dated(event.code(), None, note, Some(on), now)
+    let work = workable.begin(AuditAction::CaseEvent, &detail).await?;
+    work.record_dated(event.code(), None, note, Some(on))
         .await?;
     work.commit().await
 }
 
 /// Gives the case to an inspector, or takes it back with `None`. Only an enabled inspector
 /// who is not recused from the case can be given it.
-pub async fn assign(
-    db: &DatabaseConnection,
-    keyring: &Keyring,
-    viewer: &Viewer,
-    id: Uuid,
-    assignee: Option<Uuid>,
-    now: DateTime<Utc>,
-) -> Result<(), ServiceError> {
-    let workable = Workable::find(db, keyring, viewer, id).await?;
+pub async fn assign(cmd: CaseCommand<'_>, assignee: Option<Uuid>) -> Result<(), ServiceError> {
+    let CaseCommand { db, id, .. } = cmd;
+    let workable = Workable::find(cmd).await?;
     let before = &workable.before;
     let assignee_account = match assignee {
         Some(user_id) => Some(
@@ -341,7 +326,7 @@ pub async fn assign(
         ),
         None => format!("case {}: unassigned", before.case_number),
     };
-    let work = workable.begin(AuditAction::Assign, &detail, now).await?;
+    let work = workable.begin(AuditAction::Assign, &detail).await?;
     if let Some(account) = &assignee_account {
         let inspector = user_role::Entity::find_by_id((account.id, Role::Inspector.code().into()))
             .one(&work.txn)
@@ -359,46 +344,36 @@ pub async fn assign(
     .update(&work.txn)
     .await?;
     let name = assignee_account.map(|a| a.display_name);
-    work.record("assigned", None, name.as_deref(), now).await?;
+    work.record("assigned", None, name.as_deref()).await?;
     work.commit().await
 }
 
 /// A remark of the office a case was sent to — the bureau's instruction, a verifier's
 /// finding — in the case's history (sealed like every event's detail). Only those offices
 /// write remarks.
-pub async fn record_remark(
-    db: &DatabaseConnection,
-    keyring: &Keyring,
-    viewer: &Viewer,
-    id: Uuid,
-    text: &str,
-    now: DateTime<Utc>,
-) -> Result<(), ServiceError> {
+pub async fn record_remark(cmd: CaseCommand<'_>, text: &str) -> Result<(), ServiceError> {
+    let viewer = cmd.viewer;
     let Some(kind) = viewer.remark() else {
         return Err(ServiceError::Forbidden);
     };
-    let workable = Workable::find_to_remark(db, keyring, viewer, id).await?;
+    let workable = Workable::find_to_remark(cmd).await?;
     let text = required_text(text).map_err(ServiceError::Invalid)?;
     let detail = format!("case {}: {kind} recorded", workable.before.case_number);
-    let work = workable.begin(AuditAction::Note, &detail, now).await?;
-    work.record(kind, None, Some(text), now).await?;
+    let work = workable.begin(AuditAction::Note, &detail).await?;
+    work.record(kind, None, Some(text)).await?;
     work.commit().await
 }
 
 /// Adds an internal note, sealed with the report's key. Returns the note's id.
-pub async fn add_note(
-    db: &DatabaseConnection,
-    keyring: &Keyring,
-    viewer: &Viewer,
-    id: Uuid,
-    text: &str,
-    now: DateTime<Utc>,
-) -> Result<Uuid, ServiceError> {
-    let workable = Workable::find_to_remark(db, keyring, viewer, id).await?;
+pub async fn add_note(cmd: CaseCommand<'_>, text: &str) -> Result<Uuid, ServiceError> {
+    let CaseCommand {
+        viewer, id, now, ..
+    } = cmd;
+    let workable = Workable::find_to_remark(cmd).await?;
     let before = &workable.before;
     let text = required_text(text).map_err(ServiceError::Invalid)?;
     let detail = format!("case {}: note added", before.case_number);
-    let work = workable.begin(AuditAction::Note, &detail, now).await?;
+    let work = workable.begin(AuditAction::Note, &detail).await?;
     let note_id = Uuid::new_v4();
     note::ActiveModel {
         id: Set(note_id),
@@ -417,24 +392,25 @@ pub async fn add_note(
 /// the audit log and the group's mail are written in one transaction, the audit entry first.
 /// A group the case already went to, an unknown group, and the civil-affairs post for a
 /// case about civil-affairs staff are refused. The mail carries the current stage's due date.
-#[allow(clippy::too_many_arguments)]
 pub async fn escalate(
-    db: &DatabaseConnection,
-    keyring: &Keyring,
+    cmd: CaseCommand<'_>,
     routing: &Routing,
     deadlines: &Deadlines,
-    viewer: &Viewer,
-    report_id: Uuid,
     group: &str,
-    now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
-    let workable = Workable::find(db, keyring, viewer, report_id).await?;
+    let CaseCommand {
+        viewer,
+        id: report_id,
+        now,
+        ..
+    } = cmd;
+    let workable = Workable::find(cmd).await?;
     let before = &workable.before;
     let Some(target) = routing.group(group) else {
         return Err(ServiceError::Invalid("error.unknown_group"));
     };
     let detail = format!("case {}: escalated to {group}", before.case_number);
-    let work = workable.begin(AuditAction::CaseEvent, &detail, now).await?;
+    let work = workable.begin(AuditAction::CaseEvent, &detail).await?;
     let village = work.case.village.clone();
     let accepted = deadlines::acceptance_days(&work.txn, vec![report_id]).await?;
     let due = deadlines
@@ -472,7 +448,7 @@ pub async fn escalate(
         now,
     )
     .await?;
-    work.record("escalated", None, Some(target.name.as_str()), now)
+    work.record("escalated", None, Some(target.name.as_str()))
         .await?;
     work.commit().await
 }

@@ -14,7 +14,7 @@ use crate::domain::{ResultKind, Yuan, local_day};
 use crate::error::AppError;
 use crate::i18n::Catalog;
 use crate::services::cases::{
-    self, CaseEvent, Happened, NewMeasure, NewResult, Outcome, Transition, Viewer,
+    self, CaseCommand, CaseEvent, Happened, NewMeasure, NewResult, Outcome, Transition, Viewer,
 };
 use crate::services::{ServiceError, recusal, staff};
 use crate::web::AppState;
@@ -24,16 +24,14 @@ use crate::web::staff::{Desk, path_id};
 
 /// An action on a case: the form it is posted as, and its service call.
 pub trait CaseAction: DeserializeOwned {
-    async fn run(self, state: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError>;
+    async fn run(self, cmd: CaseCommand<'_>, state: &AppState) -> Result<(), ServiceError>;
 
     /// For an action that cannot be undone: what the confirmation page asks, checked first
     /// as far as it can be (a refusal is shown at once, not after confirming). `None` for
     /// the others.
     async fn confirmation(
         &self,
-        _state: &AppState,
-        _viewer: &Viewer,
-        _id: Uuid,
+        _cmd: CaseCommand<'_>,
         _t: &'static Catalog,
     ) -> Result<Option<Confirm>, ServiceError> {
         Ok(None)
@@ -86,11 +84,16 @@ pub async fn act<A: CaseAction>(
         confirmation,
     } = form.into_inner();
     let viewer = desk.viewer();
+    let state = &desk.state;
+    let cmd = CaseCommand {
+        db: &state.db,
+        keyring: &state.keyring,
+        viewer: &viewer,
+        id,
+        now: state.now(),
+    };
     if !confirmation.given() {
-        match action
-            .confirmation(&desk.state, &viewer, id, desk.t())
-            .await
-        {
+        match action.confirmation(cmd, desk.t()).await {
             Ok(None) => {}
             Ok(Some(confirm)) => {
                 let lang = desk.lang.code();
@@ -109,7 +112,7 @@ pub async fn act<A: CaseAction>(
     }
     let leaves = action.leaves_case(&viewer);
     let typed = as_typed(&action);
-    let result = action.run(&desk.state, &viewer, id).await;
+    let result = action.run(cmd, state).await;
     if leaves && result.is_ok() {
         return Ok(see_other("/staff/cases"));
     }
@@ -212,9 +215,9 @@ impl ChangeStatus {
 }
 
 impl CaseAction for ChangeStatus {
-    async fn run(self, s: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError> {
+    async fn run(self, cmd: CaseCommand<'_>, _: &AppState) -> Result<(), ServiceError> {
         let transition = self.transition()?;
-        cases::change_status(&s.db, &s.keyring, viewer, id, transition, s.now()).await
+        cases::change_status(cmd, transition).await
     }
 
     fn required(&self) -> Option<&'static str> {
@@ -240,16 +243,14 @@ impl CaseAction for ChangeStatus {
     /// A merge is asked about: the case then stops being worked on its own.
     async fn confirmation(
         &self,
-        s: &AppState,
-        viewer: &Viewer,
-        id: Uuid,
+        cmd: CaseCommand<'_>,
         t: &'static Catalog,
     ) -> Result<Option<Confirm>, ServiceError> {
         if self.transition.as_deref() != Some("merge") {
             return Ok(None);
         }
         let typed = self.into.as_deref().unwrap_or_default();
-        let into = cases::merge_preview(&s.db, viewer, id, typed).await?;
+        let into = cases::merge_preview(cmd.db, cmd.viewer, cmd.id, typed).await?;
         Ok(Some(Confirm {
             question: t.t("staff.case.merge_ask").replace("{into}", &into),
             consequence: t.t("staff.case.merge_consequence").to_string(),
@@ -266,9 +267,9 @@ pub struct AssignCase {
 }
 
 impl CaseAction for AssignCase {
-    async fn run(self, s: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError> {
+    async fn run(self, cmd: CaseCommand<'_>, _: &AppState) -> Result<(), ServiceError> {
         let assignee = self.assignee.and_then(|a| Uuid::parse_str(&a).ok());
-        cases::assign(&s.db, &s.keyring, viewer, id, assignee, s.now()).await
+        cases::assign(cmd, assignee).await
     }
 }
 
@@ -296,13 +297,12 @@ impl<const TO_REPORTER: bool> CaseAction for Written<TO_REPORTER> {
         typed(form, self)
     }
 
-    async fn run(self, s: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError> {
+    async fn run(self, cmd: CaseCommand<'_>, _: &AppState) -> Result<(), ServiceError> {
         let text = self.text.unwrap_or_default();
-        let (db, keyring, now) = (&s.db, &s.keyring, s.now());
         if TO_REPORTER {
-            cases::ask_reporter(db, keyring, viewer, id, &text, now).await?;
+            cases::ask_reporter(cmd, &text).await?;
         } else {
-            cases::add_note(db, keyring, viewer, id, &text, now).await?;
+            cases::add_note(cmd, &text).await?;
         }
         Ok(())
     }
@@ -316,9 +316,9 @@ pub struct Instruct {
 }
 
 impl CaseAction for Instruct {
-    async fn run(self, s: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError> {
+    async fn run(self, cmd: CaseCommand<'_>, _: &AppState) -> Result<(), ServiceError> {
         let text = self.text.unwrap_or_default();
-        cases::record_remark(&s.db, &s.keyring, viewer, id, &text, s.now()).await
+        cases::record_remark(cmd, &text).await
     }
 
     fn typed(&self) -> Typed {
@@ -344,17 +344,20 @@ impl CaseAction for RecordEvent {
         typed("event", self)
     }
 
-    async fn run(self, s: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError> {
+    async fn run(self, cmd: CaseCommand<'_>, _: &AppState) -> Result<(), ServiceError> {
         let event = match self.event.as_deref() {
             Some("transferred_discipline") => CaseEvent::TransferredToDisciplinePost,
             Some("reported_bureau") => CaseEvent::ReportedToDistrictBureau,
             _ => return Err(ServiceError::Invalid("staff.case.choose_event")),
         };
-        let now = s.now();
-        let on = day_or_today(self.on.as_deref(), now)?;
+        let day = day_or_today(self.on.as_deref(), cmd.now)?;
         let note = self.text.filter(|t| !t.trim().is_empty());
-        let happened = Happened { event, on, note };
-        cases::record_event(&s.db, &s.keyring, viewer, id, happened, now).await
+        let happened = Happened {
+            event,
+            on: day,
+            note,
+        };
+        cases::record_event(cmd, happened).await
     }
 }
 
@@ -380,17 +383,17 @@ impl CaseAction for Recuse {
         Some("staff.case.recuse_reason")
     }
 
-    async fn run(self, s: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError> {
-        let me = viewer.user_id;
+    async fn run(self, cmd: CaseCommand<'_>, _: &AppState) -> Result<(), ServiceError> {
+        let (me, id) = (cmd.viewer.user_id, cmd.id);
         // Only someone who may see the case may act on it.
-        if recusal::is_recused(&s.db, id, me).await? || !cases::case_exists(&s.db, id).await? {
+        if recusal::is_recused(cmd.db, id, me).await? || !cases::case_exists(cmd.db, id).await? {
             return Err(ServiceError::NotFound);
         }
         let target = self
             .target()
             .ok_or(ServiceError::Invalid("staff.case.choose_person"))?;
         let reason = self.reason.as_deref().unwrap_or("");
-        recusal::recuse_manually(&s.db, &s.keyring, id, target, me, reason, s.now())
+        recusal::recuse_manually(cmd.db, cmd.keyring, id, target, me, reason, cmd.now)
             .await
             .map(drop)
     }
@@ -403,9 +406,7 @@ impl CaseAction for Recuse {
     /// A recusal is asked about: it cannot be undone.
     async fn confirmation(
         &self,
-        s: &AppState,
-        viewer: &Viewer,
-        _id: Uuid,
+        cmd: CaseCommand<'_>,
         t: &'static Catalog,
     ) -> Result<Option<Confirm>, ServiceError> {
         let target = self
@@ -415,11 +416,11 @@ impl CaseAction for Recuse {
         if reason.trim().is_empty() {
             return Err(ServiceError::Invalid("error.required"));
         }
-        let names = staff::display_names(&s.db, [target]).await?;
+        let names = staff::display_names(cmd.db, [target]).await?;
         let name = names
             .get(&target)
             .ok_or(ServiceError::Invalid("staff.case.choose_person"))?;
-        let question = if target == viewer.user_id {
+        let question = if target == cmd.viewer.user_id {
             t.t("staff.case.recuse_self_ask").to_string()
         } else {
             t.t("staff.case.recuse_ask").replace("{name}", name)
@@ -440,20 +441,9 @@ pub struct EscalateCase {
 }
 
 impl CaseAction for EscalateCase {
-    async fn run(self, s: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError> {
+    async fn run(self, cmd: CaseCommand<'_>, s: &AppState) -> Result<(), ServiceError> {
         let group = self.group.unwrap_or_default();
-        let (routing, deadlines) = (&s.routing, &s.deadlines);
-        cases::escalate(
-            &s.db,
-            &s.keyring,
-            routing,
-            deadlines,
-            viewer,
-            id,
-            group.trim(),
-            s.now(),
-        )
-        .await
+        cases::escalate(cmd, &s.routing, &s.deadlines, group.trim()).await
     }
 }
 
@@ -501,7 +491,7 @@ impl CaseAction for AddMeasure {
         })
     }
 
-    async fn run(self, s: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError> {
+    async fn run(self, cmd: CaseCommand<'_>, _: &AppState) -> Result<(), ServiceError> {
         let due_on = match self.due.as_deref().map(str::trim) {
             None | Some("") => return Err(ServiceError::Invalid("error.required")),
             Some(typed) => parse_day(typed)?,
@@ -511,9 +501,7 @@ impl CaseAction for AddMeasure {
             responsible: self.responsible.unwrap_or_default(),
             due_on,
         };
-        cases::add_measure(&s.db, &s.keyring, viewer, id, new, s.now())
-            .await
-            .map(drop)
+        cases::add_measure(cmd, new).await.map(drop)
     }
 }
 
@@ -537,8 +525,7 @@ impl CaseAction for RecordResult {
         Some("staff.rectify.amount")
     }
 
-    async fn run(self, s: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError> {
-        let now = s.now();
+    async fn run(self, cmd: CaseCommand<'_>, _: &AppState) -> Result<(), ServiceError> {
         let seq = measure_seq(self.measure.as_deref())?;
         let kind = self
             .kind
@@ -560,12 +547,12 @@ impl CaseAction for RecordResult {
         let new = NewResult {
             seq,
             kind,
-            on: day_or_today(self.on.as_deref(), now)?,
+            on: day_or_today(self.on.as_deref(), cmd.now)?,
             count,
             amount,
             detail: self.detail,
         };
-        cases::record_result(&s.db, &s.keyring, viewer, id, new, now).await
+        cases::record_result(cmd, new).await
     }
 }
 
@@ -581,10 +568,9 @@ impl CaseAction for CompleteMeasure {
         typed("done", self)
     }
 
-    async fn run(self, s: &AppState, viewer: &Viewer, id: Uuid) -> Result<(), ServiceError> {
-        let now = s.now();
+    async fn run(self, cmd: CaseCommand<'_>, _: &AppState) -> Result<(), ServiceError> {
         let seq = measure_seq(self.measure.as_deref())?;
-        let on = day_or_today(self.on.as_deref(), now)?;
-        cases::complete_measure(&s.db, &s.keyring, viewer, id, seq, on, now).await
+        let done_on = day_or_today(self.on.as_deref(), cmd.now)?;
+        cases::complete_measure(cmd, seq, done_on).await
     }
 }
