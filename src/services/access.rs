@@ -6,13 +6,14 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::types::FromSql;
 use sea_orm::sea_query::{Expr, Query, SelectStatement};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    QueryFilter, QueryResult, QuerySelect, Statement, TryGetable, Value,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
+    EntityTrait, QueryFilter, QueryResult, QuerySelect, Statement, TryGetable, Value,
 };
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use super::ServiceError;
+use super::audit::{self, AuditAction, AuditRecord};
 use crate::config::{CIVIL_AFFAIRS_POST, DISTRICT_BUREAU};
 use crate::crypto::{Dek, Keyring, SealContext, WrappedDek};
 use crate::domain::{Role, Status, TrackingCode};
@@ -76,6 +77,53 @@ impl Viewer {
             return None;
         }
         Some(Condition::all().add(reach).add(not_recused))
+    }
+}
+
+/// A staff member's call into the services: what it reads and writes with, who makes it,
+/// and when.
+#[derive(Clone, Copy)]
+pub struct Caller<'a> {
+    pub db: &'a DatabaseConnection,
+    pub keyring: &'a Keyring,
+    pub viewer: &'a Viewer,
+    pub now: DateTime<Utc>,
+}
+
+impl Caller<'_> {
+    /// Begins a write this call makes: a transaction whose first statement is the audit
+    /// entry naming the caller (it takes the write lock; see `audit::begin`).
+    pub async fn begin(
+        &self,
+        action: AuditAction,
+        report: Option<Uuid>,
+        detail: &str,
+    ) -> Result<DatabaseTransaction, ServiceError> {
+        let record = AuditRecord::new(Some(self.viewer.user_id), action, report, detail);
+        audit::begin(self.db, self.keyring, record, self.now).await
+    }
+
+    /// Records something this call reads or hands out: its audit entry, committed at once.
+    pub async fn audit(
+        &self,
+        action: AuditAction,
+        report: Option<Uuid>,
+        detail: &str,
+    ) -> Result<(), ServiceError> {
+        Ok(self.begin(action, report, detail).await?.commit().await?)
+    }
+
+    /// Appends the audit entry naming the caller inside `txn`, as its first statement.
+    pub async fn append_audit(
+        &self,
+        txn: &DatabaseTransaction,
+        action: AuditAction,
+        report: Option<Uuid>,
+        detail: &str,
+    ) -> Result<(), ServiceError> {
+        let record = AuditRecord::new(Some(self.viewer.user_id), action, report, detail);
+        audit::append(txn, self.keyring, record, self.now).await?;
+        Ok(())
     }
 }
 

@@ -1,18 +1,17 @@
 //! Evidence files: sealed with the report's DEK inside the intake transaction, listed on the
 //! case page, and opened (audited, one entry per opening) by inspectors who may see the case.
 
-use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DerivePartialModel,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DerivePartialModel, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
 };
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use super::ServiceError;
-use super::access::{Sealer, Viewer, readable, report_dek, visible_report};
-use super::audit::{self, AuditAction, AuditRecord};
-use crate::crypto::{Dek, Keyring};
+use super::access::{Caller, Sealer, readable, report_dek, visible_report};
+use super::audit::AuditAction;
+use crate::crypto::Dek;
 use crate::domain::attachment::{Attachment, Kind};
 use crate::entities::attachment;
 
@@ -118,15 +117,12 @@ pub struct OpenedAttachment {
 /// records the opening in the audit log in the same transaction. Anyone who may not see the case (not an inspector, recused)
 /// gets `None`, as for a file that does not exist.
 pub async fn open_attachment(
-    db: &DatabaseConnection,
-    keyring: &Keyring,
-    viewer: &Viewer,
+    caller: Caller<'_>,
     report_id: Uuid,
     seq: i32,
     opening: Opening,
-    now: DateTime<Utc>,
 ) -> Result<Option<OpenedAttachment>, ServiceError> {
-    let Some(before) = readable(db, viewer, report_id).await? else {
+    let Some(before) = readable(caller.db, caller.viewer, report_id).await? else {
         return Ok(None);
     };
     let kind = attachment::Entity::find()
@@ -135,7 +131,7 @@ pub async fn open_attachment(
         .filter(attachment::Column::ReportId.eq(report_id))
         .filter(attachment::Column::Seq.eq(seq))
         .into_tuple::<String>()
-        .one(db)
+        .one(caller.db)
         .await?;
     let previewable = kind
         .as_deref()
@@ -145,26 +141,17 @@ pub async fn open_attachment(
     if kind.is_none() || (opening == Opening::Preview && !previewable) {
         return Ok(None);
     }
-    let txn = db.begin().await?;
+    let txn = caller.db.begin().await?;
     let verb = match opening {
         Opening::Download => "downloaded",
         Opening::Preview => "previewed",
     };
     let detail = format!("{verb} attachment {seq} of case {}", before.case_number);
-    audit::append(
-        &txn,
-        keyring,
-        AuditRecord::new(
-            Some(viewer.user_id),
-            AuditAction::OpenAttachment,
-            Some(report_id),
-            &detail,
-        ),
-        now,
-    )
-    .await?;
+    caller
+        .append_audit(&txn, AuditAction::OpenAttachment, Some(report_id), &detail)
+        .await?;
     // Recused in the meantime: dropping the transaction takes the audit entry back too.
-    let Some(found) = visible_report(&txn, viewer, report_id).await? else {
+    let Some(found) = visible_report(&txn, caller.viewer, report_id).await? else {
         return Ok(None);
     };
     let Some(file) = attachment::Entity::find()
@@ -175,7 +162,7 @@ pub async fn open_attachment(
     else {
         return Ok(None);
     };
-    let dek = report_dek(keyring, &found)?;
+    let dek = report_dek(caller.keyring, &found)?;
     let opened = OpenedAttachment {
         seq: file.seq,
         kind: Kind::parse(&file.kind).ok_or(ServiceError::Corrupt("attachment kind"))?,

@@ -3,17 +3,16 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect,
 };
 
 use super::ServiceError;
-use super::access::Viewer;
-use super::audit::{self, AuditAction, AuditRecord};
+use super::access::{Caller, Viewer};
+use super::audit::AuditAction;
 use crate::config::MilestoneSettings;
-use crate::crypto::Keyring;
 use crate::domain::{CaseEvent, Outcome, Status};
 use crate::entities::{campaign_milestone, relative_filing, report, report_event, site, upsert};
 
@@ -83,35 +82,28 @@ pub async fn milestones<C: ConnectionTrait>(
 
 /// Moves a milestone to another day (inspectors only), audited.
 pub async fn move_milestone(
-    db: &DatabaseConnection,
-    keyring: &Keyring,
-    viewer: &Viewer,
+    caller: Caller<'_>,
     configured: &[MilestoneSettings],
     id: &str,
     due_on: NaiveDate,
-    now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
-    if !viewer.is_inspector() {
+    if !caller.viewer.is_inspector() {
         return Err(ServiceError::Forbidden);
     }
     let Some(milestone) = configured.iter().find(|m| m.id == id) else {
         return Err(ServiceError::Invalid("campaign.choose_milestone"));
     };
     let detail = format!("campaign milestone {} moved to {due_on}", milestone.id);
-    let record = AuditRecord::new(
-        Some(viewer.user_id),
-        AuditAction::CampaignChange,
-        None,
-        &detail,
-    );
-    let txn = audit::begin(db, keyring, record, now).await?;
+    let txn = caller
+        .begin(AuditAction::CampaignChange, None, &detail)
+        .await?;
     upsert(
         &txn,
         campaign_milestone::ActiveModel {
             id: Set(milestone.id.clone()),
             due_on: Set(due_on),
-            changed_by: Set(viewer.user_id),
-            changed_at: Set(now),
+            changed_by: Set(caller.viewer.user_id),
+            changed_at: Set(caller.now),
         },
     )
     .await?;

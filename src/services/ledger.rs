@@ -6,14 +6,14 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use super::ServiceError;
-use super::access::{Viewer, open_fields, report_dek};
-use super::audit::{self, AuditAction, AuditRecord};
+use super::access::{Caller, open_fields, report_dek};
+use super::audit::AuditAction;
 use super::cases::{CaseFilter, CaseRow, Rectified, all_cases, rectification_of};
 use super::deadlines::Deadlines;
 use crate::crypto::Keyring;
@@ -66,18 +66,22 @@ pub struct Content {
 /// viewer is recused from (visibility is the list's). The export is audited first, naming
 /// the cases it holds; nothing is returned if the audit entry cannot be written.
 pub async fn ledger(
-    db: &DatabaseConnection,
-    keyring: &Keyring,
-    viewer: &Viewer,
+    caller: Caller<'_>,
     filter: &CaseFilter,
     variant: Variant,
     deadlines: &Deadlines,
-    now: DateTime<Utc>,
 ) -> Result<Vec<LedgerRow>, ServiceError> {
-    if !viewer.is_inspector() {
+    if !caller.viewer.is_inspector() {
         return Err(ServiceError::Forbidden);
     }
-    let rows = all_cases(db, viewer, filter, deadlines, local_day(now)).await?;
+    let rows = all_cases(
+        caller.db,
+        caller.viewer,
+        filter,
+        deadlines,
+        local_day(caller.now),
+    )
+    .await?;
     let numbers: Vec<&str> = rows.iter().map(|r| r.case_number.as_str()).collect();
     let kind = match variant {
         Variant::Full => "full",
@@ -88,25 +92,27 @@ pub async fn ledger(
         rows.len(),
         numbers.join(", ")
     );
-    let record = AuditRecord::new(Some(viewer.user_id), AuditAction::Export, None, &detail);
-    let txn = audit::begin(db, keyring, record, now).await?;
-    txn.commit().await?;
+    caller.audit(AuditAction::Export, None, &detail).await?;
 
     let with_content = variant == Variant::Full;
-    lines(db, keyring, rows, with_content, local_day(now)).await
+    lines(
+        caller.db,
+        caller.keyring,
+        rows,
+        with_content,
+        local_day(caller.now),
+    )
+    .await
 }
 
 /// The ledger's lines for the cases one list page shows. An inspector gets the ledger's
 /// columns, the sealed ones opened and audited with one entry naming the cases shown (nothing
 /// is opened if the entry cannot be written); anyone else gets the rows as they are.
 pub async fn list_page(
-    db: &DatabaseConnection,
-    keyring: &Keyring,
-    viewer: &Viewer,
+    caller: Caller<'_>,
     rows: Vec<CaseRow>,
-    now: DateTime<Utc>,
 ) -> Result<Vec<LedgerRow>, ServiceError> {
-    if !viewer.is_inspector() {
+    if !caller.viewer.is_inspector() {
         return Ok(rows.into_iter().map(LedgerRow::bare).collect());
     }
     let shown: Vec<&str> = rows
@@ -120,18 +126,11 @@ pub async fn list_page(
             shown.len(),
             shown.join(", ")
         );
-        let record = AuditRecord::new(
-            Some(viewer.user_id),
-            AuditAction::ListSummaries,
-            None,
-            &detail,
-        );
-        audit::begin(db, keyring, record, now)
-            .await?
-            .commit()
+        caller
+            .audit(AuditAction::ListSummaries, None, &detail)
             .await?;
     }
-    lines(db, keyring, rows, true, local_day(now)).await
+    lines(caller.db, caller.keyring, rows, true, local_day(caller.now)).await
 }
 
 /// The ledger's lines for `rows`: the days each case was transferred, reported and closed,

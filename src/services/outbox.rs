@@ -24,10 +24,9 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::ServiceError;
-use super::access::Viewer;
-use super::audit::{self, AuditAction, AuditRecord};
+use super::access::Caller;
+use super::audit::AuditAction;
 use crate::config::MailSettings;
-use crate::crypto::Keyring;
 use crate::domain::start_of_day;
 use crate::entities::outbox;
 use crate::mail::{MailError, Mailer, Outgoing, Rendered};
@@ -441,23 +440,16 @@ pub async fn failed_rows<C: ConnectionTrait>(db: &C) -> Result<Vec<FailedMail>, 
 
 /// An admin sends a failed row again: it becomes pending with a fresh set of attempts and
 /// goes out with the next batch. Audited; the audit entry is written first.
-pub async fn retry(
-    db: &DatabaseConnection,
-    keyring: &Keyring,
-    viewer: &Viewer,
-    id: Uuid,
-    now: DateTime<Utc>,
-) -> Result<(), ServiceError> {
-    if !viewer.is_admin() {
+pub async fn retry(caller: Caller<'_>, id: Uuid) -> Result<(), ServiceError> {
+    if !caller.viewer.is_admin() {
         return Err(ServiceError::Forbidden);
     }
     let detail = format!("mail {id}: retry");
-    let record = AuditRecord::new(Some(viewer.user_id), AuditAction::MailRetry, None, &detail);
-    let txn = audit::begin(db, keyring, record, now).await?;
+    let txn = caller.begin(AuditAction::MailRetry, None, &detail).await?;
     let reset = outbox::Entity::update_many()
         .col_expr(outbox::Column::State, Expr::value(PENDING))
         .col_expr(outbox::Column::Attempts, Expr::value(0))
-        .col_expr(outbox::Column::NextAttemptAt, Expr::value(now))
+        .col_expr(outbox::Column::NextAttemptAt, Expr::value(caller.now))
         .filter(outbox::Column::Id.eq(id))
         .filter(outbox::Column::State.eq(FAILED))
         .exec(&txn)

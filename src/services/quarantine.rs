@@ -1,21 +1,20 @@
 //! The quarantine: public reports that arrived during a flood wait here until inspectors
 //! keep them (they join the case list) or discard them (shredded), in bulk and audited.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use super::ServiceError;
-use super::access::{Viewer, not_recused_condition, open_fields, report_dek};
-use super::audit::{self, AuditAction, AuditRecord};
+use super::access::{Caller, not_recused_condition, open_fields, report_dek};
+use super::audit::AuditAction;
 use super::deadlines::Deadlines;
 use super::recusal;
 use super::routing::{CaseMeta, Routing, route_report};
-use crate::crypto::Keyring;
 use crate::domain::{Category, Channel, SubjectRole};
 use crate::entities::report;
 use crate::mail::CaseFacts;
@@ -52,15 +51,9 @@ impl Review {
 /// One page of the quarantined reports an inspector may review (recused ones stay hidden),
 /// oldest first, each with the start of its text. Reading a page is one audit entry naming
 /// the case numbers shown.
-pub async fn review_list(
-    db: &DatabaseConnection,
-    keyring: &Keyring,
-    viewer: &Viewer,
-    page: u64,
-    now: DateTime<Utc>,
-) -> Result<Review, ServiceError> {
+pub async fn review_list(caller: Caller<'_>, page: u64) -> Result<Review, ServiceError> {
     let page = page.max(1);
-    if !viewer.is_inspector() {
+    if !caller.viewer.is_inspector() {
         return Ok(Review {
             rows: Vec::new(),
             total: 0,
@@ -70,14 +63,14 @@ pub async fn review_list(
     let held = || {
         report::Entity::find()
             .filter(report::Column::Quarantined.eq(true))
-            .filter(not_recused_condition(viewer.user_id))
+            .filter(not_recused_condition(caller.viewer.user_id))
     };
-    let total = held().count(db).await?;
+    let total = held().count(caller.db).await?;
     let rows = held()
         .order_by_asc(report::Column::CaseNumber)
         .offset((page - 1).saturating_mul(PER_PAGE))
         .limit(PER_PAGE)
-        .all(db)
+        .all(caller.db)
         .await?;
     if rows.is_empty() {
         return Ok(Review {
@@ -90,17 +83,10 @@ pub async fn review_list(
         "reviewed quarantined reports: {}",
         case_numbers(rows.iter().map(|r| r.case_number.as_str()))
     );
-    let txn = audit::begin(
-        db,
-        keyring,
-        AuditRecord::new(Some(viewer.user_id), AuditAction::OpenCase, None, &detail),
-        now,
-    )
-    .await?;
-    txn.commit().await?;
+    caller.audit(AuditAction::OpenCase, None, &detail).await?;
     let mut list = Vec::with_capacity(rows.len());
     for row in rows {
-        let dek = report_dek(keyring, &row)?;
+        let dek = report_dek(caller.keyring, &row)?;
         let opened = open_fields(&dek, &row)?;
         let excerpt: String = opened.description.chars().take(EXCERPT_CHARS).collect();
         list.push(Quarantined {
@@ -133,25 +119,22 @@ fn case_numbers<'a>(numbers: impl Iterator<Item = &'a str>) -> String {
 /// recused from, are left alone. Returns how many were handled.
 #[allow(clippy::too_many_arguments)]
 pub async fn decide(
-    db: &DatabaseConnection,
-    keyring: &Keyring,
-    viewer: &Viewer,
+    caller: Caller<'_>,
     routing: &Routing,
     deadlines: &Deadlines,
     keep: &[Uuid],
     discard: &[Uuid],
-    now: DateTime<Utc>,
 ) -> Result<u64, ServiceError> {
-    if !viewer.is_inspector() || (keep.is_empty() && discard.is_empty()) {
+    if !caller.viewer.is_inspector() || (keep.is_empty() && discard.is_empty()) {
         return Ok(0);
     }
-    let txn = db.begin().await?;
+    let txn = caller.db.begin().await?;
     let mine = || {
         sea_orm::Condition::all()
             .add(report::Column::Quarantined.eq(true))
-            .add(not_recused_condition(viewer.user_id))
+            .add(not_recused_condition(caller.viewer.user_id))
     };
-    // Kept reports are routed now, as they would have been at intake.
+    // Kept reports are routed caller.now, as they would have been at intake.
     let released = report::Entity::find()
         .filter(mine())
         .filter(report::Column::Id.is_in(keep.iter().copied()))
@@ -178,7 +161,7 @@ pub async fn decide(
             anonymous: row.anonymous,
         };
         let recused = recusal::recused_users(&txn, row.id).await?;
-        route_report(&txn, routing, &case, &recused, now).await?;
+        route_report(&txn, routing, &case, &recused, caller.now).await?;
     }
     let shredded: Vec<String> = report::Entity::find()
         .select_only()
@@ -196,13 +179,9 @@ pub async fn decide(
         case_numbers(released.iter().map(|r| r.case_number.as_str())),
         case_numbers(shredded.iter().map(String::as_str)),
     );
-    audit::append(
-        &txn,
-        keyring,
-        AuditRecord::new(Some(viewer.user_id), AuditAction::CaseEvent, None, &detail),
-        now,
-    )
-    .await?;
+    caller
+        .append_audit(&txn, AuditAction::CaseEvent, None, &detail)
+        .await?;
     let kept = report::Entity::update_many()
         .set(report::ActiveModel {
             quarantined: Set(false),

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -14,8 +14,8 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use super::ServiceError;
-use super::access::{Sealer, Viewer};
-use super::audit::{self, AuditAction, AuditRecord};
+use super::access::{Caller, Sealer};
+use super::audit::AuditAction;
 use super::recusal::{OpenedFiling, filing_key, open_filings};
 use crate::crypto::Keyring;
 use crate::domain::{TEXT_MAX, VisitFinding, local_day};
@@ -78,21 +78,18 @@ pub struct NewVisit<'a> {
 /// The register for an inspector or an admin, audited first: a page reading as the register
 /// shown, an export as an export, each naming how many filings and which.
 pub async fn register(
-    db: &DatabaseConnection,
-    keyring: &Keyring,
-    viewer: &Viewer,
+    caller: Caller<'_>,
     which: Which,
     reading: Reading,
-    now: DateTime<Utc>,
 ) -> Result<Vec<Entry>, ServiceError> {
-    if !(viewer.is_inspector() || viewer.is_admin()) {
+    if !(caller.viewer.is_inspector() || caller.viewer.is_admin()) {
         return Err(ServiceError::Forbidden);
     }
-    let visited = visited_filings(db).await?;
+    let visited = visited_filings(caller.db).await?;
     let filings: Vec<relative_filing::Model> = relative_filing::Entity::find()
         .order_by_asc(relative_filing::Column::CreatedAt)
         .order_by_asc(relative_filing::Column::Id)
-        .all(db)
+        .all(caller.db)
         .await?
         .into_iter()
         .filter(|f| which == Which::All || !visited.contains_key(&f.id))
@@ -112,15 +109,11 @@ pub async fn register(
     // A page with nothing on it opens nothing; an export is recorded even when empty, since
     // the file handed on says so.
     if !(ids.is_empty() && reading == Reading::Page) {
-        let record = AuditRecord::new(Some(viewer.user_id), action, None, &detail);
-        audit::begin(db, keyring, record, now)
-            .await?
-            .commit()
-            .await?;
+        caller.audit(action, None, &detail).await?;
     }
 
-    let mut visits = open_visits(db, keyring, &filings).await?;
-    Ok(open_filings(keyring, filings)?
+    let mut visits = open_visits(caller.db, caller.keyring, &filings).await?;
+    Ok(open_filings(caller.keyring, filings)?
         .into_iter()
         .map(|filing| Entry {
             visits: visits.remove(&filing.id).unwrap_or_default(),
@@ -133,24 +126,21 @@ pub async fn register(
 /// the visit happened, never in the future; who went and the follow-up are sealed under the
 /// filing's key. An inspector whose own relative the filing is cannot verify it.
 pub async fn record_visit(
-    db: &DatabaseConnection,
-    keyring: &Keyring,
-    viewer: &Viewer,
+    caller: Caller<'_>,
     filing_id: Uuid,
     new: &NewVisit<'_>,
-    now: DateTime<Utc>,
 ) -> Result<Uuid, ServiceError> {
-    if !viewer.is_inspector() {
+    if !caller.viewer.is_inspector() {
         return Err(ServiceError::Forbidden);
     }
     let filing = relative_filing::Entity::find_by_id(filing_id)
-        .one(db)
+        .one(caller.db)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    if filing.user_id == Some(viewer.user_id) {
+    if filing.user_id == Some(caller.viewer.user_id) {
         return Err(ServiceError::Invalid("staff.register.own_filing"));
     }
-    if new.visited_on > local_day(now) {
+    if new.visited_on > local_day(caller.now) {
         return Err(ServiceError::Invalid("error.date_future"));
     }
     let visitor = new.visitor.trim();
@@ -174,15 +164,11 @@ pub async fn record_visit(
         new.visited_on,
         new.finding.code()
     );
-    let record = AuditRecord::new(
-        Some(viewer.user_id),
-        AuditAction::FilingChange,
-        None,
-        &detail,
-    );
-    let txn = audit::begin(db, keyring, record, now).await?;
+    let txn = caller
+        .begin(AuditAction::FilingChange, None, &detail)
+        .await?;
     let id = Uuid::new_v4();
-    let dek = filing_key(keyring, &filing)?;
+    let dek = filing_key(caller.keyring, &filing)?;
     let sealed = Sealer::new(&dek, VISITS, id);
     relative_visit::ActiveModel {
         id: Set(id),
@@ -191,8 +177,8 @@ pub async fn record_visit(
         visitor: Set(sealed.seal("visitor", visitor)?),
         finding: Set(new.finding.code().to_string()),
         follow_up: Set(sealed.seal_opt("follow_up", follow_up)?),
-        recorded_by: Set(viewer.user_id),
-        created_at: Set(now),
+        recorded_by: Set(caller.viewer.user_id),
+        created_at: Set(caller.now),
     }
     .insert(&txn)
     .await?;

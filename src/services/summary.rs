@@ -3,11 +3,11 @@
 //! inspectors write — a draft until finalised, then audited and frozen.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
 
 use super::ServiceError;
-use super::access::Viewer;
-use super::audit::{self, AuditAction, AuditRecord};
+use super::access::Caller;
+use super::audit::AuditAction;
 use super::cases::{CaseFilter, CaseRow, Rectified, all_cases, rectification_of};
 use super::deadlines::Deadlines;
 use super::statistics::{self, Span, Statistics};
@@ -41,27 +41,31 @@ pub struct Summary {
 
 /// The summary for the campaign's span, for an inspector.
 pub async fn summary(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
+    caller: Caller<'_>,
     span: Span,
     deadlines: &Deadlines,
-    now: DateTime<Utc>,
 ) -> Result<Summary, ServiceError> {
-    let today = local_day(now);
-    let stats = statistics::statistics(db, viewer, span, deadlines, today).await?;
-    let rows: Vec<CaseRow> = all_cases(db, viewer, &CaseFilter::default(), deadlines, today)
-        .await?
-        .into_iter()
-        .filter(|r| (span.from..=span.to).contains(&r.received_on))
-        .filter(|r| {
-            matches!(
-                r.outcome,
-                Some(Outcome::Substantiated | Outcome::PartlySubstantiated)
-            )
-        })
-        .collect();
+    let today = local_day(caller.now);
+    let stats = statistics::statistics(caller.db, caller.viewer, span, deadlines, today).await?;
+    let rows: Vec<CaseRow> = all_cases(
+        caller.db,
+        caller.viewer,
+        &CaseFilter::default(),
+        deadlines,
+        today,
+    )
+    .await?
+    .into_iter()
+    .filter(|r| (span.from..=span.to).contains(&r.received_on))
+    .filter(|r| {
+        matches!(
+            r.outcome,
+            Some(Outcome::Substantiated | Outcome::PartlySubstantiated)
+        )
+    })
+    .collect();
     let ids: Vec<uuid::Uuid> = rows.iter().map(|r| r.id).collect();
-    let mut rectified = rectification_of(db, &ids, today).await?;
+    let mut rectified = rectification_of(caller.db, &ids, today).await?;
     let mut substantiated: Vec<(CaseRow, Option<Rectified>)> = rows
         .into_iter()
         .map(|r| {
@@ -70,7 +74,7 @@ pub async fn summary(
         })
         .collect();
     substantiated.sort_by(|a, b| a.0.case_number.cmp(&b.0.case_number));
-    let stored = summary::Entity::find_by_id(CAMPAIGN).one(db).await?;
+    let stored = summary::Entity::find_by_id(CAMPAIGN).one(caller.db).await?;
     let (sections, finalised_at) = match stored {
         Some(s) => (
             Sections {
@@ -94,27 +98,17 @@ pub async fn summary(
 /// The summary for handing in as a file: as `summary`, its export audited first (nothing is
 /// returned if the entry cannot be written).
 pub async fn export(
-    db: &DatabaseConnection,
-    keyring: &crate::crypto::Keyring,
-    viewer: &Viewer,
+    caller: Caller<'_>,
     span: Span,
     deadlines: &Deadlines,
-    now: DateTime<Utc>,
 ) -> Result<Summary, ServiceError> {
-    if !viewer.is_inspector() {
+    if !caller.viewer.is_inspector() {
         return Err(ServiceError::Forbidden);
     }
-    let record = AuditRecord::new(
-        Some(viewer.user_id),
-        AuditAction::Export,
-        None,
-        "campaign summary exported",
-    );
-    audit::begin(db, keyring, record, now)
-        .await?
-        .commit()
+    caller
+        .audit(AuditAction::Export, None, "campaign summary exported")
         .await?;
-    summary(db, viewer, span, deadlines, now).await
+    summary(caller, span, deadlines).await
 }
 
 /// Whether the campaign summary has been finalised.
@@ -128,14 +122,11 @@ pub async fn is_finalised<C: ConnectionTrait>(db: &C) -> Result<bool, ServiceErr
 /// Saves the sections as a draft, or (`finalise`) for good. Refused once finalised: the
 /// summary handed in does not change afterwards.
 pub async fn save(
-    db: &DatabaseConnection,
-    keyring: &crate::crypto::Keyring,
-    viewer: &Viewer,
+    caller: Caller<'_>,
     sections: Sections,
     finalise: bool,
-    now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
-    if !viewer.is_inspector() {
+    if !caller.viewer.is_inspector() {
         return Err(ServiceError::Forbidden);
     }
     let trimmed = |s: &str| s.trim().to_string();
@@ -157,8 +148,7 @@ pub async fn save(
     }
     let what = if finalise { "finalised" } else { "draft saved" };
     let detail = format!("campaign summary {what}");
-    let record = AuditRecord::new(Some(viewer.user_id), AuditAction::Summary, None, &detail);
-    let txn = audit::begin(db, keyring, record, now).await?;
+    let txn = caller.begin(AuditAction::Summary, None, &detail).await?;
     if is_finalised(&txn).await? {
         return Err(ServiceError::Invalid("summary.frozen"));
     }
@@ -169,10 +159,10 @@ pub async fn save(
             practices: Set(sections.practices),
             problems: Set(sections.problems),
             next_steps: Set(sections.next_steps),
-            updated_by: Set(viewer.user_id),
-            updated_at: Set(now),
-            finalised_by: Set(finalise.then_some(viewer.user_id)),
-            finalised_at: Set(finalise.then_some(now)),
+            updated_by: Set(caller.viewer.user_id),
+            updated_at: Set(caller.now),
+            finalised_by: Set(finalise.then_some(caller.viewer.user_id)),
+            finalised_at: Set(finalise.then_some(caller.now)),
         },
     )
     .await?;

@@ -131,16 +131,9 @@ async fn try_assign(app: &TestApp, viewer: &Viewer, id: Uuid, assignee: Option<U
 }
 
 async fn open(app: &TestApp, viewer: &Viewer, id: Uuid) -> Option<cases::CaseView> {
-    cases::open_case(
-        app.db(),
-        &app.state.keyring,
-        viewer,
-        id,
-        &app.state.deadlines,
-        now(),
-    )
-    .await
-    .unwrap()
+    cases::open_case(app.caller(viewer, now()), id, &app.state.deadlines)
+        .await
+        .unwrap()
 }
 
 /// `cases::add_note` as `viewer`, now.

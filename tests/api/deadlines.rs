@@ -119,17 +119,10 @@ async fn a_case_received_in_the_national_day_week_falls_due_and_becomes_overdue(
         "counts follow the filter"
     );
 
-    let page = cases::open_case(
-        app.db(),
-        &app.state.keyring,
-        &inspector,
-        a,
-        &app.state.deadlines,
-        app.now(),
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    let page = cases::open_case(app.caller(&inspector, app.now()), a, &app.state.deadlines)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(page.due, Some((Stage::Accept, d("2024-10-10"))));
     assert!(page.overdue);
 

@@ -26,7 +26,7 @@ use chrono_tz::Asia::Shanghai;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::json;
 use tipoff::config::{Profile, Settings};
-use tipoff::services::cases::{CaseCommand, Viewer};
+use tipoff::services::cases::{Caller, CaseCommand, Viewer};
 use tipoff::services::deadlines;
 use tipoff::startup::Application;
 use tipoff::web::AppState;
@@ -294,6 +294,16 @@ impl TestApp {
         &self.state.db
     }
 
+    /// A call into the staff services as `viewer`, made at `now`.
+    pub fn caller<'a>(&'a self, viewer: &'a Viewer, now: chrono::DateTime<Utc>) -> Caller<'a> {
+        Caller {
+            db: self.db(),
+            keyring: &self.state.keyring,
+            viewer,
+            now,
+        }
+    }
+
     /// A command on case `id` as `viewer`, given at `now`, for the case services.
     pub fn on_case<'a>(
         &'a self,
@@ -301,13 +311,7 @@ impl TestApp {
         id: uuid::Uuid,
         now: chrono::DateTime<Utc>,
     ) -> CaseCommand<'a> {
-        CaseCommand {
-            db: self.db(),
-            keyring: &self.state.keyring,
-            viewer,
-            id,
-            now,
-        }
+        self.caller(viewer, now).on_case(id)
     }
 
     /// The look-ups' direct reads of the SQLite file (inert on PostgreSQL).

@@ -517,16 +517,15 @@ async fn a_row_that_keeps_failing_becomes_failed_and_an_admin_can_retry_it(backe
         .await;
     let admin = app.staff("admin1", "管理员甲", &[Role::Admin]).await;
     let id = failed[0].id;
-    let keyring = &app.state.keyring;
     assert!(matches!(
-        mail_outbox::retry(app.db(), keyring, &inspector, id, now).await,
+        mail_outbox::retry(app.caller(&inspector, now), id).await,
         Err(ServiceError::Forbidden)
     ));
-    mail_outbox::retry(app.db(), keyring, &admin, id, now)
+    mail_outbox::retry(app.caller(&admin, now), id)
         .await
         .unwrap();
     assert!(matches!(
-        mail_outbox::retry(app.db(), keyring, &admin, id, now).await,
+        mail_outbox::retry(app.caller(&admin, now), id).await,
         Err(ServiceError::NotFound)
     ));
     let audited = audit_entries(&app, "mail_retry").await;

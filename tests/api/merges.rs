@@ -169,10 +169,9 @@ async fn reports_naming_one_cadre_with_a_space_or_a_comma_are_related(app: TestA
     let inspector = app.staff("zheng", "郑主任", &[Role::Inspector]).await;
     let spaced = about(&app, "刘某某 青山村书记", "刘某某把低保给了他的侄子").await;
     let comma = about(&app, "刘某某，青山村党支部书记", "书记的侄子家有车").await;
-    let keyring = &app.state.keyring;
     let deadlines = &app.state.deadlines;
     let id = comma.report.id;
-    let seen = cases::open_case(app.db(), keyring, &inspector, id, deadlines, Utc::now())
+    let seen = cases::open_case(app.caller(&inspector, Utc::now()), id, deadlines)
         .await
         .unwrap()
         .expect("the inspector sees the case");

@@ -14,6 +14,7 @@ use serde_json::json;
 use tipoff::crypto::{KeyPurpose, Keyring};
 use tipoff::domain::{Role, VisitFinding, local_day};
 use tipoff::entities::{recusal, relative_filing, relative_visit, report};
+use tipoff::services::cases::Caller;
 use tipoff::services::keys::rows_using;
 use tipoff::services::recusal::list_relatives;
 use tipoff::services::register::{NewVisit, Reading, Which, record_visit, register};
@@ -438,7 +439,7 @@ async fn a_visit_stays_readable_once_its_filings_key_is_rewrapped(app: TestApp) 
         finding: VisitFinding::Rectify,
         follow_up: Some("两周内复核家庭收入"),
     };
-    record_visit(app.db(), keyring, &inspector, filed, &visit, app.now())
+    record_visit(app.caller(&inspector, app.now()), filed, &visit)
         .await
         .unwrap();
     let old_kek = keyring.active_kek_id().to_owned();
@@ -458,16 +459,14 @@ async fn a_visit_stays_readable_once_its_filings_key_is_rewrapped(app: TestApp) 
             .unwrap(),
         0
     );
-    let entries = register(
-        app.db(),
-        &ring,
-        &inspector,
-        Which::All,
-        Reading::Page,
-        app.now(),
-    )
-    .await
-    .unwrap();
+    // Read with the rewrapped keys, as the service would after a restart.
+    let caller = Caller {
+        db: app.db(),
+        keyring: &ring,
+        viewer: &inspector,
+        now: app.now(),
+    };
+    let entries = register(caller, Which::All, Reading::Page).await.unwrap();
     assert_eq!(entries.len(), 1);
     let opened = &entries[0].visits[0];
     assert_eq!(opened.visitor.as_str(), "王五、李四");

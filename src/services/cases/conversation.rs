@@ -35,9 +35,6 @@ pub enum ReplyOutcome {
 /// Asks the reporter something; they read it with their tracking code and may then answer.
 /// Returns the message's id.
 pub async fn ask_reporter(cmd: CaseCommand<'_>, text: &str) -> Result<Uuid, ServiceError> {
-    let CaseCommand {
-        viewer, id, now, ..
-    } = cmd;
     let workable = Workable::find(cmd).await?;
     let before = &workable.before;
     let text = required_text(text).map_err(ServiceError::Invalid)?;
@@ -49,8 +46,15 @@ pub async fn ask_reporter(cmd: CaseCommand<'_>, text: &str) -> Result<Uuid, Serv
     if !conversation_open(status_of(&work.case.status)) {
         return Err(ServiceError::Invalid("error.case_closed"));
     }
-    let message_id =
-        insert_message(&work.txn, &work.dek, id, Some(viewer.user_id), now, text).await?;
+    let message_id = insert_message(
+        &work.txn,
+        &work.dek,
+        cmd.id,
+        Some(cmd.viewer.user_id),
+        cmd.now,
+        text,
+    )
+    .await?;
     work.commit().await?;
     Ok(message_id)
 }

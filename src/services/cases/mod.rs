@@ -23,7 +23,7 @@ pub use workflow::{
     record_remark,
 };
 
-pub use super::access::{Viewer, case_exists};
+pub use super::access::{Caller, Viewer, case_exists};
 pub use crate::domain::{CaseEvent, Outcome, TEXT_MAX, Transition, is_legal};
 
 use uuid::Uuid;

@@ -4,8 +4,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DerivePartialModel,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DerivePartialModel, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -19,10 +19,10 @@ use crate::domain::{Category, Outcome, Role, Status, SubjectRole, local_day};
 use crate::entities::{message, note, report, report_event, report_name};
 use crate::services::ServiceError;
 use crate::services::access::{
-    Viewer, open_fields, readable, report_dek, reports_having, status_of, visible_report,
+    Caller, Viewer, open_fields, readable, report_dek, reports_having, status_of, visible_report,
 };
 use crate::services::attachments::{self, AttachmentSummary};
-use crate::services::audit::{self, AuditAction, AuditRecord};
+use crate::services::audit::{self, AuditAction};
 use crate::services::deadlines::{self, CaseDates, Deadlines, Stage};
 use crate::services::routing::{self, CaseRoute, Routing};
 use crate::services::{recusal, staff};
@@ -111,43 +111,36 @@ pub struct RelatedCase {
 /// Operators and admins who are not inspectors, and recused inspectors, get `None`, as for a
 /// case that does not exist.
 pub async fn open_case(
-    db: &DatabaseConnection,
-    keyring: &Keyring,
-    viewer: &Viewer,
+    caller: Caller<'_>,
     id: Uuid,
     deadlines: &Deadlines,
-    now: DateTime<Utc>,
 ) -> Result<Option<CaseView>, ServiceError> {
     // Read once before the transaction for the audit detail, so the audit append can be the
     // transaction's first statement; everything shown is read again inside it.
-    let Some(before) = readable(db, viewer, id).await? else {
+    let Some(before) = readable(caller.db, caller.viewer, id).await? else {
         return Ok(None);
     };
     let detail = format!("opened case {}", before.case_number);
-    let record = AuditRecord::new(
-        Some(viewer.user_id),
-        AuditAction::OpenCase,
-        Some(id),
-        &detail,
-    );
-    let txn = audit::begin(db, keyring, record, now).await?;
+    let txn = caller
+        .begin(AuditAction::OpenCase, Some(id), &detail)
+        .await?;
     // Recused in the meantime: dropping the transaction takes the audit entry back too.
-    let Some(found) = visible_report(&txn, viewer, id).await? else {
+    let Some(found) = visible_report(&txn, caller.viewer, id).await? else {
         return Ok(None);
     };
     let view = read_case(
         &txn,
-        keyring,
-        viewer,
+        caller.keyring,
+        caller.viewer,
         found,
         deadlines,
-        deadlines::today(now),
+        deadlines::today(caller.now),
     )
     .await?;
     // Replies are read when an inspector, who answers them, has seen them; not the bureau.
-    if viewer.is_inspector() {
+    if caller.viewer.is_inspector() {
         message::Entity::update_many()
-            .col_expr(message::Column::ReadAt, Expr::value(now))
+            .col_expr(message::Column::ReadAt, Expr::value(caller.now))
             .filter(message::Column::ReportId.eq(id))
             .filter(message::Column::FromInspector.eq(false))
             .filter(message::Column::ReadAt.is_null())
@@ -229,20 +222,17 @@ pub struct RouteView {
 /// The case page for an inspector: `open_case` (audited, replies marked read) and what the
 /// page shows around it. `None` exactly when `open_case` gives `None`.
 pub async fn case_file(
-    db: &DatabaseConnection,
-    keyring: &Keyring,
+    caller: Caller<'_>,
     routing: &Routing,
-    viewer: &Viewer,
     id: Uuid,
     deadlines: &Deadlines,
-    now: DateTime<Utc>,
 ) -> Result<Option<CaseFile>, ServiceError> {
-    let Some(case) = open_case(db, keyring, viewer, id, deadlines, now).await? else {
+    let Some(case) = open_case(caller, id, deadlines).await? else {
         return Ok(None);
     };
-    let reads = audit::reads_of_case(db, id).await?;
-    let recused = recusal::recused_users(db, id).await?;
-    let readers: Vec<_> = staff::list_users(db)
+    let reads = audit::reads_of_case(caller.db, id).await?;
+    let recused = recusal::recused_users(caller.db, id).await?;
+    let readers: Vec<_> = staff::list_users(caller.db)
         .await?
         .into_iter()
         .filter(|u| !u.disabled && !recused.contains(&u.id))
@@ -262,9 +252,9 @@ pub async fn case_file(
         of_role(Role::Bureau),
     ]
     .concat();
-    let record = routing::routes_of_case(db, routing, id).await?;
+    let record = routing::routes_of_case(caller.db, routing, id).await?;
     let names = staff::display_names(
-        db,
+        caller.db,
         reads
             .iter()
             .filter_map(|r| r.actor)

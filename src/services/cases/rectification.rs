@@ -145,9 +145,6 @@ fn rectifiable(case: &report::Model) -> Result<(), ServiceError> {
 
 /// Adds a measure to a substantiated case. Returns its number within the case.
 pub async fn add_measure(cmd: CaseCommand<'_>, new: NewMeasure) -> Result<i32, ServiceError> {
-    let CaseCommand {
-        viewer, id, now, ..
-    } = cmd;
     let workable = Workable::find(cmd).await?;
     rectifiable(&workable.before)?;
     let text = required_text(&new.measure).map_err(ServiceError::Invalid)?;
@@ -167,7 +164,7 @@ pub async fn add_measure(cmd: CaseCommand<'_>, new: NewMeasure) -> Result<i32, S
         .await?;
     rectifiable(&work.case)?;
     let seq = measure::Entity::find()
-        .filter(measure::Column::ReportId.eq(id))
+        .filter(measure::Column::ReportId.eq(cmd.id))
         .all(&work.txn)
         .await?
         .iter()
@@ -179,10 +176,10 @@ pub async fn add_measure(cmd: CaseCommand<'_>, new: NewMeasure) -> Result<i32, S
     let sealer = measure_fields(&work.dek, measure_id);
     measure::ActiveModel {
         id: Set(measure_id),
-        report_id: Set(id),
+        report_id: Set(cmd.id),
         seq: Set(seq),
-        created_by: Set(viewer.user_id),
-        created_at: Set(now),
+        created_by: Set(cmd.viewer.user_id),
+        created_at: Set(cmd.now),
         measure: Set(Some(sealer.seal("measure", text)?)),
         responsible: Set(Some(sealer.seal("responsible", responsible)?)),
         due_on: Set(new.due_on),
@@ -212,12 +209,9 @@ async fn measure_of<C: ConnectionTrait>(
 
 /// Records what a measure came to, on the day it happened.
 pub async fn record_result(cmd: CaseCommand<'_>, new: NewResult) -> Result<(), ServiceError> {
-    let CaseCommand {
-        viewer, id, now, ..
-    } = cmd;
     let workable = Workable::find(cmd).await?;
     rectifiable(&workable.before)?;
-    happened_day(new.on, &workable.before, now)?;
+    happened_day(new.on, &workable.before, cmd.now)?;
     if !(1..=RESULT_COUNT_MAX).contains(&new.count) {
         return Err(ServiceError::Invalid("error.count"));
     }
@@ -234,19 +228,19 @@ pub async fn record_result(cmd: CaseCommand<'_>, new: NewResult) -> Result<(), S
         new.kind.code()
     );
     let work = workable.begin(AuditAction::Rectification, &audit).await?;
-    let measure = measure_of(&work.txn, id, new.seq).await?;
+    let measure = measure_of(&work.txn, cmd.id, new.seq).await?;
     let result_id = Uuid::new_v4();
     rectification_result::ActiveModel {
         id: Set(result_id),
         measure_id: Set(measure.id),
-        report_id: Set(id),
+        report_id: Set(cmd.id),
         kind: Set(new.kind.code().to_string()),
         happened_on: Set(new.on),
         count: Set(i32::try_from(new.count).unwrap_or(i32::MAX)),
         amount_fen: Set(amount.map(Yuan::fen)),
         detail: Set(result_fields(&work.dek, result_id).seal_opt("detail", detail)?),
-        recorded_by: Set(viewer.user_id),
-        recorded_at: Set(now),
+        recorded_by: Set(cmd.viewer.user_id),
+        recorded_at: Set(cmd.now),
     }
     .insert(&work.txn)
     .await?;
@@ -261,14 +255,13 @@ pub async fn complete_measure(
     seq: i32,
     done_on: NaiveDate,
 ) -> Result<(), ServiceError> {
-    let CaseCommand { id, now, .. } = cmd;
     let workable = Workable::find(cmd).await?;
     rectifiable(&workable.before)?;
-    happened_day(done_on, &workable.before, now)?;
+    happened_day(done_on, &workable.before, cmd.now)?;
     let case_number = &workable.before.case_number;
     let audit = format!("case {case_number}: rectification measure {seq} done on {done_on}");
     let work = workable.begin(AuditAction::Rectification, &audit).await?;
-    let found = measure_of(&work.txn, id, seq).await?;
+    let found = measure_of(&work.txn, cmd.id, seq).await?;
     if found.done_on.is_some() {
         return Err(ServiceError::Invalid("error.measure_done"));
     }

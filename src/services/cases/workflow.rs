@@ -18,8 +18,10 @@ use crate::domain::{
 use crate::entities::{note, report, report_event, user, user_role};
 use crate::mail::CaseFacts;
 use crate::services::ServiceError;
-use crate::services::access::{Viewer, readable, report_dek, status_of, visible_report, workable};
-use crate::services::audit::{self, AuditAction, AuditRecord};
+use crate::services::access::{
+    Caller, Viewer, readable, report_dek, status_of, visible_report, workable,
+};
+use crate::services::audit::AuditAction;
 use crate::services::deadlines::{self, CaseDates, Deadlines};
 use crate::services::recusal;
 use crate::services::routing::{self, CaseMeta, Routing};
@@ -43,6 +45,31 @@ pub struct CaseCommand<'a> {
     pub viewer: &'a Viewer,
     pub id: Uuid,
     pub now: DateTime<Utc>,
+}
+
+impl<'a> Caller<'a> {
+    /// This call as a command on case `id`.
+    pub fn on_case(self, id: Uuid) -> CaseCommand<'a> {
+        CaseCommand {
+            db: self.db,
+            keyring: self.keyring,
+            viewer: self.viewer,
+            id,
+            now: self.now,
+        }
+    }
+}
+
+impl<'a> CaseCommand<'a> {
+    /// The call this command is made in.
+    fn caller(&self) -> Caller<'a> {
+        Caller {
+            db: self.db,
+            keyring: self.keyring,
+            viewer: self.viewer,
+            now: self.now,
+        }
+    }
 }
 
 /// A case the viewer may work, as read before the write begins: what a command checks and
@@ -78,25 +105,18 @@ impl<'a> Workable<'a> {
         action: AuditAction,
         detail: &str,
     ) -> Result<Work, ServiceError> {
-        let CaseCommand {
-            db,
-            keyring,
-            viewer,
-            id,
-            now,
-        } = self.cmd;
-        let record = AuditRecord::new(Some(viewer.user_id), action, Some(id), detail);
-        let txn = audit::begin(db, keyring, record, now).await?;
-        let case = visible_report(&txn, viewer, id)
+        let cmd = self.cmd;
+        let txn = cmd.caller().begin(action, Some(cmd.id), detail).await?;
+        let case = visible_report(&txn, cmd.viewer, cmd.id)
             .await?
             .ok_or(ServiceError::NotFound)?;
-        let dek = report_dek(keyring, &case)?;
+        let dek = report_dek(cmd.keyring, &case)?;
         Ok(Work {
             txn,
             case,
             dek,
-            actor: viewer.user_id,
-            now,
+            actor: cmd.viewer.user_id,
+            now: cmd.now,
         })
     }
 }
@@ -150,13 +170,6 @@ pub async fn change_status(
     cmd: CaseCommand<'_>,
     transition: Transition,
 ) -> Result<(), ServiceError> {
-    let CaseCommand {
-        db,
-        viewer,
-        id,
-        now,
-        ..
-    } = cmd;
     let workable = Workable::find(cmd).await?;
     let before = &workable.before;
     let from = status_of(&before.status);
@@ -172,7 +185,7 @@ pub async fn change_status(
         }
         Transition::Close { feedback } => (Some(required_text(feedback)), None, None),
         Transition::Merge { into_case_number } => {
-            let target = merge_target(db, viewer, before, into_case_number).await?;
+            let target = merge_target(cmd.db, cmd.viewer, before, into_case_number).await?;
             (None, None, Some(target))
         }
     };
@@ -192,7 +205,7 @@ pub async fn change_status(
         .await?;
     let mut active = report::ActiveModel {
         status: Set(to.code().to_string()),
-        status_changed_at: Set(Some(now)),
+        status_changed_at: Set(Some(cmd.now)),
         ..Default::default()
     };
     if let Some(outcome) = outcome {
@@ -205,7 +218,7 @@ pub async fn change_status(
     // (and its audit entry) is rolled back.
     let updated = report::Entity::update_many()
         .set(active)
-        .filter(report::Column::Id.eq(id))
+        .filter(report::Column::Id.eq(cmd.id))
         .filter(report::Column::Status.eq(from.code()))
         .exec(&work.txn)
         .await?;
@@ -285,11 +298,10 @@ pub struct Happened {
 /// Records a transfer or a report to the bureau in the case's history. The day may not be
 /// in the future nor before the report arrived.
 pub async fn record_event(cmd: CaseCommand<'_>, happened: Happened) -> Result<(), ServiceError> {
-    let now = cmd.now;
     let workable = Workable::find(cmd).await?;
     let before = &workable.before;
     let Happened { event, on, note } = happened;
-    if on > local_day(now) {
+    if on > local_day(cmd.now) {
         return Err(ServiceError::Invalid("error.date_future"));
     }
     if on < before.received_on {
@@ -306,14 +318,13 @@ pub async fn record_event(cmd: CaseCommand<'_>, happened: Happened) -> Result<()
 /// Gives the case to an inspector, or takes it back with `None`. Only an enabled inspector
 /// who is not recused from the case can be given it.
 pub async fn assign(cmd: CaseCommand<'_>, assignee: Option<Uuid>) -> Result<(), ServiceError> {
-    let CaseCommand { db, id, .. } = cmd;
     let workable = Workable::find(cmd).await?;
     let before = &workable.before;
     let assignee_account = match assignee {
         Some(user_id) => Some(
             user::Entity::find_by_id(user_id)
                 .filter(user::Column::Disabled.eq(false))
-                .one(db)
+                .one(cmd.db)
                 .await?
                 .ok_or(ServiceError::Invalid("error.assignee"))?,
         ),
@@ -332,12 +343,12 @@ pub async fn assign(cmd: CaseCommand<'_>, assignee: Option<Uuid>) -> Result<(), 
             .one(&work.txn)
             .await?
             .is_some();
-        if !inspector || recusal::is_recused(&work.txn, id, account.id).await? {
+        if !inspector || recusal::is_recused(&work.txn, cmd.id, account.id).await? {
             return Err(ServiceError::Invalid("error.assignee"));
         }
     }
     report::ActiveModel {
-        id: Set(id),
+        id: Set(cmd.id),
         assignee_id: Set(assignee),
         ..Default::default()
     }
@@ -352,8 +363,7 @@ pub async fn assign(cmd: CaseCommand<'_>, assignee: Option<Uuid>) -> Result<(), 
 /// finding — in the case's history (sealed like every event's detail). Only those offices
 /// write remarks.
 pub async fn record_remark(cmd: CaseCommand<'_>, text: &str) -> Result<(), ServiceError> {
-    let viewer = cmd.viewer;
-    let Some(kind) = viewer.remark() else {
+    let Some(kind) = cmd.viewer.remark() else {
         return Err(ServiceError::Forbidden);
     };
     let workable = Workable::find_to_remark(cmd).await?;
@@ -366,9 +376,6 @@ pub async fn record_remark(cmd: CaseCommand<'_>, text: &str) -> Result<(), Servi
 
 /// Adds an internal note, sealed with the report's key. Returns the note's id.
 pub async fn add_note(cmd: CaseCommand<'_>, text: &str) -> Result<Uuid, ServiceError> {
-    let CaseCommand {
-        viewer, id, now, ..
-    } = cmd;
     let workable = Workable::find_to_remark(cmd).await?;
     let before = &workable.before;
     let text = required_text(text).map_err(ServiceError::Invalid)?;
@@ -377,9 +384,9 @@ pub async fn add_note(cmd: CaseCommand<'_>, text: &str) -> Result<Uuid, ServiceE
     let note_id = Uuid::new_v4();
     note::ActiveModel {
         id: Set(note_id),
-        report_id: Set(id),
-        author_id: Set(viewer.user_id),
-        at: Set(now),
+        report_id: Set(cmd.id),
+        author_id: Set(cmd.viewer.user_id),
+        at: Set(cmd.now),
         body: Set(note_body(&work.dek, note_id).seal("body", text)?),
     }
     .insert(&work.txn)
@@ -398,12 +405,6 @@ pub async fn escalate(
     deadlines: &Deadlines,
     group: &str,
 ) -> Result<(), ServiceError> {
-    let CaseCommand {
-        viewer,
-        id: report_id,
-        now,
-        ..
-    } = cmd;
     let workable = Workable::find(cmd).await?;
     let before = &workable.before;
     let Some(target) = routing.group(group) else {
@@ -412,16 +413,16 @@ pub async fn escalate(
     let detail = format!("case {}: escalated to {group}", before.case_number);
     let work = workable.begin(AuditAction::CaseEvent, &detail).await?;
     let village = work.case.village.clone();
-    let accepted = deadlines::acceptance_days(&work.txn, vec![report_id]).await?;
+    let accepted = deadlines::acceptance_days(&work.txn, vec![cmd.id]).await?;
     let due = deadlines
         .due(&CaseDates {
             status: status_of(&work.case.status),
             received_on: work.case.received_on,
-            accepted_on: accepted.get(&report_id).copied(),
+            accepted_on: accepted.get(&cmd.id).copied(),
         })
         .map(|(_, due)| due);
     let facts = CaseFacts {
-        report_id,
+        report_id: cmd.id,
         case_number: &work.case.case_number,
         category: Category::parse(&work.case.category).unwrap_or(Category::Other),
         village: village.as_deref(),
@@ -437,15 +438,15 @@ pub async fn escalate(
             .and_then(SubjectRole::parse),
         anonymous: work.case.anonymous,
     };
-    let recused = recusal::recused_users(&work.txn, report_id).await?;
+    let recused = recusal::recused_users(&work.txn, cmd.id).await?;
     routing::route_escalation(
         &work.txn,
         routing,
         &case,
         group,
-        viewer.user_id,
+        cmd.viewer.user_id,
         &recused,
-        now,
+        cmd.now,
     )
     .await?;
     work.record("escalated", None, Some(target.name.as_str()))

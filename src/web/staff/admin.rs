@@ -528,8 +528,7 @@ pub async fn list_failed_mail(desk: Desk) -> Result<HttpResponse, AppError> {
 /// Sends a failed notification again with the next batch (audited by the service).
 pub async fn retry_mail(desk: Desk, id: web::Path<String>) -> Result<HttpResponse, AppError> {
     let id = path_id(&id)?;
-    let state = &desk.state;
-    match outbox::retry(&state.db, &state.keyring, &desk.viewer(), id, state.now()).await {
+    match outbox::retry(desk.caller(), id).await {
         Ok(()) => Ok(see_other(&format!(
             "/staff/admin/mail?lang={}",
             desk.lang.code()

@@ -64,19 +64,9 @@ async fn open(
         .ok()
         .filter(|n| *n >= 1)
         .ok_or_else(not_found)?;
-    let state = &desk.state;
-    let viewer = desk.viewer();
-    let file = open_attachment(
-        &state.db,
-        &state.keyring,
-        &viewer,
-        id,
-        seq,
-        opening,
-        state.now(),
-    )
-    .await?
-    .ok_or_else(not_found)?;
+    let file = open_attachment(desk.caller(), id, seq, opening)
+        .await?
+        .ok_or_else(not_found)?;
     Ok((id, file))
 }
 

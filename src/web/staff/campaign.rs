@@ -82,7 +82,7 @@ async fn campaign_page(
     let settings = &state.settings.campaign;
     let states = campaign::dashboard(
         &state.db,
-        &desk.viewer(),
+        desk.viewer(),
         &settings.milestones,
         state.today(),
     )
@@ -119,13 +119,10 @@ pub async fn move_milestone(
             let state = &desk.state;
             let id = typed.milestone.as_deref().unwrap_or_default();
             let done = campaign::move_milestone(
-                &state.db,
-                &state.keyring,
-                &desk.viewer(),
+                desk.caller(),
                 &state.settings.campaign.milestones,
                 id,
                 day,
-                state.now(),
             )
             .await;
             match done {

@@ -14,7 +14,7 @@ use crate::domain::Role;
 use crate::error::{AppError, ErrorKind, Surface};
 use crate::i18n::{Catalog, Lang};
 use crate::services::ServiceError;
-use crate::services::access::Viewer;
+use crate::services::access::{Caller, Viewer};
 use crate::services::staff::SessionUser;
 use crate::web::pages::render;
 use crate::web::{AppState, lang_of};
@@ -25,6 +25,7 @@ pub struct Desk {
     req: HttpRequest,
     pub state: web::Data<AppState>,
     pub user: SessionUser,
+    viewer: Viewer,
     pub lang: Lang,
     failed_mail: u64,
 }
@@ -42,6 +43,10 @@ impl FromRequest for Desk {
                 lang: lang_of(req),
                 req: req.clone(),
                 state,
+                viewer: Viewer {
+                    user_id: user.user_id,
+                    roles: user.roles.clone(),
+                },
                 user,
             }),
             // Only a route outside the guard could get here.
@@ -66,10 +71,17 @@ impl Desk {
     }
 
     /// The account as the services see it.
-    pub fn viewer(&self) -> Viewer {
-        Viewer {
-            user_id: self.user.user_id,
-            roles: self.user.roles.clone(),
+    pub fn viewer(&self) -> &Viewer {
+        &self.viewer
+    }
+
+    /// This request's call into the services, as its account, at the service's time.
+    pub fn caller(&self) -> Caller<'_> {
+        Caller {
+            db: &self.state.db,
+            keyring: &self.state.keyring,
+            viewer: &self.viewer,
+            now: self.state.now(),
         }
     }
 

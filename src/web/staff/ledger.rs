@@ -172,16 +172,7 @@ fn title(desk: &Desk, variant: Variant) -> String {
 
 async fn rows(desk: &Desk, list: &ListQuery, variant: Variant) -> Result<Vec<LedgerRow>, AppError> {
     let state = &desk.state;
-    let rows = ledger::ledger(
-        &state.db,
-        &state.keyring,
-        &desk.viewer(),
-        &list.filter(),
-        variant,
-        &state.deadlines,
-        state.now(),
-    )
-    .await?;
+    let rows = ledger::ledger(desk.caller(), &list.filter(), variant, &state.deadlines).await?;
     Ok(rows)
 }
 

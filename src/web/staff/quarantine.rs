@@ -41,15 +41,7 @@ pub struct ReviewQuery {
 pub async fn review(desk: Desk, query: web::Query<ReviewQuery>) -> Result<HttpResponse, AppError> {
     let frame = desk.page();
     let t = frame.t;
-    let state = &desk.state;
-    let review = quarantine::review_list(
-        &state.db,
-        &state.keyring,
-        &desk.viewer(),
-        query.page.unwrap_or(1),
-        state.now(),
-    )
-    .await?;
+    let review = quarantine::review_list(desk.caller(), query.page.unwrap_or(1)).await?;
     let pages = review.pages();
     let page = review.page;
     let first = (page - 1) * quarantine::PER_PAGE + 1;
@@ -112,14 +104,11 @@ pub async fn decide(
     }
     let state = &desk.state;
     quarantine::decide(
-        &state.db,
-        &state.keyring,
-        &desk.viewer(),
+        desk.caller(),
         &state.routing,
         &state.deadlines,
         &keep,
         &discard,
-        state.now(),
     )
     .await?;
     // Back to the page the decisions were made on; what was decided has left it.

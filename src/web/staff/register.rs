@@ -58,15 +58,7 @@ pub(super) async fn read_register(
     reading: Reading,
 ) -> Result<Vec<ShownFiling>, AppError> {
     let state = &desk.state;
-    let entries = register::register(
-        &state.db,
-        &state.keyring,
-        &desk.viewer(),
-        which,
-        reading,
-        state.now(),
-    )
-    .await?;
+    let entries = register::register(desk.caller(), which, reading).await?;
     let accounts = staff::list_users(&state.db).await?;
     Ok(shown_filings(
         state,
@@ -272,16 +264,7 @@ pub async fn record_visit(
         finding,
         follow_up: form.follow_up.as_deref(),
     };
-    let state = &desk.state;
-    let done = register::record_visit(
-        &state.db,
-        &state.keyring,
-        &desk.viewer(),
-        id,
-        &visit,
-        state.now(),
-    )
-    .await;
+    let done = register::record_visit(desk.caller(), id, &visit).await;
     match done {
         Ok(_) => {
             let lang = desk.lang.code();

@@ -83,7 +83,7 @@ pub async fn show_statistics(
     };
     let stats = statistics::statistics(
         &state.db,
-        &desk.viewer(),
+        desk.viewer(),
         span,
         &state.deadlines,
         state.today(),

@@ -68,14 +68,7 @@ fn campaign_span(desk: &Desk) -> Span {
 
 async fn load(desk: &Desk) -> Result<Summary, AppError> {
     let state = &desk.state;
-    Ok(summary::summary(
-        &state.db,
-        &desk.viewer(),
-        campaign_span(desk),
-        &state.deadlines,
-        state.now(),
-    )
-    .await?)
+    Ok(summary::summary(desk.caller(), campaign_span(desk), &state.deadlines).await?)
 }
 
 fn title(desk: &Desk) -> String {
@@ -160,16 +153,7 @@ pub async fn save_summary(
         problems: form.problems.unwrap_or_default(),
         next_steps: form.next_steps.unwrap_or_default(),
     };
-    let state = &desk.state;
-    let done = summary::save(
-        &state.db,
-        &state.keyring,
-        &desk.viewer(),
-        sections.clone(),
-        finalise,
-        state.now(),
-    )
-    .await;
+    let done = summary::save(desk.caller(), sections.clone(), finalise).await;
     match done {
         Ok(()) => Ok(see_other(&format!(
             "/staff/summary?lang={}&saved=1",
@@ -186,15 +170,7 @@ pub async fn save_summary(
 pub async fn summary_xlsx(desk: Desk) -> Result<HttpResponse, AppError> {
     let t = desk.t();
     let state = &desk.state;
-    let summary = summary::export(
-        &state.db,
-        &state.keyring,
-        &desk.viewer(),
-        campaign_span(&desk),
-        &state.deadlines,
-        state.now(),
-    )
-    .await?;
+    let summary = summary::export(desk.caller(), campaign_span(&desk), &state.deadlines).await?;
     let cases = shown_cases(&desk, t, &summary);
     let body = workbook(
         t,

@@ -83,15 +83,7 @@ pub async fn act<A: CaseAction>(
         action,
         confirmation,
     } = form.into_inner();
-    let viewer = desk.viewer();
-    let state = &desk.state;
-    let cmd = CaseCommand {
-        db: &state.db,
-        keyring: &state.keyring,
-        viewer: &viewer,
-        id,
-        now: state.now(),
-    };
+    let cmd = desk.caller().on_case(id);
     if !confirmation.given() {
         match action.confirmation(cmd, desk.t()).await {
             Ok(None) => {}
@@ -110,9 +102,9 @@ pub async fn act<A: CaseAction>(
             Err(refused) => return after(&desk, id, Err(refused), as_typed(&action)).await,
         }
     }
-    let leaves = action.leaves_case(&viewer);
+    let leaves = action.leaves_case(desk.viewer());
     let typed = as_typed(&action);
-    let result = action.run(cmd, state).await;
+    let result = action.run(cmd, &desk.state).await;
     if leaves && result.is_ok() {
         return Ok(see_other("/staff/cases"));
     }

@@ -130,7 +130,7 @@ pub async fn list_cases(
         ..
     } = cases::list_cases(
         &state.db,
-        &viewer,
+        viewer,
         &filter,
         query.page.unwrap_or(1),
         PER_PAGE,
@@ -139,7 +139,7 @@ pub async fn list_cases(
     )
     .await?;
     let sites = sites::list_sites(&state.db).await?;
-    let lines = ledger::list_page(&state.db, &state.keyring, &viewer, rows, state.now()).await?;
+    let lines = ledger::list_page(desk.caller(), rows).await?;
     let rows = lines
         .into_iter()
         .map(|line| {

@@ -307,16 +307,7 @@ pub(super) async fn case_page(
     let may_work = viewer.is_inspector();
     let t = frame.t;
     let state = &desk.state;
-    let file = cases::case_file(
-        &state.db,
-        &state.keyring,
-        &state.routing,
-        &viewer,
-        id,
-        &state.deadlines,
-        state.now(),
-    )
-    .await?;
+    let file = cases::case_file(desk.caller(), &state.routing, id, &state.deadlines).await?;
     let Some(CaseFile {
         case,
         reads,
