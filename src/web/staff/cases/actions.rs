@@ -23,7 +23,7 @@ use crate::web::staff::confirm::{self, Ask, Confirmation};
 use crate::web::staff::{Desk, path_id};
 
 /// An action on a case: the form it is posted as, and its service call.
-pub trait CaseAction: DeserializeOwned {
+pub trait CaseAction: DeserializeOwned + Serialize {
     async fn run(self, cmd: CaseCommand<'_>, state: &AppState) -> Result<(), ServiceError>;
 
     /// For an action that cannot be undone: what the confirmation page asks, checked first
@@ -37,9 +37,13 @@ pub trait CaseAction: DeserializeOwned {
         Ok(None)
     }
 
+    /// The name of the action's form on the case page, whose fields a refusal shows again
+    /// as typed; `None` for a form with nothing to show again.
+    const FORM: Option<&'static str> = None;
+
     /// What was typed into the action's form, shown again when it is refused.
     fn typed(&self) -> Typed {
-        Typed::default()
+        Self::FORM.map_or_else(Typed::default, |form| typed(form, self))
     }
 
     /// The catalog key of the label of the text the action requires, which a refusal for
@@ -253,7 +257,7 @@ impl CaseAction for ChangeStatus {
 }
 
 /// Gives the case to an inspector, or to nobody.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 pub struct AssignCase {
     assignee: Option<String>,
 }
@@ -284,10 +288,7 @@ impl<const TO_REPORTER: bool> CaseAction for Written<TO_REPORTER> {
         })
     }
 
-    fn typed(&self) -> Typed {
-        let form = if TO_REPORTER { "question" } else { "note" };
-        typed(form, self)
-    }
+    const FORM: Option<&'static str> = Some(if TO_REPORTER { "question" } else { "note" });
 
     async fn run(self, cmd: CaseCommand<'_>, _: &AppState) -> Result<(), ServiceError> {
         let text = self.text.unwrap_or_default();
@@ -313,9 +314,7 @@ impl CaseAction for Instruct {
         cases::record_remark(cmd, &text).await
     }
 
-    fn typed(&self) -> Typed {
-        typed("instruction", self)
-    }
+    const FORM: Option<&'static str> = Some("instruction");
 
     fn required(&self) -> Option<&'static str> {
         Some("staff.case.remark")
@@ -332,9 +331,7 @@ pub struct RecordEvent {
 }
 
 impl CaseAction for RecordEvent {
-    fn typed(&self) -> Typed {
-        typed("event", self)
-    }
+    const FORM: Option<&'static str> = Some("event");
 
     async fn run(self, cmd: CaseCommand<'_>, _: &AppState) -> Result<(), ServiceError> {
         let event = match self.event.as_deref() {
@@ -367,9 +364,7 @@ impl Recuse {
 }
 
 impl CaseAction for Recuse {
-    fn typed(&self) -> Typed {
-        typed("recuse", self)
-    }
+    const FORM: Option<&'static str> = Some("recuse");
 
     fn required(&self) -> Option<&'static str> {
         Some("staff.case.recuse_reason")
@@ -427,7 +422,7 @@ impl CaseAction for Recuse {
 }
 
 /// Sends the case on to another group.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 pub struct EscalateCase {
     group: Option<String>,
 }
@@ -468,9 +463,7 @@ pub struct AddMeasure {
 }
 
 impl CaseAction for AddMeasure {
-    fn typed(&self) -> Typed {
-        typed("measure", self)
-    }
+    const FORM: Option<&'static str> = Some("measure");
 
     fn required(&self) -> Option<&'static str> {
         let blank = |v: &Option<String>| v.as_deref().is_none_or(|v| v.trim().is_empty());
@@ -509,9 +502,7 @@ pub struct RecordResult {
 }
 
 impl CaseAction for RecordResult {
-    fn typed(&self) -> Typed {
-        typed("result", self)
-    }
+    const FORM: Option<&'static str> = Some("result");
 
     fn required(&self) -> Option<&'static str> {
         Some("staff.rectify.amount")
@@ -556,9 +547,7 @@ pub struct CompleteMeasure {
 }
 
 impl CaseAction for CompleteMeasure {
-    fn typed(&self) -> Typed {
-        typed("done", self)
-    }
+    const FORM: Option<&'static str> = Some("done");
 
     async fn run(self, cmd: CaseCommand<'_>, _: &AppState) -> Result<(), ServiceError> {
         let seq = measure_seq(self.measure.as_deref())?;
