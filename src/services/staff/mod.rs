@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -174,135 +174,173 @@ pub(super) fn awaits_enrolment(account: &user::Model) -> bool {
 /// Longest alias an admin may add, in characters (as for a filed relative's name).
 const ALIAS_MAX: usize = 50;
 
-/// Adds a name an account is known by ("王书记") and, in the same transaction, recuses the
-/// account from every report that already names it, so its next request cannot reach them.
-/// Returns false when the account already had that alias. A single character or a bare
-/// title is refused: it would never be matched, and the admin should know.
-pub async fn add_alias(
+/// A change an admin makes to an account from its page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountEdit {
+    /// Corrects the name the account is shown by (on case pages, lists and the header from
+    /// its next request on).
+    Rename(String),
+    /// Adds a name the account is known by ("王书记"). A single character or a bare title is
+    /// refused: it would never be matched, and the admin should know.
+    AddAlias(String),
+    /// Removes a name the account was known by. Its blind index goes with it, so later
+    /// reports naming it no longer recuse the account; recusals it already caused stay,
+    /// because a report that named this person when it came in still does.
+    RemoveAlias(String),
+    /// Gives the account exactly these roles, from its next request on (a session reads its
+    /// roles on each one). At least one is required; the last enabled admin keeps the admin
+    /// role and the last enabled inspector the inspector role.
+    SetRoles(Vec<Role>),
+}
+
+impl AccountEdit {
+    /// The edit as it will be made (names trimmed, roles in their order) and its audit
+    /// detail; refused for input that does not do.
+    fn checked(&self, username: &str) -> Result<(AccountEdit, String), ServiceError> {
+        Ok(match self {
+            AccountEdit::Rename(name) => (
+                AccountEdit::Rename(parse_display_name(name)?),
+                format!("changed the display name of account {username}"),
+            ),
+            AccountEdit::AddAlias(alias) => {
+                let alias = alias.trim();
+                if alias.is_empty() {
+                    return Err(ServiceError::Invalid("staff.users.alias_required"));
+                }
+                if !super::recusal::matchable(&crate::domain::normalize_name(alias)) {
+                    return Err(ServiceError::Invalid("staff.users.alias_useless"));
+                }
+                if alias.chars().count() > ALIAS_MAX {
+                    return Err(ServiceError::Invalid("staff.users.alias_long"));
+                }
+                (
+                    AccountEdit::AddAlias(alias.to_string()),
+                    format!("added an alias for account {username}"),
+                )
+            }
+            AccountEdit::RemoveAlias(alias) => (
+                AccountEdit::RemoveAlias(alias.trim().to_string()),
+                format!("removed an alias of account {username}"),
+            ),
+            AccountEdit::SetRoles(roles) => {
+                let wanted: Vec<Role> = Role::ALL
+                    .into_iter()
+                    .filter(|r| roles.contains(r))
+                    .collect();
+                if wanted.is_empty() {
+                    return Err(ServiceError::Invalid("staff.users.no_role"));
+                }
+                let codes: Vec<&str> = wanted.iter().map(|r| r.code()).collect();
+                let detail = format!("set the roles of account {username}: {}", codes.join(", "));
+                (AccountEdit::SetRoles(wanted), detail)
+            }
+        })
+    }
+}
+
+/// Makes an admin's change to the account `username`, in one transaction whose first
+/// statement is its audit entry (which takes the write lock, so two admins dropping each
+/// other's admin role at once cannot both pass the check). A change of the account's names
+/// re-matches them with every report in the same transaction (see `recusal::rematch_user`),
+/// so its next request cannot reach a report that names it. Returns false when the account
+/// was already so: nothing is then recorded.
+pub async fn edit_account(
     db: &DatabaseConnection,
     keyring: &Keyring,
     username: &str,
-    alias: &str,
+    edit: &AccountEdit,
     actor: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> Result<bool, ServiceError> {
-    let alias = alias.trim();
-    if alias.is_empty() {
-        return Err(ServiceError::Invalid("staff.users.alias_required"));
+    let (edit, detail) = edit.checked(username)?;
+    let (txn, account) = begin_account_change(db, keyring, username, &detail, actor, now).await?;
+    let changed = match &edit {
+        AccountEdit::Rename(name) => rename(&txn, account.clone(), name).await?,
+        AccountEdit::AddAlias(alias) => add_alias(&txn, account.id, alias).await?,
+        AccountEdit::RemoveAlias(alias) => remove_alias(&txn, account.id, alias).await?,
+        AccountEdit::SetRoles(wanted) => set_roles(&txn, &account, wanted).await?,
+    };
+    if !changed {
+        // The transaction and its audit entry roll back as it is dropped.
+        return Ok(false);
     }
-    if !super::recusal::matchable(&crate::domain::normalize_name(alias)) {
-        return Err(ServiceError::Invalid("staff.users.alias_useless"));
+    if !matches!(edit, AccountEdit::SetRoles(_)) {
+        // Removing an alias takes the same path: it rebuilds the account's index rows from
+        // what is left.
+        super::recusal::rematch_user(&txn, keyring, account.id, now).await?;
     }
-    if alias.chars().count() > ALIAS_MAX {
-        return Err(ServiceError::Invalid("staff.users.alias_long"));
+    txn.commit().await?;
+    Ok(true)
+}
+
+async fn rename(
+    txn: &DatabaseTransaction,
+    account: user::Model,
+    name: &str,
+) -> Result<bool, ServiceError> {
+    if account.display_name == name {
+        return Ok(false);
     }
-    let account = find_by_username(db, username).await?;
-    let detail = format!("added an alias for account {}", account.username);
-    let record = AuditRecord::new(actor, AuditAction::UserChange, None, &detail);
-    let txn = audit::begin(db, keyring, record, now).await?;
+    let mut active: user::ActiveModel = account.into();
+    active.display_name = Set(name.to_string());
+    active.update(txn).await?;
+    Ok(true)
+}
+
+async fn add_alias(
+    txn: &DatabaseTransaction,
+    account: Uuid,
+    alias: &str,
+) -> Result<bool, ServiceError> {
     let known = user_alias::Entity::find()
-        .filter(user_alias::Column::UserId.eq(account.id))
-        .filter(user_alias::Column::Alias.eq(alias))
-        .one(&txn)
+        .filter(alias_row(account, alias))
+        .one(txn)
         .await?;
     if known.is_some() {
         return Ok(false);
     }
     user_alias::ActiveModel {
         id: Set(Uuid::new_v4()),
-        user_id: Set(account.id),
+        user_id: Set(account),
         alias: Set(alias.to_string()),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
-    rematch_and_commit(txn, keyring, account.id, now).await
+    Ok(true)
 }
 
-/// Corrects the name an account is shown by (on case pages, lists and the header from its
-/// next request on) and, in the same transaction, recuses it from every report that names
-/// the new name, by the same re-match as a new alias. Recusals under the old name stay (see
-/// `recusal::rematch_user`). Returns false when the name was already that.
-pub async fn rename_user(
-    db: &DatabaseConnection,
-    keyring: &Keyring,
-    username: &str,
-    display_name: &str,
-    actor: Option<Uuid>,
-    now: DateTime<Utc>,
-) -> Result<bool, ServiceError> {
-    let display_name = parse_display_name(display_name)?;
-    let detail = format!("changed the display name of account {username}");
-    let (txn, account) = begin_account_change(db, keyring, username, &detail, actor, now).await?;
-    if account.display_name == display_name {
-        // Nothing changes, so nothing is recorded: the transaction and its entry roll back.
-        return Ok(false);
-    }
-    let id = account.id;
-    let mut active: user::ActiveModel = account.into();
-    active.display_name = Set(display_name);
-    active.update(&txn).await?;
-    rematch_and_commit(txn, keyring, id, now).await
-}
-
-/// Removes a name an account was known by. Its blind index goes with it, so later reports
-/// naming it no longer recuse the account; recusals it already caused stay, because a
-/// report that named this person when it came in still does (see `recusal::rematch_user`).
-/// Returns false when the account had no such alias.
-pub async fn remove_alias(
-    db: &DatabaseConnection,
-    keyring: &Keyring,
-    username: &str,
+async fn remove_alias(
+    txn: &DatabaseTransaction,
+    account: Uuid,
     alias: &str,
-    actor: Option<Uuid>,
-    now: DateTime<Utc>,
 ) -> Result<bool, ServiceError> {
-    let alias = alias.trim();
-    let detail = format!("removed an alias of account {username}");
-    let (txn, account) = begin_account_change(db, keyring, username, &detail, actor, now).await?;
     let removed = user_alias::Entity::delete_many()
-        .filter(user_alias::Column::UserId.eq(account.id))
-        .filter(user_alias::Column::Alias.eq(alias))
-        .exec(&txn)
+        .filter(alias_row(account, alias))
+        .exec(txn)
         .await?;
-    if removed.rows_affected == 0 {
-        return Ok(false);
-    }
-    // The same path as adding one: it rebuilds the account's index rows from what is left.
-    rematch_and_commit(txn, keyring, account.id, now).await
+    Ok(removed.rows_affected > 0)
 }
 
-/// Gives an account exactly `roles`. The change shows from the account's next request (a
-/// session reads its roles on each one). At least one role is required, and the last
-/// enabled admin keeps the admin role: nobody could manage accounts otherwise. Returns
-/// false when the account held exactly those roles already.
-pub async fn set_roles(
-    db: &DatabaseConnection,
-    keyring: &Keyring,
-    username: &str,
-    roles: &[Role],
-    actor: Option<Uuid>,
-    now: DateTime<Utc>,
+/// The account's alias with this text.
+fn alias_row(account: Uuid, alias: &str) -> Condition {
+    Condition::all()
+        .add(user_alias::Column::UserId.eq(account))
+        .add(user_alias::Column::Alias.eq(alias))
+}
+
+async fn set_roles(
+    txn: &DatabaseTransaction,
+    account: &user::Model,
+    wanted: &[Role],
 ) -> Result<bool, ServiceError> {
-    let wanted: Vec<Role> = Role::ALL
-        .into_iter()
-        .filter(|r| roles.contains(r))
-        .collect();
-    if wanted.is_empty() {
-        return Err(ServiceError::Invalid("staff.users.no_role"));
-    }
-    let codes: Vec<&str> = wanted.iter().map(|r| r.code()).collect();
-    let detail = format!("set the roles of account {username}: {}", codes.join(", "));
-    // The audit append takes the write lock first, so two admins dropping each other's
-    // admin role at once cannot both pass the check below.
-    let (txn, account) = begin_account_change(db, keyring, username, &detail, actor, now).await?;
-    let held = roles_of(&txn, account.id).await?;
+    let held = roles_of(txn, account.id).await?;
     if held.len() == wanted.len() && held.iter().all(|r| wanted.contains(r)) {
         return Ok(false);
     }
     let drops_admin = held.contains(&Role::Admin) && !wanted.contains(&Role::Admin);
     if drops_admin
         && !account.disabled
-        && !someone_else_holds(&txn, Role::Admin, vec![account.id]).await?
+        && !someone_else_holds(txn, Role::Admin, vec![account.id]).await?
     {
         return Err(ServiceError::Invalid("error.last_admin_role"));
     }
@@ -310,8 +348,7 @@ pub async fn set_roles(
     if drops_inspector {
         // Cases must stay in someone's sight: never the last inspector; and the cases they
         // were given go back to the desk rather than to someone who can no longer open them.
-        if !account.disabled && !someone_else_holds(&txn, Role::Inspector, vec![account.id]).await?
-        {
+        if !account.disabled && !someone_else_holds(txn, Role::Inspector, vec![account.id]).await? {
             return Err(ServiceError::Invalid("error.last_inspector_role"));
         }
         report::Entity::update_many()
@@ -320,7 +357,7 @@ pub async fn set_roles(
                 Expr::value(Option::<Uuid>::None),
             )
             .filter(report::Column::AssigneeId.eq(account.id))
-            .exec(&txn)
+            .exec(txn)
             .await?;
     }
     let dropped: Vec<&str> = held
@@ -332,7 +369,7 @@ pub async fn set_roles(
         user_role::Entity::delete_many()
             .filter(user_role::Column::UserId.eq(account.id))
             .filter(user_role::Column::Role.is_in(dropped))
-            .exec(&txn)
+            .exec(txn)
             .await?;
     }
     for role in wanted.iter().filter(|r| !held.contains(r)) {
@@ -340,10 +377,9 @@ pub async fn set_roles(
             user_id: Set(account.id),
             role: Set(role.code().to_string()),
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
     }
-    txn.commit().await?;
     Ok(true)
 }
 
@@ -464,19 +500,6 @@ async fn begin_account_change(
     let txn = audit::begin(db, keyring, record, now).await?;
     let account = find_by_username(&txn, username).await?;
     Ok((txn, account))
-}
-
-/// Ends a change of an account's names: re-matches them with every report (see
-/// `recusal::rematch_user`) and commits. True: something changed.
-async fn rematch_and_commit(
-    txn: DatabaseTransaction,
-    keyring: &Keyring,
-    account: Uuid,
-    now: DateTime<Utc>,
-) -> Result<bool, ServiceError> {
-    super::recusal::rematch_user(&txn, keyring, account, now).await?;
-    txn.commit().await?;
-    Ok(true)
 }
 
 /// Disables an account and ends its sessions; the account and its history stay. The last

@@ -15,7 +15,7 @@ use super::{Desk, Refused, StaffPage, path_id, refusal, staff_template};
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::services::enrolment::{self, Invitation};
-use crate::services::staff::{self, NewUser, UserSummary};
+use crate::services::staff::{self, AccountEdit, NewUser, UserSummary};
 use crate::services::{ServiceError, outbox};
 use crate::web::pages::{local_time, see_other};
 
@@ -343,14 +343,6 @@ pub async fn show_account(
     account_page(&desk, &username, Edit::default(), StatusCode::OK).await
 }
 
-/// One of the account page's forms, as posted.
-enum AccountEdit {
-    Rename(String),
-    AddAlias(String),
-    RemoveAlias(String),
-    SetRoles(Vec<Role>),
-}
-
 /// Makes the change one of the account page's forms asks for, then shows the page: the
 /// notice on success, or the form again with what was typed and why it was refused (409
 /// when the last admin would lose the role, 422 for input that does not do).
@@ -360,20 +352,9 @@ async fn edit_account(
     edit: AccountEdit,
 ) -> Result<HttpResponse, AppError> {
     let state = &desk.state;
-    let (db, keyring) = (&state.db, &state.keyring);
-    let (by, now) = (Some(desk.user.user_id), state.now());
-    let done = match &edit {
-        AccountEdit::Rename(name) => staff::rename_user(db, keyring, username, name, by, now).await,
-        AccountEdit::AddAlias(alias) => {
-            staff::add_alias(db, keyring, username, alias, by, now).await
-        }
-        AccountEdit::RemoveAlias(alias) => {
-            staff::remove_alias(db, keyring, username, alias, by, now).await
-        }
-        AccountEdit::SetRoles(roles) => {
-            staff::set_roles(db, keyring, username, roles, by, now).await
-        }
-    };
+    let by = Some(desk.user.user_id);
+    let done =
+        staff::edit_account(&state.db, &state.keyring, username, &edit, by, state.now()).await;
     // What was typed, for the form shown again if it was refused.
     let mut typed = Edit::default();
     let (notice, form) = match edit {
@@ -431,7 +412,7 @@ pub struct AliasForm {
 }
 
 /// Adds a name an account is known by; recusals from reports already naming it follow at
-/// once (see `staff::add_alias`).
+/// once (see `staff::AccountEdit::AddAlias`).
 pub async fn add_alias(
     desk: Desk,
     username: web::Path<String>,
@@ -442,7 +423,7 @@ pub async fn add_alias(
 }
 
 /// Removes a name an account was known by. No confirmation: it is undone by adding the
-/// alias again, and recusals it caused stay (see `staff::remove_alias`).
+/// alias again, and recusals it caused stay (see `staff::AccountEdit::RemoveAlias`).
 pub async fn remove_alias(
     desk: Desk,
     username: web::Path<String>,
