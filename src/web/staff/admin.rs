@@ -468,8 +468,7 @@ struct MailPage {
 }
 
 async fn mail_page(desk: &Desk, refused: Option<Refused>) -> Result<HttpResponse, AppError> {
-    let frame = desk.page();
-    let t = frame.t;
+    let t = desk.t();
     let state = &desk.state;
     let rows = outbox::failed_rows(&state.db).await?;
     let pending = outbox::pending_count(&state.db).await?;
@@ -480,7 +479,7 @@ async fn mail_page(desk: &Desk, refused: Option<Refused>) -> Result<HttpResponse
         )
     };
     let page = MailPage {
-        frame,
+        frame: desk.page(),
         failed: rows.len() as u64,
         pending,
         rows: rows

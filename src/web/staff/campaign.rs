@@ -76,8 +76,7 @@ async fn campaign_page(
     typed: MoveForm,
     refused: Option<Refused>,
 ) -> Result<HttpResponse, AppError> {
-    let frame = desk.page();
-    let t = frame.t;
+    let t = desk.t();
     let state = &desk.state;
     let settings = &state.settings.campaign;
     let states = campaign::dashboard(
@@ -96,7 +95,7 @@ async fn campaign_page(
         problem: refused.map(|r| t.t(r.reason)),
         typed_id: typed.milestone.unwrap_or_default(),
         typed_on: typed.on.unwrap_or_default(),
-        frame,
+        frame: desk.page(),
     };
     desk.render_form(&page, refused)
 }

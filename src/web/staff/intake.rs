@@ -75,8 +75,7 @@ fn intake_page(
     feedback: Feedback<'_>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let frame = desk.page();
-    let t = frame.t;
+    let t = desk.t();
     let state = &desk.state;
     let (categories, villages, roles) = choices(state, desk.lang, &values);
     let current = channel.unwrap_or(Channel::Hotline).code();
@@ -87,7 +86,7 @@ fn intake_page(
     let channels = Choice::labelled(t, "channel", channels, Some(current));
     let files = feedback.files(state, t);
     let page = IntakePage {
-        frame,
+        frame: desk.page(),
         values,
         channels,
         errors: shown_errors(t, Typist::Operator, feedback.errors),
@@ -201,10 +200,9 @@ pub async fn submit_intake(desk: Desk, payload: web::Payload) -> Result<HttpResp
         }
         Err(e) => return Err(e.into()),
     };
-    let frame = desk.page();
-    let t = frame.t;
+    let t = desk.t();
     let page = IntakeDonePage {
-        frame,
+        frame: desk.page(),
         code: receipt.tracking_code.grouped(),
         anonymous: receipt.anonymous,
         files: files_note(t, receipt.files.len(), receipt.files_stripped),

@@ -39,8 +39,7 @@ pub struct ReviewQuery {
 }
 
 pub async fn review(desk: Desk, query: web::Query<ReviewQuery>) -> Result<HttpResponse, AppError> {
-    let frame = desk.page();
-    let t = frame.t;
+    let t = desk.t();
     let review = quarantine::review_list(desk.caller(), query.page.unwrap_or(1)).await?;
     let pages = review.pages();
     let page = review.page;
@@ -71,7 +70,7 @@ pub async fn review(desk: Desk, query: web::Query<ReviewQuery>) -> Result<HttpRe
         })
         .collect();
     let page = QuarantinePage {
-        frame,
+        frame: desk.page(),
         rows,
         showing,
         previous: (page > 1).then(|| (page - 1).min(pages)),

@@ -207,12 +207,11 @@ async fn register_page(
     refused: Option<(Uuid, VisitForm, &'static str)>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let frame = desk.page();
-    let t = frame.t;
+    let t = desk.t();
     let state = &desk.state;
     let filings = read_register(desk, which, Reading::Page).await?;
     let page = RegisterPage {
-        frame,
+        frame: desk.page(),
         filings,
         unvisited_only: which == Which::Unvisited,
         which_query: match which {

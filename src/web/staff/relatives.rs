@@ -37,14 +37,13 @@ async fn relatives_page(
     typed: FilingForm,
     refused: Option<Refused>,
 ) -> Result<HttpResponse, AppError> {
-    let frame = desk.page();
-    let t = frame.t;
+    let t = desk.t();
     let state = &desk.state;
     let filings = read_register(desk, Which::All, Reading::Page).await?;
     let accounts = staff::list_users(&state.db).await?;
     let lang = desk.lang;
     let page = RelativesPage {
-        frame,
+        frame: desk.page(),
         filings,
         staff: accounts
             .iter()

@@ -66,8 +66,7 @@ async fn sites_page(
     notice: Option<String>,
     refused: Option<Refused>,
 ) -> Result<HttpResponse, AppError> {
-    let frame = desk.page();
-    let t = frame.t;
+    let t = desk.t();
     let state = &desk.state;
     let base_url = &state.settings.server.base_url;
     let sites = sites::list_sites(&state.db)
@@ -86,7 +85,7 @@ async fn sites_page(
     let kinds = Choice::labelled(t, "site_kind", kinds, typed.kind.as_deref());
     let villages = village_choices(&state.villages, desk.lang, typed.village.as_deref());
     let page = SitesPage {
-        frame,
+        frame: desk.page(),
         sites,
         kinds,
         villages,
@@ -345,8 +344,7 @@ fn shown_text(t: &Catalog, shown: Shown) -> String {
 }
 
 pub async fn show_counts(desk: Desk) -> Result<HttpResponse, AppError> {
-    let frame = desk.page();
-    let t = frame.t;
+    let t = desk.t();
     let state = &desk.state;
     let rules = CountRules {
         min_shown: state.settings.counts.min_shown,
@@ -401,7 +399,7 @@ pub async fn show_counts(desk: Desk) -> Result<HttpResponse, AppError> {
     };
     desk.render(
         &CountsPage {
-            frame,
+            frame: desk.page(),
             min_shown: counts.min_shown,
             periods,
             sections: vec![

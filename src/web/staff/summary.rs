@@ -116,8 +116,7 @@ async fn summary_page(
     refused: Option<Refused>,
     saved: bool,
 ) -> Result<HttpResponse, AppError> {
-    let frame = desk.page();
-    let t = frame.t;
+    let t = desk.t();
     let summary = load(desk).await?;
     let charts = sections(desk, t, &summary.stats)
         .map_err(|e| AppError::internal(e.to_string(), desk.surface()))?;
@@ -130,7 +129,7 @@ async fn summary_page(
         written: typed.unwrap_or_else(|| summary.sections.clone()),
         problem: refused.map(|r| t.t(r.reason)),
         saved,
-        frame,
+        frame: desk.page(),
     };
     desk.render_form(&page, refused)
 }

@@ -118,8 +118,7 @@ pub async fn list_cases(
     desk: Desk,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let frame = desk.page();
-    let t = frame.t;
+    let t = desk.t();
     let state = &desk.state;
     let filter = query.filter();
     let viewer = desk.viewer();
@@ -189,7 +188,7 @@ pub async fn list_cases(
         })
         .collect();
     let page = CasesPage {
-        frame,
+        frame: desk.page(),
         reads_cases: viewer.reads_cases(),
         export_query: viewer
             .is_inspector()
