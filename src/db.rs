@@ -73,11 +73,11 @@ fn pool_options(
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .pragma("secure_delete", "ON");
-            let opts = match writer {
-                true => opts
-                    .pragma("cache_size", "-16384")
-                    .pragma("wal_autocheckpoint", "0"),
-                false => opts,
+            let opts = if writer {
+                opts.pragma("cache_size", "-16384")
+                    .pragma("wal_autocheckpoint", "0")
+            } else {
+                opts
             };
             opts.foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))

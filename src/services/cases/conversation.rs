@@ -50,8 +50,8 @@ pub async fn ask_reporter(cmd: CaseCommand<'_>, text: &str) -> Result<Uuid, Serv
         &work.txn,
         &work.dek,
         cmd.id,
-        Some(cmd.viewer.user_id),
-        cmd.now,
+        Some(cmd.caller.viewer.user_id),
+        cmd.caller.now,
         text,
     )
     .await?;

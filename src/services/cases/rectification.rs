@@ -178,8 +178,8 @@ pub async fn add_measure(cmd: CaseCommand<'_>, new: NewMeasure) -> Result<i32, S
         id: Set(measure_id),
         report_id: Set(cmd.id),
         seq: Set(seq),
-        created_by: Set(cmd.viewer.user_id),
-        created_at: Set(cmd.now),
+        created_by: Set(cmd.caller.viewer.user_id),
+        created_at: Set(cmd.caller.now),
         measure: Set(Some(sealer.seal("measure", text)?)),
         responsible: Set(Some(sealer.seal("responsible", responsible)?)),
         due_on: Set(new.due_on),
@@ -211,7 +211,7 @@ async fn measure_of<C: ConnectionTrait>(
 pub async fn record_result(cmd: CaseCommand<'_>, new: NewResult) -> Result<(), ServiceError> {
     let workable = Workable::find(cmd).await?;
     rectifiable(&workable.before)?;
-    happened_day(new.on, &workable.before, cmd.now)?;
+    happened_day(new.on, &workable.before, cmd.caller.now)?;
     if !(1..=RESULT_COUNT_MAX).contains(&new.count) {
         return Err(ServiceError::Invalid("error.count"));
     }
@@ -239,8 +239,8 @@ pub async fn record_result(cmd: CaseCommand<'_>, new: NewResult) -> Result<(), S
         count: Set(i32::try_from(new.count).unwrap_or(i32::MAX)),
         amount_fen: Set(amount.map(Yuan::fen)),
         detail: Set(result_fields(&work.dek, result_id).seal_opt("detail", detail)?),
-        recorded_by: Set(cmd.viewer.user_id),
-        recorded_at: Set(cmd.now),
+        recorded_by: Set(cmd.caller.viewer.user_id),
+        recorded_at: Set(cmd.caller.now),
     }
     .insert(&work.txn)
     .await?;
@@ -257,7 +257,7 @@ pub async fn complete_measure(
 ) -> Result<(), ServiceError> {
     let workable = Workable::find(cmd).await?;
     rectifiable(&workable.before)?;
-    happened_day(done_on, &workable.before, cmd.now)?;
+    happened_day(done_on, &workable.before, cmd.caller.now)?;
     let case_number = &workable.before.case_number;
     let audit = format!("case {case_number}: rectification measure {seq} done on {done_on}");
     let work = workable.begin(AuditAction::Rectification, &audit).await?;

@@ -10,7 +10,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{event_detail, note_body};
-use crate::crypto::{Dek, Keyring};
+use crate::crypto::Dek;
 use crate::domain::{
     CaseEvent, Category, Channel, Role, Status, SubjectRole, Transition, is_legal, local_day,
     optional_text, parse_case_number, required_text,
@@ -36,39 +36,18 @@ pub(crate) struct Work {
     now: DateTime<Utc>,
 }
 
-/// A command on one case: what it reads and writes with, who gives it, on which case and
-/// when. Every workflow, conversation and rectification command takes one.
+/// A command on one case: the call it is given in (what it reads and writes with, who gives
+/// it, when) and the case. Every workflow, conversation and rectification command takes one.
 #[derive(Clone, Copy)]
 pub struct CaseCommand<'a> {
-    pub db: &'a DatabaseConnection,
-    pub keyring: &'a Keyring,
-    pub viewer: &'a Viewer,
+    pub caller: Caller<'a>,
     pub id: Uuid,
-    pub now: DateTime<Utc>,
 }
 
 impl<'a> Caller<'a> {
     /// This call as a command on case `id`.
     pub fn on_case(self, id: Uuid) -> CaseCommand<'a> {
-        CaseCommand {
-            db: self.db,
-            keyring: self.keyring,
-            viewer: self.viewer,
-            id,
-            now: self.now,
-        }
-    }
-}
-
-impl<'a> CaseCommand<'a> {
-    /// The call this command is made in.
-    fn caller(&self) -> Caller<'a> {
-        Caller {
-            db: self.db,
-            keyring: self.keyring,
-            viewer: self.viewer,
-            now: self.now,
-        }
+        CaseCommand { caller: self, id }
     }
 }
 
@@ -82,17 +61,17 @@ pub(crate) struct Workable<'a> {
 impl<'a> Workable<'a> {
     /// Reads the case for a viewer who may work it; refused for anyone else.
     pub(crate) async fn find(cmd: CaseCommand<'a>) -> Result<Workable<'a>, ServiceError> {
-        let before = workable(cmd.db, cmd.viewer, cmd.id).await?;
+        let before = workable(cmd.caller.db, cmd.caller.viewer, cmd.id).await?;
         Ok(Workable { cmd, before })
     }
 
     /// Reads the case for a viewer who may only remark on it (a note, the bureau's
     /// instructions): anyone who may read it.
     pub(crate) async fn find_to_remark(cmd: CaseCommand<'a>) -> Result<Workable<'a>, ServiceError> {
-        if !cmd.viewer.reads_cases() {
+        if !cmd.caller.viewer.reads_cases() {
             return Err(ServiceError::Forbidden);
         }
-        let before = readable(cmd.db, cmd.viewer, cmd.id)
+        let before = readable(cmd.caller.db, cmd.caller.viewer, cmd.id)
             .await?
             .ok_or(ServiceError::NotFound)?;
         Ok(Workable { cmd, before })
@@ -106,17 +85,17 @@ impl<'a> Workable<'a> {
         detail: &str,
     ) -> Result<Work, ServiceError> {
         let cmd = self.cmd;
-        let txn = cmd.caller().begin(action, Some(cmd.id), detail).await?;
-        let case = visible_report(&txn, cmd.viewer, cmd.id)
+        let txn = cmd.caller.begin(action, Some(cmd.id), detail).await?;
+        let case = visible_report(&txn, cmd.caller.viewer, cmd.id)
             .await?
             .ok_or(ServiceError::NotFound)?;
-        let dek = report_dek(cmd.keyring, &case)?;
+        let dek = report_dek(cmd.caller.keyring, &case)?;
         Ok(Work {
             txn,
             case,
             dek,
-            actor: cmd.viewer.user_id,
-            now: cmd.now,
+            actor: cmd.caller.viewer.user_id,
+            now: cmd.caller.now,
         })
     }
 }
@@ -185,7 +164,8 @@ pub async fn change_status(
         }
         Transition::Close { feedback } => (Some(required_text(feedback)), None, None),
         Transition::Merge { into_case_number } => {
-            let target = merge_target(cmd.db, cmd.viewer, before, into_case_number).await?;
+            let target =
+                merge_target(cmd.caller.db, cmd.caller.viewer, before, into_case_number).await?;
             (None, None, Some(target))
         }
     };
@@ -205,7 +185,7 @@ pub async fn change_status(
         .await?;
     let mut active = report::ActiveModel {
         status: Set(to.code().to_string()),
-        status_changed_at: Set(Some(cmd.now)),
+        status_changed_at: Set(Some(cmd.caller.now)),
         ..Default::default()
     };
     if let Some(outcome) = outcome {
@@ -301,7 +281,7 @@ pub async fn record_event(cmd: CaseCommand<'_>, happened: Happened) -> Result<()
     let workable = Workable::find(cmd).await?;
     let before = &workable.before;
     let Happened { event, on, note } = happened;
-    if on > local_day(cmd.now) {
+    if on > local_day(cmd.caller.now) {
         return Err(ServiceError::Invalid("error.date_future"));
     }
     if on < before.received_on {
@@ -324,7 +304,7 @@ pub async fn assign(cmd: CaseCommand<'_>, assignee: Option<Uuid>) -> Result<(), 
         Some(user_id) => Some(
             user::Entity::find_by_id(user_id)
                 .filter(user::Column::Disabled.eq(false))
-                .one(cmd.db)
+                .one(cmd.caller.db)
                 .await?
                 .ok_or(ServiceError::Invalid("error.assignee"))?,
         ),
@@ -363,7 +343,7 @@ pub async fn assign(cmd: CaseCommand<'_>, assignee: Option<Uuid>) -> Result<(), 
 /// finding — in the case's history (sealed like every event's detail). Only those offices
 /// write remarks.
 pub async fn record_remark(cmd: CaseCommand<'_>, text: &str) -> Result<(), ServiceError> {
-    let Some(kind) = cmd.viewer.remark() else {
+    let Some(kind) = cmd.caller.viewer.remark() else {
         return Err(ServiceError::Forbidden);
     };
     let workable = Workable::find_to_remark(cmd).await?;
@@ -385,8 +365,8 @@ pub async fn add_note(cmd: CaseCommand<'_>, text: &str) -> Result<Uuid, ServiceE
     note::ActiveModel {
         id: Set(note_id),
         report_id: Set(cmd.id),
-        author_id: Set(cmd.viewer.user_id),
-        at: Set(cmd.now),
+        author_id: Set(cmd.caller.viewer.user_id),
+        at: Set(cmd.caller.now),
         body: Set(note_body(&work.dek, note_id).seal("body", text)?),
     }
     .insert(&work.txn)
@@ -444,9 +424,9 @@ pub async fn escalate(
         routing,
         &case,
         group,
-        cmd.viewer.user_id,
+        cmd.caller.viewer.user_id,
         &recused,
-        cmd.now,
+        cmd.caller.now,
     )
     .await?;
     work.record("escalated", None, Some(target.name.as_str()))

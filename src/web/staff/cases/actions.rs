@@ -246,7 +246,7 @@ impl CaseAction for ChangeStatus {
             return Ok(None);
         }
         let typed = self.into.as_deref().unwrap_or_default();
-        let into = cases::merge_preview(cmd.db, cmd.viewer, cmd.id, typed).await?;
+        let into = cases::merge_preview(cmd.caller.db, cmd.caller.viewer, cmd.id, typed).await?;
         Ok(Some(Confirm {
             question: t.t("staff.case.merge_ask").replace("{into}", &into),
             consequence: t.t("staff.case.merge_consequence").to_string(),
@@ -339,7 +339,7 @@ impl CaseAction for RecordEvent {
             Some("reported_bureau") => CaseEvent::ReportedToDistrictBureau,
             _ => return Err(ServiceError::Invalid("staff.case.choose_event")),
         };
-        let day = day_or_today(self.on.as_deref(), cmd.now)?;
+        let day = day_or_today(self.on.as_deref(), cmd.caller.now)?;
         let note = self.text.filter(|t| !t.trim().is_empty());
         let happened = Happened {
             event,
@@ -371,18 +371,28 @@ impl CaseAction for Recuse {
     }
 
     async fn run(self, cmd: CaseCommand<'_>, _: &AppState) -> Result<(), ServiceError> {
-        let (me, id) = (cmd.viewer.user_id, cmd.id);
+        let (me, id) = (cmd.caller.viewer.user_id, cmd.id);
         // Only someone who may see the case may act on it.
-        if recusal::is_recused(cmd.db, id, me).await? || !cases::case_exists(cmd.db, id).await? {
+        if recusal::is_recused(cmd.caller.db, id, me).await?
+            || !cases::case_exists(cmd.caller.db, id).await?
+        {
             return Err(ServiceError::NotFound);
         }
         let target = self
             .target()
             .ok_or(ServiceError::Invalid("staff.case.choose_person"))?;
         let reason = self.reason.as_deref().unwrap_or("");
-        recusal::recuse_manually(cmd.db, cmd.keyring, id, target, me, reason, cmd.now)
-            .await
-            .map(drop)
+        recusal::recuse_manually(
+            cmd.caller.db,
+            cmd.caller.keyring,
+            id,
+            target,
+            me,
+            reason,
+            cmd.caller.now,
+        )
+        .await
+        .map(drop)
     }
 
     /// Having stepped aside, the inspector no longer sees the case.
@@ -403,11 +413,11 @@ impl CaseAction for Recuse {
         if reason.trim().is_empty() {
             return Err(ServiceError::Invalid("error.required"));
         }
-        let names = staff::display_names(cmd.db, [target]).await?;
+        let names = staff::display_names(cmd.caller.db, [target]).await?;
         let name = names
             .get(&target)
             .ok_or(ServiceError::Invalid("staff.case.choose_person"))?;
-        let question = if target == cmd.viewer.user_id {
+        let question = if target == cmd.caller.viewer.user_id {
             t.t("staff.case.recuse_self_ask").to_string()
         } else {
             t.t("staff.case.recuse_ask").replace("{name}", name)
@@ -530,7 +540,7 @@ impl CaseAction for RecordResult {
         let new = NewResult {
             seq,
             kind,
-            on: day_or_today(self.on.as_deref(), cmd.now)?,
+            on: day_or_today(self.on.as_deref(), cmd.caller.now)?,
             count,
             amount,
             detail: self.detail,
@@ -551,7 +561,7 @@ impl CaseAction for CompleteMeasure {
 
     async fn run(self, cmd: CaseCommand<'_>, _: &AppState) -> Result<(), ServiceError> {
         let seq = measure_seq(self.measure.as_deref())?;
-        let done_on = day_or_today(self.on.as_deref(), cmd.now)?;
+        let done_on = day_or_today(self.on.as_deref(), cmd.caller.now)?;
         cases::complete_measure(cmd, seq, done_on).await
     }
 }
